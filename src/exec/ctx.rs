@@ -1,0 +1,155 @@
+//! What a running task can ask of the engine: cancel checks, GIL hand-over, progress,
+//! and running blocking work with the GIL released.
+
+use std::time::{Duration, Instant};
+
+use super::cancel::CancelToken;
+use super::event::{Event, SpanKind};
+use super::gil::{Gil, Wait};
+use super::sink::Sink;
+
+/// Why a task stopped without an output.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum TaskError {
+    #[error("cancelled")]
+    Cancelled,
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl TaskError {
+    pub fn failed(msg: impl Into<String>) -> Self {
+        TaskError::Failed(msg.into())
+    }
+}
+
+/// Shortest GIL or I/O wait worth drawing on the timeline.
+const MIN_SPAN: Duration = Duration::from_micros(50);
+/// Progress events per task at most this often.
+const PROGRESS_EVERY: Duration = Duration::from_millis(10);
+
+/// The engine's handle given to a task while it runs. Holds the GIL (when enabled)
+/// for the whole task except inside [`TaskCtx::without_gil`].
+pub struct TaskCtx<'a> {
+    pub task: usize,
+    pub worker: usize,
+    gil: &'a Gil,
+    cancel: &'a CancelToken,
+    sink: &'a Sink,
+    last_progress: Option<Instant>,
+}
+
+impl<'a> TaskCtx<'a> {
+    pub fn new(
+        task: usize,
+        worker: usize,
+        gil: &'a Gil,
+        cancel: &'a CancelToken,
+        sink: &'a Sink,
+    ) -> Self {
+        TaskCtx {
+            task,
+            worker,
+            gil,
+            cancel,
+            sink,
+            last_progress: None,
+        }
+    }
+
+    /// The cheap point a compute loop calls every few thousand iterations: stop if
+    /// cancelled, hand the GIL over if another thread asked for it. Two atomic loads when
+    /// nobody waits; no clock read.
+    #[inline]
+    pub fn tick(&mut self) -> Result<(), TaskError> {
+        if self.cancel.is_cancelled() {
+            return Err(TaskError::Cancelled);
+        }
+        if let Some(wait) = self.gil.yield_if_requested() {
+            self.span(SpanKind::GilWait, wait);
+        }
+        Ok(())
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.cancel.is_cancelled()
+    }
+
+    /// Report `done` of `total` units; rate-limited, so call it as often as convenient.
+    pub fn progress(&mut self, done: u64, total: u64) {
+        let now = Instant::now();
+        let due = self
+            .last_progress
+            .is_none_or(|t| now.duration_since(t) >= PROGRESS_EVERY);
+        if due || done >= total {
+            self.last_progress = Some(now);
+            self.sink.emit(Event::Progress {
+                task: self.task,
+                worker: self.worker,
+                done,
+                total,
+            });
+        }
+    }
+
+    /// Run blocking work (I/O, a sleep) with the GIL released, as CPython does around
+    /// blocking calls; the wait is drawn on the timeline as I/O, and re-taking the GIL
+    /// afterwards as a GIL wait.
+    pub fn without_gil<T>(&mut self, f: impl FnOnce() -> T) -> T {
+        self.gil.release();
+        let start = Instant::now();
+        let out = f();
+        self.span(SpanKind::Io, (start, Instant::now()));
+        if let Some(wait) = self.gil.acquire() {
+            self.span(SpanKind::GilWait, wait);
+        }
+        out
+    }
+
+    /// Sleep without the GIL, waking early (with `Cancelled`) if the run is cancelled.
+    pub fn sleep(&mut self, d: Duration) -> Result<(), TaskError> {
+        let cancel = self.cancel.clone();
+        let finished = self.without_gil(|| {
+            let end = Instant::now() + d;
+            loop {
+                if cancel.is_cancelled() {
+                    return false;
+                }
+                let left = end.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    return true;
+                }
+                std::thread::sleep(left.min(Duration::from_millis(20)));
+            }
+        });
+        if finished {
+            Ok(())
+        } else {
+            Err(TaskError::Cancelled)
+        }
+    }
+
+    /// Emit a free-form measured fact (shown by the dashboard and the summary).
+    pub fn note(&self, key: impl Into<String>, value: impl Into<String>) {
+        self.sink.emit(Event::Note {
+            key: key.into(),
+            value: value.into(),
+        });
+    }
+
+    /// The run's GIL, for workloads that coordinate their own threads.
+    pub fn gil(&self) -> &Gil {
+        self.gil
+    }
+
+    fn span(&self, kind: SpanKind, (start, end): Wait) {
+        if end.duration_since(start) >= MIN_SPAN {
+            self.sink.emit(Event::Span {
+                worker: self.worker,
+                kind,
+                start_us: self.sink.us_at(start),
+                end_us: self.sink.us_at(end),
+            });
+        }
+    }
+}

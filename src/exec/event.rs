@@ -1,0 +1,82 @@
+//! What travels from a run to its readers: engine events, each stamped by the engine.
+
+use serde::{Deserialize, Serialize};
+
+use crate::workload::{Answer, TaskOutput};
+
+/// What a worker was doing during a [`Event::Span`]: the timeline's colours.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SpanKind {
+    /// Waiting to take the simulated GIL.
+    GilWait,
+    /// Blocked on I/O or a sleep (the GIL released).
+    Io,
+}
+
+/// One thing that happened in a run. Times are microseconds since the run started,
+/// measured by the engine (never by whoever reads the event).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    RunStarted {
+        workload: String,
+        model: crate::exec::Model,
+        workers: usize,
+        tasks: usize,
+        gil: bool,
+        switch_interval_ms: f64,
+        size: u64,
+    },
+    /// A worker (thread or process) came up; `pid` is its process id.
+    WorkerStarted { worker: usize, pid: u32 },
+    TaskStarted {
+        task: usize,
+        worker: usize,
+        pid: u32,
+        thread: String,
+    },
+    Progress {
+        task: usize,
+        worker: usize,
+        done: u64,
+        total: u64,
+    },
+    /// An interval in which `worker` was not computing: waiting for the GIL or for I/O.
+    Span {
+        worker: usize,
+        kind: SpanKind,
+        start_us: u64,
+        end_us: u64,
+    },
+    TaskFinished {
+        task: usize,
+        worker: usize,
+        result: Result<TaskOutput, String>,
+        wall_us: u64,
+        cpu_us: u64,
+    },
+    /// A worker process died or misbehaved; a replacement may follow.
+    WorkerDied {
+        worker: usize,
+        pid: u32,
+        reason: String,
+    },
+    /// A free-form measured fact a workload wants shown (e.g. "stage download 1.02 s").
+    Note { key: String, value: String },
+    RunFinished {
+        answer: Option<Answer>,
+        elapsed_us: u64,
+        cpu_us: u64,
+        failed: usize,
+        cancelled: bool,
+    },
+}
+
+/// An [`Event`] with the engine's timestamp (µs since the run started).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Stamped {
+    pub at_us: u64,
+    /// Not `flatten`ed: serde's flatten buffers values and cannot carry u128 answers.
+    pub event: Event,
+}

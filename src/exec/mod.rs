@@ -1,0 +1,317 @@
+//! HOW work runs: the execution models, the run loop around them, and what they emit.
+//!
+//! [`run`] resolves a [`RunSpec`], plans the workload's tasks, hands them to the model's
+//! [`Executor`], and reports one [`RunReport`]; along the way every model emits the same
+//! [`Event`]s into a [`Sink`].
+
+mod cancel;
+mod ctx;
+mod event;
+pub mod gil;
+pub mod mock;
+pub mod processes;
+mod sequential;
+mod sink;
+mod threads;
+pub mod worker;
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+pub use cancel::CancelToken;
+pub use ctx::{TaskCtx, TaskError};
+pub use event::{Event, SpanKind, Stamped};
+pub use gil::{Gil, GilConfig};
+pub use sink::Sink;
+
+use crate::workload::{self, Answer, TaskOutput, Workload, WorkloadArgs};
+
+/// An execution model.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum Model {
+    /// The tasks one after another on one thread.
+    Sequential,
+    /// A thread pool built for the run, sharing one simulated GIL.
+    Threads,
+    /// A pool of worker processes (this binary re-run), each with its own GIL.
+    Processes,
+}
+
+impl Model {
+    pub const ALL: [Model; 3] = [Model::Sequential, Model::Threads, Model::Processes];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Model::Sequential => "sequential",
+            Model::Threads => "threads",
+            Model::Processes => "processes",
+        }
+    }
+}
+
+impl fmt::Display for Model {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Everything needed to start one run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunSpec {
+    pub workload: String,
+    pub model: Model,
+    /// Size, tasks, workers and workload options (0 = the workload's default).
+    pub args: WorkloadArgs,
+    pub gil: GilConfig,
+    /// The binary to re-run as a worker process (default: this executable).
+    #[serde(skip)]
+    pub worker_exe: Option<PathBuf>,
+}
+
+impl RunSpec {
+    pub fn new(workload: &str, model: Model, workers: usize) -> Self {
+        RunSpec {
+            workload: workload.to_string(),
+            model,
+            args: WorkloadArgs {
+                workers,
+                ..WorkloadArgs::default()
+            },
+            gil: GilConfig::default(),
+            worker_exe: None,
+        }
+    }
+}
+
+/// One task's fate: `None` when it never ran (cancelled first).
+pub type TaskResult = Option<Result<TaskOutput, String>>;
+
+/// What an executor is given.
+pub struct Job<'a> {
+    pub workload: &'a dyn Workload,
+    pub tasks: &'a [Value],
+    pub workers: usize,
+    pub gil: GilConfig,
+    pub sink: &'a Sink,
+    pub cancel: &'a CancelToken,
+    pub worker_exe: Option<&'a std::path::Path>,
+}
+
+/// A model: runs a job's tasks and returns one result per task, in task order.
+pub trait Executor {
+    fn execute(&self, job: &Job) -> Vec<TaskResult>;
+}
+
+/// The executor for a model.
+pub fn executor(model: Model) -> Box<dyn Executor> {
+    match model {
+        Model::Sequential => Box::new(sequential::Sequential),
+        Model::Threads => Box::new(threads::Threads),
+        Model::Processes => Box::new(processes::Processes),
+    }
+}
+
+/// The measured outcome of one run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunReport {
+    pub workload: String,
+    pub model: Model,
+    pub workers: usize,
+    pub gil: bool,
+    pub size: u64,
+    pub tasks: usize,
+    /// `None` when a task failed or the run was cancelled.
+    pub answer: Option<Answer>,
+    pub elapsed: Duration,
+    /// CPU time of this process and of the workers it reaped during the run.
+    pub cpu: Duration,
+    pub failures: Vec<(usize, String)>,
+    pub cancelled: bool,
+}
+
+impl RunReport {
+    /// Average number of cores busy during the run.
+    pub fn cpu_utilisation(&self) -> f64 {
+        let e = self.elapsed.as_secs_f64();
+        if e > 0.0 {
+            self.cpu.as_secs_f64() / e
+        } else {
+            0.0
+        }
+    }
+}
+
+/// Why a run could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("unknown workload `{0}`; choose one of: {list}", list = workload::names().join(", "))]
+    UnknownWorkload(String),
+    #[error(transparent)]
+    Arg(#[from] workload::ArgError),
+    #[error("{0:#}")]
+    Plan(anyhow::Error),
+}
+
+/// CPU time used so far by this process plus its reaped children.
+pub fn cpu_now() -> Duration {
+    let own = cpu_time::ProcessTime::try_now()
+        .map(|t| t.as_duration())
+        .unwrap_or_default();
+    own + children_cpu()
+}
+
+fn children_cpu() -> Duration {
+    use nix::sys::resource::{UsageWho, getrusage};
+    match getrusage(UsageWho::RUSAGE_CHILDREN) {
+        Ok(u) => {
+            let tv = |t: nix::sys::time::TimeVal| {
+                Duration::from_secs(t.tv_sec() as u64) + Duration::from_micros(t.tv_usec() as u64)
+            };
+            tv(u.user_time()) + tv(u.system_time())
+        }
+        Err(_) => Duration::ZERO,
+    }
+}
+
+/// Run one spec to the end (or until cancelled), emitting events into `sink`.
+pub fn run(spec: &RunSpec, sink: &Sink, cancel: &CancelToken) -> Result<RunReport, RunError> {
+    let w = workload::find(&spec.workload)
+        .ok_or_else(|| RunError::UnknownWorkload(spec.workload.clone()))?;
+    let args = spec.args.clone().resolve(w)?;
+    let plan = w.plan(&args).map_err(RunError::Plan)?;
+    let sink = sink.restarted();
+    sink.emit(Event::RunStarted {
+        workload: w.name().to_string(),
+        model: spec.model,
+        workers: args.workers,
+        tasks: plan.tasks.len(),
+        gil: spec.gil.enabled,
+        switch_interval_ms: spec.gil.switch_interval.as_secs_f64() * 1e3,
+        size: args.size,
+    });
+    let cpu0 = cpu_now();
+    let t0 = Instant::now();
+    let job = Job {
+        workload: w,
+        tasks: &plan.tasks,
+        workers: args.workers,
+        gil: spec.gil,
+        sink: &sink,
+        cancel,
+        worker_exe: spec.worker_exe.as_deref(),
+    };
+    let results = w
+        .run_whole(&job, spec.model)
+        .unwrap_or_else(|| executor(spec.model).execute(&job));
+    let elapsed = t0.elapsed();
+    let cpu = cpu_now().saturating_sub(cpu0);
+    let tasks = job.tasks.len();
+    drop(plan);
+
+    let mut outputs = Vec::with_capacity(results.len());
+    let mut failures = Vec::new();
+    let mut never_ran = false;
+    for (i, r) in results.into_iter().enumerate() {
+        match r {
+            Some(Ok(o)) => outputs.push(o),
+            Some(Err(e)) => failures.push((i, e)),
+            None => never_ran = true,
+        }
+    }
+    let cancelled = cancel.is_cancelled() || never_ran;
+    let answer = (failures.is_empty() && !cancelled).then(|| w.combine(&outputs, &args));
+    sink.emit(Event::RunFinished {
+        answer: answer.clone(),
+        elapsed_us: elapsed.as_micros() as u64,
+        cpu_us: cpu.as_micros() as u64,
+        failed: failures.len(),
+        cancelled,
+    });
+    Ok(RunReport {
+        workload: w.name().to_string(),
+        model: spec.model,
+        workers: args.workers,
+        gil: spec.gil.enabled,
+        size: args.size,
+        tasks,
+        answer,
+        elapsed,
+        cpu,
+        failures,
+        cancelled,
+    })
+}
+
+/// The name this thread shows on the timeline and in `TaskStarted`.
+fn thread_label() -> String {
+    let t = std::thread::current();
+    t.name()
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("{:?}", t.id()))
+}
+
+/// Run task `index` on the calling thread as `worker`, holding `gil` while computing,
+/// and emit its start and finish. Shared by every model (and by worker processes).
+pub fn run_one(
+    job: &Job,
+    gil: &Gil,
+    index: usize,
+    worker: usize,
+    pid: u32,
+) -> Result<TaskOutput, TaskError> {
+    job.sink.emit(Event::TaskStarted {
+        task: index,
+        worker,
+        pid,
+        thread: thread_label(),
+    });
+    let t0 = Instant::now();
+    let cpu0 = cpu_time::ThreadTime::try_now().ok();
+    let mut ctx = TaskCtx::new(index, worker, gil, job.cancel, job.sink);
+    if let Some((start, end)) = gil.acquire() {
+        job.sink.emit(Event::Span {
+            worker,
+            kind: SpanKind::GilWait,
+            start_us: job.sink.us_at(start),
+            end_us: job.sink.us_at(end),
+        });
+    }
+    let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        job.workload.run_task(&job.tasks[index], &mut ctx)
+    }))
+    .unwrap_or_else(|p| {
+        let msg = p
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| p.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".into());
+        Err(TaskError::failed(format!("task panicked: {msg}")))
+    });
+    gil.release();
+    let wall_us = t0.elapsed().as_micros() as u64;
+    let cpu_us = cpu0.map(|c| c.elapsed().as_micros() as u64).unwrap_or(0);
+    if out != Err(TaskError::Cancelled) {
+        job.sink.emit(Event::TaskFinished {
+            task: index,
+            worker,
+            result: out.clone().map_err(|e| e.to_string()),
+            wall_us,
+            cpu_us,
+        });
+    }
+    out
+}
+
+/// Map a task's outcome to what executors return.
+fn to_result(r: Result<TaskOutput, TaskError>) -> TaskResult {
+    match r {
+        Ok(o) => Some(Ok(o)),
+        Err(TaskError::Cancelled) => None,
+        Err(TaskError::Failed(e)) => Some(Err(e)),
+    }
+}

@@ -1,0 +1,192 @@
+//! The headless commands: `run` (progress bar on stderr, summary or JSON on stdout) and
+//! the hidden `worker`.
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::json;
+
+use crate::cli::{OnOff, RunArgs, WorkerArgs};
+use crate::exec::{
+    self, CancelToken, Event, GilConfig, RunError, RunReport, RunSpec, Sink, Stamped,
+};
+
+/// An error with the exit code it deserves: 2 for bad input, 1 for anything else.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error("{0}")]
+    Usage(String),
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+}
+
+impl CliError {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            CliError::Usage(_) => 2,
+            CliError::Other(_) => 1,
+        }
+    }
+}
+
+impl From<RunError> for CliError {
+    fn from(e: RunError) -> Self {
+        match e {
+            RunError::Plan(e) => CliError::Usage(format!("{e:#}")),
+            other => CliError::Usage(other.to_string()),
+        }
+    }
+}
+
+/// Until the dashboard lands: print the default comparison.
+pub fn default_command() -> Result<ExitCode, CliError> {
+    use clap::Parser;
+    let cli = crate::cli::Cli::parse_from(["conlab", "compare"]);
+    match cli.command {
+        Some(crate::cli::Command::Compare(args)) => crate::compare::compare_command(&args),
+        _ => Ok(ExitCode::SUCCESS),
+    }
+}
+
+/// Cancel `token` on Ctrl-C (SIGINT/SIGTERM), so a run stops and reaps its workers.
+pub fn cancel_on_ctrl_c(token: &CancelToken) {
+    let t = token.clone();
+    // Only one handler per process; a second call (e.g. in tests) keeps the first.
+    let _ = ctrlc::set_handler(move || t.cancel());
+}
+
+/// Run a spec on a background thread, feeding its events to `on_event` on this one.
+pub fn run_with_events(
+    spec: &RunSpec,
+    cancel: &CancelToken,
+    mut on_event: impl FnMut(&Stamped),
+) -> Result<RunReport, RunError> {
+    let (tx, rx) = crossbeam_channel::unbounded::<Stamped>();
+    let sink = Sink::channel(tx, |s| s);
+    std::thread::scope(|scope| {
+        let handle = std::thread::Builder::new()
+            .name("conlab-run".into())
+            .spawn_scoped(scope, move || exec::run(spec, &sink, cancel))
+            .map_err(|e| RunError::Plan(anyhow::anyhow!("could not start the run thread: {e}")))?;
+        for ev in rx.iter() {
+            on_event(&ev);
+        }
+        handle
+            .join()
+            .unwrap_or_else(|_| Err(RunError::Plan(anyhow::anyhow!("the run thread panicked"))))
+    })
+}
+
+fn progress_bar(enabled: bool) -> Option<ProgressBar> {
+    if !enabled {
+        return None;
+    }
+    let pb = ProgressBar::new(0);
+    pb.set_style(
+        ProgressStyle::with_template(
+            "{spinner} {msg:>24} [{bar:40}] {pos}/{len} tasks {elapsed_precise}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("█▉▊▋▌▍▎▏ "),
+    );
+    pb.enable_steady_tick(Duration::from_millis(100));
+    Some(pb)
+}
+
+pub fn run_command(args: &RunArgs) -> Result<ExitCode, CliError> {
+    let spec = args.opts.spec(args.model).map_err(CliError::Usage)?;
+    let cancel = CancelToken::new();
+    cancel_on_ctrl_c(&cancel);
+    let pb = progress_bar(std::io::stderr().is_terminal());
+    let report = run_with_events(&spec, &cancel, |ev| {
+        if let Some(pb) = &pb {
+            match &ev.event {
+                Event::RunStarted {
+                    tasks,
+                    workload,
+                    model,
+                    ..
+                } => {
+                    pb.set_length(*tasks as u64);
+                    pb.set_message(format!("{workload} on {model}"));
+                }
+                Event::TaskFinished { .. } => pb.inc(1),
+                _ => {}
+            }
+        }
+    })?;
+    if let Some(pb) = pb {
+        pb.finish_and_clear();
+    }
+    if args.json {
+        println!("{}", report_json(&report));
+    } else {
+        print!("{}", summary(&report));
+    }
+    Ok(if report.cancelled {
+        ExitCode::from(130)
+    } else if report.failures.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// `run --json`: one object with the documented keys.
+pub fn report_json(r: &RunReport) -> serde_json::Value {
+    json!({
+        "workload": r.workload,
+        "model": r.model,
+        "workers": r.workers,
+        "gil": r.gil,
+        "size": r.size,
+        "tasks": r.tasks,
+        "answer": r.answer.as_ref().map(|a| a.value.clone()),
+        "elapsed_s": r.elapsed.as_secs_f64(),
+        "cpu_s": r.cpu.as_secs_f64(),
+        "failed": r.failures.len(),
+        "failures": r.failures.iter().map(|(t, e)| json!({"task": t, "error": e})).collect::<Vec<_>>(),
+        "cancelled": r.cancelled,
+    })
+}
+
+/// The human summary of one run.
+pub fn summary(r: &RunReport) -> String {
+    let mut s = format!(
+        "{} on {} ({} worker{}, GIL {}): {} tasks\n",
+        r.workload,
+        r.model,
+        r.workers,
+        if r.workers == 1 { "" } else { "s" },
+        if r.gil { "on" } else { "off" },
+        r.tasks
+    );
+    match &r.answer {
+        Some(a) => s += &format!("  answer   {}  ({})\n", a.value, a.meaning),
+        None if r.cancelled => s += "  answer   — (cancelled)\n",
+        None => s += "  answer   — (tasks failed)\n",
+    }
+    s += &format!(
+        "  elapsed  {:.3} s\n  cpu      {:.3} s  ({:.2} cores busy on average)\n",
+        r.elapsed.as_secs_f64(),
+        r.cpu.as_secs_f64(),
+        r.cpu_utilisation()
+    );
+    if !r.failures.is_empty() {
+        s += &format!("  failed   {} task(s)\n", r.failures.len());
+        for (t, e) in r.failures.iter().take(10) {
+            s += &format!("    task {t}: {e}\n");
+        }
+    }
+    s
+}
+
+pub fn worker_command(args: &WorkerArgs) -> Result<ExitCode, CliError> {
+    exec::worker::serve(GilConfig {
+        enabled: args.gil == OnOff::On,
+        switch_interval: Duration::from_micros(args.switch_interval_us.max(1)),
+    })?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,24 @@
+//! conlab's entry point: parse the command line, hand off, print errors, set the exit code.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use conlab::cli::{Cli, Command};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        None => conlab::headless::default_command(),
+        Some(Command::Tui(_args)) => conlab::headless::default_command(),
+        Some(Command::Run(args)) => conlab::headless::run_command(&args),
+        Some(Command::Compare(args)) => conlab::compare::compare_command(&args),
+        Some(Command::Worker(args)) => conlab::headless::worker_command(&args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("conlab: error: {e:#}");
+            ExitCode::from(e.exit_code())
+        }
+    }
+}

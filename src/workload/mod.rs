@@ -1,0 +1,295 @@
+//! WHAT runs: the [`Workload`] trait, the options every workload reads, and the catalog.
+//!
+//! A workload splits into tasks described as JSON values, so the same task can run on a
+//! thread or be sent to a worker process; each task yields a [`TaskOutput`] and the
+//! workload folds the outputs into one checkable [`Answer`].
+
+mod catalog;
+mod fib;
+mod naive_primes;
+mod primes;
+mod sleep;
+mod squares;
+mod tiny;
+
+use std::ops::RangeInclusive;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+pub use catalog::{all, find, names};
+
+use crate::exec::{Job, Model, TaskCtx, TaskError, TaskResult};
+
+/// The result of one task. `value` is the number most workloads produce; `extra` carries
+/// anything else (bytes, status codes, digests) for the workload's own `combine`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct TaskOutput {
+    /// Written as a decimal string: serde's tagged enums (our events) cannot carry u128.
+    #[serde(with = "u128_as_string")]
+    pub value: u128,
+    #[serde(default, skip_serializing_if = "Value::is_null")]
+    pub extra: Value,
+}
+
+mod u128_as_string {
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+
+    pub fn serialize<S: Serializer>(v: &u128, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(v)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u128, D::Error> {
+        String::deserialize(d)?.parse().map_err(D::Error::custom)
+    }
+}
+
+impl TaskOutput {
+    pub fn value(value: u128) -> Self {
+        TaskOutput {
+            value,
+            extra: Value::Null,
+        }
+    }
+}
+
+/// A run's checkable answer: the same in every model, or something is wrong.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Answer {
+    /// The headline value, e.g. "148933".
+    pub value: String,
+    /// A few words on what it counts, e.g. "primes below 22,000,000".
+    pub meaning: String,
+}
+
+/// What kind of work it is: drives defaults, the dashboard's grouping and explanations.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WorkKind {
+    /// Computing: the GIL serialises threads.
+    Cpu,
+    /// Waiting (sleep, network, disk): the GIL is released.
+    Io,
+    /// Both, in stages.
+    Mixed,
+    /// So little work that dispatch cost dominates.
+    Overhead,
+    /// A lesson scene (race, deadlock, ...).
+    Scene,
+}
+
+/// Options a workload reads. Every field has a default; `size` and `tasks` are filled by
+/// [`WorkloadArgs::resolve`] from the workload's own defaults when not given.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct WorkloadArgs {
+    pub size: u64,
+    pub tasks: usize,
+    pub workers: usize,
+    /// HTTP: per-request delay of the embedded server, in ms.
+    pub delay_ms: Option<u64>,
+    /// HTTP: body size of the embedded server's responses.
+    pub bytes: Option<u64>,
+    /// HTTP: real URLs instead of the embedded server.
+    pub urls: Vec<String>,
+    /// Files: the folder to read instead of the generated corpus.
+    pub dir: Option<PathBuf>,
+    /// Tasks per message for process pools (the `chunksize` of Python's `map`).
+    pub chunk: Option<usize>,
+}
+
+/// What `plan` hands the engine: the tasks, plus anything that must stay alive while they
+/// run (a loopback server, a temporary folder). Dropped when the run ends.
+pub struct Plan {
+    pub tasks: Vec<Value>,
+    pub keep_alive: Vec<Box<dyn Send>>,
+}
+
+impl Plan {
+    pub fn new(tasks: Vec<Value>) -> Self {
+        Plan {
+            tasks,
+            keep_alive: Vec::new(),
+        }
+    }
+}
+
+/// One kind of work conlab can run under every model.
+pub trait Workload: Send + Sync {
+    fn name(&self) -> &'static str;
+    /// One line for `--help`, the dashboard and the README.
+    fn summary(&self) -> &'static str;
+    fn kind(&self) -> WorkKind;
+    /// What `--size` means for this workload, e.g. "count primes below N".
+    fn size_meaning(&self) -> &'static str;
+    /// A size that makes a sequential run take a few seconds on one core.
+    fn default_size(&self) -> u64;
+    /// Sizes that finish in sensible time and memory.
+    fn size_range(&self) -> RangeInclusive<u64>;
+    fn default_tasks(&self, workers: usize) -> usize;
+    /// Most tasks allowed.
+    fn max_tasks(&self) -> usize {
+        100_000
+    }
+    /// Split the work into tasks (and start whatever the tasks need).
+    fn plan(&self, args: &WorkloadArgs) -> anyhow::Result<Plan>;
+    /// Run one task; call `ctx.tick()` often in compute loops.
+    fn run_task(&self, task: &Value, ctx: &mut TaskCtx) -> Result<TaskOutput, TaskError>;
+    /// Workloads that orchestrate their own threads (a pipeline, a lesson scene) run the
+    /// whole job here instead of through `model`'s executor; `None` means "use the
+    /// executor" (the default). Must honour `job.cancel` and emit the usual events.
+    fn run_whole(&self, _job: &Job, _model: Model) -> Option<Vec<TaskResult>> {
+        None
+    }
+    /// Fold every task's output (in task order) into the answer.
+    fn combine(&self, outputs: &[TaskOutput], args: &WorkloadArgs) -> Answer;
+}
+
+impl WorkloadArgs {
+    /// Fill size/tasks from the workload's defaults and check every range, naming the flag.
+    pub fn resolve(mut self, w: &dyn Workload) -> Result<Self, ArgError> {
+        if self.workers == 0 {
+            return Err(ArgError::new(
+                "--workers",
+                "must be at least 1 (allowed 1..=4096)",
+            ));
+        }
+        if self.workers > 4096 {
+            return Err(ArgError::new("--workers", "must be at most 4096"));
+        }
+        if self.size == 0 {
+            self.size = w.default_size();
+        }
+        let range = w.size_range();
+        if !range.contains(&self.size) {
+            return Err(ArgError::new(
+                "--size",
+                format!(
+                    "{} is out of range for {} ({}); allowed {}..={}",
+                    self.size,
+                    w.name(),
+                    w.size_meaning(),
+                    range.start(),
+                    range.end()
+                ),
+            ));
+        }
+        if self.tasks == 0 {
+            self.tasks = w.default_tasks(self.workers);
+        }
+        if self.tasks > w.max_tasks() {
+            return Err(ArgError::new(
+                "--tasks",
+                format!(
+                    "{} is too many for {}; allowed 1..={}",
+                    self.tasks,
+                    w.name(),
+                    w.max_tasks()
+                ),
+            ));
+        }
+        Ok(self)
+    }
+}
+
+/// A bad option, naming the flag and the allowed range.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[error("invalid {flag}: {message}")]
+pub struct ArgError {
+    pub flag: &'static str,
+    pub message: String,
+}
+
+impl ArgError {
+    pub fn new(flag: &'static str, message: impl Into<String>) -> Self {
+        ArgError {
+            flag,
+            message: message.into(),
+        }
+    }
+}
+
+/// Read a `u64` field of a task, or fail the task naming the field.
+pub fn task_u64(task: &Value, field: &str) -> Result<u64, TaskError> {
+    task.get(field)
+        .and_then(Value::as_u64)
+        .ok_or_else(|| TaskError::failed(format!("malformed task: no integer field `{field}`")))
+}
+
+/// Split `0..n` into `k` contiguous ranges of near-equal length (the last ones may be empty
+/// when k > n).
+pub fn split_ranges(n: u64, k: usize) -> Vec<(u64, u64)> {
+    let k = k.max(1) as u64;
+    (0..k).map(|i| (n * i / k, n * (i + 1) / k)).collect()
+}
+
+/// Group digits: 22000000 → "22,000,000".
+pub fn thousands(n: u128) -> String {
+    let s = n.to_string();
+    let mut out = String::with_capacity(s.len() + s.len() / 3);
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn big_outputs_survive_a_tagged_event() {
+        let ev = crate::exec::Event::TaskFinished {
+            task: 1,
+            worker: 0,
+            result: Ok(TaskOutput::value(u128::MAX)),
+            wall_us: 1,
+            cpu_us: 1,
+        };
+        let line = serde_json::to_string(&ev).expect("serialises");
+        let back: crate::exec::Event = serde_json::from_str(&line).expect("parses");
+        assert_eq!(back, ev);
+    }
+
+    #[test]
+    fn ranges_cover_exactly() {
+        let r = split_ranges(10, 3);
+        assert_eq!(r, vec![(0, 3), (3, 6), (6, 10)]);
+        assert_eq!(
+            split_ranges(2, 4).iter().map(|(a, b)| b - a).sum::<u64>(),
+            2
+        );
+    }
+
+    #[test]
+    fn thousands_groups_digits() {
+        assert_eq!(thousands(22_000_000), "22,000,000");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1,000");
+    }
+
+    #[test]
+    fn resolve_names_the_flag() {
+        let w = find("primes").expect("primes exists");
+        let err = WorkloadArgs {
+            workers: 0,
+            ..Default::default()
+        }
+        .resolve(w)
+        .expect_err("0 workers");
+        assert_eq!(err.flag, "--workers");
+        let err = WorkloadArgs {
+            workers: 2,
+            size: u64::MAX,
+            ..Default::default()
+        }
+        .resolve(w)
+        .expect_err("huge size");
+        assert_eq!(err.flag, "--size");
+        assert!(err.message.contains("allowed"), "{}", err.message);
+    }
+}

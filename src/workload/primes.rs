@@ -1,0 +1,105 @@
+//! `primes`: count primes below N by 6k±1 trial division, the range split into tasks.
+
+use std::ops::RangeInclusive;
+
+use serde_json::{Value, json};
+
+use super::{Answer, Plan, TaskOutput, WorkKind, Workload, WorkloadArgs, split_ranges, task_u64};
+use crate::exec::{TaskCtx, TaskError};
+
+pub struct Primes;
+
+/// Trial division by 2, 3 and then 6k±1 up to √n.
+pub fn is_prime(n: u64) -> bool {
+    if n < 2 {
+        return false;
+    }
+    if n < 4 {
+        return true;
+    }
+    if n % 2 == 0 || n % 3 == 0 {
+        return false;
+    }
+    let mut i = 5;
+    while i * i <= n {
+        if n % i == 0 || n % (i + 2) == 0 {
+            return false;
+        }
+        i += 6;
+    }
+    true
+}
+
+/// Count primes in `lo..hi`, ticking and reporting progress.
+pub fn count_range(lo: u64, hi: u64, ctx: &mut TaskCtx) -> Result<u64, TaskError> {
+    let total = hi.saturating_sub(lo);
+    let mut count = 0;
+    let mut n = lo;
+    while n < hi {
+        let end = (n + 32).min(hi);
+        count += (n..end).filter(|&x| is_prime(x)).count() as u64;
+        n = end;
+        ctx.tick()?;
+        if (n - lo) % 8192 < 32 {
+            ctx.progress(n - lo, total);
+        }
+    }
+    ctx.progress(total, total);
+    Ok(count)
+}
+
+impl Workload for Primes {
+    fn name(&self) -> &'static str {
+        "primes"
+    }
+    fn summary(&self) -> &'static str {
+        "count primes below N by trial division (CPU-bound)"
+    }
+    fn kind(&self) -> WorkKind {
+        WorkKind::Cpu
+    }
+    fn size_meaning(&self) -> &'static str {
+        "count primes below N"
+    }
+    fn default_size(&self) -> u64 {
+        20_000_000
+    }
+    fn size_range(&self) -> RangeInclusive<u64> {
+        1..=2_000_000_000
+    }
+    fn default_tasks(&self, workers: usize) -> usize {
+        // More chunks than workers so the costlier upper ranges balance out.
+        (workers * 4).max(16)
+    }
+    fn plan(&self, args: &WorkloadArgs) -> anyhow::Result<Plan> {
+        Ok(Plan::new(
+            split_ranges(args.size, args.tasks)
+                .into_iter()
+                .map(|(lo, hi)| json!({ "lo": lo, "hi": hi }))
+                .collect(),
+        ))
+    }
+    fn run_task(&self, task: &Value, ctx: &mut TaskCtx) -> Result<TaskOutput, TaskError> {
+        let lo = task_u64(task, "lo")?;
+        let hi = task_u64(task, "hi")?;
+        Ok(TaskOutput::value(count_range(lo, hi, ctx)?.into()))
+    }
+    fn combine(&self, outputs: &[TaskOutput], args: &WorkloadArgs) -> Answer {
+        Answer {
+            value: outputs.iter().map(|o| o.value).sum::<u128>().to_string(),
+            meaning: format!("primes below {}", super::thousands(args.size.into())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn small_primes() {
+        let got: Vec<u64> = (0..30).filter(|&n| is_prime(n)).collect();
+        assert_eq!(got, vec![2, 3, 5, 7, 11, 13, 17, 19, 23, 29]);
+        assert!(!is_prime(25) && !is_prime(49) && is_prime(7919));
+    }
+}
