@@ -167,6 +167,13 @@ pub fn compare_command(args: &CompareArgs) -> Result<ExitCode, CliError> {
     }
     let capacity = crate::capacity::measure(spinners, &cancel);
 
+    let recorder = args
+        .record
+        .as_deref()
+        .map(crate::record::Recorder::create)
+        .transpose()
+        .map_err(|e| CliError::Usage(format!("invalid --record: {e:#}")))?;
+    let mut run_number = 0u32;
     let mut runs: Vec<(Model, Vec<RunReport>)> = Vec::new();
     for &model in &args.models {
         let spec = RunSpec {
@@ -178,7 +185,13 @@ pub fn compare_command(args: &CompareArgs) -> Result<ExitCode, CliError> {
             if chatty {
                 eprint!("\r{model:<10} run {}/{}…        ", i + 1, args.repeat);
             }
-            let report = exec::run(&spec, &Sink::null(), &cancel)?;
+            let report = match &recorder {
+                Some(r) => {
+                    crate::headless::run_with_events(&spec, &cancel, |ev| r.event(run_number, ev))?
+                }
+                None => exec::run(&spec, &Sink::null(), &cancel)?,
+            };
+            run_number += 1;
             if report.cancelled {
                 eprintln!();
                 return Err(CliError::Usage("cancelled".into()));

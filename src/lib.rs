@@ -5,5 +5,6 @@ pub mod cli;
 pub mod compare;
 pub mod exec;
 pub mod headless;
+pub mod record;
 pub mod report;
 pub mod workload;

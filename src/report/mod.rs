@@ -1,9 +1,13 @@
-//! Headless output of a comparison: one exporter per format, each returning text.
+//! Headless output: a comparison through one exporter per format, and rendered frames
+//! (screenshots) as SVG, plain text and ANSI.
 
 mod csv;
 mod json;
 mod markdown;
+pub mod palette;
+pub mod svg;
 mod table;
+pub mod text;
 
 use crate::cli::Format;
 use crate::compare::Comparison;
