@@ -64,6 +64,23 @@ pub fn explain(app: &App) -> Option<String> {
             )
         });
     }
+    // Other programs competing for the cores explain a shortfall before any model does.
+    if let Some(others) = p.others_busy()
+        && cores > 0
+        && others >= 0.5
+        && u < (cfg.workers.min(cores) as f64) * 0.75
+        && p.model != Model::Sequential
+    {
+        let s = app
+            .speedup(i)
+            .map(|s| format!(" {s:.2}×"))
+            .unwrap_or_default();
+        return Some(format!(
+            "{}{s}: only {} — other programs kept {others:.1} of {cores} cores busy",
+            p.model,
+            busy(u)
+        ));
+    }
     let Some(s) = app.speedup(i) else {
         return Some(format!(
             "{} {e:.2} s with {}: run sequential too for a speed-up",
@@ -103,11 +120,11 @@ pub fn explain(app: &App) -> Option<String> {
             )
         }
         Model::Processes if s < 1.0 => format!(
-            "processes {s:.2}×: start-up and serialisation cost more than the parallel work saved ({})",
+            "processes {s:.2}×: start-up + serialisation cost more than they saved ({})",
             busy(u)
         ),
         Model::Threads if s < 1.0 && kind == WorkKind::Overhead => format!(
-            "threads {s:.2}×: tasks too small — dispatching them costs more than they do ({})",
+            "threads {s:.2}×: tasks too small, dispatch costs more than they do ({})",
             busy(u)
         ),
         _ => format!("{m} {s:.2}× on {w} workers ({})", busy(u)),

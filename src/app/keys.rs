@@ -92,7 +92,13 @@ pub fn on_mouse(app: &mut App, m: MouseEvent) -> Vec<Command> {
         return Vec::new();
     }
     let area = Rect::new(0, 0, app.size.0, app.size.1);
-    if let Some(i) = crate::ui::layout::model_panel_at(area, app.cpu.cores(), m.column, m.row) {
+    if let Some(i) = crate::ui::layout::model_panel_at(
+        area,
+        app.cpu.cores(),
+        app.shown_workers(),
+        m.column,
+        m.row,
+    ) {
         app.selected = i;
     }
     Vec::new()

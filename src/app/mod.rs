@@ -4,6 +4,8 @@
 
 mod cpu;
 mod explain;
+#[cfg(test)]
+pub mod fixtures;
 pub mod keys;
 mod msg;
 mod run;
@@ -91,6 +93,16 @@ impl App {
         self.last_finished.unwrap_or(self.selected)
     }
 
+    /// Worker rows the progress panel shows (the focused run's, else the settings').
+    pub fn shown_workers(&self) -> usize {
+        let p = &self.panels[self.focus()];
+        if p.config.is_some() {
+            p.workers.len()
+        } else {
+            self.settings.workers
+        }
+    }
+
     /// Fold one message into the state; the commands are for the loop to carry out.
     pub fn update(&mut self, msg: Msg) -> Vec<Command> {
         match msg {
@@ -108,6 +120,9 @@ impl App {
                 Vec::new()
             }
             Msg::Cpu(s) => {
+                if let Some((_, i)) = self.active {
+                    self.panels[i].sample(&s);
+                }
                 self.cpu.push(s);
                 Vec::new()
             }
@@ -180,6 +195,7 @@ impl App {
         let id = self.next_id;
         self.next_id += 1;
         self.active = Some((id, index_of(spec.model)));
+        self.selected = index_of(spec.model);
         vec![Command::Start {
             id,
             spec: Box::new(spec),

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use super::timeline::{Activity, Timeline};
 use crate::exec::{Event, Model, SpanKind, Stamped};
+use crate::monitor::CpuSample;
 use crate::workload::Answer;
 
 /// Where a model's run stands.
@@ -59,6 +60,9 @@ pub struct ModelRun {
     pub origin: Option<Duration>,
     pub workers: Vec<WorkerState>,
     pub timeline: Timeline,
+    /// CPU samples taken during the run: sum of cores kept busy by other programs.
+    pub others_sum: f64,
+    pub samples: u32,
 }
 
 /// Workers whose live state is kept (the rest are counted).
@@ -78,6 +82,8 @@ impl ModelRun {
             origin: None,
             workers: Vec::new(),
             timeline: Timeline::default(),
+            others_sum: 0.0,
+            samples: 0,
         }
     }
 
@@ -122,6 +128,21 @@ impl ModelRun {
         ((self.tasks_done as f64 + partial) / c.tasks as f64).clamp(0.0, 1.0)
     }
 
+    /// A CPU sample arrived during the run: count what other programs used.
+    pub fn sample(&mut self, s: &CpuSample) {
+        if self.state != RunState::Running {
+            return;
+        }
+        let all: f32 = s.cores.iter().sum();
+        self.others_sum += f64::from((all - s.tree_cpu).max(0.0)) / 100.0;
+        self.samples += 1;
+    }
+
+    /// Cores other programs kept busy on average during the run (needs two samples).
+    pub fn others_busy(&self) -> Option<f64> {
+        (self.samples >= 2).then(|| self.others_sum / f64::from(self.samples))
+    }
+
     /// Time passes (a tick): live elapsed and open timeline intervals follow.
     pub fn tick(&mut self, now: Duration) {
         if self.state != RunState::Running {
@@ -129,10 +150,8 @@ impl ModelRun {
         }
         if let Some(o) = self.origin {
             let us = now.saturating_sub(o).as_micros() as u64;
-            if us > self.elapsed_us {
-                self.elapsed_us = us;
-                self.timeline.advance(us);
-            }
+            self.elapsed_us = self.elapsed_us.max(us);
+            self.timeline.advance(self.elapsed_us);
         }
     }
 
@@ -163,8 +182,14 @@ impl ModelRun {
                     tasks: *tasks,
                     size: *size,
                 });
-                self.workers = vec![WorkerState::default(); (*workers).min(MAX_WORKERS_SHOWN)];
-                self.timeline = Timeline::new(*workers);
+                // Sequential runs every task on one thread, whatever `--workers` says.
+                let lanes = if self.model == Model::Sequential {
+                    1
+                } else {
+                    *workers
+                };
+                self.workers = vec![WorkerState::default(); lanes.min(MAX_WORKERS_SHOWN)];
+                self.timeline = Timeline::new(lanes);
                 self.elapsed_us = s.at_us;
             }
             Event::WorkerStarted { worker, pid } => {

@@ -37,6 +37,8 @@ pub struct Timeline {
     pub end_us: u64,
     /// Workers in the run (may exceed the lanes kept).
     pub workers: usize,
+    /// Everything before this is complete (open tasks counted up to it): what is drawn.
+    advanced_us: u64,
 }
 
 impl Default for Timeline {
@@ -58,6 +60,7 @@ impl Timeline {
             lanes,
             end_us: 0,
             workers,
+            advanced_us: 0,
         }
     }
 
@@ -110,6 +113,12 @@ impl Timeline {
             }
         }
         self.end_us = self.end_us.max(now_us);
+        self.advanced_us = self.advanced_us.max(now_us);
+    }
+
+    /// The time span to draw: up to the last [`Timeline::advance`] or [`Timeline::close`].
+    pub fn shown_us(&self) -> u64 {
+        self.advanced_us
     }
 
     pub fn task_started(&mut self, worker: usize, at_us: u64) {
@@ -144,6 +153,7 @@ impl Timeline {
         for lane in 0..self.lanes.len() {
             self.task_finished(lane, at_us);
         }
+        self.advanced_us = at_us;
     }
 
     /// `lane` drawn in `columns` columns covering 0..`span_us`: each column's dominant

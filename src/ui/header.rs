@@ -72,12 +72,12 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     } else {
         String::new()
     };
-    let desc = format!(
-        " {} · {} · size = {}",
-        w.summary(),
-        kind_name(w.kind()),
-        w.size_meaning()
-    );
+    let kind = kind_name(w.kind());
+    let desc = if w.summary().contains(kind) {
+        format!(" {} · size = {}", w.summary(), w.size_meaning())
+    } else {
+        format!(" {} · {kind} · size = {}", w.summary(), w.size_meaning())
+    };
     let room = (area.width as usize).saturating_sub(status.chars().count() + 2);
     let desc = fit(&desc, room);
     let pad =

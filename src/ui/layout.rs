@@ -36,7 +36,8 @@ fn cpu_rows_wanted(cores: usize, width: u16) -> u16 {
     rows as u16 + 1
 }
 
-pub fn areas(area: Rect, cores: usize) -> Areas {
+/// `cores` and `workers` size the CPU and progress panels (the timeline takes the rest).
+pub fn areas(area: Rect, cores: usize, workers: usize) -> Areas {
     let [header, body, explain, keys] = Layout::vertical([
         Constraint::Length(2),
         Constraint::Min(0),
@@ -49,7 +50,8 @@ pub fn areas(area: Rect, cores: usize) -> Areas {
     let top_w = body.width;
     let cpu_w = top_w / 2;
     let top_max = (h.saturating_sub(models_h)) * 2 / 5;
-    let top_h = (cpu_rows_wanted(cores, cpu_w) + 2).clamp(6, top_max.max(6));
+    let want = (cpu_rows_wanted(cores, cpu_w) + 2).max(workers.min(64) as u16 + 3);
+    let top_h = want.clamp(6, top_max.max(6));
     let [top, models, timeline] = Layout::vertical([
         Constraint::Length(top_h),
         Constraint::Length(models_h),
@@ -71,11 +73,11 @@ pub fn areas(area: Rect, cores: usize) -> Areas {
 }
 
 /// The model panel at terminal cell (`x`, `y`), if any.
-pub fn model_panel_at(area: Rect, cores: usize, x: u16, y: u16) -> Option<usize> {
+pub fn model_panel_at(area: Rect, cores: usize, workers: usize, x: u16, y: u16) -> Option<usize> {
     if too_small(area) {
         return None;
     }
-    let a = areas(area, cores);
+    let a = areas(area, cores, workers);
     a.models
         .iter()
         .position(|r| r.contains(ratatui::layout::Position { x, y }))
@@ -88,7 +90,7 @@ mod tests {
     #[test]
     fn panels_tile_the_screen_without_overlap() {
         for (w, h, cores) in [(80, 24, 2), (200, 60, 128), (64, 20, 128), (160, 48, 8)] {
-            let a = areas(Rect::new(0, 0, w, h), cores);
+            let a = areas(Rect::new(0, 0, w, h), cores, cores);
             let sum = a.header.height + a.cpu.height + a.models[0].height + a.timeline.height + 2;
             assert_eq!(sum, h, "{w}x{h}");
             assert!(a.timeline.height >= 4, "{w}x{h} timeline {:?}", a.timeline);
@@ -99,9 +101,9 @@ mod tests {
     #[test]
     fn clicks_find_model_panels() {
         let area = Rect::new(0, 0, 90, 30);
-        let a = areas(area, 2);
+        let a = areas(area, 2, 2);
         let r = a.models[2];
-        assert_eq!(model_panel_at(area, 2, r.x + 1, r.y + 1), Some(2));
-        assert_eq!(model_panel_at(area, 2, 0, 0), None);
+        assert_eq!(model_panel_at(area, 2, 2, r.x + 1, r.y + 1), Some(2));
+        assert_eq!(model_panel_at(area, 2, 2, 0, 0), None);
     }
 }

@@ -32,7 +32,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         render_too_small(app, area, buf);
         return;
     }
-    let a = layout::areas(area, app.cpu.cores());
+    let a = layout::areas(area, app.cpu.cores(), app.shown_workers());
     header::render(app, a.header, buf);
     cpu::render(app, a.cpu, buf);
     progress::render(app, a.progress, buf);
@@ -87,15 +87,16 @@ fn render_too_small(app: &App, area: Rect, buf: &mut Buffer) {
 
 fn render_explain(app: &App, area: Rect, buf: &mut Buffer) {
     let t = &app.theme;
+    let room = (area.width as usize).saturating_sub(3);
     let line = if let Some(n) = &app.notice {
         Line::from(vec![
             Span::styled(" ! ", t.warn),
-            Span::styled(n.clone(), t.warn),
+            Span::styled(fmt::fit(n, room), t.warn),
         ])
     } else if let Some(e) = explain(app) {
         Line::from(vec![
             Span::styled(" ▸ ", t.accent),
-            Span::styled(e, t.title),
+            Span::styled(fmt::fit(&e, room), t.title),
         ])
     } else if app.is_running() {
         Line::from(vec![

@@ -76,7 +76,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         Paragraph::new(lines).render(inner, buf);
         return;
     }
-    let span_us = p.elapsed_us.max(tl.end_us).max(1);
+    let span_us = tl.shown_us().max(1);
     let lanes = tl.lanes();
     let lw = lanes.saturating_sub(1).to_string().len() + 2;
     let show_totals = width >= 90;
@@ -88,16 +88,20 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     } else {
         lanes
     };
+    let lane_h = if shown == lanes && lanes > 0 {
+        (lane_rows / lanes).clamp(1, 3)
+    } else {
+        1
+    };
     for lane in 0..shown {
-        let mut spans = vec![Span::styled(format!("{:<lw$}", format!("w{lane}")), t.dim)];
+        let mut spans: Vec<Span> = Vec::new();
         let acts = tl.columns(lane, cols, span_us);
         let mut run: Option<(Activity, usize)> = None;
-        for a in acts
+        for (idx, a) in acts
             .into_iter()
             .chain(std::iter::once(Activity::Idle))
             .enumerate()
         {
-            let (idx, a) = a;
             let last = idx == cols;
             match run {
                 Some((ra, n)) if ra == a && !last => run = Some((ra, n + 1)),
@@ -110,15 +114,24 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
                 }
             }
         }
-        if show_totals {
-            let [c, g, io] = tl.totals(lane);
-            let pct = |x: u64| x as f64 * 100.0 / span_us as f64;
-            spans.push(Span::styled(
-                format!(" {:>3.0}%█ {:>3.0}%░ {:>3.0}%≈", pct(c), pct(g), pct(io)),
-                t.dim,
-            ));
+        for row in 0..lane_h {
+            let label = if row == 0 {
+                format!("w{lane}")
+            } else {
+                String::new()
+            };
+            let mut line = vec![Span::styled(format!("{label:<lw$}"), t.dim)];
+            line.extend(spans.iter().cloned());
+            if show_totals && row == 0 {
+                let [c, g, io] = tl.totals(lane);
+                let pct = |x: u64| x as f64 * 100.0 / span_us as f64;
+                line.push(Span::styled(
+                    format!(" {:>3.0}%█ {:>3.0}%░ {:>3.0}%≈", pct(c), pct(g), pct(io)),
+                    t.dim,
+                ));
+            }
+            lines.push(Line::from(line));
         }
-        lines.push(Line::from(spans));
     }
     if shown < tl.workers {
         lines.push(Line::styled(
