@@ -18,8 +18,11 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let t = &app.theme;
     let c = &app.cpu;
     let n = c.cores();
+    let digits = n > 0 && (1..=2).contains(&grid_cell_width(n, area));
     let title = if n == 0 {
         " CPU ".to_string()
+    } else if digits {
+        format!(" CPU ×{n} · avg {:.0}% · cells: tens of % ", c.average())
     } else {
         format!(
             " CPU · {n} core{} · avg {:.0}% ",
@@ -38,6 +41,13 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let mut lines: Vec<Line> = Vec::new();
     if n == 0 {
         lines.push(Line::styled("measuring…", t.dim));
+    } else if rows >= 2 * n && inner.width >= 40 {
+        render_tall(
+            app,
+            Rect::new(inner.x, inner.y, inner.width, rows as u16),
+            buf,
+        );
+        lines = vec![Line::raw(""); rows];
     } else if rows > 0 {
         let columns = n.div_ceil(rows);
         let col_w = width / columns;
@@ -53,6 +63,45 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     }
     lines.push(tree_line(app, width));
     Paragraph::new(lines).render(inner, buf);
+}
+
+/// Few cores, much room: per core a bar and a history chart several rows tall.
+fn render_tall(app: &App, area: Rect, buf: &mut Buffer) {
+    use ratatui::widgets::{RenderDirection, Sparkline};
+    let t = &app.theme;
+    let c = &app.cpu;
+    let n = c.cores() as u16;
+    let k = (area.height / n).min(6);
+    let lw = (n.saturating_sub(1)).to_string().len() as u16;
+    let bw = (area.width / 3).min(30);
+    for i in 0..n {
+        let y = area.y + i * k;
+        let pct = c.last.cores[i as usize];
+        let (fill, empty) = bar(bw as usize, pct as f64 / 100.0);
+        let line = Line::from(vec![
+            Span::styled(format!("{i:>w$} ", w = lw as usize), t.dim),
+            Span::styled(fill, t.load_fg(pct)),
+            Span::styled(empty, t.bar_empty),
+            Span::styled(format!("{:>4.0}%", pct), t.text),
+        ]);
+        let mid = y + (k.saturating_sub(1)) / 2;
+        Paragraph::new(line).render(Rect::new(area.x, mid, area.width, 1), buf);
+        let x = area.x + lw + 1 + bw + 6;
+        let w = area.width.saturating_sub(lw + bw + 7);
+        let data: Vec<u64> = c.history[i as usize]
+            .iter()
+            .rev()
+            .take(w as usize)
+            .map(|&v| u64::from(v))
+            .collect();
+        let h = k.saturating_sub(u16::from(k > 2));
+        Sparkline::default()
+            .data(&data)
+            .max(100)
+            .direction(RenderDirection::RightToLeft)
+            .style(t.load_fg(pct))
+            .render(Rect::new(x, y, w, h), buf);
+    }
 }
 
 fn bar_lines<'a>(app: &'a App, rows: usize, columns: usize, col_w: usize) -> Vec<Line<'a>> {
@@ -92,6 +141,30 @@ fn bar_lines<'a>(app: &'a App, rows: usize, columns: usize, col_w: usize) -> Vec
     lines
 }
 
+/// The grid's cell width for `n` cores in a panel of `area` (0 when bars are used).
+fn grid_cell_width(n: usize, area: Rect) -> usize {
+    let rows = area.height.saturating_sub(3) as usize;
+    let width = area.width.saturating_sub(2) as usize;
+    if rows == 0 || (rows >= 2 * n && width >= 40) || width / n.div_ceil(rows) >= MIN_BAR_COLUMN {
+        return 0;
+    }
+    choose_cell(n, rows, width)
+}
+
+/// Widest cells that fit `n` cores in `rows` × `width`, keeping a row for the legend
+/// when possible.
+fn choose_cell(n: usize, rows: usize, width: usize) -> usize {
+    [4usize, 3, 2, 1]
+        .into_iter()
+        .find(|&cw| n.div_ceil((width / cw).max(1)) < rows.max(2))
+        .or_else(|| {
+            [4usize, 3, 2, 1]
+                .into_iter()
+                .find(|&cw| n.div_ceil((width / cw).max(1)) <= rows)
+        })
+        .unwrap_or(1)
+}
+
 /// Cell width and the text for one core at that width.
 fn cell_text(pct: f32, cw: usize) -> String {
     let p = pct.round().clamp(0.0, 100.0) as u32;
@@ -112,16 +185,7 @@ fn grid_lines<'a>(app: &'a App, rows: usize, width: usize) -> Vec<Line<'a>> {
     let t: &Theme = &app.theme;
     let cores = &app.cpu.last.cores;
     let n = cores.len();
-    // Widest cells that fit in `rows` (the last row may hold a legend).
-    let cw = [4usize, 3, 2, 1]
-        .into_iter()
-        .find(|&cw| n.div_ceil((width / cw).max(1)) < rows.max(2))
-        .or_else(|| {
-            [4usize, 3, 2, 1]
-                .into_iter()
-                .find(|&cw| n.div_ceil((width / cw).max(1)) <= rows)
-        })
-        .unwrap_or(1);
+    let cw = choose_cell(n, rows, width);
     let per_row = (width / cw).max(1);
     let mut lines = Vec::new();
     for chunk in cores.chunks(per_row).take(rows) {

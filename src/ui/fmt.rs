@@ -97,7 +97,7 @@ mod tests {
         assert_eq!(bar(4, 1.0), ("████".into(), "".into()));
         assert_eq!(bar(4, 0.0), ("".into(), "░░░░".into()));
         assert_eq!(bar(4, 0.5), ("██".into(), "░░".into()));
-        assert_eq!(bar(2, 0.25 + 1.0 / 16.0), ("▌".into(), "░".into()));
+        assert_eq!(bar(2, 0.25 + 1.0 / 16.0), ("▋".into(), "░".into()));
         assert_eq!(bar(3, f64::NAN).1.chars().count(), 3);
     }
 

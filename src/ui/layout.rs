@@ -5,7 +5,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 
 /// The smallest terminal the dashboard draws in.
 pub const MIN_WIDTH: u16 = 64;
-pub const MIN_HEIGHT: u16 = 20;
+pub const MIN_HEIGHT: u16 = 22;
 
 /// Every panel's rectangle.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -49,9 +49,15 @@ pub fn areas(area: Rect, cores: usize, workers: usize) -> Areas {
     let models_h = if h >= 40 { 8 } else { 7 };
     let top_w = body.width;
     let cpu_w = top_w / 2;
-    let top_max = (h.saturating_sub(models_h)) * 2 / 5;
-    let want = (cpu_rows_wanted(cores, cpu_w) + 2).max(workers.min(64) as u16 + 3);
-    let top_h = want.clamp(6, top_max.max(6));
+    let rest = h.saturating_sub(models_h);
+    // The timeline keeps room for a legend, two lanes and its axis; the top panels take
+    // what their cores and workers need, and a fair share of a tall screen.
+    let timeline_min = if area.width >= 120 { 5 } else { 6 };
+    let top_max = rest.saturating_sub(timeline_min).max(6);
+    let want = (cpu_rows_wanted(cores, cpu_w) + 2)
+        .max(workers.min(64) as u16 + 3)
+        .max(rest * 2 / 5);
+    let top_h = want.clamp(6, top_max);
     let [top, models, timeline] = Layout::vertical([
         Constraint::Length(top_h),
         Constraint::Length(models_h),
@@ -89,7 +95,7 @@ mod tests {
 
     #[test]
     fn panels_tile_the_screen_without_overlap() {
-        for (w, h, cores) in [(80, 24, 2), (200, 60, 128), (64, 20, 128), (160, 48, 8)] {
+        for (w, h, cores) in [(80, 24, 2), (200, 60, 128), (64, 22, 128), (160, 48, 8)] {
             let a = areas(Rect::new(0, 0, w, h), cores, cores);
             let sum = a.header.height + a.cpu.height + a.models[0].height + a.timeline.height + 2;
             assert_eq!(sum, h, "{w}x{h}");

@@ -89,7 +89,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         lanes
     };
     let lane_h = if shown == lanes && lanes > 0 {
-        (lane_rows / lanes).clamp(1, 3)
+        (lane_rows / lanes).clamp(1, 4)
     } else {
         1
     };
