@@ -129,6 +129,11 @@ pub fn explain(app: &App) -> Option<String> {
         ),
         _ => format!("{m} {s:.2}× on {w} workers ({})", busy(u)),
     };
+    if let Some(o) = app.panels[0].others_busy()
+        && o >= 0.5
+    {
+        line += &format!("; sequential ran beside {o:.1} busy cores of other programs");
+    }
     if s >= NO_GAIN && u >= NO_GAIN {
         let eff = s / w as f64;
         if cores > 0 && w > cores && eff < 0.75 {

@@ -71,7 +71,7 @@ fn render_tall(app: &App, area: Rect, buf: &mut Buffer) {
     let t = &app.theme;
     let c = &app.cpu;
     let n = c.cores() as u16;
-    let k = (area.height / n).min(6);
+    let k = (area.height / n).min(10);
     let lw = (n.saturating_sub(1)).to_string().len() as u16;
     let bw = (area.width / 3).min(30);
     for i in 0..n {

@@ -50,14 +50,17 @@ pub fn areas(area: Rect, cores: usize, workers: usize) -> Areas {
     let top_w = body.width;
     let cpu_w = top_w / 2;
     let rest = h.saturating_sub(models_h);
-    // The timeline keeps room for a legend, two lanes and its axis; the top panels take
-    // what their cores and workers need, and a fair share of a tall screen.
+    // The timeline keeps room for its legend, lanes and axis; the top panels take what
+    // their cores and workers need; what is left is shared between them.
     let timeline_min = if area.width >= 120 { 5 } else { 6 };
-    let top_max = rest.saturating_sub(timeline_min).max(6);
-    let want = (cpu_rows_wanted(cores, cpu_w) + 2)
-        .max(workers.min(64) as u16 + 3)
-        .max(rest * 2 / 5);
-    let top_h = want.clamp(6, top_max);
+    let lanes = workers.clamp(1, 64) as u16;
+    let top_need = (cpu_rows_wanted(cores, cpu_w) + 2).max(lanes + 3).max(6);
+    let timeline_want = (lanes * 4 + 4).max(timeline_min);
+    let top_h = if top_need + timeline_want <= rest {
+        top_need + (rest - top_need - timeline_want) / 2
+    } else {
+        top_need.clamp(6, rest.saturating_sub(timeline_min).max(6))
+    };
     let [top, models, timeline] = Layout::vertical([
         Constraint::Length(top_h),
         Constraint::Length(models_h),

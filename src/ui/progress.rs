@@ -65,6 +65,11 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         workers.len()
     };
     let lw = workers.len().saturating_sub(1).to_string().len() + 1;
+    // Room to spare: a blank line between workers reads better.
+    let gap = !workers.is_empty() && avail >= 2 * workers.len();
+    if gap {
+        lines.push(Line::raw(""));
+    }
     for (i, w) in workers.iter().enumerate().take(show) {
         let mut spans = vec![Span::styled(format!("{:<lw$}", format!("w{i}")), t.dim)];
         let pid = if p.model == Model::Processes && w.pid != 0 {
@@ -101,11 +106,15 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             )),
         }
         lines.push(Line::from(spans));
+        if gap {
+            lines.push(Line::raw(""));
+        }
     }
-    if show < workers.len() || cfg.workers > workers.len() {
+    let total = p.timeline.workers.max(workers.len());
+    if show < total {
         let busy = workers.iter().filter(|w| w.task.is_some()).count();
         lines.push(Line::styled(
-            format!("+{} more workers · {busy} busy in all", cfg.workers - show),
+            format!("+{} more workers · {busy} busy in all", total - show),
             t.dim,
         ));
     }

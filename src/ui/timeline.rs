@@ -89,7 +89,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         lanes
     };
     let lane_h = if shown == lanes && lanes > 0 {
-        (lane_rows / lanes).clamp(1, 4)
+        (lane_rows / lanes).clamp(1, 7)
     } else {
         1
     };
@@ -115,6 +115,11 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             }
         }
         for row in 0..lane_h {
+            // Tall lanes end with a blank row, so neighbours stay apart.
+            if lane_h >= 3 && row == lane_h - 1 {
+                lines.push(Line::raw(""));
+                continue;
+            }
             let label = if row == 0 {
                 format!("w{lane}")
             } else {
@@ -124,7 +129,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             line.extend(spans.iter().cloned());
             if show_totals && row == 0 {
                 let [c, g, io] = tl.totals(lane);
-                let pct = |x: u64| x as f64 * 100.0 / span_us as f64;
+                let pct = |x: u64| (x as f64 * 100.0 / span_us as f64).min(100.0);
                 line.push(Span::styled(
                     format!(" {:>3.0}%█ {:>3.0}%░ {:>3.0}%≈", pct(c), pct(g), pct(io)),
                     t.dim,
