@@ -126,6 +126,29 @@ pub fn default_workers() -> usize {
 pub struct TuiArgs {
     #[command(flatten)]
     pub opts: WorkloadOpts,
+    /// Colour theme (`NO_COLOR` turns colours off in any theme).
+    #[arg(long, value_enum, default_value = "dark")]
+    pub theme: crate::ui::theme::ThemeName,
+}
+
+impl TuiArgs {
+    /// The dashboard's options when none are given (`conlab` alone).
+    pub fn defaults() -> Self {
+        match Cli::try_parse_from(["conlab", "tui"]).map(|c| c.command) {
+            Ok(Some(Command::Tui(a))) => a,
+            _ => TuiArgs {
+                opts: WorkloadOpts {
+                    workload: "primes".into(),
+                    workers: None,
+                    size: None,
+                    tasks: None,
+                    gil: OnOff::On,
+                    switch_interval_ms: 5.0,
+                },
+                theme: crate::ui::theme::ThemeName::Dark,
+            },
+        }
+    }
 }
 
 #[derive(Args, Debug)]
