@@ -45,6 +45,14 @@ conlab compare --workload sleep --workers 4 --repeat 3\n  \
 conlab compare --workload tiny --models threads,processes --format markdown"
     )]
     Compare(CompareArgs),
+    /// Render the dashboard headlessly to SVG, plain text and ANSI (screenshots for docs).
+    #[command(
+        after_help = "Examples:\n  conlab shot --workload primes --gil on --size 120x36\n  \
+conlab shot --from assets/recordings/primes-gil-on.jsonl --theme light --name light\n  \
+conlab shot --all                 regenerate every screenshot in screenshots/\n  \
+conlab shot --all --rerecord      run the scenarios again first (new timings)"
+    )]
+    Shot(ShotArgs),
     /// Internal: a process-pool worker (tasks on stdin, events on stdout).
     #[command(hide = true)]
     Worker(WorkerArgs),
@@ -195,6 +203,63 @@ pub struct CompareArgs {
     /// Save every engine event of every run to FILE (JSON lines) for replay.
     #[arg(long, value_name = "FILE")]
     pub record: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct ShotArgs {
+    /// Frame size, WIDTHxHEIGHT.
+    #[arg(long, default_value = "120x36")]
+    pub size: String,
+    /// Render from a recording instead of running a scenario.
+    #[arg(long, value_name = "FILE")]
+    pub from: Option<PathBuf>,
+    /// Folder to write NAME.svg, NAME.txt and NAME.ans into.
+    #[arg(long, default_value = "screenshots")]
+    pub out: PathBuf,
+    /// File name without extension (default: from the scenario).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Colour theme of the picture.
+    #[arg(long, value_enum, default_value = "dark")]
+    pub theme: crate::ui::theme::ThemeName,
+    /// Show the help overlay.
+    #[arg(long)]
+    pub help_overlay: bool,
+    /// Scenario: the workload to run.
+    #[arg(long, short = 'w', default_value = "primes")]
+    pub workload: String,
+    /// Scenario: the models to run, one after another.
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "sequential,threads,processes"
+    )]
+    pub models: Vec<Model>,
+    /// Scenario: workers (default: logical cores).
+    #[arg(long, short = 'n')]
+    pub workers: Option<usize>,
+    /// Scenario: the workload's size (what `--size` is for `run`).
+    #[arg(long)]
+    pub work_size: Option<u64>,
+    /// Scenario: tasks.
+    #[arg(long)]
+    pub tasks: Option<usize>,
+    /// Scenario: the simulated GIL.
+    #[arg(long, value_enum, default_value = "on")]
+    pub gil: OnOff,
+    /// Scenario: also keep its recording in FILE.
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<PathBuf>,
+    /// Regenerate every committed screenshot from the recordings.
+    #[arg(long)]
+    pub all: bool,
+    /// With --all: run the scenarios again and overwrite the recordings first.
+    #[arg(long, requires = "all")]
+    pub rerecord: bool,
+    /// With --all: where the recordings live.
+    #[arg(long, default_value = "assets/recordings")]
+    pub recordings: PathBuf,
 }
 
 #[derive(Args, Debug)]
