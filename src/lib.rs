@@ -6,6 +6,7 @@ pub mod cli;
 pub mod compare;
 pub mod exec;
 pub mod headless;
+pub mod lesson;
 pub mod monitor;
 pub mod record;
 pub mod replay;
