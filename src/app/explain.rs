@@ -76,7 +76,7 @@ pub fn explain(app: &App) -> Option<String> {
             .map(|s| format!(" {s:.2}×"))
             .unwrap_or_default();
         return Some(format!(
-            "{}{s}: only {} — other programs kept {others:.1} of {cores} cores busy",
+            "{}{s}: only {}; other programs used {others:.1} of {cores} cores",
             p.model,
             busy(u)
         ));
