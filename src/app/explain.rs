@@ -46,6 +46,8 @@ pub fn explain(app: &App) -> Option<String> {
     let busy = |u: f64| {
         if (u - 1.0).abs() < 0.05 {
             format!("{u:.1} core busy")
+        } else if u < 0.1 {
+            format!("{u:.2} cores busy")
         } else {
             format!("{u:.1} cores busy")
         }
@@ -98,7 +100,7 @@ pub fn explain(app: &App) -> Option<String> {
             )
         }
         Model::Threads | Model::Processes if s >= NO_GAIN && u < 0.5 * s => format!(
-            "{m} {s:.2}×: waits overlap — {} wait at once{} ({})",
+            "{m} {s:.2}×: waits overlap — {} workers wait at once{} ({})",
             w,
             if m == Model::Threads && cfg.gil {
                 ", the GIL is released while waiting"
@@ -131,6 +133,7 @@ pub fn explain(app: &App) -> Option<String> {
     };
     if let Some(o) = app.panels[0].others_busy()
         && o >= 0.5
+        && kind == WorkKind::Cpu
     {
         line += &format!("; sequential ran beside {o:.1} busy cores of other programs");
     }
