@@ -53,7 +53,7 @@ pub fn explain(app: &App) -> Option<String> {
         }
     };
     if p.model == Model::Sequential {
-        let others = app.panels[1..].iter().any(|q| q.is_finished());
+        let others = app.panels[1..].iter().any(|q| q.is_finished()) || app.is_running();
         return Some(if others {
             format!(
                 "sequential {e:.2} s on {}: the baseline the others are measured against",
