@@ -110,7 +110,7 @@ fn dashboard_runs_all_three_models_and_restores_the_terminal() {
         "--workload",
         "primes",
         "--size",
-        "2000000",
+        "1000000",
         "--workers",
         "2",
     ]);
