@@ -24,6 +24,8 @@ pub use settings::{MAX_WORKERS, Settings};
 use crate::exec::{Event, Model, RunSpec};
 use crate::ui::theme::Theme;
 
+const CANCELLING: &str = "cancelling…";
+
 /// All the dashboard's state.
 #[derive(Debug)]
 pub struct App {
@@ -136,6 +138,9 @@ impl App {
                 self.panels[i].apply(at, &ev);
                 if let Event::RunFinished { .. } = ev.event {
                     self.active = None;
+                    if self.notice.as_deref() == Some(CANCELLING) {
+                        self.notice = None;
+                    }
                     self.last_finished = Some(i);
                     if self.panels[i].state == RunState::Cancelled {
                         self.clear_queue();
@@ -206,7 +211,7 @@ impl App {
     pub fn cancel(&mut self) -> Vec<Command> {
         self.clear_queue();
         if self.is_running() {
-            self.notice = Some("cancelling…".into());
+            self.notice = Some(CANCELLING.into());
             vec![Command::Cancel]
         } else {
             Vec::new()
