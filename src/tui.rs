@@ -3,6 +3,7 @@
 //! run thread that carries out the [`Command`]s `App::update` returns.
 
 use std::io::{IsTerminal, Stdout};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -21,6 +22,8 @@ use crate::app::{App, Command, Msg, RunId, Settings};
 use crate::cli::{OnOff, TuiArgs};
 use crate::exec::{self, CancelToken, RunSpec, Sink};
 use crate::headless::CliError;
+use crate::record::Recorder;
+use crate::replay::Player;
 use crate::ui::{self, theme};
 use crate::workload;
 
@@ -223,6 +226,65 @@ pub fn run_loop<B: Backend>(
     tx: &Sender<Msg>,
     rx: &Receiver<Msg>,
 ) -> std::io::Result<()> {
+    run_loop_with(terminal, app, tx, rx, &mut Extras::default())
+}
+
+/// The loop's optional duties: record what it receives, play a recording, save frames.
+#[derive(Default)]
+pub struct Extras {
+    pub recorder: Option<Recorder>,
+    /// A recording to play and its speed factor.
+    pub player: Option<(Player, f64)>,
+    /// Where `s` saves screenshots (default `screenshots/`).
+    pub shots_dir: Option<PathBuf>,
+}
+
+/// UTC `YYYYMMDD-HHMMSS` for file names (no time-zone database needed).
+fn timestamp() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let (days, rem) = ((secs / 86_400) as i64, secs % 86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}{m:02}{d:02}-{:02}{:02}{:02}",
+        rem / 3600,
+        (rem / 60) % 60,
+        rem % 60
+    )
+}
+
+/// Save what the dashboard shows now; returns the SVG's path.
+fn save_screenshot(app: &App, size: ratatui::layout::Size, dir: &std::path::Path) -> anyhow::Result<PathBuf> {
+    let area = ratatui::layout::Rect::new(0, 0, size.width, size.height);
+    let mut buf = ratatui::buffer::Buffer::empty(area);
+    ui::render(app, area, &mut buf);
+    let title = format!(
+        "conlab — {} · {} workers · GIL {}",
+        app.settings.workload().name(),
+        app.settings.workers,
+        if app.settings.gil { "on" } else { "off" }
+    );
+    crate::shot::write_files(&buf, dir, &format!("conlab-{}", timestamp()), &title, app.theme.name)
+}
+
+/// [`run_loop`] with extra duties.
+pub fn run_loop_with<B: Backend>(
+    terminal: &mut Terminal<B>,
+    app: &mut App,
+    tx: &Sender<Msg>,
+    rx: &Receiver<Msg>,
+    extras: &mut Extras,
+) -> std::io::Result<()> {
     let t0 = Instant::now();
     let io = |e: B::Error| std::io::Error::other(e.to_string());
     if let Ok(s) = terminal.size() {
@@ -233,7 +295,17 @@ pub fn run_loop<B: Backend>(
     let mut last_draw: Option<Instant> = None;
     let mut last_tick = Instant::now();
     let mut quit = false;
+    let mut want_shot = false;
     let result = loop {
+        if let Some((player, speed)) = &mut extras.player {
+            if !player.finished() {
+                player.play_until(app, t0.elapsed().mul_f64(*speed));
+                dirty = true;
+                if player.finished() {
+                    app.notice = Some("replay finished: q quits, s saves a screenshot".into());
+                }
+            }
+        }
         let now = Instant::now();
         if dirty && last_draw.is_none_or(|d| now.duration_since(d) >= FRAME) {
             if let Err(e) = terminal.draw(|f| ui::draw(f, app)) {
@@ -250,6 +322,12 @@ pub fn run_loop<B: Backend>(
             let tw = TICK.saturating_sub(last_tick.elapsed());
             wait = Some(wait.map_or(tw, |w| w.min(tw)));
         }
+        if let Some((player, speed)) = &extras.player
+            && let Some(due) = player.next_due()
+        {
+            let pw = due.div_f64(*speed).saturating_sub(t0.elapsed()).min(TICK);
+            wait = Some(wait.map_or(pw, |w| w.min(pw)));
+        }
         let first = match wait {
             None => rx.recv().ok(),
             Some(w) => match rx.recv_timeout(w) {
@@ -258,11 +336,24 @@ pub fn run_loop<B: Backend>(
                 Err(RecvTimeoutError::Disconnected) => break Ok(()),
             },
         };
+        let recorder = extras.recorder.as_ref();
         let mut handle = |msg: Msg, app: &mut App| {
+            if let Some(r) = recorder {
+                match &msg {
+                    Msg::Run { id, ev, .. } => r.event(*id as u32, ev),
+                    Msg::Cpu(sample) => {
+                        if let Ok(v) = serde_json::to_value(sample) {
+                            r.cpu(v);
+                        }
+                    }
+                    _ => {}
+                }
+            }
             for cmd in app.update(msg) {
                 match cmd {
                     Command::Start { id, spec } => runner.start(id, *spec, tx, t0),
                     Command::Cancel => runner.cancel.cancel(),
+                    Command::Screenshot => want_shot = true,
                     Command::Quit => quit = true,
                 }
             }
@@ -284,10 +375,26 @@ pub fn run_loop<B: Backend>(
             handle(Msg::Tick(t0.elapsed()), app);
             dirty = true;
         }
+        if want_shot {
+            want_shot = false;
+            let dir = extras
+                .shots_dir
+                .clone()
+                .unwrap_or_else(|| PathBuf::from("screenshots"));
+            let size = terminal.size().unwrap_or(ratatui::layout::Size::new(app.size.0, app.size.1));
+            app.notice = Some(match save_screenshot(app, size, &dir) {
+                Ok(path) => format!("saved {} (+ .txt, .ans)", path.display()),
+                Err(e) => format!("screenshot not saved: {e:#}"),
+            });
+            dirty = true;
+        }
         if quit {
             break Ok(());
         }
     };
+    if let Some(r) = &extras.recorder {
+        let _ = r.flush();
+    }
     runner.cancel.cancel();
     runner.join();
     result

@@ -7,6 +7,7 @@ mod explain;
 #[cfg(test)]
 pub mod fixtures;
 pub mod keys;
+pub mod lesson;
 mod msg;
 mod run;
 mod settings;
@@ -49,6 +50,10 @@ pub struct App {
     pub last_finished: Option<usize>,
     /// A short message for the status line (refusals, errors).
     pub notice: Option<String>,
+    /// Lesson mode: the lesson and its step.
+    pub lesson: Option<lesson::LessonState>,
+    /// Replaying a recording: keys that would start runs are refused.
+    pub replaying: bool,
 }
 
 fn index_of(m: Model) -> usize {
@@ -71,6 +76,8 @@ impl App {
             next_id: 1,
             last_finished: None,
             notice: None,
+            lesson: None,
+            replaying: false,
         }
     }
 
