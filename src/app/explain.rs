@@ -123,13 +123,13 @@ pub fn explain(app: &App) -> Option<String> {
         _ => format!("{m} {s:.2}× on {w} workers ({})", busy(u)),
     };
     if let Some(o) = contended {
-        line += &format!("; other programs used {o:.1} of {cores} cores");
+        line += &format!("; other programs held {o:.1} of {cores} cores");
     }
     if let Some(o) = app.panels[0].others_busy()
         && o >= 0.5
         && kind == WorkKind::Cpu
     {
-        line += &format!("; the baseline ran beside {o:.1} busy cores of other programs");
+        line += &format!("; the baseline shared the CPU with {o:.1} busy cores");
     }
     if s >= NO_GAIN && u >= NO_GAIN {
         let eff = s / w as f64;

@@ -145,7 +145,7 @@ fn other_programs_busy_is_named() {
     a.update(fin);
     a.selected = 1;
     let e = explain(&a).expect("explained");
-    assert!(e.contains("other programs used 1.5 of 2 cores"), "{e}");
+    assert!(e.contains("other programs held 1.5 of 2 cores"), "{e}");
 }
 
 #[test]
