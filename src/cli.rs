@@ -53,6 +53,17 @@ conlab shot --all                 regenerate every screenshot in screenshots/\n 
 conlab shot --all --rerecord      run the scenarios again first (new timings)"
     )]
     Shot(ShotArgs),
+    /// Play a recording (made with --record) back in the dashboard.
+    #[command(
+        after_help = "Examples:\n  conlab replay assets/recordings/primes-gil-on.jsonl\n  \
+conlab replay demo.jsonl --speed 2"
+    )]
+    Replay(ReplayArgs),
+    /// Step through a lesson in the dashboard (a teacher's live demo).
+    #[command(after_help = "Examples:\n  conlab lesson --list\n  \
+conlab lesson 02-computing-with-the-gil\n  \
+conlab lesson my-lesson.toml\n\nKeys: n / p next / previous step, 1 2 3 guess the fastest model, Enter runs the step.")]
+    Lesson(LessonArgs),
     /// Internal: a process-pool worker (tasks on stdin, events on stdout).
     #[command(hide = true)]
     Worker(WorkerArgs),
@@ -137,6 +148,36 @@ pub struct TuiArgs {
     /// Colour theme (`NO_COLOR` turns colours off in any theme).
     #[arg(long, value_enum, default_value = "dark")]
     pub theme: crate::ui::theme::ThemeName,
+    /// Save every engine event and CPU sample to FILE (JSON lines) for `conlab replay`.
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct ReplayArgs {
+    /// A recording made with --record.
+    pub file: PathBuf,
+    /// Playback speed (2 = twice as fast).
+    #[arg(long, default_value_t = 1.0)]
+    pub speed: f64,
+    /// Colour theme.
+    #[arg(long, value_enum, default_value = "dark")]
+    pub theme: crate::ui::theme::ThemeName,
+}
+
+#[derive(Args, Debug)]
+pub struct LessonArgs {
+    /// A lesson file, or the name of a shipped lesson (see --list).
+    pub lesson: Option<String>,
+    /// List the shipped lessons.
+    #[arg(long)]
+    pub list: bool,
+    /// Workers for steps that don't set them (default: logical cores).
+    #[arg(long, short = 'n')]
+    pub workers: Option<usize>,
+    /// Colour theme.
+    #[arg(long, value_enum, default_value = "dark")]
+    pub theme: crate::ui::theme::ThemeName,
 }
 
 impl TuiArgs {
@@ -154,6 +195,7 @@ impl TuiArgs {
                     switch_interval_ms: 5.0,
                 },
                 theme: crate::ui::theme::ThemeName::Dark,
+                record: None,
             },
         }
     }

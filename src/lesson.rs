@@ -86,7 +86,12 @@ pub fn parse(text: &str, name: &str) -> Result<Lesson, LessonError> {
     };
     let lesson: Lesson = toml::from_str(text).map_err(|e| {
         // toml's own message carries a snippet; keep its first line (what was expected).
-        let msg = e.message().lines().next().unwrap_or("invalid TOML").to_string();
+        let msg = e
+            .message()
+            .lines()
+            .next()
+            .unwrap_or("invalid TOML")
+            .to_string();
         at(e.span(), msg)
     })?;
     if lesson.steps.is_empty() {
@@ -105,7 +110,10 @@ pub fn parse(text: &str, name: &str) -> Result<Lesson, LessonError> {
             ));
         };
         if step.models.is_empty() {
-            return Err(at(span, format!("step \"{}\": models is empty", step.title)));
+            return Err(at(
+                span,
+                format!("step \"{}\": models is empty", step.title),
+            ));
         }
         let args = workload::WorkloadArgs {
             size: step.size.unwrap_or(0),
@@ -217,7 +225,10 @@ predict = "which wins?"
     fn wrong_type_and_unknown_field_are_named() {
         let e = parse(&GOOD.replace("workers = 4", "workers = \"four\""), "x").expect_err("type");
         assert_eq!(e.line, 9, "{e}");
-        assert!(e.message.contains("integer") || e.message.contains("invalid type"), "{e}");
+        assert!(
+            e.message.contains("integer") || e.message.contains("invalid type"),
+            "{e}"
+        );
         let e = parse(&GOOD.replace("workers = 4", "wrokers = 4"), "x").expect_err("unknown");
         assert!(e.message.contains("wrokers"), "{e}");
         assert_eq!(e.line, 9, "{e}");

@@ -19,7 +19,7 @@ use ratatui::Terminal;
 use ratatui::backend::{Backend, CrosstermBackend};
 
 use crate::app::{App, Command, Msg, RunId, Settings};
-use crate::cli::{OnOff, TuiArgs};
+use crate::cli::{LessonArgs, OnOff, ReplayArgs, TuiArgs};
 use crate::exec::{self, CancelToken, RunSpec, Sink};
 use crate::headless::CliError;
 use crate::record::Recorder;
@@ -33,24 +33,118 @@ pub const FRAME: Duration = Duration::from_millis(50);
 /// While a run is in progress, time advances at least this often (live elapsed).
 pub const TICK: Duration = Duration::from_millis(100);
 
-/// `conlab` / `conlab tui`: open the dashboard.
-pub fn tui_command(args: &TuiArgs) -> Result<ExitCode, CliError> {
-    if !std::io::stdin().is_terminal() || !std::io::stdout().is_terminal() {
-        eprintln!(
-            "conlab: the dashboard needs a terminal on stdin and stdout.\n\
-             For scripts and pipes use `conlab run` (one model) or `conlab compare` (all three),\n\
-             e.g. conlab run --workload {} --model threads --workers 2",
-            args.opts.workload
-        );
-        return Ok(ExitCode::from(2));
+/// Refuse politely without a terminal, pointing to the headless commands.
+fn need_terminal(workload: &str) -> Option<ExitCode> {
+    if std::io::stdin().is_terminal() && std::io::stdout().is_terminal() {
+        return None;
     }
-    let settings = settings_from(args)?;
-    let app = App::new(settings, theme::from_env(args.theme));
+    eprintln!(
+        "conlab: the dashboard needs a terminal on stdin and stdout.\n\
+         For scripts and pipes use `conlab run` (one model) or `conlab compare` (all three),\n\
+         e.g. conlab run --workload {workload} --model threads --workers 2"
+    );
+    Some(ExitCode::from(2))
+}
+
+/// Take the terminal, run the dashboard, give the terminal back.
+fn open(app: App, mut extras: Extras) -> Result<ExitCode, CliError> {
     let mut guard = TerminalGuard::init().map_err(|e| CliError::Other(e.into()))?;
-    let result = run_dashboard(&mut guard.terminal, app);
+    let result = run_dashboard(&mut guard.terminal, app, &mut extras);
     drop(guard);
     result.map_err(|e| CliError::Other(e.into()))?;
+    if let Some(r) = &extras.recorder {
+        eprintln!("conlab: recorded to {}", r.path().display());
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `conlab` / `conlab tui`: open the dashboard.
+pub fn tui_command(args: &TuiArgs) -> Result<ExitCode, CliError> {
+    if let Some(code) = need_terminal(&args.opts.workload) {
+        return Ok(code);
+    }
+    let settings = settings_from(args)?;
+    let recorder = args
+        .record
+        .as_deref()
+        .map(Recorder::create)
+        .transpose()
+        .map_err(|e| CliError::Usage(format!("invalid --record: {e:#}")))?;
+    let app = App::new(settings, theme::from_env(args.theme));
+    open(
+        app,
+        Extras {
+            recorder,
+            ..Extras::default()
+        },
+    )
+}
+
+/// `conlab replay FILE`: play a recording in the dashboard at its own pace.
+pub fn replay_command(args: &ReplayArgs) -> Result<ExitCode, CliError> {
+    if !(args.speed.is_finite() && (0.05..=100.0).contains(&args.speed)) {
+        return Err(CliError::Usage(format!(
+            "invalid --speed: {} (allowed 0.05..=100)",
+            args.speed
+        )));
+    }
+    let rec = crate::record::load(&args.file).map_err(|e| CliError::Usage(e.to_string()))?;
+    if let Some(code) = need_terminal("primes") {
+        return Ok(code);
+    }
+    let mut app = App::new(
+        Settings::new("primes", 0, 1, true, 5.0),
+        theme::from_env(args.theme),
+    );
+    app.replaying = true;
+    open(
+        app,
+        Extras {
+            player: Some((Player::new(rec), args.speed)),
+            ..Extras::default()
+        },
+    )
+}
+
+/// `conlab lesson FILE` (or `--list`): step through a lesson in the dashboard.
+pub fn lesson_command(args: &LessonArgs) -> Result<ExitCode, CliError> {
+    if args.list || args.lesson.is_none() {
+        let all = crate::lesson::shipped();
+        if all.is_empty() {
+            return Err(CliError::Usage(format!(
+                "no lessons found in {}",
+                crate::lesson::lessons_dir().display()
+            )));
+        }
+        for (path, lesson) in all {
+            let name = path
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or("?")
+                .to_string();
+            match lesson {
+                Ok(l) => println!("{name:<28} {} ({} steps)", l.title, l.steps.len()),
+                Err(e) => println!("{name:<28} INVALID: {e}"),
+            }
+        }
+        if args.lesson.is_none() && !args.list {
+            eprintln!("\nopen one with: conlab lesson NAME");
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let name = args.lesson.as_deref().unwrap_or_default();
+    let lesson = crate::lesson::load(&crate::lesson::find(name))
+        .map_err(|e| CliError::Usage(e.to_string()))?;
+    if let Some(code) = need_terminal(lesson.steps[0].workload.get_ref()) {
+        return Ok(code);
+    }
+    let workers = args.workers.unwrap_or_else(crate::cli::default_workers);
+    let mut app = App::new(
+        Settings::new("primes", 0, workers, true, 5.0),
+        theme::from_env(args.theme),
+    );
+    crate::app::lesson::start(&mut app, lesson);
+    open(app, Extras::default())
 }
 
 /// Check the options the way `conlab run` would, naming the flag.
@@ -127,17 +221,24 @@ impl Drop for TerminalGuard {
 }
 
 /// Start the producers (input, monitor, signals) and run the loop until quit.
-fn run_dashboard<B: Backend>(terminal: &mut Terminal<B>, mut app: App) -> std::io::Result<()> {
+fn run_dashboard<B: Backend>(
+    terminal: &mut Terminal<B>,
+    mut app: App,
+    extras: &mut Extras,
+) -> std::io::Result<()> {
     let (tx, rx) = crossbeam_channel::unbounded::<Msg>();
     let stop = Arc::new(AtomicBool::new(false));
     let input = spawn_input(tx.clone(), stop.clone())?;
-    crate::monitor::spawn(tx.clone(), Msg::Cpu)?;
+    // A replay brings its own CPU samples.
+    if extras.player.is_none() {
+        crate::monitor::spawn(tx.clone(), Msg::Cpu)?;
+    }
     let sig = tx.clone();
     // One handler per process; if one is set already, Ctrl-C still arrives as a key.
     let _ = ctrlc::set_handler(move || {
         let _ = sig.send(Msg::Quit);
     });
-    let result = run_loop(terminal, &mut app, &tx, &rx);
+    let result = run_loop_with(terminal, &mut app, &tx, &rx, extras);
     stop.store(true, Ordering::Relaxed);
     let _ = input.join();
     result
@@ -264,7 +365,11 @@ fn timestamp() -> String {
 }
 
 /// Save what the dashboard shows now; returns the SVG's path.
-fn save_screenshot(app: &App, size: ratatui::layout::Size, dir: &std::path::Path) -> anyhow::Result<PathBuf> {
+fn save_screenshot(
+    app: &App,
+    size: ratatui::layout::Size,
+    dir: &std::path::Path,
+) -> anyhow::Result<PathBuf> {
     let area = ratatui::layout::Rect::new(0, 0, size.width, size.height);
     let mut buf = ratatui::buffer::Buffer::empty(area);
     ui::render(app, area, &mut buf);
@@ -274,7 +379,13 @@ fn save_screenshot(app: &App, size: ratatui::layout::Size, dir: &std::path::Path
         app.settings.workers,
         if app.settings.gil { "on" } else { "off" }
     );
-    crate::shot::write_files(&buf, dir, &format!("conlab-{}", timestamp()), &title, app.theme.name)
+    crate::shot::write_files(
+        &buf,
+        dir,
+        &format!("conlab-{}", timestamp()),
+        &title,
+        app.theme.name,
+    )
 }
 
 /// [`run_loop`] with extra duties.
@@ -297,13 +408,13 @@ pub fn run_loop_with<B: Backend>(
     let mut quit = false;
     let mut want_shot = false;
     let result = loop {
-        if let Some((player, speed)) = &mut extras.player {
-            if !player.finished() {
-                player.play_until(app, t0.elapsed().mul_f64(*speed));
-                dirty = true;
-                if player.finished() {
-                    app.notice = Some("replay finished: q quits, s saves a screenshot".into());
-                }
+        if let Some((player, speed)) = &mut extras.player
+            && !player.finished()
+        {
+            player.play_until(app, t0.elapsed().mul_f64(*speed));
+            dirty = true;
+            if player.finished() {
+                app.notice = Some("replay finished: q quits, s saves a screenshot".into());
             }
         }
         let now = Instant::now();
@@ -381,7 +492,9 @@ pub fn run_loop_with<B: Backend>(
                 .shots_dir
                 .clone()
                 .unwrap_or_else(|| PathBuf::from("screenshots"));
-            let size = terminal.size().unwrap_or(ratatui::layout::Size::new(app.size.0, app.size.1));
+            let size = terminal
+                .size()
+                .unwrap_or(ratatui::layout::Size::new(app.size.0, app.size.1));
             app.notice = Some(match save_screenshot(app, size, &dir) {
                 Ok(path) => format!("saved {} (+ .txt, .ans)", path.display()),
                 Err(e) => format!("screenshot not saved: {e:#}"),
@@ -424,6 +537,77 @@ mod tests {
         assert!(t.elapsed() < Duration::from_secs(50));
         let screen = format!("{:?}", terminal.backend().buffer());
         assert!(screen.contains("conlab"));
+    }
+
+    #[test]
+    fn s_saves_the_frame_and_says_where() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut terminal = Terminal::new(TestBackend::new(100, 30)).expect("test backend");
+        let mut app = App::new(
+            Settings::new("primes", 0, 2, true, 5.0),
+            theme::Theme::default(),
+        );
+        let (tx, rx) = crossbeam_channel::unbounded();
+        tx.send(key('s')).expect("send");
+        tx.send(key('q')).expect("send");
+        let mut extras = Extras {
+            shots_dir: Some(dir.path().to_path_buf()),
+            ..Extras::default()
+        };
+        run_loop_with(&mut terminal, &mut app, &tx, &rx, &mut extras).expect("loop");
+        let names: Vec<String> = std::fs::read_dir(dir.path())
+            .expect("dir")
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        for ext in ["svg", "txt", "ans"] {
+            assert!(
+                names
+                    .iter()
+                    .any(|n| n.starts_with("conlab-") && n.ends_with(ext)),
+                "{names:?}"
+            );
+        }
+        assert!(
+            app.notice.as_deref().is_some_and(|n| n.contains("saved")),
+            "{:?}",
+            app.notice
+        );
+    }
+
+    #[test]
+    fn recording_captures_what_the_loop_receives() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("r.jsonl");
+        let mut terminal = Terminal::new(TestBackend::new(100, 30)).expect("test backend");
+        let mut app = App::new(
+            Settings::new("sleep", 1, 2, true, 5.0),
+            theme::Theme::default(),
+        );
+        let (tx, rx) = crossbeam_channel::unbounded();
+        tx.send(Msg::Cpu(crate::monitor::CpuSample {
+            cores: vec![10.0, 20.0],
+            ..Default::default()
+        }))
+        .expect("send");
+        tx.send(key('q')).expect("send");
+        let mut extras = Extras {
+            recorder: Some(Recorder::create(&path).expect("recorder")),
+            ..Extras::default()
+        };
+        run_loop_with(&mut terminal, &mut app, &tx, &rx, &mut extras).expect("loop");
+        drop(extras);
+        let rec = crate::record::load(&path).expect("valid recording");
+        assert_eq!(rec.entries.len(), 1);
+        assert!(matches!(rec.entries[0], crate::record::Entry::Cpu { .. }));
+    }
+
+    #[test]
+    fn timestamps_are_civil_dates() {
+        let t = timestamp();
+        assert_eq!(t.len(), 15, "{t}");
+        assert!(t.starts_with("20"), "{t}");
+        assert_eq!(&t[8..9], "-");
     }
 
     #[test]

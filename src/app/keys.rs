@@ -43,7 +43,8 @@ pub fn on_key(app: &mut App, k: KeyEvent) -> Vec<Command> {
     if app.replaying
         && matches!(
             k.code,
-            KeyCode::Enter | KeyCode::Char('a' | 'g' | '+' | '=' | '-' | '_' | '[' | ']' | 'w' | 'W')
+            KeyCode::Enter
+                | KeyCode::Char('a' | 'g' | '+' | '=' | '-' | '_' | '[' | ']' | 'w' | 'W')
         )
     {
         app.notice = Some("replaying a recording: runs and settings are as recorded".into());

@@ -175,7 +175,11 @@ gil = false
         assert_eq!(app.settings.workload().name(), "primes");
         assert!(!app.settings.gil);
         feed(&mut app, vec![key('n')]);
-        assert!(app.notice.as_deref().is_some_and(|n| n.contains("last step")));
+        assert!(
+            app.notice
+                .as_deref()
+                .is_some_and(|n| n.contains("last step"))
+        );
         feed(&mut app, vec![key('p')]);
         assert_eq!(app.settings.workload().name(), "sleep");
     }
@@ -184,22 +188,54 @@ gil = false
     fn guess_run_and_reveal() {
         let mut app = app();
         feed(&mut app, vec![key('n'), key('3')]);
-        assert!(app.notice.as_deref().is_some_and(|n| n.contains("not part")), "processes is not in step two");
+        assert!(
+            app.notice
+                .as_deref()
+                .is_some_and(|n| n.contains("not part")),
+            "processes is not in step two"
+        );
         feed(&mut app, vec![key('2')]);
-        assert_eq!(app.lesson.as_ref().and_then(|l| l.guess), Some(Model::Threads));
+        assert_eq!(
+            app.lesson.as_ref().and_then(|l| l.guess),
+            Some(Model::Threads)
+        );
         let cmds = feed(&mut app, vec![key('a')]);
         let id = started(&cmds).expect("step's first model starts");
         let finish = |us| Event::RunFinished {
-            answer: Some(Answer { value: "1".into(), meaning: "m".into() }),
+            answer: Some(Answer {
+                value: "1".into(),
+                meaning: "m".into(),
+            }),
             elapsed_us: us,
             cpu_us: us,
             failed: 0,
             cancelled: false,
         };
-        let cmds = feed(&mut app, vec![ev(id, 10, finish(2_000_000))]);
+        let begin = |model| Event::RunStarted {
+            workload: "primes".into(),
+            model,
+            workers: 2,
+            tasks: 4,
+            gil: false,
+            switch_interval_ms: 5.0,
+            size: 1000,
+        };
+        let cmds = feed(
+            &mut app,
+            vec![
+                ev(id, 0, begin(Model::Sequential)),
+                ev(id, 10, finish(2_000_000)),
+            ],
+        );
         assert!(!step_done(&app));
         let id2 = started(&cmds).expect("then threads");
-        feed(&mut app, vec![ev(id2, 20, finish(1_000_000))]);
+        feed(
+            &mut app,
+            vec![
+                ev(id2, 0, begin(Model::Threads)),
+                ev(id2, 20, finish(1_000_000)),
+            ],
+        );
         assert!(step_done(&app));
         assert_eq!(fastest(&app), Some((Model::Threads, 1_000_000)));
     }

@@ -6,6 +6,7 @@ pub mod fmt;
 pub mod header;
 pub mod help;
 pub mod layout;
+pub mod lesson;
 pub mod models;
 pub mod progress;
 pub mod theme;
@@ -39,7 +40,19 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     for i in 0..3 {
         models::render(app, i, a.models[i], buf);
     }
-    timeline::render(app, a.timeline, buf);
+    if app.lesson.is_some() {
+        // The lesson takes the top of the timeline's room; the timeline keeps the rest.
+        let want = lesson::rows_wanted(area.height).min(a.timeline.height.saturating_sub(4));
+        let [lesson_area, timeline_area] = ratatui::layout::Layout::vertical([
+            ratatui::layout::Constraint::Length(want),
+            ratatui::layout::Constraint::Min(0),
+        ])
+        .areas(a.timeline);
+        lesson::render(app, lesson_area, buf);
+        timeline::render(app, timeline_area, buf);
+    } else {
+        timeline::render(app, a.timeline, buf);
+    }
     render_explain(app, a.explain, buf);
     render_keys(app, a.keys, buf);
     if app.help {
