@@ -4,4 +4,5 @@ pub mod cli;
 pub mod compare;
 pub mod exec;
 pub mod headless;
+pub mod server;
 pub mod workload;

@@ -6,7 +6,10 @@
 
 mod catalog;
 mod fib;
+mod files;
+pub mod http;
 mod naive_primes;
+mod pipeline;
 mod primes;
 mod sleep;
 mod squares;
@@ -229,7 +232,7 @@ pub fn thousands(n: u128) -> String {
     let s = n.to_string();
     let mut out = String::with_capacity(s.len() + s.len() / 3);
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
