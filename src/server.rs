@@ -378,6 +378,39 @@ impl Shared {
     }
 }
 
+/// Connections the kernel queues before tiny_http accepts them. std's 128 is too few for
+/// a thousand clients connecting at once: the overflow waits for a SYN retry (1 s, 3 s...).
+const BACKLOG: i32 = 4096;
+
+/// A listening socket on `addr` with [`BACKLOG`] and TCP_NODELAY, which accepted sockets
+/// inherit on Linux: tiny_http writes a response through a 1 KiB buffer, so bigger
+/// replies leave in several segments and, with Nagle on, the second waits for the
+/// client's delayed ACK (~40 ms per request on a kept-alive connection).
+#[cfg(target_os = "linux")]
+fn listen(addr: SocketAddr) -> nix::Result<std::net::TcpListener> {
+    use nix::sys::socket::{
+        AddressFamily, Backlog, SockFlag, SockType, SockaddrStorage, bind, setsockopt, socket,
+        sockopt,
+    };
+    use std::os::fd::AsRawFd;
+    let family = if addr.is_ipv4() {
+        AddressFamily::Inet
+    } else {
+        AddressFamily::Inet6
+    };
+    let fd = socket(family, SockType::Stream, SockFlag::SOCK_CLOEXEC, None)?;
+    setsockopt(&fd, sockopt::ReuseAddr, &true)?;
+    setsockopt(&fd, sockopt::TcpNoDelay, &true)?;
+    bind(fd.as_raw_fd(), &SockaddrStorage::from(addr))?;
+    nix::sys::socket::listen(&fd, Backlog::new(BACKLOG)?)?;
+    Ok(std::net::TcpListener::from(fd))
+}
+
+#[cfg(not(target_os = "linux"))]
+fn listen(addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {
+    std::net::TcpListener::bind(addr)
+}
+
 /// A running embedded server; dropping it stops the server and joins its threads.
 pub struct Server {
     addr: SocketAddr,
@@ -393,15 +426,8 @@ impl Server {
 
     /// Start on `addr` (port 0: a free one).
     pub fn start(addr: SocketAddr) -> anyhow::Result<Server> {
-        let listener = std::net::TcpListener::bind(addr)
+        let listener = listen(addr)
             .map_err(|e| anyhow::anyhow!("could not start the HTTP server on {addr}: {e}"))?;
-        // tiny_http writes a response through a 1 KiB buffer, so bigger replies leave in
-        // several segments; with Nagle on, the second waits for the client's delayed ACK
-        // (~40 ms per request on a kept-alive connection). Accepted sockets inherit
-        // TCP_NODELAY from the listener on Linux.
-        #[cfg(target_os = "linux")]
-        nix::sys::socket::setsockopt(&listener, nix::sys::socket::sockopt::TcpNoDelay, &true)
-            .map_err(|e| anyhow::anyhow!("could not set TCP_NODELAY: {e}"))?;
         let http = tiny_http::Server::from_listener(listener, None)
             .map_err(|e| anyhow::anyhow!("could not start the HTTP server on {addr}: {e}"))?;
         let addr = http

@@ -43,10 +43,11 @@ pub fn check_url(url: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// (URL, timeout in ms) per task, and the embedded server when one was started.
-pub type Fetches = (Vec<(String, u64)>, Option<Server>);
+/// One fetch task per element (`{url, timeout_ms, close}`), and the embedded server when
+/// one was started.
+pub type Fetches = (Vec<Value>, Option<Server>);
 
-/// The URLs to fetch, with their timeouts, for `args.tasks` tasks: the user's URLs in turn,
+/// The fetch tasks for `args.tasks` tasks: the user's URLs in turn,
 /// or `/delay/{delay}?bytes={bytes}` on a freshly started embedded server (returned so the
 /// plan keeps it alive).
 pub fn plan_fetches(
@@ -65,7 +66,7 @@ pub fn plan_fetches(
         }
         let t = URL_TIMEOUT.as_millis() as u64;
         let fetches = (0..args.tasks)
-            .map(|i| (args.urls[i % args.urls.len()].clone(), t))
+            .map(|i| json!({ "url": args.urls[i % args.urls.len()], "timeout_ms": t }))
             .collect();
         return Ok((fetches, None));
     }
@@ -86,7 +87,13 @@ pub fn plan_fetches(
     let srv = Server::start_loopback()?;
     let url = srv.url(&format!("/delay/{delay}?bytes={bytes}"));
     let t = (Duration::from_millis(delay) + SERVER_SLACK).as_millis() as u64;
-    Ok((vec![(url, t); args.tasks], Some(srv)))
+    // `close`: one connection per request to the embedded server, like Python's bare
+    // `requests.get`. tiny_http 0.12 keeps a thread per kept-alive connection, and its
+    // pool, under a burst of new connections, can queue one behind a busy thread until a
+    // kept-alive connection ends (a second full delay); a closing request frees its
+    // thread as soon as the request is read.
+    let task = json!({ "url": url, "timeout_ms": t, "close": true });
+    Ok((vec![task; args.tasks], Some(srv)))
 }
 
 thread_local! {
@@ -96,6 +103,11 @@ thread_local! {
         .http_status_as_error(false)
         .timeout_connect(Some(Duration::from_secs(10)))
         .user_agent(concat!("conlab/", env!("CARGO_PKG_VERSION")))
+        // ureq's 128 KiB buffers, zeroed per connection, are most of the cost of 1000
+        // threads each opening one (256 MB of fresh pages); 32/16 KiB still holds any
+        // sane response head and a GET's request.
+        .input_buffer_size(32 * 1024)
+        .output_buffer_size(16 * 1024)
         .build()
         .into();
 }
@@ -108,7 +120,7 @@ pub struct Fetched {
 
 /// GET `url` within `timeout` (blocking; call it inside `ctx.without_gil`). Any status is
 /// returned; transport failures are described for a person.
-pub fn fetch(url: &str, timeout: Duration) -> Result<Fetched, String> {
+pub fn fetch(url: &str, timeout: Duration, close: bool) -> Result<Fetched, String> {
     let describe = |e: ureq::Error| match e {
         ureq::Error::Timeout(t) => format!("GET {url}: timed out ({t}) after {timeout:?}"),
         ureq::Error::HostNotFound => format!("GET {url}: host not found"),
@@ -116,8 +128,11 @@ pub fn fetch(url: &str, timeout: Duration) -> Result<Fetched, String> {
         other => format!("GET {url}: {other}"),
     };
     AGENT.with(|agent| {
-        let mut resp = agent
-            .get(url)
+        let mut req = agent.get(url);
+        if close {
+            req = req.header("Connection", "close");
+        }
+        let mut resp = req
             .config()
             .timeout_global(Some(timeout))
             .build()
@@ -156,9 +171,10 @@ pub fn fetch_task(task: &Value, ctx: &mut TaskCtx) -> Result<Fetched, TaskError>
         .and_then(Value::as_str)
         .ok_or_else(|| TaskError::failed("malformed task: no string field `url`"))?;
     let timeout = Duration::from_millis(task_u64(task, "timeout_ms")?);
+    let close = task.get("close").and_then(Value::as_bool).unwrap_or(false);
     ctx.tick()?;
     ctx.progress(0, 1);
-    let got = ctx.without_gil(|| fetch(url, timeout));
+    let got = ctx.without_gil(|| fetch(url, timeout, close));
     if ctx.is_cancelled() {
         return Err(TaskError::Cancelled);
     }
@@ -214,11 +230,7 @@ impl Workload for Http {
         if !args.urls.is_empty() {
             a.delay_ms = args.delay_ms;
         }
-        let (fetches, srv) = plan_fetches(&a, DEFAULT_DELAY_MS, DEFAULT_BYTES)?;
-        let tasks = fetches
-            .into_iter()
-            .map(|(url, t)| json!({ "url": url, "timeout_ms": t }))
-            .collect();
+        let (tasks, srv) = plan_fetches(&a, DEFAULT_DELAY_MS, DEFAULT_BYTES)?;
         let mut plan = Plan::new(tasks);
         if let Some(s) = srv {
             plan.keep_alive.push(Box::new(s));

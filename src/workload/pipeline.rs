@@ -104,11 +104,13 @@ impl Workload for Pipeline {
         1_000
     }
     fn plan(&self, args: &WorkloadArgs) -> anyhow::Result<Plan> {
-        let (fetches, srv) = plan_fetches(args, DEFAULT_DELAY_MS, DEFAULT_BYTES)?;
-        let tasks = fetches
-            .into_iter()
-            .map(|(url, t)| json!({ "stage": "download", "url": url, "timeout_ms": t, "rounds": args.size }))
-            .collect();
+        let (mut tasks, srv) = plan_fetches(args, DEFAULT_DELAY_MS, DEFAULT_BYTES)?;
+        for t in &mut tasks {
+            if let Value::Object(m) = t {
+                m.insert("stage".into(), json!("download"));
+                m.insert("rounds".into(), json!(args.size));
+            }
+        }
         let mut plan = Plan::new(tasks);
         if let Some(s) = srv {
             plan.keep_alive.push(Box::new(s));
