@@ -191,7 +191,7 @@ impl Workload for Files {
         "the sample corpus has N files of 256 KiB (ignored with --dir)"
     }
     fn default_size(&self) -> u64 {
-        128
+        256
     }
     fn size_range(&self) -> RangeInclusive<u64> {
         1..=4096

@@ -39,12 +39,20 @@ fn chained_sha256(body: &[u8], rounds: u64, ctx: &mut TaskCtx) -> Result<[u8; 32
 }
 
 fn unhex(s: &str) -> Option<Vec<u8>> {
-    if !s.len().is_multiple_of(2) {
+    fn nibble(c: u8) -> Option<u8> {
+        match c {
+            b'0'..=b'9' => Some(c - b'0'),
+            b'a'..=b'f' => Some(c - b'a' + 10),
+            b'A'..=b'F' => Some(c - b'A' + 10),
+            _ => None,
+        }
+    }
+    let b = s.as_bytes();
+    if !b.len().is_multiple_of(2) {
         return None;
     }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+    b.chunks_exact(2)
+        .map(|p| Some(nibble(p[0])? << 4 | nibble(p[1])?))
         .collect()
 }
 
@@ -92,7 +100,7 @@ impl Workload for Pipeline {
         "R chained sha256 passes over each downloaded body (1 MiB by default)"
     }
     fn default_size(&self) -> u64 {
-        40
+        200
     }
     fn size_range(&self) -> RangeInclusive<u64> {
         1..=10_000
