@@ -9,8 +9,11 @@ fn main() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(1000);
-    let mut spec = RunSpec::new("http", Model::Threads, n);
+    // CONLAB_BENCH_WORKLOAD=sleep gives the baseline: the same threads, no sockets.
+    let workload = std::env::var("CONLAB_BENCH_WORKLOAD").unwrap_or_else(|_| "http".into());
+    let mut spec = RunSpec::new(&workload, Model::Threads, n);
     spec.args.tasks = n;
+    spec.args.size = 1000;
     spec.args.delay_ms = Some(1000);
     for round in 0..3 {
         let (mut started, mut finished) = (Vec::new(), Vec::new());
@@ -28,7 +31,7 @@ fn main() {
                 .map_or(f64::NAN, |&u| u as f64 / 1e3)
         };
         println!(
-            "round {round}: {n} GETs of /delay/1000 on {n} threads: elapsed {:.3} s, cpu {:.3} s, failed {}; \
+            "round {round}: {workload}, {n} tasks of 1 s on {n} threads: elapsed {:.3} s, cpu {:.3} s, failed {}; \
 started p0/p50/p100 {:.0}/{:.0}/{:.0} ms; finished p0/p50/p100 {:.0}/{:.0}/{:.0} ms",
             report.elapsed.as_secs_f64(),
             report.cpu.as_secs_f64(),

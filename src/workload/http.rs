@@ -104,10 +104,10 @@ thread_local! {
         .timeout_connect(Some(Duration::from_secs(10)))
         .user_agent(concat!("conlab/", env!("CARGO_PKG_VERSION")))
         // ureq's 128 KiB buffers, zeroed per connection, are most of the cost of 1000
-        // threads each opening one (256 MB of fresh pages); 32/16 KiB still holds any
+        // threads each opening one (256 MB of fresh pages); 16/8 KiB still hold any
         // sane response head and a GET's request.
-        .input_buffer_size(32 * 1024)
-        .output_buffer_size(16 * 1024)
+        .input_buffer_size(16 * 1024)
+        .output_buffer_size(8 * 1024)
         .build()
         .into();
 }
@@ -132,9 +132,14 @@ pub fn fetch(url: &str, timeout: Duration, close: bool) -> Result<Fetched, Strin
         if close {
             req = req.header("Connection", "close");
         }
+        // Per-phase timeouts, not a global one: with a global timeout ureq resolves every
+        // host (IP literals too) on a new thread, one more thread spawn per request. DNS
+        // then relies on the system resolver's own timeouts.
         let mut resp = req
             .config()
-            .timeout_global(Some(timeout))
+            .timeout_send_request(Some(timeout))
+            .timeout_recv_response(Some(timeout))
+            .timeout_recv_body(Some(timeout))
             .build()
             .call()
             .map_err(describe)?;
