@@ -1,5 +1,6 @@
 //! The command line: clap derive for every subcommand, and the options shared by them.
 
+use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -64,6 +65,11 @@ conlab replay demo.jsonl --speed 2"
 conlab lesson 02-computing-with-the-gil\n  \
 conlab lesson my-lesson.toml\n\nKeys: n / p next / previous step, 1 2 3 guess the fastest model, Enter runs the step.")]
     Lesson(LessonArgs),
+    /// Run the embedded loopback HTTP test server alone (the I/O workloads start their own).
+    #[command(
+        after_help = "Endpoints: /delay/{ms}[?bytes=N], /bytes/{n}, /status/{code}, /drip?bytes=N&duration_ms=D\n\nExamples:\n  conlab serve --port 8080\n  curl http://127.0.0.1:8080/delay/1000"
+    )]
+    Serve(ServeArgs),
     /// Internal: a process-pool worker (tasks on stdin, events on stdout).
     #[command(hide = true)]
     Worker(WorkerArgs),
@@ -78,7 +84,7 @@ pub enum OnOff {
 /// The workload and how to run it: shared by `run`, `compare` and the dashboard.
 #[derive(Args, Debug, Clone)]
 pub struct WorkloadOpts {
-    /// Workload to run (primes, naive-primes, squares, fib, sleep, tiny, ...).
+    /// Workload to run (primes, naive-primes, squares, fib, sleep, tiny, http, files, pipeline, ...).
     #[arg(long, short = 'w', default_value = "primes")]
     pub workload: String,
     /// Workers (threads or processes); default: this machine's logical cores.
@@ -96,6 +102,21 @@ pub struct WorkloadOpts {
     /// GIL switch interval in milliseconds (CPython's default is 5).
     #[arg(long, default_value_t = 5.0)]
     pub switch_interval_ms: f64,
+    /// HTTP workloads: the embedded server's delay per request, in ms.
+    #[arg(long)]
+    pub delay_ms: Option<u64>,
+    /// HTTP workloads: the embedded server's response body size, in bytes.
+    #[arg(long)]
+    pub bytes: Option<u64>,
+    /// HTTP workloads: fetch this URL instead of the embedded server (repeatable).
+    #[arg(long = "url", value_name = "URL")]
+    pub urls: Vec<String>,
+    /// HTTP workloads: fetch the URLs listed in this file, one a line (# comments).
+    #[arg(long, value_name = "FILE")]
+    pub urls_file: Option<PathBuf>,
+    /// files workload: count words in this folder instead of a generated sample corpus.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }
 
 impl WorkloadOpts {
@@ -116,20 +137,53 @@ impl WorkloadOpts {
         })
     }
 
+    /// The workload's arguments, without `--urls-file` (which [`WorkloadOpts::spec`] reads).
     pub fn workload_args(&self) -> WorkloadArgs {
         WorkloadArgs {
             size: self.size.unwrap_or(0),
             tasks: self.tasks.unwrap_or(0),
             workers: self.workers(),
+            delay_ms: self.delay_ms,
+            bytes: self.bytes,
+            urls: self.urls.clone(),
+            dir: self.dir.clone(),
             ..WorkloadArgs::default()
         }
     }
 
+    /// `--url` plus the URLs of `--urls-file`, in order.
+    pub fn urls(&self) -> Result<Vec<String>, String> {
+        let mut urls = self.urls.clone();
+        if let Some(path) = &self.urls_file {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("invalid --urls-file: cannot read {}: {e}", path.display()))?;
+            urls.extend(
+                text.lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                    .map(str::to_string),
+            );
+            if urls.is_empty() {
+                return Err(format!(
+                    "invalid --urls-file: {} lists no URLs",
+                    path.display()
+                ));
+            }
+        }
+        Ok(urls)
+    }
+
     pub fn spec(&self, model: Model) -> Result<RunSpec, String> {
+        let mut args = self.workload_args();
+        args.urls = self.urls()?;
+        // Given URLs and no --tasks: fetch each once.
+        if self.tasks.is_none() && !args.urls.is_empty() {
+            args.tasks = args.urls.len();
+        }
         Ok(RunSpec {
             workload: self.workload.clone(),
             model,
-            args: self.workload_args(),
+            args,
             gil: self.gil()?,
             worker_exe: None,
         })
@@ -183,21 +237,10 @@ pub struct LessonArgs {
 impl TuiArgs {
     /// The dashboard's options when none are given (`conlab` alone).
     pub fn defaults() -> Self {
-        match Cli::try_parse_from(["conlab", "tui"]).map(|c| c.command) {
-            Ok(Some(Command::Tui(a))) => a,
-            _ => TuiArgs {
-                opts: WorkloadOpts {
-                    workload: "primes".into(),
-                    workers: None,
-                    size: None,
-                    tasks: None,
-                    gil: OnOff::On,
-                    switch_interval_ms: 5.0,
-                },
-                theme: crate::ui::theme::ThemeName::Dark,
-                record: None,
-            },
-        }
+        use clap::FromArgMatches;
+        let m =
+            <TuiArgs as Args>::augment_args(clap::Command::new("tui")).get_matches_from(["tui"]);
+        TuiArgs::from_arg_matches(&m).unwrap_or_else(|e| e.exit())
     }
 }
 
@@ -305,6 +348,16 @@ pub struct ShotArgs {
 }
 
 #[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Port to listen on (0: a free one, printed at start).
+    #[arg(long, short = 'p', default_value_t = 0)]
+    pub port: u16,
+    /// Address to bind; anything but loopback is reachable from other machines.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub bind: IpAddr,
+}
+
+#[derive(Args, Debug)]
 pub struct WorkerArgs {
     #[arg(long, value_enum, default_value = "on")]
     pub gil: OnOff,
@@ -332,6 +385,75 @@ mod tests {
             }
             other => panic!("unexpected {other:?}"),
         }
+    }
+
+    #[test]
+    fn io_flags_map_into_workload_args() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("urls.txt");
+        std::fs::write(
+            &file,
+            "# a comment\nhttp://127.0.0.1:1/a\n\n  http://127.0.0.1:1/b  \n",
+        )
+        .expect("writes");
+        let cli = Cli::try_parse_from([
+            "conlab",
+            "run",
+            "--workload",
+            "http",
+            "--delay-ms",
+            "10",
+            "--bytes",
+            "20",
+            "--url",
+            "http://127.0.0.1:1/x",
+            "--urls-file",
+            file.to_str().expect("utf-8 path"),
+            "--dir",
+            "/tmp",
+        ])
+        .expect("parses");
+        let Some(Command::Run(r)) = cli.command else {
+            panic!("run")
+        };
+        let spec = r.opts.spec(Model::Threads).expect("spec");
+        assert_eq!(spec.args.delay_ms, Some(10));
+        assert_eq!(spec.args.bytes, Some(20));
+        assert_eq!(
+            spec.args.urls,
+            vec![
+                "http://127.0.0.1:1/x",
+                "http://127.0.0.1:1/a",
+                "http://127.0.0.1:1/b"
+            ]
+        );
+        assert_eq!(spec.args.tasks, 3, "one task per URL by default");
+        assert_eq!(spec.args.dir, Some(PathBuf::from("/tmp")));
+    }
+
+    #[test]
+    fn missing_urls_file_is_named() {
+        let cli = Cli::try_parse_from(["conlab", "run", "--urls-file", "/nonexistent/urls"])
+            .expect("parses");
+        let Some(Command::Run(r)) = cli.command else {
+            panic!("run")
+        };
+        assert!(
+            r.opts
+                .spec(Model::Threads)
+                .expect_err("no file")
+                .contains("--urls-file")
+        );
+    }
+
+    #[test]
+    fn serve_defaults_to_loopback() {
+        let cli = Cli::try_parse_from(["conlab", "serve"]).expect("parses");
+        let Some(Command::Serve(s)) = cli.command else {
+            panic!("serve")
+        };
+        assert!(s.bind.is_loopback());
+        assert_eq!(s.port, 0);
     }
 
     #[test]

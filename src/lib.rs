@@ -11,6 +11,7 @@ pub mod monitor;
 pub mod record;
 pub mod replay;
 pub mod report;
+pub mod server;
 pub mod shot;
 pub mod tui;
 pub mod ui;

@@ -251,7 +251,12 @@ fn keys_change_settings_within_bounds() {
     a.update(key('g'));
     assert!(!a.settings.gil);
     a.update(key('w'));
-    assert_eq!(a.settings.workload().name(), "tiny");
+    let all = crate::workload::all();
+    let after_sleep = all
+        .iter()
+        .position(|w| w.name() == "sleep")
+        .map(|i| all[(i + 1) % all.len()].name());
+    assert_eq!(Some(a.settings.workload().name()), after_sleep);
     a.update(key('W'));
     assert_eq!(a.settings.workload().name(), "sleep");
     a.update(code(KeyCode::Left));

@@ -8,6 +8,9 @@ static CATALOG: &[&dyn Workload] = &[
     &super::squares::Squares,
     &super::fib::Fib,
     &super::sleep::Sleep,
+    &super::http::Http,
+    &super::files::Files,
+    &super::pipeline::Pipeline,
     &super::tiny::Tiny,
 ];
 

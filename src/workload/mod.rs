@@ -6,7 +6,10 @@
 
 mod catalog;
 mod fib;
+mod files;
+pub mod http;
 mod naive_primes;
+mod pipeline;
 mod primes;
 mod sleep;
 mod squares;

@@ -1,0 +1,380 @@
+//! `http`: K GET requests, to the embedded loopback server (`/delay/{ms}?bytes=N`) or to
+//! real URLs; the answer is the total bytes and a checksum of the bodies. Each request
+//! runs with the simulated GIL released, so threads overlap their waits as in Python.
+
+use std::io::Read;
+use std::ops::RangeInclusive;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use super::{Answer, Plan, TaskOutput, WorkKind, Workload, WorkloadArgs, task_u64, thousands};
+use crate::exec::{TaskCtx, TaskError};
+use crate::server::{self, Server};
+
+pub struct Http;
+
+/// Default delay per request on the embedded server: the articles' 1-second endpoint.
+pub const DEFAULT_DELAY_MS: u64 = 1000;
+/// Default body size from the embedded server.
+pub const DEFAULT_BYTES: u64 = 1024;
+/// Timeout for a real URL.
+const URL_TIMEOUT: Duration = Duration::from_secs(30);
+/// Slack over the embedded server's delay before a request counts as timed out.
+const SERVER_SLACK: Duration = Duration::from_secs(30);
+/// Largest body read from any URL.
+pub const MAX_BODY: u64 = 256 * 1024 * 1024;
+/// Hash this much between GIL hand-over points.
+const HASH_CHUNK: usize = 64 * 1024;
+
+/// Check a user-given URL up front, so a typo is a usage error and not N failed tasks.
+pub fn check_url(url: &str) -> anyhow::Result<()> {
+    let uri: ureq::http::Uri = url
+        .parse()
+        .map_err(|e| anyhow::anyhow!("invalid --url `{url}`: {e}"))?;
+    match uri.scheme_str() {
+        Some("http" | "https") => {}
+        _ => anyhow::bail!("invalid --url `{url}`: must start with http:// or https://"),
+    }
+    if uri.host().is_none_or(str::is_empty) {
+        anyhow::bail!("invalid --url `{url}`: no host");
+    }
+    Ok(())
+}
+
+/// One fetch task per element (`{url, timeout_ms, close}`), and the embedded server when
+/// one was started.
+pub type Fetches = (Vec<Value>, Option<Server>);
+
+/// The fetch tasks for `args.tasks` tasks: the user's URLs in turn,
+/// or `/delay/{delay}?bytes={bytes}` on a freshly started embedded server (returned so the
+/// plan keeps it alive).
+pub fn plan_fetches(
+    args: &WorkloadArgs,
+    default_delay_ms: u64,
+    default_bytes: u64,
+) -> anyhow::Result<Fetches> {
+    if !args.urls.is_empty() {
+        if args.delay_ms.is_some() || args.bytes.is_some() {
+            anyhow::bail!(
+                "--delay-ms and --bytes set the embedded server's replies; they do not apply with --url"
+            );
+        }
+        for u in &args.urls {
+            check_url(u)?;
+        }
+        let t = URL_TIMEOUT.as_millis() as u64;
+        let fetches = (0..args.tasks)
+            .map(|i| json!({ "url": args.urls[i % args.urls.len()], "timeout_ms": t }))
+            .collect();
+        return Ok((fetches, None));
+    }
+    let delay = args.delay_ms.unwrap_or(default_delay_ms);
+    if delay > server::MAX_DELAY_MS {
+        anyhow::bail!(
+            "invalid --delay-ms: {delay} is over the cap of {} ms",
+            server::MAX_DELAY_MS
+        );
+    }
+    let bytes = args.bytes.unwrap_or(default_bytes);
+    if bytes > server::MAX_BYTES {
+        anyhow::bail!(
+            "invalid --bytes: {bytes} is over the cap of {} bytes",
+            server::MAX_BYTES
+        );
+    }
+    let srv = Server::start_loopback()?;
+    let url = srv.url(&format!("/delay/{delay}?bytes={bytes}"));
+    let t = (Duration::from_millis(delay) + SERVER_SLACK).as_millis() as u64;
+    // `close`: one connection per request to the embedded server, like Python's bare
+    // `requests.get`. tiny_http 0.12 keeps a thread per kept-alive connection, and its
+    // pool, under a burst of new connections, can queue one behind a busy thread until a
+    // kept-alive connection ends (a second full delay); a closing request frees its
+    // thread as soon as the request is read.
+    let task = json!({ "url": url, "timeout_ms": t, "close": true });
+    Ok((vec![task; args.tasks], Some(srv)))
+}
+
+thread_local! {
+    /// One agent per worker thread (and so per worker process), so its connections are
+    /// reused from one request to the next.
+    static AGENT: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_connect(Some(Duration::from_secs(10)))
+        .user_agent(concat!("conlab/", env!("CARGO_PKG_VERSION")))
+        // ureq's 128 KiB buffers, zeroed per connection, are most of the cost of 1000
+        // threads each opening one (256 MB of fresh pages); 16/8 KiB still hold any
+        // sane response head and a GET's request.
+        .input_buffer_size(16 * 1024)
+        .output_buffer_size(8 * 1024)
+        .build()
+        .into();
+}
+
+/// A fetched body and its status.
+pub struct Fetched {
+    pub status: u16,
+    pub body: Vec<u8>,
+}
+
+/// GET `url` within `timeout` (blocking; call it inside `ctx.without_gil`). Any status is
+/// returned; transport failures are described for a person.
+pub fn fetch(url: &str, timeout: Duration, close: bool) -> Result<Fetched, String> {
+    let describe = |e: ureq::Error| match e {
+        ureq::Error::Timeout(t) => format!("GET {url}: timed out ({t}) after {timeout:?}"),
+        ureq::Error::HostNotFound => format!("GET {url}: host not found"),
+        ureq::Error::Io(e) => format!("GET {url}: {e}"),
+        other => format!("GET {url}: {other}"),
+    };
+    AGENT.with(|agent| {
+        let mut req = agent.get(url);
+        if close {
+            req = req.header("Connection", "close");
+        }
+        // Per-phase timeouts, not a global one: with a global timeout ureq resolves every
+        // host (IP literals too) on a new thread, one more thread spawn per request. DNS
+        // then relies on the system resolver's own timeouts.
+        let mut resp = req
+            .config()
+            .timeout_send_request(Some(timeout))
+            .timeout_recv_response(Some(timeout))
+            .timeout_recv_body(Some(timeout))
+            .build()
+            .call()
+            .map_err(describe)?;
+        let status = resp.status().as_u16();
+        let mut body = Vec::new();
+        resp.body_mut()
+            .with_config()
+            .limit(MAX_BODY)
+            .reader()
+            .read_to_end(&mut body)
+            .map_err(|e| format!("GET {url}: reading the body: {e}"))?;
+        Ok(Fetched { status, body })
+    })
+}
+
+/// Lower-case hex of `bytes`.
+pub fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for &b in bytes {
+        s.push(DIGITS[(b >> 4) as usize] as char);
+        s.push(DIGITS[(b & 15) as usize] as char);
+    }
+    s
+}
+
+/// sha256 of `data`, handing the GIL over between chunks.
+pub fn sha256_ticking(data: &[u8], ctx: &mut TaskCtx) -> Result<[u8; 32], TaskError> {
+    let mut h = Sha256::new();
+    for chunk in data.chunks(HASH_CHUNK) {
+        ctx.tick()?;
+        h.update(chunk);
+    }
+    Ok(h.finalize().into())
+}
+
+/// Run one fetch task `{url, timeout_ms}`: GET without the GIL, fail on non-2xx.
+pub fn fetch_task(task: &Value, ctx: &mut TaskCtx) -> Result<Fetched, TaskError> {
+    let url = task
+        .get("url")
+        .and_then(Value::as_str)
+        .ok_or_else(|| TaskError::failed("malformed task: no string field `url`"))?;
+    let timeout = Duration::from_millis(task_u64(task, "timeout_ms")?);
+    let close = task.get("close").and_then(Value::as_bool).unwrap_or(false);
+    ctx.tick()?;
+    ctx.progress(0, 1);
+    let got = ctx.without_gil(|| fetch(url, timeout, close));
+    if ctx.is_cancelled() {
+        return Err(TaskError::Cancelled);
+    }
+    let got = got.map_err(TaskError::failed)?;
+    if !(200..300).contains(&got.status) {
+        return Err(TaskError::failed(format!(
+            "GET {url}: HTTP status {}",
+            got.status
+        )));
+    }
+    Ok(got)
+}
+
+/// Total bytes and one checksum over per-task digests (hex strings in `extra.sha256`),
+/// in task order.
+pub fn fold_digests(outputs: &[TaskOutput]) -> (u128, String) {
+    let mut h = Sha256::new();
+    for o in outputs {
+        h.update(o.extra.get("sha256").and_then(Value::as_str).unwrap_or(""));
+    }
+    let total = outputs.iter().map(|o| o.value).sum();
+    (total, hex(&h.finalize())[..16].to_string())
+}
+
+impl Workload for Http {
+    fn name(&self) -> &'static str {
+        "http"
+    }
+    fn summary(&self) -> &'static str {
+        "GET requests to a 1-second endpoint (embedded loopback server, or --url): I/O-bound"
+    }
+    fn kind(&self) -> WorkKind {
+        WorkKind::Io
+    }
+    fn size_meaning(&self) -> &'static str {
+        "the embedded server waits D ms per request (same as --delay-ms)"
+    }
+    fn default_size(&self) -> u64 {
+        DEFAULT_DELAY_MS
+    }
+    fn size_range(&self) -> RangeInclusive<u64> {
+        1..=server::MAX_DELAY_MS
+    }
+    fn default_tasks(&self, workers: usize) -> usize {
+        workers.max(4)
+    }
+    fn max_tasks(&self) -> usize {
+        10_000
+    }
+    fn plan(&self, args: &WorkloadArgs) -> anyhow::Result<Plan> {
+        let mut a = args.clone();
+        a.delay_ms = a.delay_ms.or(Some(args.size));
+        if !args.urls.is_empty() {
+            a.delay_ms = args.delay_ms;
+        }
+        let (tasks, srv) = plan_fetches(&a, DEFAULT_DELAY_MS, DEFAULT_BYTES)?;
+        let mut plan = Plan::new(tasks);
+        if let Some(s) = srv {
+            plan.keep_alive.push(Box::new(s));
+        }
+        Ok(plan)
+    }
+    fn run_task(&self, task: &Value, ctx: &mut TaskCtx) -> Result<TaskOutput, TaskError> {
+        let got = fetch_task(task, ctx)?;
+        let digest = sha256_ticking(&got.body, ctx)?;
+        ctx.progress(1, 1);
+        Ok(TaskOutput {
+            value: got.body.len() as u128,
+            extra: json!({ "status": got.status, "sha256": hex(&digest) }),
+        })
+    }
+    fn combine(&self, outputs: &[TaskOutput], _args: &WorkloadArgs) -> Answer {
+        let (total, sum) = fold_digests(outputs);
+        let mut statuses = std::collections::BTreeMap::<u64, usize>::new();
+        for o in outputs {
+            let s = o.extra.get("status").and_then(Value::as_u64).unwrap_or(0);
+            *statuses.entry(s).or_default() += 1;
+        }
+        let statuses: Vec<String> = statuses.iter().map(|(s, n)| format!("{n}× {s}")).collect();
+        Answer {
+            value: format!("{} bytes, checksum {sum}", thousands(total)),
+            meaning: format!(
+                "bytes fetched by {} GETs (status {}); checksum: sha256 over each body's sha256",
+                outputs.len(),
+                statuses.join(", ")
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exec::{CancelToken, Gil, GilConfig, Sink};
+
+    fn run(task: Value) -> Result<TaskOutput, TaskError> {
+        let gil = Gil::new(GilConfig::default());
+        let cancel = CancelToken::new();
+        let sink = Sink::null();
+        let mut ctx = TaskCtx::new(0, 0, &gil, &cancel, &sink);
+        gil.acquire();
+        let out = Http.run_task(&task, &mut ctx);
+        gil.release();
+        out
+    }
+
+    fn task(url: &str, timeout_ms: u64) -> Value {
+        json!({ "url": url, "timeout_ms": timeout_ms })
+    }
+
+    #[test]
+    fn fetches_the_embedded_server() {
+        let srv = Server::start_loopback().expect("starts");
+        let out = run(task(&srv.url("/bytes/3000"), 5000)).expect("fetches");
+        assert_eq!(out.value, 3000);
+        let want = hex(&Sha256::digest(server::pattern(3000)));
+        assert_eq!(out.extra["sha256"], want);
+        assert_eq!(out.extra["status"], 200);
+    }
+
+    #[test]
+    fn a_500_fails_the_task_with_its_status() {
+        let srv = Server::start_loopback().expect("starts");
+        let err = run(task(&srv.url("/status/500"), 5000)).expect_err("500");
+        assert!(err.to_string().contains("500"), "{err}");
+    }
+
+    #[test]
+    fn a_timeout_fails_the_task() {
+        let srv = Server::start_loopback().expect("starts");
+        let err = run(task(&srv.url("/delay/3000"), 200)).expect_err("timeout");
+        assert!(err.to_string().contains("timed out"), "{err}");
+    }
+
+    #[test]
+    fn a_refused_connection_fails_the_task() {
+        // A port that was free a moment ago: nothing listens there now.
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").expect("binds");
+            l.local_addr().expect("addr").port()
+        };
+        let err = run(task(&format!("http://127.0.0.1:{port}/"), 5000)).expect_err("refused");
+        assert!(err.to_string().to_lowercase().contains("refused"), "{err}");
+    }
+
+    #[test]
+    fn an_unreachable_address_fails_fast() {
+        // The kernel refuses a TCP connect to the broadcast address (ENETUNREACH) before
+        // any packet leaves the machine.
+        let t0 = std::time::Instant::now();
+        let err = run(task("http://255.255.255.255:9/", 5000)).expect_err("unreachable");
+        assert!(!err.to_string().is_empty());
+        assert!(t0.elapsed() < Duration::from_secs(5), "{err}");
+    }
+
+    #[test]
+    fn bad_urls_are_rejected_up_front() {
+        for bad in ["nope", "ftp://x/", "http://", "http://exa mple/"] {
+            let args = WorkloadArgs {
+                tasks: 1,
+                workers: 1,
+                urls: vec![bad.into()],
+                ..Default::default()
+            };
+            let err = Http.plan(&args).err().expect("rejected");
+            assert!(err.to_string().contains("--url"), "{bad}: {err}");
+        }
+        let ok = WorkloadArgs {
+            tasks: 3,
+            workers: 1,
+            urls: vec!["http://127.0.0.1:1/a".into(), "https://h/b".into()],
+            ..Default::default()
+        };
+        let plan = Http.plan(&ok).expect("planned");
+        assert_eq!(plan.tasks.len(), 3);
+        assert_eq!(plan.tasks[2]["url"], "http://127.0.0.1:1/a");
+    }
+
+    #[test]
+    fn oversized_server_options_are_rejected() {
+        let args = WorkloadArgs {
+            tasks: 1,
+            workers: 1,
+            size: 10,
+            bytes: Some(server::MAX_BYTES + 1),
+            ..Default::default()
+        };
+        let err = Http.plan(&args).err().expect("rejected");
+        assert!(err.to_string().contains("--bytes"), "{err}");
+    }
+}
