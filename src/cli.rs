@@ -76,6 +76,12 @@ pub struct WorkloadOpts {
     /// GIL switch interval in milliseconds (CPython's default is 5).
     #[arg(long, default_value_t = 5.0)]
     pub switch_interval_ms: f64,
+    /// Items per task message (Python's `chunksize`), for workloads that batch (tiny).
+    #[arg(long)]
+    pub chunk: Option<usize>,
+    /// A scene's variant (deadlock: fixed; payload: shm; ...).
+    #[arg(long)]
+    pub variant: Option<String>,
 }
 
 impl WorkloadOpts {
@@ -101,6 +107,8 @@ impl WorkloadOpts {
             size: self.size.unwrap_or(0),
             tasks: self.tasks.unwrap_or(0),
             workers: self.workers(),
+            chunk: self.chunk,
+            variant: self.variant.clone(),
             ..WorkloadArgs::default()
         }
     }

@@ -136,7 +136,7 @@ pub fn run_command(args: &RunArgs) -> Result<ExitCode, CliError> {
 
 /// `run --json`: one object with the documented keys.
 pub fn report_json(r: &RunReport) -> serde_json::Value {
-    json!({
+    let mut v = json!({
         "workload": r.workload,
         "model": r.model,
         "workers": r.workers,
@@ -149,7 +149,12 @@ pub fn report_json(r: &RunReport) -> serde_json::Value {
         "failed": r.failures.len(),
         "failures": r.failures.iter().map(|(t, e)| json!({"task": t, "error": e})).collect::<Vec<_>>(),
         "cancelled": r.cancelled,
-    })
+    });
+    // A scene's measured numbers, only when the workload has any.
+    if let (Some(d), Some(obj)) = (&r.details, v.as_object_mut()) {
+        obj.insert("details".into(), d.clone());
+    }
+    v
 }
 
 /// The human summary of one run.

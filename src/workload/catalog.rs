@@ -9,6 +9,11 @@ static CATALOG: &[&dyn Workload] = &[
     &super::fib::Fib,
     &super::sleep::Sleep,
     &super::tiny::Tiny,
+    &super::scenes::race::Race,
+    &super::scenes::deadlock::Deadlock,
+    &super::scenes::queue::Queue,
+    &super::scenes::convoy::Convoy,
+    &super::scenes::oversubscribe::Oversubscribe,
 ];
 
 /// Every workload.

@@ -8,6 +8,7 @@ mod catalog;
 mod fib;
 mod naive_primes;
 mod primes;
+pub mod scenes;
 mod sleep;
 mod squares;
 mod tiny;
@@ -97,6 +98,8 @@ pub struct WorkloadArgs {
     pub dir: Option<PathBuf>,
     /// Tasks per message for process pools (the `chunksize` of Python's `map`).
     pub chunk: Option<usize>,
+    /// A scene's variant, e.g. `fixed` for the deadlock scene, `shm` for payload.
+    pub variant: Option<String>,
 }
 
 /// What `plan` hands the engine: the tasks, plus anything that must stay alive while they
@@ -144,6 +147,15 @@ pub trait Workload: Send + Sync {
     }
     /// Fold every task's output (in task order) into the answer.
     fn combine(&self, outputs: &[TaskOutput], args: &WorkloadArgs) -> Answer;
+    /// The measured numbers behind the answer (a scene's lesson), for `run --json`'s
+    /// `details` and the dashboard; `None` (the default) for plain workloads.
+    fn details(&self, _outputs: &[TaskOutput], _args: &WorkloadArgs) -> Option<Value> {
+        None
+    }
+    /// Variants this workload accepts for `--variant` (empty: none).
+    fn variants(&self) -> &'static [&'static str] {
+        &[]
+    }
 }
 
 impl WorkloadArgs {
@@ -174,6 +186,22 @@ impl WorkloadArgs {
                     range.end()
                 ),
             ));
+        }
+        if let Some(v) = &self.variant
+            && !w.variants().contains(&v.as_str())
+        {
+            let allowed = if w.variants().is_empty() {
+                format!("{} has no variants", w.name())
+            } else {
+                format!("allowed for {}: {}", w.name(), w.variants().join(", "))
+            };
+            return Err(ArgError::new(
+                "--variant",
+                format!("`{v}` is unknown; {allowed}"),
+            ));
+        }
+        if self.chunk == Some(0) {
+            return Err(ArgError::new("--chunk", "must be at least 1"));
         }
         if self.tasks == 0 {
             self.tasks = w.default_tasks(self.workers);
@@ -229,7 +257,7 @@ pub fn thousands(n: u128) -> String {
     let s = n.to_string();
     let mut out = String::with_capacity(s.len() + s.len() / 3);
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);

@@ -12,7 +12,7 @@ pub struct NaivePrimes;
 
 /// `x` is prime when no d in 2..=isqrt(x) divides it.
 pub fn is_prime_naive(x: u64) -> bool {
-    x >= 2 && (2..=x.isqrt()).all(|d| x % d != 0)
+    x >= 2 && (2..=x.isqrt()).all(|d| !x.is_multiple_of(d))
 }
 
 impl Workload for NaivePrimes {
