@@ -82,6 +82,9 @@ pub struct WorkloadOpts {
     /// A scene's variant (deadlock: fixed; payload: shm; ...).
     #[arg(long)]
     pub variant: Option<String>,
+    /// Replace each worker process after K tasks (Python's max_tasks_per_child; recycle).
+    #[arg(long, value_name = "K")]
+    pub max_tasks_per_child: Option<usize>,
 }
 
 impl WorkloadOpts {
@@ -109,6 +112,7 @@ impl WorkloadOpts {
             workers: self.workers(),
             chunk: self.chunk,
             variant: self.variant.clone(),
+            max_tasks_per_child: self.max_tasks_per_child,
             ..WorkloadArgs::default()
         }
     }

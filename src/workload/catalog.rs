@@ -14,6 +14,8 @@ static CATALOG: &[&dyn Workload] = &[
     &super::scenes::queue::Queue,
     &super::scenes::convoy::Convoy,
     &super::scenes::oversubscribe::Oversubscribe,
+    &super::scenes::payload::Payload,
+    &super::scenes::recycle::Recycle,
 ];
 
 /// Every workload.

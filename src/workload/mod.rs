@@ -100,6 +100,9 @@ pub struct WorkloadArgs {
     pub chunk: Option<usize>,
     /// A scene's variant, e.g. `fixed` for the deadlock scene, `shm` for payload.
     pub variant: Option<String>,
+    /// Process pools: replace a worker process after this many tasks (Python's
+    /// `max_tasks_per_child`); used by the `recycle` scene.
+    pub max_tasks_per_child: Option<usize>,
 }
 
 /// What `plan` hands the engine: the tasks, plus anything that must stay alive while they
@@ -202,6 +205,9 @@ impl WorkloadArgs {
         }
         if self.chunk == Some(0) {
             return Err(ArgError::new("--chunk", "must be at least 1"));
+        }
+        if self.max_tasks_per_child == Some(0) {
+            return Err(ArgError::new("--max-tasks-per-child", "must be at least 1"));
         }
         if self.tasks == 0 {
             self.tasks = w.default_tasks(self.workers);

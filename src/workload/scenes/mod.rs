@@ -8,11 +8,11 @@
 pub mod convoy;
 pub mod deadlock;
 pub mod oversubscribe;
-// pub mod payload;
-// pub mod pool;
+pub mod payload;
+pub mod pool;
 pub mod queue;
 pub mod race;
-// pub mod recycle;
+pub mod recycle;
 
 use std::time::Instant;
 
@@ -103,6 +103,68 @@ where
             })
             .collect()
     })
+}
+
+/// A thread pool for scenes: `workers` named threads pull task indices `0..tasks` from a
+/// shared counter and run `f` on each (as [`scene_task`]). Returns the results in task
+/// order and the start-up time (from the first spawn until every thread was running).
+pub fn run_pool_threads<F>(
+    job: &Job,
+    gil: &Gil,
+    name: &str,
+    workers: usize,
+    f: F,
+) -> (Vec<TaskResult>, std::time::Duration)
+where
+    F: Fn(usize, &mut TaskCtx) -> Result<TaskOutput, TaskError> + Sync,
+{
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let n = job.tasks.len();
+    let workers = workers.clamp(1, n.max(1));
+    let next = AtomicUsize::new(0);
+    let results = Mutex::new(vec![None; n]);
+    let ready = AtomicUsize::new(0);
+    let t0 = Instant::now();
+    let mut startup = std::time::Duration::ZERO;
+    std::thread::scope(|scope| {
+        let mut started = 0;
+        for w in 0..workers {
+            let (f, next, results, ready) = (&f, &next, &results, &ready);
+            let spawned = std::thread::Builder::new()
+                .name(format!("conlab-scene-{name}-{w}"))
+                .spawn_scoped(scope, move || {
+                    ready.fetch_add(1, Ordering::SeqCst);
+                    job.sink.emit(Event::WorkerStarted {
+                        worker: w,
+                        pid: std::process::id(),
+                    });
+                    loop {
+                        let i = next.fetch_add(1, Ordering::SeqCst);
+                        if i >= n || job.cancel.is_cancelled() {
+                            break;
+                        }
+                        let r = scene_task(job, gil, i, w, |ctx| f(i, ctx));
+                        results.lock().unwrap_or_else(|e| e.into_inner())[i] = r;
+                    }
+                });
+            if spawned.is_ok() {
+                started += 1;
+            }
+        }
+        // Start-up: until every thread that could start is running.
+        while ready.load(Ordering::SeqCst) < started {
+            std::thread::yield_now();
+        }
+        startup = t0.elapsed();
+    });
+    let mut results = results.into_inner().unwrap_or_else(|e| e.into_inner());
+    if !job.cancel.is_cancelled() {
+        for r in results.iter_mut().filter(|r| r.is_none()) {
+            *r = Some(Err("no scene thread ran it".into()));
+        }
+    }
+    (results, startup)
 }
 
 /// Run-level measurements a scene stores in its first output's `extra` under `"run"`.
