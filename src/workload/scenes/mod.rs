@@ -124,17 +124,22 @@ where
     let workers = workers.clamp(1, n.max(1));
     let next = AtomicUsize::new(0);
     let results = Mutex::new(vec![None; n]);
+    // The latest thread start (µs after t0), and how many threads are running.
     let ready = AtomicUsize::new(0);
+    let running = AtomicUsize::new(0);
     let t0 = Instant::now();
-    let mut startup = std::time::Duration::ZERO;
+    let startup;
     std::thread::scope(|scope| {
         let mut started = 0;
         for w in 0..workers {
-            let (f, next, results, ready) = (&f, &next, &results, &ready);
+            let (f, next, results, ready, running) = (&f, &next, &results, &ready, &running);
             let spawned = std::thread::Builder::new()
                 .name(format!("conlab-scene-{name}-{w}"))
                 .spawn_scoped(scope, move || {
-                    ready.fetch_add(1, Ordering::SeqCst);
+                    // Start-up as this thread saw it: from the first spawn to running here.
+                    let up = t0.elapsed().as_micros() as usize;
+                    ready.fetch_max(up, Ordering::SeqCst);
+                    running.fetch_add(1, Ordering::SeqCst);
                     job.sink.emit(Event::WorkerStarted {
                         worker: w,
                         pid: std::process::id(),
@@ -152,12 +157,9 @@ where
                 started += 1;
             }
         }
-        // Start-up: until every thread that could start is running.
-        while ready.load(Ordering::SeqCst) < started {
-            std::thread::yield_now();
-        }
-        startup = t0.elapsed();
+        let _ = started;
     });
+    startup = std::time::Duration::from_micros(ready.load(Ordering::SeqCst) as u64);
     let mut results = results.into_inner().unwrap_or_else(|e| e.into_inner());
     if !job.cancel.is_cancelled() {
         for r in results.iter_mut().filter(|r| r.is_none()) {
