@@ -128,9 +128,7 @@ where
     let ready = AtomicUsize::new(0);
     let running = AtomicUsize::new(0);
     let t0 = Instant::now();
-    let startup;
     std::thread::scope(|scope| {
-        let mut started = 0;
         for w in 0..workers {
             let (f, next, results, ready, running) = (&f, &next, &results, &ready, &running);
             let spawned = std::thread::Builder::new()
@@ -153,13 +151,15 @@ where
                         results.lock().unwrap_or_else(|e| e.into_inner())[i] = r;
                     }
                 });
-            if spawned.is_ok() {
-                started += 1;
+            if let Err(e) = spawned {
+                job.sink.emit(Event::Note {
+                    key: "thread".into(),
+                    value: format!("could not start scene thread {w}: {e}"),
+                });
             }
         }
-        let _ = started;
     });
-    startup = std::time::Duration::from_micros(ready.load(Ordering::SeqCst) as u64);
+    let startup = std::time::Duration::from_micros(ready.load(Ordering::SeqCst) as u64);
     let mut results = results.into_inner().unwrap_or_else(|e| e.into_inner());
     if !job.cancel.is_cancelled() {
         for r in results.iter_mut().filter(|r| r.is_none()) {
