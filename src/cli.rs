@@ -44,6 +44,10 @@ conlab compare --workload sleep --workers 4 --repeat 3\n  \
 conlab compare --workload tiny --models threads,processes --format markdown"
     )]
     Compare(CompareArgs),
+    /// Run a short sample of a workload: is it mostly waiting or computing, and which model fits?
+    #[command(after_help = "Examples:\n  conlab classify --workload primes\n  \
+conlab classify --workload sleep --json")]
+    Classify(ClassifyArgs),
     /// Internal: a process-pool worker (tasks on stdin, events on stdout).
     #[command(hide = true)]
     Worker(WorkerArgs),
@@ -177,6 +181,18 @@ pub struct CompareArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "table")]
     pub format: Format,
+}
+
+#[derive(Args, Debug)]
+pub struct ClassifyArgs {
+    #[command(flatten)]
+    pub opts: WorkloadOpts,
+    /// Stop the sample after this many milliseconds (what ran so far is measured).
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(10..=600_000))]
+    pub budget_ms: u64,
+    /// Print one JSON object on stdout.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Args, Debug)]

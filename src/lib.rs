@@ -1,5 +1,6 @@
 //! conlab: a terminal concurrency lab — workloads × execution models, measured live.
 
+pub mod classify;
 pub mod cli;
 pub mod compare;
 pub mod exec;

@@ -12,6 +12,7 @@ fn main() -> ExitCode {
         Some(Command::Tui(_args)) => conlab::headless::default_command(),
         Some(Command::Run(args)) => conlab::headless::run_command(&args),
         Some(Command::Compare(args)) => conlab::compare::compare_command(&args),
+        Some(Command::Classify(args)) => conlab::classify::classify_command(&args),
         Some(Command::Worker(args)) => conlab::headless::worker_command(&args),
     };
     match result {
