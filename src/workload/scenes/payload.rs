@@ -17,6 +17,10 @@ use crate::exec::{Gil, Job, Model, TaskCtx, TaskError, TaskResult};
 
 pub struct Payload;
 
+/// Most payload bytes in one run: the copy variant holds them about three times over
+/// (the data, the messages, a serialised line).
+const MAX_TOTAL: u64 = 256_000_000;
+
 /// Byte `j` of task `i`'s payload: printable ASCII, so it travels in JSON unescaped and a
 /// JSON string of it is exactly P bytes.
 pub fn byte_at(task: u64, j: u64) -> u8 {
@@ -103,8 +107,9 @@ impl Workload for Payload {
     fn plan(&self, args: &WorkloadArgs) -> anyhow::Result<Plan> {
         let total = args.size.saturating_mul(args.tasks as u64);
         anyhow::ensure!(
-            total <= 1_000_000_000,
-            "payload: --size × --tasks = {total} bytes; allowed up to 1,000,000,000"
+            total <= MAX_TOTAL,
+            "payload: --size × --tasks = {total} bytes; allowed up to {}",
+            super::super::thousands(u128::from(MAX_TOTAL))
         );
         let shm = args.variant.as_deref() == Some("shm");
         Ok(Plan::new(
@@ -157,6 +162,9 @@ impl Workload for Payload {
         // The program's data: every task's payload, in this process's memory.
         let mut buf = Vec::with_capacity(n * p);
         for i in 0..n {
+            if job.cancel.is_cancelled() {
+                return Some(vec![None; n]);
+            }
             buf.extend_from_slice(&payload(i as u64, p as u64));
         }
         let make_ms = ms(t0.elapsed());
@@ -218,12 +226,14 @@ impl Workload for Payload {
             Model::Processes => {
                 // Python pickles each argument into the pipe; we serialise it as JSON.
                 let c0 = Instant::now();
-                let tasks: Vec<Value> = (0..n)
-                    .map(|i| {
-                        let s = String::from_utf8_lossy(&buf[i * p..(i + 1) * p]).into_owned();
-                        json!({ "data": s })
-                    })
-                    .collect();
+                let mut tasks: Vec<Value> = Vec::with_capacity(n);
+                for i in 0..n {
+                    if job.cancel.is_cancelled() {
+                        return Some(vec![None; n]);
+                    }
+                    let s = String::from_utf8_lossy(&buf[i * p..(i + 1) * p]).into_owned();
+                    tasks.push(json!({ "data": s }));
+                }
                 let copy_ms = ms(c0.elapsed());
                 let sub = Job {
                     tasks: &tasks,
@@ -326,7 +336,7 @@ mod tests {
         let w = crate::workload::find("payload").expect("payload");
         let args = WorkloadArgs {
             size: 64_000_000,
-            tasks: 1000,
+            tasks: 5,
             workers: 1,
             ..Default::default()
         };

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use super::super::{Answer, Plan, TaskOutput, WorkKind, Workload, WorkloadArgs, task_u64};
 use super::{attach_run_extra, ms, run_extra, run_threads};
-use crate::exec::{Event, Gil, Job, Model, TaskCtx, TaskError, TaskResult};
+use crate::exec::{CancelToken, Event, Gil, Job, Model, TaskCtx, TaskError, TaskResult};
 
 pub struct Queue;
 
@@ -40,6 +40,7 @@ fn produce(
     items: u64,
     consumers: usize,
     t0: Instant,
+    cancel: &CancelToken,
     ctx: &mut TaskCtx,
 ) -> Result<Producer, TaskError> {
     let mut p = Producer {
@@ -57,19 +58,20 @@ fn produce(
                 // Full: block (without the GIL, as queue.put does) until a slot frees.
                 p.blocked_sends += 1;
                 let start = Instant::now();
-                let cancel = ctx.is_cancelled();
                 let mut pending = Some(msg);
-                let sent = !cancel
-                    && ctx.without_gil(|| {
-                        while let Some(m) = pending.take() {
-                            match tx.send_timeout(m, POLL) {
-                                Ok(()) => return true,
-                                Err(SendTimeoutError::Timeout(m)) => pending = Some(m),
-                                Err(SendTimeoutError::Disconnected(_)) => return false,
-                            }
+                let sent = ctx.without_gil(|| {
+                    while let Some(m) = pending.take() {
+                        if cancel.is_cancelled() {
+                            return false;
                         }
-                        false
-                    });
+                        match tx.send_timeout(m, POLL) {
+                            Ok(()) => return true,
+                            Err(SendTimeoutError::Timeout(m)) => pending = Some(m),
+                            Err(SendTimeoutError::Disconnected(_)) => return false,
+                        }
+                    }
+                    false
+                });
                 p.blocked += start.elapsed();
                 if !sent {
                     ctx.tick()?;
@@ -193,7 +195,7 @@ impl Workload for Queue {
         let consumer_stats = Mutex::new(vec![None; consumers]);
         let mut results = run_threads(job, &gil, "queue", 0, consumers + 1, |i, ctx| {
             if i == 0 {
-                let p = produce(&tx, items, consumers, t0, ctx)?;
+                let p = produce(&tx, items, consumers, t0, job.cancel, ctx)?;
                 let out = TaskOutput::value(u128::from(p.produced));
                 *producer_stats.lock().unwrap_or_else(|e| e.into_inner()) = Some(p);
                 Ok(out)
@@ -326,6 +328,31 @@ mod tests {
         // 40 items into 8 slots with one slow consumer: the producer must have waited.
         assert!(d["producer_blocked_sends"].as_u64().expect("n") > 0, "{d}");
         assert!(d["max_fill"].as_u64().expect("n") > 0, "{d}");
+    }
+
+    #[test]
+    fn cancel_stops_a_blocked_producer() {
+        use crate::exec::{self, CancelToken, GilConfig, RunSpec, Sink};
+        let cancel = CancelToken::new();
+        let c = cancel.clone();
+        let t = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(30));
+            c.cancel();
+        });
+        let spec = RunSpec {
+            workload: "queue".into(),
+            model: Model::Threads,
+            args: WorkloadArgs {
+                workers: 1,
+                size: 100_000,
+                ..Default::default()
+            },
+            gil: GilConfig::default(),
+            worker_exe: None,
+        };
+        let r = exec::run(&spec, &Sink::null(), &cancel).expect("runs");
+        t.join().expect("canceller");
+        assert!(r.cancelled, "cancel ends the run (it would hang otherwise)");
     }
 
     #[test]
