@@ -16,6 +16,7 @@ static CATALOG: &[&dyn Workload] = &[
     &super::scenes::oversubscribe::Oversubscribe,
     &super::scenes::payload::Payload,
     &super::scenes::recycle::Recycle,
+    &super::scenes::rate_limit::RateLimit,
 ];
 
 /// Every workload.

@@ -12,6 +12,7 @@ pub mod payload;
 pub mod pool;
 pub mod queue;
 pub mod race;
+pub mod rate_limit;
 pub mod recycle;
 
 use std::time::Instant;
