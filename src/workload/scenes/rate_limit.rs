@@ -174,7 +174,8 @@ mod tests {
 
     #[test]
     fn window_counts() {
-        assert_eq!(max_in_window(&[0.0, 0.5, 0.99, 1.0, 1.2], 1.0), 3);
+        assert_eq!(max_in_window(&[0.0, 0.5, 0.99, 1.0, 1.2], 1.0), 4);
+        assert_eq!(max_in_window(&[0.0, 0.5, 1.0, 1.5], 1.0), 2);
         assert_eq!(max_in_window(&[], 1.0), 0);
     }
 
