@@ -179,6 +179,12 @@ pub fn summary(r: &RunReport) -> String {
         r.cpu.as_secs_f64(),
         r.cpu_utilisation()
     );
+    if let Some(serde_json::Value::Object(d)) = &r.details {
+        s += "  details\n";
+        for (k, v) in d {
+            s += &details_line(k, v, 4);
+        }
+    }
     if !r.failures.is_empty() {
         s += &format!("  failed   {} task(s)\n", r.failures.len());
         for (t, e) in r.failures.iter().take(10) {
@@ -186,6 +192,25 @@ pub fn summary(r: &RunReport) -> String {
         }
     }
     s
+}
+
+/// One `details` entry for the human summary: scalars on one line, objects one level
+/// deeper, long arrays shortened.
+fn details_line(key: &str, v: &serde_json::Value, indent: usize) -> String {
+    use serde_json::Value;
+    let pad = " ".repeat(indent);
+    match v {
+        Value::Object(m) if indent < 8 => {
+            let mut s = format!("{pad}{key}\n");
+            for (k, v) in m {
+                s += &details_line(k, v, indent + 2);
+            }
+            s
+        }
+        Value::Array(a) if a.len() > 6 => format!("{pad}{key:<28} [{} entries]\n", a.len()),
+        Value::String(t) => format!("{pad}{key:<28} {t}\n"),
+        other => format!("{pad}{key:<28} {other}\n"),
+    }
 }
 
 pub fn worker_command(args: &WorkerArgs) -> Result<ExitCode, CliError> {

@@ -281,6 +281,40 @@ fn convoy_latency_with_the_gil_is_at_least_5x_without() {
 }
 
 #[test]
+fn rate_limit_holds_the_pool_to_the_limit() {
+    let v = run_json(&[
+        "-w",
+        "rate-limit",
+        "-m",
+        "threads",
+        "-n",
+        "8",
+        "--size",
+        "25",
+    ]);
+    has_documented_keys(&v);
+    let d = &v["details"];
+    assert_eq!(d["requests"], 25);
+    let limit = d["limit_per_s"].as_u64().expect("limit");
+    assert!(
+        d["max_started_in_any_second"].as_u64().expect("n") <= limit + 2,
+        "{d}"
+    );
+    assert!(d["unlimited_per_s"].as_f64().expect("n") > limit as f64);
+}
+
+#[test]
+fn human_summary_shows_the_details() {
+    let out = conlab(&["run", "-w", "deadlock", "-m", "threads", "--size", "20"]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("details") && text.contains("deadlock_detected"),
+        "{text}"
+    );
+}
+
+#[test]
 fn scenes_refuse_models_they_cannot_show() {
     let out = conlab(&["run", "-w", "race", "-m", "processes", "--json"]);
     assert_eq!(out.status.code(), Some(1));

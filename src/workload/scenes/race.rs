@@ -169,10 +169,12 @@ impl Workload for Race {
                     "elapsed_ms": ms(locked_time),
                 },
                 "gil": job.gil.enabled,
+                "switch_interval_ms": job.gil.switch_interval.as_secs_f64() * 1e3,
                 "why": if job.gil.enabled {
                     "with the GIL only one thread runs at a time; an update is lost only when a \
                      GIL switch (at most one per switch interval) lands between a read and its \
-                     write, and then everything the other thread added meanwhile is lost"
+                     write, and then everything the other thread added meanwhile is lost; a run \
+                     shorter than the switch interval may see no switch, and lose nothing"
                 } else {
                     "without a GIL both threads run at once: any read can be overtaken before \
                      its write, so many updates are lost; the lock makes read+write one step"
