@@ -22,32 +22,54 @@ const GIVE_UP: Duration = Duration::from_secs(10);
 
 const NAMES: [&str; 2] = ["A", "B"];
 
-/// A lock that knows its owner and can be waited for with a deadline, like
-/// `Lock.acquire(timeout=...)`.
-#[derive(Default)]
-struct OwnedLock {
-    owner: Mutex<Option<usize>>,
-    freed: Condvar,
+/// A wait-for cycle as (worker, lock it holds, lock it waits for) triples.
+type Cycle = Vec<(usize, usize, usize)>;
+
+/// Who owns each lock and who waits for which, behind one mutex so the watchdog always
+/// sees a consistent picture (a torn read could show a cycle that never existed).
+struct State {
+    owner: [Option<usize>; 2],
+    waiting: Vec<Option<usize>>,
 }
 
-impl OwnedLock {
-    fn state(&self) -> MutexGuard<'_, Option<usize>> {
-        self.owner.lock().unwrap_or_else(|e| e.into_inner())
+/// The shared state of one scene run: two locks that know their owner and can be waited
+/// for with a way out, like `Lock.acquire(timeout=...)`.
+struct Table {
+    state: Mutex<State>,
+    freed: Condvar,
+    /// Set by the watchdog when it found a cycle: this worker (the victim) gives up its
+    /// wait and releases what it holds, which lets the others finish. `usize::MAX`: none.
+    victim: AtomicUsize,
+}
+
+impl Table {
+    fn new(workers: usize) -> Self {
+        Table {
+            state: Mutex::new(State {
+                owner: [None; 2],
+                waiting: vec![None; workers],
+            }),
+            freed: Condvar::new(),
+            victim: AtomicUsize::new(usize::MAX),
+        }
     }
 
-    fn owner(&self) -> Option<usize> {
-        *self.state()
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Wait for the lock until `stop()` says to give up; `true` when taken.
-    fn acquire(&self, who: usize, stop: impl Fn() -> bool) -> bool {
+    /// Wait for `lock` until `stop()` says to give up; `true` when taken.
+    fn acquire(&self, who: usize, lock: usize, stop: impl Fn() -> bool) -> bool {
         let mut s = self.state();
+        s.waiting[who] = Some(lock);
         loop {
-            if s.is_none() {
-                *s = Some(who);
+            if s.owner[lock].is_none() {
+                s.owner[lock] = Some(who);
+                s.waiting[who] = None;
                 return true;
             }
             if stop() {
+                s.waiting[who] = None;
                 return false;
             }
             s = self
@@ -58,45 +80,25 @@ impl OwnedLock {
         }
     }
 
-    fn release(&self, who: usize) {
+    fn release(&self, who: usize, lock: usize) {
         let mut s = self.state();
-        if *s == Some(who) {
-            *s = None;
+        if s.owner[lock] == Some(who) {
+            s.owner[lock] = None;
             self.freed.notify_all();
         }
-    }
-}
-
-/// A wait-for cycle as (worker, lock it holds, lock it waits for) triples.
-type Cycle = Vec<(usize, usize, usize)>;
-
-/// The shared state of one scene run.
-struct Table {
-    locks: [OwnedLock; 2],
-    /// Which lock each worker is waiting for, if any.
-    waiting: Mutex<Vec<Option<usize>>>,
-    /// Set by the watchdog when it found a cycle: this worker (the victim) gives up its
-    /// wait and releases what it holds, which lets the others finish. `usize::MAX`: none.
-    victim: AtomicUsize,
-}
-
-impl Table {
-    fn waiting(&self) -> MutexGuard<'_, Vec<Option<usize>>> {
-        self.waiting.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// A cycle in the wait-for graph (worker → owner of the lock it waits for), as
     /// (worker, holds, waits_for) triples, if there is one.
     fn cycle(&self) -> Option<Cycle> {
-        let waiting = self.waiting().clone();
-        let owners: Vec<Option<usize>> = self.locks.iter().map(OwnedLock::owner).collect();
-        for start in 0..waiting.len() {
+        let s = self.state();
+        for start in 0..s.waiting.len() {
             let mut path = Vec::new();
             let mut w = start;
-            for _ in 0..waiting.len() {
-                let Some(lock) = waiting[w] else { break };
-                let Some(owner) = owners[lock] else { break };
-                let holds = owners.iter().position(|o| *o == Some(w)).unwrap_or(lock);
+            for _ in 0..s.waiting.len() {
+                let Some(lock) = s.waiting[w] else { break };
+                let Some(owner) = s.owner[lock] else { break };
+                let holds = s.owner.iter().position(|o| *o == Some(w)).unwrap_or(lock);
                 path.push((w, holds, lock));
                 if owner == start {
                     return Some(path);
@@ -122,18 +124,16 @@ fn worker(
     let mut waited = Duration::ZERO;
     let mut gave_up_on = None;
     for (step, &lock) in order.iter().enumerate() {
-        table.waiting()[who] = Some(lock);
         let wait0 = Instant::now();
         // Waiting for a lock releases the GIL, as CPython's Lock.acquire does.
         let got = ctx.without_gil(|| {
-            table.locks[lock].acquire(who, || {
+            table.acquire(who, lock, || {
                 cancel.is_cancelled()
                     || table.victim.load(Ordering::SeqCst) == who
                     || wait0.elapsed() > GIVE_UP
             })
         });
         waited += wait0.elapsed();
-        table.waiting()[who] = None;
         if !got {
             gave_up_on = Some(lock);
             break;
@@ -171,7 +171,7 @@ fn worker(
 
 fn release_all(table: &Table, who: usize, held: &[usize]) {
     for &l in held.iter().rev() {
-        table.locks[l].release(who);
+        table.release(who, l);
     }
 }
 
@@ -238,11 +238,7 @@ impl Workload for Deadlock {
             Ok(p) => p,
             Err(e) => return Some(job.tasks.iter().map(|_| Some(Err(e.to_string()))).collect()),
         };
-        let table = Table {
-            locks: Default::default(),
-            waiting: Mutex::new(vec![None; plan.len()]),
-            victim: AtomicUsize::new(usize::MAX),
-        };
+        let table = Table::new(plan.len());
         let gil = Gil::new(job.gil);
         let done = AtomicBool::new(false);
         let t0 = Instant::now();
