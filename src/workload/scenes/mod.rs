@@ -260,6 +260,51 @@ mod tests {
         assert_eq!(quantile(&mut [5.0, 1.0, 3.0], 0.0), 1.0);
     }
 
+    /// The dashboard's contract: every task of a scene starts once and finishes once.
+    #[test]
+    fn every_scene_task_starts_and_finishes_exactly_once() {
+        use crate::exec::{Event, Model};
+        use crate::workload::WorkloadArgs;
+        let small = |size, tasks| WorkloadArgs {
+            workers: 2,
+            size,
+            tasks,
+            ..Default::default()
+        };
+        let cases = [
+            ("race", Model::Threads, small(1000, 0)),
+            ("deadlock", Model::Threads, small(5, 0)),
+            ("queue", Model::Threads, small(20, 0)),
+            ("convoy", Model::Threads, small(20, 0)),
+            ("oversubscribe", Model::Threads, small(1000, 0)),
+            ("payload", Model::Threads, small(1000, 5)),
+            ("tiny", Model::Threads, small(1, 50)),
+            ("rate-limit", Model::Threads, small(3, 0)),
+        ];
+        for (name, model, args) in cases {
+            let (r, events) = testing::run_scene(name, model, false, args);
+            assert!(r.failures.is_empty(), "{name}: {:?}", r.failures);
+            let mut started = vec![0; r.tasks];
+            let mut finished = vec![0; r.tasks];
+            for e in &events {
+                match e.event {
+                    Event::TaskStarted { task, .. } => started[task] += 1,
+                    Event::TaskFinished { task, .. } => finished[task] += 1,
+                    _ => {}
+                }
+            }
+            assert!(
+                started.iter().all(|&n| n == 1),
+                "{name}: started {started:?}"
+            );
+            assert!(
+                finished.iter().all(|&n| n == 1),
+                "{name}: finished {finished:?}"
+            );
+            assert!(r.details.is_some(), "{name} has details");
+        }
+    }
+
     #[test]
     fn run_extra_round_trips() {
         let mut results: Vec<TaskResult> = vec![Some(Ok(TaskOutput::value(1)))];
