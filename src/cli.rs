@@ -62,7 +62,8 @@ pub enum OnOff {
 /// The workload and how to run it: shared by `run`, `compare` and the dashboard.
 #[derive(Args, Debug, Clone)]
 pub struct WorkloadOpts {
-    /// Workload to run (primes, naive-primes, squares, fib, sleep, tiny, ...).
+    /// Workload to run (primes, naive-primes, squares, fib, sleep, tiny) or a lesson scene
+    /// (race, deadlock, queue, convoy, oversubscribe, payload, recycle, rate-limit).
     #[arg(long, short = 'w', default_value = "primes")]
     pub workload: String,
     /// Workers (threads or processes); default: this machine's logical cores.

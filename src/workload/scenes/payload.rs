@@ -184,7 +184,11 @@ impl Workload for Payload {
                 (
                     r,
                     json!({
-                        "mode": "threads read the payload in place (shared memory)",
+                        "mode": if model == Model::Sequential {
+                            "one thread reads the payload in place"
+                        } else {
+                            "threads read the payload in place (shared memory)"
+                        },
                         "bytes_moved": 0,
                         "startup_wall_ms": ms(startup),
                     }),

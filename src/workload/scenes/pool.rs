@@ -98,6 +98,8 @@ struct Child1 {
     ready: bool,
     busy: Option<(usize, Instant)>,
     done: usize,
+    /// Parent clock minus child clock (µs), learned from the child's first line.
+    offset_us: i64,
 }
 
 fn spawn(
@@ -138,6 +140,7 @@ fn spawn(
         ready: false,
         busy: None,
         done: 0,
+        offset_us: 0,
     })
 }
 
@@ -277,11 +280,15 @@ pub fn run_pool(job: &Job, opts: PoolOpts) -> (Vec<TaskResult>, PoolStats) {
             }
         };
         stats.bytes_received += line.len() as u64 + 1;
-        let Ok(Stamped { event, .. }) = serde_json::from_str::<Stamped>(&line) else {
+        let Ok(Stamped { at_us, event }) = serde_json::from_str::<Stamped>(&line) else {
             continue;
         };
+        // The child's timestamps, on the run's clock.
+        let off = c.offset_us;
+        let at = |t: u64| (t as i64 + off).max(0) as u64;
         match event {
             Event::WorkerStarted { pid, .. } => {
+                c.offset_us = job.sink.now_us() as i64 - at_us as i64;
                 c.ready = true;
                 stats.startup.push(c.spawned.elapsed());
                 if c.generation == 0 {
@@ -294,31 +301,40 @@ pub fn run_pool(job: &Job, opts: PoolOpts) -> (Vec<TaskResult>, PoolStats) {
             }
             Event::TaskStarted {
                 task, pid, thread, ..
-            } => job.sink.emit(Event::TaskStarted {
-                task,
-                worker: slot,
-                pid,
-                thread,
-            }),
+            } => job.sink.emit_at(
+                at(at_us),
+                Event::TaskStarted {
+                    task,
+                    worker: slot,
+                    pid,
+                    thread,
+                },
+            ),
             Event::Progress {
                 task, done, total, ..
-            } => job.sink.emit(Event::Progress {
-                task,
-                worker: slot,
-                done,
-                total,
-            }),
+            } => job.sink.emit_at(
+                at(at_us),
+                Event::Progress {
+                    task,
+                    worker: slot,
+                    done,
+                    total,
+                },
+            ),
             Event::Span {
                 kind,
                 start_us,
                 end_us,
                 ..
-            } => job.sink.emit(Event::Span {
-                worker: slot,
-                kind,
-                start_us,
-                end_us,
-            }),
+            } => job.sink.emit_at(
+                at(at_us),
+                Event::Span {
+                    worker: slot,
+                    kind,
+                    start_us: at(start_us),
+                    end_us: at(end_us),
+                },
+            ),
             Event::Note { key, value } => job.sink.emit(Event::Note { key, value }),
             Event::TaskFinished {
                 task,
