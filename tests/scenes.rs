@@ -358,3 +358,90 @@ fn classify_text_names_the_verdict_and_the_model() {
         "{text}"
     );
 }
+
+/// Direct children of this test process that are `conlab worker`s.
+fn worker_children() -> Vec<u32> {
+    let me = std::process::id();
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            // Field 4 (after the parenthesised name) is the parent pid.
+            let ppid = stat
+                .rsplit_once(')')
+                .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+                .and_then(|p| p.parse::<u32>().ok());
+            let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            ppid == Some(me) && String::from_utf8_lossy(&cmd).contains("worker")
+        })
+        .collect()
+}
+
+#[test]
+fn process_scenes_emit_each_task_once_and_reap_their_workers() {
+    use conlab::exec::{self, CancelToken, Event, GilConfig, Model, RunSpec, Sink};
+    use conlab::workload::WorkloadArgs;
+    let cases = [
+        (
+            "recycle",
+            WorkloadArgs {
+                workers: 2,
+                tasks: 6,
+                size: 1000,
+                max_tasks_per_child: Some(2),
+                ..Default::default()
+            },
+        ),
+        (
+            "payload",
+            WorkloadArgs {
+                workers: 2,
+                tasks: 3,
+                size: 1000,
+                ..Default::default()
+            },
+        ),
+        (
+            "tiny",
+            WorkloadArgs {
+                workers: 2,
+                tasks: 30,
+                chunk: Some(4),
+                ..Default::default()
+            },
+        ),
+    ];
+    for (name, args) in cases {
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let spec = RunSpec {
+            workload: name.into(),
+            model: Model::Processes,
+            args,
+            gil: GilConfig::default(),
+            worker_exe: Some(env!("CARGO_BIN_EXE_conlab").into()),
+        };
+        let r = exec::run(&spec, &Sink::channel(tx, |s| s), &CancelToken::new()).expect("runs");
+        assert!(r.failures.is_empty(), "{name}: {:?}", r.failures);
+        let mut started = vec![0; r.tasks];
+        let mut finished = vec![0; r.tasks];
+        for e in rx.try_iter() {
+            match e.event {
+                Event::TaskStarted { task, .. } => started[task] += 1,
+                Event::TaskFinished { task, .. } => finished[task] += 1,
+                _ => {}
+            }
+        }
+        assert!(
+            started.iter().all(|&n| n == 1),
+            "{name}: started {started:?}"
+        );
+        assert!(
+            finished.iter().all(|&n| n == 1),
+            "{name}: finished {finished:?}"
+        );
+        assert!(worker_children().is_empty(), "{name} left workers behind");
+    }
+}
