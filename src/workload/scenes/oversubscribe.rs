@@ -156,9 +156,19 @@ impl Workload for Oversubscribe {
                 .zip(&results[..passes[0].2])
                 .all(|(a, b)| a == b)
         });
+        // One worker should keep one core busy; if it did not, other programs were using
+        // the machine and every point of the curve is squeezed.
+        let one_worker_busy = curve.first().map(|&(_, e, cpu)| cpu / e.max(1e-9));
+        let busy_hint = one_worker_busy.filter(|b| *b < 0.9).map(|b| {
+            format!(
+                "the machine was busy: one worker got only {b:.2} of a core, so the curve \
+                 understates what the cores can do"
+            )
+        });
         attach_run_extra(
             &mut results,
             json!({
+                "machine_busy": busy_hint,
                 "model": model,
                 "cores": cores(),
                 "gil": job.gil.enabled,
