@@ -3,8 +3,8 @@
 //! switch can land between the read and the write only at a `tick()`.
 
 use std::ops::RangeInclusive;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Barrier, Mutex};
 use std::time::Instant;
 
 use serde_json::{Value, json};
@@ -119,7 +119,11 @@ impl Workload for Race {
         let mut results = Vec::with_capacity(2 * n);
         for start in (0..n).step_by(width) {
             let k = width.min(n - start);
+            // Start the threads together (a slow spawn must not let one finish alone);
+            // waiting at the barrier releases the GIL, as any blocking wait does.
+            let barrier = Barrier::new(k);
             results.extend(run_threads(job, &gil, "race", start, k, |_, ctx| {
+                ctx.without_gil(|| barrier.wait());
                 unsynced(&counter, iters, ctx).map(|()| TaskOutput::value(u128::from(iters)))
             }));
         }
