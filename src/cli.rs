@@ -70,6 +70,10 @@ conlab lesson my-lesson.toml\n\nKeys: n / p next / previous step, 1 2 3 guess th
         after_help = "Endpoints: /delay/{ms}[?bytes=N], /bytes/{n}, /status/{code}, /drip?bytes=N&duration_ms=D\n\nExamples:\n  conlab serve --port 8080\n  curl http://127.0.0.1:8080/delay/1000"
     )]
     Serve(ServeArgs),
+    /// Run a short sample of a workload: is it mostly waiting or computing, and which model fits?
+    #[command(after_help = "Examples:\n  conlab classify --workload primes\n  \
+conlab classify --workload sleep --json")]
+    Classify(ClassifyArgs),
     /// Internal: a process-pool worker (tasks on stdin, events on stdout).
     #[command(hide = true)]
     Worker(WorkerArgs),
@@ -84,7 +88,9 @@ pub enum OnOff {
 /// The workload and how to run it: shared by `run`, `compare` and the dashboard.
 #[derive(Args, Debug, Clone)]
 pub struct WorkloadOpts {
-    /// Workload to run (primes, naive-primes, squares, fib, sleep, tiny, http, files, pipeline, ...).
+    /// Workload to run: primes, naive-primes, squares, fib, sleep, http, files, pipeline,
+    /// tiny, or a lesson scene (race, deadlock, queue, convoy, oversubscribe, payload,
+    /// recycle, rate-limit).
     #[arg(long, short = 'w', default_value = "primes")]
     pub workload: String,
     /// Workers (threads or processes); default: this machine's logical cores.
@@ -117,6 +123,15 @@ pub struct WorkloadOpts {
     /// files workload: count words in this folder instead of a generated sample corpus.
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
+    /// Items per task message (Python's `chunksize`), for workloads that batch (tiny).
+    #[arg(long)]
+    pub chunk: Option<usize>,
+    /// A scene's variant (deadlock: fixed; payload: shm; ...).
+    #[arg(long)]
+    pub variant: Option<String>,
+    /// Replace each worker process after K tasks (Python's max_tasks_per_child; recycle).
+    #[arg(long, value_name = "K")]
+    pub max_tasks_per_child: Option<usize>,
 }
 
 impl WorkloadOpts {
@@ -147,7 +162,9 @@ impl WorkloadOpts {
             bytes: self.bytes,
             urls: self.urls.clone(),
             dir: self.dir.clone(),
-            ..WorkloadArgs::default()
+            chunk: self.chunk,
+            variant: self.variant.clone(),
+            max_tasks_per_child: self.max_tasks_per_child,
         }
     }
 
@@ -355,6 +372,18 @@ pub struct ServeArgs {
     /// Address to bind; anything but loopback is reachable from other machines.
     #[arg(long, default_value = "127.0.0.1")]
     pub bind: IpAddr,
+}
+
+#[derive(Args, Debug)]
+pub struct ClassifyArgs {
+    #[command(flatten)]
+    pub opts: WorkloadOpts,
+    /// Stop the sample after this many milliseconds (what ran so far is measured).
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(10..=600_000))]
+    pub budget_ms: u64,
+    /// Print one JSON object on stdout.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Args, Debug)]

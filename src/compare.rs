@@ -242,6 +242,7 @@ mod tests {
             cpu: Duration::from_secs_f64(cpu),
             failures: vec![],
             cancelled: false,
+            details: None,
         }
     }
 

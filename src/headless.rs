@@ -145,7 +145,7 @@ pub fn run_command(args: &RunArgs) -> Result<ExitCode, CliError> {
 
 /// `run --json`: one object with the documented keys.
 pub fn report_json(r: &RunReport) -> serde_json::Value {
-    json!({
+    let mut v = json!({
         "workload": r.workload,
         "model": r.model,
         "workers": r.workers,
@@ -158,7 +158,12 @@ pub fn report_json(r: &RunReport) -> serde_json::Value {
         "failed": r.failures.len(),
         "failures": r.failures.iter().map(|(t, e)| json!({"task": t, "error": e})).collect::<Vec<_>>(),
         "cancelled": r.cancelled,
-    })
+    });
+    // A scene's measured numbers, only when the workload has any.
+    if let (Some(d), Some(obj)) = (&r.details, v.as_object_mut()) {
+        obj.insert("details".into(), d.clone());
+    }
+    v
 }
 
 /// The human summary of one run.
@@ -183,6 +188,12 @@ pub fn summary(r: &RunReport) -> String {
         r.cpu.as_secs_f64(),
         r.cpu_utilisation()
     );
+    if let Some(serde_json::Value::Object(d)) = &r.details {
+        s += "  details\n";
+        for (k, v) in d {
+            s += &details_line(k, v, 4);
+        }
+    }
     if !r.failures.is_empty() {
         s += &format!("  failed   {} task(s)\n", r.failures.len());
         for (t, e) in r.failures.iter().take(10) {
@@ -190,6 +201,25 @@ pub fn summary(r: &RunReport) -> String {
         }
     }
     s
+}
+
+/// One `details` entry for the human summary: scalars on one line, objects one level
+/// deeper, long arrays shortened.
+fn details_line(key: &str, v: &serde_json::Value, indent: usize) -> String {
+    use serde_json::Value;
+    let pad = " ".repeat(indent);
+    match v {
+        Value::Object(m) if indent < 8 => {
+            let mut s = format!("{pad}{key}\n");
+            for (k, v) in m {
+                s += &details_line(k, v, indent + 2);
+            }
+            s
+        }
+        Value::Array(a) if a.len() > 6 => format!("{pad}{key:<28} [{} entries]\n", a.len()),
+        Value::String(t) => format!("{pad}{key:<28} {t}\n"),
+        other => format!("{pad}{key:<28} {other}\n"),
+    }
 }
 
 pub fn worker_command(args: &WorkerArgs) -> Result<ExitCode, CliError> {

@@ -41,6 +41,8 @@ pub struct Step {
     #[serde(default = "yes")]
     pub gil: bool,
     pub switch_interval_ms: Option<f64>,
+    /// A scene's variant, e.g. `fixed` for deadlock.
+    pub variant: Option<String>,
     /// A question for the audience before the run, e.g. "Which model wins?".
     pub predict: Option<String>,
     /// Shown after the run, next to the measured numbers.
@@ -119,6 +121,7 @@ pub fn parse(text: &str, name: &str) -> Result<Lesson, LessonError> {
             size: step.size.unwrap_or(0),
             tasks: step.tasks.unwrap_or(0),
             workers: step.workers.unwrap_or(2),
+            variant: step.variant.clone(),
             ..Default::default()
         };
         args.resolve(w).map_err(|e| {

@@ -2,6 +2,7 @@
 
 pub mod app;
 pub mod capacity;
+pub mod classify;
 pub mod cli;
 pub mod compare;
 pub mod exec;

@@ -46,6 +46,7 @@ fn enter_step(app: &mut App) {
         step.switch_interval_ms.unwrap_or(5.0),
     );
     s.tasks = step.tasks.unwrap_or(0);
+    s.variant = step.variant.clone();
     app.settings = s;
     app.reset_results();
     app.selected = step

@@ -16,6 +16,8 @@ pub struct Settings {
     pub tasks: usize,
     pub gil: bool,
     pub switch_interval_ms: f64,
+    /// A scene's variant (e.g. deadlock's `fixed`), set by lessons.
+    pub variant: Option<String>,
 }
 
 impl Settings {
@@ -30,6 +32,7 @@ impl Settings {
             tasks: 0,
             gil,
             switch_interval_ms,
+            variant: None,
         };
         if s.size == 0 {
             s.size = s.workload().default_size();
@@ -46,6 +49,7 @@ impl Settings {
     pub fn cycle_workload(&mut self, step: isize) {
         let n = workload::all().len() as isize;
         self.workload = ((self.workload as isize + step).rem_euclid(n)) as usize;
+        self.variant = None;
         self.size = self.workload().default_size();
     }
 
@@ -75,6 +79,7 @@ impl Settings {
                 size: self.size,
                 tasks: self.tasks,
                 workers: self.workers,
+                variant: self.variant.clone(),
                 ..WorkloadArgs::default()
             },
             gil: GilConfig {

@@ -132,6 +132,9 @@ pub struct RunReport {
     pub cpu: Duration,
     pub failures: Vec<(usize, String)>,
     pub cancelled: bool,
+    /// A scene's measured numbers ([`Workload::details`]), when it has any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub details: Option<Value>,
 }
 
 impl RunReport {
@@ -225,6 +228,7 @@ pub fn run(spec: &RunSpec, sink: &Sink, cancel: &CancelToken) -> Result<RunRepor
     }
     let cancelled = cancel.is_cancelled() || never_ran;
     let answer = (failures.is_empty() && !cancelled).then(|| w.combine(&outputs, &args));
+    let details = answer.as_ref().and_then(|_| w.details(&outputs, &args));
     sink.emit(Event::RunFinished {
         answer: answer.clone(),
         elapsed_us: elapsed.as_micros() as u64,
@@ -244,11 +248,12 @@ pub fn run(spec: &RunSpec, sink: &Sink, cancel: &CancelToken) -> Result<RunRepor
         cpu,
         failures,
         cancelled,
+        details,
     })
 }
 
 /// The name this thread shows on the timeline and in `TaskStarted`.
-fn thread_label() -> String {
+pub fn thread_label() -> String {
     let t = std::thread::current();
     t.name()
         .map(str::to_string)

@@ -12,6 +12,14 @@ static CATALOG: &[&dyn Workload] = &[
     &super::files::Files,
     &super::pipeline::Pipeline,
     &super::tiny::Tiny,
+    &super::scenes::race::Race,
+    &super::scenes::deadlock::Deadlock,
+    &super::scenes::queue::Queue,
+    &super::scenes::convoy::Convoy,
+    &super::scenes::oversubscribe::Oversubscribe,
+    &super::scenes::payload::Payload,
+    &super::scenes::recycle::Recycle,
+    &super::scenes::rate_limit::RateLimit,
 ];
 
 /// Every workload.

@@ -11,6 +11,7 @@ pub mod http;
 mod naive_primes;
 mod pipeline;
 mod primes;
+pub mod scenes;
 mod sleep;
 mod squares;
 mod tiny;
@@ -100,6 +101,11 @@ pub struct WorkloadArgs {
     pub dir: Option<PathBuf>,
     /// Tasks per message for process pools (the `chunksize` of Python's `map`).
     pub chunk: Option<usize>,
+    /// A scene's variant, e.g. `fixed` for the deadlock scene, `shm` for payload.
+    pub variant: Option<String>,
+    /// Process pools: replace a worker process after this many tasks (Python's
+    /// `max_tasks_per_child`); used by the `recycle` scene.
+    pub max_tasks_per_child: Option<usize>,
 }
 
 /// What `plan` hands the engine: the tasks, plus anything that must stay alive while they
@@ -147,6 +153,15 @@ pub trait Workload: Send + Sync {
     }
     /// Fold every task's output (in task order) into the answer.
     fn combine(&self, outputs: &[TaskOutput], args: &WorkloadArgs) -> Answer;
+    /// The measured numbers behind the answer (a scene's lesson), for `run --json`'s
+    /// `details` and the dashboard; `None` (the default) for plain workloads.
+    fn details(&self, _outputs: &[TaskOutput], _args: &WorkloadArgs) -> Option<Value> {
+        None
+    }
+    /// Variants this workload accepts for `--variant` (empty: none).
+    fn variants(&self) -> &'static [&'static str] {
+        &[]
+    }
 }
 
 impl WorkloadArgs {
@@ -177,6 +192,25 @@ impl WorkloadArgs {
                     range.end()
                 ),
             ));
+        }
+        if let Some(v) = &self.variant
+            && !w.variants().contains(&v.as_str())
+        {
+            let allowed = if w.variants().is_empty() {
+                format!("{} has no variants", w.name())
+            } else {
+                format!("allowed for {}: {}", w.name(), w.variants().join(", "))
+            };
+            return Err(ArgError::new(
+                "--variant",
+                format!("`{v}` is unknown; {allowed}"),
+            ));
+        }
+        if self.chunk == Some(0) {
+            return Err(ArgError::new("--chunk", "must be at least 1"));
+        }
+        if self.max_tasks_per_child == Some(0) {
+            return Err(ArgError::new("--max-tasks-per-child", "must be at least 1"));
         }
         if self.tasks == 0 {
             self.tasks = w.default_tasks(self.workers);

@@ -1,0 +1,252 @@
+//! `oversubscribe`: the same CPU-bound work with 1, cores, 2×cores and 4×cores workers —
+//! the speed-up curve flattens at the core count; more workers only add switching.
+
+use std::ops::RangeInclusive;
+use std::time::Instant;
+
+use serde_json::{Value, json};
+
+use super::super::{Answer, Plan, TaskOutput, WorkKind, Workload, WorkloadArgs, task_u64};
+use super::{attach_run_extra, run_extra};
+use crate::exec::{Event, Job, Model, Sink, TaskCtx, TaskError, TaskResult, cpu_now, executor};
+
+pub struct Oversubscribe;
+
+/// This machine's cores.
+fn cores() -> usize {
+    crate::cli::default_workers()
+}
+
+/// The worker counts tried: 1, cores, 2×cores, 4×cores (deduplicated).
+pub fn worker_counts(cores: usize) -> Vec<usize> {
+    let mut v = vec![1, cores, 2 * cores, 4 * cores];
+    v.dedup();
+    v
+}
+
+/// Equal-work chunks per pass: twice the largest worker count, so every pass divides evenly.
+fn chunks(cores: usize) -> usize {
+    8 * cores
+}
+
+/// Spin a xorshift `n` times from `seed` (equal work per chunk, a checkable result).
+pub fn spin(seed: u64, n: u64, ctx: &mut TaskCtx) -> Result<u64, TaskError> {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut done = 0;
+    while done < n {
+        let k = (n - done).min(256);
+        for _ in 0..k {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+        }
+        done += k;
+        ctx.tick()?;
+        if done % (1 << 20) < 256 {
+            ctx.progress(done, n);
+        }
+    }
+    ctx.progress(n, n);
+    Ok(x % 1_000_003)
+}
+
+impl Workload for Oversubscribe {
+    fn name(&self) -> &'static str {
+        "oversubscribe"
+    }
+    fn summary(&self) -> &'static str {
+        "the same CPU-bound work on 1, cores, 2× and 4× cores workers: the speed-up curve"
+    }
+    fn kind(&self) -> WorkKind {
+        WorkKind::Scene
+    }
+    fn size_meaning(&self) -> &'static str {
+        "iterations per chunk (8 × cores equal chunks per pass)"
+    }
+    fn default_size(&self) -> u64 {
+        20_000_000
+    }
+    fn size_range(&self) -> RangeInclusive<u64> {
+        1..=10_000_000_000
+    }
+    fn default_tasks(&self, _workers: usize) -> usize {
+        let c = cores();
+        worker_counts(c).len() * chunks(c)
+    }
+    fn plan(&self, args: &WorkloadArgs) -> anyhow::Result<Plan> {
+        let c = cores();
+        let mut tasks = Vec::new();
+        for (pass, w) in worker_counts(c).into_iter().enumerate() {
+            for chunk in 0..chunks(c) {
+                tasks.push(json!({ "pass": pass, "workers": w, "seed": chunk, "n": args.size }));
+            }
+        }
+        Ok(Plan::new(tasks))
+    }
+    fn run_task(&self, task: &Value, ctx: &mut TaskCtx) -> Result<TaskOutput, TaskError> {
+        let v = spin(task_u64(task, "seed")?, task_u64(task, "n")?, ctx)?;
+        Ok(TaskOutput::value(u128::from(v)))
+    }
+    fn run_whole(&self, job: &Job, model: Model) -> Option<Vec<TaskResult>> {
+        // Group the planned tasks into passes by their worker count.
+        let mut passes: Vec<(usize, usize, usize)> = Vec::new(); // (workers, first, len)
+        for (i, t) in job.tasks.iter().enumerate() {
+            let w = t.get("workers").and_then(Value::as_u64).unwrap_or(1) as usize;
+            match passes.last_mut() {
+                Some(p) if p.0 == w => p.2 += 1,
+                _ => passes.push((w, i, 1)),
+            }
+        }
+        let mut results = Vec::with_capacity(job.tasks.len());
+        let mut curve = Vec::new();
+        for &(workers, first, len) in &passes {
+            if job.cancel.is_cancelled() {
+                results.extend((0..len).map(|_| None));
+                continue;
+            }
+            // This pass's events, renumbered to the run's task indices.
+            let inner = job.sink.clone();
+            let sink = Sink::new(move |mut s| {
+                match &mut s.event {
+                    Event::TaskStarted { task, .. }
+                    | Event::Progress { task, .. }
+                    | Event::TaskFinished { task, .. } => *task += first,
+                    _ => {}
+                }
+                inner.emit_at(s.at_us, s.event);
+            })
+            .with_clock_of(job.sink);
+            let sub = Job {
+                tasks: &job.tasks[first..first + len],
+                workers,
+                sink: &sink,
+                ..*job
+            };
+            let cpu0 = cpu_now();
+            let t0 = Instant::now();
+            let r = executor(model).execute(&sub);
+            let elapsed = t0.elapsed().as_secs_f64();
+            let cpu = cpu_now().saturating_sub(cpu0).as_secs_f64();
+            job.sink.emit(Event::Note {
+                key: format!("{workers} workers"),
+                value: format!("{elapsed:.3} s, {:.2} cores busy", cpu / elapsed.max(1e-9)),
+            });
+            curve.push((workers, elapsed, cpu));
+            results.extend(r);
+        }
+        let base = curve.first().map(|c| c.1).unwrap_or(0.0);
+        let r3 = |x: f64| (x * 1e3).round() / 1e3;
+        let points: Vec<Value> = curve
+            .iter()
+            .map(|&(w, e, cpu)| {
+                let speedup = if e > 0.0 { base / e } else { 0.0 };
+                json!({
+                    "workers": w,
+                    "elapsed_s": r3(e),
+                    "cpu_s": r3(cpu),
+                    "cores_busy": r3(cpu / e.max(1e-9)),
+                    "speedup": r3(speedup),
+                    "efficiency": r3(speedup / w as f64),
+                })
+            })
+            .collect();
+        let passes_agree = passes.iter().all(|&(_, first, len)| {
+            results[first..first + len]
+                .iter()
+                .zip(&results[..passes[0].2])
+                .all(|(a, b)| a == b)
+        });
+        // One worker should keep one core busy; if it did not, other programs were using
+        // the machine and every point of the curve is squeezed.
+        let one_worker_busy = curve.first().map(|&(_, e, cpu)| cpu / e.max(1e-9));
+        let busy_hint = one_worker_busy.filter(|b| *b < 0.9).map(|b| {
+            format!(
+                "the machine was busy: one worker got only {b:.2} of a core, so the curve \
+                 understates what the cores can do"
+            )
+        });
+        attach_run_extra(
+            &mut results,
+            json!({
+                "machine_busy": busy_hint,
+                "model": model,
+                "cores": cores(),
+                "gil": job.gil.enabled,
+                "chunks_per_pass": passes.first().map(|p| p.2),
+                "curve": points,
+                "passes_agree": passes_agree,
+            }),
+        );
+        Some(results)
+    }
+    fn combine(&self, outputs: &[TaskOutput], _args: &WorkloadArgs) -> Answer {
+        let best = run_extra(outputs)
+            .and_then(|r| r["curve"].as_array())
+            .and_then(|c| {
+                c.iter()
+                    .max_by(|a, b| {
+                        let s = |v: &Value| v["speedup"].as_f64().unwrap_or(0.0);
+                        s(a).total_cmp(&s(b))
+                    })
+                    .cloned()
+            });
+        match best {
+            Some(b) => Answer {
+                value: format!("{:.2}", b["speedup"].as_f64().unwrap_or(0.0)),
+                meaning: format!(
+                    "best speed-up over 1 worker, at {} workers on {} cores",
+                    b["workers"],
+                    cores()
+                ),
+            },
+            None => Answer {
+                value: "—".into(),
+                meaning: "no pass finished".into(),
+            },
+        }
+    }
+    fn details(&self, outputs: &[TaskOutput], _args: &WorkloadArgs) -> Option<Value> {
+        run_extra(outputs).cloned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::run_scene;
+    use super::*;
+
+    #[test]
+    fn one_pass_per_worker_count_and_they_agree() {
+        let (r, _) = run_scene(
+            "oversubscribe",
+            Model::Threads,
+            false,
+            WorkloadArgs {
+                workers: 2,
+                size: 10_000,
+                ..Default::default()
+            },
+        );
+        let d = r.details.expect("details");
+        let counts: Vec<u64> = d["curve"]
+            .as_array()
+            .expect("curve")
+            .iter()
+            .map(|p| p["workers"].as_u64().expect("workers"))
+            .collect();
+        assert_eq!(
+            counts,
+            worker_counts(cores())
+                .iter()
+                .map(|&w| w as u64)
+                .collect::<Vec<_>>()
+        );
+        assert_eq!(d["passes_agree"], true);
+    }
+
+    #[test]
+    fn worker_counts_dedup() {
+        assert_eq!(worker_counts(1), vec![1, 2, 4]);
+        assert_eq!(worker_counts(2), vec![1, 2, 4, 8]);
+    }
+}
