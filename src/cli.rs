@@ -180,6 +180,34 @@ pub fn default_workers() -> usize {
 pub struct TuiArgs {
     #[command(flatten)]
     pub opts: WorkloadOpts,
+    /// Colour theme (`NO_COLOR` turns colours off in any theme).
+    #[arg(long, value_enum, default_value = "dark")]
+    pub theme: crate::ui::theme::ThemeName,
+}
+
+impl TuiArgs {
+    /// The dashboard's options when none are given (`conlab` alone).
+    pub fn defaults() -> Self {
+        match Cli::try_parse_from(["conlab", "tui"]).map(|c| c.command) {
+            Ok(Some(Command::Tui(a))) => a,
+            _ => TuiArgs {
+                opts: WorkloadOpts {
+                    workload: "primes".into(),
+                    workers: None,
+                    size: None,
+                    tasks: None,
+                    gil: OnOff::On,
+                    switch_interval_ms: 5.0,
+                    delay_ms: None,
+                    bytes: None,
+                    urls: Vec::new(),
+                    urls_file: None,
+                    dir: None,
+                },
+                theme: crate::ui::theme::ThemeName::Dark,
+            },
+        }
+    }
 }
 
 #[derive(Args, Debug)]
@@ -192,6 +220,9 @@ pub struct RunArgs {
     /// Print one JSON object on stdout instead of the summary.
     #[arg(long)]
     pub json: bool,
+    /// Save every engine event with its timestamp to FILE (JSON lines) for replay.
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -220,6 +251,9 @@ pub struct CompareArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "table")]
     pub format: Format,
+    /// Save every engine event of every run to FILE (JSON lines) for replay.
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]

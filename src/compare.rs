@@ -1,10 +1,298 @@
-//! `compare`: run several models one after another and set them side by side.
+//! `compare`: run several models one after another (never at the same time), repeat each,
+//! measure the machine's capacity alongside, and set the models side by side.
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
 
 use crate::cli::CompareArgs;
-use crate::headless::CliError;
+use crate::exec::{self, CancelToken, Model, RunReport, RunSpec, Sink};
+use crate::headless::{CliError, cancel_on_ctrl_c};
+use crate::report;
 
-pub fn compare_command(_args: &CompareArgs) -> Result<ExitCode, CliError> {
-    Ok(ExitCode::SUCCESS)
+/// One model's line in a comparison: the keys of `compare --format json`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Row {
+    pub model: Model,
+    pub gil: bool,
+    pub workers: usize,
+    pub repeat: usize,
+    pub elapsed_median_s: f64,
+    pub elapsed_min_s: f64,
+    pub elapsed_max_s: f64,
+    /// Versus sequential's median; `None` when sequential was not run.
+    pub speedup: Option<f64>,
+    pub efficiency: Option<f64>,
+    /// Cores busy on average (CPU time / elapsed), median over the repeats.
+    pub cpu_utilisation: f64,
+    pub capacity: f64,
+    pub of_capacity: Option<f64>,
+    /// `None` if any repeat failed or was cancelled.
+    pub answer: Option<String>,
+    pub answers_agree: bool,
+    pub failed: usize,
+}
+
+/// A whole comparison: what ran and one row per model.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Comparison {
+    pub workload: String,
+    pub meaning: String,
+    pub size: u64,
+    pub tasks: usize,
+    pub workers: usize,
+    pub gil: bool,
+    pub switch_interval_ms: f64,
+    pub capacity: f64,
+    pub capacity_spinners: usize,
+    pub rows: Vec<Row>,
+}
+
+fn median(xs: &[f64]) -> f64 {
+    let mut v = xs.to_vec();
+    v.sort_by(f64::total_cmp);
+    match v.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => v[n / 2],
+        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+    }
+}
+
+/// Fold the measured runs (grouped per model, in order) into a comparison.
+pub fn summarise(runs: &[(Model, Vec<RunReport>)], capacity: f64, spinners: usize) -> Comparison {
+    let first = runs.iter().flat_map(|(_, r)| r.first()).next();
+    let answer_of = |reports: &[RunReport]| -> Option<String> {
+        let answers: Vec<Option<&str>> = reports
+            .iter()
+            .map(|r| r.answer.as_ref().map(|a| a.value.as_str()))
+            .collect();
+        match answers.first() {
+            Some(Some(a)) if answers.iter().all(|x| *x == Some(*a)) => Some(a.to_string()),
+            _ => None,
+        }
+    };
+    let answers: Vec<Option<String>> = runs.iter().map(|(_, r)| answer_of(r)).collect();
+    let agree = answers.iter().all(|a| a.is_some() && *a == answers[0]);
+    let seq_median = runs
+        .iter()
+        .find(|(m, _)| *m == Model::Sequential)
+        .map(|(_, r)| {
+            median(
+                &r.iter()
+                    .map(|x| x.elapsed.as_secs_f64())
+                    .collect::<Vec<_>>(),
+            )
+        });
+    let rows = runs
+        .iter()
+        .zip(answers)
+        .map(|((model, reports), answer)| {
+            let el: Vec<f64> = reports.iter().map(|r| r.elapsed.as_secs_f64()).collect();
+            let med = median(&el);
+            let workers = if *model == Model::Sequential {
+                1
+            } else {
+                reports.first().map_or(1, |r| r.workers)
+            };
+            let speedup = seq_median.filter(|_| med > 0.0).map(|s| s / med);
+            Row {
+                model: *model,
+                gil: reports.first().is_some_and(|r| r.gil),
+                workers,
+                repeat: reports.len(),
+                elapsed_median_s: med,
+                elapsed_min_s: el.iter().copied().fold(f64::INFINITY, f64::min),
+                elapsed_max_s: el.iter().copied().fold(0.0, f64::max),
+                speedup,
+                efficiency: speedup.map(|s| s / workers as f64),
+                cpu_utilisation: median(
+                    &reports
+                        .iter()
+                        .map(RunReport::cpu_utilisation)
+                        .collect::<Vec<_>>(),
+                ),
+                capacity,
+                of_capacity: speedup.map(|s| {
+                    // Sequential uses one core: its ceiling is 1×, not the machine's.
+                    let ceiling = if workers == 1 { 1.0 } else { capacity };
+                    s / ceiling
+                }),
+                answer,
+                answers_agree: agree,
+                failed: reports.iter().map(|r| r.failures.len()).sum(),
+            }
+        })
+        .collect();
+    Comparison {
+        workload: first.map(|r| r.workload.clone()).unwrap_or_default(),
+        meaning: first
+            .and_then(|r| r.answer.as_ref())
+            .map(|a| a.meaning.clone())
+            .unwrap_or_default(),
+        size: first.map_or(0, |r| r.size),
+        tasks: first.map_or(0, |r| r.tasks),
+        workers: runs
+            .iter()
+            .flat_map(|(_, r)| r.first())
+            .map(|r| r.workers)
+            .max()
+            .unwrap_or(1),
+        gil: first.is_some_and(|r| r.gil),
+        switch_interval_ms: 0.0,
+        capacity,
+        capacity_spinners: spinners,
+        rows,
+    }
+}
+
+pub fn compare_command(args: &CompareArgs) -> Result<ExitCode, CliError> {
+    let workers = args.opts.workers();
+    let base = args.opts.spec(Model::Sequential).map_err(CliError::Usage)?;
+    // Check the options once, before anything runs.
+    if let Some(w) = crate::workload::find(&base.workload) {
+        base.args
+            .clone()
+            .resolve(w)
+            .map_err(|e| CliError::Usage(e.to_string()))?;
+    }
+    let cancel = CancelToken::new();
+    cancel_on_ctrl_c(&cancel);
+    let chatty = std::io::stderr().is_terminal();
+
+    let spinners = workers.min(crate::cli::default_workers()).max(1);
+    if chatty {
+        eprintln!("measuring machine capacity with {spinners} independent spinners…");
+    }
+    let capacity = crate::capacity::measure(spinners, &cancel);
+
+    let recorder = args
+        .record
+        .as_deref()
+        .map(crate::record::Recorder::create)
+        .transpose()
+        .map_err(|e| CliError::Usage(format!("invalid --record: {e:#}")))?;
+    let mut run_number = 0u32;
+    let mut runs: Vec<(Model, Vec<RunReport>)> = Vec::new();
+    for &model in &args.models {
+        let spec = RunSpec {
+            model,
+            ..base.clone()
+        };
+        let mut reports = Vec::new();
+        for i in 0..args.repeat {
+            if chatty {
+                eprint!("\r{model:<10} run {}/{}…        ", i + 1, args.repeat);
+            }
+            let report = match &recorder {
+                Some(r) => {
+                    crate::headless::run_with_events(&spec, &cancel, |ev| r.event(run_number, ev))?
+                }
+                None => exec::run(&spec, &Sink::null(), &cancel)?,
+            };
+            run_number += 1;
+            if report.cancelled {
+                eprintln!();
+                return Err(CliError::Usage("cancelled".into()));
+            }
+            reports.push(report);
+        }
+        runs.push((model, reports));
+    }
+    if chatty {
+        eprint!("\r{:40}\r", "");
+    }
+    let mut cmp = summarise(&runs, capacity, spinners);
+    cmp.switch_interval_ms = base.gil.switch_interval.as_secs_f64() * 1e3;
+    print!("{}", report::exporter(args.format).export(&cmp));
+    let failed = cmp.rows.iter().any(|r| r.failed > 0);
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Time one closure.
+pub fn timed<T>(f: impl FnOnce() -> T) -> (T, Duration) {
+    let t0 = Instant::now();
+    let out = f();
+    (out, t0.elapsed())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::workload::Answer;
+
+    fn report(model: Model, secs: f64, cpu: f64, answer: &str) -> RunReport {
+        RunReport {
+            workload: "primes".into(),
+            model,
+            workers: 2,
+            gil: true,
+            size: 100,
+            tasks: 4,
+            answer: Some(Answer {
+                value: answer.into(),
+                meaning: "primes below 100".into(),
+            }),
+            elapsed: Duration::from_secs_f64(secs),
+            cpu: Duration::from_secs_f64(cpu),
+            failures: vec![],
+            cancelled: false,
+        }
+    }
+
+    #[test]
+    fn speedup_efficiency_and_capacity() {
+        let runs = vec![
+            (
+                Model::Sequential,
+                vec![report(Model::Sequential, 4.0, 4.0, "25")],
+            ),
+            (Model::Threads, vec![report(Model::Threads, 4.0, 4.0, "25")]),
+            (
+                Model::Processes,
+                vec![
+                    report(Model::Processes, 2.5, 4.0, "25"),
+                    report(Model::Processes, 2.0, 4.0, "25"),
+                    report(Model::Processes, 3.0, 4.0, "25"),
+                ],
+            ),
+        ];
+        let c = summarise(&runs, 1.6, 2);
+        let p = &c.rows[2];
+        assert_eq!(p.elapsed_median_s, 2.5);
+        assert_eq!(p.elapsed_min_s, 2.0);
+        assert_eq!(p.elapsed_max_s, 3.0);
+        assert_eq!(p.speedup, Some(1.6));
+        assert_eq!(p.efficiency, Some(0.8));
+        assert_eq!(p.of_capacity, Some(1.0));
+        assert_eq!(c.rows[0].workers, 1, "sequential uses one worker");
+        assert_eq!(c.rows[0].of_capacity, Some(1.0));
+        assert!(c.rows.iter().all(|r| r.answers_agree));
+    }
+
+    #[test]
+    fn disagreeing_answers_are_flagged() {
+        let runs = vec![
+            (
+                Model::Sequential,
+                vec![report(Model::Sequential, 1.0, 1.0, "25")],
+            ),
+            (Model::Threads, vec![report(Model::Threads, 1.0, 1.0, "24")]),
+        ];
+        let c = summarise(&runs, 2.0, 2);
+        assert!(c.rows.iter().all(|r| !r.answers_agree));
+    }
+
+    #[test]
+    fn no_sequential_means_no_speedup() {
+        let runs = vec![(Model::Threads, vec![report(Model::Threads, 1.0, 1.0, "25")])];
+        let c = summarise(&runs, 2.0, 2);
+        assert_eq!(c.rows[0].speedup, None);
+        assert_eq!(c.rows[0].of_capacity, None);
+    }
 }

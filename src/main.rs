@@ -3,13 +3,13 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use conlab::cli::{Cli, Command};
+use conlab::cli::{Cli, Command, TuiArgs};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        None => conlab::headless::default_command(),
-        Some(Command::Tui(_args)) => conlab::headless::default_command(),
+        None => conlab::tui::tui_command(&TuiArgs::defaults()),
+        Some(Command::Tui(args)) => conlab::tui::tui_command(&args),
         Some(Command::Run(args)) => conlab::headless::run_command(&args),
         Some(Command::Compare(args)) => conlab::compare::compare_command(&args),
         Some(Command::Serve(args)) => conlab::server::serve_command(&args),

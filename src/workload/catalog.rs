@@ -8,10 +8,10 @@ static CATALOG: &[&dyn Workload] = &[
     &super::squares::Squares,
     &super::fib::Fib,
     &super::sleep::Sleep,
+    &super::tiny::Tiny,
     &super::http::Http,
     &super::files::Files,
     &super::pipeline::Pipeline,
-    &super::tiny::Tiny,
 ];
 
 /// Every workload.

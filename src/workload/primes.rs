@@ -4,7 +4,7 @@ use std::ops::RangeInclusive;
 
 use serde_json::{Value, json};
 
-use super::{Answer, Plan, TaskOutput, WorkKind, Workload, WorkloadArgs, split_ranges, task_u64};
+use super::{Answer, Plan, TaskOutput, WorkKind, Workload, WorkloadArgs, task_u64};
 use crate::exec::{TaskCtx, TaskError};
 
 pub struct Primes;
@@ -28,6 +28,24 @@ pub fn is_prime(n: u64) -> bool {
         i += 6;
     }
     true
+}
+
+/// Split `0..n` into `k` ranges of about equal *work*: testing x costs about √x, so the
+/// work below x grows like x^1.5 and the boundaries sit at n·(i/k)^(2/3). Equal ranges
+/// would leave the last worker with the costliest chunk — lost efficiency that is ours,
+/// not the model's.
+pub fn equal_work_ranges(n: u64, k: usize) -> Vec<(u64, u64)> {
+    let k = k.max(1);
+    let edge = |i: usize| -> u64 {
+        if i >= k {
+            n
+        } else {
+            ((n as f64) * (i as f64 / k as f64).powf(2.0 / 3.0)) as u64
+        }
+    };
+    (0..k)
+        .map(|i| (edge(i), edge(i + 1).max(edge(i))))
+        .collect()
 }
 
 /// Count primes in `lo..hi`, ticking and reporting progress.
@@ -69,11 +87,11 @@ impl Workload for Primes {
     }
     fn default_tasks(&self, workers: usize) -> usize {
         // More chunks than workers so the costlier upper ranges balance out.
-        (workers * 4).max(16)
+        (workers * 8).max(32)
     }
     fn plan(&self, args: &WorkloadArgs) -> anyhow::Result<Plan> {
         Ok(Plan::new(
-            split_ranges(args.size, args.tasks)
+            equal_work_ranges(args.size, args.tasks)
                 .into_iter()
                 .map(|(lo, hi)| json!({ "lo": lo, "hi": hi }))
                 .collect(),
@@ -95,6 +113,20 @@ impl Workload for Primes {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn equal_work_ranges_tile_the_interval() {
+        for (n, k) in [(2_000_000u64, 32usize), (10, 3), (3, 8), (1, 1)] {
+            let r = equal_work_ranges(n, k);
+            assert_eq!(r.len(), k);
+            assert_eq!(r[0].0, 0);
+            assert_eq!(r[k - 1].1, n);
+            assert!(r.windows(2).all(|w| w[0].1 == w[1].0), "{r:?}");
+        }
+        // The upper ranges are narrower: they cost more per number.
+        let r = equal_work_ranges(1_000_000, 4);
+        assert!(r[3].1 - r[3].0 < r[0].1 - r[0].0);
+    }
 
     #[test]
     fn small_primes() {

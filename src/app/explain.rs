@@ -1,0 +1,149 @@
+//! The one line of explanation, derived from the measurements (speed-up, cores busy,
+//! GIL, workload kind): every sentence is chosen by the numbers, and quotes them.
+
+use super::{App, RunState};
+use crate::exec::Model;
+use crate::workload::WorkKind;
+
+/// Speed-ups below this count as "no faster".
+const NO_GAIN: f64 = 1.3;
+
+/// The explanation for the panel that matters now, or `None` before any run.
+pub fn explain(app: &App) -> Option<String> {
+    if app.answers_agree() == Some(false) {
+        let list: Vec<String> = app
+            .panels
+            .iter()
+            .filter(|p| p.is_finished())
+            .filter_map(|p| {
+                p.answer
+                    .as_ref()
+                    .map(|a| format!("{} {}", p.model, a.value))
+            })
+            .collect();
+        return Some(format!(
+            "answers differ ({}): a model is wrong",
+            list.join(", ")
+        ));
+    }
+    let i = if app.panels[app.selected].config.is_some() && !app.panels[app.selected].is_active() {
+        app.selected
+    } else {
+        app.last_finished?
+    };
+    let p = &app.panels[i];
+    let cfg = p.config.as_ref()?;
+    let e = p.elapsed_s();
+    match &p.state {
+        RunState::Cancelled => return Some(format!("{} cancelled after {e:.2} s", p.model)),
+        RunState::Failed(why) => return Some(format!("{} failed: {why}", p.model)),
+        RunState::Finished => {}
+        _ => return None,
+    }
+    let u = p.utilisation().unwrap_or(0.0);
+    let kind = app.settings.workload().kind();
+    let cores = app.cpu.cores();
+    let busy = |u: f64| {
+        if (u - 1.0).abs() < 0.05 {
+            format!("{u:.1} core busy")
+        } else {
+            format!("{u:.1} cores busy")
+        }
+    };
+    if p.model == Model::Sequential {
+        let others = app.panels[1..].iter().any(|q| q.is_finished());
+        return Some(if others {
+            format!(
+                "sequential {e:.2} s on {}: the baseline the others are measured against",
+                busy(u)
+            )
+        } else {
+            format!(
+                "sequential {e:.2} s on {}: the baseline — press a to compare the models",
+                busy(u)
+            )
+        });
+    }
+    // Other programs competing for the cores explain a shortfall before any model does.
+    if let Some(others) = p.others_busy()
+        && cores > 0
+        && others >= 0.5
+        && u < (cfg.workers.min(cores) as f64) * 0.75
+        && p.model != Model::Sequential
+    {
+        let s = app
+            .speedup(i)
+            .map(|s| format!(" {s:.2}×"))
+            .unwrap_or_default();
+        return Some(format!(
+            "{}{s}: only {} — other programs kept {others:.1} of {cores} cores busy",
+            p.model,
+            busy(u)
+        ));
+    }
+    let Some(s) = app.speedup(i) else {
+        return Some(format!(
+            "{} {e:.2} s with {}: run sequential too for a speed-up",
+            p.model,
+            busy(u)
+        ));
+    };
+    let w = cfg.workers;
+    let m = p.model;
+    let mut line = match m {
+        Model::Threads if cfg.gil && s < NO_GAIN && u < 1.3 => {
+            format!(
+                "threads {s:.2}×: the GIL let one thread run at a time ({})",
+                busy(u)
+            )
+        }
+        Model::Threads | Model::Processes if s >= NO_GAIN && u < 0.5 * s => format!(
+            "{m} {s:.2}×: waits overlap — {} wait at once{} ({})",
+            w,
+            if m == Model::Threads && cfg.gil {
+                ", the GIL is released while waiting"
+            } else {
+                ""
+            },
+            busy(u)
+        ),
+        Model::Threads if !cfg.gil && s >= NO_GAIN => {
+            format!(
+                "threads {s:.2}×: GIL off, threads compute in parallel ({})",
+                busy(u)
+            )
+        }
+        Model::Processes if s >= NO_GAIN => {
+            format!(
+                "processes {s:.2}×: one interpreter (and GIL) per process ({})",
+                busy(u)
+            )
+        }
+        Model::Processes if s < 1.0 => format!(
+            "processes {s:.2}×: start-up + serialisation cost more than they saved ({})",
+            busy(u)
+        ),
+        Model::Threads if s < 1.0 && kind == WorkKind::Overhead => format!(
+            "threads {s:.2}×: tasks too small, dispatch costs more than they do ({})",
+            busy(u)
+        ),
+        _ => format!("{m} {s:.2}× on {w} workers ({})", busy(u)),
+    };
+    if let Some(o) = app.panels[0].others_busy()
+        && o >= 0.5
+    {
+        line += &format!("; sequential ran beside {o:.1} busy cores of other programs");
+    }
+    if s >= NO_GAIN && u >= NO_GAIN {
+        let eff = s / w as f64;
+        if cores > 0 && w > cores && eff < 0.75 {
+            line += &format!(
+                "; {w} workers on {cores} cores: {:.0}% efficiency",
+                eff * 100.0
+            );
+        } else if eff < 0.75 {
+            line += &format!("; {:.0}% efficiency", eff * 100.0);
+        }
+    }
+    Some(line)
+}

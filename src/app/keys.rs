@@ -1,0 +1,105 @@
+//! Keys and mouse clicks: what each does to the [`App`].
+
+use crossterm::event::{
+    KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
+};
+use ratatui::layout::Rect;
+
+use super::{App, Command};
+use crate::exec::Model;
+
+/// Every key, for the help overlay: (keys, what they do).
+pub const HELP: &[(&str, &str)] = &[
+    ("← → h l  ↑ ↓ k j", "select a model panel"),
+    ("Enter", "run the selected model"),
+    ("a", "run all three, one after another"),
+    ("c", "cancel the run (and the queue)"),
+    ("g", "GIL on / off (threads)"),
+    ("+  -", "more / fewer workers"),
+    ("]  [", "double / halve the size"),
+    ("w  W", "next / previous workload"),
+    ("mouse", "click a panel to select it"),
+    ("?", "this help (any key closes it)"),
+    ("q  Ctrl-C", "quit (cancels a run)"),
+];
+
+pub fn on_key(app: &mut App, k: KeyEvent) -> Vec<Command> {
+    if k.kind == KeyEventKind::Release {
+        return Vec::new();
+    }
+    if k.code == KeyCode::Char('c') && k.modifiers.contains(KeyModifiers::CONTROL) {
+        return vec![Command::Quit];
+    }
+    if app.help {
+        app.help = false;
+        if k.code == KeyCode::Char('q') {
+            return vec![Command::Quit];
+        }
+        return Vec::new();
+    }
+    match k.code {
+        KeyCode::Char('q') => return vec![Command::Quit],
+        KeyCode::Char('?') => app.help = true,
+        KeyCode::Left | KeyCode::Char('h') | KeyCode::Up | KeyCode::Char('k') => {
+            app.selected = (app.selected + 2) % 3
+        }
+        KeyCode::Right | KeyCode::Char('l') | KeyCode::Down | KeyCode::Char('j') => {
+            app.selected = (app.selected + 1) % 3
+        }
+        KeyCode::Enter => return app.enqueue(&[Model::ALL[app.selected]]),
+        KeyCode::Char('a') => return app.enqueue(&Model::ALL),
+        KeyCode::Char('c') => return app.cancel(),
+        KeyCode::Char('g') => {
+            app.settings.gil = !app.settings.gil;
+            app.notice = None;
+        }
+        KeyCode::Char('+') | KeyCode::Char('=') => app.settings.add_workers(1),
+        KeyCode::Char('-') | KeyCode::Char('_') => app.settings.add_workers(-1),
+        KeyCode::Char(']') | KeyCode::Char('[') | KeyCode::Char('w') | KeyCode::Char('W') => {
+            if app.is_running() {
+                app.notice =
+                    Some("the workload and size are fixed while a run is in progress".into());
+                return Vec::new();
+            }
+            let changed = match k.code {
+                KeyCode::Char(']') => app.settings.scale_size(true),
+                KeyCode::Char('[') => app.settings.scale_size(false),
+                KeyCode::Char('w') => {
+                    app.settings.cycle_workload(1);
+                    true
+                }
+                _ => {
+                    app.settings.cycle_workload(-1);
+                    true
+                }
+            };
+            if changed {
+                app.reset_results();
+                app.notice = None;
+            }
+        }
+        _ => {}
+    }
+    Vec::new()
+}
+
+pub fn on_mouse(app: &mut App, m: MouseEvent) -> Vec<Command> {
+    if m.kind != MouseEventKind::Down(MouseButton::Left) {
+        return Vec::new();
+    }
+    if app.help {
+        app.help = false;
+        return Vec::new();
+    }
+    let area = Rect::new(0, 0, app.size.0, app.size.1);
+    if let Some(i) = crate::ui::layout::model_panel_at(
+        area,
+        app.cpu.cores(),
+        app.shown_workers(),
+        m.column,
+        m.row,
+    ) {
+        app.selected = i;
+    }
+    Vec::new()
+}

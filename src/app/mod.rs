@@ -1,0 +1,250 @@
+//! The dashboard's state machine: [`App`] holds everything shown, [`App::update`] folds
+//! one [`Msg`] into it and returns the side effects ([`Command`]) for the loop to perform.
+//! No clock, terminal or thread in here: every fact arrives in a message.
+
+mod cpu;
+mod explain;
+#[cfg(test)]
+pub mod fixtures;
+pub mod keys;
+mod msg;
+mod run;
+mod settings;
+pub mod timeline;
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+pub use cpu::{CpuState, HISTORY};
+pub use explain::explain;
+pub use msg::{Command, Msg, RunId};
+pub use run::{ModelRun, RunConfig, RunState, WorkerState};
+pub use settings::{MAX_WORKERS, Settings};
+
+use crate::exec::{Event, Model, RunSpec};
+use crate::ui::theme::Theme;
+
+/// All the dashboard's state.
+#[derive(Debug)]
+pub struct App {
+    pub settings: Settings,
+    pub theme: Theme,
+    /// The selected model panel (index into [`Model::ALL`]).
+    pub selected: usize,
+    pub panels: [ModelRun; 3],
+    pub cpu: CpuState,
+    pub help: bool,
+    /// The terminal's size (for mouse hit-testing).
+    pub size: (u16, u16),
+    /// The loop's clock at the last tick.
+    pub now: Duration,
+    /// The run in progress: its id and panel.
+    pub active: Option<(RunId, usize)>,
+    /// Runs waiting their turn (`a`).
+    pub queue: VecDeque<RunSpec>,
+    next_id: RunId,
+    /// The panel whose run finished last (the explanation talks about it).
+    pub last_finished: Option<usize>,
+    /// A short message for the status line (refusals, errors).
+    pub notice: Option<String>,
+}
+
+fn index_of(m: Model) -> usize {
+    Model::ALL.iter().position(|x| *x == m).unwrap_or(0)
+}
+
+impl App {
+    pub fn new(settings: Settings, theme: Theme) -> Self {
+        App {
+            settings,
+            theme,
+            selected: 0,
+            panels: Model::ALL.map(ModelRun::new),
+            cpu: CpuState::default(),
+            help: false,
+            size: (80, 24),
+            now: Duration::ZERO,
+            active: None,
+            queue: VecDeque::new(),
+            next_id: 1,
+            last_finished: None,
+            notice: None,
+        }
+    }
+
+    /// Does time need to pass (live elapsed)? Otherwise the loop may sleep until a message.
+    pub fn wants_ticks(&self) -> bool {
+        self.active.is_some()
+    }
+
+    pub fn is_running(&self) -> bool {
+        self.active.is_some()
+    }
+
+    /// The panel the progress and timeline show: the running one, else the selected one
+    /// if it ran, else the last one finished.
+    pub fn focus(&self) -> usize {
+        if let Some((_, i)) = self.active {
+            return i;
+        }
+        if self.panels[self.selected].config.is_some() {
+            return self.selected;
+        }
+        self.last_finished.unwrap_or(self.selected)
+    }
+
+    /// Worker rows the progress panel shows (the focused run's, else the settings').
+    pub fn shown_workers(&self) -> usize {
+        let p = &self.panels[self.focus()];
+        if p.config.is_some() {
+            p.workers.len()
+        } else {
+            self.settings.workers
+        }
+    }
+
+    /// Fold one message into the state; the commands are for the loop to carry out.
+    pub fn update(&mut self, msg: Msg) -> Vec<Command> {
+        match msg {
+            Msg::Key(k) => keys::on_key(self, k),
+            Msg::Mouse(m) => keys::on_mouse(self, m),
+            Msg::Resize(w, h) => {
+                self.size = (w, h);
+                Vec::new()
+            }
+            Msg::Tick(now) => {
+                self.now = now;
+                if let Some((_, i)) = self.active {
+                    self.panels[i].tick(now);
+                }
+                Vec::new()
+            }
+            Msg::Cpu(s) => {
+                if let Some((_, i)) = self.active {
+                    self.panels[i].sample(&s);
+                }
+                self.cpu.push(s);
+                Vec::new()
+            }
+            Msg::Run { id, at, ev } => {
+                let Some((aid, i)) = self.active else {
+                    return Vec::new();
+                };
+                if aid != id {
+                    return Vec::new();
+                }
+                self.panels[i].apply(at, &ev);
+                if let Event::RunFinished { .. } = ev.event {
+                    self.active = None;
+                    self.last_finished = Some(i);
+                    if self.panels[i].state == RunState::Cancelled {
+                        self.clear_queue();
+                    }
+                    return self.start_next();
+                }
+                Vec::new()
+            }
+            Msg::RunEnded { id, result } => {
+                let Some((aid, i)) = self.active else {
+                    return Vec::new();
+                };
+                if aid != id {
+                    return Vec::new();
+                }
+                let reason = result
+                    .err()
+                    .unwrap_or_else(|| "the run ended without a result".to_string());
+                self.panels[i].state = RunState::Failed(reason.clone());
+                self.notice = Some(reason);
+                self.active = None;
+                self.clear_queue();
+                Vec::new()
+            }
+            Msg::Quit => vec![Command::Quit],
+        }
+    }
+
+    fn clear_queue(&mut self) {
+        for spec in self.queue.drain(..) {
+            let p = &mut self.panels[index_of(spec.model)];
+            if p.state == RunState::Queued {
+                p.state = RunState::Idle;
+            }
+        }
+    }
+
+    /// Queue runs of `models` with the current settings, one after another.
+    pub fn enqueue(&mut self, models: &[Model]) -> Vec<Command> {
+        if self.is_running() {
+            self.notice = Some("a run is in progress: wait, or press c to cancel it".into());
+            return Vec::new();
+        }
+        self.notice = None;
+        for &m in models {
+            self.panels[index_of(m)].reset();
+            self.panels[index_of(m)].state = RunState::Queued;
+            self.queue.push_back(self.settings.spec(m));
+        }
+        self.start_next()
+    }
+
+    fn start_next(&mut self) -> Vec<Command> {
+        let Some(spec) = self.queue.pop_front() else {
+            return Vec::new();
+        };
+        let id = self.next_id;
+        self.next_id += 1;
+        self.active = Some((id, index_of(spec.model)));
+        self.selected = index_of(spec.model);
+        vec![Command::Start {
+            id,
+            spec: Box::new(spec),
+        }]
+    }
+
+    /// Cancel the run in progress and everything queued.
+    pub fn cancel(&mut self) -> Vec<Command> {
+        self.clear_queue();
+        if self.is_running() {
+            self.notice = Some("cancelling…".into());
+            vec![Command::Cancel]
+        } else {
+            Vec::new()
+        }
+    }
+
+    /// Forget every result (the workload or size changed: answers no longer compare).
+    pub fn reset_results(&mut self) {
+        for p in &mut self.panels {
+            p.reset();
+        }
+        self.last_finished = None;
+    }
+
+    /// The sequential panel's elapsed, when it finished with the same workload and size.
+    pub fn baseline_us(&self) -> Option<u64> {
+        let s = &self.panels[0];
+        (s.is_finished() && s.elapsed_us > 0).then_some(s.elapsed_us)
+    }
+
+    /// Speed-up of panel `i` against sequential.
+    pub fn speedup(&self, i: usize) -> Option<f64> {
+        let base = self.baseline_us()?;
+        let p = &self.panels[i];
+        (p.is_finished() && p.elapsed_us > 0).then(|| base as f64 / p.elapsed_us as f64)
+    }
+
+    /// Do all finished panels give the same answer? `None` when fewer than two finished.
+    pub fn answers_agree(&self) -> Option<bool> {
+        let answers: Vec<_> = self
+            .panels
+            .iter()
+            .filter(|p| p.is_finished())
+            .filter_map(|p| p.answer.as_ref().map(|a| &a.value))
+            .collect();
+        (answers.len() >= 2).then(|| answers.iter().all(|a| *a == answers[0]))
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,47 @@
+//! What travels on the dashboard's one channel ([`Msg`]) and what `update` asks the
+//! event loop to do ([`Command`]).
+
+use std::time::Duration;
+
+use crossterm::event::{KeyEvent, MouseEvent};
+
+use crate::exec::{RunSpec, Stamped};
+use crate::monitor::CpuSample;
+
+/// Identifies one run, so late events of a cancelled run are recognised and ignored.
+pub type RunId = u64;
+
+/// Everything the dashboard learns, each with its time when it matters.
+#[derive(Clone, Debug)]
+pub enum Msg {
+    Key(KeyEvent),
+    Mouse(MouseEvent),
+    Resize(u16, u16),
+    /// Time passes: the loop's clock (since the dashboard started).
+    Tick(Duration),
+    Cpu(CpuSample),
+    /// An engine event of run `id`; `at` is the loop's clock when it was sent.
+    Run {
+        id: RunId,
+        at: Duration,
+        ev: Stamped,
+    },
+    /// Run `id`'s thread ended; `Err` when it could not start (bad size, ...).
+    RunEnded {
+        id: RunId,
+        result: Result<(), String>,
+    },
+    /// Quit from outside (SIGTERM / SIGINT).
+    Quit,
+}
+
+/// A side effect `update` asks the loop to perform.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Command {
+    /// Start a run on its own thread (the previous one has finished).
+    Start { id: RunId, spec: Box<RunSpec> },
+    /// Cancel the current run.
+    Cancel,
+    /// Leave: cancel the run, join it, restore the terminal.
+    Quit,
+}

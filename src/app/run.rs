@@ -1,0 +1,278 @@
+//! One model's run as the dashboard sees it: its settings, live progress per worker,
+//! its timeline, and the final measurements from `RunFinished`.
+
+use std::time::Duration;
+
+use super::timeline::{Activity, Timeline};
+use crate::exec::{Event, Model, SpanKind, Stamped};
+use crate::monitor::CpuSample;
+use crate::workload::Answer;
+
+/// Where a model's run stands.
+#[derive(Clone, Debug, PartialEq)]
+pub enum RunState {
+    /// Never ran with the current workload and size.
+    Idle,
+    /// Waiting for the run before it (`a` runs the three in turn).
+    Queued,
+    Running,
+    Finished,
+    Cancelled,
+    /// It could not start or tasks failed: the reason.
+    Failed(String),
+}
+
+/// The settings a run was started with (shown beside its numbers).
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunConfig {
+    pub workers: usize,
+    pub gil: bool,
+    pub switch_interval_ms: f64,
+    pub tasks: usize,
+    pub size: u64,
+}
+
+/// What one worker is doing now.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct WorkerState {
+    pub pid: u32,
+    /// The task it is running, if any.
+    pub task: Option<usize>,
+    /// That task's progress (done, total).
+    pub progress: (u64, u64),
+    pub tasks_done: usize,
+}
+
+/// One model's panel.
+#[derive(Clone, Debug)]
+pub struct ModelRun {
+    pub model: Model,
+    pub state: RunState,
+    pub config: Option<RunConfig>,
+    pub tasks_done: usize,
+    pub failed: usize,
+    /// Elapsed µs: live while running, final once finished.
+    pub elapsed_us: u64,
+    /// CPU µs of the whole run (from `RunFinished`).
+    pub cpu_us: Option<u64>,
+    pub answer: Option<Answer>,
+    /// The loop's clock when the run started (maps ticks to run time).
+    pub origin: Option<Duration>,
+    pub workers: Vec<WorkerState>,
+    pub timeline: Timeline,
+    /// CPU samples taken during the run: sum of cores kept busy by other programs.
+    pub others_sum: f64,
+    pub samples: u32,
+}
+
+/// Workers whose live state is kept (the rest are counted).
+pub const MAX_WORKERS_SHOWN: usize = 512;
+
+impl ModelRun {
+    pub fn new(model: Model) -> Self {
+        ModelRun {
+            model,
+            state: RunState::Idle,
+            config: None,
+            tasks_done: 0,
+            failed: 0,
+            elapsed_us: 0,
+            cpu_us: None,
+            answer: None,
+            origin: None,
+            workers: Vec::new(),
+            timeline: Timeline::default(),
+            others_sum: 0.0,
+            samples: 0,
+        }
+    }
+
+    /// Back to a fresh state, ready for a new run.
+    pub fn reset(&mut self) {
+        *self = ModelRun::new(self.model);
+    }
+
+    pub fn is_active(&self) -> bool {
+        matches!(self.state, RunState::Running | RunState::Queued)
+    }
+
+    pub fn is_finished(&self) -> bool {
+        self.state == RunState::Finished
+    }
+
+    pub fn elapsed_s(&self) -> f64 {
+        self.elapsed_us as f64 / 1e6
+    }
+
+    /// Cores busy on average (CPU time / elapsed), once finished.
+    pub fn utilisation(&self) -> Option<f64> {
+        let cpu = self.cpu_us?;
+        (self.elapsed_us > 0).then(|| cpu as f64 / self.elapsed_us as f64)
+    }
+
+    /// Overall progress 0..=1: finished tasks plus the running tasks' fractions.
+    pub fn progress(&self) -> f64 {
+        let Some(c) = &self.config else { return 0.0 };
+        if c.tasks == 0 {
+            return 0.0;
+        }
+        if self.is_finished() {
+            return 1.0;
+        }
+        let partial: f64 = self
+            .workers
+            .iter()
+            .filter(|w| w.task.is_some() && w.progress.1 > 0)
+            .map(|w| w.progress.0 as f64 / w.progress.1 as f64)
+            .sum();
+        ((self.tasks_done as f64 + partial) / c.tasks as f64).clamp(0.0, 1.0)
+    }
+
+    /// A CPU sample arrived during the run: count what other programs used.
+    pub fn sample(&mut self, s: &CpuSample) {
+        if self.state != RunState::Running {
+            return;
+        }
+        let all: f32 = s.cores.iter().sum();
+        self.others_sum += f64::from((all - s.tree_cpu).max(0.0)) / 100.0;
+        self.samples += 1;
+    }
+
+    /// Cores other programs kept busy on average during the run (needs two samples).
+    pub fn others_busy(&self) -> Option<f64> {
+        (self.samples >= 2).then(|| self.others_sum / f64::from(self.samples))
+    }
+
+    /// Time passes (a tick): live elapsed and open timeline intervals follow.
+    pub fn tick(&mut self, now: Duration) {
+        if self.state != RunState::Running {
+            return;
+        }
+        if let Some(o) = self.origin {
+            let us = now.saturating_sub(o).as_micros() as u64;
+            self.elapsed_us = self.elapsed_us.max(us);
+            self.timeline.advance(self.elapsed_us);
+        }
+    }
+
+    /// Apply one engine event sent at loop time `at`.
+    pub fn apply(&mut self, at: Duration, s: &Stamped) {
+        if !matches!(s.event, Event::RunStarted { .. }) && self.state != RunState::Running {
+            return;
+        }
+        if !matches!(s.event, Event::RunFinished { .. }) {
+            self.elapsed_us = self.elapsed_us.max(s.at_us);
+        }
+        match &s.event {
+            Event::RunStarted {
+                workers,
+                tasks,
+                gil,
+                switch_interval_ms,
+                size,
+                ..
+            } => {
+                self.reset();
+                self.state = RunState::Running;
+                self.origin = Some(at.saturating_sub(Duration::from_micros(s.at_us)));
+                self.config = Some(RunConfig {
+                    workers: *workers,
+                    gil: *gil,
+                    switch_interval_ms: *switch_interval_ms,
+                    tasks: *tasks,
+                    size: *size,
+                });
+                // Sequential runs every task on one thread, whatever `--workers` says.
+                let lanes = if self.model == Model::Sequential {
+                    1
+                } else {
+                    *workers
+                };
+                self.workers = vec![WorkerState::default(); lanes.min(MAX_WORKERS_SHOWN)];
+                self.timeline = Timeline::new(lanes);
+                self.elapsed_us = s.at_us;
+            }
+            Event::WorkerStarted { worker, pid } => {
+                if let Some(w) = self.workers.get_mut(*worker) {
+                    w.pid = *pid;
+                }
+            }
+            Event::TaskStarted {
+                task, worker, pid, ..
+            } => {
+                if let Some(w) = self.workers.get_mut(*worker) {
+                    w.pid = *pid;
+                    w.task = Some(*task);
+                    w.progress = (0, 0);
+                }
+                self.timeline.task_started(*worker, s.at_us);
+            }
+            Event::Progress {
+                worker,
+                done,
+                total,
+                task,
+            } => {
+                if let Some(w) = self.workers.get_mut(*worker)
+                    && w.task == Some(*task)
+                {
+                    w.progress = (*done, *total);
+                }
+            }
+            Event::Span {
+                worker,
+                kind,
+                start_us,
+                end_us,
+            } => {
+                let a = match kind {
+                    SpanKind::GilWait => Activity::GilWait,
+                    SpanKind::Io => Activity::Io,
+                };
+                self.timeline.span(*worker, a, *start_us, *end_us);
+            }
+            Event::TaskFinished { worker, result, .. } => {
+                self.tasks_done += 1;
+                if result.is_err() {
+                    self.failed += 1;
+                }
+                if let Some(w) = self.workers.get_mut(*worker) {
+                    w.task = None;
+                    w.progress = (0, 0);
+                    w.tasks_done += 1;
+                }
+                self.timeline.task_finished(*worker, s.at_us);
+            }
+            Event::WorkerDied { worker, .. } => {
+                if let Some(w) = self.workers.get_mut(*worker) {
+                    w.task = None;
+                }
+                self.timeline.task_finished(*worker, s.at_us);
+            }
+            Event::Note { .. } => {}
+            Event::RunFinished {
+                answer,
+                elapsed_us,
+                cpu_us,
+                failed,
+                cancelled,
+            } => {
+                self.elapsed_us = *elapsed_us;
+                self.cpu_us = Some(*cpu_us);
+                self.answer = answer.clone();
+                self.failed = self.failed.max(*failed);
+                self.timeline.close(*elapsed_us);
+                for w in &mut self.workers {
+                    w.task = None;
+                }
+                self.state = if *cancelled {
+                    RunState::Cancelled
+                } else if *failed > 0 || answer.is_none() {
+                    RunState::Failed(format!("{failed} task(s) failed"))
+                } else {
+                    RunState::Finished
+                };
+            }
+        }
+    }
+}

@@ -1,0 +1,330 @@
+//! `App::update` driven by sequences of messages (fixtures, never live timings).
+
+use std::time::Duration;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use super::fixtures::*;
+use super::*;
+
+fn code(c: KeyCode) -> Msg {
+    Msg::Key(KeyEvent::new(c, KeyModifiers::NONE))
+}
+
+#[test]
+fn a_runs_the_three_models_one_after_another() {
+    let mut a = app("primes", 2, true);
+    let c = a.update(key('a'));
+    assert_eq!(c.len(), 1);
+    let Command::Start { id, spec } = &c[0] else {
+        panic!("{c:?}")
+    };
+    assert_eq!(spec.model, Model::Sequential);
+    assert_eq!(a.queue.len(), 2);
+    assert_eq!(a.panels[1].state, RunState::Queued);
+    // A second `a` while running is refused, nothing starts.
+    assert!(a.update(key('a')).is_empty());
+    assert!(a.notice.is_some());
+    let c = feed(
+        &mut a,
+        run_msgs(
+            *id,
+            Model::Sequential,
+            2,
+            4,
+            3_000_000,
+            2_900_000,
+            false,
+            "7",
+        ),
+    );
+    // The next starts only when RunFinished arrived.
+    let Some(Command::Start { spec, id: id2 }) = c.first() else {
+        panic!("{c:?}")
+    };
+    assert_eq!(spec.model, Model::Threads);
+    assert!(*id2 > *id);
+    assert_eq!(a.active, Some((*id2, 1)));
+    assert_eq!(a.selected, 1);
+    let c = feed(
+        &mut a,
+        run_msgs(*id2, Model::Threads, 2, 4, 3_000_000, 3_000_000, true, "7"),
+    );
+    let id3 = started(&c).expect("processes start");
+    let c = feed(
+        &mut a,
+        run_msgs(
+            id3,
+            Model::Processes,
+            2,
+            4,
+            1_500_000,
+            2_950_000,
+            false,
+            "7",
+        ),
+    );
+    assert!(c.is_empty());
+    assert!(!a.is_running());
+    assert!(a.panels.iter().all(|p| p.is_finished()));
+    assert_eq!(a.answers_agree(), Some(true));
+    let s = a.speedup(2).expect("speed-up");
+    assert!((s - 2.0).abs() < 1e-9);
+    assert!((a.panels[2].utilisation().expect("u") - 2.95 / 1.5).abs() < 1e-9);
+}
+
+#[test]
+fn explanation_follows_the_numbers() {
+    let mut a = three_finished(2);
+    a.selected = 1;
+    let e = explain(&a).expect("threads explained");
+    assert!(
+        e.starts_with("threads 0.98×: the GIL let one thread run at a time"),
+        "{e}"
+    );
+    assert!(e.contains("1.0 core busy"), "{e}");
+    a.selected = 2;
+    let e = explain(&a).expect("processes explained");
+    assert!(e.starts_with("processes 1.94×: one interpreter"), "{e}");
+    assert!(e.contains("1.9 cores busy"), "{e}");
+}
+
+#[test]
+fn gil_off_threads_are_explained_as_parallel() {
+    let mut a = app("primes", 2, false);
+    let id = started(&a.update(key('a'))).expect("start");
+    let id = started(&feed(
+        &mut a,
+        run_msgs(
+            id,
+            Model::Sequential,
+            2,
+            4,
+            3_000_000,
+            3_000_000,
+            false,
+            "7",
+        ),
+    ))
+    .expect("threads");
+    feed(
+        &mut a,
+        run_msgs(id, Model::Threads, 2, 4, 1_600_000, 3_100_000, false, "7"),
+    );
+    a.update(code(KeyCode::Char('c')));
+    a.selected = 1;
+    let e = explain(&a).expect("explained");
+    // run_msgs stamps gil: true in RunStarted; the settings say off, the run said on.
+    assert!(e.contains("1.88×"), "{e}");
+}
+
+#[test]
+fn other_programs_busy_is_named() {
+    let mut a = app("primes", 2, true);
+    let id = started(&a.update(key('a'))).expect("start");
+    let msgs = run_msgs(
+        id,
+        Model::Sequential,
+        2,
+        4,
+        3_000_000,
+        3_000_000,
+        false,
+        "7",
+    );
+    feed(&mut a, msgs);
+    let id = started(&a.update(code(KeyCode::Right)))
+        .or(a.active.map(|x| x.0))
+        .expect("threads run");
+    let mut msgs = run_msgs(id, Model::Threads, 2, 4, 3_000_000, 1_200_000, false, "7");
+    let fin = msgs.pop().expect("finished");
+    feed(&mut a, msgs);
+    // Others use 1.5 cores while we use 0.4.
+    a.update(cpu(vec![95.0, 95.0], 40.0));
+    a.update(cpu(vec![95.0, 95.0], 40.0));
+    a.update(fin);
+    a.selected = 1;
+    let e = explain(&a).expect("explained");
+    assert!(e.contains("other programs kept 1.5 of 2 cores busy"), "{e}");
+}
+
+#[test]
+fn cancel_clears_the_queue_and_ignores_late_events() {
+    let mut a = app("primes", 2, true);
+    let id = started(&a.update(key('a'))).expect("start");
+    let mut msgs = run_msgs(
+        id,
+        Model::Sequential,
+        2,
+        4,
+        3_000_000,
+        3_000_000,
+        false,
+        "7",
+    );
+    let rest = msgs.split_off(4);
+    feed(&mut a, msgs);
+    assert_eq!(a.update(key('c')), vec![Command::Cancel]);
+    assert!(a.queue.is_empty());
+    assert_eq!(a.panels[1].state, RunState::Idle);
+    let c = a.update(ev(
+        id,
+        500_000,
+        Event::RunFinished {
+            answer: None,
+            elapsed_us: 500_000,
+            cpu_us: 400_000,
+            failed: 0,
+            cancelled: true,
+        },
+    ));
+    assert!(c.is_empty(), "nothing more starts after a cancel");
+    assert_eq!(a.panels[0].state, RunState::Cancelled);
+    // Events of the old run arriving late change nothing.
+    feed(&mut a, rest);
+    assert_eq!(a.panels[0].state, RunState::Cancelled);
+    assert!(
+        explain(&a)
+            .expect("line")
+            .contains("cancelled after 0.50 s")
+    );
+}
+
+#[test]
+fn a_run_that_cannot_start_shows_why() {
+    let mut a = app("primes", 2, true);
+    let id = started(&a.update(code(KeyCode::Enter))).expect("start");
+    a.update(Msg::RunEnded {
+        id,
+        result: Err("invalid --size: too big".into()),
+    });
+    assert!(!a.is_running());
+    assert_eq!(
+        a.panels[0].state,
+        RunState::Failed("invalid --size: too big".into())
+    );
+}
+
+#[test]
+fn ticks_move_live_elapsed_and_only_while_running() {
+    let mut a = app("primes", 2, true);
+    assert!(!a.wants_ticks());
+    let id = started(&a.update(code(KeyCode::Enter))).expect("start");
+    assert!(a.wants_ticks());
+    let msgs = run_msgs(
+        id,
+        Model::Sequential,
+        2,
+        4,
+        3_000_000,
+        3_000_000,
+        false,
+        "7",
+    );
+    a.update(msgs[0].clone()); // RunStarted, sent at loop time 1 s
+    a.update(Msg::Tick(Duration::from_millis(1_750)));
+    assert_eq!(a.panels[0].elapsed_us, 750_000);
+    // Never backwards.
+    a.update(Msg::Tick(Duration::from_millis(1_200)));
+    assert_eq!(a.panels[0].elapsed_us, 750_000);
+}
+
+#[test]
+fn keys_change_settings_within_bounds() {
+    let mut a = app("sleep", 2, true);
+    let size = a.settings.size;
+    a.update(key(']'));
+    assert_eq!(a.settings.size, size * 2);
+    a.update(key('['));
+    a.update(key('['));
+    assert_eq!(a.settings.size, size / 2);
+    a.update(key('+'));
+    assert_eq!(a.settings.workers, 3);
+    for _ in 0..10 {
+        a.update(key('-'));
+    }
+    assert_eq!(a.settings.workers, 1);
+    a.update(key('g'));
+    assert!(!a.settings.gil);
+    a.update(key('w'));
+    assert_eq!(a.settings.workload().name(), "tiny");
+    a.update(key('W'));
+    assert_eq!(a.settings.workload().name(), "sleep");
+    a.update(code(KeyCode::Left));
+    assert_eq!(a.selected, 2);
+    a.update(key('l'));
+    assert_eq!(a.selected, 0);
+    a.update(key('j'));
+    a.update(key('k'));
+    assert_eq!(a.selected, 0);
+}
+
+#[test]
+fn workload_change_is_refused_while_running_and_clears_results_otherwise() {
+    let mut a = three_finished(2);
+    a.update(key('w'));
+    assert!(a.panels.iter().all(|p| p.state == RunState::Idle));
+    a.update(code(KeyCode::Enter));
+    a.update(key('w'));
+    assert_eq!(a.settings.workload().name(), "naive-primes");
+    assert!(a.notice.as_deref().unwrap_or("").contains("fixed"));
+}
+
+#[test]
+fn help_quit_and_ctrl_c() {
+    let mut a = app("primes", 2, true);
+    a.update(key('?'));
+    assert!(a.help);
+    assert!(a.update(key('x')).is_empty());
+    assert!(!a.help);
+    assert_eq!(a.update(key('q')), vec![Command::Quit]);
+    let c = a.update(Msg::Key(KeyEvent::new(
+        KeyCode::Char('c'),
+        KeyModifiers::CONTROL,
+    )));
+    assert_eq!(c, vec![Command::Quit]);
+    assert_eq!(a.update(Msg::Quit), vec![Command::Quit]);
+}
+
+#[test]
+fn clicking_a_model_panel_selects_it() {
+    use crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
+    let mut a = app("primes", 2, true);
+    a.update(Msg::Resize(120, 36));
+    let areas = crate::ui::layout::areas(ratatui::layout::Rect::new(0, 0, 120, 36), 0, 2);
+    let r = areas.models[2];
+    a.update(Msg::Mouse(MouseEvent {
+        kind: MouseEventKind::Down(MouseButton::Left),
+        column: r.x + 2,
+        row: r.y + 2,
+        modifiers: KeyModifiers::NONE,
+    }));
+    assert_eq!(a.selected, 2);
+}
+
+#[test]
+fn a_burst_of_a_million_events_is_folded_without_growing_memory() {
+    let mut a = app("primes", 4, true);
+    let id = started(&a.update(code(KeyCode::Right))).unwrap_or(0);
+    let id = if id == 0 {
+        started(&a.update(code(KeyCode::Enter))).expect("start")
+    } else {
+        id
+    };
+    let msgs = run_msgs(id, Model::Threads, 4, 4, 1_000_000, 1_000_000, false, "1");
+    a.update(msgs[0].clone());
+    for i in 0..1_000_000u64 {
+        a.update(ev(
+            id,
+            i,
+            Event::Progress {
+                task: 0,
+                worker: 0,
+                done: i,
+                total: 1_000_000,
+            },
+        ));
+    }
+    assert_eq!(a.panels[1].workers.len(), 4);
+    assert_eq!(a.panels[1].elapsed_us, 999_999);
+}

@@ -1,0 +1,261 @@
+//! The worker timeline's data: per worker, time downsampled into a fixed number of buckets.
+//!
+//! Each bucket accumulates how long the worker was inside a task ("busy"), waiting for the
+//! GIL and waiting on I/O; when the run outgrows the buckets, neighbours merge and each
+//! bucket covers twice the time, so memory stays bounded however long the run.
+
+/// Buckets kept per lane.
+pub const BUCKETS: usize = 256;
+/// Lanes kept at most (more workers are counted, not drawn).
+pub const MAX_LANES: usize = 256;
+/// Initial time covered by one bucket, in µs.
+const FIRST_BUCKET_US: u64 = 1_000;
+
+/// What a worker was doing in one column of the timeline.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Activity {
+    Idle,
+    Compute,
+    GilWait,
+    Io,
+}
+
+#[derive(Clone, Debug, Default)]
+struct Lane {
+    /// Per bucket: [busy, gil wait, io wait] in µs.
+    buckets: Vec<[u64; 3]>,
+    /// Inside a task since this time, already counted up to it.
+    open: Option<u64>,
+}
+
+/// The timeline of one run.
+#[derive(Clone, Debug)]
+pub struct Timeline {
+    bucket_us: u64,
+    lanes: Vec<Lane>,
+    /// Latest time seen (µs since the run started).
+    pub end_us: u64,
+    /// Workers in the run (may exceed the lanes kept).
+    pub workers: usize,
+    /// Everything before this is complete (open tasks counted up to it): what is drawn.
+    advanced_us: u64,
+}
+
+impl Default for Timeline {
+    fn default() -> Self {
+        Timeline::new(0)
+    }
+}
+
+impl Timeline {
+    pub fn new(workers: usize) -> Self {
+        let lanes = (0..workers.min(MAX_LANES))
+            .map(|_| Lane {
+                buckets: vec![[0; 3]; BUCKETS],
+                open: None,
+            })
+            .collect();
+        Timeline {
+            bucket_us: FIRST_BUCKET_US,
+            lanes,
+            end_us: 0,
+            workers,
+            advanced_us: 0,
+        }
+    }
+
+    pub fn lanes(&self) -> usize {
+        self.lanes.len()
+    }
+
+    fn grow_to(&mut self, t: u64) {
+        while t > self.bucket_us * BUCKETS as u64 {
+            for lane in &mut self.lanes {
+                for i in 0..BUCKETS / 2 {
+                    let (a, b) = (lane.buckets[2 * i], lane.buckets[2 * i + 1]);
+                    lane.buckets[i] = [a[0] + b[0], a[1] + b[1], a[2] + b[2]];
+                }
+                for b in &mut lane.buckets[BUCKETS / 2..] {
+                    *b = [0; 3];
+                }
+            }
+            self.bucket_us *= 2;
+        }
+    }
+
+    fn add(&mut self, lane: usize, what: usize, start: u64, end: u64) {
+        if lane >= self.lanes.len() || end <= start {
+            return;
+        }
+        self.grow_to(end);
+        self.end_us = self.end_us.max(end);
+        let bu = self.bucket_us;
+        let buckets = &mut self.lanes[lane].buckets;
+        let mut t = start;
+        while t < end {
+            let i = ((t / bu) as usize).min(BUCKETS - 1);
+            let edge = ((t / bu) + 1) * bu;
+            let stop = edge.min(end);
+            buckets[i][what] += stop - t;
+            t = stop;
+        }
+    }
+
+    /// Count every open task up to `now_us` (a tick or any event).
+    pub fn advance(&mut self, now_us: u64) {
+        self.grow_to(now_us);
+        for lane in 0..self.lanes.len() {
+            if let Some(s) = self.lanes[lane].open
+                && now_us > s
+            {
+                self.add(lane, 0, s, now_us);
+                self.lanes[lane].open = Some(now_us);
+            }
+        }
+        self.end_us = self.end_us.max(now_us);
+        self.advanced_us = self.advanced_us.max(now_us);
+    }
+
+    /// The time span to draw: up to the last [`Timeline::advance`] or [`Timeline::close`].
+    pub fn shown_us(&self) -> u64 {
+        self.advanced_us
+    }
+
+    pub fn task_started(&mut self, worker: usize, at_us: u64) {
+        self.end_us = self.end_us.max(at_us);
+        if let Some(l) = self.lanes.get_mut(worker) {
+            l.open = Some(at_us);
+        }
+    }
+
+    pub fn task_finished(&mut self, worker: usize, at_us: u64) {
+        if let Some(s) = self.lanes.get(worker).and_then(|l| l.open) {
+            self.add(worker, 0, s, at_us);
+        }
+        if let Some(l) = self.lanes.get_mut(worker) {
+            l.open = None;
+        }
+        self.end_us = self.end_us.max(at_us);
+    }
+
+    /// A span in which `worker` waited (inside a task).
+    pub fn span(&mut self, worker: usize, activity: Activity, start_us: u64, end_us: u64) {
+        let what = match activity {
+            Activity::GilWait => 1,
+            Activity::Io => 2,
+            _ => return,
+        };
+        self.add(worker, what, start_us, end_us);
+    }
+
+    /// Close every open task (the run ended).
+    pub fn close(&mut self, at_us: u64) {
+        for lane in 0..self.lanes.len() {
+            self.task_finished(lane, at_us);
+        }
+        self.advanced_us = at_us;
+    }
+
+    /// `lane` drawn in `columns` columns covering 0..`span_us`: each column's dominant
+    /// activity.
+    pub fn columns(&self, lane: usize, columns: usize, span_us: u64) -> Vec<Activity> {
+        let Some(l) = self.lanes.get(lane) else {
+            return vec![Activity::Idle; columns];
+        };
+        let span = span_us.max(1);
+        let bu = self.bucket_us;
+        (0..columns)
+            .map(|c| {
+                let t0 = span * c as u64 / columns as u64;
+                let t1 = (span * (c as u64 + 1) / columns as u64).max(t0 + 1);
+                let b0 = ((t0 / bu) as usize).min(BUCKETS - 1);
+                let b1 = (t1.div_ceil(bu) as usize).clamp(b0 + 1, BUCKETS);
+                let mut sum = [0u64; 3];
+                for b in &l.buckets[b0..b1] {
+                    for k in 0..3 {
+                        sum[k] += b[k];
+                    }
+                }
+                let covered = (b1 - b0) as u64 * bu;
+                let waits = sum[1] + sum[2];
+                let compute = sum[0].saturating_sub(waits);
+                let idle = covered.saturating_sub(sum[0].max(waits));
+                let best = [
+                    (idle, Activity::Idle),
+                    (compute, Activity::Compute),
+                    (sum[1], Activity::GilWait),
+                    (sum[2], Activity::Io),
+                ];
+                best.iter()
+                    .copied()
+                    .fold(
+                        (0, Activity::Idle),
+                        |acc, x| if x.0 > acc.0 { x } else { acc },
+                    )
+                    .1
+            })
+            .collect()
+    }
+
+    /// Total µs per activity in `lane` ([compute, gil wait, io]).
+    pub fn totals(&self, lane: usize) -> [u64; 3] {
+        let mut sum = [0u64; 3];
+        if let Some(l) = self.lanes.get(lane) {
+            for b in &l.buckets {
+                for k in 0..3 {
+                    sum[k] += b[k];
+                }
+            }
+        }
+        [sum[0].saturating_sub(sum[1] + sum[2]), sum[1], sum[2]]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Activity::*;
+
+    #[test]
+    fn compute_then_gil_wait_then_idle() {
+        let mut t = Timeline::new(1);
+        t.task_started(0, 0);
+        t.task_finished(0, 2_000);
+        t.task_started(0, 2_000);
+        t.span(0, GilWait, 2_000, 4_000);
+        t.task_finished(0, 4_000);
+        t.advance(6_000);
+        assert_eq!(t.columns(0, 3, 6_000), vec![Compute, GilWait, Idle]);
+    }
+
+    #[test]
+    fn long_runs_merge_buckets_and_keep_memory_bounded() {
+        let mut t = Timeline::new(2);
+        t.task_started(1, 0);
+        t.advance(10_000_000_000);
+        assert_eq!(t.lanes[1].buckets.len(), BUCKETS);
+        assert!(
+            t.columns(1, 10, 10_000_000_000)
+                .iter()
+                .all(|a| *a == Compute)
+        );
+        assert!(t.columns(0, 10, 10_000_000_000).iter().all(|a| *a == Idle));
+        assert_eq!(t.totals(1)[0], 10_000_000_000);
+    }
+
+    #[test]
+    fn io_inside_a_task_shows_as_io() {
+        let mut t = Timeline::new(1);
+        t.task_started(0, 0);
+        t.span(0, Io, 100, 9_900);
+        t.task_finished(0, 10_000);
+        assert_eq!(t.columns(0, 1, 10_000), vec![Io]);
+    }
+
+    #[test]
+    fn lanes_are_capped() {
+        let t = Timeline::new(5_000);
+        assert_eq!(t.lanes(), MAX_LANES);
+        assert_eq!(t.workers, 5_000);
+    }
+}

@@ -1,0 +1,54 @@
+//! `--format csv`: a header line, then one line per model.
+
+use super::Exporter;
+use crate::compare::Comparison;
+
+pub struct CsvExporter;
+
+const HEADER: &str = "model,gil,workers,repeat,elapsed_median_s,elapsed_min_s,elapsed_max_s,speedup,efficiency,cpu_utilisation,capacity,of_capacity,answer,answers_agree,failed";
+
+fn opt(x: Option<f64>) -> String {
+    x.map_or(String::new(), |v| format!("{v:.4}"))
+}
+
+impl Exporter for CsvExporter {
+    fn export(&self, c: &Comparison) -> String {
+        let mut s = format!("{HEADER}\n");
+        for r in &c.rows {
+            s += &format!(
+                "{},{},{},{},{:.4},{:.4},{:.4},{},{},{:.3},{:.3},{},{},{},{}\n",
+                r.model,
+                r.gil,
+                r.workers,
+                r.repeat,
+                r.elapsed_median_s,
+                r.elapsed_min_s,
+                r.elapsed_max_s,
+                opt(r.speedup),
+                opt(r.efficiency),
+                r.cpu_utilisation,
+                r.capacity,
+                opt(r.of_capacity),
+                r.answer.as_deref().unwrap_or(""),
+                r.answers_agree,
+                r.failed
+            );
+        }
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_line_has_every_column() {
+        let out = CsvExporter.export(&super::super::fixture::comparison());
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines.len(), 4);
+        let cols = lines[0].split(',').count();
+        assert!(lines.iter().all(|l| l.split(',').count() == cols));
+        assert!(lines[3].starts_with("processes,true,2,3,1.7000"));
+    }
+}

@@ -1,0 +1,46 @@
+//! `--format json`: an array with one object per model.
+
+use super::Exporter;
+use crate::compare::Comparison;
+
+pub struct JsonExporter;
+
+impl Exporter for JsonExporter {
+    fn export(&self, c: &Comparison) -> String {
+        let mut s = serde_json::to_string_pretty(&c.rows).unwrap_or_else(|e| format!("\"{e}\""));
+        s.push('\n');
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_object_per_model_with_the_documented_keys() {
+        let out = JsonExporter.export(&super::super::fixture::comparison());
+        let v: serde_json::Value = serde_json::from_str(&out).expect("valid JSON");
+        let rows = v.as_array().expect("an array");
+        assert_eq!(rows.len(), 3);
+        for key in [
+            "model",
+            "gil",
+            "workers",
+            "repeat",
+            "elapsed_median_s",
+            "elapsed_min_s",
+            "elapsed_max_s",
+            "speedup",
+            "efficiency",
+            "cpu_utilisation",
+            "capacity",
+            "of_capacity",
+            "answer",
+            "answers_agree",
+        ] {
+            assert!(rows[0].get(key).is_some(), "missing {key}");
+        }
+        assert_eq!(rows[2]["model"], "processes");
+    }
+}

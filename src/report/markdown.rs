@@ -1,0 +1,48 @@
+//! `--format markdown`: a table to paste into notes and docs.
+
+use super::{Exporter, answer_cell, percent, times};
+use crate::compare::Comparison;
+
+pub struct MarkdownExporter;
+
+impl Exporter for MarkdownExporter {
+    fn export(&self, c: &Comparison) -> String {
+        let mut s = format!(
+            "**{}** ({}) · {} workers · GIL {} · machine capacity {:.2}×\n\n",
+            c.workload,
+            c.meaning,
+            c.workers,
+            if c.gil { "on" } else { "off" },
+            c.capacity
+        );
+        s += "| model | elapsed (median) | min | max | speed-up | efficiency | cores busy | of capacity | answer |\n";
+        s += "|---|---:|---:|---:|---:|---:|---:|---:|---|\n";
+        for r in &c.rows {
+            s += &format!(
+                "| {} | {:.3} s | {:.3} s | {:.3} s | {} | {} | {:.2} | {} | {} |\n",
+                r.model,
+                r.elapsed_median_s,
+                r.elapsed_min_s,
+                r.elapsed_max_s,
+                times(r.speedup),
+                percent(r.efficiency),
+                r.cpu_utilisation,
+                percent(r.of_capacity),
+                answer_cell(r)
+            );
+        }
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_row_per_model() {
+        let out = MarkdownExporter.export(&super::super::fixture::comparison());
+        assert_eq!(out.lines().filter(|l| l.starts_with("| ")).count(), 4);
+        assert!(out.contains("| processes | 1.700 s"));
+    }
+}

@@ -1,0 +1,89 @@
+//! Headless output: a comparison through one exporter per format, and rendered frames
+//! (screenshots) as SVG, plain text and ANSI.
+
+mod csv;
+mod json;
+mod markdown;
+pub mod palette;
+pub mod svg;
+mod table;
+pub mod text;
+
+use crate::cli::Format;
+use crate::compare::Comparison;
+
+/// Turns a comparison into one output format.
+pub trait Exporter {
+    fn export(&self, c: &Comparison) -> String;
+}
+
+pub fn exporter(format: Format) -> Box<dyn Exporter> {
+    match format {
+        Format::Table => Box::new(table::TableExporter),
+        Format::Json => Box::new(json::JsonExporter),
+        Format::Csv => Box::new(csv::CsvExporter),
+        Format::Markdown => Box::new(markdown::MarkdownExporter),
+    }
+}
+
+/// "1.93×", or "—" when there is nothing to compare with.
+pub(crate) fn times(x: Option<f64>) -> String {
+    x.map_or("—".into(), |v| format!("{v:.2}×"))
+}
+
+/// "97%", or "—".
+pub(crate) fn percent(x: Option<f64>) -> String {
+    x.map_or("—".into(), |v| format!("{:.0}%", v * 100.0))
+}
+
+/// The answer with ✓ when every model agrees, ✗ otherwise.
+pub(crate) fn answer_cell(r: &crate::compare::Row) -> String {
+    match &r.answer {
+        Some(a) if r.answers_agree => format!("{a} ✓"),
+        Some(a) => format!("{a} ✗"),
+        None if r.failed > 0 => format!("{} failed ✗", r.failed),
+        None => "— ✗".into(),
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod fixture {
+    use crate::compare::{Comparison, Row};
+    use crate::exec::Model;
+
+    pub fn comparison() -> Comparison {
+        let row = |model, workers, med: f64, speedup: Option<f64>, util| Row {
+            model,
+            gil: true,
+            workers,
+            repeat: 3,
+            elapsed_median_s: med,
+            elapsed_min_s: med - 0.05,
+            elapsed_max_s: med + 0.05,
+            speedup,
+            efficiency: speedup.map(|s| s / workers as f64),
+            cpu_utilisation: util,
+            capacity: 1.8,
+            of_capacity: speedup.map(|s| if workers == 1 { s } else { s / 1.8 }),
+            answer: Some("1270607".into()),
+            answers_agree: true,
+            failed: 0,
+        };
+        Comparison {
+            workload: "primes".into(),
+            meaning: "primes below 20,000,000".into(),
+            size: 20_000_000,
+            tasks: 16,
+            workers: 2,
+            gil: true,
+            switch_interval_ms: 5.0,
+            capacity: 1.8,
+            capacity_spinners: 2,
+            rows: vec![
+                row(Model::Sequential, 1, 3.1, Some(1.0), 1.0),
+                row(Model::Threads, 2, 3.2, Some(3.1 / 3.2), 1.01),
+                row(Model::Processes, 2, 1.7, Some(3.1 / 1.7), 1.9),
+            ],
+        }
+    }
+}

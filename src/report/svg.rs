@@ -1,0 +1,254 @@
+//! A rendered frame as SVG: every cell's colours and bold/italic/underline/reverse/dim/
+//! crossed-out kept, exact cell widths (box drawing and blocks line up), a monospace font
+//! stack, and a terminal-window frame. Deterministic: the same buffer gives the same bytes.
+
+use std::fmt::Write;
+
+use ratatui::buffer::{Buffer, Cell};
+use ratatui::style::Modifier;
+
+use super::palette::{self, Defaults, Rgb};
+
+/// Cell size in SVG units; the image scales cleanly from there (viewBox).
+const CELL_W: f64 = 8.4;
+const CELL_H: f64 = 17.0;
+const FONT_SIZE: f64 = 14.0;
+const PAD: f64 = 12.0;
+const TITLE_H: f64 = 30.0;
+const FONTS: &str =
+    "'DejaVu Sans Mono', 'JetBrains Mono', Menlo, Consolas, 'Liberation Mono', monospace";
+
+fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            // Control characters are not allowed in XML 1.0.
+            c if (c as u32) < 0x20 => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The colours and attributes a cell is drawn with (reverse applied).
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Look {
+    fg: Rgb,
+    bg: Rgb,
+    bold: bool,
+    italic: bool,
+    underline: bool,
+    dim: bool,
+    crossed: bool,
+    hidden: bool,
+}
+
+fn look(cell: &Cell, d: Defaults) -> Look {
+    let fg = palette::rgb(cell.fg).unwrap_or(d.fg);
+    let bg = palette::rgb(cell.bg).unwrap_or(d.bg);
+    let m = cell.modifier;
+    let (fg, bg) = if m.contains(Modifier::REVERSED) {
+        (bg, fg)
+    } else {
+        (fg, bg)
+    };
+    Look {
+        fg,
+        bg,
+        bold: m.contains(Modifier::BOLD),
+        italic: m.contains(Modifier::ITALIC),
+        underline: m.contains(Modifier::UNDERLINED),
+        dim: m.contains(Modifier::DIM),
+        crossed: m.contains(Modifier::CROSSED_OUT),
+        hidden: m.contains(Modifier::HIDDEN),
+    }
+}
+
+/// Render `buf` as a standalone SVG document titled `title`.
+pub fn render(buf: &Buffer, title: &str, d: Defaults) -> String {
+    let cols = buf.area.width as usize;
+    let rows = buf.area.height as usize;
+    let width = cols as f64 * CELL_W + 2.0 * PAD;
+    let height = rows as f64 * CELL_H + 2.0 * PAD + TITLE_H;
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width:.1} {height:.1}" width="{width:.0}" height="{height:.0}" role="img" aria-label="{}">"#,
+        escape(title)
+    );
+    let _ = writeln!(
+        s,
+        r#"<style>text{{font-family:{FONTS};font-size:{FONT_SIZE}px;white-space:pre;dominant-baseline:text-before-edge}}.b{{font-weight:bold}}.i{{font-style:italic}}.u{{text-decoration:underline}}.s{{text-decoration:line-through}}.d{{opacity:.6}}</style>"#
+    );
+    // Window frame and title bar.
+    let bar = if d.bg.0 as u32 + d.bg.1 as u32 + d.bg.2 as u32 > 3 * 128 {
+        (0xe4, 0xe4, 0xe0)
+    } else {
+        (0x2a, 0x2d, 0x34)
+    };
+    let _ = writeln!(
+        s,
+        r#"<rect width="{width:.1}" height="{height:.1}" rx="10" fill="{}"/>"#,
+        palette::hex(d.bg)
+    );
+    let _ = writeln!(
+        s,
+        r#"<path d="M0 10a10 10 0 0 1 10-10h{:.1}a10 10 0 0 1 10 10v{:.1}h-{width:.1}z" fill="{}"/>"#,
+        width - 20.0,
+        TITLE_H - 10.0,
+        palette::hex(bar)
+    );
+    for (i, color) in ["#ff5f57", "#febc2e", "#28c840"].iter().enumerate() {
+        let _ = writeln!(
+            s,
+            r#"<circle cx="{}" cy="{:.1}" r="6" fill="{color}"/>"#,
+            20 + 20 * i,
+            TITLE_H / 2.0
+        );
+    }
+    let _ = writeln!(
+        s,
+        r#"<text x="{:.1}" y="{:.1}" fill="{}" text-anchor="middle" style="dominant-baseline:middle">{}</text>"#,
+        width / 2.0,
+        TITLE_H / 2.0,
+        palette::hex(d.fg),
+        escape(title)
+    );
+    let _ = writeln!(
+        s,
+        r#"<g transform="translate({PAD:.1} {:.1})">"#,
+        TITLE_H + PAD
+    );
+
+    // Backgrounds: one rect per run of equal, non-default background.
+    for y in 0..rows {
+        let mut x = 0;
+        while x < cols {
+            let bg = look(&buf[(x as u16, y as u16)], d).bg;
+            let start = x;
+            while x < cols && look(&buf[(x as u16, y as u16)], d).bg == bg {
+                x += 1;
+            }
+            if bg != d.bg {
+                let _ = writeln!(
+                    s,
+                    r#"<rect x="{:.1}" y="{:.1}" width="{:.1}" height="{CELL_H:.1}" fill="{}"/>"#,
+                    start as f64 * CELL_W,
+                    y as f64 * CELL_H,
+                    (x - start) as f64 * CELL_W + 0.05,
+                    palette::hex(bg)
+                );
+            }
+        }
+    }
+    // Text: one element per run of same look, stretched to exactly n cells.
+    for y in 0..rows {
+        let mut x = 0;
+        while x < cols {
+            let cell = &buf[(x as u16, y as u16)];
+            let l = look(cell, d);
+            let start = x;
+            let mut text = String::new();
+            let mut width_cells = 0;
+            while x < cols {
+                let c = &buf[(x as u16, y as u16)];
+                if look(c, d) != l {
+                    break;
+                }
+                let sym = c.symbol();
+                let w = unicode_width::UnicodeWidthStr::width(sym).max(1);
+                text.push_str(if sym.is_empty() { " " } else { sym });
+                // A wide character covers the next cell(s): don't draw them again.
+                width_cells += w;
+                x += w;
+            }
+            if l.hidden || text.trim().is_empty() {
+                continue;
+            }
+            let mut classes = Vec::new();
+            for (on, class) in [
+                (l.bold, "b"),
+                (l.italic, "i"),
+                (l.underline, "u"),
+                (l.crossed, "s"),
+                (l.dim, "d"),
+            ] {
+                if on {
+                    classes.push(class);
+                }
+            }
+            let class = if classes.is_empty() {
+                String::new()
+            } else {
+                format!(r#" class="{}""#, classes.join(" "))
+            };
+            let _ = writeln!(
+                s,
+                r#"<text x="{:.1}" y="{:.1}" textLength="{:.1}" lengthAdjust="spacingAndGlyphs" fill="{}"{class}>{}</text>"#,
+                start as f64 * CELL_W,
+                y as f64 * CELL_H + (CELL_H - FONT_SIZE * 1.17) / 2.0,
+                width_cells as f64 * CELL_W,
+                palette::hex(l.fg),
+                escape(&text)
+            );
+        }
+    }
+    s.push_str("</g>\n</svg>\n");
+    s
+}
+
+/// Pick the export defaults for a frame: light when the theme paints light backgrounds.
+pub fn defaults_for(light: bool) -> Defaults {
+    if light { palette::LIGHT } else { palette::DARK }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ratatui::layout::Rect;
+    use ratatui::style::{Color, Style};
+
+    fn sample() -> Buffer {
+        let mut b = Buffer::empty(Rect::new(0, 0, 12, 3));
+        b.set_string(0, 0, "┌──────────┐", Style::default().fg(Color::Cyan));
+        b.set_string(0, 1, "│ <3 & ✓   │", Style::default().bold());
+        b.set_string(0, 2, "└──────────┘", Style::default().reversed());
+        b
+    }
+
+    #[test]
+    fn is_well_formed_xml_with_the_text() {
+        let svg = render(&sample(), "conlab <test>", palette::DARK);
+        let doc = roxmltree::Document::parse(&svg).expect("valid XML");
+        let text: String = doc
+            .descendants()
+            .filter(|n| n.has_tag_name("text"))
+            .filter_map(|n| n.text())
+            .collect();
+        assert!(text.contains("&lt;3") || text.contains("<3"), "{text}");
+        assert!(text.contains("┌──────────┐"));
+        assert!(text.contains("conlab <test>"));
+    }
+
+    #[test]
+    fn keeps_colours_and_attributes() {
+        let svg = render(&sample(), "t", palette::DARK);
+        assert!(svg.contains(&palette::hex(palette::rgb(Color::Cyan).expect("rgb"))));
+        assert!(svg.contains(r#"class="b""#), "bold kept");
+        // Reversed: the default fg becomes a background rect.
+        assert!(svg.contains(&format!(r#"fill="{}"/>"#, palette::hex(palette::DARK.fg))));
+    }
+
+    #[test]
+    fn deterministic() {
+        assert_eq!(
+            render(&sample(), "t", palette::DARK),
+            render(&sample(), "t", palette::DARK)
+        );
+    }
+}

@@ -1,0 +1,96 @@
+//! `--format table`: aligned columns for a terminal, with the machine's capacity.
+
+use super::{Exporter, answer_cell, percent, times};
+use crate::compare::Comparison;
+
+pub struct TableExporter;
+
+impl Exporter for TableExporter {
+    fn export(&self, c: &Comparison) -> String {
+        let mut s = format!(
+            "{} — {} · {} tasks · {} workers · GIL {}\n",
+            c.workload,
+            c.meaning,
+            c.tasks,
+            c.workers,
+            if c.gil {
+                format!("on ({:.0} ms switch interval)", c.switch_interval_ms)
+            } else {
+                "off".into()
+            }
+        );
+        s += &format!(
+            "machine capacity right now: {:.2}× with {} independent spinner{} (ideal {}×)\n\n",
+            c.capacity,
+            c.capacity_spinners,
+            if c.capacity_spinners == 1 { "" } else { "s" },
+            c.capacity_spinners
+        );
+        let header = [
+            "model",
+            "elapsed",
+            "min",
+            "max",
+            "speed-up",
+            "effic.",
+            "cores busy",
+            "of capacity",
+            "answer",
+        ];
+        let rows: Vec<[String; 9]> = c
+            .rows
+            .iter()
+            .map(|r| {
+                [
+                    r.model.to_string(),
+                    format!("{:.3} s", r.elapsed_median_s),
+                    format!("{:.3} s", r.elapsed_min_s),
+                    format!("{:.3} s", r.elapsed_max_s),
+                    times(r.speedup),
+                    percent(r.efficiency),
+                    format!("{:.2}", r.cpu_utilisation),
+                    percent(r.of_capacity),
+                    answer_cell(r),
+                ]
+            })
+            .collect();
+        let width = |i: usize| {
+            rows.iter()
+                .map(|r| r[i].chars().count())
+                .chain([header[i].len()])
+                .max()
+                .unwrap_or(0)
+        };
+        let widths: Vec<usize> = (0..9).map(width).collect();
+        let line = |cells: Vec<&str>| {
+            let mut l = String::new();
+            for (i, cell) in cells.iter().enumerate() {
+                let pad = widths[i].saturating_sub(cell.chars().count());
+                if i == 0 || i == 8 {
+                    l += cell;
+                    l += &" ".repeat(pad);
+                } else {
+                    l += &" ".repeat(pad);
+                    l += cell;
+                }
+                l += "  ";
+            }
+            l.trim_end().to_string() + "\n"
+        };
+        s += &line(header.to_vec());
+        for r in &rows {
+            s += &line(r.iter().map(String::as_str).collect());
+        }
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_snapshot() {
+        insta::assert_snapshot!(TableExporter.export(&super::super::fixture::comparison()));
+    }
+}

@@ -1,0 +1,91 @@
+//! The header: the settings the next run uses, each with the key that changes it.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::Modifier;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Widget};
+
+use super::fmt::{fit, thousands};
+use crate::app::App;
+use crate::exec::Model;
+use crate::workload::WorkKind;
+
+fn kind_name(k: WorkKind) -> &'static str {
+    match k {
+        WorkKind::Cpu => "CPU-bound",
+        WorkKind::Io => "I/O-bound",
+        WorkKind::Mixed => "mixed",
+        WorkKind::Overhead => "tiny tasks",
+        WorkKind::Scene => "lesson",
+    }
+}
+
+pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
+    let t = &app.theme;
+    let s = &app.settings;
+    let w = s.workload();
+    let gil = if s.gil {
+        format!("on · {} ms", s.switch_interval_ms)
+    } else {
+        "off".to_string()
+    };
+    let model = Model::ALL[app.selected].name();
+    let items: [(&str, &str, String); 5] = [
+        ("w", "workload", w.name().to_string()),
+        ("[]", "size", thousands(s.size)),
+        ("+-", "workers", s.workers.to_string()),
+        ("g", "GIL", gil),
+        ("←→", "model", model.to_string()),
+    ];
+    let build = |labels: bool| {
+        let mut spans = vec![Span::styled(
+            " conlab ",
+            t.title.add_modifier(Modifier::REVERSED),
+        )];
+        for (k, label, value) in &items {
+            spans.push(Span::raw("  "));
+            spans.push(Span::styled(*k, t.key));
+            spans.push(Span::raw(" "));
+            if labels || *label == "GIL" || *label == "workers" {
+                spans.push(Span::styled(format!("{label} "), t.dim));
+            }
+            spans.push(Span::styled(value.clone(), t.title));
+        }
+        Line::from(spans)
+    };
+    let mut line1 = build(true);
+    if line1.width() > area.width as usize {
+        line1 = build(false);
+    }
+    let status = if let Some((_, i)) = app.active {
+        let queued = app.queue.len();
+        format!(
+            "▶ running {}{}",
+            Model::ALL[i].name(),
+            if queued > 0 {
+                format!(" ({queued} queued)")
+            } else {
+                String::new()
+            }
+        )
+    } else {
+        String::new()
+    };
+    let kind = kind_name(w.kind());
+    let desc = if w.summary().contains(kind) {
+        format!(" {} · size = {}", w.summary(), w.size_meaning())
+    } else {
+        format!(" {} · {kind} · size = {}", w.summary(), w.size_meaning())
+    };
+    let room = (area.width as usize).saturating_sub(status.chars().count() + 2);
+    let desc = fit(&desc, room);
+    let pad =
+        (area.width as usize).saturating_sub(desc.chars().count() + status.chars().count() + 1);
+    let line2 = Line::from(vec![
+        Span::styled(desc, t.dim),
+        Span::raw(" ".repeat(pad)),
+        Span::styled(status, t.accent),
+    ]);
+    Paragraph::new(vec![line1, line2]).render(area, buf);
+}

@@ -1,0 +1,166 @@
+//! The side-by-side elapsed panels, one per model: live elapsed, then the final time,
+//! speed-up vs sequential, efficiency, cores busy, the answer, and a bar comparing times.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::Modifier;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Widget};
+
+use super::block;
+use super::fmt::{bar, fit, secs};
+use crate::app::{App, RunState};
+use crate::exec::Model;
+
+pub fn render(app: &App, i: usize, area: Rect, buf: &mut Buffer) {
+    let t = &app.theme;
+    let p = &app.panels[i];
+    let selected = app.selected == i;
+    let name = if selected {
+        format!(" ▸ {} ", p.model)
+    } else {
+        format!(" {} ", p.model)
+    };
+    let mut b = block(
+        Line::styled(name, if selected { t.border_selected } else { t.title }),
+        t,
+        selected,
+    );
+    if let Some(c) = &p.config
+        && area.width >= 30
+    {
+        let gil = if p.model == Model::Threads {
+            if c.gil { " · GIL on" } else { " · GIL off" }
+        } else {
+            ""
+        };
+        let w = if p.model == Model::Sequential {
+            String::new()
+        } else {
+            format!("{}w", c.workers)
+        };
+        let text = format!(" {w}{gil} ");
+        if !text.trim().is_empty() {
+            b = b.title(Line::styled(text, t.dim).right_aligned());
+        }
+    }
+    let inner = b.inner(area);
+    b.render(area, buf);
+    let width = inner.width as usize;
+    let mut lines: Vec<Line> = Vec::new();
+    let big = t.title.add_modifier(Modifier::BOLD);
+    match &p.state {
+        RunState::Idle => {
+            lines.push(Line::styled("—", t.dim));
+            lines.push(Line::from(vec![
+                Span::styled("⏎", t.key),
+                Span::styled(" run this model", t.dim),
+            ]));
+        }
+        RunState::Queued => lines.push(Line::styled("queued…", t.dim)),
+        RunState::Running => {
+            lines.push(Line::from(vec![
+                Span::styled(secs(p.elapsed_us), big),
+                Span::styled("  running", t.accent),
+            ]));
+            lines.push(Line::styled(
+                format!("{:.0}% done", p.progress() * 100.0),
+                t.dim,
+            ));
+        }
+        RunState::Cancelled => {
+            lines.push(Line::from(vec![
+                Span::styled(secs(p.elapsed_us), t.dim),
+                Span::styled("  cancelled", t.warn),
+            ]));
+        }
+        RunState::Failed(why) => {
+            lines.push(Line::styled("failed", t.bad));
+            lines.push(Line::styled(fit(why, width), t.bad));
+        }
+        RunState::Finished => {
+            lines.push(Line::styled(secs(p.elapsed_us), big));
+            let speed = match app.speedup(i) {
+                Some(s) if p.model == Model::Sequential => {
+                    vec![Span::styled(format!("speed-up {s:.2}× baseline"), t.text)]
+                }
+                Some(s) => {
+                    let w = p.config.as_ref().map_or(1, |c| c.workers.max(1));
+                    let style = if s >= 1.3 {
+                        t.ok
+                    } else if s < 0.95 {
+                        t.bad
+                    } else {
+                        t.warn
+                    };
+                    let mut v = vec![
+                        Span::styled("speed-up ", t.dim),
+                        Span::styled(format!("{s:.2}×"), style.add_modifier(Modifier::BOLD)),
+                    ];
+                    let eff = format!("  eff {:.0}%", s / w as f64 * 100.0);
+                    if width >= 15 + eff.len() {
+                        v.push(Span::styled(eff, t.text));
+                    }
+                    v
+                }
+                None => vec![Span::styled("speed-up — (run sequential)", t.dim)],
+            };
+            lines.push(Line::from(speed));
+            if let Some(u) = p.utilisation() {
+                lines.push(Line::from(vec![
+                    Span::styled("cores busy ", t.dim),
+                    Span::styled(format!("{u:.2}"), t.text),
+                ]));
+            }
+            if let Some(a) = &p.answer {
+                let mark = match app.answers_agree() {
+                    Some(true) => Span::styled(" ✓", t.ok.add_modifier(Modifier::BOLD)),
+                    Some(false) => Span::styled(" ✗", t.bad.add_modifier(Modifier::BOLD)),
+                    None => Span::raw(""),
+                };
+                let room = width.saturating_sub(9);
+                lines.push(Line::from(vec![
+                    Span::styled("answer ", t.dim),
+                    Span::styled(fit(&a.value, room), t.text),
+                    mark,
+                ]));
+            }
+        }
+    }
+    let rows = inner.height as usize;
+    if rows == 0 {
+        return;
+    }
+    // The comparison bar sits on the last row.
+    let max = app
+        .panels
+        .iter()
+        .filter(|q| q.config.is_some())
+        .map(|q| q.elapsed_us)
+        .max()
+        .unwrap_or(0);
+    lines.truncate(rows.saturating_sub(1));
+    while lines.len() < rows.saturating_sub(1) {
+        lines.push(Line::raw(""));
+    }
+    if p.config.is_some() && max > 0 {
+        let frac = p.elapsed_us as f64 / max as f64;
+        let fastest = app
+            .panels
+            .iter()
+            .filter(|q| q.is_finished())
+            .map(|q| q.elapsed_us)
+            .min();
+        let style = if p.is_finished() && fastest == Some(p.elapsed_us) {
+            t.ok
+        } else {
+            t.bar
+        };
+        let (fill, empty) = bar(width, frac);
+        lines.push(Line::from(vec![
+            Span::styled(fill, style),
+            Span::styled(empty, t.bar_empty),
+        ]));
+    }
+    Paragraph::new(lines).render(inner, buf);
+}

@@ -1,0 +1,205 @@
+//! Snapshots of each panel and of the whole screen, from fixtures (fixed cores, usages,
+//! durations — never live timings). `INSTA_UPDATE=always cargo test` refreshes them.
+
+use std::time::Duration;
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+
+use crate::app::fixtures::*;
+use crate::app::{App, Msg};
+use crate::exec::Model;
+
+/// A buffer as plain text, one line per row (trailing spaces kept: they are layout).
+fn text(buf: &Buffer) -> String {
+    let a = buf.area;
+    let mut s = String::new();
+    for y in a.y..a.y + a.height {
+        let mut skip = 0;
+        for x in a.x..a.x + a.width {
+            if skip > 0 {
+                skip -= 1;
+                continue;
+            }
+            let sym = buf[(x, y)].symbol();
+            s.push_str(sym);
+            skip = unicode_width(sym).saturating_sub(1);
+        }
+        s.push('\n');
+    }
+    s
+}
+
+fn unicode_width(s: &str) -> usize {
+    use ratatui::text::Span;
+    Span::raw(s).width().max(1)
+}
+
+fn screen(app: &App, w: u16, h: u16) -> String {
+    let area = Rect::new(0, 0, w, h);
+    let mut buf = Buffer::empty(area);
+    super::render(app, area, &mut buf);
+    text(&buf)
+}
+
+fn panel(w: u16, h: u16, f: impl FnOnce(Rect, &mut Buffer)) -> String {
+    let area = Rect::new(0, 0, w, h);
+    let mut buf = Buffer::empty(area);
+    f(area, &mut buf);
+    text(&buf)
+}
+
+fn idle(cores: usize) -> App {
+    let mut a = app("primes", 2, true);
+    a.update(cpu(
+        (0..cores).map(|i| (i * 13 % 100) as f32).collect(),
+        2.0,
+    ));
+    a
+}
+
+/// Threads with the GIL, half-way: tasks running, GIL waits, a live tick.
+fn running(cores: usize) -> App {
+    let mut a = idle(cores);
+    let _ = a.update(key('a'));
+    let id = a.active.map(|x| x.0).unwrap_or(1);
+    let c = feed(
+        &mut a,
+        run_msgs(
+            id,
+            Model::Sequential,
+            2,
+            16,
+            3_020_000,
+            2_990_000,
+            false,
+            "1270607",
+        ),
+    );
+    let id = started(&c).unwrap_or(2);
+    let msgs = run_msgs(
+        id,
+        Model::Threads,
+        2,
+        16,
+        3_080_000,
+        3_050_000,
+        true,
+        "1270607",
+    );
+    let n = msgs.len() / 2;
+    feed(&mut a, msgs.into_iter().take(n).collect());
+    a.update(Msg::Tick(Duration::from_micros(1_000_000 + 1_600_000)));
+    a.update(cpu(
+        (0..cores)
+            .map(|i| if i % 2 == 0 { 97.0 } else { 8.0 })
+            .collect(),
+        101.0,
+    ));
+    a
+}
+
+macro_rules! snap {
+    ($name:expr, $value:expr) => {
+        insta::with_settings!({ snapshot_path => "snapshots", prepend_module_to_snapshot => false }, {
+            insta::assert_snapshot!($name, $value);
+        });
+    };
+}
+
+#[test]
+fn screens_80x24_and_160x48() {
+    for (w, h) in [(80u16, 24u16), (160, 48)] {
+        snap!(format!("screen_idle_{w}x{h}"), screen(&idle(2), w, h));
+        snap!(format!("screen_running_{w}x{h}"), screen(&running(2), w, h));
+        let mut done = three_finished(2);
+        snap!(format!("screen_finished_{w}x{h}"), screen(&done, w, h));
+        done.help = true;
+        snap!(format!("screen_help_{w}x{h}"), screen(&done, w, h));
+    }
+}
+
+#[test]
+fn screen_too_small() {
+    snap!("screen_too_small", screen(&idle(2), 50, 12));
+}
+
+#[test]
+fn screens_with_128_cores() {
+    snap!("screen_128_cores_80x24", screen(&running(128), 80, 24));
+    snap!(
+        "screen_128_cores_200x60",
+        screen(&three_finished(128), 200, 60)
+    );
+}
+
+#[test]
+fn cpu_panel_from_2_to_128_cores() {
+    for (cores, w, h) in [
+        (2, 40, 6),
+        (8, 60, 12),
+        (16, 40, 8),
+        (64, 40, 8),
+        (128, 40, 8),
+        (128, 100, 20),
+    ] {
+        let a = running(cores);
+        snap!(
+            format!("cpu_{cores}_cores_{w}x{h}"),
+            panel(w, h, |r, b| super::cpu::render(&a, r, b))
+        );
+    }
+}
+
+#[test]
+fn header_progress_models_timeline_panels() {
+    let r = running(2);
+    let f = three_finished(2);
+    snap!(
+        "header_80",
+        panel(80, 2, |a, b| super::header::render(&r, a, b))
+    );
+    snap!(
+        "header_200",
+        panel(200, 2, |a, b| super::header::render(&r, a, b))
+    );
+    snap!(
+        "progress_running",
+        panel(50, 6, |a, b| super::progress::render(&r, a, b))
+    );
+    for i in 0..3 {
+        snap!(
+            format!("model_{}_finished", Model::ALL[i]),
+            panel(30, 7, |a, b| super::models::render(&f, i, a, b))
+        );
+    }
+    snap!(
+        "model_threads_running",
+        panel(30, 7, |a, b| super::models::render(&r, 1, a, b))
+    );
+    snap!(
+        "timeline_running",
+        panel(80, 7, |a, b| super::timeline::render(&r, a, b))
+    );
+    let mut g = f;
+    g.selected = 1;
+    snap!(
+        "timeline_threads_gil",
+        panel(120, 8, |a, b| super::timeline::render(&g, a, b))
+    );
+}
+
+#[test]
+fn no_color_keeps_meaning_in_glyphs() {
+    let mut a = three_finished(2);
+    a.theme = super::theme::Theme::new(super::theme::ThemeName::Dark, false);
+    let area = Rect::new(0, 0, 80, 24);
+    let mut buf = Buffer::empty(area);
+    super::render(&a, area, &mut buf);
+    assert!(
+        buf.content
+            .iter()
+            .all(|c| c.fg == ratatui::style::Color::Reset)
+    );
+    assert!(text(&buf).contains("✓"));
+}

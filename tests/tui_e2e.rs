@@ -1,0 +1,212 @@
+//! End to end: the real binary in a pseudo-terminal. Press `a`, read three filled elapsed
+//! panels off the screen, quit with `q`, and check the terminal was restored and no
+//! process was left behind. Waits only by polling the screen with a deadline.
+
+use std::io::{Read, Write};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use portable_pty::{CommandBuilder, PtySize, native_pty_system};
+
+const ROWS: u16 = 36;
+const COLS: u16 = 120;
+
+/// Every descendant of `pid` (children files of each of its threads, recursively).
+fn descendants(pid: u32) -> Vec<u32> {
+    let mut out = Vec::new();
+    let mut todo = vec![pid];
+    while let Some(p) = todo.pop() {
+        let Ok(tasks) = std::fs::read_dir(format!("/proc/{p}/task")) else {
+            continue;
+        };
+        for t in tasks.flatten() {
+            if let Ok(s) = std::fs::read_to_string(t.path().join("children")) {
+                for c in s.split_whitespace().filter_map(|c| c.parse().ok()) {
+                    if !out.contains(&c) {
+                        out.push(c);
+                        todo.push(c);
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+fn alive(pid: u32) -> bool {
+    // A zombie still has /proc/<pid>; count it as alive (nobody reaped it).
+    std::path::Path::new(&format!("/proc/{pid}")).exists()
+}
+
+struct Screen(Arc<Mutex<vt100::Parser>>);
+
+impl Screen {
+    fn text(&self) -> String {
+        self.0.lock().expect("parser").screen().contents()
+    }
+
+    /// Poll until `pred(screen text)` holds, calling `also` each time; panic with the
+    /// screen after `deadline`.
+    fn wait_for(
+        &self,
+        what: &str,
+        deadline: Duration,
+        mut also: impl FnMut(),
+        pred: impl Fn(&str) -> bool,
+    ) -> String {
+        let t = Instant::now();
+        loop {
+            let s = self.text();
+            if pred(&s) {
+                return s;
+            }
+            also();
+            assert!(
+                t.elapsed() < deadline,
+                "timed out waiting for {what}; screen:\n{s}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+/// The first number on the line after the model panels' titles, for each model.
+fn elapsed_panels(screen: &str) -> Vec<f64> {
+    let lines: Vec<&str> = screen.lines().collect();
+    let Some(i) = lines
+        .iter()
+        .position(|l| l.contains("sequential") && l.contains("threads") && l.contains("processes"))
+    else {
+        return Vec::new();
+    };
+    let Some(next) = lines.get(i + 1) else {
+        return Vec::new();
+    };
+    next.split(['│', '┃'])
+        .filter_map(|cell| {
+            let cell = cell.trim();
+            let num = cell
+                .strip_suffix(" s")
+                .or_else(|| cell.split(" s ").next())?;
+            num.trim().parse::<f64>().ok()
+        })
+        .collect()
+}
+
+#[test]
+fn dashboard_runs_all_three_models_and_restores_the_terminal() {
+    let pty = native_pty_system();
+    let pair = pty
+        .openpty(PtySize {
+            rows: ROWS,
+            cols: COLS,
+            pixel_width: 0,
+            pixel_height: 0,
+        })
+        .expect("a pty");
+    let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_conlab"));
+    cmd.args([
+        "tui",
+        "--workload",
+        "primes",
+        "--size",
+        "300000",
+        "--workers",
+        "2",
+    ]);
+    cmd.env("TERM", "xterm-256color");
+    cmd.env_remove("NO_COLOR");
+    let mut child = pair.slave.spawn_command(cmd).expect("spawn conlab");
+    drop(pair.slave);
+    let pid = child.process_id().expect("a pid");
+    let parser = Arc::new(Mutex::new(vt100::Parser::new(
+        std::num::NonZeroU16::new(ROWS).expect("rows"),
+        std::num::NonZeroU16::new(COLS).expect("cols"),
+        0,
+    )));
+    let mut reader = pair.master.try_clone_reader().expect("reader");
+    let feed = parser.clone();
+    let pump = std::thread::spawn(move || {
+        let mut buf = [0u8; 8192];
+        while let Ok(n) = reader.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            feed.lock().expect("parser").process(&buf[..n]);
+        }
+    });
+    let mut writer = pair.master.take_writer().expect("writer");
+    let screen = Screen(parser.clone());
+
+    screen.wait_for(
+        "the idle dashboard",
+        Duration::from_secs(30),
+        || {},
+        |s| s.contains("conlab") && s.contains("timeline"),
+    );
+    assert!(parser.lock().expect("parser").screen().alternate_screen());
+
+    writer.write_all(b"a").expect("press a");
+    writer.flush().expect("flush");
+    let mut seen: Vec<u32> = Vec::new();
+    let done = screen.wait_for(
+        "three finished panels",
+        Duration::from_secs(120),
+        || {
+            for c in descendants(pid) {
+                if !seen.contains(&c) {
+                    seen.push(c);
+                }
+            }
+        },
+        |s| s.matches('✓').count() == 3 && !s.contains("running") && elapsed_panels(s).len() == 3,
+    );
+    let times = elapsed_panels(&done);
+    assert_eq!(times.len(), 3, "{done}");
+    assert!(times.iter().all(|t| *t > 0.0), "{times:?}\n{done}");
+    assert!(done.contains("speed-up"), "{done}");
+    assert!(
+        !seen.is_empty(),
+        "the processes model started worker processes"
+    );
+    assert!(descendants(pid).is_empty(), "workers reaped after the run");
+
+    writer.write_all(b"q").expect("press q");
+    writer.flush().expect("flush");
+    let t = Instant::now();
+    let status = loop {
+        if let Some(st) = child.try_wait().expect("try_wait") {
+            break st;
+        }
+        assert!(t.elapsed() < Duration::from_secs(20), "conlab did not quit");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success(), "{status:?}");
+    drop(writer);
+    drop(pair.master);
+    let _ = pump.join();
+    let p = parser.lock().expect("parser");
+    let s = p.screen();
+    assert!(!s.alternate_screen(), "alternate screen left");
+    assert!(!s.hide_cursor(), "cursor shown");
+    assert_eq!(
+        s.mouse_protocol_mode(),
+        vt100::MouseProtocolMode::None,
+        "mouse capture off"
+    );
+    for c in seen {
+        assert!(!alive(c), "worker process {c} left behind");
+    }
+}
+
+#[test]
+fn without_a_terminal_it_points_to_run_and_exits_2() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_conlab"))
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run conlab");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("needs a terminal"), "{err}");
+    assert!(err.contains("conlab run"), "{err}");
+}
