@@ -48,6 +48,25 @@ conlab compare --workload sleep --workers 4 --repeat 3\n  \
 conlab compare --workload tiny --models threads,processes --format markdown"
     )]
     Compare(CompareArgs),
+    /// Render the dashboard headlessly to SVG, plain text and ANSI (screenshots for docs).
+    #[command(
+        after_help = "Examples:\n  conlab shot --workload primes --gil on --size 120x36\n  \
+conlab shot --from assets/recordings/primes-gil-on.jsonl --theme light --name light\n  \
+conlab shot --all                 regenerate every screenshot in screenshots/\n  \
+conlab shot --all --rerecord      run the scenarios again first (new timings)"
+    )]
+    Shot(ShotArgs),
+    /// Play a recording (made with --record) back in the dashboard.
+    #[command(
+        after_help = "Examples:\n  conlab replay assets/recordings/primes-gil-on.jsonl\n  \
+conlab replay demo.jsonl --speed 2"
+    )]
+    Replay(ReplayArgs),
+    /// Step through a lesson in the dashboard (a teacher's live demo).
+    #[command(after_help = "Examples:\n  conlab lesson --list\n  \
+conlab lesson 02-computing-with-the-gil\n  \
+conlab lesson my-lesson.toml\n\nKeys: n / p next / previous step, 1 2 3 guess the fastest model, Enter runs the step.")]
+    Lesson(LessonArgs),
     /// Run the embedded loopback HTTP test server alone (the I/O workloads start their own).
     #[command(
         after_help = "Endpoints: /delay/{ms}[?bytes=N], /bytes/{n}, /status/{code}, /drip?bytes=N&duration_ms=D\n\nExamples:\n  conlab serve --port 8080\n  curl http://127.0.0.1:8080/delay/1000"
@@ -185,30 +204,45 @@ pub struct TuiArgs {
     /// Colour theme (`NO_COLOR` turns colours off in any theme).
     #[arg(long, value_enum, default_value = "dark")]
     pub theme: crate::ui::theme::ThemeName,
+    /// Save every engine event and CPU sample to FILE (JSON lines) for `conlab replay`.
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct ReplayArgs {
+    /// A recording made with --record.
+    pub file: PathBuf,
+    /// Playback speed (2 = twice as fast).
+    #[arg(long, default_value_t = 1.0)]
+    pub speed: f64,
+    /// Colour theme.
+    #[arg(long, value_enum, default_value = "dark")]
+    pub theme: crate::ui::theme::ThemeName,
+}
+
+#[derive(Args, Debug)]
+pub struct LessonArgs {
+    /// A lesson file, or the name of a shipped lesson (see --list).
+    pub lesson: Option<String>,
+    /// List the shipped lessons.
+    #[arg(long)]
+    pub list: bool,
+    /// Workers for steps that don't set them (default: logical cores).
+    #[arg(long, short = 'n')]
+    pub workers: Option<usize>,
+    /// Colour theme.
+    #[arg(long, value_enum, default_value = "dark")]
+    pub theme: crate::ui::theme::ThemeName,
 }
 
 impl TuiArgs {
     /// The dashboard's options when none are given (`conlab` alone).
     pub fn defaults() -> Self {
-        match Cli::try_parse_from(["conlab", "tui"]).map(|c| c.command) {
-            Ok(Some(Command::Tui(a))) => a,
-            _ => TuiArgs {
-                opts: WorkloadOpts {
-                    workload: "primes".into(),
-                    workers: None,
-                    size: None,
-                    tasks: None,
-                    gil: OnOff::On,
-                    switch_interval_ms: 5.0,
-                    delay_ms: None,
-                    bytes: None,
-                    urls: Vec::new(),
-                    urls_file: None,
-                    dir: None,
-                },
-                theme: crate::ui::theme::ThemeName::Dark,
-            },
-        }
+        use clap::FromArgMatches;
+        let m =
+            <TuiArgs as Args>::augment_args(clap::Command::new("tui")).get_matches_from(["tui"]);
+        TuiArgs::from_arg_matches(&m).unwrap_or_else(|e| e.exit())
     }
 }
 
@@ -256,6 +290,63 @@ pub struct CompareArgs {
     /// Save every engine event of every run to FILE (JSON lines) for replay.
     #[arg(long, value_name = "FILE")]
     pub record: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct ShotArgs {
+    /// Frame size, WIDTHxHEIGHT.
+    #[arg(long, default_value = "120x36")]
+    pub size: String,
+    /// Render from a recording instead of running a scenario.
+    #[arg(long, value_name = "FILE")]
+    pub from: Option<PathBuf>,
+    /// Folder to write NAME.svg, NAME.txt and NAME.ans into.
+    #[arg(long, default_value = "screenshots")]
+    pub out: PathBuf,
+    /// File name without extension (default: from the scenario).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Colour theme of the picture.
+    #[arg(long, value_enum, default_value = "dark")]
+    pub theme: crate::ui::theme::ThemeName,
+    /// Show the help overlay.
+    #[arg(long)]
+    pub help_overlay: bool,
+    /// Scenario: the workload to run.
+    #[arg(long, short = 'w', default_value = "primes")]
+    pub workload: String,
+    /// Scenario: the models to run, one after another.
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "sequential,threads,processes"
+    )]
+    pub models: Vec<Model>,
+    /// Scenario: workers (default: logical cores).
+    #[arg(long, short = 'n')]
+    pub workers: Option<usize>,
+    /// Scenario: the workload's size (what `--size` is for `run`).
+    #[arg(long)]
+    pub work_size: Option<u64>,
+    /// Scenario: tasks.
+    #[arg(long)]
+    pub tasks: Option<usize>,
+    /// Scenario: the simulated GIL.
+    #[arg(long, value_enum, default_value = "on")]
+    pub gil: OnOff,
+    /// Scenario: also keep its recording in FILE.
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<PathBuf>,
+    /// Regenerate every committed screenshot from the recordings.
+    #[arg(long)]
+    pub all: bool,
+    /// With --all: run the scenarios again and overwrite the recordings first.
+    #[arg(long, requires = "all")]
+    pub rerecord: bool,
+    /// With --all: where the recordings live.
+    #[arg(long, default_value = "assets/recordings")]
+    pub recordings: PathBuf,
 }
 
 #[derive(Args, Debug)]

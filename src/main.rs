@@ -12,6 +12,9 @@ fn main() -> ExitCode {
         Some(Command::Tui(args)) => conlab::tui::tui_command(&args),
         Some(Command::Run(args)) => conlab::headless::run_command(&args),
         Some(Command::Compare(args)) => conlab::compare::compare_command(&args),
+        Some(Command::Replay(args)) => conlab::tui::replay_command(&args),
+        Some(Command::Lesson(args)) => conlab::tui::lesson_command(&args),
+        Some(Command::Shot(args)) => conlab::shot::shot_command(&args),
         Some(Command::Serve(args)) => conlab::server::serve_command(&args),
         Some(Command::Worker(args)) => conlab::headless::worker_command(&args),
     };

@@ -9,8 +9,8 @@ use sysinfo::{CpuRefreshKind, Pid, ProcessRefreshKind, ProcessesToUpdate, System
 /// How often the sampler measures (never below sysinfo's minimum).
 pub const INTERVAL: Duration = Duration::from_millis(250);
 
-/// One measurement of the machine and of conlab's process tree.
-#[derive(Clone, Debug, Default, PartialEq)]
+/// One measurement of the machine and of conlab's process tree (recorded as JSON).
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct CpuSample {
     /// Usage of each logical core, 0–100.
     pub cores: Vec<f32>,

@@ -110,7 +110,7 @@ fn dashboard_runs_all_three_models_and_restores_the_terminal() {
         "--workload",
         "primes",
         "--size",
-        "300000",
+        "1000000",
         "--workers",
         "2",
     ]);
@@ -194,6 +194,106 @@ fn dashboard_runs_all_three_models_and_restores_the_terminal() {
         vt100::MouseProtocolMode::None,
         "mouse capture off"
     );
+    for c in seen {
+        assert!(!alive(c), "worker process {c} left behind");
+    }
+}
+
+#[test]
+fn sigint_mid_run_cancels_restores_and_leaves_no_worker() {
+    let pty = native_pty_system();
+    let pair = pty
+        .openpty(PtySize {
+            rows: 24,
+            cols: 80,
+            pixel_width: 0,
+            pixel_height: 0,
+        })
+        .expect("a pty");
+    let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_conlab"));
+    // Long sleeps on worker processes: the run is still going when the signal arrives.
+    cmd.args([
+        "tui",
+        "--workload",
+        "sleep",
+        "--size",
+        "60000",
+        "--workers",
+        "2",
+    ]);
+    cmd.env("TERM", "xterm-256color");
+    let mut child = pair.slave.spawn_command(cmd).expect("spawn conlab");
+    drop(pair.slave);
+    let pid = child.process_id().expect("a pid");
+    let parser = Arc::new(Mutex::new(vt100::Parser::new(
+        std::num::NonZeroU16::new(24).expect("rows"),
+        std::num::NonZeroU16::new(80).expect("cols"),
+        0,
+    )));
+    let mut reader = pair.master.try_clone_reader().expect("reader");
+    let feed = parser.clone();
+    let pump = std::thread::spawn(move || {
+        let mut buf = [0u8; 8192];
+        while let Ok(n) = reader.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            feed.lock().expect("parser").process(&buf[..n]);
+        }
+    });
+    let mut writer = pair.master.take_writer().expect("writer");
+    let screen = Screen(parser.clone());
+    screen.wait_for(
+        "the dashboard",
+        Duration::from_secs(30),
+        || {},
+        |s| s.contains("timeline"),
+    );
+    // Enter runs the selected model; select processes first (two steps right).
+    writer.write_all(b"ll\r").expect("keys");
+    writer.flush().expect("flush");
+    let mut seen: Vec<u32> = Vec::new();
+    screen.wait_for(
+        "worker processes",
+        Duration::from_secs(30),
+        || {
+            for c in descendants(pid) {
+                if !seen.contains(&c) {
+                    seen.push(c);
+                }
+            }
+        },
+        |s| s.contains("pid ") && s.contains("running"),
+    );
+    for c in descendants(pid) {
+        if !seen.contains(&c) {
+            seen.push(c);
+        }
+    }
+    assert!(!seen.is_empty(), "workers started");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .expect("signal");
+    let t = Instant::now();
+    let status = loop {
+        if let Some(st) = child.try_wait().expect("try_wait") {
+            break st;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(20),
+            "conlab did not quit on SIGINT"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success(), "{status:?}");
+    drop(writer);
+    drop(pair.master);
+    let _ = pump.join();
+    let p = parser.lock().expect("parser");
+    assert!(!p.screen().alternate_screen());
+    assert!(!p.screen().hide_cursor());
     for c in seen {
         assert!(!alive(c), "worker process {c} left behind");
     }

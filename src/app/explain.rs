@@ -46,12 +46,14 @@ pub fn explain(app: &App) -> Option<String> {
     let busy = |u: f64| {
         if (u - 1.0).abs() < 0.05 {
             format!("{u:.1} core busy")
+        } else if u < 0.1 {
+            format!("{u:.2} cores busy")
         } else {
             format!("{u:.1} cores busy")
         }
     };
     if p.model == Model::Sequential {
-        let others = app.panels[1..].iter().any(|q| q.is_finished());
+        let others = app.panels[1..].iter().any(|q| q.is_finished()) || app.is_running();
         return Some(if others {
             format!(
                 "sequential {e:.2} s on {}: the baseline the others are measured against",
@@ -64,23 +66,13 @@ pub fn explain(app: &App) -> Option<String> {
             )
         });
     }
-    // Other programs competing for the cores explain a shortfall before any model does.
-    if let Some(others) = p.others_busy()
-        && cores > 0
-        && others >= 0.5
-        && u < (cfg.workers.min(cores) as f64) * 0.75
-        && p.model != Model::Sequential
-    {
-        let s = app
-            .speedup(i)
-            .map(|s| format!(" {s:.2}×"))
-            .unwrap_or_default();
-        return Some(format!(
-            "{}{s}: only {} — other programs kept {others:.1} of {cores} cores busy",
-            p.model,
-            busy(u)
-        ));
-    }
+    // Other programs competing for the cores: named whenever they held back this run.
+    let contended = p.others_busy().filter(|&o| {
+        cores > 0
+            && o >= 0.5
+            && u < (cfg.workers.min(cores) as f64) * 0.75
+            && p.model != Model::Sequential
+    });
     let Some(s) = app.speedup(i) else {
         return Some(format!(
             "{} {e:.2} s with {}: run sequential too for a speed-up",
@@ -91,14 +83,14 @@ pub fn explain(app: &App) -> Option<String> {
     let w = cfg.workers;
     let m = p.model;
     let mut line = match m {
-        Model::Threads if cfg.gil && s < NO_GAIN && u < 1.3 => {
+        Model::Threads if cfg.gil && kind == WorkKind::Cpu && u < 1.3 => {
             format!(
                 "threads {s:.2}×: the GIL let one thread run at a time ({})",
                 busy(u)
             )
         }
         Model::Threads | Model::Processes if s >= NO_GAIN && u < 0.5 * s => format!(
-            "{m} {s:.2}×: waits overlap — {} wait at once{} ({})",
+            "{m} {s:.2}×: waits overlap — {} workers wait at once{} ({})",
             w,
             if m == Model::Threads && cfg.gil {
                 ", the GIL is released while waiting"
@@ -119,7 +111,7 @@ pub fn explain(app: &App) -> Option<String> {
                 busy(u)
             )
         }
-        Model::Processes if s < 1.0 => format!(
+        Model::Processes if s < 1.0 && contended.is_none() => format!(
             "processes {s:.2}×: start-up + serialisation cost more than they saved ({})",
             busy(u)
         ),
@@ -127,12 +119,17 @@ pub fn explain(app: &App) -> Option<String> {
             "threads {s:.2}×: tasks too small, dispatch costs more than they do ({})",
             busy(u)
         ),
+        _ if contended.is_some() => format!("{m} {s:.2}×: only {}", busy(u)),
         _ => format!("{m} {s:.2}× on {w} workers ({})", busy(u)),
     };
+    if let Some(o) = contended {
+        line += &format!("; other programs held {o:.1} of {cores} cores");
+    }
     if let Some(o) = app.panels[0].others_busy()
         && o >= 0.5
+        && kind == WorkKind::Cpu
     {
-        line += &format!("; sequential ran beside {o:.1} busy cores of other programs");
+        line += &format!("; the baseline shared the CPU with {o:.1} busy cores");
     }
     if s >= NO_GAIN && u >= NO_GAIN {
         let eff = s / w as f64;

@@ -18,6 +18,9 @@ pub const HELP: &[(&str, &str)] = &[
     ("+  -", "more / fewer workers"),
     ("]  [", "double / halve the size"),
     ("w  W", "next / previous workload"),
+    ("s", "save a screenshot (SVG, text, ANSI) in screenshots/"),
+    ("n  p", "lesson: next / previous step"),
+    ("1 2 3", "lesson: guess the fastest model before the run"),
     ("mouse", "click a panel to select it"),
     ("?", "this help (any key closes it)"),
     ("q  Ctrl-C", "quit (cancels a run)"),
@@ -37,8 +40,22 @@ pub fn on_key(app: &mut App, k: KeyEvent) -> Vec<Command> {
         }
         return Vec::new();
     }
+    if app.replaying
+        && matches!(
+            k.code,
+            KeyCode::Enter
+                | KeyCode::Char('a' | 'g' | '+' | '=' | '-' | '_' | '[' | ']' | 'w' | 'W')
+        )
+    {
+        app.notice = Some("replaying a recording: runs and settings are as recorded".into());
+        return Vec::new();
+    }
+    if let Some(cmds) = super::lesson::on_key(app, k) {
+        return cmds;
+    }
     match k.code {
         KeyCode::Char('q') => return vec![Command::Quit],
+        KeyCode::Char('s') => return vec![Command::Screenshot],
         KeyCode::Char('?') => app.help = true,
         KeyCode::Left | KeyCode::Char('h') | KeyCode::Up | KeyCode::Char('k') => {
             app.selected = (app.selected + 2) % 3

@@ -7,6 +7,7 @@ mod explain;
 #[cfg(test)]
 pub mod fixtures;
 pub mod keys;
+pub mod lesson;
 mod msg;
 mod run;
 mod settings;
@@ -23,6 +24,8 @@ pub use settings::{MAX_WORKERS, Settings};
 
 use crate::exec::{Event, Model, RunSpec};
 use crate::ui::theme::Theme;
+
+const CANCELLING: &str = "cancelling…";
 
 /// All the dashboard's state.
 #[derive(Debug)]
@@ -47,6 +50,10 @@ pub struct App {
     pub last_finished: Option<usize>,
     /// A short message for the status line (refusals, errors).
     pub notice: Option<String>,
+    /// Lesson mode: the lesson and its step.
+    pub lesson: Option<lesson::LessonState>,
+    /// Replaying a recording: keys that would start runs are refused.
+    pub replaying: bool,
 }
 
 fn index_of(m: Model) -> usize {
@@ -69,6 +76,8 @@ impl App {
             next_id: 1,
             last_finished: None,
             notice: None,
+            lesson: None,
+            replaying: false,
         }
     }
 
@@ -136,6 +145,9 @@ impl App {
                 self.panels[i].apply(at, &ev);
                 if let Event::RunFinished { .. } = ev.event {
                     self.active = None;
+                    if self.notice.as_deref() == Some(CANCELLING) {
+                        self.notice = None;
+                    }
                     self.last_finished = Some(i);
                     if self.panels[i].state == RunState::Cancelled {
                         self.clear_queue();
@@ -206,7 +218,7 @@ impl App {
     pub fn cancel(&mut self) -> Vec<Command> {
         self.clear_queue();
         if self.is_running() {
-            self.notice = Some("cancelling…".into());
+            self.notice = Some(CANCELLING.into());
             vec![Command::Cancel]
         } else {
             Vec::new()

@@ -42,6 +42,8 @@ pub enum Command {
     Start { id: RunId, spec: Box<RunSpec> },
     /// Cancel the current run.
     Cancel,
+    /// Save the current frame into `screenshots/` (SVG, text, ANSI).
+    Screenshot,
     /// Leave: cancel the run, join it, restore the terminal.
     Quit,
 }

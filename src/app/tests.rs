@@ -145,7 +145,7 @@ fn other_programs_busy_is_named() {
     a.update(fin);
     a.selected = 1;
     let e = explain(&a).expect("explained");
-    assert!(e.contains("other programs kept 1.5 of 2 cores busy"), "{e}");
+    assert!(e.contains("other programs held 1.5 of 2 cores"), "{e}");
 }
 
 #[test]
@@ -179,6 +179,10 @@ fn cancel_clears_the_queue_and_ignores_late_events() {
         },
     ));
     assert!(c.is_empty(), "nothing more starts after a cancel");
+    assert_eq!(
+        a.notice, None,
+        "the cancelling notice goes once the run stopped"
+    );
     assert_eq!(a.panels[0].state, RunState::Cancelled);
     // Events of the old run arriving late change nothing.
     feed(&mut a, rest);
@@ -247,7 +251,12 @@ fn keys_change_settings_within_bounds() {
     a.update(key('g'));
     assert!(!a.settings.gil);
     a.update(key('w'));
-    assert_eq!(a.settings.workload().name(), "tiny");
+    let all = crate::workload::all();
+    let after_sleep = all
+        .iter()
+        .position(|w| w.name() == "sleep")
+        .map(|i| all[(i + 1) % all.len()].name());
+    assert_eq!(Some(a.settings.workload().name()), after_sleep);
     a.update(key('W'));
     assert_eq!(a.settings.workload().name(), "sleep");
     a.update(code(KeyCode::Left));

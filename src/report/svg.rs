@@ -14,6 +14,8 @@ const CELL_W: f64 = 8.4;
 const CELL_H: f64 = 17.0;
 const FONT_SIZE: f64 = 14.0;
 const PAD: f64 = 12.0;
+/// Text baseline below a row's top: the font's ascent centred in the cell.
+const BASELINE: f64 = 13.0;
 const TITLE_H: f64 = 30.0;
 const FONTS: &str =
     "'DejaVu Sans Mono', 'JetBrains Mono', Menlo, Consolas, 'Liberation Mono', monospace";
@@ -69,6 +71,25 @@ fn look(cell: &Cell, d: Defaults) -> Look {
     }
 }
 
+/// Block elements drawn as rectangles (fractions of the cell: x0, y0, x1, y1), so bars and
+/// sparklines are seamless whatever the font's line height.
+fn block_shape(sym: &str) -> Option<(f64, f64, f64, f64)> {
+    let mut chars = sym.chars();
+    let c = chars.next()?;
+    if chars.next().is_some() {
+        return None;
+    }
+    let eighth = |n: u32| f64::from(n) / 8.0;
+    Some(match c {
+        '█' => (0.0, 0.0, 1.0, 1.0),
+        '▀' => (0.0, 0.0, 1.0, 0.5),
+        '▐' => (0.5, 0.0, 1.0, 1.0),
+        '▁'..='▇' => (0.0, 1.0 - eighth(c as u32 - '▁' as u32 + 1), 1.0, 1.0),
+        '▉'..='▏' => (0.0, 0.0, eighth('▏' as u32 - c as u32 + 1), 1.0),
+        _ => return None,
+    })
+}
+
 /// Render `buf` as a standalone SVG document titled `title`.
 pub fn render(buf: &Buffer, title: &str, d: Defaults) -> String {
     let cols = buf.area.width as usize;
@@ -78,12 +99,12 @@ pub fn render(buf: &Buffer, title: &str, d: Defaults) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width:.1} {height:.1}" width="{width:.0}" height="{height:.0}" role="img" aria-label="{}">"#,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" xml:space="preserve" viewBox="0 0 {width:.1} {height:.1}" width="{width:.0}" height="{height:.0}" role="img" aria-label="{}">"#,
         escape(title)
     );
     let _ = writeln!(
         s,
-        r#"<style>text{{font-family:{FONTS};font-size:{FONT_SIZE}px;white-space:pre;dominant-baseline:text-before-edge}}.b{{font-weight:bold}}.i{{font-style:italic}}.u{{text-decoration:underline}}.s{{text-decoration:line-through}}.d{{opacity:.6}}</style>"#
+        r#"<style>text{{font-family:{FONTS};font-size:{FONT_SIZE}px;white-space:pre}}.b{{font-weight:bold}}.i{{font-style:italic}}.u{{text-decoration:underline}}.s{{text-decoration:line-through}}.d{{opacity:.6}}</style>"#
     );
     // Window frame and title bar.
     let bar = if d.bg.0 as u32 + d.bg.1 as u32 + d.bg.2 as u32 > 3 * 128 {
@@ -113,9 +134,9 @@ pub fn render(buf: &Buffer, title: &str, d: Defaults) -> String {
     }
     let _ = writeln!(
         s,
-        r#"<text x="{:.1}" y="{:.1}" fill="{}" text-anchor="middle" style="dominant-baseline:middle">{}</text>"#,
+        r#"<text x="{:.1}" y="{:.1}" fill="{}" text-anchor="middle">{}</text>"#,
         width / 2.0,
-        TITLE_H / 2.0,
+        TITLE_H / 2.0 + FONT_SIZE * 0.35,
         palette::hex(d.fg),
         escape(title)
     );
@@ -146,6 +167,41 @@ pub fn render(buf: &Buffer, title: &str, d: Defaults) -> String {
             }
         }
     }
+    // Block elements: rectangles, merged along a row when identical.
+    for y in 0..rows {
+        let mut x = 0;
+        while x < cols {
+            let cell = &buf[(x as u16, y as u16)];
+            let Some(shape) = block_shape(cell.symbol()) else {
+                x += 1;
+                continue;
+            };
+            let l = look(cell, d);
+            let start = x;
+            // Only shapes that span the cell's width join up with the next cell.
+            if shape.0 == 0.0 && shape.2 == 1.0 {
+                while x + 1 < cols {
+                    let next = &buf[((x + 1) as u16, y as u16)];
+                    if next.symbol() != cell.symbol() || look(next, d) != l {
+                        break;
+                    }
+                    x += 1;
+                }
+            }
+            let (x0, y0, x1, y1) = shape;
+            let _ = writeln!(
+                s,
+                r#"<rect x="{:.2}" y="{:.2}" width="{:.2}" height="{:.2}" fill="{}"{}/>"#,
+                (start as f64 + x0) * CELL_W,
+                (y as f64 + y0) * CELL_H,
+                ((x - start) as f64 + x1 - x0) * CELL_W + 0.05,
+                (y1 - y0) * CELL_H + 0.05,
+                palette::hex(l.fg),
+                if l.dim { r#" opacity=".6""# } else { "" }
+            );
+            x += 1;
+        }
+    }
     // Text: one element per run of same look, stretched to exactly n cells.
     for y in 0..rows {
         let mut x = 0;
@@ -162,7 +218,12 @@ pub fn render(buf: &Buffer, title: &str, d: Defaults) -> String {
                 }
                 let sym = c.symbol();
                 let w = unicode_width::UnicodeWidthStr::width(sym).max(1);
-                text.push_str(if sym.is_empty() { " " } else { sym });
+                let drawn_as_rect = block_shape(sym).is_some();
+                text.push_str(if sym.is_empty() || drawn_as_rect {
+                    " "
+                } else {
+                    sym
+                });
                 // A wide character covers the next cell(s): don't draw them again.
                 width_cells += w;
                 x += w;
@@ -191,7 +252,7 @@ pub fn render(buf: &Buffer, title: &str, d: Defaults) -> String {
                 s,
                 r#"<text x="{:.1}" y="{:.1}" textLength="{:.1}" lengthAdjust="spacingAndGlyphs" fill="{}"{class}>{}</text>"#,
                 start as f64 * CELL_W,
-                y as f64 * CELL_H + (CELL_H - FONT_SIZE * 1.17) / 2.0,
+                y as f64 * CELL_H + BASELINE,
                 width_cells as f64 * CELL_W,
                 palette::hex(l.fg),
                 escape(&text)
@@ -242,6 +303,17 @@ mod tests {
         assert!(svg.contains(r#"class="b""#), "bold kept");
         // Reversed: the default fg becomes a background rect.
         assert!(svg.contains(&format!(r#"fill="{}"/>"#, palette::hex(palette::DARK.fg))));
+    }
+
+    #[test]
+    fn block_elements_are_rectangles() {
+        assert_eq!(block_shape("█"), Some((0.0, 0.0, 1.0, 1.0)));
+        assert_eq!(block_shape("▄"), Some((0.0, 0.5, 1.0, 1.0)));
+        assert_eq!(block_shape("▁"), Some((0.0, 0.875, 1.0, 1.0)));
+        assert_eq!(block_shape("▏"), Some((0.0, 0.0, 0.125, 1.0)));
+        assert_eq!(block_shape("▉"), Some((0.0, 0.0, 0.875, 1.0)));
+        assert_eq!(block_shape("a"), None);
+        assert_eq!(block_shape("░"), None);
     }
 
     #[test]

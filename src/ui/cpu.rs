@@ -22,7 +22,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let title = if n == 0 {
         " CPU ".to_string()
     } else if digits {
-        format!(" CPU ×{n} · avg {:.0}% · cells: tens of % ", c.average())
+        format!(" CPU ×{n} · avg {:.0}% · cell = tens of % ", c.average())
     } else {
         format!(
             " CPU · {n} core{} · avg {:.0}% ",
@@ -186,6 +186,33 @@ fn grid_lines<'a>(app: &'a App, rows: usize, width: usize) -> Vec<Line<'a>> {
     let cores = &app.cpu.last.cores;
     let n = cores.len();
     let cw = choose_cell(n, rows, width);
+    // Room to spare: each cell gets a small bar after its number.
+    let mini = if cw == 4 {
+        (3..=10)
+            .rev()
+            .find(|b| n.div_ceil((width / (5 + b)).max(1)) < rows.max(2))
+    } else {
+        None
+    };
+    if let Some(b) = mini {
+        let per_row = (width / (5 + b)).max(1);
+        let mut lines: Vec<Line> = cores
+            .chunks(per_row)
+            .map(|chunk| {
+                let mut spans = Vec::new();
+                for &pct in chunk {
+                    let (fill, empty) = bar(b, f64::from(pct) / 100.0);
+                    spans.push(Span::styled(format!("{:>3.0} ", pct), t.text));
+                    spans.push(Span::styled(fill, t.load_fg(pct)));
+                    spans.push(Span::styled(empty, t.bar_empty));
+                    spans.push(Span::raw(" "));
+                }
+                Line::from(spans)
+            })
+            .collect();
+        lines.push(Line::styled("% busy per core", t.dim));
+        return lines;
+    }
     let per_row = (width / cw).max(1);
     let mut lines = Vec::new();
     for chunk in cores.chunks(per_row).take(rows) {

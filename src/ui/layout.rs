@@ -38,10 +38,16 @@ fn cpu_rows_wanted(cores: usize, width: u16) -> u16 {
 
 /// `cores` and `workers` size the CPU and progress panels (the timeline takes the rest).
 pub fn areas(area: Rect, cores: usize, workers: usize) -> Areas {
+    // The explanation may wrap onto a second line on narrower screens.
+    let explain_h = if area.width < 160 && area.height >= 24 {
+        2
+    } else {
+        1
+    };
     let [header, body, explain, keys] = Layout::vertical([
         Constraint::Length(2),
         Constraint::Min(0),
-        Constraint::Length(1),
+        Constraint::Length(explain_h),
         Constraint::Length(1),
     ])
     .areas(area);
@@ -100,7 +106,12 @@ mod tests {
     fn panels_tile_the_screen_without_overlap() {
         for (w, h, cores) in [(80, 24, 2), (200, 60, 128), (64, 22, 128), (160, 48, 8)] {
             let a = areas(Rect::new(0, 0, w, h), cores, cores);
-            let sum = a.header.height + a.cpu.height + a.models[0].height + a.timeline.height + 2;
+            let sum = a.header.height
+                + a.cpu.height
+                + a.models[0].height
+                + a.timeline.height
+                + a.explain.height
+                + 1;
             assert_eq!(sum, h, "{w}x{h}");
             assert!(a.timeline.height >= 4, "{w}x{h} timeline {:?}", a.timeline);
             assert_eq!(a.cpu.width + a.progress.width, w);

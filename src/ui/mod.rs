@@ -6,6 +6,7 @@ pub mod fmt;
 pub mod header;
 pub mod help;
 pub mod layout;
+pub mod lesson;
 pub mod models;
 pub mod progress;
 pub mod theme;
@@ -39,7 +40,19 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     for i in 0..3 {
         models::render(app, i, a.models[i], buf);
     }
-    timeline::render(app, a.timeline, buf);
+    if app.lesson.is_some() {
+        // The lesson takes the top of the timeline's room; the timeline keeps the rest.
+        let want = lesson::rows_wanted(area.height).min(a.timeline.height.saturating_sub(4));
+        let [lesson_area, timeline_area] = ratatui::layout::Layout::vertical([
+            ratatui::layout::Constraint::Length(want),
+            ratatui::layout::Constraint::Min(0),
+        ])
+        .areas(a.timeline);
+        lesson::render(app, lesson_area, buf);
+        timeline::render(app, timeline_area, buf);
+    } else {
+        timeline::render(app, a.timeline, buf);
+    }
     render_explain(app, a.explain, buf);
     render_keys(app, a.keys, buf);
     if app.help {
@@ -85,33 +98,66 @@ fn render_too_small(app: &App, area: Rect, buf: &mut Buffer) {
         .render(r, buf);
 }
 
+/// Word-wrap `text` into at most `rows` lines of `width` characters (the last one cut
+/// with "…" if needed).
+fn wrap(text: &str, width: usize, rows: usize) -> Vec<String> {
+    let mut lines: Vec<String> = vec![String::new()];
+    for word in text.split(' ') {
+        let cur = lines.len() - 1;
+        let len = lines[cur].chars().count();
+        if len > 0 && len + 1 + word.chars().count() > width {
+            lines.push(word.to_string());
+        } else {
+            if len > 0 {
+                lines[cur].push(' ');
+            }
+            lines[cur].push_str(word);
+        }
+    }
+    if lines.len() > rows {
+        let rest = lines.split_off(rows.max(1) - 1).join(" ");
+        lines.push(fmt::fit(&rest, width));
+    }
+    lines.into_iter().map(|l| fmt::fit(&l, width)).collect()
+}
+
 fn render_explain(app: &App, area: Rect, buf: &mut Buffer) {
     let t = &app.theme;
-    let room = (area.width as usize).saturating_sub(3);
-    let line = if let Some(n) = &app.notice {
-        Line::from(vec![
-            Span::styled(" ! ", t.warn),
-            Span::styled(fmt::fit(n, room), t.warn),
-        ])
+    let width = (area.width as usize).saturating_sub(3);
+    let rows = area.height.max(1) as usize;
+    let (mark, text, style) = if let Some(n) = &app.notice {
+        (Span::styled(" ! ", t.warn), n.clone(), t.warn)
     } else if let Some(e) = explain(app) {
-        Line::from(vec![
-            Span::styled(" ▸ ", t.accent),
-            Span::styled(fmt::fit(&e, room), t.title),
-        ])
+        (Span::styled(" ▸ ", t.accent), e, t.title)
     } else if app.is_running() {
-        Line::from(vec![
+        (
             Span::styled(" ▸ ", t.accent),
-            Span::styled("measuring… the explanation follows the numbers", t.dim),
-        ])
+            "measuring… the explanation follows the numbers".to_string(),
+            t.dim,
+        )
     } else {
-        Line::from(vec![
+        let line = Line::from(vec![
             Span::styled(" ▸ ", t.accent),
             Span::styled("press ", t.dim),
             Span::styled("a", t.key),
             Span::styled(" to run sequential, threads and processes in turn", t.dim),
-        ])
+        ]);
+        Paragraph::new(line).render(area, buf);
+        return;
     };
-    Paragraph::new(line).render(area, buf);
+    let lines: Vec<Line> = wrap(&text, width, rows)
+        .into_iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let lead = if i == 0 {
+                mark.clone()
+            } else {
+                Span::raw("   ")
+            };
+            Line::from(vec![lead, Span::styled(l, style)])
+        })
+        .collect();
+    Paragraph::new(lines).render(area, buf);
 }
 
 fn render_keys(app: &App, area: Rect, buf: &mut Buffer) {
@@ -143,3 +189,13 @@ fn render_keys(app: &App, area: Rect, buf: &mut Buffer) {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod wrap_tests {
+    #[test]
+    fn wraps_on_words_and_cuts_the_last_line() {
+        assert_eq!(super::wrap("aa bb cc", 5, 2), vec!["aa bb", "cc"]);
+        assert_eq!(super::wrap("aa bb cc dd ee", 5, 2), vec!["aa bb", "cc d…"]);
+        assert_eq!(super::wrap("short", 80, 2), vec!["short"]);
+    }
+}

@@ -34,11 +34,11 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         let lines = vec![
             Line::from(vec![
                 Span::styled("a", t.key),
-                Span::styled(" runs sequential → threads → processes", t.dim),
+                Span::styled(" run all three models in turn", t.dim),
             ]),
             Line::from(vec![
                 Span::styled("⏎", t.key),
-                Span::styled(" runs the selected model only", t.dim),
+                Span::styled(" run the selected model", t.dim),
             ]),
         ];
         Paragraph::new(lines).render(inner, buf);
