@@ -36,7 +36,9 @@ pub enum Command {
     #[command(
         after_help = "Examples:\n  conlab run --workload primes --size 2000000 --model processes --workers 2 --json\n  \
 conlab run --workload sleep --model threads --workers 8 --gil on\n  \
-conlab run --workload fib --model threads --workers 2 --gil off"
+conlab run --workload fib --model threads --workers 2 --gil off\n  \
+conlab run --workload http --tasks 4 --delay-ms 1000 --workers 4 --model threads\n  \
+conlab run --workload files --dir ~/notes --model processes"
     )]
     Run(RunArgs),
     /// Run several models one after another, repeat each, and compare them side by side.

@@ -219,7 +219,7 @@ fn a_worker_writing_garbage_is_reported_not_hung() {
     .expect("write script");
     std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755))
         .expect("chmod");
-    let mut s = spec("tiny", Model::Processes, 2, 1, 4);
+    let mut s = spec("sleep", Model::Processes, 2, 1, 4);
     s.worker_exe = Some(script);
     let r = run(&s);
     assert_eq!(r.failures.len(), 4, "{:?}", r.failures);
@@ -235,7 +235,7 @@ fn a_worker_writing_garbage_is_reported_not_hung() {
 #[test]
 fn a_missing_worker_binary_fails_every_task_clearly() {
     let _serial = serial();
-    let mut s = spec("tiny", Model::Processes, 2, 1, 3);
+    let mut s = spec("sleep", Model::Processes, 2, 1, 3);
     s.worker_exe = Some(PathBuf::from("/nonexistent/conlab"));
     let r = run(&s);
     assert_eq!(r.failures.len(), 3);

@@ -254,15 +254,22 @@ pub fn run_pool(job: &Job, opts: PoolOpts) -> (Vec<TaskResult>, PoolStats) {
         if c.generation != generation {
             continue;
         }
-        let line = match msg {
-            FromChild::Line(l) => l,
-            FromChild::Eof => {
-                // Died: fail its task, replace it while work remains.
+        let parsed = match msg {
+            FromChild::Line(l) => {
+                stats.bytes_received += l.len() as u64 + 1;
+                serde_json::from_str::<Stamped>(&l).map_err(|_| "wrote garbage on stdout")
+            }
+            FromChild::Eof => Err("died"),
+        };
+        let Stamped { at_us, event } = match parsed {
+            Ok(s) => s,
+            Err(why) => {
+                // Died or misbehaved: fail its task, replace it while work remains.
                 let died = slots[slot].take();
                 if let Some(mut d) = died {
                     retire(&mut d, Duration::ZERO);
                     if let Some((task, _)) = d.busy {
-                        results[task] = Some(Err(format!("worker {slot} died")));
+                        results[task] = Some(Err(format!("worker {slot} {why}")));
                         remaining -= 1;
                     }
                     if next < n && respawns_left > 0 {
@@ -279,8 +286,7 @@ pub fn run_pool(job: &Job, opts: PoolOpts) -> (Vec<TaskResult>, PoolStats) {
                 continue;
             }
         };
-        stats.bytes_received += line.len() as u64 + 1;
-        let Ok(Stamped { at_us, event }) = serde_json::from_str::<Stamped>(&line) else {
+        let Some(c) = slots.get_mut(slot).and_then(Option::as_mut) else {
             continue;
         };
         // The child's timestamps, on the run's clock.
