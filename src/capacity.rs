@@ -44,12 +44,12 @@ fn together(spinners: usize, iterations: u64) -> Duration {
 }
 
 /// Measure the capacity for `spinners` independent workers: median of three rounds of
-/// (one alone, all together), about half a second in all. 1.0 for one spinner.
+/// (one alone, all together), about 0.8 s in all. 1.0 for one spinner.
 pub fn measure(spinners: usize, cancel: &CancelToken) -> f64 {
     if spinners <= 1 {
         return 1.0;
     }
-    let iterations = calibrate(Duration::from_millis(80));
+    let iterations = calibrate(Duration::from_millis(130));
     let mut ratios = Vec::new();
     for _ in 0..3 {
         if cancel.is_cancelled() {

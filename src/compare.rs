@@ -60,8 +60,13 @@ fn median(xs: &[f64]) -> f64 {
     }
 }
 
-/// Fold the measured runs (grouped per model, in order) into a comparison.
-pub fn summarise(runs: &[(Model, Vec<RunReport>)], capacity: f64, spinners: usize) -> Comparison {
+/// Fold the measured runs (grouped per model, in order, each with the machine capacity
+/// measured just before it) into a comparison.
+pub fn summarise(measured: &[(Model, Vec<RunReport>, f64)], spinners: usize) -> Comparison {
+    let runs: Vec<(Model, Vec<RunReport>)> =
+        measured.iter().map(|(m, r, _)| (*m, r.clone())).collect();
+    let capacities: Vec<f64> = measured.iter().map(|(_, _, c)| *c).collect();
+    let capacity = capacities.iter().sum::<f64>() / capacities.len().max(1) as f64;
     let first = runs.iter().flat_map(|(_, r)| r.first()).next();
     let answer_of = |reports: &[RunReport]| -> Option<String> {
         let answers: Vec<Option<&str>> = reports
@@ -88,7 +93,8 @@ pub fn summarise(runs: &[(Model, Vec<RunReport>)], capacity: f64, spinners: usiz
     let rows = runs
         .iter()
         .zip(answers)
-        .map(|((model, reports), answer)| {
+        .zip(capacities)
+        .map(|(((model, reports), answer), capacity)| {
             let el: Vec<f64> = reports.iter().map(|r| r.elapsed.as_secs_f64()).collect();
             let med = median(&el);
             let workers = if *model == Model::Sequential {
@@ -162,10 +168,6 @@ pub fn compare_command(args: &CompareArgs) -> Result<ExitCode, CliError> {
     let chatty = std::io::stderr().is_terminal();
 
     let spinners = workers.min(crate::cli::default_workers()).max(1);
-    if chatty {
-        eprintln!("measuring machine capacity with {spinners} independent spinners…");
-    }
-    let capacity = crate::capacity::measure(spinners, &cancel);
 
     let recorder = args
         .record
@@ -174,8 +176,14 @@ pub fn compare_command(args: &CompareArgs) -> Result<ExitCode, CliError> {
         .transpose()
         .map_err(|e| CliError::Usage(format!("invalid --record: {e:#}")))?;
     let mut run_number = 0u32;
-    let mut runs: Vec<(Model, Vec<RunReport>)> = Vec::new();
+    let mut runs: Vec<(Model, Vec<RunReport>, f64)> = Vec::new();
     for &model in &args.models {
+        // The machine's capacity changes from moment to moment on shared machines:
+        // measure it right before each model, so each row is judged by its own ceiling.
+        if chatty {
+            eprint!("\r{model:<10} measuring machine capacity…        ");
+        }
+        let capacity = crate::capacity::measure(spinners, &cancel);
         let spec = RunSpec {
             model,
             ..base.clone()
@@ -198,12 +206,12 @@ pub fn compare_command(args: &CompareArgs) -> Result<ExitCode, CliError> {
             }
             reports.push(report);
         }
-        runs.push((model, reports));
+        runs.push((model, reports, capacity));
     }
     if chatty {
         eprint!("\r{:40}\r", "");
     }
-    let mut cmp = summarise(&runs, capacity, spinners);
+    let mut cmp = summarise(&runs, spinners);
     cmp.switch_interval_ms = base.gil.switch_interval.as_secs_f64() * 1e3;
     print!("{}", report::exporter(args.format).export(&cmp));
     let failed = cmp.rows.iter().any(|r| r.failed > 0);
@@ -252,8 +260,13 @@ mod tests {
             (
                 Model::Sequential,
                 vec![report(Model::Sequential, 4.0, 4.0, "25")],
+                1.6,
             ),
-            (Model::Threads, vec![report(Model::Threads, 4.0, 4.0, "25")]),
+            (
+                Model::Threads,
+                vec![report(Model::Threads, 4.0, 4.0, "25")],
+                1.6,
+            ),
             (
                 Model::Processes,
                 vec![
@@ -261,9 +274,10 @@ mod tests {
                     report(Model::Processes, 2.0, 4.0, "25"),
                     report(Model::Processes, 3.0, 4.0, "25"),
                 ],
+                1.6,
             ),
         ];
-        let c = summarise(&runs, 1.6, 2);
+        let c = summarise(&runs, 2);
         let p = &c.rows[2];
         assert_eq!(p.elapsed_median_s, 2.5);
         assert_eq!(p.elapsed_min_s, 2.0);
@@ -282,17 +296,28 @@ mod tests {
             (
                 Model::Sequential,
                 vec![report(Model::Sequential, 1.0, 1.0, "25")],
+                2.0,
             ),
-            (Model::Threads, vec![report(Model::Threads, 1.0, 1.0, "24")]),
+            (
+                Model::Threads,
+                vec![report(Model::Threads, 1.0, 1.0, "24")],
+                1.5,
+            ),
         ];
-        let c = summarise(&runs, 2.0, 2);
+        let c = summarise(&runs, 2);
+        assert_eq!(c.capacity, 1.75, "the mean of the per-model measurements");
+        assert_eq!(c.rows[1].capacity, 1.5, "each row keeps its own");
         assert!(c.rows.iter().all(|r| !r.answers_agree));
     }
 
     #[test]
     fn no_sequential_means_no_speedup() {
-        let runs = vec![(Model::Threads, vec![report(Model::Threads, 1.0, 1.0, "25")])];
-        let c = summarise(&runs, 2.0, 2);
+        let runs = vec![(
+            Model::Threads,
+            vec![report(Model::Threads, 1.0, 1.0, "25")],
+            2.0,
+        )];
+        let c = summarise(&runs, 2);
         assert_eq!(c.rows[0].speedup, None);
         assert_eq!(c.rows[0].of_capacity, None);
     }

@@ -20,7 +20,7 @@ impl Exporter for TableExporter {
             }
         );
         s += &format!(
-            "machine capacity right now: {:.2}× with {} independent spinner{} (ideal {}×)\n\n",
+            "machine capacity (measured before each model): {:.2}× on average with {} independent spinner{} (ideal {}×)\n\n",
             c.capacity,
             c.capacity_spinners,
             if c.capacity_spinners == 1 { "" } else { "s" },
@@ -34,10 +34,11 @@ impl Exporter for TableExporter {
             "speed-up",
             "effic.",
             "cores busy",
+            "capacity",
             "of capacity",
             "answer",
         ];
-        let rows: Vec<[String; 9]> = c
+        let rows: Vec<[String; 10]> = c
             .rows
             .iter()
             .map(|r| {
@@ -49,6 +50,7 @@ impl Exporter for TableExporter {
                     times(r.speedup),
                     percent(r.efficiency),
                     format!("{:.2}", r.cpu_utilisation),
+                    format!("{:.2}×", r.capacity),
                     percent(r.of_capacity),
                     answer_cell(r),
                 ]
@@ -61,12 +63,12 @@ impl Exporter for TableExporter {
                 .max()
                 .unwrap_or(0)
         };
-        let widths: Vec<usize> = (0..9).map(width).collect();
+        let widths: Vec<usize> = (0..10).map(width).collect();
         let line = |cells: Vec<&str>| {
             let mut l = String::new();
             for (i, cell) in cells.iter().enumerate() {
                 let pad = widths[i].saturating_sub(cell.chars().count());
-                if i == 0 || i == 8 {
+                if i == 0 || i == 9 {
                     l += cell;
                     l += &" ".repeat(pad);
                 } else {
