@@ -256,6 +256,8 @@ fn all_command(args: &ShotArgs, cancel: &CancelToken) -> Result<ExitCode, CliErr
             help: scene.help,
         };
         let mut app = replayed_app(&rec, scene.theme);
+        // Show the threads panel's timeline: the picture that explains the GIL.
+        app.selected = 1;
         let buf = render(&mut app, &view);
         let out = write_files(&buf, &args.out, scene.name, &title_of(&app), scene.theme)?;
         println!("{}", out.display());
@@ -366,8 +368,12 @@ mod tests {
                 theme: scene.theme,
                 help: scene.help,
             };
-            let a = render(&mut replayed_app(&rec, scene.theme), &view);
-            let b = render(&mut replayed_app(&rec, scene.theme), &view);
+            let mut app = replayed_app(&rec, scene.theme);
+            app.selected = 1;
+            let a = render(&mut app, &view);
+            let mut again = replayed_app(&rec, scene.theme);
+            again.selected = 1;
+            let b = render(&mut again, &view);
             let title = "t";
             assert_eq!(
                 svg::render(&a, title, svg::defaults_for(false)),
