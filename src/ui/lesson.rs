@@ -51,7 +51,23 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     ];
     if step_done(app) {
         let mut measured = vec![Span::styled("measured: ", t.accent)];
-        if let Some((m, us)) = fastest(app) {
+        let single = (step.models.len() == 1)
+            .then(|| fastest(app))
+            .flatten()
+            .and_then(|(m, us)| {
+                let i = crate::exec::Model::ALL.iter().position(|x| *x == m)?;
+                let a = app.panels[i].answer.as_ref()?;
+                Some(format!(
+                    "{} ({}) on {m} in {}",
+                    a.value,
+                    a.meaning,
+                    fmt::secs(us)
+                ))
+            });
+        if let Some(text) = single {
+            // One model: the lesson is in its answer, not in a race between models.
+            measured.push(Span::styled(text, t.ok));
+        } else if let Some((m, us)) = fastest(app) {
             measured.push(Span::styled(
                 format!("{m} fastest in {}", fmt::secs(us)),
                 t.ok,
