@@ -269,6 +269,21 @@ pub fn run_one(
     worker: usize,
     pid: u32,
 ) -> Result<TaskOutput, TaskError> {
+    run_with(job, gil, index, worker, pid, |ctx| {
+        job.workload.run_task(&job.tasks[index], ctx)
+    })
+}
+
+/// [`run_one`] with the work given as a closure (scenes that orchestrate their own
+/// threads run their bodies through here, so every task is reported the same way).
+pub fn run_with(
+    job: &Job,
+    gil: &Gil,
+    index: usize,
+    worker: usize,
+    pid: u32,
+    f: impl FnOnce(&mut TaskCtx) -> Result<TaskOutput, TaskError>,
+) -> Result<TaskOutput, TaskError> {
     job.sink.emit(Event::TaskStarted {
         task: index,
         worker,
@@ -286,17 +301,15 @@ pub fn run_one(
             end_us: job.sink.us_at(end),
         });
     }
-    let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        job.workload.run_task(&job.tasks[index], &mut ctx)
-    }))
-    .unwrap_or_else(|p| {
-        let msg = p
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| p.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "unknown panic".into());
-        Err(TaskError::failed(format!("task panicked: {msg}")))
-    });
+    let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&mut ctx)))
+        .unwrap_or_else(|p| {
+            let msg = p
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| p.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into());
+            Err(TaskError::failed(format!("task panicked: {msg}")))
+        });
     gil.release();
     let wall_us = t0.elapsed().as_micros() as u64;
     let cpu_us = cpu0.map(|c| c.elapsed().as_micros() as u64).unwrap_or(0);
@@ -313,7 +326,7 @@ pub fn run_one(
 }
 
 /// Map a task's outcome to what executors return.
-fn to_result(r: Result<TaskOutput, TaskError>) -> TaskResult {
+pub fn to_result(r: Result<TaskOutput, TaskError>) -> TaskResult {
     match r {
         Ok(o) => Some(Ok(o)),
         Err(TaskError::Cancelled) => None,

@@ -20,7 +20,7 @@ use std::time::Instant;
 use serde_json::Value;
 
 use super::TaskOutput;
-use crate::exec::{Event, Gil, Job, SpanKind, TaskCtx, TaskError, TaskResult, thread_label};
+use crate::exec::{Event, Gil, Job, TaskCtx, TaskError, TaskResult};
 
 /// Run `f` as task `index` on the calling thread as `worker`, holding `gil` as a CPython
 /// thread would (taken at the start, released at the end and inside `without_gil`), and
@@ -32,42 +32,14 @@ pub fn scene_task(
     worker: usize,
     f: impl FnOnce(&mut TaskCtx) -> Result<TaskOutput, TaskError>,
 ) -> TaskResult {
-    let pid = std::process::id();
-    job.sink.emit(Event::TaskStarted {
-        task: index,
+    crate::exec::to_result(crate::exec::run_with(
+        job,
+        gil,
+        index,
         worker,
-        pid,
-        thread: thread_label(),
-    });
-    let t0 = Instant::now();
-    let cpu0 = cpu_time::ThreadTime::try_now().ok();
-    let mut ctx = TaskCtx::new(index, worker, gil, job.cancel, job.sink);
-    if let Some((start, end)) = gil.acquire() {
-        job.sink.emit(Event::Span {
-            worker,
-            kind: SpanKind::GilWait,
-            start_us: job.sink.us_at(start),
-            end_us: job.sink.us_at(end),
-        });
-    }
-    let out = f(&mut ctx);
-    gil.release();
-    let wall_us = t0.elapsed().as_micros() as u64;
-    let cpu_us = cpu0.map(|c| c.elapsed().as_micros() as u64).unwrap_or(0);
-    match out {
-        Err(TaskError::Cancelled) => None,
-        out => {
-            let result = out.map_err(|e| e.to_string());
-            job.sink.emit(Event::TaskFinished {
-                task: index,
-                worker,
-                result: result.clone(),
-                wall_us,
-                cpu_us,
-            });
-            Some(result)
-        }
-    }
+        std::process::id(),
+        f,
+    ))
 }
 
 /// Run `count` scene threads (named `conlab-scene-{name}-{i}`) side by side, thread `i`
