@@ -1,5 +1,5 @@
-//! `rate-limit`: many threads send "requests" (a local 50 ms sleep stands in for the
-//! network) through one shared limiter of R requests per second. The pool could go much
+//! `rate-limit`: many threads send HTTP requests (GETs of the embedded loopback server's
+//! `/delay/50`) through one shared limiter of R requests per second. The pool could go much
 //! faster; the limiter holds it to R, and the time threads spent waiting for a slot is
 //! measured.
 
@@ -17,8 +17,28 @@ pub struct RateLimit;
 
 /// The limit: requests started per second.
 pub const RATE: u64 = 20;
-/// One request's latency (a sleep without the GIL).
+/// One request's latency: the embedded server answers after this long.
 const REQUEST: Duration = Duration::from_millis(50);
+/// Give up on one request after this long.
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// One GET of the task's URL with the GIL released; a non-200 answer fails the task.
+fn request(task: &Value, ctx: &mut TaskCtx) -> Result<(), TaskError> {
+    let url = task
+        .get("url")
+        .and_then(Value::as_str)
+        .ok_or_else(|| TaskError::failed("malformed task: no `url`"))?;
+    let got = ctx
+        .without_gil(|| crate::workload::http::fetch(url, TIMEOUT, true))
+        .map_err(TaskError::Failed)?;
+    if got.status != 200 {
+        return Err(TaskError::failed(format!(
+            "GET {url}: status {}",
+            got.status
+        )));
+    }
+    Ok(())
+}
 
 /// Evenly spaced slots, one every 1/R s: each request reserves the next free one.
 struct Limiter {
@@ -73,14 +93,20 @@ impl Workload for RateLimit {
         1
     }
     fn plan(&self, args: &WorkloadArgs) -> anyhow::Result<Plan> {
-        Ok(Plan::new(
-            (0..args.size).map(|i| json!({ "request": i })).collect(),
-        ))
+        let server = crate::server::Server::start_loopback()?;
+        let url = server.url(&format!("/delay/{}", REQUEST.as_millis()));
+        let mut plan = Plan::new(
+            (0..args.size)
+                .map(|i| json!({ "request": i, "url": url }))
+                .collect(),
+        );
+        plan.keep_alive.push(Box::new(server));
+        Ok(plan)
     }
     fn run_task(&self, task: &Value, ctx: &mut TaskCtx) -> Result<TaskOutput, TaskError> {
         // Unlimited (e.g. in a worker process): just the request.
         let i = task_u64(task, "request")?;
-        ctx.sleep(REQUEST)?;
+        request(task, ctx)?;
         Ok(TaskOutput::value(u128::from(i)))
     }
     fn run_whole(&self, job: &Job, model: Model) -> Option<Vec<TaskResult>> {
@@ -105,7 +131,7 @@ impl Workload for RateLimit {
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .push(t0.elapsed().as_secs_f64());
-            ctx.sleep(REQUEST)?;
+            request(&job.tasks[i], ctx)?;
             Ok(TaskOutput::value(i as u128))
         });
         let elapsed = t0.elapsed().as_secs_f64();
