@@ -124,11 +124,21 @@ impl Sample {
 
 /// Run the sample: one worker, sequentially on this thread, cancelled after the budget.
 pub fn sample(args: &ClassifyArgs) -> Result<Sample, CliError> {
-    let mut spec = args.opts.spec(Model::Sequential).map_err(CliError::Usage)?;
-    spec.args.workers = 1;
+    let spec = args.opts.spec(Model::Sequential).map_err(CliError::Usage)?;
     let cancel = CancelToken::new();
     crate::headless::cancel_on_ctrl_c(&cancel);
-    let budget = Duration::from_millis(args.budget_ms);
+    sample_spec(spec, Duration::from_millis(args.budget_ms), &cancel)
+}
+
+/// Run the sample of `spec` (forced to one sequential worker) for at most `budget`.
+pub fn sample_spec(
+    mut spec: crate::exec::RunSpec,
+    budget: Duration,
+    cancel: &CancelToken,
+) -> Result<Sample, CliError> {
+    spec.model = Model::Sequential;
+    spec.args.workers = 1;
+    let cancel = cancel.clone();
     let (stop_tx, stop_rx) = crossbeam_channel::bounded::<()>(0);
     let timer = {
         let cancel = cancel.clone();
@@ -170,6 +180,19 @@ pub fn sample(args: &ClassifyArgs) -> Result<Sample, CliError> {
         walls,
         runqueue_wait: before.zip(after).map(|(b, a)| a.1.saturating_sub(b.1)),
     })
+}
+
+/// One line for the dashboard: verdict, measured ratio, recommended model and why.
+pub fn one_line(sample: &Sample, gil: bool) -> String {
+    let j = classify_json(sample, gil);
+    format!(
+        "{}: mostly {} ({:.0}% of a 1-thread sample wanted a CPU) → {}: {}",
+        sample.report.workload,
+        j["verdict"].as_str().unwrap_or("?"),
+        sample.wanted_cpu_per_wall() * 100.0,
+        j["recommended_model"].as_str().unwrap_or("?"),
+        j["why"].as_str().unwrap_or("")
+    )
 }
 
 /// The verdict as JSON.

@@ -341,6 +341,24 @@ pub struct Extras {
     pub shots_dir: Option<PathBuf>,
 }
 
+/// Sample `spec` on a named thread and send the verdict back as a message.
+fn spawn_classify(spec: RunSpec, tx: &Sender<Msg>) {
+    let verdict_tx = tx.clone();
+    let gil = spec.gil.enabled;
+    let spawned = std::thread::Builder::new()
+        .name("conlab-classify".into())
+        .spawn(move || {
+            let result =
+                crate::classify::sample_spec(spec, Duration::from_secs(1), &CancelToken::new())
+                    .map(|s| crate::classify::one_line(&s, gil))
+                    .map_err(|e| e.to_string());
+            let _ = verdict_tx.send(Msg::Classified(result));
+        });
+    if let Err(e) = spawned {
+        let _ = tx.send(Msg::Classified(Err(e.to_string())));
+    }
+}
+
 /// UTC `YYYYMMDD-HHMMSS` for file names (no time-zone database needed).
 fn timestamp() -> String {
     let secs = std::time::SystemTime::now()
@@ -466,6 +484,7 @@ pub fn run_loop_with<B: Backend>(
                     Command::Start { id, spec } => runner.start(id, *spec, tx, t0),
                     Command::Cancel => runner.cancel.cancel(),
                     Command::Screenshot => want_shot = true,
+                    Command::Classify(spec) => spawn_classify(*spec, tx),
                     Command::Quit => quit = true,
                 }
             }

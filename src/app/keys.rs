@@ -19,6 +19,7 @@ pub const HELP: &[(&str, &str)] = &[
     ("]  [", "double / halve the size"),
     ("w  W", "next / previous workload"),
     ("s", "save a screenshot (SVG, text, ANSI) in screenshots/"),
+    ("i", "classify: is this workload waiting or computing?"),
     ("n  p", "lesson: next / previous step"),
     ("1 2 3", "lesson: guess the fastest model before the run"),
     ("mouse", "click a panel to select it"),
@@ -56,6 +57,19 @@ pub fn on_key(app: &mut App, k: KeyEvent) -> Vec<Command> {
     match k.code {
         KeyCode::Char('q') => return vec![Command::Quit],
         KeyCode::Char('s') => return vec![Command::Screenshot],
+        KeyCode::Char('i') => {
+            if app.is_running() {
+                app.notice = Some("classify samples the machine: wait for the run to end".into());
+                return Vec::new();
+            }
+            app.notice = Some(format!(
+                "classifying {}: a 1-second sample on one thread…",
+                app.settings.workload().name()
+            ));
+            return vec![Command::Classify(Box::new(
+                app.settings.spec(Model::Sequential),
+            ))];
+        }
         KeyCode::Char('?') => app.help = true,
         KeyCode::Left | KeyCode::Char('h') | KeyCode::Up | KeyCode::Char('k') => {
             app.selected = (app.selected + 2) % 3

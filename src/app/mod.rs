@@ -54,6 +54,8 @@ pub struct App {
     pub lesson: Option<lesson::LessonState>,
     /// Replaying a recording: keys that would start runs are refused.
     pub replaying: bool,
+    /// The last `i` (classify) verdict, shown on the explanation line until a run.
+    pub classified: Option<String>,
 }
 
 fn index_of(m: Model) -> usize {
@@ -78,6 +80,7 @@ impl App {
             notice: None,
             lesson: None,
             replaying: false,
+            classified: None,
         }
     }
 
@@ -172,6 +175,16 @@ impl App {
                 self.clear_queue();
                 Vec::new()
             }
+            Msg::Classified(r) => {
+                match r {
+                    Ok(line) => {
+                        self.classified = Some(line);
+                        self.notice = None;
+                    }
+                    Err(e) => self.notice = Some(format!("classify failed: {e}")),
+                }
+                Vec::new()
+            }
             Msg::Quit => vec![Command::Quit],
         }
     }
@@ -192,6 +205,7 @@ impl App {
             return Vec::new();
         }
         self.notice = None;
+        self.classified = None;
         for &m in models {
             self.panels[index_of(m)].reset();
             self.panels[index_of(m)].state = RunState::Queued;
@@ -227,6 +241,7 @@ impl App {
 
     /// Forget every result (the workload or size changed: answers no longer compare).
     pub fn reset_results(&mut self) {
+        self.classified = None;
         for p in &mut self.panels {
             p.reset();
         }

@@ -31,6 +31,8 @@ pub enum Msg {
         id: RunId,
         result: Result<(), String>,
     },
+    /// The classify sample's one-line verdict (or why it failed).
+    Classified(Result<String, String>),
     /// Quit from outside (SIGTERM / SIGINT).
     Quit,
 }
@@ -44,6 +46,8 @@ pub enum Command {
     Cancel,
     /// Save the current frame into `screenshots/` (SVG, text, ANSI).
     Screenshot,
+    /// Sample the current workload on one thread: waiting or computing?
+    Classify(Box<RunSpec>),
     /// Leave: cancel the run, join it, restore the terminal.
     Quit,
 }

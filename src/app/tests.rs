@@ -337,3 +337,29 @@ fn a_burst_of_a_million_events_is_folded_without_growing_memory() {
     assert_eq!(a.panels[1].workers.len(), 4);
     assert_eq!(a.panels[1].elapsed_us, 999_999);
 }
+
+#[test]
+fn i_classifies_the_current_workload_and_shows_the_verdict() {
+    let mut a = app("sleep", 2, true);
+    let cmds = a.update(key('i'));
+    match cmds.as_slice() {
+        [Command::Classify(spec)] => {
+            assert_eq!(spec.workload, "sleep");
+            assert_eq!(spec.model, Model::Sequential);
+        }
+        other => panic!("expected one Classify command, got {other:?}"),
+    }
+    a.update(Msg::Classified(Ok("sleep: mostly waiting".into())));
+    assert_eq!(a.classified.as_deref(), Some("sleep: mostly waiting"));
+    assert!(
+        a.notice.is_none(),
+        "the verdict replaces the 'classifying…' notice"
+    );
+    a.update(key('w'));
+    assert!(
+        a.classified.is_none(),
+        "a new workload forgets the old verdict"
+    );
+    a.update(Msg::Classified(Err("boom".into())));
+    assert!(a.notice.as_deref().is_some_and(|n| n.contains("boom")));
+}

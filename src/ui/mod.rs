@@ -127,6 +127,8 @@ fn render_explain(app: &App, area: Rect, buf: &mut Buffer) {
     let rows = area.height.max(1) as usize;
     let (mark, text, style) = if let Some(n) = &app.notice {
         (Span::styled(" ! ", t.warn), n.clone(), t.warn)
+    } else if let Some(c) = app.classified.as_ref().filter(|_| !app.is_running()) {
+        (Span::styled(" ◆ ", t.accent), c.clone(), t.title)
     } else if let Some(e) = explain(app) {
         (Span::styled(" ▸ ", t.accent), e, t.title)
     } else if app.is_running() {
