@@ -263,6 +263,9 @@ impl App {
 
     /// Do all finished panels give the same answer? `None` when fewer than two finished.
     pub fn answers_agree(&self) -> Option<bool> {
+        if self.settings.workload().answer_is_measured() {
+            return None;
+        }
         let answers: Vec<_> = self
             .panels
             .iter()

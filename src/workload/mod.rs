@@ -151,6 +151,11 @@ pub trait Workload: Send + Sync {
     fn run_whole(&self, _job: &Job, _model: Model) -> Option<Vec<TaskResult>> {
         None
     }
+    /// Is the answer itself a measurement (a speed-up, a latency, lost updates) that may
+    /// differ from run to run and model to model? Then "answers agree" does not apply.
+    fn answer_is_measured(&self) -> bool {
+        false
+    }
     /// Fold every task's output (in task order) into the answer.
     fn combine(&self, outputs: &[TaskOutput], args: &WorkloadArgs) -> Answer;
     /// The measured numbers behind the answer (a scene's lesson), for `run --json`'s

@@ -60,6 +60,9 @@ fn waiter(stop: &AtomicBool, ctx: &mut TaskCtx) -> Result<Vec<f64>, TaskError> {
 }
 
 impl Workload for Convoy {
+    fn answer_is_measured(&self) -> bool {
+        true
+    }
     fn name(&self) -> &'static str {
         "convoy"
     }
