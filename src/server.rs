@@ -9,7 +9,7 @@
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
-use std::io::Read;
+use std::io::{Read, Write};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -535,11 +535,15 @@ pub fn serve_command(args: &crate::cli::ServeArgs) -> Result<ExitCode, crate::he
     })
     .map_err(|e| CliError::Other(anyhow::anyhow!("could not catch Ctrl-C: {e}")))?;
     let server = Server::start(addr).map_err(|e| CliError::Usage(format!("{e:#}")))?;
-    println!("conlab serve: listening on http://{}", server.addr());
-    println!("  try: curl http://{}/delay/1000", server.addr());
-    println!("  Ctrl-C stops it.");
+    // Whoever reads our stdout may stop after the address line: a closed pipe must not
+    // panic (println! would), the server keeps serving.
+    let _ = writeln!(
+        std::io::stdout().lock(),
+        "conlab serve: listening on http://{addr}\n  try: curl http://{addr}/delay/1000\n  Ctrl-C stops it.",
+        addr = server.addr()
+    );
     let _ = rx.recv();
-    eprintln!("conlab serve: stopping");
+    let _ = writeln!(std::io::stderr(), "conlab serve: stopping");
     drop(server);
     Ok(ExitCode::SUCCESS)
 }
@@ -547,7 +551,6 @@ pub fn serve_command(args: &crate::cli::ServeArgs) -> Result<ExitCode, crate::he
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::Write as _;
     use std::net::TcpStream;
 
     fn status_of(r: &Route) -> u16 {

@@ -53,6 +53,22 @@ impl Sink {
         }
     }
 
+    /// Same destination and clock, with every task index moved up by `by`: a sub-job
+    /// over `tasks[by..]` (or a worker's one-task job) reports the run's own indices.
+    pub fn shift_tasks(&self, by: usize) -> Self {
+        let inner = self.clone();
+        Sink::new(move |mut s| {
+            match &mut s.event {
+                Event::TaskStarted { task, .. }
+                | Event::Progress { task, .. }
+                | Event::TaskFinished { task, .. } => *task += by,
+                _ => {}
+            }
+            inner.emit_at(s.at_us, s.event);
+        })
+        .with_clock_of(self)
+    }
+
     /// Microseconds since this sink's clock started.
     pub fn now_us(&self) -> u64 {
         self.us_at(Instant::now())
@@ -85,6 +101,30 @@ mod tests {
         sink.emit(Event::WorkerStarted { worker: 3, pid: 9 });
         let got = rx.try_recv().expect("one event");
         assert_eq!(got.event, Event::WorkerStarted { worker: 3, pid: 9 });
+    }
+
+    #[test]
+    fn shifted_sink_renumbers_tasks_only() {
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let sink = Sink::channel(tx, |s| s).shift_tasks(10);
+        sink.emit(Event::Progress {
+            task: 2,
+            worker: 1,
+            done: 1,
+            total: 2,
+        });
+        sink.emit(Event::WorkerStarted { worker: 1, pid: 7 });
+        let got: Vec<Event> = rx.try_iter().map(|s| s.event).collect();
+        assert_eq!(
+            got[0],
+            Event::Progress {
+                task: 12,
+                worker: 1,
+                done: 1,
+                total: 2
+            }
+        );
+        assert_eq!(got[1], Event::WorkerStarted { worker: 1, pid: 7 });
     }
 
     #[test]

@@ -68,20 +68,8 @@ pub fn serve(gil: GilConfig) -> anyhow::Result<()> {
 
 /// `run_one` for task 0 of `job`, reported under the pool's task id.
 fn run_one_as(job: &Job, gil: &Gil, id: usize, pid: u32) -> Result<(), ()> {
-    let renamed = Sink::new({
-        let inner = job.sink.clone();
-        move |mut s| {
-            match &mut s.event {
-                Event::TaskStarted { task, .. }
-                | Event::Progress { task, .. }
-                | Event::TaskFinished { task, .. } => *task = id,
-                _ => {}
-            }
-            inner.emit_at(s.at_us, s.event);
-        }
-    });
     // Keep the worker's clock: timestamps are translated by the parent.
-    let renamed = renamed.with_clock_of(job.sink);
+    let renamed = job.sink.shift_tasks(id);
     let job = Job {
         sink: &renamed,
         ..*job

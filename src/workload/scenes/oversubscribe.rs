@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use super::super::{Answer, Plan, TaskOutput, WorkKind, Workload, WorkloadArgs, task_u64};
 use super::{attach_run_extra, run_extra};
-use crate::exec::{Event, Job, Model, Sink, TaskCtx, TaskError, TaskResult, cpu_now, executor};
+use crate::exec::{Event, Job, Model, TaskCtx, TaskError, TaskResult, cpu_now, executor};
 
 pub struct Oversubscribe;
 
@@ -108,17 +108,7 @@ impl Workload for Oversubscribe {
                 continue;
             }
             // This pass's events, renumbered to the run's task indices.
-            let inner = job.sink.clone();
-            let sink = Sink::new(move |mut s| {
-                match &mut s.event {
-                    Event::TaskStarted { task, .. }
-                    | Event::Progress { task, .. }
-                    | Event::TaskFinished { task, .. } => *task += first,
-                    _ => {}
-                }
-                inner.emit_at(s.at_us, s.event);
-            })
-            .with_clock_of(job.sink);
+            let sink = job.sink.shift_tasks(first);
             let sub = Job {
                 tasks: &job.tasks[first..first + len],
                 workers,

@@ -11,7 +11,7 @@ use super::super::{Answer, Plan, TaskOutput, WorkKind, Workload, WorkloadArgs, t
 use super::oversubscribe::spin;
 use super::pool::{PoolOpts, run_pool};
 use super::{attach_run_extra, ms, run_extra};
-use crate::exec::{Event, Job, Model, Sink, TaskCtx, TaskError, TaskResult};
+use crate::exec::{Event, Job, Model, TaskCtx, TaskError, TaskResult};
 
 pub struct Recycle;
 
@@ -84,17 +84,7 @@ impl Workload for Recycle {
                 results.extend((first..first + half).map(|_| None));
                 continue;
             }
-            let inner = job.sink.clone();
-            let sink = Sink::new(move |mut s| {
-                match &mut s.event {
-                    Event::TaskStarted { task, .. }
-                    | Event::Progress { task, .. }
-                    | Event::TaskFinished { task, .. } => *task += first,
-                    _ => {}
-                }
-                inner.emit_at(s.at_us, s.event);
-            })
-            .with_clock_of(job.sink);
+            let sink = job.sink.shift_tasks(first);
             let sub = Job {
                 tasks: &job.tasks[first..first + half],
                 sink: &sink,
