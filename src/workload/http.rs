@@ -1,6 +1,7 @@
-//! `http`: K GET requests, to the embedded loopback server (`/delay/{ms}?bytes=N`) or to
-//! real URLs; the answer is the total bytes and a checksum of the bodies. Each request
-//! runs with the simulated GIL released, so threads overlap their waits as in Python.
+//! `http`: K GET requests, to the embedded loopback server (`/delay-ms/{ms}?bytes=N`) or to
+//! real URLs (httpbin.org ones answered by the embedded server unless `--httpbin remote`);
+//! the answer is the total bytes and a checksum of the bodies. Each request runs with the
+//! simulated GIL released, so threads overlap their waits as in Python.
 
 use std::io::Read;
 use std::ops::RangeInclusive;
@@ -11,7 +12,7 @@ use sha2::{Digest, Sha256};
 
 use super::{Answer, Plan, TaskOutput, WorkKind, Workload, WorkloadArgs, task_u64, thousands};
 use crate::exec::{TaskCtx, TaskError};
-use crate::server::{self, Server};
+use crate::server::{self, Server, fds, httpbin};
 
 pub struct Http;
 
@@ -47,9 +48,32 @@ pub fn check_url(url: &str) -> anyhow::Result<()> {
 /// one was started.
 pub type Fetches = (Vec<Value>, Option<Server>);
 
-/// The fetch tasks for `args.tasks` tasks: the user's URLs in turn,
-/// or `/delay/{delay}?bytes={bytes}` on a freshly started embedded server (returned so the
-/// plan keeps it alive).
+/// The user's URLs with httpbin.org ones pointed at a freshly started embedded server
+/// (unless `--httpbin remote`), and that server.
+fn local_httpbin(args: &WorkloadArgs) -> anyhow::Result<(Vec<String>, Option<Server>)> {
+    if args.httpbin_remote || !args.urls.iter().any(|u| httpbin::is_httpbin(u)) {
+        return Ok((args.urls.clone(), None));
+    }
+    let srv = Server::start_loopback()?;
+    let base = srv.url("");
+    let urls = args
+        .urls
+        .iter()
+        .map(|u| httpbin::local_url(u, &base).unwrap_or_else(|| u.clone()))
+        .collect();
+    Ok((urls, Some(srv)))
+}
+
+/// Refuse up front a run whose connections at once would not fit the open-files limit:
+/// one per worker (at most one per task), two each when the embedded server is the peer.
+fn check_open_files(args: &WorkloadArgs, local_server: bool) -> anyhow::Result<()> {
+    let connections = args.workers.min(args.tasks).max(1) as u64;
+    fds::check(connections, if local_server { 2 } else { 1 }).map_err(|e| anyhow::anyhow!(e))
+}
+
+/// The fetch tasks for `args.tasks` tasks: the user's URLs in turn (httpbin.org ones served
+/// by the embedded server unless `--httpbin remote`), or `/delay-ms/{delay}?bytes={bytes}`
+/// on a freshly started embedded server (returned so the plan keeps it alive).
 pub fn plan_fetches(
     args: &WorkloadArgs,
     default_delay_ms: u64,
@@ -64,11 +88,20 @@ pub fn plan_fetches(
         for u in &args.urls {
             check_url(u)?;
         }
-        let t = URL_TIMEOUT.as_millis() as u64;
+        let any_local = !args.httpbin_remote && args.urls.iter().any(|u| httpbin::is_httpbin(u));
+        check_open_files(args, any_local)?;
+        let (urls, srv) = local_httpbin(args)?;
+        // A local httpbin URL may ask for the longest delay the server allows.
+        let t = if srv.is_some() {
+            Duration::from_millis(server::MAX_DELAY_MS) + SERVER_SLACK
+        } else {
+            URL_TIMEOUT
+        }
+        .as_millis() as u64;
         let fetches = (0..args.tasks)
-            .map(|i| json!({ "url": args.urls[i % args.urls.len()], "timeout_ms": t }))
+            .map(|i| json!({ "url": urls[i % urls.len()], "timeout_ms": t }))
             .collect();
-        return Ok((fetches, None));
+        return Ok((fetches, srv));
     }
     let delay = args.delay_ms.unwrap_or(default_delay_ms);
     if delay > server::MAX_DELAY_MS {
@@ -84,14 +117,12 @@ pub fn plan_fetches(
             server::MAX_BYTES
         );
     }
+    check_open_files(args, true)?;
     let srv = Server::start_loopback()?;
-    let url = srv.url(&format!("/delay/{delay}?bytes={bytes}"));
+    let url = srv.url(&format!("/delay-ms/{delay}?bytes={bytes}"));
     let t = (Duration::from_millis(delay) + SERVER_SLACK).as_millis() as u64;
-    // `close`: one connection per request to the embedded server, like Python's bare
-    // `requests.get`. tiny_http 0.12 keeps a thread per kept-alive connection, and its
-    // pool, under a burst of new connections, can queue one behind a busy thread until a
-    // kept-alive connection ends (a second full delay); a closing request frees its
-    // thread as soon as the request is read.
+    // `close`: one connection per request, like Python's bare `requests.get` (no session):
+    // the cost of connecting is part of each request, as in the articles.
     let task = json!({ "url": url, "timeout_ms": t, "close": true });
     Ok((vec![task; args.tasks], Some(srv)))
 }

@@ -1,0 +1,161 @@
+//! The hyper service: one request in, one response out. Refuses a claimed body over the cap
+//! before reading a byte of it, reads a body only for the routes that reflect it (and then
+//! no more than the cap), waits the route's delay on a timer (no thread per wait), and
+//! builds the reply with a streaming body.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+
+use http_body_util::{BodyExt, Limited};
+use hyper::body::Body;
+use hyper::header::{CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, HeaderMap, HeaderValue};
+use hyper::{Request, Response, StatusCode};
+
+use super::body::{Drip, Payload};
+use super::echo::{RequestInfo, echo};
+use super::route::{self, Action, Reply};
+use super::status;
+
+/// What a request is answered with.
+pub type Answer = Response<Payload>;
+
+/// The `Content-Length` a request claims, if it is a number.
+fn claimed_length(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// A response, or a plain 500 if `build` was refused (it never is for our own replies).
+fn finish(build: hyper::http::response::Builder, body: Payload) -> Answer {
+    build.body(body).unwrap_or_else(|_| {
+        let mut r = Response::new(Payload::text("could not build the reply\n".into()));
+        *r.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+        r
+    })
+}
+
+fn from_reply(r: Reply) -> Answer {
+    let mut b = Response::builder().status(r.status);
+    for (name, value) in r.headers {
+        b = b.header(name, value);
+    }
+    let body = match r.body {
+        route::Body::Empty => Payload::Empty,
+        route::Body::Text { text, content_type } => {
+            b = b.header(CONTENT_TYPE, content_type);
+            Payload::text(text)
+        }
+        route::Body::Pattern { seed, len } => {
+            b = b.header(CONTENT_TYPE, "application/octet-stream");
+            Payload::pattern(seed, len)
+        }
+    };
+    finish(b, body)
+}
+
+fn json(text: String) -> Answer {
+    finish(
+        Response::builder()
+            .status(200)
+            .header(CONTENT_TYPE, "application/json"),
+        Payload::text(text),
+    )
+}
+
+/// 413, and the connection is closed rather than drained.
+fn too_large(what: String) -> Answer {
+    let mut r = from_reply(Reply::text(413, what));
+    r.headers_mut()
+        .insert(CONNECTION, HeaderValue::from_static("close"));
+    r
+}
+
+/// Answer one request from `peer`; no request body larger than `max_body` is read.
+pub async fn handle<B>(
+    req: Request<B>,
+    peer: SocketAddr,
+    max_body: u64,
+) -> Result<Answer, Infallible>
+where
+    B: Body,
+    B::Error: std::error::Error + Send + Sync + 'static,
+{
+    if let Some(n) = claimed_length(req.headers())
+        && n > max_body
+    {
+        return Ok(too_large(format!(
+            "a request body of {n} bytes is over the cap of {max_body} bytes\n"
+        )));
+    }
+    let path = req.uri().path().to_string();
+    let query = req.uri().query().unwrap_or("").to_string();
+    let method = req.method().as_str().to_string();
+    let route = route::route(&method, &path, &query);
+    let mut info = None;
+    if let Action::Echo(_) = route.action {
+        let (parts, body) = req.into_parts();
+        let body = if route.action.needs_body() {
+            match Limited::new(body, max_body as usize).collect().await {
+                Ok(c) => c.to_bytes().to_vec(),
+                Err(_) => {
+                    return Ok(too_large(format!(
+                        "the request body is over the cap of {max_body} bytes (or broke off)\n"
+                    )));
+                }
+            }
+        } else {
+            Vec::new()
+        };
+        let target = parts
+            .uri
+            .path_and_query()
+            .map_or_else(|| path.clone(), |pq| pq.as_str().to_string());
+        info = Some(RequestInfo {
+            method,
+            target,
+            query,
+            headers: parts
+                .headers
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        k.as_str().to_string(),
+                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                    )
+                })
+                .collect(),
+            peer: peer.ip().to_string(),
+            body,
+        });
+    }
+    // Any other body is left unread: hyper drains a small one or closes the connection.
+    if !route.delay.is_zero() {
+        tokio::time::sleep(route.delay).await;
+    }
+    Ok(match route.action {
+        Action::Reply(r) => from_reply(r),
+        Action::Echo(fields) => json(echo(fields, &info.unwrap_or_default())),
+        Action::Uuid => json(format!(
+            "{{\n  \"uuid\": \"{}\"\n}}\n",
+            uuid::Uuid::new_v4().hyphenated()
+        )),
+        Action::Status(choices) => {
+            from_reply(status::reply(status::choose(&choices, fastrand::f64())))
+        }
+        Action::Drip {
+            numbytes,
+            duration,
+            code,
+        } => finish(
+            Response::builder()
+                .status(code)
+                .header(CONTENT_TYPE, "application/octet-stream"),
+            Payload::Drip(Drip::new(numbytes, duration)),
+        ),
+    })
+}
