@@ -75,11 +75,19 @@ pub async fn serve_connection(tcp: tokio::net::TcpStream, peer: SocketAddr, limi
     let _ = tcp.set_nodelay(true);
     let mut io = TimeoutStream::new(tcp);
     io.set_write_timeout(Some(limits.write_timeout));
-    let io = TokioIo::new(Box::pin(io));
-    let max_body = limits.max_body;
-    let svc = service_fn(move |req| handle(req, peer, max_body));
-    // A client that hangs up, times out or sends garbage ends its own connection only.
-    let _ = http1_builder(&limits).serve_connection(io, svc).await;
+    serve_io(TokioIo::new(Box::pin(io)), peer, limits).await;
+}
+
+/// Serve HTTP/1.1 on any byte stream (a socket, or an in-memory pipe in tests) until the
+/// client is done. A client that hangs up, times out or sends garbage ends only its own
+/// connection.
+pub async fn serve_io<I>(io: I, peer: SocketAddr, limits: Arc<Limits>)
+where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
+    let builder = http1_builder(&limits);
+    let svc = service_fn(move |req| handle(req, peer, limits.clone()));
+    let _ = builder.serve_connection(io, svc).await;
 }
 
 /// Accept connections until `stop` fires (or its sender is dropped).

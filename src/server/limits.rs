@@ -29,6 +29,8 @@ pub struct Limits {
     pub max_headers: usize,
     /// A connection's read buffer never grows beyond this (hyper's minimum is 8192).
     pub max_buf_size: usize,
+    /// A request body a route reads (`POST /delay/...`) must arrive within this time (408).
+    pub body_read_timeout: Duration,
     /// Largest request body read; a larger `Content-Length` gets 413 before any of the body
     /// is read, and a longer chunked body is cut off at this size.
     pub max_body: u64,
@@ -44,6 +46,7 @@ impl Default for Limits {
             max_header_size: 16 * 1024,
             max_headers: 100,
             max_buf_size: 64 * 1024,
+            body_read_timeout: Duration::from_secs(30),
             max_body: 1024 * 1024,
             max_connections: 16 * 1024,
         }

@@ -12,6 +12,8 @@ mod body;
 mod conn;
 mod echo;
 pub mod fds;
+#[cfg(test)]
+mod fuzz;
 pub mod httpbin;
 mod limits;
 mod pattern;

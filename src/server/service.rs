@@ -5,6 +5,7 @@
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Body;
@@ -13,6 +14,7 @@ use hyper::{Request, Response, StatusCode};
 
 use super::body::{Drip, Payload};
 use super::echo::{RequestInfo, echo};
+use super::limits::Limits;
 use super::route::{self, Action, Reply};
 use super::status;
 
@@ -67,29 +69,32 @@ fn json(text: String) -> Answer {
     )
 }
 
-/// 413, and the connection is closed rather than drained.
-fn too_large(what: String) -> Answer {
-    let mut r = from_reply(Reply::text(413, what));
+/// `reply`, and the connection is closed rather than drained.
+fn closing(reply: Reply) -> Answer {
+    let mut r = from_reply(reply);
     r.headers_mut()
         .insert(CONNECTION, HeaderValue::from_static("close"));
     r
 }
 
-/// Answer one request from `peer`; no request body larger than `max_body` is read.
+/// Answer one request from `peer`; no request body larger than `limits.max_body`, or slower
+/// than `limits.body_read_timeout`, is read.
 pub async fn handle<B>(
     req: Request<B>,
     peer: SocketAddr,
-    max_body: u64,
+    limits: Arc<Limits>,
 ) -> Result<Answer, Infallible>
 where
     B: Body,
     B::Error: std::error::Error + Send + Sync + 'static,
 {
+    let max_body = limits.max_body;
     if let Some(n) = claimed_length(req.headers())
         && n > max_body
     {
-        return Ok(too_large(format!(
-            "a request body of {n} bytes is over the cap of {max_body} bytes\n"
+        return Ok(closing(Reply::text(
+            413,
+            format!("a request body of {n} bytes is over the cap of {max_body} bytes\n"),
         )));
     }
     let path = req.uri().path().to_string();
@@ -100,11 +105,25 @@ where
     if let Action::Echo(_) = route.action {
         let (parts, body) = req.into_parts();
         let body = if route.action.needs_body() {
-            match Limited::new(body, max_body as usize).collect().await {
-                Ok(c) => c.to_bytes().to_vec(),
+            let read =
+                Limited::new(body, usize::try_from(max_body).unwrap_or(usize::MAX)).collect();
+            match tokio::time::timeout(limits.body_read_timeout, read).await {
+                Ok(Ok(c)) => c.to_bytes().to_vec(),
+                Ok(Err(_)) => {
+                    return Ok(closing(Reply::text(
+                        413,
+                        format!(
+                            "the request body is over the cap of {max_body} bytes (or broke off)\n"
+                        ),
+                    )));
+                }
                 Err(_) => {
-                    return Ok(too_large(format!(
-                        "the request body is over the cap of {max_body} bytes (or broke off)\n"
+                    return Ok(closing(Reply::text(
+                        408,
+                        format!(
+                            "the request body did not arrive within {:?}\n",
+                            limits.body_read_timeout
+                        ),
                     )));
                 }
             }
