@@ -12,15 +12,29 @@ pub enum HttpbinMode {
     Remote,
 }
 
-/// Is `url` an httpbin.org URL (http or https, any port)?
-pub fn is_httpbin(url: &str) -> bool {
-    httpbin_path(url).is_some()
+/// An httpbin.org URL pointed at the embedded server.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LocalUrl {
+    /// The embedded server's URL: same path and query.
+    pub url: String,
+    /// Headers to send with it so the server answers as httpbin.org would to the original:
+    /// its `Host` (echoed in `headers` and `url`) and its scheme (`X-Forwarded-Proto`,
+    /// which httpbin reads for `url` and hides from `headers`). The answers then do not
+    /// depend on the local port, and every model's checksum agrees.
+    pub headers: Vec<(&'static str, String)>,
 }
 
-/// The path and query of an httpbin.org URL (`/` when it has no path).
-fn httpbin_path(url: &str) -> Option<String> {
+/// Is `url` an httpbin.org URL (http or https, any port)?
+pub fn is_httpbin(url: &str) -> bool {
+    local(url, "").is_some()
+}
+
+/// `url` served by the server at `base` (`http://127.0.0.1:PORT`) when it is an httpbin.org
+/// URL; `None` otherwise (it goes out as written).
+pub fn local(url: &str, base: &str) -> Option<LocalUrl> {
     let uri: hyper::Uri = url.trim().parse().ok()?;
-    if !matches!(uri.scheme_str(), Some("http" | "https")) {
+    let scheme = uri.scheme_str()?;
+    if !matches!(scheme, "http" | "https") {
         return None;
     }
     if !uri
@@ -30,16 +44,20 @@ fn httpbin_path(url: &str) -> Option<String> {
     {
         return None;
     }
-    Some(
-        uri.path_and_query()
-            .map_or_else(|| "/".to_string(), |pq| pq.as_str().to_string()),
-    )
+    let path = uri.path_and_query().map_or("/", |pq| pq.as_str());
+    let authority = uri.authority()?.as_str();
+    Some(LocalUrl {
+        url: format!("{}{path}", base.trim_end_matches('/')),
+        headers: vec![
+            ("host", authority.to_string()),
+            ("x-forwarded-proto", scheme.to_string()),
+        ],
+    })
 }
 
-/// `url` served by the server at `base` (`http://127.0.0.1:PORT`) when it is an httpbin.org
-/// URL; `None` otherwise (it goes out as written).
+/// Just the local URL of [`local`].
 pub fn local_url(url: &str, base: &str) -> Option<String> {
-    httpbin_path(url).map(|p| format!("{}{p}", base.trim_end_matches('/')))
+    local(url, base).map(|l| l.url)
 }
 
 #[cfg(test)]
@@ -64,6 +82,22 @@ mod tests {
             assert_eq!(local_url(url, BASE), Some(format!("{BASE}{want}")), "{url}");
             assert!(is_httpbin(url));
         }
+    }
+
+    #[test]
+    fn the_original_host_and_scheme_travel_as_headers() {
+        let l = local("https://httpbin.org/get?x=1", BASE).expect("httpbin");
+        assert_eq!(l.url, format!("{BASE}/get?x=1"));
+        assert_eq!(
+            l.headers,
+            vec![
+                ("host", "httpbin.org".to_string()),
+                ("x-forwarded-proto", "https".to_string())
+            ]
+        );
+        let l = local("http://httpbin.org:8080/", BASE).expect("httpbin");
+        assert_eq!(l.headers[0].1, "httpbin.org:8080");
+        assert_eq!(l.headers[1].1, "http");
     }
 
     #[test]
