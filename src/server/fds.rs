@@ -64,12 +64,13 @@ pub fn verdict(
     let raise = if soft < hard {
         format!("raise the limit (ulimit -n {hard})")
     } else {
-        format!("the hard limit is {hard}: raising it needs root (ulimit -Hn, limits.conf)")
+        "raise the hard limit (as root: ulimit -Hn, or limits.conf)".to_string()
     };
     Err(format!(
         "too many connections for the open-files limit: {connections} at once ({each}) \
          need about {needed} open files with the {open} already open and {HEADROOM} kept \
-         free, but the limit is {soft}. Use at most {fit} workers, or {raise}."
+         free, but the limit is {soft} (hard limit {hard}). Use at most {fit} workers, or \
+         {raise}."
     ))
 }
 
@@ -96,7 +97,8 @@ mod tests {
         assert!(err.contains("at most 470 workers"), "{err}");
         assert!(err.contains("ulimit -n 4096"), "{err}");
         let err = verdict(30_000, 1, 10, 20_000, 20_000).expect_err("over");
-        assert!(err.contains("hard limit is 20000"), "{err}");
+        assert!(err.contains("(hard limit 20000)"), "{err}");
+        assert!(err.contains("as root"), "{err}");
         assert!(verdict(u64::MAX, u64::MAX, 0, 1024, 1024).is_err());
     }
 
