@@ -111,3 +111,43 @@ impl Drop for Server {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
+
+    #[test]
+    fn drop_stops_it_with_requests_pending_and_closes_their_connections() {
+        let server = Server::start_loopback().expect("starts");
+        let addr = server.addr();
+        assert!(addr.ip().is_loopback());
+        let mut pending: Vec<TcpStream> = [
+            "GET /delay/60 HTTP/1.1\r\nHost: x\r\n\r\n",
+            "GET /drip?duration=60&numbytes=10 HTTP/1.1\r\nHost: x\r\n\r\n",
+            "GET /get HTTP/1.1\r\nHo",
+        ]
+        .iter()
+        .map(|r| {
+            let mut s = TcpStream::connect(addr).expect("connects");
+            s.write_all(r.as_bytes()).expect("writes");
+            s
+        })
+        .collect();
+        drop(server);
+        // Joined: the runtime is gone, so every connection it held is closed...
+        for s in &mut pending {
+            s.set_read_timeout(Some(Duration::from_secs(30)))
+                .expect("timeout");
+            let mut out = Vec::new();
+            let end = s.read_to_end(&mut out).map_err(|e| e.kind());
+            assert!(
+                matches!(end, Ok(_) | Err(std::io::ErrorKind::ConnectionReset)),
+                "still open: {end:?}"
+            );
+        }
+        // ...and nothing listens any more.
+        assert!(TcpStream::connect(addr).is_err());
+    }
+}
