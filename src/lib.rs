@@ -5,6 +5,7 @@ pub mod capacity;
 pub mod classify;
 pub mod cli;
 pub mod compare;
+pub mod core;
 pub mod exec;
 pub mod headless;
 pub mod lesson;

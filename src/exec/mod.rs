@@ -6,7 +6,6 @@
 
 mod cancel;
 mod ctx;
-mod event;
 pub mod gil;
 pub mod mock;
 pub mod processes;
@@ -15,50 +14,20 @@ mod sink;
 mod threads;
 pub mod worker;
 
-use std::fmt;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+pub use crate::core::{Event, GilConfig, Model, SpanKind, Stamped, TaskError};
 pub use cancel::CancelToken;
-pub use ctx::{TaskCtx, TaskError};
-pub use event::{Event, SpanKind, Stamped};
-pub use gil::{Gil, GilConfig};
+pub use ctx::TaskCtx;
+pub use gil::Gil;
 pub use sink::Sink;
 
-use crate::workload::{self, Answer, TaskOutput, Workload, WorkloadArgs};
-
-/// An execution model.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "snake_case")]
-pub enum Model {
-    /// The tasks one after another on one thread.
-    Sequential,
-    /// A thread pool built for the run, sharing one simulated GIL.
-    Threads,
-    /// A pool of worker processes (this binary re-run), each with its own GIL.
-    Processes,
-}
-
-impl Model {
-    pub const ALL: [Model; 3] = [Model::Sequential, Model::Threads, Model::Processes];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Model::Sequential => "sequential",
-            Model::Threads => "threads",
-            Model::Processes => "processes",
-        }
-    }
-}
-
-impl fmt::Display for Model {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
+use crate::core::{Answer, TaskOutput};
+use crate::workload::{self, Workload, WorkloadArgs};
 
 /// Everything needed to start one run.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -113,6 +82,30 @@ pub fn executor(model: Model) -> Box<dyn Executor> {
         Model::Sequential => Box::new(sequential::Sequential),
         Model::Threads => Box::new(threads::Threads),
         Model::Processes => Box::new(processes::Processes),
+    }
+}
+
+/// Runs a whole [`RunSpec`] and reports it: the seam between what asks for runs (the
+/// headless commands, `compare`, the dashboard) and what performs them (the native engine
+/// here, another runtime, or a test's mock). Implementations emit the same [`Event`]s into
+/// the sink, so nothing above this trait knows which one ran.
+pub trait Runner: Send + Sync {
+    fn run(&self, spec: &RunSpec, sink: &Sink, cancel: &CancelToken)
+    -> Result<RunReport, RunError>;
+}
+
+/// The native engine: Rust kernels on this process's threads or in worker processes.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NativeRunner;
+
+impl Runner for NativeRunner {
+    fn run(
+        &self,
+        spec: &RunSpec,
+        sink: &Sink,
+        cancel: &CancelToken,
+    ) -> Result<RunReport, RunError> {
+        run(spec, sink, cancel)
     }
 }
 
