@@ -1,5 +1,5 @@
 //! The process pool: worker processes, each this binary re-run as `conlab worker`, fed one
-//! task at a time as JSON lines once they said hello. Start-up and serialisation are part
+//! task at a time as JSON lines. Start-up and serialisation are part
 //! of the measured time, as with Python's process pools, and measured ([`PoolStats`]).
 //! Optional recycling after K tasks per child (Python's `max_tasks_per_child`). A worker
 //! that dies, writes garbage, sends an unexpected event, cannot be written to, or never
@@ -193,7 +193,8 @@ impl<'a, 'j> Pool<'a, 'j> {
             let Some(w) = self.workers[slot].as_mut() else {
                 continue;
             };
-            if !w.ready || w.busy.is_some() {
+            // Sent before its hello, a task waits in the pipe while the child starts.
+            if w.busy.is_some() {
                 continue;
             }
             let Some(task) = self.queue.pop_front() else {
@@ -260,6 +261,10 @@ impl<'a, 'j> Pool<'a, 'j> {
             Event::WorkerStarted { pid, .. } if !w.ready => {
                 w.offset_us = now - at_us as i64;
                 w.ready = true;
+                // A task sent before the hello waited for start-up, not for the pipe.
+                if let Some((task, _)) = w.busy {
+                    w.busy = Some((task, Instant::now()));
+                }
                 self.stats.startup.push(w.spawned.elapsed());
                 if w.generation == 0 {
                     self.first_generation_ready += 1;
