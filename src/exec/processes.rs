@@ -353,7 +353,7 @@ impl<'a, 'j> Pool<'a, 'j> {
         let Some(w) = self.workers[slot].as_mut() else {
             return;
         };
-        if !limit.is_some_and(|k| w.done >= k) || self.queue.is_empty() {
+        if limit.is_none_or(|k| w.done < k) || self.queue.is_empty() {
             return;
         }
         let r0 = Instant::now();
