@@ -169,10 +169,21 @@ fn children_cpu() -> Duration {
     }
 }
 
-/// Run one spec to the end (or until cancelled), emitting events into `sink`.
+/// Run one spec to the end (or until cancelled), emitting events into `sink`; the
+/// workload is looked up in the catalog by the spec's name.
 pub fn run(spec: &RunSpec, sink: &Sink, cancel: &CancelToken) -> Result<RunReport, RunError> {
     let w = workload::find(&spec.workload)
         .ok_or_else(|| RunError::UnknownWorkload(spec.workload.clone()))?;
+    run_workload(w, spec, sink, cancel)
+}
+
+/// Run workload `w` with the spec's model, options and GIL (its name is not looked up).
+pub fn run_workload(
+    w: &dyn Workload,
+    spec: &RunSpec,
+    sink: &Sink,
+    cancel: &CancelToken,
+) -> Result<RunReport, RunError> {
     let args = spec.args.clone().resolve(w)?;
     let plan = w.plan(&args).map_err(RunError::Plan)?;
     let sink = sink.restarted();

@@ -15,7 +15,7 @@ pub struct Oversubscribe;
 
 /// This machine's cores.
 fn cores() -> usize {
-    crate::cli::default_workers()
+    crate::core::default_workers()
 }
 
 /// The worker counts tried: 1, cores, 2×cores, 4×cores (deduplicated).
