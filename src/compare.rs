@@ -135,14 +135,22 @@ mod tests {
         Duration::from_secs_f64(s)
     }
 
-    fn trial_of<'a>(base: &'a RunSpec, models: &'a [Model], repeat: usize) -> Trial<'a> {
-        Trial {
-            base,
+    /// Compare `models` on the mock, `repeat` times each, on a machine of `capacity` cores.
+    fn compare_on(
+        runner: &MockRunner,
+        models: &[Model],
+        repeat: usize,
+        capacity: f64,
+    ) -> Comparison {
+        let base = RunSpec::new("primes", Model::Sequential, 2);
+        let trial = Trial {
+            base: &base,
             models,
             repeat,
             spinners: 2,
             chatty: false,
-        }
+        };
+        measure(runner, &trial, &CancelToken::new(), &mut || capacity, None).expect("compares")
     }
 
     #[test]
@@ -151,16 +159,7 @@ mod tests {
             .takes(Model::Sequential, secs(4.0), secs(4.0))
             .takes(Model::Threads, secs(4.0), secs(4.0))
             .takes(Model::Processes, secs(2.5), secs(4.0));
-        let base = RunSpec::new("primes", Model::Sequential, 2);
-        let models = Model::ALL;
-        let cmp = measure(
-            &runner,
-            &trial_of(&base, &models, 3),
-            &CancelToken::new(),
-            &mut || 1.6,
-            None,
-        )
-        .expect("compares");
+        let cmp = compare_on(&runner, &Model::ALL, 3, 1.6);
         let p = &cmp.rows[2];
         assert_eq!(p.model, Model::Processes);
         assert_eq!(p.repeat, 3);
@@ -184,16 +183,7 @@ mod tests {
         let runner = MockRunner::new("25")
             .takes(Model::Sequential, secs(4.0), secs(4.0))
             .fails(Model::Threads, secs(1.0));
-        let base = RunSpec::new("primes", Model::Sequential, 2);
-        let models = [Model::Sequential, Model::Threads];
-        let cmp = measure(
-            &runner,
-            &trial_of(&base, &models, 1),
-            &CancelToken::new(),
-            &mut || 2.0,
-            None,
-        )
-        .expect("compares");
+        let cmp = compare_on(&runner, &[Model::Sequential, Model::Threads], 1, 2.0);
         let t = &cmp.rows[1];
         assert_eq!(t.failed, 4);
         assert_eq!(t.speedup, None);
@@ -208,16 +198,7 @@ mod tests {
         let runner = MockRunner::new("25")
             .fails(Model::Sequential, secs(4.0))
             .takes(Model::Threads, secs(2.0), secs(4.0));
-        let base = RunSpec::new("primes", Model::Sequential, 2);
-        let models = [Model::Sequential, Model::Threads];
-        let cmp = measure(
-            &runner,
-            &trial_of(&base, &models, 1),
-            &CancelToken::new(),
-            &mut || 2.0,
-            None,
-        )
-        .expect("compares");
+        let cmp = compare_on(&runner, &[Model::Sequential, Model::Threads], 1, 2.0);
         assert!(cmp.rows.iter().all(|r| r.speedup.is_none()));
     }
 
@@ -228,12 +209,19 @@ mod tests {
             .takes(Model::Threads, secs(1.0), secs(1.0));
         let base = RunSpec::new("primes", Model::Sequential, 2);
         let models = [Model::Sequential, Model::Threads];
+        let trial = Trial {
+            base: &base,
+            models: &models,
+            repeat: 2,
+            spinners: 2,
+            chatty: false,
+        };
         let mut measured = vec![1.0, 3.0].into_iter();
         let recorded = Mutex::new(Vec::new());
         let record = |run: u32, _: &Stamped| recorded.lock().expect("lock").push(run);
         let cmp = measure(
             &runner,
-            &trial_of(&base, &models, 2),
+            &trial,
             &CancelToken::new(),
             &mut || measured.next().unwrap_or(0.0),
             Some(&record),
