@@ -13,11 +13,11 @@ use ratatui::layout::Rect;
 use crate::app::{App, Settings};
 use crate::cli::{OnOff, ShotArgs};
 use crate::exec::{self, CancelToken, Model, RunSpec, Sink, Stamped};
+use crate::frame::{svg, text};
 use crate::headless::{CliError, cancel_on_ctrl_c};
 use crate::monitor::CpuSample;
 use crate::record::{self, Recorder, Recording};
 use crate::replay::Player;
-use crate::report::{svg, text};
 use crate::ui::{self, theme::Theme, theme::ThemeName};
 
 /// A frame size such as `120x36`.
@@ -92,8 +92,9 @@ pub fn write_files(
     Ok(svg_path)
 }
 
-/// A title for the window frame, from what the app shows.
-fn title_of(app: &App) -> String {
+/// The window title drawn atop a screenshot, from what the app shows (the one place this
+/// format is written).
+pub fn title_of(app: &App) -> String {
     let s = &app.settings;
     format!(
         "conlab — {} · {} workers · GIL {}",
