@@ -71,3 +71,6 @@ fn run_dashboard<B: Backend>(
     let _ = input.join();
     result
 }
+
+#[cfg(test)]
+mod tests;
