@@ -197,6 +197,10 @@ impl App {
                 Vec::new()
             }
             Msg::Replay(r) => self.on_replay(r),
+            Msg::Lesson(l) => {
+                lesson::start(self, *l);
+                Vec::new()
+            }
             Msg::Quit => vec![Command::Quit],
         }
     }

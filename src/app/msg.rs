@@ -42,6 +42,8 @@ pub enum Msg {
     Notice(String),
     /// A recording being played back.
     Replay(ReplayMsg),
+    /// Open a lesson at its first step.
+    Lesson(Box<crate::lesson::Lesson>),
     /// Quit from outside (SIGTERM / SIGINT).
     Quit,
 }

@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use crate::app::{App, Settings};
+use crate::app::{App, Msg, Settings};
 use crate::cli::LessonArgs;
 use crate::headless::CliError;
 use crate::tui::{self, Extras};
@@ -25,7 +25,7 @@ pub fn lesson_command(args: &LessonArgs) -> Result<ExitCode, CliError> {
         Settings::new("primes", 0, workers, true, 5.0),
         theme::from_env(args.theme),
     );
-    crate::app::lesson::start(&mut app, lesson);
+    app.update(Msg::Lesson(Box::new(lesson)));
     tui::open(app, Extras::default())
 }
 
