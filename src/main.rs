@@ -14,7 +14,7 @@ fn main() -> ExitCode {
         Some(Command::Compare(args)) => conlab::compare::compare_command(&args),
         Some(Command::Replay(args)) => conlab::commands::replay::replay_command(&args),
         Some(Command::Lesson(args)) => conlab::commands::lesson::lesson_command(&args),
-        Some(Command::Shot(args)) => conlab::shot::shot_command(&args),
+        Some(Command::Shot(args)) => conlab::commands::shot::shot_command(&args),
         Some(Command::Serve(args)) => conlab::server::serve_command(&args),
         Some(Command::Classify(args)) => conlab::classify::classify_command(&args),
         Some(Command::Worker(args)) => conlab::headless::worker_command(&args),

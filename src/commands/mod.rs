@@ -2,4 +2,5 @@
 
 pub mod lesson;
 pub mod replay;
+pub mod shot;
 pub mod tui;
