@@ -12,8 +12,12 @@ secs=${1:-600}
 bin=${2:-target/release/conlab}
 [ -x "$bin" ] || { echo "soak: $bin is not built (cargo build --release)" >&2; exit 2; }
 
+# conlab's temporary files go to a private TMPDIR, so others' files on the machine don't count.
+soak_tmp=$(mktemp -d)
+export TMPDIR=$soak_tmp
+trap 'rm -rf "$soak_tmp"' EXIT
 shm_count() { ls /dev/shm 2>/dev/null | grep -c conlab; }
-tmp_count() { ls -a "${TMPDIR:-/tmp}" 2>/dev/null | wc -l; }
+tmp_count() { ls -A "$soak_tmp" 2>/dev/null | wc -l; }
 left() { pgrep -f "$(basename "$bin") (worker|run|compare)" 2>/dev/null | wc -l; }
 
 # One measured run: start it, sample its peak RSS, fds and threads from /proc while it runs.
@@ -48,7 +52,7 @@ runs=(
 
 shm0=$(shm_count); tmp0=$(tmp_count); left0=$(left)
 echo "soak: ${secs}s of ${#runs[@]} run kinds with $bin"
-echo "start: /dev/shm conlab entries $shm0, ${TMPDIR:-/tmp} entries $tmp0, conlab processes $left0"
+echo "start: /dev/shm conlab entries $shm0, entries in its TMPDIR $tmp0, conlab processes $left0"
 end=$((SECONDS + secs)); round=0; failures=0
 first_rss=(); last_rss=()
 while [ $SECONDS -lt $end ]; do
@@ -65,7 +69,7 @@ while [ $SECONDS -lt $end ]; do
     echo "$line"
 done
 shm1=$(shm_count); tmp1=$(tmp_count); left1=$(left)
-echo "end:   /dev/shm conlab entries $shm1, /tmp entries $tmp1, conlab processes $left1"
+echo "end:   /dev/shm conlab entries $shm1, entries in its TMPDIR $tmp1, conlab processes $left1"
 echo "rounds $round, failed runs $failures"
 for i in "${!runs[@]}"; do
     [ -n "${last_rss[$i]:-}" ] && printf '  peak RSS first %6d KiB, last %6d KiB  %s\n' \

@@ -1,14 +1,12 @@
-//! Headless output: a comparison ([`comparison`]) through one exporter per format, and rendered frames
-//! (screenshots) as SVG, plain text and ANSI.
+//! Headless output: a comparison ([`comparison`]: the data `compare` fills) through one
+//! exporter per format (table, JSON, CSV, markdown). Rendered frames (screenshots) live in
+//! `crate::frame`.
 
 pub mod comparison;
 mod csv;
 mod json;
 mod markdown;
-pub mod palette;
-pub mod svg;
 mod table;
-pub mod text;
 
 use crate::cli::Format;
 use comparison::Comparison;
