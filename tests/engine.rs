@@ -247,29 +247,8 @@ fn a_missing_worker_binary_fails_every_task_clearly() {
     );
 }
 
-/// Per task: how many `TaskStarted` and `TaskFinished` events it got.
-fn starts_and_finishes(events: &[Event], tasks: usize) -> (Vec<usize>, Vec<usize>) {
-    let (mut started, mut finished) = (vec![0; tasks], vec![0; tasks]);
-    for e in events {
-        match e {
-            Event::TaskStarted { task, .. } => started[*task] += 1,
-            Event::TaskFinished { task, .. } => finished[*task] += 1,
-            _ => {}
-        }
-    }
-    (started, finished)
-}
-
 fn assert_each_task_once(events: &[Event], tasks: usize, what: &str) {
-    let (started, finished) = starts_and_finishes(events, tasks);
-    assert!(
-        started.iter().all(|&n| n == 1),
-        "{what}: started {started:?}"
-    );
-    assert!(
-        finished.iter().all(|&n| n == 1),
-        "{what}: finished {finished:?}"
-    );
+    assert_eq!(exec::mock::each_task_once(events, tasks), Ok(()), "{what}");
 }
 
 fn collect(s: &RunSpec) -> (RunReport, Vec<Event>) {

@@ -169,6 +169,30 @@ impl Runner for MockRunner {
     }
 }
 
+/// The engine's contract, checked: in `events`, every task of `0..tasks` started exactly
+/// once and finished exactly once. `Err` names the counts when it did not.
+pub fn each_task_once<'a>(
+    events: impl IntoIterator<Item = &'a Event>,
+    tasks: usize,
+) -> Result<(), String> {
+    let (mut started, mut finished) = (vec![0usize; tasks], vec![0usize; tasks]);
+    for e in events {
+        match e {
+            Event::TaskStarted { task, .. } if *task < tasks => started[*task] += 1,
+            Event::TaskFinished { task, .. } if *task < tasks => finished[*task] += 1,
+            Event::TaskStarted { task, .. } | Event::TaskFinished { task, .. } => {
+                return Err(format!("task {task} is not one of the {tasks} tasks"));
+            }
+            _ => {}
+        }
+    }
+    if started.iter().chain(&finished).all(|&n| n == 1) {
+        Ok(())
+    } else {
+        Err(format!("started {started:?}, finished {finished:?}"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -205,6 +229,28 @@ mod tests {
             }
         ));
         assert_eq!(events[9].at_us, 400_000);
+        assert_eq!(each_task_once(events.iter().map(|s| &s.event), 4), Ok(()));
+    }
+
+    #[test]
+    fn each_task_once_catches_a_missing_or_doubled_event() {
+        let start = |task| Event::TaskStarted {
+            task,
+            worker: 0,
+            pid: 0,
+            thread: String::new(),
+        };
+        let finish = |task| Event::TaskFinished {
+            task,
+            worker: 0,
+            result: Err("x".into()),
+            wall_us: 0,
+            cpu_us: 0,
+        };
+        assert!(each_task_once(&[start(0), finish(0)], 1).is_ok());
+        assert!(each_task_once(&[start(0)], 1).is_err());
+        assert!(each_task_once(&[start(0), start(0), finish(0)], 1).is_err());
+        assert!(each_task_once(&[start(1), finish(1)], 1).is_err());
     }
 
     #[test]

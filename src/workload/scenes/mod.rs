@@ -90,7 +90,7 @@ mod tests {
     /// The dashboard's contract: every task of a scene starts once and finishes once.
     #[test]
     fn every_scene_task_starts_and_finishes_exactly_once() {
-        use crate::exec::{Event, Model};
+        use crate::core::Model;
         use crate::workload::WorkloadArgs;
         let small = |size, tasks| WorkloadArgs {
             workers: 2,
@@ -111,23 +111,8 @@ mod tests {
         for (name, model, args) in cases {
             let (r, events) = testing::run_scene(name, model, false, args);
             assert!(r.failures.is_empty(), "{name}: {:?}", r.failures);
-            let mut started = vec![0; r.tasks];
-            let mut finished = vec![0; r.tasks];
-            for e in &events {
-                match e.event {
-                    Event::TaskStarted { task, .. } => started[task] += 1,
-                    Event::TaskFinished { task, .. } => finished[task] += 1,
-                    _ => {}
-                }
-            }
-            assert!(
-                started.iter().all(|&n| n == 1),
-                "{name}: started {started:?}"
-            );
-            assert!(
-                finished.iter().all(|&n| n == 1),
-                "{name}: finished {finished:?}"
-            );
+            let once = crate::exec::mock::each_task_once(events.iter().map(|s| &s.event), r.tasks);
+            assert_eq!(once, Ok(()), "{name}");
             assert!(r.details.is_some(), "{name} has details");
         }
     }
