@@ -24,48 +24,9 @@ use serde_json::Value;
 
 pub use catalog::{all, find, names};
 
-use crate::exec::{Job, Model, TaskCtx, TaskError, TaskResult};
-
-/// The result of one task. `value` is the number most workloads produce; `extra` carries
-/// anything else (bytes, status codes, digests) for the workload's own `combine`.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct TaskOutput {
-    /// Written as a decimal string: serde's tagged enums (our events) cannot carry u128.
-    #[serde(with = "u128_as_string")]
-    pub value: u128,
-    #[serde(default, skip_serializing_if = "Value::is_null")]
-    pub extra: Value,
-}
-
-mod u128_as_string {
-    use serde::{Deserialize, Deserializer, Serializer, de::Error};
-
-    pub fn serialize<S: Serializer>(v: &u128, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(v)
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u128, D::Error> {
-        String::deserialize(d)?.parse().map_err(D::Error::custom)
-    }
-}
-
-impl TaskOutput {
-    pub fn value(value: u128) -> Self {
-        TaskOutput {
-            value,
-            extra: Value::Null,
-        }
-    }
-}
-
-/// A run's checkable answer: the same in every model, or something is wrong.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Answer {
-    /// The headline value, e.g. "148933".
-    pub value: String,
-    /// A few words on what it counts, e.g. "primes below 22,000,000".
-    pub meaning: String,
-}
+pub use crate::core::{Answer, TaskOutput};
+use crate::core::{Model, TaskError};
+use crate::exec::{Engine, TaskCtx, TaskResult};
 
 /// What kind of work it is: drives defaults, the dashboard's grouping and explanations.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -148,10 +109,11 @@ pub trait Workload: Send + Sync {
     fn plan(&self, args: &WorkloadArgs) -> anyhow::Result<Plan>;
     /// Run one task; call `ctx.tick()` often in compute loops.
     fn run_task(&self, task: &Value, ctx: &mut TaskCtx) -> Result<TaskOutput, TaskError>;
-    /// Workloads that orchestrate their own threads (a pipeline, a lesson scene) run the
-    /// whole job here instead of through `model`'s executor; `None` means "use the
-    /// executor" (the default). Must honour `job.cancel` and emit the usual events.
-    fn run_whole(&self, _job: &Job, _model: Model) -> Option<Vec<TaskResult>> {
+    /// Workloads that stage their tasks (a pipeline, a lesson scene) run the whole job
+    /// here with the engine's pools (`engine.threads()`, `engine.processes()`, ...)
+    /// instead of `model`'s default pool; `None` means "use the model's pool" (the
+    /// default). Must honour the cancel token and start and finish every task once.
+    fn orchestrate(&self, _engine: &Engine, _model: Model) -> Option<Vec<TaskResult>> {
         None
     }
     /// Is the answer itself a measurement (a speed-up, a latency, lost updates) that may
