@@ -1,7 +1,8 @@
-//! Property tests: thousands of generated requests — well-formed ones checked against the
-//! pure router as an oracle, hostile and random ones checked to get a well-formed answer or
-//! a closed connection — served by the real hyper connection over an in-memory pipe, on a
-//! paused clock (delays and timeouts pass at once), so they run in the normal test run.
+//! Requests over the wire, property-tested: thousands of generated requests — well-formed
+//! ones checked against the pure router as an oracle, hostile and random ones checked to
+//! get a well-formed answer or a closed connection — served by the real hyper connection
+//! over an in-memory pipe, on a paused clock (delays and timeouts pass at once), so they
+//! run in the normal test run. Plus the body caps, exactly.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
@@ -240,4 +241,31 @@ proptest! {
         let head = exchange(req, Limits::default());
         prop_assert!(head.is_empty() || status_of(&head).is_some_and(|s| (200..=599).contains(&s)), "{head:?}");
     }
+}
+
+#[test]
+fn a_claimed_body_that_never_comes_gets_408() {
+    let head = exchange(
+        b"POST /delay/0 HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nabc".to_vec(),
+        Limits::default(),
+    );
+    assert_eq!(status_of(&head), Some(408), "{head}");
+}
+
+#[test]
+fn a_chunked_body_over_the_cap_gets_413() {
+    let limits = Limits {
+        max_body: 1000,
+        ..Limits::default()
+    };
+    let mut req =
+        b"POST /delay/0 HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+    for _ in 0..3 {
+        req.extend_from_slice(format!("{:x}\r\n{}\r\n", 600, "x".repeat(600)).as_bytes());
+    }
+    req.extend_from_slice(b"0\r\n\r\n");
+    assert_eq!(status_of(&exchange(req, limits.clone())), Some(413));
+    // Under the cap, the body is echoed.
+    let req = b"POST /delay/0 HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nhello".to_vec();
+    assert_eq!(status_of(&exchange(req, limits)), Some(200));
 }

@@ -77,6 +77,65 @@ fn closing(reply: Reply) -> Answer {
     r
 }
 
+/// What the echo routes reflect of `req`, its body read if `with_body` (at most
+/// `limits.max_body` bytes within `limits.body_read_timeout`, or the refusal to send).
+async fn request_info<B>(
+    req: Request<B>,
+    peer: SocketAddr,
+    limits: &Limits,
+    with_body: bool,
+) -> Result<RequestInfo, Answer>
+where
+    B: Body,
+    B::Error: std::error::Error + Send + Sync + 'static,
+{
+    let (parts, body) = req.into_parts();
+    let body = if with_body {
+        let max = limits.max_body;
+        let read = Limited::new(body, usize::try_from(max).unwrap_or(usize::MAX)).collect();
+        match tokio::time::timeout(limits.body_read_timeout, read).await {
+            Ok(Ok(c)) => c.to_bytes().to_vec(),
+            Ok(Err(_)) => {
+                return Err(closing(Reply::text(
+                    413,
+                    format!("the request body is over the cap of {max} bytes (or broke off)\n"),
+                )));
+            }
+            Err(_) => {
+                return Err(closing(Reply::text(
+                    408,
+                    format!(
+                        "the request body did not arrive within {:?}\n",
+                        limits.body_read_timeout
+                    ),
+                )));
+            }
+        }
+    } else {
+        Vec::new()
+    };
+    Ok(RequestInfo {
+        method: parts.method.as_str().to_string(),
+        target: parts.uri.path_and_query().map_or_else(
+            || parts.uri.path().to_string(),
+            |pq| pq.as_str().to_string(),
+        ),
+        query: parts.uri.query().unwrap_or("").to_string(),
+        headers: parts
+            .headers
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_string(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect(),
+        peer: peer.ip().to_string(),
+        body,
+    })
+}
+
 /// Answer one request from `peer`; no request body larger than `limits.max_body`, or slower
 /// than `limits.body_read_timeout`, is read.
 pub async fn handle<B>(
@@ -99,66 +158,23 @@ where
     }
     let path = req.uri().path().to_string();
     let query = req.uri().query().unwrap_or("").to_string();
-    let method = req.method().as_str().to_string();
-    let route = route::route(&method, &path, &query);
-    let mut info = None;
-    if let Action::Echo(_) = route.action {
-        let (parts, body) = req.into_parts();
-        let body = if route.action.needs_body() {
-            let read =
-                Limited::new(body, usize::try_from(max_body).unwrap_or(usize::MAX)).collect();
-            match tokio::time::timeout(limits.body_read_timeout, read).await {
-                Ok(Ok(c)) => c.to_bytes().to_vec(),
-                Ok(Err(_)) => {
-                    return Ok(closing(Reply::text(
-                        413,
-                        format!(
-                            "the request body is over the cap of {max_body} bytes (or broke off)\n"
-                        ),
-                    )));
-                }
-                Err(_) => {
-                    return Ok(closing(Reply::text(
-                        408,
-                        format!(
-                            "the request body did not arrive within {:?}\n",
-                            limits.body_read_timeout
-                        ),
-                    )));
-                }
+    let route = route::route(req.method().as_str(), &path, &query);
+    let info = match route.action {
+        Action::Echo(_) => {
+            match request_info(req, peer, &limits, route.action.needs_body()).await {
+                Ok(info) => info,
+                Err(refused) => return Ok(refused),
             }
-        } else {
-            Vec::new()
-        };
-        let target = parts
-            .uri
-            .path_and_query()
-            .map_or_else(|| path.clone(), |pq| pq.as_str().to_string());
-        info = Some(RequestInfo {
-            method,
-            target,
-            query,
-            headers: parts
-                .headers
-                .iter()
-                .map(|(k, v)| {
-                    (
-                        k.as_str().to_string(),
-                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                    )
-                })
-                .collect(),
-            peer: peer.ip().to_string(),
-            body,
-        });
-    }
+        }
+        _ => RequestInfo::default(),
+    };
     // Any other body is left unread: hyper drains a small one or closes the connection.
     if !route.delay.is_zero() {
         tokio::time::sleep(route.delay).await;
     }
     Ok(match route.action {
         Action::Reply(r) => from_reply(r),
-        Action::Echo(fields) => json(echo(fields, &info.unwrap_or_default())),
+        Action::Echo(fields) => json(echo(fields, &info)),
         Action::Uuid => json(format!(
             "{{\n  \"uuid\": \"{}\"\n}}\n",
             uuid::Uuid::new_v4().hyphenated()
