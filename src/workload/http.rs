@@ -42,6 +42,11 @@ pub fn check_url(url: &str) -> anyhow::Result<()> {
     if uri.host().is_none_or(str::is_empty) {
         anyhow::bail!("invalid --url `{url}`: no host");
     }
+    if let Some(port) = uri.port()
+        && !port.as_str().parse::<u16>().is_ok_and(|p| p > 0)
+    {
+        anyhow::bail!("invalid --url `{url}`: port {port} is not in 1..=65535");
+    }
     Ok(())
 }
 
@@ -420,7 +425,14 @@ mod tests {
 
     #[test]
     fn bad_urls_are_rejected_up_front() {
-        for bad in ["nope", "ftp://x/", "http://", "http://exa mple/"] {
+        for bad in [
+            "nope",
+            "ftp://x/",
+            "http://",
+            "http://exa mple/",
+            "http://127.0.0.1:99999/",
+            "http://127.0.0.1:0/",
+        ] {
             let args = WorkloadArgs {
                 tasks: 1,
                 workers: 1,
