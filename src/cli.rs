@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::core::Runtime;
 use crate::exec::{GilConfig, Model, RunSpec};
+use crate::runtime::{RuntimeChoice, StartMethod};
 use crate::workload::WorkloadArgs;
 
 #[derive(Parser, Debug)]
@@ -214,6 +216,37 @@ pub fn default_workers() -> usize {
     std::thread::available_parallelism().map_or(2, |n| n.get())
 }
 
+/// Which runtime runs the tasks: shared by `run`, `compare`, `fidelity`, the dashboard
+/// and `shot`.
+#[derive(Args, Debug, Clone)]
+pub struct RuntimeOpts {
+    /// native: Rust kernels with a simulated GIL; cpython: a real Python interpreter
+    /// running the same workloads (standard library only).
+    #[arg(long, value_enum, default_value = "native")]
+    pub runtime: Runtime,
+    /// The interpreter for the CPython runtime (3.8 or newer).
+    #[arg(long, value_name = "PATH", default_value = crate::runtime::DEFAULT_PYTHON)]
+    pub python: PathBuf,
+    /// multiprocessing start method of CPython's process pool (default: the platform's).
+    #[arg(long, value_enum)]
+    pub start_method: Option<StartMethod>,
+}
+
+impl RuntimeOpts {
+    pub fn choice(&self) -> Result<RuntimeChoice, String> {
+        if self.start_method.is_some() && self.runtime == Runtime::Native {
+            return Err("invalid --start-method: it applies to --runtime cpython \
+                 (native worker processes are always started fresh)"
+                .into());
+        }
+        Ok(RuntimeChoice {
+            runtime: self.runtime,
+            python: self.python.clone(),
+            start_method: self.start_method,
+        })
+    }
+}
+
 #[derive(Args, Debug)]
 pub struct TuiArgs {
     #[command(flatten)]
@@ -267,6 +300,8 @@ impl TuiArgs {
 pub struct RunArgs {
     #[command(flatten)]
     pub opts: WorkloadOpts,
+    #[command(flatten)]
+    pub runtime: RuntimeOpts,
     /// Execution model.
     #[arg(long, short = 'm', value_enum, default_value = "threads")]
     pub model: Model,
@@ -290,6 +325,8 @@ pub enum Format {
 pub struct CompareArgs {
     #[command(flatten)]
     pub opts: WorkloadOpts,
+    #[command(flatten)]
+    pub runtime: RuntimeOpts,
     /// Models to compare, in order (comma-separated).
     #[arg(
         long,

@@ -10,7 +10,7 @@ use serde_json::json;
 
 use crate::cli::{OnOff, RunArgs, WorkerArgs};
 use crate::exec::{
-    self, CancelToken, Event, GilConfig, RunError, RunReport, RunSpec, Sink, Stamped,
+    self, CancelToken, Event, GilConfig, RunError, RunReport, RunSpec, Runner, Sink, Stamped,
 };
 
 /// An error with the exit code it deserves: 2 for bad input, 1 for anything else.
@@ -61,6 +61,16 @@ pub fn cancel_on_ctrl_c(token: &CancelToken) {
 pub fn run_with_events(
     spec: &RunSpec,
     cancel: &CancelToken,
+    on_event: impl FnMut(&Stamped),
+) -> Result<RunReport, RunError> {
+    run_with_runner(&exec::NativeRunner, spec, cancel, on_event)
+}
+
+/// [`run_with_events`] on any runtime's [`Runner`].
+pub fn run_with_runner(
+    runner: &dyn Runner,
+    spec: &RunSpec,
+    cancel: &CancelToken,
     mut on_event: impl FnMut(&Stamped),
 ) -> Result<RunReport, RunError> {
     let (tx, rx) = crossbeam_channel::unbounded::<Stamped>();
@@ -68,7 +78,7 @@ pub fn run_with_events(
     std::thread::scope(|scope| {
         let handle = std::thread::Builder::new()
             .name("conlab-run".into())
-            .spawn_scoped(scope, move || exec::run(spec, &sink, cancel))
+            .spawn_scoped(scope, move || runner.run(spec, &sink, cancel))
             .map_err(|e| RunError::Plan(anyhow::anyhow!("could not start the run thread: {e}")))?;
         for ev in rx.iter() {
             on_event(&ev);
@@ -97,6 +107,8 @@ fn progress_bar(enabled: bool) -> Option<ProgressBar> {
 
 pub fn run_command(args: &RunArgs) -> Result<ExitCode, CliError> {
     let spec = args.opts.spec(args.model).map_err(CliError::Usage)?;
+    let runtime = crate::runtime::prepare(&args.runtime.choice().map_err(CliError::Usage)?)
+        .map_err(|e| CliError::Usage(e.to_string()))?;
     let cancel = CancelToken::new();
     cancel_on_ctrl_c(&cancel);
     let recorder = args
@@ -106,7 +118,7 @@ pub fn run_command(args: &RunArgs) -> Result<ExitCode, CliError> {
         .transpose()
         .map_err(|e| CliError::Usage(format!("invalid --record: {e:#}")))?;
     let pb = progress_bar(std::io::stderr().is_terminal());
-    let report = run_with_events(&spec, &cancel, |ev| {
+    let report = run_with_runner(runtime.runner.as_ref(), &spec, &cancel, |ev| {
         if let Some(r) = &recorder {
             r.event(0, ev);
         }

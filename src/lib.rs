@@ -13,6 +13,7 @@ pub mod monitor;
 pub mod record;
 pub mod replay;
 pub mod report;
+pub mod runtime;
 pub mod server;
 pub mod shot;
 pub mod tui;

@@ -1,5 +1,5 @@
 //! The types both sides share — the engine that runs work and everything that reads runs:
-//! models, task outputs and errors, answers, events, the GIL's settings. Depends on nothing
+//! models, runtimes, task outputs and errors, answers, events, the GIL's settings. Depends on nothing
 //! else of conlab's, so `exec`, `workload`, `app` and `report` all build on it without cycles.
 
 mod error;
@@ -7,9 +7,11 @@ mod event;
 mod gil_config;
 mod model;
 mod output;
+mod runtime;
 
 pub use error::TaskError;
 pub use event::{Event, SpanKind, Stamped};
 pub use gil_config::GilConfig;
 pub use model::Model;
 pub use output::{Answer, TaskOutput};
+pub use runtime::Runtime;
