@@ -22,6 +22,45 @@ pub fn kill_group(leader: u32) {
     }
 }
 
+/// Is any process of group `pgid` still alive (zombies, already dead, do not count)?
+/// Read from /proc: the group's members are the interpreter's pool children, which are
+/// not our children, so they cannot be waited for.
+pub fn group_alive(pgid: u32) -> bool {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return false;
+    };
+    dir.flatten().any(|e| {
+        let name = e.file_name();
+        let is_pid = name
+            .to_str()
+            .is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit()));
+        is_pid
+            && std::fs::read_to_string(e.path().join("stat"))
+                .ok()
+                .and_then(|stat| stat_group(&stat))
+                .is_some_and(|(state, g)| g == pgid && state != 'Z' && state != 'X')
+    })
+}
+
+/// (state, process group) from a /proc/PID/stat line.
+fn stat_group(stat: &str) -> Option<(char, u32)> {
+    // pid (comm) state ppid pgrp …; comm may hold spaces and ')', so split at the last.
+    let (_, rest) = stat.rsplit_once(')')?;
+    let mut f = rest.split_whitespace();
+    let state = f.next()?.chars().next()?;
+    let _ppid = f.next()?;
+    Some((state, f.next()?.parse().ok()?))
+}
+
+/// After a SIGKILL to the group: wait (bounded) until its members have actually died —
+/// a killed process on a busy machine takes a moment to be scheduled and exit.
+pub fn wait_group_gone(pgid: u32, within: std::time::Duration) {
+    let deadline = std::time::Instant::now() + within;
+    while group_alive(pgid) && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+}
+
 /// One line from a pipe, at most [`MAX_LINE`] bytes.
 pub enum Line {
     Text(String),
@@ -104,12 +143,28 @@ mod tests {
     }
 
     #[test]
+    fn stat_lines_give_state_and_group() {
+        let line = "4242 (py thon) (x)) S 1 4240 4240 0 -1 4194560 ...";
+        assert_eq!(stat_group(line), Some(('S', 4240)));
+        assert_eq!(stat_group("garbage"), None);
+        let own = std::process::id();
+        let stat = std::fs::read_to_string("/proc/self/stat").expect("reads");
+        let (state, group) = stat_group(&stat).expect("parses");
+        assert_ne!(state, 'Z');
+        assert_eq!(group, nix::unistd::getpgrp().as_raw() as u32, "pid {own}");
+        assert!(group_alive(group));
+    }
+
+    #[test]
     fn the_tail_keeps_the_end() {
         let t = Tail::default();
         t.push(&vec![b'a'; STDERR_TAIL]);
         t.push(b"\nZeroDivisionError: division by zero\n");
         let text = t.text();
         assert!(text.len() <= STDERR_TAIL);
-        assert_eq!(last_line(&text), Some("ZeroDivisionError: division by zero"));
+        assert_eq!(
+            last_line(&text),
+            Some("ZeroDivisionError: division by zero")
+        );
     }
 }

@@ -43,6 +43,8 @@ m.main(msg["job"])
 
 /// How often a waiting run looks at its cancel token (the 200 ms budget, with room).
 const POLL: Duration = Duration::from_millis(20);
+/// How long killed pool children may take to die.
+const GROUP_GONE: Duration = Duration::from_secs(1);
 /// After the driver's `end`, how long its pipes may take to close.
 const EXIT_GRACE: Duration = Duration::from_secs(2);
 
@@ -116,13 +118,17 @@ enum Ending {
     Broken(String),
 }
 
-/// Kill the group, reap the interpreter, and describe how it ended.
+/// Kill the group, reap the interpreter, wait for the pool children to die, and
+/// describe how the interpreter ended.
 fn stop(child: &mut Child) -> String {
-    child::kill_group(child.id());
-    match child.wait() {
+    let pgid = child.id();
+    child::kill_group(pgid);
+    let status = match child.wait() {
         Ok(s) => s.to_string(),
         Err(e) => format!("could not be reaped: {e}"),
-    }
+    };
+    child::wait_group_gone(pgid, GROUP_GONE);
+    status
 }
 
 /// Kill the group (stragglers only, normally) and reap after a normal end.

@@ -224,7 +224,9 @@ impl Translator {
                 let result = match (ok, err) {
                     (Some(o), _) => Ok(o),
                     (None, Some(e)) => Err(e),
-                    (None, None) => Err("the driver reported neither an output nor an error".into()),
+                    (None, None) => {
+                        Err("the driver reported neither an output nor an error".into())
+                    }
                 };
                 let (worker, _) = self.slot(pid, tid);
                 self.results[task] = Some(result.clone());
@@ -307,7 +309,9 @@ mod tests {
         let got: Vec<Stamped> = rx.try_iter().collect();
         assert_eq!(got[0].event, Event::WorkerStarted { worker: 0, pid: 7 });
         assert_eq!(got[1].at_us, 100);
-        assert!(matches!(&got[1].event, Event::TaskStarted { thread, .. } if thread == "py-thread_0 · tid 70"));
+        assert!(
+            matches!(&got[1].event, Event::TaskStarted { thread, .. } if thread == "py-thread_0 · tid 70")
+        );
         assert_eq!(
             got[3].event,
             Event::Span {
@@ -337,7 +341,11 @@ mod tests {
         assert_eq!(tr.slot(1, 10), (0, true));
         assert_eq!(tr.slot(1, 11), (1, true));
         assert_eq!(tr.slot(1, 10), (0, false));
-        assert_eq!(tr.slot(2, 20).0, 0, "a third appears: slots wrap to the pool size");
+        assert_eq!(
+            tr.slot(2, 20).0,
+            0,
+            "a third appears: slots wrap to the pool size"
+        );
         drop(sink);
     }
 

@@ -2,8 +2,8 @@
 //! build (GIL or free-threaded) and default start method — or say clearly why not.
 
 use std::io::Read;
-use std::path::{Path, PathBuf};
 use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -170,12 +170,18 @@ mod tests {
 
     #[test]
     fn labels_say_gil_or_free_threaded() {
-        assert_eq!(info((3, 11, 7), false, true).label(), "CPython 3.11.7 · GIL");
+        assert_eq!(
+            info((3, 11, 7), false, true).label(),
+            "CPython 3.11.7 · GIL"
+        );
         assert_eq!(
             info((3, 14, 0), true, false).label(),
             "CPython 3.14.0t · free-threaded"
         );
-        assert_eq!(info((3, 14, 0), true, true).label(), "CPython 3.14.0t · GIL");
+        assert_eq!(
+            info((3, 14, 0), true, true).label(),
+            "CPython 3.14.0t · GIL"
+        );
     }
 
     #[test]

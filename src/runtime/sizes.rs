@@ -24,9 +24,9 @@ pub fn default_size(workload: &str) -> Option<u64> {
     match workload {
         // 148,933 primes below 2,000,000: the articles' own figure; ~3 s on 3.11.
         "primes" => Some(2_000_000),
-        "naive-primes" => Some(300_000),
-        "squares" => Some(7_000_000),
-        "fib" => Some(280_000),
+        "naive-primes" => Some(400_000),
+        "squares" => Some(10_000_000),
+        "fib" => Some(340_000),
         _ => None,
     }
 }
