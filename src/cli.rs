@@ -78,6 +78,14 @@ conlab lesson my-lesson.toml\n\nKeys: n / p next / previous step, 1 2 3 guess th
     #[command(after_help = "Examples:\n  conlab classify --workload primes\n  \
 conlab classify --workload sleep --json")]
     Classify(ClassifyArgs),
+    /// Real CPython beside the simulation: each workload under every model in both
+    /// runtimes, speed-ups compared against ±10%.
+    #[command(
+        after_help = "Examples:\n  conlab fidelity --workloads primes,naive-primes,squares --workers 2\n  \
+conlab fidelity --workloads sleep --workers 4 --format json\n  \
+conlab fidelity --python /usr/bin/python3.13 --repeat 3 --format markdown"
+    )]
+    Fidelity(FidelityArgs),
     /// Internal: a process-pool worker (tasks on stdin, events on stdout).
     #[command(hide = true)]
     Worker(WorkerArgs),
@@ -401,6 +409,45 @@ pub struct ShotArgs {
     /// With --all: where the recordings live.
     #[arg(long, default_value = "assets/recordings")]
     pub recordings: PathBuf,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum FidelityFormat {
+    Table,
+    Json,
+    Markdown,
+}
+
+#[derive(Args, Debug)]
+pub struct FidelityArgs {
+    /// Workloads to compare (comma-separated; those the CPython runtime runs).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "primes,naive-primes,squares,sleep"
+    )]
+    pub workloads: Vec<String>,
+    /// Workers for threads and processes (default: logical cores).
+    #[arg(long, short = 'n')]
+    pub workers: Option<usize>,
+    /// Runs per model and runtime; the median is compared.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=20))]
+    pub repeat: u32,
+    /// One size for both runtimes (default: each runtime's own default).
+    #[arg(long)]
+    pub size: Option<u64>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: FidelityFormat,
+    /// The interpreter to compare against (3.8 or newer).
+    #[arg(long, value_name = "PATH", default_value = crate::runtime::DEFAULT_PYTHON)]
+    pub python: PathBuf,
+    /// multiprocessing start method of CPython's process pool (default: the platform's).
+    #[arg(long, value_enum)]
+    pub start_method: Option<StartMethod>,
+    /// Skip the convoy-effect measurement.
+    #[arg(long)]
+    pub no_convoy: bool,
 }
 
 #[derive(Args, Debug)]

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use crate::cli::CompareArgs;
-use crate::exec::{self, CancelToken, Model, RunReport, RunSpec, Sink};
+use crate::exec::{CancelToken, Model, RunReport, RunSpec, Sink};
 use crate::headless::{CliError, cancel_on_ctrl_c};
 use crate::report;
 
@@ -163,6 +163,8 @@ pub fn compare_command(args: &CompareArgs) -> Result<ExitCode, CliError> {
             .resolve(w)
             .map_err(|e| CliError::Usage(e.to_string()))?;
     }
+    let runtime = crate::runtime::prepare(&args.runtime.choice().map_err(CliError::Usage)?)
+        .map_err(|e| CliError::Usage(e.to_string()))?;
     let cancel = CancelToken::new();
     cancel_on_ctrl_c(&cancel);
     let chatty = std::io::stderr().is_terminal();
@@ -194,10 +196,13 @@ pub fn compare_command(args: &CompareArgs) -> Result<ExitCode, CliError> {
                 eprint!("\r{model:<10} run {}/{}…        ", i + 1, args.repeat);
             }
             let report = match &recorder {
-                Some(r) => {
-                    crate::headless::run_with_events(&spec, &cancel, |ev| r.event(run_number, ev))?
-                }
-                None => exec::run(&spec, &Sink::null(), &cancel)?,
+                Some(r) => crate::headless::run_with_runner(
+                    runtime.runner.as_ref(),
+                    &spec,
+                    &cancel,
+                    |ev| r.event(run_number, ev),
+                )?,
+                None => runtime.runner.run(&spec, &Sink::null(), &cancel)?,
             };
             run_number += 1;
             if report.cancelled {

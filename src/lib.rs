@@ -7,6 +7,7 @@ pub mod cli;
 pub mod compare;
 pub mod core;
 pub mod exec;
+pub mod fidelity;
 pub mod headless;
 pub mod lesson;
 pub mod monitor;

@@ -345,6 +345,10 @@ def main(job):
           "gil": gil, "switch_interval_s": sys.getswitchinterval(), "start_method": method,
           "startup_cpu_us": int((ru.ru_utime + ru.ru_stime) * 1e6)})
 
+    if job.get("convoy_ms"):
+        convoy(job["convoy_ms"])
+        emit({"ev": "end", "t": now_us()})
+        return
     workload, model, workers, tasks = job["workload"], job["model"], job["workers"], job["tasks"]
     window = 4 * workers + 16
     if model == "sequential":
@@ -367,3 +371,48 @@ def main(job):
     else:
         raise SystemExit("conlab driver: unknown model %r" % model)
     emit({"ev": "end", "t": now_us()})
+
+
+# ---------------------------------------------------------------- the convoy effect
+
+
+def convoy(run_ms):
+    """A thread napping 1 ms at a time, alone and then beside a CPU-bound thread: how
+    long past each nap it took to run again (the wait for the GIL, plus timer slack)."""
+    import statistics
+
+    def waiter(stop, lat):
+        while not stop.is_set():
+            t0 = time.perf_counter()
+            time.sleep(0.001)
+            lat.append((time.perf_counter() - t0 - 0.001) * 1e3)
+
+    def spinner(stop, seconds):
+        x = 0
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            for _ in range(1000):
+                x = (x * 1103515245 + 12345) & 0xFFFFFFFF
+        stop.set()
+
+    def measure(with_cpu, seconds):
+        stop, lat = threading.Event(), []
+        threads = [threading.Thread(target=waiter, args=(stop, lat))]
+        if with_cpu:
+            threads.append(threading.Thread(target=spinner, args=(stop, seconds)))
+        for t in threads:
+            t.start()
+        if not with_cpu:
+            time.sleep(seconds)
+            stop.set()
+        for t in threads:
+            t.join()
+        return lat
+
+    alone = measure(False, min(run_ms, 300) / 1000)
+    beside = measure(True, run_ms / 1000)
+    emit({"ev": "convoy", "t": now_us(),
+          "alone_median_ms": statistics.median(alone) if alone else 0.0,
+          "median_ms": statistics.median(beside) if beside else 0.0,
+          "wakeups": len(beside),
+          "switch_interval_ms": sys.getswitchinterval() * 1e3})

@@ -152,6 +152,77 @@ fn stderr_tail(tail: &Tail) -> String {
     }
 }
 
+/// The convoy effect measured in the interpreter: a thread napping 1 ms beside a
+/// CPU-bound thread, and alone.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct ConvoyMeasure {
+    /// Median ms past each 1 ms nap before the napping thread ran again, beside the
+    /// CPU-bound thread (the wait for the GIL, plus the timer's slack).
+    pub median_ms: f64,
+    /// The same with no CPU-bound thread: the timer's slack alone.
+    pub alone_median_ms: f64,
+    pub wakeups: u64,
+    pub switch_interval_ms: f64,
+}
+
+impl CpythonRunner {
+    /// Measure the convoy effect for `run_ms` (plus up to 300 ms alone).
+    pub fn convoy(&self, run_ms: u64, cancel: &CancelToken) -> Result<ConvoyMeasure, String> {
+        let message = json!({ "source": DRIVER, "job": { "convoy_ms": run_ms } });
+        let mut proc = self.spawn(false).map_err(|e| e.to_string())?;
+        let tail = proc.stderr.take().map(Tail::collect).unwrap_or_default();
+        let Some(out) = proc.stdout.take() else {
+            stop(&mut proc);
+            return Err("python: no stdout pipe".into());
+        };
+        let lines = read_lines(out);
+        let mut stdin = proc.stdin.take();
+        if let Some(s) = stdin.as_mut() {
+            let _ = writeln!(s, "{message}").and_then(|_| s.flush());
+        }
+        let mut got = None;
+        let result = loop {
+            if cancel.is_cancelled() {
+                stop(&mut proc);
+                break Err("cancelled".to_string());
+            }
+            match lines.recv_timeout(POLL) {
+                Ok(Line::Text(l)) => match protocol::parse(&l) {
+                    Ok(DriverEvent::Convoy {
+                        alone_median_ms,
+                        median_ms,
+                        wakeups,
+                        switch_interval_ms,
+                    }) => {
+                        got = Some(ConvoyMeasure {
+                            median_ms,
+                            alone_median_ms,
+                            wakeups,
+                            switch_interval_ms,
+                        })
+                    }
+                    Ok(DriverEvent::End { .. }) => {
+                        finish(&mut proc, &lines);
+                        break got.ok_or_else(|| "the driver measured nothing".to_string());
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        stop(&mut proc);
+                        break Err(e);
+                    }
+                },
+                Ok(Line::TooLong | Line::Eof) | Err(RecvTimeoutError::Disconnected) => {
+                    let status = stop(&mut proc);
+                    break Err(format!("python exited ({status}): {}", stderr_tail(&tail)));
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+            }
+        };
+        drop(stdin);
+        result
+    }
+}
+
 impl Runner for CpythonRunner {
     fn run(
         &self,

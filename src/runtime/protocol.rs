@@ -63,6 +63,13 @@ pub enum DriverEvent {
         wall_us: u64,
         cpu_us: u64,
     },
+    /// The convoy measurement (`conlab fidelity`), not part of a run.
+    Convoy {
+        alone_median_ms: f64,
+        median_ms: f64,
+        wakeups: u64,
+        switch_interval_ms: f64,
+    },
     End {
         t: u64,
     },
@@ -135,7 +142,7 @@ impl Translator {
     /// Translate one event into `sink`; a malformed one is an error for the run.
     pub fn handle(&mut self, ev: DriverEvent, sink: &Sink) -> Result<Step, String> {
         match ev {
-            DriverEvent::Hello { .. } => {}
+            DriverEvent::Hello { .. } | DriverEvent::Convoy { .. } => {}
             DriverEvent::Worker { pid, tid, t } => {
                 let (worker, new) = self.slot(pid, tid);
                 if new {
