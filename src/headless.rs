@@ -9,9 +9,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 
 use crate::cli::{OnOff, RunArgs, WorkerArgs};
-use crate::exec::{
-    self, CancelToken, Event, GilConfig, RunError, RunReport, RunSpec, Runner, Sink, Stamped,
-};
+use crate::core::{Event, GilConfig, Stamped};
+use crate::exec::{self, CancelToken, RunError, RunReport, RunSpec, Runner, Sink};
 
 /// An error with the exit code it deserves: 2 for bad input, 1 for anything else.
 #[derive(Debug, thiserror::Error)]
@@ -40,16 +39,6 @@ impl From<RunError> for CliError {
     }
 }
 
-/// Until the dashboard lands: print the default comparison.
-pub fn default_command() -> Result<ExitCode, CliError> {
-    use clap::Parser;
-    let cli = crate::cli::Cli::parse_from(["conlab", "compare"]);
-    match cli.command {
-        Some(crate::cli::Command::Compare(args)) => crate::compare::compare_command(&args),
-        _ => Ok(ExitCode::SUCCESS),
-    }
-}
-
 /// Cancel `token` on Ctrl-C (SIGINT/SIGTERM), so a run stops and reaps its workers.
 pub fn cancel_on_ctrl_c(token: &CancelToken) {
     let t = token.clone();
@@ -57,17 +46,18 @@ pub fn cancel_on_ctrl_c(token: &CancelToken) {
     let _ = ctrlc::set_handler(move || t.cancel());
 }
 
-/// Run a spec on a background thread, feeding its events to `on_event` on this one.
+/// Run a spec on the native engine on a background thread, feeding its events to
+/// `on_event` on this one.
 pub fn run_with_events(
     spec: &RunSpec,
     cancel: &CancelToken,
     on_event: impl FnMut(&Stamped),
 ) -> Result<RunReport, RunError> {
-    run_with_runner(&exec::NativeRunner, spec, cancel, on_event)
+    run_with_events_on(&exec::NativeRunner, spec, cancel, on_event)
 }
 
-/// [`run_with_events`] on any runtime's [`Runner`].
-pub fn run_with_runner(
+/// [`run_with_events`] on any [`Runner`].
+pub fn run_with_events_on(
     runner: &dyn Runner,
     spec: &RunSpec,
     cancel: &CancelToken,
@@ -118,7 +108,7 @@ pub fn run_command(args: &RunArgs) -> Result<ExitCode, CliError> {
         .transpose()
         .map_err(|e| CliError::Usage(format!("invalid --record: {e:#}")))?;
     let pb = progress_bar(std::io::stderr().is_terminal());
-    let report = run_with_runner(runtime.runner.as_ref(), &spec, &cancel, |ev| {
+    let report = run_with_events_on(runtime.runner.as_ref(), &spec, &cancel, |ev| {
         if let Some(r) = &recorder {
             r.event(0, ev);
         }

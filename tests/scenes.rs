@@ -382,6 +382,7 @@ fn worker_children() -> Vec<u32> {
 
 #[test]
 fn process_scenes_emit_each_task_once_and_reap_their_workers() {
+    use conlab::exec::mock::each_task_once;
     use conlab::exec::{self, CancelToken, Event, GilConfig, Model, RunSpec, Sink};
     use conlab::workload::WorkloadArgs;
     let cases = [
@@ -425,23 +426,8 @@ fn process_scenes_emit_each_task_once_and_reap_their_workers() {
         };
         let r = exec::run(&spec, &Sink::channel(tx, |s| s), &CancelToken::new()).expect("runs");
         assert!(r.failures.is_empty(), "{name}: {:?}", r.failures);
-        let mut started = vec![0; r.tasks];
-        let mut finished = vec![0; r.tasks];
-        for e in rx.try_iter() {
-            match e.event {
-                Event::TaskStarted { task, .. } => started[task] += 1,
-                Event::TaskFinished { task, .. } => finished[task] += 1,
-                _ => {}
-            }
-        }
-        assert!(
-            started.iter().all(|&n| n == 1),
-            "{name}: started {started:?}"
-        );
-        assert!(
-            finished.iter().all(|&n| n == 1),
-            "{name}: finished {finished:?}"
-        );
+        let events: Vec<Event> = rx.try_iter().map(|s| s.event).collect();
+        assert_eq!(each_task_once(&events, r.tasks), Ok(()), "{name}");
         assert!(worker_children().is_empty(), "{name} left workers behind");
     }
 }

@@ -1,17 +1,22 @@
 //! HOW work runs: the execution models, the run loop around them, and what they emit.
 //!
-//! [`run`] resolves a [`RunSpec`], plans the workload's tasks, hands them to the model's
-//! [`Executor`], and reports one [`RunReport`]; along the way every model emits the same
-//! [`Event`]s into a [`Sink`].
+//! [`run`] resolves a [`RunSpec`], plans the workload's tasks, runs them on the model's
+//! pool through an [`Engine`] (or lets the workload orchestrate them with that engine),
+//! and reports one [`RunReport`]; along the way every model emits the same [`Event`]s into
+//! a [`Sink`]. [`Runner`] is the seam above: [`NativeRunner`] is this engine,
+//! [`mock::MockRunner`] a fake that takes exact durations.
 
 mod cancel;
+mod child;
 mod ctx;
+mod engine;
 pub mod gil;
 pub mod mock;
+mod pool_stats;
 pub mod processes;
 mod sequential;
 mod sink;
-mod threads;
+pub mod threads;
 pub mod worker;
 
 use std::path::PathBuf;
@@ -23,8 +28,12 @@ use serde_json::Value;
 pub use crate::core::{Event, GilConfig, Model, SpanKind, Stamped, TaskError};
 pub use cancel::CancelToken;
 pub use ctx::TaskCtx;
+pub use engine::Engine;
 pub use gil::Gil;
+pub use pool_stats::PoolStats;
+pub use processes::ProcessPool;
 pub use sink::Sink;
+pub use threads::{ThreadPool, ThreadStats};
 
 use crate::core::{Answer, TaskOutput};
 use crate::workload::{self, Workload, WorkloadArgs};
@@ -60,7 +69,7 @@ impl RunSpec {
 /// One task's fate: `None` when it never ran (cancelled first).
 pub type TaskResult = Option<Result<TaskOutput, String>>;
 
-/// What an executor is given.
+/// What a run's pools are given.
 pub struct Job<'a> {
     pub workload: &'a dyn Workload,
     pub tasks: &'a [Value],
@@ -69,20 +78,6 @@ pub struct Job<'a> {
     pub sink: &'a Sink,
     pub cancel: &'a CancelToken,
     pub worker_exe: Option<&'a std::path::Path>,
-}
-
-/// A model: runs a job's tasks and returns one result per task, in task order.
-pub trait Executor {
-    fn execute(&self, job: &Job) -> Vec<TaskResult>;
-}
-
-/// The executor for a model.
-pub fn executor(model: Model) -> Box<dyn Executor> {
-    match model {
-        Model::Sequential => Box::new(sequential::Sequential),
-        Model::Threads => Box::new(threads::Threads),
-        Model::Processes => Box::new(processes::Processes),
-    }
 }
 
 /// Runs a whole [`RunSpec`] and reports it: the seam between what asks for runs (the
@@ -174,10 +169,21 @@ fn children_cpu() -> Duration {
     }
 }
 
-/// Run one spec to the end (or until cancelled), emitting events into `sink`.
+/// Run one spec to the end (or until cancelled), emitting events into `sink`; the
+/// workload is looked up in the catalog by the spec's name.
 pub fn run(spec: &RunSpec, sink: &Sink, cancel: &CancelToken) -> Result<RunReport, RunError> {
     let w = workload::find(&spec.workload)
         .ok_or_else(|| RunError::UnknownWorkload(spec.workload.clone()))?;
+    run_workload(w, spec, sink, cancel)
+}
+
+/// Run workload `w` with the spec's model, options and GIL (its name is not looked up).
+pub fn run_workload(
+    w: &dyn Workload,
+    spec: &RunSpec,
+    sink: &Sink,
+    cancel: &CancelToken,
+) -> Result<RunReport, RunError> {
     let args = spec.args.clone().resolve(w)?;
     let plan = w.plan(&args).map_err(RunError::Plan)?;
     let sink = sink.restarted();
@@ -201,9 +207,10 @@ pub fn run(spec: &RunSpec, sink: &Sink, cancel: &CancelToken) -> Result<RunRepor
         cancel,
         worker_exe: spec.worker_exe.as_deref(),
     };
+    let engine = Engine::new(&job);
     let results = w
-        .run_whole(&job, spec.model)
-        .unwrap_or_else(|| executor(spec.model).execute(&job));
+        .orchestrate(&engine, spec.model)
+        .unwrap_or_else(|| engine.run_model(spec.model));
     let elapsed = t0.elapsed();
     let cpu = cpu_now().saturating_sub(cpu0);
     let tasks = job.tasks.len();

@@ -26,7 +26,7 @@ pub use catalog::{all, find, names};
 
 pub use crate::core::{Answer, TaskOutput};
 use crate::core::{Model, TaskError};
-use crate::exec::{Job, TaskCtx, TaskResult};
+use crate::exec::{Engine, TaskCtx, TaskResult};
 
 /// What kind of work it is: drives defaults, the dashboard's grouping and explanations.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -106,10 +106,11 @@ pub trait Workload: Send + Sync {
     fn plan(&self, args: &WorkloadArgs) -> anyhow::Result<Plan>;
     /// Run one task; call `ctx.tick()` often in compute loops.
     fn run_task(&self, task: &Value, ctx: &mut TaskCtx) -> Result<TaskOutput, TaskError>;
-    /// Workloads that orchestrate their own threads (a pipeline, a lesson scene) run the
-    /// whole job here instead of through `model`'s executor; `None` means "use the
-    /// executor" (the default). Must honour `job.cancel` and emit the usual events.
-    fn run_whole(&self, _job: &Job, _model: Model) -> Option<Vec<TaskResult>> {
+    /// Workloads that stage their tasks (a pipeline, a lesson scene) run the whole job
+    /// here with the engine's pools (`engine.threads()`, `engine.processes()`, ...)
+    /// instead of `model`'s default pool; `None` means "use the model's pool" (the
+    /// default). Must honour the cancel token and start and finish every task once.
+    fn orchestrate(&self, _engine: &Engine, _model: Model) -> Option<Vec<TaskResult>> {
         None
     }
     /// Is the answer itself a measurement (a speed-up, a latency, lost updates) that may
