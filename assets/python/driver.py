@@ -247,7 +247,10 @@ def run_task(workload, index, task):
         out = {"err": error_line(e)}
     out.update({"ev": "done", "task": index, "pid": pid, "tid": tid, "t": now_us(),
                 "wall_us": int((time.perf_counter() - t0) * 1e6),
-                "cpu_us": int((time.thread_time() - c0) * 1e6)})
+                "cpu_us": int((time.thread_time() - c0) * 1e6),
+                # This whole process's CPU so far, and its parent: a forkserver's children
+                # are not the interpreter's, so their CPU never reaches conlab by wait().
+                "proc_cpu_us": int(time.process_time() * 1e6), "ppid": os.getppid()})
     emit(out)
     return True
 

@@ -311,6 +311,7 @@ impl Runner for CpythonRunner {
             }
         };
         let DriverEvent::Hello {
+            pid: interpreter,
             t: hello_t,
             gil,
             switch_interval_s,
@@ -333,7 +334,7 @@ impl Runner for CpythonRunner {
             switch_interval_ms: switch_interval_s * 1e3,
             size: args.size,
         });
-        let mut tr = Translator::new(mono0, args.workers, tasks);
+        let mut tr = Translator::new(mono0, interpreter, args.workers, tasks);
         let ending = loop {
             if cancel.is_cancelled() {
                 break Ending::Cancelled;
@@ -380,7 +381,7 @@ impl Runner for CpythonRunner {
         };
         drop(stdin);
         // The interpreter is reaped: its CPU and its pool children's are ours now.
-        let cpu = cpu_now()
+        let cpu = (cpu_now() + Duration::from_micros(tr.foreign_cpu_us()))
             .saturating_sub(cpu0)
             .saturating_sub(Duration::from_micros(startup_cpu_us));
         drop(plan);

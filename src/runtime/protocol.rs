@@ -62,6 +62,11 @@ pub enum DriverEvent {
         err: Option<String>,
         wall_us: u64,
         cpu_us: u64,
+        /// The reporting process's CPU time so far, and its parent.
+        #[serde(default)]
+        proc_cpu_us: u64,
+        #[serde(default)]
+        ppid: u32,
     },
     /// The convoy measurement (`conlab fidelity`), not part of a run.
     Convoy {
@@ -88,6 +93,11 @@ pub struct Translator {
     mono0: u64,
     workers: usize,
     slots: HashMap<(u32, u64), usize>,
+    /// The interpreter's pid.
+    interpreter: u32,
+    /// Latest CPU time reported by each process that is not the interpreter's child (a
+    /// forkserver's): its CPU cannot reach conlab through wait().
+    foreign_cpu: HashMap<u32, u64>,
     pub results: Vec<TaskResult>,
     pub finished: usize,
 }
@@ -101,14 +111,21 @@ pub enum Step {
 }
 
 impl Translator {
-    pub fn new(mono0: u64, workers: usize, tasks: usize) -> Self {
+    pub fn new(mono0: u64, interpreter: u32, workers: usize, tasks: usize) -> Self {
         Translator {
             mono0,
             workers: workers.max(1),
             slots: HashMap::new(),
+            interpreter,
+            foreign_cpu: HashMap::new(),
             results: vec![None; tasks],
             finished: 0,
         }
+    }
+
+    /// CPU time of pool processes that are not the interpreter's children.
+    pub fn foreign_cpu_us(&self) -> u64 {
+        self.foreign_cpu.values().sum()
     }
 
     fn at(&self, t: u64) -> u64 {
@@ -222,8 +239,14 @@ impl Translator {
                 err,
                 wall_us,
                 cpu_us,
+                proc_cpu_us,
+                ppid,
             } => {
                 self.check_task(task)?;
+                if pid != self.interpreter && ppid != self.interpreter && ppid != 0 {
+                    let c = self.foreign_cpu.entry(pid).or_default();
+                    *c = (*c).max(proc_cpu_us);
+                }
                 if self.results[task].is_some() {
                     // Already reported (a pool's failure after the task's own report).
                     return Ok(Step::Continue);
@@ -300,7 +323,7 @@ mod tests {
     #[test]
     fn a_task_maps_onto_engine_events_with_the_drivers_times() {
         let (sink, rx) = collect();
-        let mut tr = Translator::new(1_000_000, 2, 1);
+        let mut tr = Translator::new(1_000_000, 1, 2, 1);
         let steps = feed(
             &mut tr,
             &sink,
@@ -344,7 +367,7 @@ mod tests {
     #[test]
     fn threads_and_processes_get_their_own_slots() {
         let (sink, _rx) = collect();
-        let mut tr = Translator::new(0, 2, 0);
+        let mut tr = Translator::new(0, 1, 2, 0);
         assert_eq!(tr.slot(1, 10), (0, true));
         assert_eq!(tr.slot(1, 11), (1, true));
         assert_eq!(tr.slot(1, 10), (0, false));
@@ -359,7 +382,7 @@ mod tests {
     #[test]
     fn the_first_report_of_a_task_wins_and_errors_keep_their_message() {
         let (sink, _rx) = collect();
-        let mut tr = Translator::new(0, 1, 2);
+        let mut tr = Translator::new(0, 1, 1, 2);
         feed(
             &mut tr,
             &sink,
@@ -378,9 +401,27 @@ mod tests {
     }
 
     #[test]
+    fn cpu_of_a_forkservers_children_is_counted_once_per_process() {
+        let (sink, _rx) = collect();
+        let mut tr = Translator::new(0, 100, 2, 3);
+        feed(
+            &mut tr,
+            &sink,
+            &[
+                // A child of the interpreter (fork): reaped, so not counted here.
+                r#"{"ev":"done","task":0,"pid":101,"tid":1,"t":5,"ok":{"value":"1"},"wall_us":1,"cpu_us":1,"proc_cpu_us":500,"ppid":100}"#,
+                // A forkserver's child, twice: its latest total counts.
+                r#"{"ev":"done","task":1,"pid":201,"tid":1,"t":6,"ok":{"value":"1"},"wall_us":1,"cpu_us":1,"proc_cpu_us":300,"ppid":200}"#,
+                r#"{"ev":"done","task":2,"pid":201,"tid":1,"t":7,"ok":{"value":"1"},"wall_us":1,"cpu_us":1,"proc_cpu_us":700,"ppid":200}"#,
+            ],
+        );
+        assert_eq!(tr.foreign_cpu_us(), 700);
+    }
+
+    #[test]
     fn bad_lines_are_errors_not_panics() {
         let (sink, _rx) = collect();
-        let mut tr = Translator::new(0, 1, 1);
+        let mut tr = Translator::new(0, 1, 1, 1);
         assert!(parse("Traceback (most recent call last):").is_err());
         assert!(parse(r#"{"ev":"nope"}"#).is_err());
         let far = parse(r#"{"ev":"progress","task":9,"pid":1,"tid":1,"done":1,"total":2,"t":1}"#)
