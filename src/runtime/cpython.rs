@@ -41,6 +41,8 @@ exec(compile(m.SOURCE, "conlab_driver.py", "exec"), m.__dict__)
 m.main(msg["job"])
 "#;
 
+/// The key of the note that names the interpreter, e.g. "CPython 3.11.7 · GIL".
+pub const RUNTIME_NOTE: &str = "runtime";
 /// How often a waiting run looks at its cancel token (the 200 ms budget, with room).
 const POLL: Duration = Duration::from_millis(20);
 /// How long killed pool children may take to die.
@@ -333,6 +335,11 @@ impl Runner for CpythonRunner {
             gil,
             switch_interval_ms: switch_interval_s * 1e3,
             size: args.size,
+        });
+        // Which interpreter ran it, for readers that only see events (a replay, a shot).
+        sink.emit(Event::Note {
+            key: RUNTIME_NOTE.into(),
+            value: self.info.label(),
         });
         let mut tr = Translator::new(mono0, interpreter, args.workers, tasks);
         let ending = loop {
