@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use conlab::core::Runtime;
-use conlab::exec::{self, CancelToken, Event, Model, RunReport, RunSpec, Runner, Sink, Stamped};
+use conlab::exec::{CancelToken, Event, Model, RunReport, RunSpec, Runner, Sink, Stamped};
 use conlab::runtime::{self, CpythonRunner, RuntimeChoice};
 
 /// Tests that start interpreters take this, so process checks see only their own.
@@ -62,7 +62,7 @@ fn every_workload_answers_as_the_native_runtime_does_in_every_model() {
     let _s = serial();
     let Some(py) = cpython() else { return };
     for &(w, size, tasks) in CASES {
-        let native = exec::run(
+        let native = runtime::run(
             &spec(w, Model::Sequential, 2, size, tasks),
             &Sink::null(),
             &CancelToken::new(),

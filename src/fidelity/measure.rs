@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use super::{ConvoyRow, Fidelity, Row, compare, load_average};
 use crate::cli::FidelityArgs;
 use crate::core::Model;
-use crate::exec::{self, CancelToken, RunReport, RunSpec, Runner, Sink};
+use crate::exec::{CancelToken, RunReport, RunSpec, Runner, Sink};
 use crate::headless::{CliError, cancel_on_ctrl_c};
 use crate::runtime::{self, CpythonRunner, sizes};
 
@@ -75,7 +75,7 @@ pub fn fidelity_command(args: &FidelityArgs) -> Result<ExitCode, CliError> {
     }
     let info = runtime::python::probe(&args.python).map_err(|e| CliError::Usage(e.to_string()))?;
     let python = CpythonRunner::new(info.clone(), args.start_method);
-    let native = exec::NativeRunner;
+    let native = runtime::NativeRunner;
     let cancel = CancelToken::new();
     cancel_on_ctrl_c(&cancel);
     let chatty = std::io::stderr().is_terminal();
@@ -215,7 +215,7 @@ pub fn fidelity_command(args: &FidelityArgs) -> Result<ExitCode, CliError> {
 fn measure_convoy(python: &CpythonRunner, cancel: &CancelToken) -> Result<ConvoyRow, CliError> {
     let mut spec = RunSpec::new("convoy", Model::Threads, 2);
     spec.args.size = CONVOY_MS;
-    let native = exec::run(&spec, &Sink::null(), cancel)?;
+    let native = runtime::run(&spec, &Sink::null(), cancel)?;
     let d = native.details.unwrap_or_default();
     let c = python
         .convoy(CONVOY_MS, cancel)

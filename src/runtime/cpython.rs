@@ -232,8 +232,10 @@ impl Runner for CpythonRunner {
         sink: &Sink,
         cancel: &CancelToken,
     ) -> Result<RunReport, RunError> {
-        let w = workload::find(&spec.workload)
-            .ok_or_else(|| RunError::UnknownWorkload(spec.workload.clone()))?;
+        let w = workload::find(&spec.workload).ok_or_else(|| RunError::UnknownWorkload {
+            name: spec.workload.clone(),
+            known: sizes::SUPPORTED.join(", "),
+        })?;
         if !sizes::supported(w.name()) {
             return Err(RunError::Plan(anyhow::anyhow!(sizes::unsupported_message(
                 w.name()

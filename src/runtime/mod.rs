@@ -1,11 +1,15 @@
-//! Runtimes beside the native engine: a real CPython interpreter that runs the same
-//! workloads under the same models and reports the same events ([`CpythonRunner`]).
+//! Runtimes: what performs a run behind the [`crate::exec::Runner`] seam. The native one
+//! looks the workload up in the catalog and hands it to the engine; nothing above this
+//! module knows which runtime ran.
 //!
-//! The Rust side plans the tasks (the same task values the native workloads plan) and folds
-//! the outputs with the workload's own `combine`, so both runtimes give the same answer.
+//! Beside it, a real CPython interpreter runs the same workloads under the same models
+//! and reports the same events ([`CpythonRunner`]): the Rust side plans the tasks (the same
+//! task values the native workloads plan) and folds the outputs with the workload's own
+//! `combine`, so both runtimes give the same answer.
 
 mod child;
 pub mod cpython;
+mod native;
 pub mod protocol;
 pub mod python;
 pub mod sizes;
@@ -13,10 +17,11 @@ pub mod sizes;
 use std::path::PathBuf;
 
 pub use cpython::CpythonRunner;
+pub use native::{NativeRunner, run};
 pub use python::{PythonError, PythonInfo};
 
 use crate::core::Runtime;
-use crate::exec::{NativeRunner, Runner};
+use crate::exec::Runner;
 
 /// `multiprocessing` start methods for `--start-method`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, clap::ValueEnum)]
