@@ -256,6 +256,8 @@ impl RuntimeOpts {
 pub struct TuiArgs {
     #[command(flatten)]
     pub opts: WorkloadOpts,
+    #[command(flatten)]
+    pub runtime: RuntimeOpts,
     /// Colour theme (`NO_COLOR` turns colours off in any theme).
     #[arg(long, value_enum, default_value = "dark")]
     pub theme: crate::ui::theme::ThemeName,

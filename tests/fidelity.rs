@@ -56,7 +56,10 @@ fn json_rows_compare_every_model_in_both_runtimes() {
         ] {
             assert!(!row[key].is_null(), "{key} in {row}");
         }
-        assert!(row["python"].as_str().expect("a label").contains("CPython"), "{row}");
+        assert!(
+            row["python"].as_str().expect("a label").contains("CPython"),
+            "{row}"
+        );
         // --size gives both runtimes the same work: the same answer.
         assert_eq!(row["native_answer"], row["cpython_answer"], "{row}");
         assert_eq!(row["answers_agree"], true, "{row}");

@@ -21,6 +21,14 @@ fn kind_name(k: WorkKind) -> &'static str {
     }
 }
 
+/// The runtime the next run uses; in a replay, the one that ran the shown panel.
+fn runtime_label(app: &App) -> String {
+    match &app.panels[app.focus()].runtime {
+        Some(label) if app.replaying => label.clone(),
+        _ => app.settings.runtime_label(),
+    }
+}
+
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let t = &app.theme;
     let s = &app.settings;
@@ -31,12 +39,13 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         "off".to_string()
     };
     let model = Model::ALL[app.selected].name();
-    let items: [(&str, &str, String); 5] = [
+    let items: [(&str, &str, String); 6] = [
         ("w", "workload", w.name().to_string()),
         ("[]", "size", thousands(s.size)),
         ("+-", "workers", s.workers.to_string()),
         ("g", "GIL", gil),
         ("←→", "model", model.to_string()),
+        ("r", "runtime", runtime_label(app)),
     ];
     let build = |labels: bool| {
         let mut spans = vec![Span::styled(
@@ -47,7 +56,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             spans.push(Span::raw("  "));
             spans.push(Span::styled(*k, t.key));
             spans.push(Span::raw(" "));
-            if labels || *label == "GIL" || *label == "workers" {
+            if labels || *label == "GIL" || *label == "workers" || *label == "runtime" {
                 spans.push(Span::styled(format!("{label} "), t.dim));
             }
             spans.push(Span::styled(value.clone(), t.title));
