@@ -396,6 +396,9 @@ pub struct ShotArgs {
     /// Scenario: the simulated GIL.
     #[arg(long, value_enum, default_value = "on")]
     pub gil: OnOff,
+    /// Scenario: who runs it (`--runtime cpython --python PATH` for real Python).
+    #[command(flatten)]
+    pub runtime: RuntimeOpts,
     /// Scenario: also keep its recording in FILE.
     #[arg(long, value_name = "FILE")]
     pub record: Option<PathBuf>,

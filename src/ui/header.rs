@@ -21,11 +21,12 @@ fn kind_name(k: WorkKind) -> &'static str {
     }
 }
 
-/// The runtime the next run uses; in a replay, the one that ran the shown panel.
+/// The runtime that ran the shown panel (a replay knows it only from the run's note),
+/// else the one the next run uses (`r` clears the panels, so the two never disagree).
 fn runtime_label(app: &App) -> String {
     match &app.panels[app.focus()].runtime {
-        Some(label) if app.replaying => label.clone(),
-        _ => app.settings.runtime_label(),
+        Some(label) => label.clone(),
+        None => app.settings.runtime_label(),
     }
 }
 
@@ -39,13 +40,12 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         "off".to_string()
     };
     let model = Model::ALL[app.selected].name();
-    let items: [(&str, &str, String); 6] = [
+    let items: [(&str, &str, String); 5] = [
         ("w", "workload", w.name().to_string()),
         ("[]", "size", thousands(s.size)),
         ("+-", "workers", s.workers.to_string()),
         ("g", "GIL", gil),
         ("←→", "model", model.to_string()),
-        ("r", "runtime", runtime_label(app)),
     ];
     let build = |labels: bool| {
         let mut spans = vec![Span::styled(
@@ -56,7 +56,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             spans.push(Span::raw("  "));
             spans.push(Span::styled(*k, t.key));
             spans.push(Span::raw(" "));
-            if labels || *label == "GIL" || *label == "workers" || *label == "runtime" {
+            if labels || *label == "GIL" || *label == "workers" {
                 spans.push(Span::styled(format!("{label} "), t.dim));
             }
             spans.push(Span::styled(value.clone(), t.title));
@@ -87,14 +87,20 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     } else {
         format!(" {} · {kind} · size = {}", w.summary(), w.size_meaning())
     };
-    let room = (area.width as usize).saturating_sub(status.chars().count() + 2);
+    // Which runtime, with the key that switches it: always shown, the description yields.
+    let runtime = format!(" {}", runtime_label(app));
+    let right = status.chars().count() + 2 + runtime.chars().count() + 1;
+    let room = (area.width as usize).saturating_sub(right + 1);
     let desc = fit(&desc, room);
-    let pad =
-        (area.width as usize).saturating_sub(desc.chars().count() + status.chars().count() + 1);
+    let pad = (area.width as usize).saturating_sub(desc.chars().count() + right);
     let line2 = Line::from(vec![
         Span::styled(desc, t.dim),
         Span::raw(" ".repeat(pad)),
         Span::styled(status, t.accent),
+        Span::raw("  "),
+        Span::styled("r", t.key),
+        Span::styled(runtime, t.title),
+        Span::raw(" "),
     ]);
     Paragraph::new(vec![line1, line2]).render(area, buf);
 }
