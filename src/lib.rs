@@ -9,6 +9,7 @@ pub mod exec;
 pub mod headless;
 pub mod lesson;
 pub mod monitor;
+pub mod observe;
 pub mod record;
 pub mod replay;
 pub mod report;
