@@ -20,10 +20,10 @@ use super::{KernelSample, ThreadInterval, TreeEvent};
 /// Walk the tree for new threads every this many samples.
 pub const DISCOVER_EVERY: u64 = 4;
 /// Look for new child processes every this many samples (reads one file per thread).
-pub const CHILDREN_EVERY: u64 = 8;
+pub const CHILDREN_EVERY: u64 = 12;
 /// Refresh names and memory every this many samples.
-pub const SLOW_EVERY: u64 = 50;
-/// Keep at most this many `schedstat` files open (stay well under the usual 1024 fds).
+pub const SLOW_EVERY: u64 = 100;
+/// Threads whose files stay open at most (two each; the rest are opened per read).
 const MAX_OPEN: usize = 512;
 
 /// Why the kernel's view is not available.
@@ -39,11 +39,16 @@ pub enum ProbeError {
 
 struct ThreadSlot {
     pid: u32,
+    /// `schedstat`, kept open.
     file: Option<File>,
+    /// `wchan` (or `syscall` where wchan is hidden), opened the first time it is needed.
+    wait_file: Option<File>,
     run: u64,
     queued: u64,
     /// Where it waited last time it was seen off a CPU.
     wait: Wait,
+    /// `wait` was read from the kernel (not the default).
+    wait_known: bool,
     /// Seen in at least one earlier sample (its interval is whole).
     settled: bool,
     name: String,
@@ -66,9 +71,10 @@ pub struct Probe {
     /// the program) or from their current value (attached to a running one).
     from_birth: bool,
     /// `wchan` reads `0` for sleeping threads on this kernel (hidden from this user):
-    /// go straight to `syscall`.
+    /// read `syscall` instead.
     wchan_hidden: bool,
     open: usize,
+    max_open: usize,
     buf: Vec<u8>,
 }
 
@@ -99,8 +105,9 @@ impl Probe {
             start,
             samples: 0,
             from_birth,
-            wchan_hidden: false,
+            wchan_hidden: !wchan_visible(),
             open: 0,
+            max_open: max_open(),
             buf: Vec::with_capacity(256),
         })
     }
@@ -113,6 +120,15 @@ impl Probe {
     /// Processes currently known.
     pub fn processes(&self) -> usize {
         self.procs.len()
+    }
+
+    /// Where thread `tid` was last seen waiting (`None`: unknown thread or never seen
+    /// waiting).
+    pub fn last_wait(&self, tid: u32) -> Option<Wait> {
+        self.threads
+            .get(&tid)
+            .filter(|t| t.wait_known)
+            .map(|t| t.wait)
     }
 
     /// Whether the whole tree is gone.
@@ -170,18 +186,20 @@ impl Probe {
     fn read_thread(&mut self, tid: u32, interval: u64) -> Option<ThreadInterval> {
         let (run, queued) = self.read_schedstat(tid)?;
         let slot = self.threads.get(&tid)?;
-        let (pid, whole, last_wait) = (slot.pid, slot.settled, slot.wait);
+        let (pid, whole, last_wait, known) = (slot.pid, slot.settled, slot.wait, slot.wait_known);
         let d_run = run.saturating_sub(slot.run);
         let d_queued = queued.saturating_sub(slot.queued);
         let off = interval.saturating_sub(d_run + d_queued);
         // A thread that neither ran nor queued still waits where it waited.
         let moved = d_run + d_queued > 0 || !whole;
-        let wait = if off > 0 && moved {
-            self.wait_of(pid, tid).unwrap_or(last_wait)
+        let now = if off > 0 && (moved || !known) {
+            self.wait_of(pid, tid)
         } else {
-            last_wait
+            None
         };
+        let wait = now.unwrap_or(last_wait);
         let slot = self.threads.get_mut(&tid)?;
+        slot.wait_known |= now.is_some();
         slot.run = run;
         slot.queued = queued;
         slot.wait = wait;
@@ -193,27 +211,31 @@ impl Probe {
         })
     }
 
-    /// Where a thread waits now; `None` if it is running (then its last wait stands).
+    /// Where a thread waits now; `None` if it is running or runnable (then its last wait
+    /// stands: it left it within this interval).
     fn wait_of(&mut self, pid: u32, tid: u32) -> Option<Wait> {
-        if !self.wchan_hidden {
-            if let Some(w) = self
-                .read_file(&task_path(pid, tid, "wchan"))
-                .and_then(wait_from_wchan)
-            {
-                return Some(w);
-            }
-        }
-        let sys = self
-            .read_file(&task_path(pid, tid, "syscall"))
-            .map(parse_syscall);
-        match sys {
-            Some(Some(nr)) => {
-                // Blocked in a system call yet wchan said nothing: it is hidden here.
-                self.wchan_hidden = true;
-                Some(wait_from_syscall(nr))
-            }
-            Some(None) => None, // running
+        let hidden = self.wchan_hidden;
+        let name = if hidden { "syscall" } else { "wchan" };
+        let keep = self.open < self.max_open;
+        let slot = self.threads.get_mut(&tid)?;
+        let mut b = [0u8; 128];
+        let n = match &slot.wait_file {
+            Some(f) => f.read_at(&mut b, 0).ok(),
             None => {
+                let f = File::open(task_path(pid, tid, name)).ok();
+                let n = f.as_ref().and_then(|f| f.read_at(&mut b, 0).ok());
+                if keep && slot.file.is_some() {
+                    slot.wait_file = f;
+                }
+                n
+            }
+        };
+        let text = n.and_then(|n| std::str::from_utf8(&b[..n]).ok());
+        match (hidden, text) {
+            (false, Some(t)) => wait_from_wchan(t),
+            (true, Some(t)) => parse_syscall(t).map(wait_from_syscall),
+            // Unreadable: the state letter is all there is.
+            (_, None) => {
                 let st = self
                     .read_file(&task_path(pid, tid, "stat"))
                     .and_then(parse_stat)?;
@@ -299,7 +321,7 @@ impl Probe {
     }
 
     fn add_thread(&mut self, pid: u32, tid: u32, first: bool, events: &mut Vec<TreeEvent>) {
-        let file = if self.open < MAX_OPEN {
+        let file = if self.open < self.max_open {
             File::open(task_path(pid, tid, "schedstat")).ok()
         } else {
             None
@@ -314,9 +336,11 @@ impl Probe {
         let mut slot = ThreadSlot {
             pid,
             file,
+            wait_file: None,
             run: 0,
             queued: 0,
             wait: Wait::Sleep,
+            wait_known: false,
             settled: false,
             name: name.clone(),
         };
@@ -374,4 +398,181 @@ fn schedstat_of(file: Option<&File>, pid: u32, tid: u32) -> Option<(u64, u64)> {
     };
     // A thread that exited reads empty (or fails): gone.
     parse_schedstat(std::str::from_utf8(&b[..n]).ok()?)
+}
+
+/// Whether `wchan` names where a sleeping thread waits, for this user on this kernel: a
+/// helper thread blocks on a channel and its `wchan` is read (once per process).
+pub fn wchan_visible() -> bool {
+    static VISIBLE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *VISIBLE.get_or_init(|| {
+        let (tid_tx, tid_rx) = crossbeam_channel::bounded::<u32>(1);
+        let (release_tx, release_rx) = crossbeam_channel::bounded::<()>(0);
+        let Ok(h) = std::thread::Builder::new()
+            .name("conlab-wchan".into())
+            .spawn(move || {
+                let tid = std::fs::read_link("/proc/thread-self")
+                    .ok()
+                    .and_then(|p| p.file_name()?.to_str()?.parse().ok())
+                    .unwrap_or(0);
+                let _ = tid_tx.send(tid);
+                let _ = release_rx.recv();
+            })
+        else {
+            return false;
+        };
+        let me = std::process::id();
+        let tid = tid_rx.recv().unwrap_or(0);
+        let mut visible = false;
+        // It blocks within microseconds; look until the kernel says it sleeps.
+        for _ in 0..10_000 {
+            let state = std::fs::read_to_string(task_path(me, tid, "stat"))
+                .ok()
+                .and_then(|s| parse_stat(&s))
+                .map(|s| s.state);
+            if state == Some('S') {
+                visible = std::fs::read_to_string(task_path(me, tid, "wchan"))
+                    .ok()
+                    .and_then(|w| wait_from_wchan(&w))
+                    .is_some();
+                break;
+            }
+            std::thread::yield_now();
+        }
+        drop(release_tx);
+        let _ = h.join();
+        visible
+    })
+}
+
+/// How many threads may keep their files open: half the descriptors this process may
+/// open (raised to the hard limit first), less a margin, at most [`MAX_OPEN`].
+fn max_open() -> usize {
+    use nix::sys::resource::{Resource, getrlimit, setrlimit};
+    let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE) else {
+        return 64;
+    };
+    let limit = if soft < hard && setrlimit(Resource::RLIMIT_NOFILE, hard, hard).is_ok() {
+        hard
+    } else {
+        soft
+    };
+    (usize::try_from(limit)
+        .unwrap_or(usize::MAX)
+        .saturating_sub(128)
+        / 2)
+    .min(MAX_OPEN)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn my_tid() -> u32 {
+        std::fs::read_link("/proc/thread-self")
+            .ok()
+            .and_then(|p| p.file_name()?.to_str()?.parse().ok())
+            .expect("thread-self")
+    }
+
+    #[test]
+    fn missing_pid_is_named() {
+        if check_proc().is_err() {
+            eprintln!("skipped: /proc unreadable here");
+            return;
+        }
+        // Pids are below 2^22 on Linux.
+        let e = Probe::new(u32::MAX - 1, true, Instant::now())
+            .err()
+            .expect("no such pid");
+        assert!(e.to_string().contains("no pid") || e.to_string().contains("no process"));
+    }
+
+    #[test]
+    fn threads_of_this_process_are_classified_where_they_wait() {
+        if check_proc().is_err() {
+            eprintln!("skipped: /proc unreadable here");
+            return;
+        }
+        let (tid_tx, tid_rx) = crossbeam_channel::unbounded::<(&str, u32)>();
+        let (release_tx, release_rx) = crossbeam_channel::bounded::<()>(0);
+        let locked = {
+            let (tx, rx) = (tid_tx.clone(), release_rx.clone());
+            std::thread::spawn(move || {
+                tx.send(("lock", my_tid())).expect("send");
+                let _ = rx.recv();
+            })
+        };
+        let (r, w) = std::io::pipe().expect("pipe");
+        let reading = {
+            let tx = tid_tx.clone();
+            std::thread::spawn(move || {
+                use std::io::Read;
+                tx.send(("io", my_tid())).expect("send");
+                let _ = (&r).read(&mut [0u8; 1]);
+            })
+        };
+        let ids: Vec<(&str, u32)> = (0..2).map(|_| tid_rx.recv().expect("tid")).collect();
+        let want: Vec<Option<Wait>> = ids
+            .iter()
+            .map(|(what, _)| {
+                Some(if *what == "lock" {
+                    Wait::Lock
+                } else {
+                    Wait::Io
+                })
+            })
+            .collect();
+        let me = std::process::id();
+        let mut p = Probe::new(me, false, Instant::now()).expect("probe");
+        // Both block within microseconds of sending; sample until the kernel says so
+        // (bounded: a loaded machine may take a while to schedule them).
+        let mut seen = Vec::new();
+        for _ in 0..2000 {
+            p.sample(Instant::now());
+            seen = ids.iter().map(|(_, t)| p.last_wait(*t)).collect();
+            if !p.wchan_hidden && seen == want {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        drop(release_tx);
+        drop(w);
+        locked.join().expect("join");
+        reading.join().expect("join");
+        if p.wchan_hidden {
+            eprintln!("wchan hidden here: syscall fallback gave {seen:?}");
+            assert!(seen.iter().all(Option::is_some));
+        } else {
+            assert_eq!(seen, want);
+        }
+    }
+
+    #[test]
+    fn a_busy_thread_shows_time_on_a_cpu() {
+        if check_proc().is_err() {
+            eprintln!("skipped: /proc unreadable here");
+            return;
+        }
+        let me = std::process::id();
+        let tid = my_tid();
+        let mut p = Probe::new(me, false, Instant::now()).expect("probe");
+        p.sample(Instant::now());
+        // Run until the kernel has charged this thread some time: the scheduler updates a
+        // running thread's sum at its ticks (every 4 ms at HZ=250), so spin past a few.
+        let cpu0 = cpu_time::ThreadTime::now();
+        let mut x = 0u64;
+        while cpu0.elapsed() < Duration::from_millis(30) {
+            for i in 0..10_000u64 {
+                x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(i));
+            }
+        }
+        let s = p.sample(Instant::now());
+        let mine = s
+            .threads
+            .iter()
+            .find(|t| t.tid == tid)
+            .expect("this thread");
+        assert!(mine.split.on_cpu > 0);
+    }
 }
