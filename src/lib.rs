@@ -17,4 +17,5 @@ pub mod server;
 pub mod shot;
 pub mod tui;
 pub mod ui;
+pub mod watch;
 pub mod workload;

@@ -17,6 +17,7 @@ fn main() -> ExitCode {
         Some(Command::Shot(args)) => conlab::shot::shot_command(&args),
         Some(Command::Serve(args)) => conlab::server::serve_command(&args),
         Some(Command::Classify(args)) => conlab::classify::classify_command(&args),
+        Some(Command::Watch(args)) => conlab::watch::watch_command(&args),
         Some(Command::Worker(args)) => conlab::headless::worker_command(&args),
     };
     match result {

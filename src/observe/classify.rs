@@ -105,7 +105,7 @@ pub fn wait_from_stat_state(state: char) -> Wait {
     if state == 'D' { Wait::Io } else { Wait::Sleep }
 }
 
-/// How one interval of one thread divides, in nanoseconds.
+/// How one interval of one thread divides, in nanoseconds (or a sum of intervals).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Split {
     pub on_cpu: u64,
@@ -113,34 +113,80 @@ pub struct Split {
     pub lock: u64,
     pub io: u64,
     pub sleep: u64,
+    /// Off a CPU while the thread was, at the sample, runnable or running and never seen
+    /// waiting anywhere: most likely time in the run queue that the kernel adds to
+    /// schedstat only when the thread next gets a CPU (see [`Split::settled`]).
+    pub unknown: u64,
+    /// The time these intervals cover for this thread.
+    pub span: u64,
 }
 
 impl Split {
     /// `run` and `queued` are the growth of schedstat's two fields over an interval of
-    /// `interval` ns; the rest of the interval (if any) is spent in `wait`. A thread first
-    /// seen in this interval (`whole = false`) gets no off-CPU time: it may not have
-    /// existed for all of it.
-    pub fn of_interval(run: u64, queued: u64, interval: u64, wait: Wait, whole: bool) -> Split {
-        let off = if whole {
-            interval.saturating_sub(run.saturating_add(queued))
+    /// `interval` ns; the rest of the interval (if any) is spent in `wait` (`None`: not
+    /// seen waiting, see `unknown`). A thread first seen in this interval (`whole =
+    /// false`) gets no off-CPU time: it may not have existed for all of it.
+    pub fn of_interval(
+        run: u64,
+        queued: u64,
+        interval: u64,
+        wait: Option<Wait>,
+        whole: bool,
+    ) -> Split {
+        let (off, span) = if whole {
+            (
+                interval.saturating_sub(run.saturating_add(queued)),
+                interval,
+            )
         } else {
-            0
+            (0, run.saturating_add(queued))
         };
         let mut s = Split {
             on_cpu: run,
             runnable: queued,
+            span,
             ..Split::default()
         };
         match wait {
-            Wait::Lock => s.lock = off,
-            Wait::Io => s.io = off,
-            Wait::Sleep => s.sleep = off,
+            Some(Wait::Lock) => s.lock = off,
+            Some(Wait::Io) => s.io = off,
+            Some(Wait::Sleep) => s.sleep = off,
+            None => s.unknown = off,
         }
         s
     }
 
+    /// A sum made consistent with the kernel's exact counts: time on a CPU and in the run
+    /// queue are schedstat's own; the waits fill what is left of `span`. Queue time the
+    /// kernel reported late was counted once as `unknown` (or a wait) and again as
+    /// `runnable`: that excess comes out of `unknown` first, then out of the waits in
+    /// proportion. What is left of `unknown` is reported as `sleep` (not seen waiting on a
+    /// lock or I/O).
+    pub fn settled(&self) -> Split {
+        let waits = self.lock + self.io + self.sleep + self.unknown;
+        let room = self.span.saturating_sub(self.on_cpu + self.runnable);
+        let mut s = *self;
+        if waits > room {
+            let mut excess = waits - room;
+            let cut = excess.min(s.unknown);
+            s.unknown -= cut;
+            excess -= cut;
+            let rest = s.lock + s.io + s.sleep;
+            if rest > 0 && excess > 0 {
+                let keep =
+                    |v: u64| (v as u128 * (rest - excess.min(rest)) as u128 / rest as u128) as u64;
+                s.lock = keep(s.lock);
+                s.io = keep(s.io);
+                s.sleep = keep(s.sleep);
+            }
+        }
+        s.sleep += s.unknown;
+        s.unknown = 0;
+        s
+    }
+
     pub fn total(&self) -> u64 {
-        self.on_cpu + self.runnable + self.lock + self.io + self.sleep
+        self.on_cpu + self.runnable + self.lock + self.io + self.sleep + self.unknown
     }
 
     pub fn add(&mut self, o: &Split) {
@@ -149,13 +195,16 @@ impl Split {
         self.lock += o.lock;
         self.io += o.io;
         self.sleep += o.sleep;
+        self.unknown += o.unknown;
+        self.span += o.span;
     }
 
-    /// The largest share (ties go to the earlier: on a CPU first).
+    /// The largest share (ties go to the earlier: on a CPU first); `unknown` counts as
+    /// runnable (the kernel said the thread was).
     pub fn dominant(&self) -> State {
         let parts = [
             (State::OnCpu, self.on_cpu),
-            (State::Runnable, self.runnable),
+            (State::Runnable, self.runnable + self.unknown),
             (State::Lock, self.lock),
             (State::Io, self.io),
             (State::Sleep, self.sleep),
@@ -238,7 +287,7 @@ mod tests {
 
     #[test]
     fn an_interval_splits_into_run_queue_and_wait() {
-        let s = Split::of_interval(2_000_000, 1_000_000, 5_000_000, Wait::Lock, true);
+        let s = Split::of_interval(2_000_000, 1_000_000, 5_000_000, Some(Wait::Lock), true);
         assert_eq!(s.on_cpu, 2_000_000);
         assert_eq!(s.runnable, 1_000_000);
         assert_eq!(s.lock, 2_000_000);
@@ -250,21 +299,66 @@ mod tests {
     #[test]
     fn run_beyond_the_interval_leaves_no_negative_wait() {
         // Clock skew between the sampler's clock and the scheduler's: never underflow.
-        let s = Split::of_interval(6_000_000, 0, 5_000_000, Wait::Io, true);
+        let s = Split::of_interval(6_000_000, 0, 5_000_000, Some(Wait::Io), true);
         assert_eq!(s.io, 0);
         assert_eq!(s.dominant(), State::OnCpu);
     }
 
     #[test]
     fn a_new_thread_gets_no_wait_before_it_was_seen() {
-        let s = Split::of_interval(1_000, 0, 5_000_000, Wait::Sleep, false);
+        let s = Split::of_interval(1_000, 0, 5_000_000, Some(Wait::Sleep), false);
         assert_eq!(s.sleep, 0);
         assert_eq!(s.total(), 1_000);
     }
 
     #[test]
+    fn queue_time_reported_late_is_not_counted_twice() {
+        // Interval 1: 2 ms on a CPU, then preempted: in the queue at the sample, which
+        // the kernel has not added yet (unknown). Interval 2: the 3 ms of interval 1 and
+        // 1 ms more arrive in the queue count, then it runs 4 ms (of a 5 ms interval:
+        // 8 ms reported for 5 ms).
+        let mut sum = Split::of_interval(2_000_000, 0, 5_000_000, None, true);
+        assert_eq!(sum.unknown, 3_000_000);
+        assert_eq!(sum.dominant(), State::Runnable);
+        sum.add(&Split::of_interval(
+            4_000_000, 4_000_000, 5_000_000, None, true,
+        ));
+        let s = sum.settled();
+        assert_eq!(s.on_cpu, 6_000_000);
+        assert_eq!(s.runnable, 4_000_000);
+        assert_eq!(s.sleep + s.lock + s.io + s.unknown, 0);
+        assert_eq!(s.total(), s.span);
+    }
+
+    #[test]
+    fn known_waits_keep_their_shares_when_trimmed() {
+        let mut sum = Split::of_interval(1_000_000, 0, 5_000_000, Some(Wait::Lock), true);
+        sum.add(&Split::of_interval(
+            1_000_000,
+            0,
+            5_000_000,
+            Some(Wait::Io),
+            true,
+        ));
+        // 2 ms of queue time reported late, nothing unknown left to take it from.
+        sum.add(&Split::of_interval(
+            3_000_000,
+            2_000_000,
+            5_000_000,
+            Some(Wait::Io),
+            true,
+        ));
+        let s = sum.settled();
+        assert_eq!(s.total(), s.span);
+        assert_eq!(s.lock, s.io, "trimmed in proportion: {s:?}");
+        // Unknown time nothing explains ends up as sleep.
+        let t = Split::of_interval(1_000_000, 0, 5_000_000, None, true).settled();
+        assert_eq!((t.sleep, t.unknown), (4_000_000, 0));
+    }
+
+    #[test]
     fn dominant_wait_wins_over_a_blip_on_cpu() {
-        let s = Split::of_interval(100_000, 0, 5_000_000, Wait::Lock, true);
+        let s = Split::of_interval(100_000, 0, 5_000_000, Some(Wait::Lock), true);
         assert_eq!(s.dominant(), State::Lock);
         assert_eq!(Split::default().cpu_fraction(), 0.0);
     }

@@ -158,6 +158,7 @@ mod tests {
                 split: Split {
                     on_cpu,
                     lock,
+                    span: on_cpu + lock,
                     ..Split::default()
                 },
             }],

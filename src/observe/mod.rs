@@ -33,6 +33,11 @@ pub enum TreeEvent {
     ProcessExited {
         pid: u32,
     },
+    /// A process replaced its program (exec): its new command line.
+    ProcessExec {
+        pid: u32,
+        cmd: String,
+    },
     ThreadBorn {
         pid: u32,
         tid: u32,

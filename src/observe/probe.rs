@@ -49,6 +49,9 @@ struct ThreadSlot {
     wait: Wait,
     /// `wait` was read from the kernel (not the default).
     wait_known: bool,
+    /// Ran since its `children` were last read (a thread that has not run cannot have
+    /// started a process).
+    ran: bool,
     /// Seen in at least one earlier sample (its interval is whole).
     settled: bool,
     name: String,
@@ -57,6 +60,8 @@ struct ThreadSlot {
 struct ProcSlot {
     /// Threads we know in this process.
     tids: Vec<u32>,
+    /// Its command line (it changes on exec).
+    cmd: String,
 }
 
 /// Reads one process tree; call [`Probe::sample`] at each tick.
@@ -136,6 +141,16 @@ impl Probe {
         self.samples > 0 && self.procs.is_empty()
     }
 
+    /// The last sample (the program has exited or watching stops): also refreshes names,
+    /// commands and memory, so the summary shows the latest.
+    pub fn sample_last(&mut self, now: Instant) -> KernelSample {
+        let mut s = self.sample(now);
+        let mut more = Vec::new();
+        self.refresh_slow(&mut more);
+        s.events.extend(more);
+        s
+    }
+
     /// One sample at `now`: every thread's interval since the last one, and what was born
     /// or exited.
     pub fn sample(&mut self, now: Instant) -> KernelSample {
@@ -198,8 +213,11 @@ impl Probe {
             None
         };
         let wait = now.unwrap_or(last_wait);
+        // Off a CPU but runnable or running at the sample, never seen waiting: unknown.
+        let seen_wait = (now.is_some() || known).then_some(wait);
         let slot = self.threads.get_mut(&tid)?;
         slot.wait_known |= now.is_some();
+        slot.ran |= d_run > 0;
         slot.run = run;
         slot.queued = queued;
         slot.wait = wait;
@@ -207,7 +225,7 @@ impl Probe {
         Some(ThreadInterval {
             pid,
             tid,
-            split: Split::of_interval(d_run, d_queued, interval, wait, whole),
+            split: Split::of_interval(d_run, d_queued, interval, seen_wait, whole),
         })
     }
 
@@ -278,14 +296,23 @@ impl Probe {
                     .read_file(&format!("/proc/{pid}/stat"))
                     .and_then(parse_stat)
                     .map_or(0, |s| s.ppid);
-                self.procs.insert(pid, ProcSlot { tids: Vec::new() });
+                self.procs.insert(
+                    pid,
+                    ProcSlot {
+                        tids: Vec::new(),
+                        cmd: cmd.clone(),
+                    },
+                );
                 events.push(TreeEvent::ProcessBorn { pid, ppid, cmd });
             }
             for e in dir.flatten() {
                 let Some(tid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
                     continue;
                 };
-                if children {
+                if children && self.threads.get(&tid).is_none_or(|t| t.ran) {
+                    if let Some(t) = self.threads.get_mut(&tid) {
+                        t.ran = false;
+                    }
                     if let Some(s) = self.read_file(&task_path(pid, tid, "children")) {
                         todo.extend(parse_children(s));
                     }
@@ -341,14 +368,16 @@ impl Probe {
             queued: 0,
             wait: Wait::Sleep,
             wait_known: false,
+            ran: true,
             settled: false,
             name: name.clone(),
         };
         // Attached to a running program: what its threads did before is not ours to count.
-        if first && !self.from_birth {
-            if let Some((r, q)) = schedstat_of(slot.file.as_ref(), pid, tid) {
-                (slot.run, slot.queued, slot.settled) = (r, q, true);
-            }
+        if first
+            && !self.from_birth
+            && let Some((r, q)) = schedstat_of(slot.file.as_ref(), pid, tid)
+        {
+            (slot.run, slot.queued, slot.settled) = (r, q, true);
         }
         self.threads.insert(tid, slot);
         if let Some(p) = self.procs.get_mut(&pid) {
@@ -361,6 +390,17 @@ impl Probe {
     fn refresh_slow(&mut self, events: &mut Vec<TreeEvent>) {
         let pids: Vec<u32> = self.procs.keys().copied().collect();
         for pid in pids {
+            // A process that exec'd (a shell script's `exec python3 ...`) has a new command.
+            if let Ok(b) = std::fs::read(format!("/proc/{pid}/cmdline")) {
+                let cmd = parse_cmdline(&b);
+                if let Some(p) = self.procs.get_mut(&pid)
+                    && !cmd.is_empty()
+                    && p.cmd != cmd
+                {
+                    p.cmd = cmd.clone();
+                    events.push(TreeEvent::ProcessExec { pid, cmd });
+                }
+            }
             if let Some(rss) = self
                 .read_file(&format!("/proc/{pid}/status"))
                 .and_then(parse_rss)
@@ -376,11 +416,11 @@ impl Probe {
             else {
                 continue;
             };
-            if let Some(slot) = self.threads.get_mut(&tid) {
-                if slot.name != name {
-                    slot.name = name.clone();
-                    events.push(TreeEvent::ThreadRenamed { pid, tid, name });
-                }
+            if let Some(slot) = self.threads.get_mut(&tid)
+                && slot.name != name
+            {
+                slot.name = name.clone();
+                events.push(TreeEvent::ThreadRenamed { pid, tid, name });
             }
         }
     }

@@ -45,7 +45,7 @@ impl Sampler {
                     match stop_rx.recv_timeout(next - now) {
                         Err(RecvTimeoutError::Timeout) => {}
                         Ok(()) | Err(RecvTimeoutError::Disconnected) => {
-                            let _ = tx.send(wrap(probe.sample(Instant::now())));
+                            let _ = tx.send(wrap(probe.sample_last(Instant::now())));
                             return;
                         }
                     }

@@ -117,6 +117,11 @@ impl TreeTotals {
                     p.exited_ns.get_or_insert(at);
                 }
             }
+            TreeEvent::ProcessExec { pid, cmd } => {
+                if let Some(p) = self.processes.get_mut(pid) {
+                    p.cmd = cmd.clone();
+                }
+            }
             TreeEvent::ThreadBorn { pid, tid, name } => {
                 self.threads.insert(
                     *tid,
@@ -185,7 +190,7 @@ impl TreeTotals {
                     "born_s": secs(Some(t.born_ns)),
                     "exited_s": secs(t.exited_ns),
                 });
-                merge(&mut v, &Totals::from(&t.split));
+                merge(&mut v, &Totals::from(&t.split.settled()));
                 v
             })
             .collect();
@@ -201,7 +206,7 @@ impl TreeTotals {
                     "born_s": secs(Some(p.born_ns)),
                     "exited_s": secs(p.exited_ns),
                 });
-                merge(&mut v, &Totals::from(&p.split));
+                merge(&mut v, &Totals::from(&p.split.settled()));
                 v
             })
             .collect();
@@ -229,6 +234,7 @@ mod tests {
         Split {
             on_cpu,
             lock,
+            span: on_cpu + lock,
             ..Split::default()
         }
     }
