@@ -49,6 +49,8 @@ struct ThreadSlot {
     wait: Wait,
     /// `wait` was read from the kernel (not the default).
     wait_known: bool,
+    /// Where it waits was looked up at least once.
+    probed: bool,
     /// Ran since its `children` were last read (a thread that has not run cannot have
     /// started a process).
     ran: bool,
@@ -62,6 +64,11 @@ struct ProcSlot {
     tids: Vec<u32>,
     /// Its command line (it changes on exec).
     cmd: String,
+    /// Its CPU clock (all threads, ns) at the last sample.
+    cpu_ns: Option<u64>,
+    /// Its clock moved since the last walk for child processes (something in it ran: it
+    /// may have started threads or processes).
+    moved: bool,
 }
 
 /// Reads one process tree; call [`Probe::sample`] at each tick.
@@ -80,6 +87,8 @@ pub struct Probe {
     wchan_hidden: bool,
     open: usize,
     max_open: usize,
+    /// Per-thread files read so far (schedstat and wait), for the bench and tests.
+    thread_reads: u64,
     buf: Vec<u8>,
 }
 
@@ -113,6 +122,7 @@ impl Probe {
             wchan_hidden: !wchan_visible(),
             open: 0,
             max_open: max_open(),
+            thread_reads: 0,
             buf: Vec::with_capacity(256),
         })
     }
@@ -120,6 +130,11 @@ impl Probe {
     /// Threads currently known.
     pub fn threads(&self) -> usize {
         self.threads.len()
+    }
+
+    /// Per-thread files read so far (schedstat and where a thread waits).
+    pub fn thread_reads(&self) -> u64 {
+        self.thread_reads
     }
 
     /// Processes currently known.
@@ -146,7 +161,7 @@ impl Probe {
     pub fn sample_last(&mut self, now: Instant) -> KernelSample {
         let mut s = self.sample(now);
         let mut more = Vec::new();
-        self.refresh_slow(&mut more);
+        self.refresh_slow(&HashSet::new(), &mut more);
         s.events.extend(more);
         s
     }
@@ -158,19 +173,37 @@ impl Probe {
         self.last = now;
         let first = self.samples == 0;
         let mut events = Vec::new();
+        // A process whose CPU clock has not moved has no thread that ran (or arrived from
+        // the run queue): its threads' schedstat cannot have changed, and it cannot have
+        // started a thread or a process, renamed one, or exec'd. One clock read instead of
+        // a read per thread.
+        let mut still = HashSet::new();
+        for (pid, p) in self.procs.iter_mut() {
+            let now_ns = process_cpu_ns(*pid);
+            if now_ns.is_some() && now_ns == p.cpu_ns {
+                still.insert(*pid);
+            } else {
+                p.moved = true;
+            }
+            p.cpu_ns = now_ns;
+        }
         if self.samples % DISCOVER_EVERY == 0 {
             let children = self.samples % CHILDREN_EVERY == 0;
             self.discover(first, children, &mut events);
         }
         if self.samples % SLOW_EVERY == 0 {
-            self.refresh_slow(&mut events);
+            self.refresh_slow(&still, &mut events);
         }
         self.samples += 1;
         let mut out = Vec::with_capacity(self.threads.len());
         let mut gone = Vec::new();
         let tids: Vec<u32> = self.threads.keys().copied().collect();
         for tid in tids {
-            match self.read_thread(tid, interval) {
+            let skip = self
+                .threads
+                .get(&tid)
+                .is_some_and(|t| still.contains(&t.pid) && t.settled);
+            match self.read_thread(tid, interval, skip) {
                 Some(ti) => out.push(ti),
                 None => gone.push(tid),
             }
@@ -193,13 +226,20 @@ impl Probe {
         std::str::from_utf8(&self.buf).ok()
     }
 
-    fn read_schedstat(&self, tid: u32) -> Option<(u64, u64)> {
+    fn read_schedstat(&mut self, tid: u32) -> Option<(u64, u64)> {
+        self.thread_reads += 1;
         let slot = self.threads.get(&tid)?;
         schedstat_of(slot.file.as_ref(), slot.pid, tid)
     }
 
-    fn read_thread(&mut self, tid: u32, interval: u64) -> Option<ThreadInterval> {
-        let (run, queued) = self.read_schedstat(tid)?;
+    /// One thread's interval; `still`: its process did not run, so its counts stand.
+    fn read_thread(&mut self, tid: u32, interval: u64, still: bool) -> Option<ThreadInterval> {
+        let (run, queued) = if still {
+            let t = self.threads.get(&tid)?;
+            (t.run, t.queued)
+        } else {
+            self.read_schedstat(tid)?
+        };
         let slot = self.threads.get(&tid)?;
         let (pid, whole, last_wait, known) = (slot.pid, slot.settled, slot.wait, slot.wait_known);
         let d_run = run.saturating_sub(slot.run);
@@ -207,16 +247,24 @@ impl Probe {
         let off = interval.saturating_sub(d_run + d_queued);
         // A thread that neither ran nor queued still waits where it waited.
         let moved = d_run + d_queued > 0 || !whole;
-        let now = if off > 0 && (moved || !known) {
+        // A running thread's time is charged at scheduler ticks (4 ms at HZ=250), so a
+        // computing thread often shows a little "off" time that is no wait: read where it
+        // waits only when it was off for a quarter of the interval or more.
+        // Not yet seen waiting anywhere: look now, and again every few samples (it may
+        // have been running the first time).
+        let first_look = !known && (!slot.probed || self.samples % DISCOVER_EVERY == 0);
+        let now = if off > 0 && (first_look || (moved && off >= interval / 4)) {
             self.wait_of(pid, tid)
         } else {
             None
         };
+        let probed = off > 0 && (first_look || (moved && off >= interval / 4));
         let wait = now.unwrap_or(last_wait);
         // Off a CPU but runnable or running at the sample, never seen waiting: unknown.
         let seen_wait = (now.is_some() || known).then_some(wait);
         let slot = self.threads.get_mut(&tid)?;
         slot.wait_known |= now.is_some();
+        slot.probed |= probed;
         slot.ran |= d_run > 0;
         slot.run = run;
         slot.queued = queued;
@@ -232,6 +280,7 @@ impl Probe {
     /// Where a thread waits now; `None` if it is running or runnable (then its last wait
     /// stands: it left it within this interval).
     fn wait_of(&mut self, pid: u32, tid: u32) -> Option<Wait> {
+        self.thread_reads += 1;
         let hidden = self.wchan_hidden;
         let name = if hidden { "syscall" } else { "wchan" };
         let keep = self.open < self.max_open;
@@ -284,6 +333,18 @@ impl Probe {
             if alive.contains(&pid) {
                 continue;
             }
+            if let Some(p) = self.procs.get_mut(&pid)
+                && p.cpu_ns.is_some()
+            {
+                if !p.moved {
+                    // There (its clock was read), and nothing in it ran since the last walk.
+                    alive.insert(pid);
+                    continue;
+                }
+                if children {
+                    p.moved = false;
+                }
+            }
             let Ok(dir) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
                 continue;
             };
@@ -301,6 +362,8 @@ impl Probe {
                     ProcSlot {
                         tids: Vec::new(),
                         cmd: cmd.clone(),
+                        cpu_ns: None,
+                        moved: true,
                     },
                 );
                 events.push(TreeEvent::ProcessBorn { pid, ppid, cmd });
@@ -368,6 +431,7 @@ impl Probe {
             queued: 0,
             wait: Wait::Sleep,
             wait_known: false,
+            probed: false,
             ran: true,
             settled: false,
             name: name.clone(),
@@ -387,8 +451,13 @@ impl Probe {
     }
 
     /// Names (threads rename themselves after they start) and resident memory.
-    fn refresh_slow(&mut self, events: &mut Vec<TreeEvent>) {
-        let pids: Vec<u32> = self.procs.keys().copied().collect();
+    fn refresh_slow(&mut self, still: &HashSet<u32>, events: &mut Vec<TreeEvent>) {
+        let pids: Vec<u32> = self
+            .procs
+            .keys()
+            .filter(|p| !still.contains(p))
+            .copied()
+            .collect();
         for pid in pids {
             // A process that exec'd (a shell script's `exec python3 ...`) has a new command.
             if let Ok(b) = std::fs::read(format!("/proc/{pid}/cmdline")) {
@@ -408,7 +477,12 @@ impl Probe {
                 events.push(TreeEvent::Memory { pid, rss });
             }
         }
-        let tids: Vec<(u32, u32)> = self.threads.iter().map(|(t, s)| (*t, s.pid)).collect();
+        let tids: Vec<(u32, u32)> = self
+            .threads
+            .iter()
+            .filter(|(_, s)| !still.contains(&s.pid))
+            .map(|(t, s)| (*t, s.pid))
+            .collect();
         for (tid, pid) in tids {
             let Some(name) = self
                 .read_file(&task_path(pid, tid, "comm"))
@@ -424,6 +498,15 @@ impl Probe {
             }
         }
     }
+}
+
+/// A process's CPU time (all its threads, ns) from its CPU clock: one system call, open to
+/// any user for any process.
+fn process_cpu_ns(pid: u32) -> Option<u64> {
+    use nix::time::{ClockId, clock_gettime};
+    let id = ClockId::pid_cpu_clock_id(nix::unistd::Pid::from_raw(pid as i32)).ok()?;
+    let t = clock_gettime(id).ok()?;
+    Some(t.tv_sec() as u64 * 1_000_000_000 + t.tv_nsec() as u64)
 }
 
 /// One thread's (time on a CPU, time queued), through its open file or a fresh one.
@@ -586,6 +669,42 @@ mod tests {
         } else {
             assert_eq!(seen, want);
         }
+    }
+
+    #[test]
+    fn a_process_that_did_not_run_costs_no_thread_reads() {
+        if check_proc().is_err() {
+            eprintln!("skipped: /proc unreadable here");
+            return;
+        }
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .expect("sleep");
+        let mut p = Probe::new(child.id(), false, Instant::now()).expect("probe");
+        // Learn where it waits (it may still be starting: sample until it is known).
+        for _ in 0..1000 {
+            p.sample(Instant::now());
+            if p.last_wait(child.id()) == Some(Wait::Sleep) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let before = p.thread_reads();
+        let mut last = KernelSample::default();
+        for _ in 0..5 {
+            std::thread::sleep(Duration::from_millis(1));
+            last = p.sample(Instant::now());
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        assert_eq!(
+            p.thread_reads(),
+            before,
+            "its CPU clock stood still: no reads"
+        );
+        assert_eq!(last.threads.len(), 1);
+        assert!(last.threads[0].split.sleep > 0, "{:?}", last.threads[0]);
     }
 
     #[test]
