@@ -7,14 +7,16 @@ use conlab::cli::{Cli, Command, TuiArgs};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Many connections at once need many open files: take what the hard limit allows.
+    let _ = conlab::server::fds::raise_open_files_limit();
     let result = match cli.command {
-        None => conlab::tui::tui_command(&TuiArgs::defaults()),
-        Some(Command::Tui(args)) => conlab::tui::tui_command(&args),
+        None => conlab::commands::tui::tui_command(&TuiArgs::defaults()),
+        Some(Command::Tui(args)) => conlab::commands::tui::tui_command(&args),
         Some(Command::Run(args)) => conlab::headless::run_command(&args),
         Some(Command::Compare(args)) => conlab::compare::compare_command(&args),
-        Some(Command::Replay(args)) => conlab::tui::replay_command(&args),
-        Some(Command::Lesson(args)) => conlab::tui::lesson_command(&args),
-        Some(Command::Shot(args)) => conlab::shot::shot_command(&args),
+        Some(Command::Replay(args)) => conlab::commands::replay::replay_command(&args),
+        Some(Command::Lesson(args)) => conlab::commands::lesson::lesson_command(&args),
+        Some(Command::Shot(args)) => conlab::commands::shot::shot_command(&args),
         Some(Command::Serve(args)) => conlab::server::serve_command(&args),
         Some(Command::Classify(args)) => conlab::classify::classify_command(&args),
         Some(Command::Watch(args)) => conlab::watch::watch_command(&args),

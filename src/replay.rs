@@ -1,11 +1,12 @@
 //! Feeding a recording back into the dashboard's [`App`]: each recorded run is queued as
 //! the dashboard would queue it, its events and the CPU samples arrive at their recorded
-//! times. Pure: the same recording always yields the same state.
+//! times. Pure: the same recording always yields the same state, and every change reaches
+//! the app as a [`Msg`] through `App::update`.
 
 use std::collections::HashMap;
 use std::time::Duration;
 
-use crate::app::{App, Command, Msg, RunId, Settings};
+use crate::app::{App, Command, Msg, ReplayMsg, RunId, Settings};
 use crate::exec::Event;
 use crate::monitor::CpuSample;
 use crate::record::{Entry, Recording};
@@ -69,13 +70,16 @@ impl Player {
                         size,
                     } = &event.event
                     {
-                        let mut s =
+                        let mut settings =
                             Settings::new(workload, *size, *workers, *gil, *switch_interval_ms);
-                        s.tasks = *tasks;
-                        app.settings = s;
-                        // Queue it as the dashboard would; the Start command is not carried
-                        // out — the recorded events stand in for the run.
-                        for cmd in app.enqueue(&[*model]) {
+                        settings.tasks = *tasks;
+                        let replay = ReplayMsg::Run {
+                            settings,
+                            model: *model,
+                        };
+                        // The Start command is not carried out — the recorded events stand
+                        // in for the run — but its id is where they go.
+                        for cmd in app.update(Msg::Replay(replay)) {
                             if let Command::Start { id, .. } = cmd {
                                 self.ids.insert(*run, id);
                             }

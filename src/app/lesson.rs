@@ -131,6 +131,7 @@ pub fn on_key(app: &mut App, k: KeyEvent) -> Option<Vec<Command>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::app::Msg;
     use crate::app::fixtures::{ev, feed, key, started};
     use crate::exec::Event;
     use crate::ui::theme::Theme;
@@ -161,7 +162,8 @@ gil = false
 
     fn app() -> App {
         let mut app = App::new(Settings::new("fib", 0, 2, true, 5.0), Theme::default());
-        start(&mut app, lesson());
+        // Through the message the `lesson` command sends.
+        assert!(app.update(Msg::Lesson(Box::new(lesson()))).is_empty());
         app
     }
 

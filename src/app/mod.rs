@@ -18,7 +18,7 @@ use std::time::Duration;
 
 pub use cpu::{CpuState, HISTORY};
 pub use explain::explain;
-pub use msg::{Command, Msg, RunId};
+pub use msg::{Command, Msg, ReplayMsg, RunId};
 pub use run::{ModelRun, RunConfig, RunState, WorkerState};
 pub use settings::{MAX_WORKERS, Settings};
 
@@ -185,7 +185,40 @@ impl App {
                 }
                 Vec::new()
             }
+            Msg::ShotSaved(r) => {
+                self.notice = Some(match r {
+                    Ok(path) => format!("saved {} (+ .txt, .ans)", path.display()),
+                    Err(e) => format!("screenshot not saved: {e}"),
+                });
+                Vec::new()
+            }
+            Msg::Notice(line) => {
+                self.notice = Some(line);
+                Vec::new()
+            }
+            Msg::Replay(r) => self.on_replay(r),
+            Msg::Lesson(l) => {
+                lesson::start(self, *l);
+                Vec::new()
+            }
             Msg::Quit => vec![Command::Quit],
+        }
+    }
+
+    fn on_replay(&mut self, r: ReplayMsg) -> Vec<Command> {
+        match r {
+            ReplayMsg::Begin => {
+                self.replaying = true;
+                Vec::new()
+            }
+            ReplayMsg::Run { settings, model } => {
+                self.settings = settings;
+                self.enqueue(&[model])
+            }
+            ReplayMsg::Finished => {
+                self.notice = Some("replay finished: q quits, s saves a screenshot".into());
+                Vec::new()
+            }
         }
     }
 

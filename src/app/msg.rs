@@ -1,12 +1,15 @@
 //! What travels on the dashboard's one channel ([`Msg`]) and what `update` asks the
 //! event loop to do ([`Command`]).
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use crossterm::event::{KeyEvent, MouseEvent};
 
-use crate::exec::{RunSpec, Stamped};
+use crate::exec::{Model, RunSpec, Stamped};
 use crate::monitor::CpuSample;
+
+use super::Settings;
 
 /// Identifies one run, so late events of a cancelled run are recognised and ignored.
 pub type RunId = u64;
@@ -33,6 +36,14 @@ pub enum Msg {
     },
     /// The classify sample's one-line verdict (or why it failed).
     Classified(Result<String, String>),
+    /// The screenshot `s` asked for was saved (the SVG's path), or why not.
+    ShotSaved(Result<PathBuf, String>),
+    /// A line for the status bar from outside the app.
+    Notice(String),
+    /// A recording being played back.
+    Replay(ReplayMsg),
+    /// Open a lesson at its first step.
+    Lesson(Box<crate::lesson::Lesson>),
     /// Quit from outside (SIGTERM / SIGINT).
     Quit,
 }
@@ -50,4 +61,17 @@ pub enum Command {
     Classify(Box<RunSpec>),
     /// Leave: cancel the run, join it, restore the terminal.
     Quit,
+}
+
+/// What a recording's playback tells the app.
+#[derive(Clone, Debug)]
+pub enum ReplayMsg {
+    /// Playback begins: keys that would start runs or change settings are refused.
+    Begin,
+    /// The recording's next run: queue it with these settings as the dashboard would. The
+    /// `Start` command that comes back is not carried out — the recorded events stand in
+    /// for the run — but its id tells the player where to send them.
+    Run { settings: Settings, model: Model },
+    /// Everything recorded has been played.
+    Finished,
 }

@@ -363,3 +363,53 @@ fn i_classifies_the_current_workload_and_shows_the_verdict() {
     a.update(Msg::Classified(Err("boom".into())));
     assert!(a.notice.as_deref().is_some_and(|n| n.contains("boom")));
 }
+
+#[test]
+fn a_saved_screenshot_says_where_and_a_failed_one_says_why() {
+    let mut a = app("primes", 2, true);
+    let c = a.update(Msg::ShotSaved(Ok("shots/conlab-1.svg".into())));
+    assert!(c.is_empty());
+    assert_eq!(
+        a.notice.as_deref(),
+        Some("saved shots/conlab-1.svg (+ .txt, .ans)")
+    );
+    a.update(Msg::ShotSaved(Err("cannot create shots: denied".into())));
+    assert_eq!(
+        a.notice.as_deref(),
+        Some("screenshot not saved: cannot create shots: denied")
+    );
+}
+
+#[test]
+fn a_notice_from_outside_reaches_the_status_line() {
+    let mut a = app("primes", 2, true);
+    assert!(a.update(Msg::Notice("hello".into())).is_empty());
+    assert_eq!(a.notice.as_deref(), Some("hello"));
+}
+
+#[test]
+fn replay_begins_refusing_runs_queues_recorded_runs_and_says_when_finished() {
+    let mut a = app("primes", 2, true);
+    assert!(a.update(Msg::Replay(ReplayMsg::Begin)).is_empty());
+    assert!(a.replaying);
+    // Keys that would start runs are refused while replaying.
+    assert!(a.update(key('a')).is_empty());
+    assert!(!a.is_running());
+    let mut recorded = Settings::new("sleep", 50, 3, false, 5.0);
+    recorded.tasks = 6;
+    let c = a.update(Msg::Replay(ReplayMsg::Run {
+        settings: recorded.clone(),
+        model: Model::Threads,
+    }));
+    let [Command::Start { id, spec }] = c.as_slice() else {
+        panic!("{c:?}")
+    };
+    assert_eq!(spec.model, Model::Threads);
+    assert_eq!(a.settings, recorded);
+    assert_eq!(a.active, Some((*id, 1)));
+    a.update(Msg::Replay(ReplayMsg::Finished));
+    assert_eq!(
+        a.notice.as_deref(),
+        Some("replay finished: q quits, s saves a screenshot")
+    );
+}

@@ -4,24 +4,9 @@
 use std::time::{Duration, Instant};
 
 use super::cancel::CancelToken;
-use super::event::{Event, SpanKind};
 use super::gil::{Gil, Wait};
 use super::sink::Sink;
-
-/// Why a task stopped without an output.
-#[derive(Clone, Debug, PartialEq, thiserror::Error)]
-pub enum TaskError {
-    #[error("cancelled")]
-    Cancelled,
-    #[error("{0}")]
-    Failed(String),
-}
-
-impl TaskError {
-    pub fn failed(msg: impl Into<String>) -> Self {
-        TaskError::Failed(msg.into())
-    }
-}
+use crate::core::{Event, SpanKind, TaskError};
 
 /// Shortest GIL or I/O wait worth drawing on the timeline.
 const MIN_SPAN: Duration = Duration::from_micros(50);

@@ -9,24 +9,9 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-/// How a run's GIL behaves.
-#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct GilConfig {
-    pub enabled: bool,
-    /// CPython's `sys.getswitchinterval()`, 5 ms by default.
-    pub switch_interval: Duration,
-}
-
-impl Default for GilConfig {
-    fn default() -> Self {
-        GilConfig {
-            enabled: true,
-            switch_interval: Duration::from_millis(5),
-        }
-    }
-}
+pub use crate::core::GilConfig;
 
 #[derive(Default)]
 struct GilState {
@@ -145,6 +130,7 @@ impl Gil {
 mod tests {
     use super::*;
     use std::sync::Arc;
+    use std::time::Duration;
 
     #[test]
     fn disabled_gil_never_waits() {

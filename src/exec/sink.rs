@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::event::{Event, Stamped};
+use crate::core::{Event, Stamped};
 
 /// Stamps each event with the time since the run's start and hands it on.
 #[derive(Clone)]

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::workload::{Answer, TaskOutput};
+use super::{Answer, Model, TaskOutput};
 
 /// What a worker was doing during a [`Event::Span`]: the timeline's colours.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -21,7 +21,7 @@ pub enum SpanKind {
 pub enum Event {
     RunStarted {
         workload: String,
-        model: crate::exec::Model,
+        model: Model,
         workers: usize,
         tasks: usize,
         gil: bool,

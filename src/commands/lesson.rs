@@ -1,0 +1,56 @@
+//! `conlab lesson NAME` (or `--list`): list the shipped lessons, or step through one in
+//! the dashboard.
+
+use std::process::ExitCode;
+
+use crate::app::{App, Msg, Settings};
+use crate::cli::LessonArgs;
+use crate::headless::CliError;
+use crate::tui::{self, Extras};
+use crate::ui::theme;
+
+/// List the lessons, or open one.
+pub fn lesson_command(args: &LessonArgs) -> Result<ExitCode, CliError> {
+    if args.list || args.lesson.is_none() {
+        return list(args);
+    }
+    let name = args.lesson.as_deref().unwrap_or_default();
+    let lesson = crate::lesson::load(&crate::lesson::find(name))
+        .map_err(|e| CliError::Usage(e.to_string()))?;
+    if let Some(code) = tui::need_terminal(lesson.steps[0].workload.get_ref()) {
+        return Ok(code);
+    }
+    let workers = args.workers.unwrap_or_else(crate::cli::default_workers);
+    let mut app = App::new(
+        Settings::new("primes", 0, workers, true, 5.0),
+        theme::from_env(args.theme),
+    );
+    app.update(Msg::Lesson(Box::new(lesson)));
+    tui::open(app, Extras::default())
+}
+
+/// Print every shipped lesson with its title and step count (or why it is invalid).
+fn list(args: &LessonArgs) -> Result<ExitCode, CliError> {
+    let all = crate::lesson::shipped();
+    if all.is_empty() {
+        return Err(CliError::Usage(format!(
+            "no lessons found in {}",
+            crate::lesson::lessons_dir().display()
+        )));
+    }
+    for (path, lesson) in all {
+        let name = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or("?")
+            .to_string();
+        match lesson {
+            Ok(l) => println!("{name:<28} {} ({} steps)", l.title, l.steps.len()),
+            Err(e) => println!("{name:<28} INVALID: {e}"),
+        }
+    }
+    if args.lesson.is_none() && !args.list {
+        eprintln!("\nopen one with: conlab lesson NAME");
+    }
+    Ok(ExitCode::SUCCESS)
+}

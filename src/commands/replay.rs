@@ -1,0 +1,36 @@
+//! `conlab replay FILE`: play a recording in the dashboard at its own pace.
+
+use std::process::ExitCode;
+
+use crate::app::{App, Msg, ReplayMsg, Settings};
+use crate::cli::ReplayArgs;
+use crate::headless::CliError;
+use crate::replay::Player;
+use crate::tui::{self, Extras};
+use crate::ui::theme;
+
+/// Check `--speed`, load the recording, open the dashboard in replay mode.
+pub fn replay_command(args: &ReplayArgs) -> Result<ExitCode, CliError> {
+    if !(args.speed.is_finite() && (0.05..=100.0).contains(&args.speed)) {
+        return Err(CliError::Usage(format!(
+            "invalid --speed: {} (allowed 0.05..=100)",
+            args.speed
+        )));
+    }
+    let rec = crate::record::load(&args.file).map_err(|e| CliError::Usage(e.to_string()))?;
+    if let Some(code) = tui::need_terminal("primes") {
+        return Ok(code);
+    }
+    let mut app = App::new(
+        Settings::new("primes", 0, 1, true, 5.0),
+        theme::from_env(args.theme),
+    );
+    app.update(Msg::Replay(ReplayMsg::Begin));
+    tui::open(
+        app,
+        Extras {
+            player: Some((Player::new(rec), args.speed)),
+            ..Extras::default()
+        },
+    )
+}

@@ -1,0 +1,19 @@
+//! The types both sides share — the engine that runs work and everything that reads runs:
+//! models, task outputs and errors, answers, events, the GIL's settings. Depends on nothing
+//! else of conlab's, so `exec`, `workload`, `app` and `report` all build on it without cycles.
+
+mod error;
+mod event;
+mod gil_config;
+mod machine;
+mod model;
+mod output;
+mod units;
+
+pub use error::TaskError;
+pub use event::{Event, SpanKind, Stamped};
+pub use gil_config::GilConfig;
+pub use machine::default_workers;
+pub use model::Model;
+pub use output::{Answer, TaskOutput};
+pub use units::{median, ms};

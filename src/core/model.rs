@@ -1,0 +1,35 @@
+//! The execution models a run can use.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// An execution model.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum Model {
+    /// The tasks one after another on one thread.
+    Sequential,
+    /// A thread pool built for the run, sharing one simulated GIL.
+    Threads,
+    /// A pool of worker processes (this binary re-run), each with its own GIL.
+    Processes,
+}
+
+impl Model {
+    pub const ALL: [Model; 3] = [Model::Sequential, Model::Threads, Model::Processes];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Model::Sequential => "sequential",
+            Model::Threads => "threads",
+            Model::Processes => "processes",
+        }
+    }
+}
+
+impl fmt::Display for Model {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}

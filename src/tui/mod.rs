@@ -1,0 +1,76 @@
+//! The dashboard's terminal side: take the terminal ([`terminal`]), start the producers
+//! (input, CPU monitor, Ctrl-C), run the [`event_loop`] until quit, give the terminal back.
+//! Background jobs each live in their own file and report over the one channel.
+
+pub mod classify;
+pub mod event_loop;
+pub mod input;
+pub mod run;
+pub mod screenshot;
+pub mod terminal;
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use ratatui::Terminal;
+use ratatui::backend::Backend;
+
+pub use event_loop::{Extras, FRAME, TICK, run_loop, run_loop_with};
+
+use crate::app::{App, Msg};
+use crate::headless::CliError;
+
+/// Refuse politely without a terminal, pointing to the headless commands.
+pub fn need_terminal(workload: &str) -> Option<ExitCode> {
+    if std::io::stdin().is_terminal() && std::io::stdout().is_terminal() {
+        return None;
+    }
+    eprintln!(
+        "conlab: the dashboard needs a terminal on stdin and stdout.\n\
+         For scripts and pipes use `conlab run` (one model) or `conlab compare` (all three),\n\
+         e.g. conlab run --workload {workload} --model threads --workers 2"
+    );
+    Some(ExitCode::from(2))
+}
+
+/// Take the terminal, run the dashboard, give the terminal back (on quit, error or panic).
+pub fn open(app: App, mut extras: Extras) -> Result<ExitCode, CliError> {
+    let mut session = terminal::Session::start().map_err(|e| CliError::Other(e.into()))?;
+    let result = run_dashboard(&mut session.terminal, app, &mut extras);
+    drop(session);
+    result.map_err(|e| CliError::Other(e.into()))?;
+    if let Some(r) = &extras.recorder {
+        eprintln!("conlab: recorded to {}", r.path().display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Start the producers (input, monitor, signals) and run the loop until quit.
+fn run_dashboard<B: Backend>(
+    terminal: &mut Terminal<B>,
+    app: App,
+    extras: &mut Extras,
+) -> std::io::Result<()> {
+    let mut app = app;
+    let (tx, rx) = crossbeam_channel::unbounded::<Msg>();
+    let stop = Arc::new(AtomicBool::new(false));
+    let input = input::spawn(tx.clone(), stop.clone())?;
+    // A replay brings its own CPU samples.
+    if extras.player.is_none() {
+        crate::monitor::spawn(tx.clone(), Msg::Cpu)?;
+    }
+    let sig = tx.clone();
+    // One handler per process; if one is set already, Ctrl-C still arrives as a key.
+    let _ = ctrlc::set_handler(move || {
+        let _ = sig.send(Msg::Quit);
+    });
+    let result = run_loop_with(terminal, &mut app, &tx, &rx, extras);
+    stop.store(true, Ordering::Relaxed);
+    let _ = input.join();
+    result
+}
+
+#[cfg(test)]
+mod tests;
