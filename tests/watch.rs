@@ -82,7 +82,8 @@ fn shares(v: &Value) -> [f64; 5] {
 fn assert_tree_cpu_matches_the_kernel(v: &Value) {
     let ours = f(v, "tree_on_cpu_s");
     let kernel = f(v, "kernel_cpu_s");
-    assert!(kernel > 0.5, "the scripts burn a second or so: {kernel}");
+    // They spin for a second of wall time: on a busy machine they get less CPU than that.
+    assert!(kernel > 0.05, "the scripts burn some CPU: {kernel}");
     let off = (ours - kernel).abs() / kernel;
     println!(
         "tree on CPU {ours:.3} s, kernel utime+stime {kernel:.3} s ({:.1}% apart)",
