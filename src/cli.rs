@@ -89,6 +89,13 @@ conlab fidelity --workloads sleep --workers 4 --format json\n  \
 conlab fidelity --python /usr/bin/python3.13 --repeat 3 --format markdown"
     )]
     Fidelity(FidelityArgs),
+    /// Run a program (or attach to one) and show what the kernel saw each thread do.
+    #[command(after_help = "Examples:\n  conlab watch -- python3 two_threads.py\n  \
+conlab watch --headless --json -- python3 two_processes.py\n  \
+conlab watch --pid 1234\n\nLanes: on a CPU, waiting for a core, blocked on a lock (a futex: \
+CPython's GIL), on I/O, asleep — from /proc/PID/task/TID/{schedstat,wchan}.\n\
+Keys: q quit (stops a program watch started), +/- zoom, ↑/↓ scroll.")]
+    Watch(WatchArgs),
     /// Internal: a process-pool worker (tasks on stdin, events on stdout).
     #[command(hide = true)]
     Worker(WorkerArgs),
@@ -480,6 +487,28 @@ pub struct ClassifyArgs {
     /// Print one JSON object on stdout.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct WatchArgs {
+    /// Attach to this running process (and its descendants) instead of starting one.
+    #[arg(long, conflicts_with = "command")]
+    pub pid: Option<u32>,
+    /// Sample every this many milliseconds.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub sample_ms: u64,
+    /// No screen: wait for the program and print a summary of every thread at the end.
+    #[arg(long)]
+    pub headless: bool,
+    /// With --headless (implied): print the summary as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+    /// Colour theme.
+    #[arg(long, value_enum, default_value = "dark")]
+    pub theme: crate::ui::theme::ThemeName,
+    /// The program to run and its arguments (after `--`).
+    #[arg(last = true, value_name = "CMD")]
+    pub command: Vec<String>,
 }
 
 #[derive(Args, Debug)]
