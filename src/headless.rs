@@ -39,11 +39,25 @@ impl From<RunError> for CliError {
     }
 }
 
-/// Cancel `token` on Ctrl-C (SIGINT/SIGTERM), so a run stops and reaps its workers.
+/// Cancel `token` on Ctrl-C, SIGTERM or SIGHUP, so a run stops and reaps its workers and
+/// the command still prints what it measured ([`crate::signals`]).
 pub fn cancel_on_ctrl_c(token: &CancelToken) {
     let t = token.clone();
-    // Only one handler per process; a second call (e.g. in tests) keeps the first.
-    let _ = ctrlc::set_handler(move || t.cancel());
+    if let Err(e) = crate::signals::watch(move |_| t.cancel()) {
+        eprintln!("conlab: warning: cannot watch for signals ({e}); Ctrl-C will not reap workers");
+    }
+}
+
+/// The exit code of a cancelled command: 128 + the signal that cancelled it (130 for
+/// Ctrl-C, 143 for SIGTERM, 129 for SIGHUP), said on stderr.
+pub fn cancelled_exit() -> ExitCode {
+    if let Some(sig) = crate::signals::received() {
+        eprintln!(
+            "conlab: {}: run cancelled, workers stopped and reaped",
+            crate::signals::name(sig)
+        );
+    }
+    crate::signals::exit_code(ExitCode::from(130))
 }
 
 /// Run a spec on the native engine on a background thread, feeding its events to
@@ -135,7 +149,7 @@ pub fn run_command(args: &RunArgs) -> Result<ExitCode, CliError> {
         print!("{}", summary(&report));
     }
     Ok(if report.cancelled {
-        ExitCode::from(130)
+        cancelled_exit()
     } else if report.failures.is_empty() {
         ExitCode::SUCCESS
     } else {

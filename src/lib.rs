@@ -17,6 +17,7 @@ pub mod replay;
 pub mod report;
 pub mod server;
 pub mod shot;
+pub mod signals;
 pub mod tui;
 pub mod ui;
 pub mod workload;

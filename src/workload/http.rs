@@ -99,8 +99,12 @@ pub fn plan_fetches(
 
 thread_local! {
     /// One agent per worker thread (and so per worker process), so its connections are
-    /// reused from one request to the next.
-    static AGENT: ureq::Agent = ureq::Agent::config_builder()
+    /// reused from one request to the next; replaced after a cancel shut it down.
+    static AGENT: std::cell::RefCell<Option<ureq::Agent>> = const { std::cell::RefCell::new(None) };
+}
+
+fn new_agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_connect(Some(Duration::from_secs(10)))
         .user_agent(concat!("conlab/", env!("CARGO_PKG_VERSION")))
@@ -110,7 +114,17 @@ thread_local! {
         .input_buffer_size(16 * 1024)
         .output_buffer_size(8 * 1024)
         .build()
-        .into();
+        .into()
+}
+
+/// This thread's agent (a handle: clones share its connections).
+fn agent() -> ureq::Agent {
+    AGENT.with(|a| a.borrow_mut().get_or_insert_with(new_agent).clone())
+}
+
+/// Drop this thread's agent (after a cancel shut it down): the next fetch makes a new one.
+fn forget_agent() {
+    AGENT.with(|a| a.borrow_mut().take());
 }
 
 /// A fetched body and its status.
@@ -128,7 +142,8 @@ pub fn fetch(url: &str, timeout: Duration, close: bool) -> Result<Fetched, Strin
         ureq::Error::Io(e) => format!("GET {url}: {e}"),
         other => format!("GET {url}: {other}"),
     };
-    AGENT.with(|agent| {
+    {
+        let agent = agent();
         let mut req = agent.get(url);
         if close {
             req = req.header("Connection", "close");
@@ -153,7 +168,27 @@ pub fn fetch(url: &str, timeout: Duration, close: bool) -> Result<Fetched, Strin
             .read_to_end(&mut body)
             .map_err(|e| format!("GET {url}: reading the body: {e}"))?;
         Ok(Fetched { status, body })
-    })
+    }
+}
+
+/// [`fetch`] inside a task: without the GIL, and interrupted at once when the run is
+/// cancelled (the hook shuts this thread's agent down, which fails the request in flight:
+/// cancel must not wait out the server's delay).
+pub fn fetch_in(
+    ctx: &mut TaskCtx,
+    url: &str,
+    timeout: Duration,
+    close: bool,
+) -> Result<Fetched, TaskError> {
+    let this = agent();
+    let interrupt = ctx.on_cancel(move || this.shutdown());
+    let got = ctx.without_gil(|| fetch(url, timeout, close));
+    drop(interrupt);
+    if ctx.is_cancelled() {
+        forget_agent();
+        return Err(TaskError::Cancelled);
+    }
+    got.map_err(TaskError::failed)
 }
 
 /// Lower-case hex of `bytes`.
@@ -187,11 +222,7 @@ pub fn fetch_task(task: &Value, ctx: &mut TaskCtx) -> Result<Fetched, TaskError>
     let close = task.get("close").and_then(Value::as_bool).unwrap_or(false);
     ctx.tick()?;
     ctx.progress(0, 1);
-    let got = ctx.without_gil(|| fetch(url, timeout, close));
-    if ctx.is_cancelled() {
-        return Err(TaskError::Cancelled);
-    }
-    let got = got.map_err(TaskError::failed)?;
+    let got = fetch_in(ctx, url, timeout, close)?;
     if !(200..300).contains(&got.status) {
         return Err(TaskError::failed(format!(
             "GET {url}: HTTP status {}",
