@@ -2,7 +2,6 @@
 
 use std::net::IpAddr;
 use std::path::PathBuf;
-use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -142,15 +141,11 @@ impl WorkloadOpts {
     }
 
     pub fn gil(&self) -> Result<GilConfig, String> {
-        let ms = self.switch_interval_ms;
-        if !(ms.is_finite() && (0.05..=1000.0).contains(&ms)) {
-            return Err(format!(
-                "invalid --switch-interval-ms: {ms} (allowed 0.05..=1000)"
-            ));
-        }
+        let switch_interval = GilConfig::interval_from_ms(self.switch_interval_ms)
+            .map_err(|e| format!("invalid --switch-interval-ms: {e}"))?;
         Ok(GilConfig {
             enabled: self.gil == OnOff::On,
-            switch_interval: Duration::from_secs_f64(ms / 1e3),
+            switch_interval,
         })
     }
 

@@ -137,11 +137,14 @@ impl WorkloadArgs {
         if self.workers == 0 {
             return Err(ArgError::new(
                 "--workers",
-                "must be at least 1 (allowed 1..=4096)",
+                format!("must be at least 1 (allowed 1..={MAX_WORKERS})"),
             ));
         }
-        if self.workers > 4096 {
-            return Err(ArgError::new("--workers", "must be at most 4096"));
+        if self.workers > MAX_WORKERS {
+            return Err(ArgError::new(
+                "--workers",
+                format!("must be at most {MAX_WORKERS}"),
+            ));
         }
         if self.size == 0 {
             self.size = w.default_size();
@@ -196,6 +199,9 @@ impl WorkloadArgs {
         Ok(self)
     }
 }
+
+/// Most workers a run may have (`--workers`).
+pub const MAX_WORKERS: usize = 4096;
 
 /// A bad option, naming the flag and the allowed range.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
