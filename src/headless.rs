@@ -237,9 +237,11 @@ fn details_line(key: &str, v: &serde_json::Value, indent: usize) -> String {
 }
 
 pub fn worker_command(args: &WorkerArgs) -> Result<ExitCode, CliError> {
+    let switch_interval = GilConfig::interval_from_ms(args.switch_interval_us as f64 / 1e3)
+        .map_err(|e| CliError::Usage(format!("invalid --switch-interval-us: {e}")))?;
     exec::worker::serve(GilConfig {
         enabled: args.gil == OnOff::On,
-        switch_interval: Duration::from_micros(args.switch_interval_us.max(1)),
+        switch_interval,
     })?;
     Ok(ExitCode::SUCCESS)
 }

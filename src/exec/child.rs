@@ -1,7 +1,7 @@
 //! One worker process of the pool, seen from the parent: start it (`conlab worker`), read
 //! its stdout on a named thread, retire it politely or kill it; always reap.
 
-use std::io::{BufRead, BufReader};
+use std::io::BufReader;
 use std::path::Path;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::Sender;
 
 use crate::core::GilConfig;
+use crate::core::lines::{Line, MAX_LINE, read_line_capped};
 
 /// What a worker's stdout reader thread reports.
 pub(super) enum FromChild {
@@ -69,9 +70,19 @@ pub(super) fn spawn_worker(
     let reader = std::thread::Builder::new()
         .name(format!("conlab-pool-reader-{slot}"))
         .spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if tx.send((slot, generation, FromChild::Line(line))).is_err() {
+            let mut out = BufReader::new(stdout);
+            loop {
+                // Capped: a child writing an endless line is garbage, not an allocation abort.
+                let (line, garbage) = match read_line_capped(&mut out, MAX_LINE) {
+                    Ok(Line::Text(l)) => (l, false),
+                    Ok(Line::TooLong) => {
+                        (format!("(a line longer than {} MiB)", MAX_LINE >> 20), true)
+                    }
+                    Ok(Line::NotText) => ("(a line that is not UTF-8)".into(), true),
+                    Ok(Line::Eof) | Err(_) => break,
+                };
+                // After garbage the pool drops this child: stop reading it.
+                if tx.send((slot, generation, FromChild::Line(line))).is_err() || garbage {
                     return;
                 }
             }
