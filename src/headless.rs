@@ -124,6 +124,12 @@ pub fn run_command(args: &RunArgs) -> Result<ExitCode, CliError> {
         if let Some(r) = &recorder {
             r.event(0, ev);
         }
+        if let Some(line) = worker_trouble(&ev.event) {
+            match &pb {
+                Some(pb) => pb.println(format!("conlab: {line}")),
+                None => eprintln!("conlab: {line}"),
+            }
+        }
         if let Some(pb) = &pb {
             match &ev.event {
                 Event::RunStarted {
@@ -155,6 +161,19 @@ pub fn run_command(args: &RunArgs) -> Result<ExitCode, CliError> {
     } else {
         ExitCode::from(1)
     })
+}
+
+/// A worker's trouble worth telling on stderr as it happens: it died (with how) or it is
+/// stopped and not responding.
+pub fn worker_trouble(ev: &Event) -> Option<String> {
+    use crate::exec::processes::{NOT_RESPONDING, RESPONDING};
+    match ev {
+        Event::WorkerDied { reason, .. } => Some(reason.clone()),
+        Event::Note { key, value } if key == NOT_RESPONDING || key == RESPONDING => {
+            Some(value.clone())
+        }
+        _ => None,
+    }
 }
 
 /// `run --json`: one object with the documented keys.

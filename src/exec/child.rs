@@ -35,6 +35,24 @@ pub(super) struct Worker {
     pub done: usize,
     /// Parent clock minus child clock, in µs, learned from the child's first line.
     pub offset_us: i64,
+    /// When it last wrote a line.
+    pub last_heard: Instant,
+    /// Reported as not responding (stopped) since this time.
+    pub stalled_since: Option<Instant>,
+    /// When that was last said (it is said again every few seconds).
+    pub stall_said: Option<Instant>,
+}
+
+/// Whether the kernel has the process stopped (SIGSTOP, SIGTSTP, a debugger): the state
+/// letter of `/proc/PID/stat` is `T` or `t`.
+pub(super) fn is_stopped(pid: u32) -> bool {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
+    // "pid (comm) S ...": the state follows the last ')' (comm may hold anything).
+    stat.rsplit_once(')')
+        .and_then(|(_, rest)| rest.split_whitespace().next())
+        .is_some_and(|s| s == "T" || s == "t")
 }
 
 /// Arguments that make `exe` a worker with this GIL.
@@ -102,6 +120,9 @@ pub(super) fn spawn_worker(
         busy: None,
         done: 0,
         offset_us: 0,
+        last_heard: spawned,
+        stalled_since: None,
+        stall_said: None,
     })
 }
 
