@@ -98,10 +98,11 @@ pub struct WorkloadOpts {
     #[arg(long, short = 'n')]
     pub workers: Option<usize>,
     /// Workload size (its meaning depends on the workload; see `conlab run --help`).
-    #[arg(long)]
+    /// Leave it out for the workload's default.
+    #[arg(long, value_parser = at_least_one::<u64>)]
     pub size: Option<u64>,
-    /// Number of tasks the work is split into.
-    #[arg(long)]
+    /// Number of tasks the work is split into (leave it out for the workload's default).
+    #[arg(long, value_parser = at_least_one::<usize>)]
     pub tasks: Option<usize>,
     /// The simulated GIL for threads (each worker process has its own).
     #[arg(long, value_enum, default_value = "on")]
@@ -205,6 +206,18 @@ impl WorkloadOpts {
 }
 
 pub use crate::core::default_workers;
+
+/// A count of at least 1: `0` is refused rather than silently meaning "the default".
+fn at_least_one<T: std::str::FromStr + PartialEq + From<u8>>(s: &str) -> Result<T, String>
+where
+    T::Err: std::fmt::Display,
+{
+    let v: T = s.trim().parse().map_err(|e| format!("{e}"))?;
+    if v == T::from(0) {
+        return Err("must be at least 1 (leave the flag out for the workload's default)".into());
+    }
+    Ok(v)
+}
 
 #[derive(Args, Debug)]
 pub struct TuiArgs {
@@ -336,10 +349,10 @@ pub struct ShotArgs {
     #[arg(long, short = 'n')]
     pub workers: Option<usize>,
     /// Scenario: the workload's size (what `--size` is for `run`).
-    #[arg(long)]
+    #[arg(long, value_parser = at_least_one::<u64>)]
     pub work_size: Option<u64>,
     /// Scenario: tasks.
-    #[arg(long)]
+    #[arg(long, value_parser = at_least_one::<usize>)]
     pub tasks: Option<usize>,
     /// Scenario: the simulated GIL.
     #[arg(long, value_enum, default_value = "on")]

@@ -111,6 +111,12 @@ fn progress_bar(enabled: bool) -> Option<ProgressBar> {
 
 pub fn run_command(args: &RunArgs) -> Result<ExitCode, CliError> {
     let spec = args.opts.spec(args.model).map_err(CliError::Usage)?;
+    if args.opts.max_tasks_per_child.is_some() && args.model != exec::Model::Processes {
+        return Err(CliError::Usage(format!(
+            "invalid --max-tasks-per-child: applies to worker processes (--model processes), not --model {}",
+            args.model
+        )));
+    }
     let cancel = CancelToken::new();
     cancel_on_ctrl_c(&cancel);
     let recorder = args

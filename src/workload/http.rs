@@ -41,6 +41,14 @@ pub fn check_url(url: &str) -> anyhow::Result<()> {
     if uri.host().is_none_or(str::is_empty) {
         anyhow::bail!("invalid --url `{url}`: no host");
     }
+    if let Some(port) = uri.port()
+        && port.as_str().parse::<u16>().is_err()
+    {
+        anyhow::bail!(
+            "invalid --url `{url}`: port {} is out of range (allowed 1..=65535)",
+            port.as_str()
+        );
+    }
     Ok(())
 }
 
@@ -244,6 +252,13 @@ pub fn fold_digests(outputs: &[TaskOutput]) -> (u128, String) {
 }
 
 impl Workload for Http {
+    fn options(&self) -> &'static [&'static str] {
+        &["--delay-ms", "--bytes", "--url"]
+    }
+    fn size_given(&self, args: &WorkloadArgs) -> Option<u64> {
+        // With the embedded server, --delay-ms is the size (what --json reports).
+        args.delay_ms.filter(|_| args.urls.is_empty())
+    }
     fn name(&self) -> &'static str {
         "http"
     }

@@ -125,6 +125,15 @@ pub trait Workload: Send + Sync {
     fn details(&self, _outputs: &[TaskOutput], _args: &WorkloadArgs) -> Option<Value> {
         None
     }
+    /// The optional flags this workload reads besides `--size`, `--tasks`, `--workers` and
+    /// `--variant` (e.g. `--url`); any other one given is refused, naming the flag.
+    fn options(&self) -> &'static [&'static str] {
+        &[]
+    }
+    /// The size another flag already gave (http: `--delay-ms` is its size), if any.
+    fn size_given(&self, _args: &WorkloadArgs) -> Option<u64> {
+        None
+    }
     /// Variants this workload accepts for `--variant` (empty: none).
     fn variants(&self) -> &'static [&'static str] {
         &[]
@@ -145,6 +154,20 @@ impl WorkloadArgs {
                 "--workers",
                 format!("must be at most {MAX_WORKERS}"),
             ));
+        }
+        self.check_options(w)?;
+        if let Some(given) = w.size_given(&self) {
+            if self.size != 0 && self.size != given {
+                return Err(ArgError::new(
+                    "--size",
+                    format!(
+                        "{} and the {given} given by another flag disagree; for {} they are the same setting: give one",
+                        self.size,
+                        w.name()
+                    ),
+                ));
+            }
+            self.size = given;
         }
         if self.size == 0 {
             self.size = w.default_size();
@@ -197,6 +220,48 @@ impl WorkloadArgs {
             ));
         }
         Ok(self)
+    }
+}
+
+impl WorkloadArgs {
+    /// The optional flags given, by name.
+    fn given(&self) -> Vec<&'static str> {
+        let mut g = Vec::new();
+        let mut flag = |set: bool, name| {
+            if set {
+                g.push(name);
+            }
+        };
+        flag(self.delay_ms.is_some(), "--delay-ms");
+        flag(self.bytes.is_some(), "--bytes");
+        flag(!self.urls.is_empty(), "--url");
+        flag(self.dir.is_some(), "--dir");
+        flag(self.chunk.is_some(), "--chunk");
+        flag(self.max_tasks_per_child.is_some(), "--max-tasks-per-child");
+        g
+    }
+
+    /// Refuse a flag the workload does not read, saying which workloads it applies to.
+    fn check_options(&self, w: &dyn Workload) -> Result<(), ArgError> {
+        for flag in self.given() {
+            if w.options().contains(&flag) {
+                continue;
+            }
+            let takers: Vec<&str> = all()
+                .iter()
+                .filter(|o| o.options().contains(&flag))
+                .map(|o| o.name())
+                .collect();
+            return Err(ArgError::new(
+                flag,
+                format!(
+                    "applies to {} only; {} does not read it",
+                    takers.join(", "),
+                    w.name()
+                ),
+            ));
+        }
+        Ok(())
     }
 }
 
