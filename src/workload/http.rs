@@ -41,13 +41,17 @@ pub fn check_url(url: &str) -> anyhow::Result<()> {
     if uri.host().is_none_or(str::is_empty) {
         anyhow::bail!("invalid --url `{url}`: no host");
     }
-    if let Some(port) = uri.port()
-        && port.as_str().parse::<u16>().is_err()
+    // `Uri` drops a port it cannot read as u16 (99999) instead of refusing it: look at
+    // the authority's text.
+    let port = uri
+        .authority()
+        .and_then(|a| a.as_str().rsplit_once(':'))
+        .map(|(_, p)| p)
+        .filter(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+    if let Some(p) = port
+        && !p.parse::<u16>().is_ok_and(|n| n > 0)
     {
-        anyhow::bail!(
-            "invalid --url `{url}`: port {} is out of range (allowed 1..=65535)",
-            port.as_str()
-        );
+        anyhow::bail!("invalid --url `{url}`: port {p} is out of range (allowed 1..=65535)");
     }
     Ok(())
 }
@@ -391,7 +395,14 @@ mod tests {
 
     #[test]
     fn bad_urls_are_rejected_up_front() {
-        for bad in ["nope", "ftp://x/", "http://", "http://exa mple/"] {
+        for bad in [
+            "nope",
+            "ftp://x/",
+            "http://",
+            "http://exa mple/",
+            "http://127.0.0.1:99999/",
+            "http://h:0/",
+        ] {
             let args = WorkloadArgs {
                 tasks: 1,
                 workers: 1,
