@@ -67,7 +67,7 @@ pub fn run_with_events(
     cancel: &CancelToken,
     on_event: impl FnMut(&Stamped),
 ) -> Result<RunReport, RunError> {
-    run_with_events_on(&exec::NativeRunner, spec, cancel, on_event)
+    run_with_events_on(&crate::runtime::NativeRunner, spec, cancel, on_event)
 }
 
 /// [`run_with_events`] on any [`Runner`].
@@ -264,9 +264,12 @@ fn details_line(key: &str, v: &serde_json::Value, indent: usize) -> String {
 pub fn worker_command(args: &WorkerArgs) -> Result<ExitCode, CliError> {
     let switch_interval = GilConfig::interval_from_ms(args.switch_interval_us as f64 / 1e3)
         .map_err(|e| CliError::Usage(format!("invalid --switch-interval-us: {e}")))?;
-    exec::worker::serve(GilConfig {
-        enabled: args.gil == OnOff::On,
-        switch_interval,
-    })?;
+    exec::worker::serve(
+        GilConfig {
+            enabled: args.gil == OnOff::On,
+            switch_interval,
+        },
+        crate::workload::find,
+    )?;
     Ok(ExitCode::SUCCESS)
 }

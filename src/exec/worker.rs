@@ -7,9 +7,8 @@ use std::sync::{Arc, Mutex};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{CancelToken, Event, Gil, GilConfig, Job, Sink, run_one};
+use super::{CancelToken, Event, Gil, GilConfig, Job, Sink, Workload, run_one};
 use crate::core::lines::{Line, MAX_LINE, read_line_capped};
-use crate::workload;
 
 /// One task sent from the pool to a worker process.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -29,9 +28,8 @@ const MAX_TASK_ID: usize = 10_000_000;
 
 /// Check a task message against the CLI's ranges before running anything: a known
 /// workload, a task id in range, an object whose size fields fit the workload's limits.
-pub fn check_message(msg: &TaskMessage) -> Result<&'static dyn workload::Workload, String> {
-    let w = workload::find(&msg.workload)
-        .ok_or_else(|| format!("unknown workload `{}`", msg.workload))?;
+pub fn check_message(msg: &TaskMessage, find: Lookup) -> Result<&'static dyn Workload, String> {
+    let w = find(&msg.workload).ok_or_else(|| format!("unknown workload `{}`", msg.workload))?;
     if msg.id >= MAX_TASK_ID {
         return Err(format!(
             "task id {} is out of range (allowed 0..{MAX_TASK_ID})",
@@ -56,6 +54,9 @@ pub fn check_message(msg: &TaskMessage) -> Result<&'static dyn workload::Workloa
     }
     Ok(w)
 }
+
+/// How a worker finds a task's workload by name (the catalog, passed in by the command).
+pub type Lookup = fn(&str) -> Option<&'static dyn Workload>;
 
 /// What the stdin reader hands the task loop.
 type Incoming = Result<TaskMessage, String>;
@@ -94,7 +95,7 @@ fn read_tasks(cancel: CancelToken) -> std::io::Result<crossbeam_channel::Receive
 /// Run the worker loop on this process's stdin/stdout. Returns when stdin closes (a task
 /// in progress is cancelled then); a malformed or out-of-range message ends it with an
 /// error naming what was wrong.
-pub fn serve(gil: GilConfig) -> anyhow::Result<()> {
+pub fn serve(gil: GilConfig, find: Lookup) -> anyhow::Result<()> {
     // If the parent dies without closing our stdin (SIGKILL), die with it.
     #[cfg(target_os = "linux")]
     let _ = nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL);
@@ -115,7 +116,7 @@ pub fn serve(gil: GilConfig) -> anyhow::Result<()> {
     let incoming = read_tasks(cancel.clone())?;
     for msg in incoming {
         let msg = msg.map_err(anyhow::Error::msg)?;
-        let w = check_message(&msg).map_err(anyhow::Error::msg)?;
+        let w = check_message(&msg, find).map_err(anyhow::Error::msg)?;
         // One task per message: index 0 of a one-task job, renamed to the pool's id.
         let tasks = [msg.task];
         let job = Job {

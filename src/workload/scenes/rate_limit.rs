@@ -1,5 +1,5 @@
 //! `rate-limit`: many threads send HTTP requests (GETs of the embedded loopback server's
-//! `/delay/50`) through one shared limiter of R requests per second. The pool could go much
+//! `/delay-ms/50`) through one shared limiter of R requests per second. The pool could go much
 //! faster; the limiter holds it to R, and the time threads spent waiting for a slot is
 //! measured.
 
@@ -29,7 +29,7 @@ fn request(task: &Value, ctx: &mut TaskCtx) -> Result<(), TaskError> {
         .get("url")
         .and_then(Value::as_str)
         .ok_or_else(|| TaskError::failed("malformed task: no `url`"))?;
-    let got = crate::workload::http::fetch_in(ctx, url, TIMEOUT, true)?;
+    let got = crate::workload::http::fetch_in(ctx, url, TIMEOUT, true, &[])?;
     if got.status != 200 {
         return Err(TaskError::failed(format!(
             "GET {url}: status {}",
@@ -96,7 +96,7 @@ impl Workload for RateLimit {
     }
     fn plan(&self, args: &WorkloadArgs) -> anyhow::Result<Plan> {
         let server = crate::server::Server::start_loopback()?;
-        let url = server.url(&format!("/delay/{}", REQUEST.as_millis()));
+        let url = server.url(&format!("/delay-ms/{}", REQUEST.as_millis()));
         let mut plan = Plan::new(
             (0..args.size)
                 .map(|i| json!({ "request": i, "url": url }))
