@@ -2,7 +2,6 @@
 
 use std::net::IpAddr;
 use std::path::PathBuf;
-use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -119,10 +118,11 @@ pub struct WorkloadOpts {
     #[arg(long, short = 'n')]
     pub workers: Option<usize>,
     /// Workload size (its meaning depends on the workload; see `conlab run --help`).
-    #[arg(long)]
+    /// Leave it out for the workload's default.
+    #[arg(long, value_parser = at_least_one::<u64>)]
     pub size: Option<u64>,
-    /// Number of tasks the work is split into.
-    #[arg(long)]
+    /// Number of tasks the work is split into (leave it out for the workload's default).
+    #[arg(long, value_parser = at_least_one::<usize>)]
     pub tasks: Option<usize>,
     /// The simulated GIL for threads (each worker process has its own).
     #[arg(long, value_enum, default_value = "on")]
@@ -166,15 +166,11 @@ impl WorkloadOpts {
     }
 
     pub fn gil(&self) -> Result<GilConfig, String> {
-        let ms = self.switch_interval_ms;
-        if !(ms.is_finite() && (0.05..=1000.0).contains(&ms)) {
-            return Err(format!(
-                "invalid --switch-interval-ms: {ms} (allowed 0.05..=1000)"
-            ));
-        }
+        let switch_interval = GilConfig::interval_from_ms(self.switch_interval_ms)
+            .map_err(|e| format!("invalid --switch-interval-ms: {e}"))?;
         Ok(GilConfig {
             enabled: self.gil == OnOff::On,
-            switch_interval: Duration::from_secs_f64(ms / 1e3),
+            switch_interval,
         })
     }
 
@@ -265,6 +261,18 @@ impl RuntimeOpts {
             start_method: self.start_method,
         })
     }
+}
+
+/// A count of at least 1: `0` is refused rather than silently meaning "the default".
+fn at_least_one<T: std::str::FromStr + PartialEq + From<u8>>(s: &str) -> Result<T, String>
+where
+    T::Err: std::fmt::Display,
+{
+    let v: T = s.trim().parse().map_err(|e| format!("{e}"))?;
+    if v == T::from(0) {
+        return Err("must be at least 1 (leave the flag out for the workload's default)".into());
+    }
+    Ok(v)
 }
 
 #[derive(Args, Debug)]
@@ -403,10 +411,10 @@ pub struct ShotArgs {
     #[arg(long, short = 'n')]
     pub workers: Option<usize>,
     /// Scenario: the workload's size (what `--size` is for `run`).
-    #[arg(long)]
+    #[arg(long, value_parser = at_least_one::<u64>)]
     pub work_size: Option<u64>,
     /// Scenario: tasks.
-    #[arg(long)]
+    #[arg(long, value_parser = at_least_one::<usize>)]
     pub tasks: Option<usize>,
     /// Scenario: the simulated GIL.
     #[arg(long, value_enum, default_value = "on")]

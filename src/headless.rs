@@ -39,11 +39,25 @@ impl From<RunError> for CliError {
     }
 }
 
-/// Cancel `token` on Ctrl-C (SIGINT/SIGTERM), so a run stops and reaps its workers.
+/// Cancel `token` on Ctrl-C, SIGTERM or SIGHUP, so a run stops and reaps its workers and
+/// the command still prints what it measured ([`crate::signals`]).
 pub fn cancel_on_ctrl_c(token: &CancelToken) {
     let t = token.clone();
-    // Only one handler per process; a second call (e.g. in tests) keeps the first.
-    let _ = ctrlc::set_handler(move || t.cancel());
+    if let Err(e) = crate::signals::watch(move |_| t.cancel()) {
+        eprintln!("conlab: warning: cannot watch for signals ({e}); Ctrl-C will not reap workers");
+    }
+}
+
+/// The exit code of a cancelled command: 128 + the signal that cancelled it (130 for
+/// Ctrl-C, 143 for SIGTERM, 129 for SIGHUP), said on stderr.
+pub fn cancelled_exit() -> ExitCode {
+    if let Some(sig) = crate::signals::received() {
+        eprintln!(
+            "conlab: {}: run cancelled, workers stopped and reaped",
+            crate::signals::name(sig)
+        );
+    }
+    crate::signals::exit_code(ExitCode::from(130))
 }
 
 /// Run a spec on the native engine on a background thread, feeding its events to
@@ -97,6 +111,12 @@ fn progress_bar(enabled: bool) -> Option<ProgressBar> {
 
 pub fn run_command(args: &RunArgs) -> Result<ExitCode, CliError> {
     let spec = args.opts.spec(args.model).map_err(CliError::Usage)?;
+    if args.opts.max_tasks_per_child.is_some() && args.model != exec::Model::Processes {
+        return Err(CliError::Usage(format!(
+            "invalid --max-tasks-per-child: applies to worker processes (--model processes), not --model {}",
+            args.model
+        )));
+    }
     let runtime = crate::runtime::prepare(&args.runtime.choice().map_err(CliError::Usage)?)
         .map_err(|e| CliError::Usage(e.to_string()))?;
     let cancel = CancelToken::new();
@@ -111,6 +131,12 @@ pub fn run_command(args: &RunArgs) -> Result<ExitCode, CliError> {
     let report = run_with_events_on(runtime.runner.as_ref(), &spec, &cancel, |ev| {
         if let Some(r) = &recorder {
             r.event(0, ev);
+        }
+        if let Some(line) = worker_trouble(&ev.event) {
+            match &pb {
+                Some(pb) => pb.println(format!("conlab: {line}")),
+                None => eprintln!("conlab: {line}"),
+            }
         }
         if let Some(pb) = &pb {
             match &ev.event {
@@ -137,12 +163,25 @@ pub fn run_command(args: &RunArgs) -> Result<ExitCode, CliError> {
         print!("{}", summary(&report));
     }
     Ok(if report.cancelled {
-        ExitCode::from(130)
+        cancelled_exit()
     } else if report.failures.is_empty() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
     })
+}
+
+/// A worker's trouble worth telling on stderr as it happens: it died (with how) or it is
+/// stopped and not responding.
+pub fn worker_trouble(ev: &Event) -> Option<String> {
+    use crate::exec::processes::{NOT_RESPONDING, RESPONDING};
+    match ev {
+        Event::WorkerDied { reason, .. } => Some(reason.clone()),
+        Event::Note { key, value } if key == NOT_RESPONDING || key == RESPONDING => {
+            Some(value.clone())
+        }
+        _ => None,
+    }
 }
 
 /// `run --json`: one object with the documented keys.
@@ -225,10 +264,12 @@ fn details_line(key: &str, v: &serde_json::Value, indent: usize) -> String {
 }
 
 pub fn worker_command(args: &WorkerArgs) -> Result<ExitCode, CliError> {
+    let switch_interval = GilConfig::interval_from_ms(args.switch_interval_us as f64 / 1e3)
+        .map_err(|e| CliError::Usage(format!("invalid --switch-interval-us: {e}")))?;
     exec::worker::serve(
         GilConfig {
             enabled: args.gil == OnOff::On,
-            switch_interval: Duration::from_micros(args.switch_interval_us.max(1)),
+            switch_interval,
         },
         crate::workload::find,
     )?;

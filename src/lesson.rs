@@ -4,6 +4,7 @@
 //!
 //! A malformed file is rejected with its line and column and what was expected.
 
+use std::io::Read;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
@@ -40,7 +41,7 @@ pub struct Step {
     pub tasks: Option<usize>,
     #[serde(default = "yes")]
     pub gil: bool,
-    pub switch_interval_ms: Option<f64>,
+    pub switch_interval_ms: Option<Spanned<f64>>,
     /// A scene's variant, e.g. `fixed` for deadlock.
     pub variant: Option<String>,
     /// A question for the audience before the run, e.g. "Which model wins?".
@@ -56,6 +57,9 @@ fn all_models() -> Vec<Model> {
 fn yes() -> bool {
     true
 }
+
+/// Largest lesson file read (the shipped ones are a few KiB).
+pub const MAX_LESSON_BYTES: u64 = 1024 * 1024;
 
 /// A lesson file's problem, with where it is.
 #[derive(Debug, thiserror::Error)]
@@ -111,6 +115,14 @@ pub fn parse(text: &str, name: &str) -> Result<Lesson, LessonError> {
                 ),
             ));
         };
+        if let Some(ms) = &step.switch_interval_ms
+            && let Err(e) = crate::core::GilConfig::interval_from_ms(*ms.get_ref())
+        {
+            return Err(at(
+                Some(ms.span()),
+                format!("step \"{}\": switch_interval_ms: {e}", step.title),
+            ));
+        }
         if step.models.is_empty() {
             return Err(at(
                 span,
@@ -141,11 +153,34 @@ pub fn parse(text: &str, name: &str) -> Result<Lesson, LessonError> {
 /// Read and check a lesson file.
 pub fn load(path: &Path) -> Result<Lesson, LessonError> {
     let name = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| LessonError {
+    let fail = |message: String| LessonError {
         path: name.clone(),
         line: 0,
         column: 0,
-        message: format!("cannot read: {e}"),
+        message,
+    };
+    // Read at most the cap (plus one byte to notice more): `/dev/zero` is not a lesson.
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_LESSON_BYTES + 1).read_to_end(&mut bytes))
+        .map_err(|e| fail(format!("cannot read: {e}")))?;
+    if bytes.len() as u64 > MAX_LESSON_BYTES {
+        return Err(fail(format!(
+            "larger than {} KiB: not a lesson",
+            MAX_LESSON_BYTES / 1024
+        )));
+    }
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let (line, column) = line_col(
+            &String::from_utf8_lossy(&e.as_bytes()[..e.utf8_error().valid_up_to()]),
+            usize::MAX,
+        );
+        LessonError {
+            path: name.clone(),
+            line,
+            column,
+            message: "not UTF-8 text".into(),
+        }
     })?;
     parse(&text, &name)
 }

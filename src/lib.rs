@@ -20,6 +20,7 @@ pub mod report;
 pub mod runtime;
 pub mod server;
 pub mod shot;
+pub mod signals;
 pub mod tui;
 pub mod ui;
 pub mod watch;

@@ -23,11 +23,14 @@ fn main() -> ExitCode {
         Some(Command::Watch(args)) => conlab::watch::watch_command(&args),
         Some(Command::Worker(args)) => conlab::headless::worker_command(&args),
     };
-    match result {
+    let code = match result {
         Ok(code) => code,
         Err(e) => {
             eprintln!("conlab: error: {e:#}");
             ExitCode::from(e.exit_code())
         }
-    }
+    };
+    // Ended by SIGINT, SIGTERM or SIGHUP (after cancelling, reaping and restoring): say so
+    // in the exit code, as the shell would (130, 143, 129).
+    conlab::signals::exit_code(code)
 }

@@ -12,7 +12,8 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
-use crate::exec::Stamped;
+use crate::core::lines::{Line, MAX_LINE, read_line_capped};
+use crate::exec::{Event, Stamped};
 
 /// The format version this build writes and the newest it reads.
 pub const VERSION: u32 = 1;
@@ -142,16 +143,30 @@ pub fn parse(reader: impl BufRead, name: &str) -> Result<Recording, RecordingErr
         line,
         message,
     };
-    let mut lines = reader.lines().enumerate();
-    let header: Header = match lines.next() {
+    let mut reader = reader;
+    let mut next_line = |n: usize| -> Result<Option<String>, RecordingError> {
+        match read_line_capped(&mut reader, MAX_LINE) {
+            Ok(Line::Text(t)) => Ok(Some(t)),
+            Ok(Line::Eof) => Ok(None),
+            Ok(Line::TooLong) => Err(bad(
+                n,
+                format!(
+                    "line longer than {} MiB: not a conlab recording",
+                    MAX_LINE >> 20
+                ),
+            )),
+            Ok(Line::NotText) => Err(bad(n, "not UTF-8 text".into())),
+            Err(e) => Err(bad(n, e.to_string())),
+        }
+    };
+    let header: Header = match next_line(1)? {
         None => {
             return Err(bad(
                 1,
                 "empty file: expected a conlab recording header".into(),
             ));
         }
-        Some((_, Err(e))) => return Err(bad(1, e.to_string())),
-        Some((_, Ok(l))) => {
+        Some(l) => {
             let v: serde_json::Value = serde_json::from_str(&l)
                 .map_err(|e| bad(1, format!("not JSON ({e}); is this a conlab recording?")))?;
             let version = v
@@ -175,13 +190,16 @@ pub fn parse(reader: impl BufRead, name: &str) -> Result<Recording, RecordingErr
         }
     };
     let mut entries = Vec::new();
-    for (i, line) in lines {
-        let n = i + 1;
-        let line = line.map_err(|e| bad(n, e.to_string()))?;
+    let mut n = 1;
+    while let Some(line) = {
+        n += 1;
+        next_line(n)?
+    } {
         if line.trim().is_empty() {
             continue;
         }
         let entry: Entry = serde_json::from_str(&line).map_err(|e| bad(n, e.to_string()))?;
+        check_entry(&entry).map_err(|e| bad(n, e))?;
         if entries
             .last()
             .is_some_and(|prev: &Entry| prev.t_us() > entry.t_us())
@@ -191,6 +209,96 @@ pub fn parse(reader: impl BufRead, name: &str) -> Result<Recording, RecordingErr
         entries.push(entry);
     }
     Ok(Recording { header, entries })
+}
+
+/// Longest recording replayed: a week. Later times are refused, so no arithmetic on them
+/// can overflow (a `t_us` near `u64::MAX` once made the timeline spin).
+pub const MAX_T_US: u64 = 7 * 24 * 3600 * 1_000_000;
+/// Most workers and task indices a recorded event may name (the CLI allows 4096 workers
+/// and 100,000 tasks; scenes run up to 4× the workers).
+const MAX_INDEX: usize = 1_000_000;
+
+/// Check an entry's numbers against what a run can produce: times within [`MAX_T_US`],
+/// worker and task indices within bounds, a run's settings within the CLI's ranges.
+pub fn check_entry(entry: &Entry) -> Result<(), String> {
+    let time = |what: &str, t: u64| {
+        if t > MAX_T_US {
+            Err(format!(
+                "{what} {t} µs is past the longest recording replayed ({MAX_T_US} µs, a week)"
+            ))
+        } else {
+            Ok(())
+        }
+    };
+    let index = |what: &str, i: usize| {
+        if i >= MAX_INDEX {
+            Err(format!(
+                "{what} {i} is out of range (allowed 0..{MAX_INDEX})"
+            ))
+        } else {
+            Ok(())
+        }
+    };
+    time("t_us", entry.t_us())?;
+    let Entry::Event { event, .. } = entry else {
+        return Ok(());
+    };
+    time("at_us", event.at_us)?;
+    match &event.event {
+        Event::RunStarted {
+            workers,
+            tasks,
+            switch_interval_ms,
+            ..
+        } => {
+            if !(1..=crate::workload::MAX_WORKERS).contains(workers) {
+                return Err(format!(
+                    "workers {workers} is out of range (allowed 1..={})",
+                    crate::workload::MAX_WORKERS
+                ));
+            }
+            index("tasks", *tasks)?;
+            crate::core::GilConfig::interval_from_ms(*switch_interval_ms)
+                .map(|_| ())
+                .map_err(|e| format!("switch_interval_ms: {e}"))
+        }
+        Event::WorkerStarted { worker, .. } | Event::WorkerDied { worker, .. } => {
+            index("worker", *worker)
+        }
+        Event::TaskStarted { task, worker, .. } | Event::Progress { task, worker, .. } => {
+            index("task", *task)?;
+            index("worker", *worker)
+        }
+        Event::Span {
+            worker,
+            start_us,
+            end_us,
+            ..
+        } => {
+            index("worker", *worker)?;
+            time("start_us", *start_us)?;
+            time("end_us", *end_us)
+        }
+        Event::TaskFinished {
+            task,
+            worker,
+            wall_us,
+            cpu_us,
+            ..
+        } => {
+            index("task", *task)?;
+            index("worker", *worker)?;
+            time("wall_us", *wall_us)?;
+            time("cpu_us", *cpu_us)
+        }
+        Event::RunFinished {
+            elapsed_us, cpu_us, ..
+        } => {
+            time("elapsed_us", *elapsed_us)?;
+            time("cpu_us", *cpu_us)
+        }
+        Event::Note { .. } => Ok(()),
+    }
 }
 
 /// Read a recording file.
@@ -206,7 +314,6 @@ pub fn load(path: &Path) -> Result<Recording, RecordingError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::exec::Event;
 
     fn stamped(at_us: u64) -> Stamped {
         Stamped {

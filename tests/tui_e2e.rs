@@ -201,6 +201,22 @@ fn dashboard_runs_all_three_models_and_restores_the_terminal() {
 
 #[test]
 fn sigint_mid_run_cancels_restores_and_leaves_no_worker() {
+    signal_mid_run(nix::sys::signal::Signal::SIGINT, 130);
+}
+
+#[test]
+fn sigterm_mid_run_cancels_restores_and_leaves_no_worker() {
+    signal_mid_run(nix::sys::signal::Signal::SIGTERM, 143);
+}
+
+#[test]
+fn sighup_mid_run_cancels_restores_and_leaves_no_worker() {
+    signal_mid_run(nix::sys::signal::Signal::SIGHUP, 129);
+}
+
+/// `sig` while worker processes run: the dashboard cancels, reaps them, gives the
+/// terminal back, says what was cancelled and exits 128 + sig.
+fn signal_mid_run(sig: nix::sys::signal::Signal, code: u32) {
     let pty = native_pty_system();
     let pair = pty
         .openpty(PtySize {
@@ -271,11 +287,7 @@ fn sigint_mid_run_cancels_restores_and_leaves_no_worker() {
         }
     }
     assert!(!seen.is_empty(), "workers started");
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(pid as i32),
-        nix::sys::signal::Signal::SIGINT,
-    )
-    .expect("signal");
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), sig).expect("signal");
     let t = Instant::now();
     let status = loop {
         if let Some(st) = child.try_wait().expect("try_wait") {
@@ -283,17 +295,27 @@ fn sigint_mid_run_cancels_restores_and_leaves_no_worker() {
         }
         assert!(
             t.elapsed() < Duration::from_secs(20),
-            "conlab did not quit on SIGINT"
+            "conlab did not quit on {sig}"
         );
         std::thread::sleep(Duration::from_millis(20));
     };
-    assert!(status.success(), "{status:?}");
+    assert_eq!(status.exit_code(), code, "{status:?}");
     drop(writer);
     drop(pair.master);
     let _ = pump.join();
     let p = parser.lock().expect("parser");
     assert!(!p.screen().alternate_screen());
     assert!(!p.screen().hide_cursor());
+    assert_eq!(
+        p.screen().mouse_protocol_mode(),
+        vt100::MouseProtocolMode::None,
+        "mouse capture off"
+    );
+    let said = p.screen().contents();
+    assert!(
+        said.contains(sig.as_str()) && said.contains("cancelled"),
+        "the summary after the dashboard: {said}"
+    );
     for c in seen {
         assert!(!alive(c), "worker process {c} left behind");
     }

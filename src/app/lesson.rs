@@ -43,7 +43,9 @@ fn enter_step(app: &mut App) {
         step.size.unwrap_or(0),
         step.workers.unwrap_or(app.settings.workers),
         step.gil,
-        step.switch_interval_ms.unwrap_or(5.0),
+        step.switch_interval_ms
+            .as_ref()
+            .map_or(5.0, |ms| *ms.get_ref()),
     );
     s.tasks = step.tasks.unwrap_or(0);
     s.variant = step.variant.clone();

@@ -146,6 +146,18 @@ impl App {
                     return Vec::new();
                 }
                 self.panels[i].apply(at, &ev);
+                // A lost or stopped worker is said on the status line, with its reason
+                // ("died (signal: 9 (SIGKILL))", "not responding for 4 s"), not only counted.
+                match &ev.event {
+                    Event::WorkerDied { reason, .. } => self.notice = Some(reason.clone()),
+                    Event::Note { key, value }
+                        if key == crate::exec::processes::NOT_RESPONDING
+                            || key == crate::exec::processes::RESPONDING =>
+                    {
+                        self.notice = Some(value.clone())
+                    }
+                    _ => {}
+                }
                 if let Event::RunFinished { .. } = ev.event {
                     self.active = None;
                     if self.notice.as_deref() == Some(CANCELLING) {

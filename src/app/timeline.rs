@@ -68,12 +68,23 @@ impl Timeline {
         self.lanes.len()
     }
 
+    /// Merge buckets until `t` fits. Checked: `bucket_us` doubles at most ~54 times before
+    /// the span would overflow, and then the last bucket simply covers everything later.
     fn grow_to(&mut self, t: u64) {
-        while t > self.bucket_us * BUCKETS as u64 {
+        while self
+            .bucket_us
+            .checked_mul(BUCKETS as u64)
+            .is_some_and(|span| t > span)
+            && self.bucket_us.checked_mul(2 * BUCKETS as u64).is_some()
+        {
             for lane in &mut self.lanes {
                 for i in 0..BUCKETS / 2 {
                     let (a, b) = (lane.buckets[2 * i], lane.buckets[2 * i + 1]);
-                    lane.buckets[i] = [a[0] + b[0], a[1] + b[1], a[2] + b[2]];
+                    lane.buckets[i] = [
+                        a[0].saturating_add(b[0]),
+                        a[1].saturating_add(b[1]),
+                        a[2].saturating_add(b[2]),
+                    ];
                 }
                 for b in &mut lane.buckets[BUCKETS / 2..] {
                     *b = [0; 3];
@@ -94,9 +105,10 @@ impl Timeline {
         let mut t = start;
         while t < end {
             let i = ((t / bu) as usize).min(BUCKETS - 1);
-            let edge = ((t / bu) + 1) * bu;
-            let stop = edge.min(end);
-            buckets[i][what] += stop - t;
+            let edge = ((t / bu) + 1).saturating_mul(bu);
+            // The last bucket takes whatever lies past the end of the others.
+            let stop = if i == BUCKETS - 1 { end } else { edge.min(end) };
+            buckets[i][what] = buckets[i][what].saturating_add(stop - t);
             t = stop;
         }
     }
@@ -166,18 +178,20 @@ impl Timeline {
         let bu = self.bucket_us;
         (0..columns)
             .map(|c| {
-                let t0 = span * c as u64 / columns as u64;
-                let t1 = (span * (c as u64 + 1) / columns as u64).max(t0 + 1);
+                // In u128: a span near u64::MAX times a column index must not overflow.
+                let at = |c: u64| (u128::from(span) * u128::from(c) / columns as u128) as u64;
+                let t0 = at(c as u64);
+                let t1 = at(c as u64 + 1).max(t0.saturating_add(1));
                 let b0 = ((t0 / bu) as usize).min(BUCKETS - 1);
                 let b1 = (t1.div_ceil(bu) as usize).clamp(b0 + 1, BUCKETS);
                 let mut sum = [0u64; 3];
                 for b in &l.buckets[b0..b1] {
                     for k in 0..3 {
-                        sum[k] += b[k];
+                        sum[k] = sum[k].saturating_add(b[k]);
                     }
                 }
-                let covered = (b1 - b0) as u64 * bu;
-                let waits = sum[1] + sum[2];
+                let covered = ((b1 - b0) as u64).saturating_mul(bu);
+                let waits = sum[1].saturating_add(sum[2]);
                 let compute = sum[0].saturating_sub(waits);
                 let idle = covered.saturating_sub(sum[0].max(waits));
                 let best = [
@@ -203,11 +217,15 @@ impl Timeline {
         if let Some(l) = self.lanes.get(lane) {
             for b in &l.buckets {
                 for k in 0..3 {
-                    sum[k] += b[k];
+                    sum[k] = sum[k].saturating_add(b[k]);
                 }
             }
         }
-        [sum[0].saturating_sub(sum[1] + sum[2]), sum[1], sum[2]]
+        [
+            sum[0].saturating_sub(sum[1].saturating_add(sum[2])),
+            sum[1],
+            sum[2],
+        ]
     }
 }
 
@@ -250,6 +268,17 @@ mod tests {
         t.span(0, Io, 100, 9_900);
         t.task_finished(0, 10_000);
         assert_eq!(t.columns(0, 1, 10_000), vec![Io]);
+    }
+
+    #[test]
+    fn times_near_u64_max_end_without_overflow_or_spinning() {
+        let mut t = Timeline::new(1);
+        t.task_started(0, 0);
+        t.span(0, Io, 10, u64::MAX - 1);
+        t.advance(u64::MAX);
+        t.task_finished(0, u64::MAX);
+        assert_eq!(t.columns(0, 80, u64::MAX).len(), 80);
+        assert!(t.totals(0)[2] > 0);
     }
 
     #[test]

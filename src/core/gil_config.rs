@@ -18,3 +18,45 @@ impl Default for GilConfig {
         }
     }
 }
+
+/// Switch intervals allowed anywhere (flag, lesson, recording, worker), in ms.
+pub const SWITCH_INTERVAL_MS: std::ops::RangeInclusive<f64> = 0.05..=1000.0;
+
+impl GilConfig {
+    /// A switch interval in ms, checked against [`SWITCH_INTERVAL_MS`] (NaN, infinities,
+    /// zero and negatives are refused with the allowed range).
+    pub fn interval_from_ms(ms: f64) -> Result<Duration, String> {
+        if !(ms.is_finite() && SWITCH_INTERVAL_MS.contains(&ms)) {
+            return Err(format!(
+                "{ms} ms is out of range (allowed {}..={})",
+                SWITCH_INTERVAL_MS.start(),
+                SWITCH_INTERVAL_MS.end()
+            ));
+        }
+        Ok(Duration::from_secs_f64(ms / 1e3))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hostile_intervals_are_refused() {
+        for bad in [
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NAN,
+            1e300,
+            0.0,
+            -1.0,
+            0.01,
+        ] {
+            assert!(GilConfig::interval_from_ms(bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            GilConfig::interval_from_ms(5.0),
+            Ok(Duration::from_millis(5))
+        );
+    }
+}

@@ -5,6 +5,7 @@
 mod error;
 mod event;
 mod gil_config;
+pub mod lines;
 mod machine;
 mod model;
 mod output;
@@ -13,7 +14,7 @@ mod units;
 
 pub use error::TaskError;
 pub use event::{Event, SpanKind, Stamped};
-pub use gil_config::GilConfig;
+pub use gil_config::{GilConfig, SWITCH_INTERVAL_MS};
 pub use machine::default_workers;
 pub use model::Model;
 pub use output::{Answer, TaskOutput};

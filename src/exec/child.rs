@@ -1,7 +1,7 @@
 //! One worker process of the pool, seen from the parent: start it (`conlab worker`), read
 //! its stdout on a named thread, retire it politely or kill it; always reap.
 
-use std::io::{BufRead, BufReader};
+use std::io::BufReader;
 use std::path::Path;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::Sender;
 
 use crate::core::GilConfig;
+use crate::core::lines::{Line, MAX_LINE, read_line_capped};
 
 /// What a worker's stdout reader thread reports.
 pub(super) enum FromChild {
@@ -34,6 +35,24 @@ pub(super) struct Worker {
     pub done: usize,
     /// Parent clock minus child clock, in µs, learned from the child's first line.
     pub offset_us: i64,
+    /// When it last wrote a line.
+    pub last_heard: Instant,
+    /// Reported as not responding (stopped) since this time.
+    pub stalled_since: Option<Instant>,
+    /// When that was last said (it is said again every few seconds).
+    pub stall_said: Option<Instant>,
+}
+
+/// Whether the kernel has the process stopped (SIGSTOP, SIGTSTP, a debugger): the state
+/// letter of `/proc/PID/stat` is `T` or `t`.
+pub(super) fn is_stopped(pid: u32) -> bool {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
+    // "pid (comm) S ...": the state follows the last ')' (comm may hold anything).
+    stat.rsplit_once(')')
+        .and_then(|(_, rest)| rest.split_whitespace().next())
+        .is_some_and(|s| s == "T" || s == "t")
 }
 
 /// Arguments that make `exe` a worker with this GIL.
@@ -69,9 +88,19 @@ pub(super) fn spawn_worker(
     let reader = std::thread::Builder::new()
         .name(format!("conlab-pool-reader-{slot}"))
         .spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if tx.send((slot, generation, FromChild::Line(line))).is_err() {
+            let mut out = BufReader::new(stdout);
+            loop {
+                // Capped: a child writing an endless line is garbage, not an allocation abort.
+                let (line, garbage) = match read_line_capped(&mut out, MAX_LINE) {
+                    Ok(Line::Text(l)) => (l, false),
+                    Ok(Line::TooLong) => {
+                        (format!("(a line longer than {} MiB)", MAX_LINE >> 20), true)
+                    }
+                    Ok(Line::NotText) => ("(a line that is not UTF-8)".into(), true),
+                    Ok(Line::Eof) | Err(_) => break,
+                };
+                // After garbage the pool drops this child: stop reading it.
+                if tx.send((slot, generation, FromChild::Line(line))).is_err() || garbage {
                     return;
                 }
             }
@@ -91,6 +120,9 @@ pub(super) fn spawn_worker(
         busy: None,
         done: 0,
         offset_us: 0,
+        last_heard: spawned,
+        stalled_since: None,
+        stall_said: None,
     })
 }
 

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::cancel::CancelToken;
+use super::cancel::{CancelToken, HookGuard};
 use super::gil::{Gil, Wait};
 use super::sink::Sink;
 use crate::core::{Event, SpanKind, TaskError};
@@ -58,6 +58,12 @@ impl<'a> TaskCtx<'a> {
 
     pub fn is_cancelled(&self) -> bool {
         self.cancel.is_cancelled()
+    }
+
+    /// Run `hook` if the run is cancelled while the returned guard lives: how a wait that
+    /// cannot poll (an HTTP request in flight) is interrupted.
+    pub fn on_cancel(&self, hook: impl FnOnce() + Send + 'static) -> HookGuard {
+        self.cancel.on_cancel(hook)
     }
 
     /// Report `done` of `total` units; rate-limited, so call it as often as convenient.

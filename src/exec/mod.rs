@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 pub use crate::core::{Event, GilConfig, Model, SpanKind, Stamped, TaskError};
-pub use cancel::CancelToken;
+pub use cancel::{CancelToken, HookGuard};
 pub use ctx::TaskCtx;
 pub use engine::Engine;
 pub use gil::Gil;

@@ -14,9 +14,18 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 
 pub use super::child::worker_args;
-use super::child::{ChildMsg, FromChild, Worker, kill_and_reap, retire, spawn_worker};
+use super::child::{ChildMsg, FromChild, Worker, is_stopped, kill_and_reap, retire, spawn_worker};
 use super::worker::TaskMessage;
 use super::{Event, Job, PoolStats, Stamped, TaskResult, thread_label};
+
+/// `Note` key: a worker is stopped and not responding (the value says which and how long).
+pub const NOT_RESPONDING: &str = "not_responding";
+/// `Note` key: a worker reported as not responding was continued.
+pub const RESPONDING: &str = "responding";
+/// A busy worker silent this long is checked for being stopped.
+const STALL_CHECK: Duration = Duration::from_secs(1);
+/// How often "not responding" is said again while it lasts.
+const STALL_REPEAT: Duration = Duration::from_secs(2);
 
 /// A process pool for one job: how wide, how long children live, how long to wait for
 /// them. Built by [`super::Engine::processes`]; `run` it once.
@@ -226,6 +235,49 @@ impl<'a, 'j> Pool<'a, 'j> {
         }
     }
 
+    /// Say so when a busy worker is stopped (SIGSTOP, Ctrl-Z): it will not answer until it
+    /// is continued, and the run waits for it. A `Note` with key [`NOT_RESPONDING`] for the
+    /// dashboard and stderr, repeated every few seconds with the time so far; `responding`
+    /// when it is continued. Cancel still ends the run: SIGKILL ends a stopped process.
+    fn check_stopped(&mut self) {
+        let now = Instant::now();
+        for slot in 0..self.workers.len() {
+            let Some(w) = self.workers[slot].as_mut() else {
+                continue;
+            };
+            if w.busy.is_none() || now.duration_since(w.last_heard) < STALL_CHECK {
+                if w.stalled_since.take().is_some() {
+                    w.stall_said = None;
+                    self.job.sink.emit(Event::Note {
+                        key: RESPONDING.into(),
+                        value: format!("worker {slot} (pid {}) is responding again", w.pid),
+                    });
+                }
+                continue;
+            }
+            let due = w
+                .stall_said
+                .is_none_or(|t| now.duration_since(t) >= STALL_REPEAT);
+            if !due {
+                continue;
+            }
+            if !is_stopped(w.pid) {
+                w.stall_said = Some(now);
+                continue;
+            }
+            let since = *w.stalled_since.get_or_insert(w.last_heard);
+            w.stall_said = Some(now);
+            self.job.sink.emit(Event::Note {
+                key: NOT_RESPONDING.into(),
+                value: format!(
+                    "worker {slot} (pid {}) not responding for {:.0} s: the process is stopped (SIGSTOP?); send SIGCONT, or cancel",
+                    w.pid,
+                    now.duration_since(since).as_secs_f64()
+                ),
+            });
+        }
+    }
+
     /// Give up on workers that have not said hello in time.
     fn check_hello(&mut self) {
         let timeout = self.opts.hello_timeout;
@@ -385,6 +437,9 @@ impl<'a, 'j> Pool<'a, 'j> {
                         .as_ref()
                         .is_some_and(|w| w.generation == generation);
                     if current {
+                        if let Some(w) = self.workers[slot].as_mut() {
+                            w.last_heard = Instant::now();
+                        }
                         match msg {
                             FromChild::Line(line) => self.on_line(slot, &line),
                             FromChild::Eof => self.lost(slot, "died"),
@@ -395,6 +450,7 @@ impl<'a, 'j> Pool<'a, 'j> {
                 Err(RecvTimeoutError::Disconnected) => break,
             }
             self.check_hello();
+            self.check_stopped();
         }
         let cancelled = self.job.cancel.is_cancelled();
         for w in self.workers.iter_mut().flatten() {

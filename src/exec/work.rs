@@ -112,6 +112,15 @@ pub trait Workload: Send + Sync {
     fn details(&self, _outputs: &[TaskOutput], _args: &WorkloadArgs) -> Option<Value> {
         None
     }
+    /// The optional flags this workload reads besides `--size`, `--tasks`, `--workers` and
+    /// `--variant` (e.g. `--url`); any other one given is refused, naming the flag.
+    fn options(&self) -> &'static [&'static str] {
+        &[]
+    }
+    /// The size another flag already gave (http: `--delay-ms` is its size), if any.
+    fn size_given(&self, _args: &WorkloadArgs) -> Option<u64> {
+        None
+    }
     /// Variants this workload accepts for `--variant` (empty: none).
     fn variants(&self) -> &'static [&'static str] {
         &[]
@@ -124,11 +133,28 @@ impl WorkloadArgs {
         if self.workers == 0 {
             return Err(ArgError::new(
                 "--workers",
-                "must be at least 1 (allowed 1..=4096)",
+                format!("must be at least 1 (allowed 1..={MAX_WORKERS})"),
             ));
         }
-        if self.workers > 4096 {
-            return Err(ArgError::new("--workers", "must be at most 4096"));
+        if self.workers > MAX_WORKERS {
+            return Err(ArgError::new(
+                "--workers",
+                format!("must be at most {MAX_WORKERS}"),
+            ));
+        }
+        self.check_options(w)?;
+        if let Some(given) = w.size_given(&self) {
+            if self.size != 0 && self.size != given {
+                return Err(ArgError::new(
+                    "--size",
+                    format!(
+                        "{} and the {given} given by another flag disagree; for {} they are the same setting: give one",
+                        self.size,
+                        w.name()
+                    ),
+                ));
+            }
+            self.size = given;
         }
         if self.size == 0 {
             self.size = w.default_size();
@@ -183,6 +209,64 @@ impl WorkloadArgs {
         Ok(self)
     }
 }
+
+/// The optional flags and what each applies to (for the message when one is given to a
+/// workload that does not read it).
+const OPTION_USE: [(&str, &str); 6] = [
+    (
+        "--delay-ms",
+        "the embedded server's replies (http, pipeline)",
+    ),
+    ("--bytes", "the embedded server's replies (http, pipeline)"),
+    ("--url", "the workloads that fetch URLs (http, pipeline)"),
+    ("--dir", "the files workload's folder"),
+    ("--chunk", "batching tiny tasks into messages (tiny)"),
+    (
+        "--max-tasks-per-child",
+        "recycling worker processes (the recycle scene)",
+    ),
+];
+
+impl WorkloadArgs {
+    /// The optional flags given, by name.
+    fn given(&self) -> Vec<&'static str> {
+        let set = [
+            self.delay_ms.is_some(),
+            self.bytes.is_some(),
+            !self.urls.is_empty(),
+            self.dir.is_some(),
+            self.chunk.is_some(),
+            self.max_tasks_per_child.is_some(),
+        ];
+        OPTION_USE
+            .iter()
+            .zip(set)
+            .filter(|(_, s)| *s)
+            .map(|((f, _), _)| *f)
+            .collect()
+    }
+
+    /// Refuse a flag the workload does not read, saying what it applies to.
+    fn check_options(&self, w: &dyn Workload) -> Result<(), ArgError> {
+        for flag in self.given() {
+            if w.options().contains(&flag) {
+                continue;
+            }
+            let applies = OPTION_USE
+                .iter()
+                .find(|(f, _)| *f == flag)
+                .map_or("other workloads", |(_, u)| u);
+            return Err(ArgError::new(
+                flag,
+                format!("applies to {applies}; {} does not read it", w.name()),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Most workers a run may have (`--workers`).
+pub const MAX_WORKERS: usize = 4096;
 
 /// A bad option, naming the flag and the allowed range.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]

@@ -38,38 +38,83 @@ pub fn need_terminal(workload: &str) -> Option<ExitCode> {
 /// Take the terminal, run the dashboard, give the terminal back (on quit, error or panic).
 pub fn open(app: App, mut extras: Extras) -> Result<ExitCode, CliError> {
     let mut session = terminal::Session::start().map_err(|e| CliError::Other(e.into()))?;
-    let result = run_dashboard(&mut session.terminal, app, &mut extras);
+    let (result, quit_summary) = run_dashboard(&mut session.terminal, app, &mut extras);
     drop(session);
     result.map_err(|e| CliError::Other(e.into()))?;
+    if let Some(sig) = crate::signals::received() {
+        eprintln!("conlab: {}: {}", crate::signals::name(sig), quit_summary);
+    }
     if let Some(r) = &extras.recorder {
         eprintln!("conlab: recorded to {}", r.path().display());
     }
     Ok(ExitCode::SUCCESS)
 }
 
-/// Start the producers (input, monitor, signals) and run the loop until quit.
+/// Start the producers (input, monitor, signals) and run the loop until quit; also what
+/// the runs came to when it quit ([`quit_summary`]).
 fn run_dashboard<B: Backend>(
     terminal: &mut Terminal<B>,
     app: App,
     extras: &mut Extras,
-) -> std::io::Result<()> {
+) -> (std::io::Result<()>, String) {
     let mut app = app;
-    let (tx, rx) = crossbeam_channel::unbounded::<Msg>();
-    let stop = Arc::new(AtomicBool::new(false));
-    let input = input::spawn(tx.clone(), stop.clone())?;
-    // A replay brings its own CPU samples.
-    if extras.player.is_none() {
-        crate::monitor::spawn(tx.clone(), Msg::Cpu)?;
+    let result = (|| {
+        let (tx, rx) = crossbeam_channel::unbounded::<Msg>();
+        let stop = Arc::new(AtomicBool::new(false));
+        let input = input::spawn(tx.clone(), stop.clone())?;
+        // A replay brings its own CPU samples.
+        if extras.player.is_none() {
+            crate::monitor::spawn(tx.clone(), Msg::Cpu)?;
+        }
+        let sig = tx.clone();
+        // SIGINT, SIGTERM, SIGHUP: quit the way `q` does (cancel the run, reap its workers,
+        // give the terminal back); `open` then says what was cancelled.
+        crate::signals::watch(move |_| {
+            let _ = sig.send(Msg::Quit);
+        })?;
+        let result = run_loop_with(terminal, &mut app, &tx, &rx, extras);
+        stop.store(true, Ordering::Relaxed);
+        let _ = input.join();
+        result
+    })();
+    (result, quit_summary(&app))
+}
+
+/// One line per model that ran: its final time and answer, or that it was cancelled;
+/// printed after the terminal is restored when a signal ended the dashboard.
+pub fn quit_summary(app: &App) -> String {
+    use crate::app::RunState;
+    let lines: Vec<String> = app
+        .panels
+        .iter()
+        .filter_map(|p| {
+            let what = match &p.state {
+                RunState::Idle | RunState::Queued => return None,
+                RunState::Running | RunState::Cancelled => format!(
+                    "cancelled after {:.3} s ({} tasks done), workers stopped and reaped",
+                    p.elapsed_s(),
+                    p.tasks_done
+                ),
+                RunState::Finished => format!(
+                    "{:.3} s, answer {}",
+                    p.elapsed_s(),
+                    p.answer.as_ref().map_or("—", |a| a.value.as_str())
+                ),
+                RunState::Failed(why) => format!("failed: {why}"),
+            };
+            Some(format!("  {:<10} {what}", p.model.to_string()))
+        })
+        .collect();
+    if lines.is_empty() {
+        "dashboard closed; nothing had run".into()
+    } else {
+        format!(
+            "dashboard closed; {} on {} worker(s):\n{}",
+            app.settings.workload().name(),
+            app.settings.workers,
+            lines.join("\n")
+        )
     }
-    let sig = tx.clone();
-    // One handler per process; if one is set already, Ctrl-C still arrives as a key.
-    let _ = ctrlc::set_handler(move || {
-        let _ = sig.send(Msg::Quit);
-    });
-    let result = run_loop_with(terminal, &mut app, &tx, &rx, extras);
-    stop.store(true, Ordering::Relaxed);
-    let _ = input.join();
-    result
 }
 
 #[cfg(test)]

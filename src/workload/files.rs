@@ -179,6 +179,9 @@ fn count_file(path: &str, counts: &mut Counts, ctx: &mut TaskCtx) -> Result<(), 
 }
 
 impl Workload for Files {
+    fn options(&self) -> &'static [&'static str] {
+        &["--dir"]
+    }
     fn name(&self) -> &'static str {
         "files"
     }

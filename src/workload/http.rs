@@ -152,8 +152,12 @@ pub fn plan_fetches(
 
 thread_local! {
     /// One agent per worker thread (and so per worker process), so its connections are
-    /// reused from one request to the next.
-    static AGENT: ureq::Agent = ureq::Agent::config_builder()
+    /// reused from one request to the next; replaced after a cancel shut it down.
+    static AGENT: std::cell::RefCell<Option<ureq::Agent>> = const { std::cell::RefCell::new(None) };
+}
+
+fn new_agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_connect(Some(Duration::from_secs(10)))
         .user_agent(concat!("conlab/", env!("CARGO_PKG_VERSION")))
@@ -163,7 +167,17 @@ thread_local! {
         .input_buffer_size(16 * 1024)
         .output_buffer_size(8 * 1024)
         .build()
-        .into();
+        .into()
+}
+
+/// This thread's agent (a handle: clones share its connections).
+fn agent() -> ureq::Agent {
+    AGENT.with(|a| a.borrow_mut().get_or_insert_with(new_agent).clone())
+}
+
+/// Drop this thread's agent (after a cancel shut it down): the next fetch makes a new one.
+fn forget_agent() {
+    AGENT.with(|a| a.borrow_mut().take());
 }
 
 /// A fetched body and its status.
@@ -191,7 +205,8 @@ pub fn fetch_with(
         ureq::Error::Io(e) => format!("GET {url}: {e}"),
         other => format!("GET {url}: {other}"),
     };
-    AGENT.with(|agent| {
+    {
+        let agent = agent();
         let mut req = agent.get(url);
         if close {
             req = req.header("Connection", "close");
@@ -219,7 +234,28 @@ pub fn fetch_with(
             .read_to_end(&mut body)
             .map_err(|e| format!("GET {url}: reading the body: {e}"))?;
         Ok(Fetched { status, body })
-    })
+    }
+}
+
+/// [`fetch`] inside a task: without the GIL, and interrupted at once when the run is
+/// cancelled (the hook shuts this thread's agent down, which fails the request in flight:
+/// cancel must not wait out the server's delay).
+pub fn fetch_in(
+    ctx: &mut TaskCtx,
+    url: &str,
+    timeout: Duration,
+    close: bool,
+    headers: &[(String, String)],
+) -> Result<Fetched, TaskError> {
+    let this = agent();
+    let interrupt = ctx.on_cancel(move || this.shutdown());
+    let got = ctx.without_gil(|| fetch_with(url, timeout, close, headers));
+    drop(interrupt);
+    if ctx.is_cancelled() {
+        forget_agent();
+        return Err(TaskError::Cancelled);
+    }
+    got.map_err(TaskError::failed)
 }
 
 /// Lower-case hex of `bytes`.
@@ -271,11 +307,10 @@ pub fn fetch_task(task: &Value, ctx: &mut TaskCtx) -> Result<Fetched, TaskError>
     };
     ctx.tick()?;
     ctx.progress(0, 1);
-    let got = ctx.without_gil(|| fetch_with(url, timeout, close, &headers));
-    if ctx.is_cancelled() {
-        return Err(TaskError::Cancelled);
-    }
-    let got = got.map_err(|e| TaskError::failed(name(e)))?;
+    let got = fetch_in(ctx, url, timeout, close, &headers).map_err(|e| match e {
+        TaskError::Failed(m) => TaskError::failed(name(m)),
+        other => other,
+    })?;
     if !(200..300).contains(&got.status) {
         return Err(TaskError::failed(name(format!(
             "GET {url}: HTTP status {}",
@@ -297,6 +332,13 @@ pub fn fold_digests(outputs: &[TaskOutput]) -> (u128, String) {
 }
 
 impl Workload for Http {
+    fn options(&self) -> &'static [&'static str] {
+        &["--delay-ms", "--bytes", "--url"]
+    }
+    fn size_given(&self, args: &WorkloadArgs) -> Option<u64> {
+        // With the embedded server, --delay-ms is the size (what --json reports).
+        args.delay_ms.filter(|_| args.urls.is_empty())
+    }
     fn name(&self) -> &'static str {
         "http"
     }
@@ -437,6 +479,7 @@ mod tests {
             "http://127.0.0.1:99999/",
             "http://127.0.0.1:0/",
             "http://[::1]:70000/",
+            "http://h:0/",
         ] {
             let args = WorkloadArgs {
                 tasks: 1,

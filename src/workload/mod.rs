@@ -23,7 +23,7 @@ pub use catalog::{all, find, names};
 
 use crate::core::TaskError;
 pub use crate::core::{Answer, TaskOutput};
-pub use crate::exec::work::{ArgError, Plan, WorkKind, Workload, WorkloadArgs};
+pub use crate::exec::work::{ArgError, MAX_WORKERS, Plan, WorkKind, Workload, WorkloadArgs};
 
 /// Read a `u64` field of a task, or fail the task naming the field.
 pub fn task_u64(task: &Value, field: &str) -> Result<u64, TaskError> {

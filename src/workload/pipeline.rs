@@ -88,6 +88,9 @@ fn renaming_sink(inner: &Sink, map: Arc<Vec<usize>>) -> Sink {
 }
 
 impl Workload for Pipeline {
+    fn options(&self) -> &'static [&'static str] {
+        &["--delay-ms", "--bytes", "--url"]
+    }
     fn name(&self) -> &'static str {
         "pipeline"
     }

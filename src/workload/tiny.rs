@@ -29,6 +29,9 @@ fn items_of(task: &Value) -> u64 {
 }
 
 impl Workload for Tiny {
+    fn options(&self) -> &'static [&'static str] {
+        &["--chunk"]
+    }
     fn name(&self) -> &'static str {
         "tiny"
     }

@@ -1,11 +1,11 @@
 //! `payload`: tasks that each carry P bytes. Threads read them in place (shared memory);
 //! processes pay to serialise them and push them through a pipe (bytes moved and time
 //! spent, measured); `--variant shm` has the processes read them from one shared file in
-//! RAM-backed `/dev/shm` instead, so only a path and an offset travel.
+//! shared memory instead (an anonymous memory file, never named in `/dev/shm`), so only a
+//! path and an offset travel.
 
 use std::ops::RangeInclusive;
 use std::os::unix::fs::FileExt;
-use std::path::PathBuf;
 use std::time::Instant;
 
 use serde_json::{Value, json};
@@ -42,31 +42,41 @@ fn checksum(bytes: &[u8], ctx: &mut TaskCtx) -> Result<u128, TaskError> {
     Ok(sum)
 }
 
-/// A temporary file in RAM-backed `/dev/shm` (or the temp folder), removed on drop.
-struct SharedFile(PathBuf);
+/// The payload in shared memory: an anonymous memory file (`memfd_create`) that worker
+/// processes open through `/proc/<conlab's pid>/fd/<fd>`. It has no name in `/dev/shm`, so
+/// nothing can be left behind whatever ends conlab (SIGKILL included): the kernel frees it
+/// when the last process holding it closes it.
+struct SharedFile {
+    _file: std::fs::File,
+    path: String,
+}
 
 impl SharedFile {
     fn create(bytes: &[u8]) -> std::io::Result<Self> {
-        let dir = PathBuf::from("/dev/shm");
-        let dir = if dir.is_dir() {
-            dir
-        } else {
-            std::env::temp_dir()
-        };
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0);
-        let path = dir.join(format!("conlab-payload-{}-{nanos}", std::process::id()));
-        std::fs::write(&path, bytes)?;
-        Ok(SharedFile(path))
+        use std::io::Write;
+        use std::os::fd::AsRawFd;
+        let fd = nix::sys::memfd::memfd_create(
+            "conlab-payload",
+            nix::sys::memfd::MFdFlags::MFD_CLOEXEC,
+        )?;
+        let mut file = std::fs::File::from(fd);
+        file.write_all(bytes)?;
+        let path = format!("/proc/{}/fd/{}", std::process::id(), file.as_raw_fd());
+        Ok(SharedFile { _file: file, path })
     }
 }
 
-impl Drop for SharedFile {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
+/// A task's `len`, within the sizes `--size` allows (a hostile message must not make a
+/// worker allocate 10^15 bytes).
+fn task_len(task: &Value) -> Result<usize, TaskError> {
+    let len = task_u64(task, "len")?;
+    let max = *Payload.size_range().end();
+    if len > max {
+        return Err(TaskError::failed(format!(
+            "malformed task: len {len} is over the payload cap of {max} bytes"
+        )));
     }
+    Ok(len as usize)
 }
 
 fn fail_all(job: &Job, msg: &str) -> Vec<TaskResult> {
@@ -129,8 +139,8 @@ impl Workload for Payload {
             });
         }
         if let Some(path) = task.get("path").and_then(Value::as_str) {
-            let (off, len) = (task_u64(task, "off")?, task_u64(task, "len")?);
-            let mut buf = vec![0u8; len as usize];
+            let (off, len) = (task_u64(task, "off")?, task_len(task)?);
+            let mut buf = vec![0u8; len];
             std::fs::File::open(path)
                 .and_then(|f| f.read_exact_at(&mut buf, off))
                 .map_err(|e| TaskError::failed(format!("reading the shared file {path}: {e}")))?;
@@ -141,7 +151,7 @@ impl Workload for Payload {
             });
         }
         // No data sent: make it here (what a sequential program would have in memory).
-        let bytes = payload(task_u64(task, "task")?, task_u64(task, "len")?);
+        let bytes = payload(task_u64(task, "task")?, task_len(task)? as u64);
         Ok(TaskOutput::value(checksum(&bytes, ctx)?))
     }
     fn orchestrate(&self, engine: &Engine, model: Model) -> Option<Vec<TaskResult>> {
@@ -205,7 +215,7 @@ impl Workload for Payload {
                     Err(e) => return Some(fail_all(job, &format!("shared file: {e}"))),
                 };
                 let write_ms = ms(t1.elapsed());
-                let path = file.0.display().to_string();
+                let path = file.path.clone();
                 let tasks: Vec<Value> = (0..n)
                     .map(|i| json!({ "path": path, "off": i * p, "len": p }))
                     .collect();
@@ -223,7 +233,7 @@ impl Workload for Payload {
                 if let Some(o) = s.as_object_mut() {
                     o.insert(
                         "mode".into(),
-                        "processes read their slice of one shared file in /dev/shm".into(),
+                        "processes read their slice of one shared memory file (memfd)".into(),
                     );
                     o.insert("bytes_moved".into(), stats.bytes_sent.into());
                     o.insert("shared_file_write_ms".into(), write_ms.into());

@@ -29,9 +29,7 @@ fn request(task: &Value, ctx: &mut TaskCtx) -> Result<(), TaskError> {
         .get("url")
         .and_then(Value::as_str)
         .ok_or_else(|| TaskError::failed("malformed task: no `url`"))?;
-    let got = ctx
-        .without_gil(|| crate::workload::http::fetch(url, TIMEOUT, true))
-        .map_err(TaskError::Failed)?;
+    let got = crate::workload::http::fetch_in(ctx, url, TIMEOUT, true, &[])?;
     if got.status != 200 {
         return Err(TaskError::failed(format!(
             "GET {url}: status {}",

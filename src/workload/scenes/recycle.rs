@@ -23,6 +23,9 @@ fn k_of(args: &WorkloadArgs) -> usize {
 }
 
 impl Workload for Recycle {
+    fn options(&self) -> &'static [&'static str] {
+        &["--max-tasks-per-child"]
+    }
     fn answer_is_measured(&self) -> bool {
         true
     }
