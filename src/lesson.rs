@@ -18,7 +18,10 @@ use crate::workload;
 
 /// The lessons shipped in `assets/lessons/`, embedded: (name, TOML text).
 pub const SHIPPED: &[(&str, &str)] = &[
-    ("01-waiting", include_str!("../assets/lessons/01-waiting.toml")),
+    (
+        "01-waiting",
+        include_str!("../assets/lessons/01-waiting.toml"),
+    ),
     (
         "02-computing-with-the-gil",
         include_str!("../assets/lessons/02-computing-with-the-gil.toml"),
@@ -39,12 +42,18 @@ pub const SHIPPED: &[(&str, &str)] = &[
         "06-races-and-locks",
         include_str!("../assets/lessons/06-races-and-locks.toml"),
     ),
-    ("07-deadlock", include_str!("../assets/lessons/07-deadlock.toml")),
+    (
+        "07-deadlock",
+        include_str!("../assets/lessons/07-deadlock.toml"),
+    ),
     (
         "08-back-pressure",
         include_str!("../assets/lessons/08-back-pressure.toml"),
     ),
-    ("09-convoy", include_str!("../assets/lessons/09-convoy.toml")),
+    (
+        "09-convoy",
+        include_str!("../assets/lessons/09-convoy.toml"),
+    ),
 ];
 
 /// A whole lesson.
@@ -164,7 +173,11 @@ impl YesIf {
                     "<=" => Op::Le,
                     ">" => Op::Gt,
                     ">=" => Op::Ge,
-                    other => return Err(format!("unknown comparison `{other}` (==, !=, <, <=, >, >=)")),
+                    other => {
+                        return Err(format!(
+                            "unknown comparison `{other}` (==, !=, <, <=, >, >=)"
+                        ));
+                    }
                 };
                 if !matches!(op, Op::Eq | Op::Ne) && value.parse::<f64>().is_err() {
                     return Err(format!("`{value}` is not a number"));
@@ -383,7 +396,10 @@ fn check_answer(step: &Step) -> Result<(), (Option<Range<usize>>, String)> {
             );
         }
         AnswerKind::Time | AnswerKind::Number if !(2..=9).contains(&step.values.len()) => {
-            return fail(kind_span, "this answer needs `values`: 2 to 9 numbers".into());
+            return fail(
+                kind_span,
+                "this answer needs `values`: 2 to 9 numbers".into(),
+            );
         }
         AnswerKind::Time | AnswerKind::Number
             if step.values.iter().any(|v| !(v.is_finite() && *v > 0.0)) =>
@@ -396,17 +412,26 @@ fn check_answer(step: &Step) -> Result<(), (Option<Range<usize>>, String)> {
         AnswerKind::Time if !step.models.contains(&step.timed_model()) => {
             return fail(
                 kind_span,
-                format!("`of = \"{}\"` is not one of the step's models", step.timed_model()),
+                format!(
+                    "`of = \"{}\"` is not one of the step's models",
+                    step.timed_model()
+                ),
             );
         }
         _ => {}
     }
     if kind != AnswerKind::Open && step.predict.is_none() {
-        return fail(kind_span, "an answer kind needs a question in `predict`".into());
+        return fail(
+            kind_span,
+            "an answer kind needs a question in `predict`".into(),
+        );
     }
     if let Some(y) = &step.yes_if {
         if kind != AnswerKind::YesNo {
-            return fail(Some(y.span()), "`yes_if` is for `answer = \"yes-no\"`".into());
+            return fail(
+                Some(y.span()),
+                "`yes_if` is for `answer = \"yes-no\"`".into(),
+            );
         }
         YesIf::parse(y.get_ref()).map_err(|m| (Some(y.span()), m))?;
     }
@@ -454,7 +479,10 @@ pub fn open(name: &str) -> Result<Lesson, String> {
     let bare = name.trim_end_matches(".toml");
     let bare = bare.rsplit('/').next().unwrap_or(bare);
     let exact = SHIPPED.iter().find(|(n, _)| *n == bare);
-    let prefixed: Vec<_> = SHIPPED.iter().filter(|(n, _)| n.starts_with(bare)).collect();
+    let prefixed: Vec<_> = SHIPPED
+        .iter()
+        .filter(|(n, _)| n.starts_with(bare))
+        .collect();
     let hit = exact.or(match prefixed.as_slice() {
         [one] if !bare.is_empty() => Some(*one),
         _ => None,
@@ -589,7 +617,10 @@ predict = "which wins?"
         let dir = tempfile::tempdir().expect("tempdir");
         let p = dir.path().join("mine.toml");
         std::fs::write(&p, GOOD).expect("writes");
-        assert_eq!(open(p.to_str().expect("utf-8")).expect("by path").title, "t");
+        assert_eq!(
+            open(p.to_str().expect("utf-8")).expect("by path").title,
+            "t"
+        );
     }
 
     #[test]
@@ -618,7 +649,10 @@ predict = "which wins?"
         let l = parse(&yn, "x").expect("yes-no parses");
         assert_eq!(l.steps[0].options(), vec!["yes", "no"]);
         assert_eq!(l.steps[0].expected(), Some(1));
-        assert!(matches!(l.steps[0].yes_if(), Some(YesIf::Answer { op: Op::Eq, .. })));
+        assert!(matches!(
+            l.steps[0].yes_if(),
+            Some(YesIf::Answer { op: Op::Eq, .. })
+        ));
         // A race on one model is refused, with where.
         let one = GOOD.replace(
             "workers = 4",
@@ -634,7 +668,12 @@ predict = "which wins?"
         assert_eq!(l.steps[0].timed_model(), Model::Threads);
         assert_eq!(l.steps[0].expected(), Some(0));
         let bad = t.replace("values = [1, 4, 8]", "values = [1]");
-        assert!(parse(&bad, "x").expect_err("one value").message.contains("values"));
+        assert!(
+            parse(&bad, "x")
+                .expect_err("one value")
+                .message
+                .contains("values")
+        );
     }
 
     #[test]

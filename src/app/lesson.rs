@@ -90,7 +90,7 @@ pub fn step_done(app: &App) -> bool {
 /// What the run measured, put against the question.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Verdict {
-    /// The measurement, first: "threads fastest: 1.02 s (sequential 4.01 s)".
+    /// The measurement, first: "threads fastest, in 1.02 s".
     pub measured: String,
     /// The option the measurement picks, when a measurement can decide the question.
     pub right: Option<usize>,
@@ -108,13 +108,6 @@ fn answer_of(app: &App, m: Model) -> Option<String> {
         a.meaning,
         fmt::secs(p.elapsed_us)
     ))
-}
-
-fn times(list: &[(Model, u64)]) -> String {
-    list.iter()
-        .map(|(m, us)| format!("{m} {}", fmt::secs(*us)))
-        .collect::<Vec<_>>()
-        .join(" · ")
 }
 
 /// The measured answer of the step, once it is done.
@@ -135,7 +128,7 @@ pub fn verdict(app: &App) -> Option<Verdict> {
             }?;
             let word = if slowest { "slowest" } else { "fastest" };
             (
-                format!("{} {word} — {}", pick.0, times(&done)),
+                format!("{} {word}, in {}", pick.0, fmt::secs(pick.1)),
                 step.models.iter().position(|m| *m == pick.0),
             )
         }
@@ -143,11 +136,7 @@ pub fn verdict(app: &App) -> Option<Verdict> {
             let m = step.timed_model();
             let (_, us) = done.iter().find(|x| x.0 == m)?;
             let i = closest(&step.values, *us as f64 / 1e6);
-            let mut s = format!("{m} took {}", fmt::secs(*us));
-            if done.len() > 1 {
-                s += &format!(" ({})", times(&done));
-            }
-            (s, i)
+            (format!("{m} took {}", fmt::secs(*us)), i)
         }
         AnswerKind::Number => {
             let m = *step.models.first()?;
@@ -172,7 +161,7 @@ pub fn verdict(app: &App) -> Option<Verdict> {
                 let tb = done.iter().find(|x| x.0 == b)?.1 as f64;
                 let ratio = tb / ta;
                 (
-                    format!("{a} ran {ratio:.2}× as fast as {b} — {}", times(&done)),
+                    format!("{a} ran {ratio:.2}× as fast as {b} (yes needs 1.10× or more)"),
                     Some(usize::from(ratio < 1.1)),
                 )
             }
@@ -196,8 +185,8 @@ fn plain(app: &App, step: &Step, done: &[(Model, u64)]) -> Option<String> {
     if step.models.len() == 1 {
         return answer_of(app, step.models[0]);
     }
-    let (m, _) = done.iter().min_by_key(|x| x.1)?;
-    Some(format!("{m} fastest — {}", times(done)))
+    let (m, us) = done.iter().min_by_key(|x| x.1)?;
+    Some(format!("{m} fastest, in {}", fmt::secs(*us)))
 }
 
 /// `got OP want`: numbers compare as numbers, words only with == and !=.
@@ -335,9 +324,7 @@ predict = "which wins?"
         let mut app = app();
         feed(&mut app, vec![key('n'), key('3')]);
         assert!(
-            app.notice
-                .as_deref()
-                .is_some_and(|n| n.contains("1 to 2")),
+            app.notice.as_deref().is_some_and(|n| n.contains("1 to 2")),
             "step two offers two answers: {:?}",
             app.notice
         );

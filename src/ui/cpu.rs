@@ -254,7 +254,11 @@ pub fn strip(app: &App, width: usize) -> Line<'static> {
         spans.push(Span::styled("measuring…", t.dim));
         return Line::from(spans);
     }
-    let tail = format!(" · avg {:.0}% · conlab {:.0}%", c.average(), c.last.tree_cpu);
+    let tail = format!(
+        " · avg {:.0}% · conlab {:.0}%",
+        c.average(),
+        c.last.tree_cpu
+    );
     let room = width.saturating_sub(5 + tail.chars().count());
     if n * 12 <= room {
         for (i, &pct) in c.last.cores.iter().enumerate() {

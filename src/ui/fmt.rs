@@ -155,11 +155,7 @@ mod tests {
     #[test]
     fn styled_spans_wrap_on_words() {
         use ratatui::text::Span;
-        let lines = wrap_spans(
-            vec![Span::raw("? "), Span::raw("aaa bbb ccc ddd")],
-            9,
-            2,
-        );
+        let lines = wrap_spans(vec![Span::raw("? "), Span::raw("aaa bbb ccc ddd")], 9, 2);
         let text: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
         assert_eq!(text, vec!["? aaa bbb", "  ccc ddd"]);
         let long = wrap_spans(vec![Span::raw("abcdefghijkl")], 6, 0);

@@ -108,19 +108,23 @@ pub fn lesson_areas(area: Rect, cores: usize, workers: usize, lesson_rows: u16) 
     .areas(area);
     let mut left = body.height;
     // Lesson first, but never so tall that no model panel or lane is left.
-    let lesson_h = lesson_rows.min(left.saturating_sub(9)).max(left.min(4));
+    let lesson_h = lesson_rows.min(left.saturating_sub(8)).max(left.min(4));
     left -= lesson_h;
-    let mut models_h = left.min(5);
+    let mut models_h = left.min(4);
     left -= models_h;
     let mut timeline_h = left.min(4);
     left -= timeline_h;
-    let more = (7 - models_h.min(7)).min(left);
-    models_h += more;
-    left -= more;
+    // Then, in turn: a row for the answer, a row per lane, the model panels' last
+    // rows, taller lanes.
     let lanes = workers.clamp(1, 64) as u16;
-    let more = (lanes * 2 + 3).saturating_sub(timeline_h).min(left);
-    timeline_h += more;
-    left -= more;
+    for (models_to, timeline_to) in [(5, 0), (0, lanes + 3), (7, 0), (0, lanes * 2 + 3)] {
+        let more = (models_to as u16).saturating_sub(models_h).min(left);
+        models_h += more;
+        left -= more;
+        let more = timeline_to.saturating_sub(timeline_h).min(left);
+        timeline_h += more;
+        left -= more;
+    }
     let top_need = (cpu_rows_wanted(cores, body.width / 2) + 2).max(5);
     let top_h = if left >= 5 { left.min(top_need) } else { 0 };
     timeline_h += left - top_h;
@@ -194,9 +198,12 @@ mod tests {
                 + a.explain.height
                 + a.keys.height;
             assert_eq!(sum, 24, "{a:?}");
-            assert!(a.lesson.height >= lesson_rows.min(11), "{a:?}");
-            assert!(a.models[0].height >= 5, "{a:?}");
-            assert!(a.timeline.height >= 4, "one lane, with frame and axis: {a:?}");
+            assert!(a.lesson.height >= lesson_rows.min(12), "{a:?}");
+            assert!(a.models[0].height >= 4, "{a:?}");
+            assert!(
+                a.timeline.height >= 4,
+                "one lane, with frame and axis: {a:?}"
+            );
         }
         // A tall screen keeps the CPU panel.
         let a = lesson_areas(Rect::new(0, 0, 120, 40), 2, 2, 9);

@@ -38,10 +38,7 @@ pub fn lines(app: &App, width: usize) -> Vec<Line<'static>> {
                     }
                     Some(r) => {
                         q.push(Span::styled(" ✗", t.bad));
-                        q.push(Span::styled(
-                            format!(" (measured: {})", options[r]),
-                            t.dim,
-                        ));
+                        q.push(Span::styled(format!(" (measured: {})", options[r]), t.dim));
                     }
                     None => {}
                 }
@@ -62,8 +59,7 @@ pub fn lines(app: &App, width: usize) -> Vec<Line<'static>> {
             out.extend(wrap_spans(
                 vec![Span::styled(
                     format!(
-                        "⚠ the lesson's text below expects \"{}\"; measured here: \"{}\" \
-                         — the measurement wins",
+                        "⚠ the text below expects \"{}\", measured \"{}\": trust the measurement",
                         options[e], options[r]
                     ),
                     t.warn,
@@ -142,12 +138,20 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let Some(l) = &app.lesson else { return };
     let t = &app.theme;
     let step = l.current();
-    let head = format!(" lesson {}/{} · {} ", l.step + 1, l.lesson.steps.len(), step.title);
+    let head = format!(
+        " lesson {}/{} · {} ",
+        l.step + 1,
+        l.lesson.steps.len(),
+        step.title
+    );
     let room = (area.width as usize).saturating_sub(4);
     let mut title = vec![Span::styled(fit(&head, room), t.title)];
     let rest = room.saturating_sub(head.chars().count());
     if rest > 12 {
-        title.push(Span::styled(fit(&format!("· {} ", l.lesson.title), rest), t.dim));
+        title.push(Span::styled(
+            fit(&format!("· {} ", l.lesson.title), rest),
+            t.dim,
+        ));
     }
     let mut keys = vec![Span::styled(" n", t.key), Span::styled(" next  ", t.dim)];
     if area.width >= 60 {

@@ -153,12 +153,25 @@ fn render_explain(app: &App, area: Rect, buf: &mut Buffer) {
             t.dim,
         )
     } else {
-        let line = Line::from(vec![
-            Span::styled(" ▸ ", t.accent),
-            Span::styled("press ", t.dim),
-            Span::styled("a", t.key),
-            Span::styled(" to run sequential, threads and processes in turn", t.dim),
-        ]);
+        let line = if app.lesson.is_some() {
+            Line::from(vec![
+                Span::styled(" ▸ ", t.accent),
+                Span::styled("guess, then press ", t.dim),
+                Span::styled("⏎", t.key),
+                Span::styled(" to run the step; ", t.dim),
+                Span::styled("n", t.key),
+                Span::styled(" / ", t.dim),
+                Span::styled("p", t.key),
+                Span::styled(" move between steps", t.dim),
+            ])
+        } else {
+            Line::from(vec![
+                Span::styled(" ▸ ", t.accent),
+                Span::styled("press ", t.dim),
+                Span::styled("a", t.key),
+                Span::styled(" to run sequential, threads and processes in turn", t.dim),
+            ])
+        };
         Paragraph::new(line).render(area, buf);
         return;
     };

@@ -242,7 +242,13 @@ fn run_step(a: &mut App, times: &[(Model, u64)], answer: &str, meaning: &str) {
 fn lesson_at_80x24_shows_text_question_guess_and_reveal() {
     let mut a = lesson_app("02-computing-with-the-gil", 1);
     let before = screen(&a, 80, 24);
-    for words in ["Counting primes is pure", "? Will the threads", "1 yes", "2 no", "q quit"] {
+    for words in [
+        "Counting primes is pure",
+        "? Will the threads",
+        "1 yes",
+        "2 no",
+        "q quit",
+    ] {
         assert!(before.contains(words), "{words:?} missing:\n{before}");
     }
     snap!("lesson_before_80x24", before);
@@ -286,7 +292,7 @@ fn lesson_race_at_80x24_labels_its_answer_and_flags_a_disagreeing_text() {
         "guessed yes ✓",
         "measured 0 updates lost without a lock",
         // The text expected lost updates; this (fixture) machine lost none.
-        "the lesson's text below expects \"no\"",
+        "the text below expects \"no\", measured \"yes\"",
         "lesson Updates are lost",
     ] {
         assert!(s.contains(words), "{words:?} missing:\n{s}");
