@@ -29,6 +29,8 @@ pub fn draw(frame: &mut Frame, app: &App) {
 
 /// Render the whole dashboard into `buf` (what [`draw`] does, usable without a terminal).
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
+    // The theme's own background under everything (nothing under NO_COLOR).
+    buf.set_style(area, app.theme.base);
     if layout::too_small(area) {
         render_too_small(app, area, buf);
         return;
@@ -42,10 +44,10 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         // No room for the CPU panel (lesson mode on a small screen): one line of it in
         // place of the workload's description, which the lesson's text replaces.
         let row = Rect::new(a.header.x, a.header.y + 1, a.header.width, 1);
-        buf.set_style(row, ratatui::style::Style::reset());
         for x in row.x..row.x + row.width {
-            buf[(x, row.y)].set_symbol(" ");
+            buf[(x, row.y)].reset();
         }
+        buf.set_style(row, app.theme.base);
         Paragraph::new(cpu::strip(app, row.width as usize)).render(row, buf);
     }
     for i in 0..3 {
