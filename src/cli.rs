@@ -112,7 +112,8 @@ pub struct WorkloadOpts {
     /// HTTP workloads: the embedded server's delay per request, in ms.
     #[arg(long)]
     pub delay_ms: Option<u64>,
-    /// HTTP workloads: the embedded server's response body size, in bytes.
+    /// HTTP workloads: the embedded server's response body size, in bytes (default 1024
+    /// for http, 1 MiB for pipeline).
     #[arg(long)]
     pub bytes: Option<u64>,
     /// HTTP workloads: fetch this URL instead of the embedded server (repeatable).

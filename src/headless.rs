@@ -79,17 +79,24 @@ pub fn run_with_events_on(
     })
 }
 
+/// The bar's look once the run says how many tasks it has.
+fn bar_style() -> ProgressStyle {
+    ProgressStyle::with_template(
+        "{spinner} {msg:>24} [{bar:40}] {pos}/{len} tasks {elapsed_precise}",
+    )
+    .unwrap_or_else(|_| ProgressStyle::default_bar())
+    .progress_chars("█▉▊▋▌▍▎▏ ")
+}
+
+/// A spinner until the run starts (a bar of 0 tasks would draw full), then a bar.
 fn progress_bar(enabled: bool) -> Option<ProgressBar> {
     if !enabled {
         return None;
     }
-    let pb = ProgressBar::new(0);
+    let pb = ProgressBar::no_length().with_message("starting…");
     pb.set_style(
-        ProgressStyle::with_template(
-            "{spinner} {msg:>24} [{bar:40}] {pos}/{len} tasks {elapsed_precise}",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar())
-        .progress_chars("█▉▊▋▌▍▎▏ "),
+        ProgressStyle::with_template("{spinner} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
     );
     pb.enable_steady_tick(Duration::from_millis(100));
     Some(pb)
@@ -123,6 +130,7 @@ pub fn run_command(args: &RunArgs) -> Result<ExitCode, CliError> {
                     ..
                 } => {
                     pb.set_length(*tasks as u64);
+                    pb.set_style(bar_style());
                     pb.set_message(format!("{workload} on {model}"));
                 }
                 Event::TaskFinished { .. } => pb.inc(1),

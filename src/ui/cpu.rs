@@ -296,6 +296,15 @@ fn tree_line<'a>(app: &'a App, width: usize) -> Line<'a> {
         s.tree_procs,
         if s.tree_procs == 1 { "" } else { "s" }
     );
+    // Narrow: the short form, and never cut without saying so.
+    let text = if text.chars().count() <= width {
+        text
+    } else {
+        super::fmt::fit(
+            &format!("conlab {:.0}% · {}", s.tree_cpu, bytes(s.tree_mem)),
+            width,
+        )
+    };
     let room = width.saturating_sub(text.chars().count() + 1);
     let mut spans = vec![Span::styled(text, t.accent)];
     if room >= 6 {

@@ -90,7 +90,13 @@ pub fn render(app: &App, i: usize, area: Rect, buf: &mut Buffer) {
             lines.push(Line::styled(secs(p.elapsed_us), big));
             let speed = match app.speedup(i) {
                 Some(s) if p.model == Model::Sequential => {
-                    vec![Span::styled(format!("speed-up {s:.2}× baseline"), t.text)]
+                    let long = format!("speed-up {s:.2}× baseline");
+                    let text = if long.chars().count() <= width {
+                        long
+                    } else {
+                        fit(&format!("{s:.2}× (baseline)"), width)
+                    };
+                    vec![Span::styled(text, t.text)]
                 }
                 Some(s) => {
                     let w = p.config.as_ref().map_or(1, |c| c.workers.max(1));

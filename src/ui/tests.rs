@@ -314,3 +314,39 @@ fn lesson_keys_follow_the_answer_kind() {
     // A one-model step never offers the models as answers.
     assert!(!s.contains("1 sequential"), "{s}");
 }
+
+#[test]
+fn coloured_themes_paint_every_cell_and_no_color_paints_none() {
+    use super::theme::{Theme, ThemeName};
+    use ratatui::style::Color;
+    for (name, bg) in [
+        (ThemeName::Dark, Color::Indexed(234)),
+        (ThemeName::Light, Color::Indexed(231)),
+        (ThemeName::HighContrast, Color::Indexed(16)),
+    ] {
+        for help in [false, true] {
+            let mut a = three_finished(2);
+            a.theme = Theme::new(name, true);
+            a.help = help;
+            let area = Rect::new(0, 0, 80, 24);
+            let mut buf = Buffer::empty(area);
+            super::render(&a, area, &mut buf);
+            // Grid cells of the CPU panel are the one place a load colour is the background.
+            let stray = buf
+                .content
+                .iter()
+                .filter(|c| c.bg != bg && !a.theme.load.contains(&c.bg))
+                .count();
+            assert_eq!(
+                stray, 0,
+                "{name:?} help={help}: cells on the terminal's background"
+            );
+        }
+    }
+}
+
+#[test]
+fn at_64x22_cut_text_ends_with_an_ellipsis() {
+    let s = screen(&three_finished(2), 64, 22);
+    snap!("screen_finished_64x22", s);
+}
