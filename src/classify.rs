@@ -217,7 +217,9 @@ pub fn classify_json(sample: &Sample, gil: bool) -> Value {
         "cpu_per_wall": r3(r.cpu_utilisation()),
         "wanted_cpu_per_wall": r3(ratio),
         "tasks_sampled": walls.len(),
-        "mean_task_ms": r3(mean.as_secs_f64() * 1e3),
+        // No task finished inside the sample: there is no mean, only a lower bound.
+        "mean_task_ms": (!walls.is_empty()).then(|| r3(mean.as_secs_f64() * 1e3)),
+        "task_longer_than_ms": walls.is_empty().then(|| r3(mean.as_secs_f64() * 1e3)),
         "stopped_at_budget": r.cancelled,
         "verdict": match v { Verdict::Waiting => "waiting", Verdict::Computing => "computing", Verdict::Mixed => "mixed" },
         "recommended_model": model,
@@ -246,7 +248,7 @@ pub fn classify_command(args: &ClassifyArgs) -> Result<ExitCode, CliError> {
         let v = verdict(sample.wanted_cpu_per_wall());
         println!(
             "{}: mostly {} — on one thread, {:.2} s on a CPU{} in {:.2} s wall \
-             ({:.0}% wanting a CPU); {} tasks of {} ms on average{}",
+             ({:.0}% wanting a CPU); {}{}",
             report.workload,
             v.name(),
             report.cpu.as_secs_f64(),
@@ -257,8 +259,14 @@ pub fn classify_command(args: &ClassifyArgs) -> Result<ExitCode, CliError> {
                 .unwrap_or_default(),
             report.elapsed.as_secs_f64(),
             sample.wanted_cpu_per_wall() * 100.0,
-            sample.walls.len(),
-            j["mean_task_ms"],
+            match sample.walls.len() {
+                0 => format!(
+                    "no task finished inside the sample (each takes over {} ms)",
+                    j["task_longer_than_ms"]
+                ),
+                1 => format!("1 task of {} ms", j["mean_task_ms"]),
+                n => format!("{n} tasks of {} ms on average", j["mean_task_ms"]),
+            },
             if report.cancelled {
                 " (sample stopped at the time budget)"
             } else {

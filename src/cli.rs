@@ -52,22 +52,20 @@ conlab compare --workload tiny --models threads,processes --format markdown"
     Compare(CompareArgs),
     /// Render the dashboard headlessly to SVG, plain text and ANSI (screenshots for docs).
     #[command(
-        after_help = "Examples:\n  conlab shot --workload primes --gil on --size 120x36\n  \
-conlab shot --from assets/recordings/primes-gil-on.jsonl --theme light --name light\n  \
-conlab shot --all                 regenerate every screenshot in screenshots/\n  \
+        after_help = "Examples:\n  conlab shot --workload primes --gil on --frame 120x36\n  \
+conlab shot --from demo.jsonl --theme light --name light\n  \
+conlab shot --all                 regenerate every screenshot in screenshots/ (in a checkout)\n  \
 conlab shot --all --rerecord      run the scenarios again first (new timings)"
     )]
     Shot(ShotArgs),
     /// Play a recording (made with --record) back in the dashboard.
-    #[command(
-        after_help = "Examples:\n  conlab replay assets/recordings/primes-gil-on.jsonl\n  \
-conlab replay demo.jsonl --speed 2"
-    )]
+    #[command(after_help = "Examples:\n  conlab replay demo.jsonl --speed 2\n  \
+conlab replay assets/recordings/primes-gil-on.jsonl   (from a checkout of conlab)")]
     Replay(ReplayArgs),
     /// Step through a lesson in the dashboard (a teacher's live demo).
     #[command(after_help = "Examples:\n  conlab lesson --list\n  \
 conlab lesson 02-computing-with-the-gil\n  \
-conlab lesson my-lesson.toml\n\nKeys: n / p next / previous step, 1 2 3 guess the fastest model, Enter runs the step.")]
+conlab lesson my-lesson.toml\n\nKeys: n / p next / previous step, 1 2 3 … record the audience's guess (the answers each step offers), Enter runs the step.")]
     Lesson(LessonArgs),
     /// Run the embedded loopback HTTP test server alone (the I/O workloads start their own).
     #[command(after_help = "Endpoints (httpbin's, with its units):\n  \
@@ -117,9 +115,9 @@ pub struct WorkloadOpts {
     /// Workers (threads or processes); default: this machine's logical cores.
     #[arg(long, short = 'n')]
     pub workers: Option<usize>,
-    /// Workload size (its meaning depends on the workload; see `conlab run --help`).
-    /// Leave it out for the workload's default.
-    #[arg(long, value_parser = at_least_one::<u64>)]
+    /// Workload size: its meaning, default and range depend on the workload (each is
+    /// listed under --help).
+    #[arg(long, long_help = size_help(), value_parser = parse_size)]
     pub size: Option<u64>,
     /// Number of tasks the work is split into (leave it out for the workload's default).
     #[arg(long, value_parser = at_least_one::<usize>)]
@@ -133,7 +131,8 @@ pub struct WorkloadOpts {
     /// HTTP workloads: the embedded server's delay per request, in ms.
     #[arg(long)]
     pub delay_ms: Option<u64>,
-    /// HTTP workloads: the embedded server's response body size, in bytes.
+    /// HTTP workloads: the embedded server's response body size, in bytes (default 1024
+    /// for http, 1 MiB for pipeline).
     #[arg(long)]
     pub bytes: Option<u64>,
     /// HTTP workloads: fetch this URL instead of the embedded server (repeatable).
@@ -275,6 +274,46 @@ where
     Ok(v)
 }
 
+/// `--size`'s long help: every workload's size meaning, default and range, in one place.
+pub fn size_help() -> String {
+    let mut s =
+        String::from("Workload size: its meaning, default and range depend on the workload.\n\n");
+    for w in crate::workload::all() {
+        let r = w.size_range();
+        s += &format!(
+            "  {:<14} {} (default {}, {}..={})\n",
+            w.name(),
+            w.size_meaning(),
+            w.default_size(),
+            r.start(),
+            r.end()
+        );
+    }
+    s
+}
+
+/// `--size N`: a workload's size. A frame size (`120x36`) gets pointed to `shot --frame`.
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    if let Some((w, h)) = s.split_once(['x', 'X'])
+        && w.trim().parse::<u16>().is_ok()
+        && h.trim().parse::<u16>().is_ok()
+    {
+        return Err(format!(
+            "`{s}` looks like a frame size; --size is the workload's size (a number). \
+             For the picture's size use `conlab shot --frame {s}`"
+        ));
+    }
+    let n = s
+        .trim()
+        .replace(['_', ','], "")
+        .parse::<u64>()
+        .map_err(|_| format!("`{s}` is not a whole number"))?;
+    if n == 0 {
+        return Err("must be at least 1 (leave the flag out for the workload's default)".into());
+    }
+    Ok(n)
+}
+
 #[derive(Args, Debug)]
 pub struct TuiArgs {
     #[command(flatten)]
@@ -378,9 +417,9 @@ pub struct CompareArgs {
 
 #[derive(Args, Debug)]
 pub struct ShotArgs {
-    /// Frame size, WIDTHxHEIGHT.
-    #[arg(long, default_value = "120x36")]
-    pub size: String,
+    /// The picture's size in terminal cells, WIDTHxHEIGHT.
+    #[arg(long, default_value = "120x36", value_name = "WxH")]
+    pub frame: String,
     /// Render from a recording instead of running a scenario.
     #[arg(long, value_name = "FILE")]
     pub from: Option<PathBuf>,
@@ -410,9 +449,10 @@ pub struct ShotArgs {
     /// Scenario: workers (default: logical cores).
     #[arg(long, short = 'n')]
     pub workers: Option<usize>,
-    /// Scenario: the workload's size (what `--size` is for `run`).
-    #[arg(long, value_parser = at_least_one::<u64>)]
-    pub work_size: Option<u64>,
+    /// Scenario: the workload's size, as for `run` (its meaning per workload: `conlab run
+    /// --help`). The picture's size is --frame.
+    #[arg(long, alias = "work-size", value_parser = parse_size)]
+    pub size: Option<u64>,
     /// Scenario: tasks.
     #[arg(long, value_parser = at_least_one::<usize>)]
     pub tasks: Option<usize>,
@@ -530,6 +570,22 @@ pub struct WorkerArgs {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn size_means_the_workload_and_a_frame_size_is_pointed_to_frame() {
+        let e = Cli::try_parse_from(["conlab", "shot", "--size", "120x36"]).expect_err("WxH");
+        assert!(e.to_string().contains("--frame 120x36"), "{e}");
+        let cli = Cli::try_parse_from(["conlab", "shot", "--size", "2000000", "--frame", "80x24"])
+            .expect("parses");
+        let Some(Command::Shot(s)) = cli.command else {
+            panic!("shot")
+        };
+        assert_eq!((s.size, s.frame.as_str()), (Some(2_000_000), "80x24"));
+        let help = size_help();
+        for w in crate::workload::all() {
+            assert!(help.contains(w.name()), "{help}");
+        }
+    }
 
     #[test]
     fn cli_is_well_formed() {

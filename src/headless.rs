@@ -93,17 +93,24 @@ pub fn run_with_events_on(
     })
 }
 
+/// The bar's look once the run says how many tasks it has.
+fn bar_style() -> ProgressStyle {
+    ProgressStyle::with_template(
+        "{spinner} {msg:>24} [{bar:40}] {pos}/{len} tasks {elapsed_precise}",
+    )
+    .unwrap_or_else(|_| ProgressStyle::default_bar())
+    .progress_chars("█▉▊▋▌▍▎▏ ")
+}
+
+/// A spinner until the run starts (a bar of 0 tasks would draw full), then a bar.
 fn progress_bar(enabled: bool) -> Option<ProgressBar> {
     if !enabled {
         return None;
     }
-    let pb = ProgressBar::new(0);
+    let pb = ProgressBar::no_length().with_message("starting…");
     pb.set_style(
-        ProgressStyle::with_template(
-            "{spinner} {msg:>24} [{bar:40}] {pos}/{len} tasks {elapsed_precise}",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar())
-        .progress_chars("█▉▊▋▌▍▎▏ "),
+        ProgressStyle::with_template("{spinner} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
     );
     pb.enable_steady_tick(Duration::from_millis(100));
     Some(pb)
@@ -128,7 +135,8 @@ pub fn run_command(args: &RunArgs) -> Result<ExitCode, CliError> {
         .transpose()
         .map_err(|e| CliError::Usage(format!("invalid --record: {e:#}")))?;
     let pb = progress_bar(std::io::stderr().is_terminal());
-    let report = run_with_events_on(runtime.runner.as_ref(), &spec, &cancel, |ev| {
+    let mut done = 0usize;
+    let result = run_with_events_on(runtime.runner.as_ref(), &spec, &cancel, |ev| {
         if let Some(r) = &recorder {
             r.event(0, ev);
         }
@@ -137,6 +145,9 @@ pub fn run_command(args: &RunArgs) -> Result<ExitCode, CliError> {
                 Some(pb) => pb.println(format!("conlab: {line}")),
                 None => eprintln!("conlab: {line}"),
             }
+        }
+        if let Event::TaskFinished { result: Ok(_), .. } = &ev.event {
+            done += 1;
         }
         if let Some(pb) = &pb {
             match &ev.event {
@@ -147,20 +158,35 @@ pub fn run_command(args: &RunArgs) -> Result<ExitCode, CliError> {
                     ..
                 } => {
                     pb.set_length(*tasks as u64);
+                    pb.set_style(bar_style());
                     pb.set_message(format!("{workload} on {model}"));
                 }
                 Event::TaskFinished { .. } => pb.inc(1),
                 _ => {}
             }
         }
-    })?;
+    });
+    // Cleared however the run ended: finished, cancelled or refused.
     if let Some(pb) = pb {
         pb.finish_and_clear();
+    }
+    let mut report = result?;
+    if report.cancelled {
+        // Tasks a cancel interrupted did not fail: the user stopped them.
+        report.failures.retain(|(_, e)| !interrupted_by_cancel(e));
     }
     if args.json {
         println!("{}", report_json(&report));
     } else {
         print!("{}", summary(&report));
+        if report.cancelled {
+            println!(
+                "  cancelled after {:.3} s: {done} of {} {} finished",
+                report.elapsed.as_secs_f64(),
+                report.tasks,
+                plural(report.tasks, "task", "tasks")
+            );
+        }
     }
     Ok(if report.cancelled {
         cancelled_exit()
@@ -184,12 +210,34 @@ pub fn worker_trouble(ev: &Event) -> Option<String> {
     }
 }
 
+/// A task error that only says the run was cancelled under it (its worker stopped by the
+/// same Ctrl-C, or killed by the cancel).
+fn interrupted_by_cancel(e: &str) -> bool {
+    ["cancel", "SIGINT", "SIGTERM", "SIGKILL", "SIGHUP"]
+        .iter()
+        .any(|w| e.contains(w))
+}
+
+/// `one` or `many` by `n`.
+pub fn plural(n: usize, one: &'static str, many: &'static str) -> &'static str {
+    if n == 1 { one } else { many }
+}
+
+/// Workers a run really used: a sequential run has one, whatever `--workers` said.
+pub fn workers_used(r: &RunReport) -> usize {
+    if r.model == crate::core::Model::Sequential {
+        1
+    } else {
+        r.workers
+    }
+}
+
 /// `run --json`: one object with the documented keys.
 pub fn report_json(r: &RunReport) -> serde_json::Value {
     let mut v = json!({
         "workload": r.workload,
         "model": r.model,
-        "workers": r.workers,
+        "workers": workers_used(r),
         "gil": r.gil,
         "size": r.size,
         "tasks": r.tasks,
@@ -209,14 +257,19 @@ pub fn report_json(r: &RunReport) -> serde_json::Value {
 
 /// The human summary of one run.
 pub fn summary(r: &RunReport) -> String {
+    let who = if r.model == crate::core::Model::Sequential {
+        "one thread".to_string()
+    } else {
+        let w = workers_used(r);
+        format!("{w} {}", plural(w, "worker", "workers"))
+    };
     let mut s = format!(
-        "{} on {} ({} worker{}, GIL {}): {} tasks\n",
+        "{} on {} ({who}, GIL {}): {} {}\n",
         r.workload,
         r.model,
-        r.workers,
-        if r.workers == 1 { "" } else { "s" },
         if r.gil { "on" } else { "off" },
-        r.tasks
+        r.tasks,
+        plural(r.tasks, "task", "tasks")
     );
     match &r.answer {
         Some(a) => s += &format!("  answer   {}  ({})\n", a.value, a.meaning),
@@ -236,7 +289,8 @@ pub fn summary(r: &RunReport) -> String {
         }
     }
     if !r.failures.is_empty() {
-        s += &format!("  failed   {} task(s)\n", r.failures.len());
+        let n = r.failures.len();
+        s += &format!("  failed   {n} {}\n", plural(n, "task", "tasks"));
         for (t, e) in r.failures.iter().take(10) {
             s += &format!("    task {t}: {e}\n");
         }
@@ -266,6 +320,10 @@ fn details_line(key: &str, v: &serde_json::Value, indent: usize) -> String {
 pub fn worker_command(args: &WorkerArgs) -> Result<ExitCode, CliError> {
     let switch_interval = GilConfig::interval_from_ms(args.switch_interval_us as f64 / 1e3)
         .map_err(|e| CliError::Usage(format!("invalid --switch-interval-us: {e}")))?;
+    // A Ctrl-C at the terminal reaches the whole process group: the parent cancels the
+    // run and stops its workers itself, so a worker must not die of it as if it crashed
+    // (its task would read as failed). The parent's death still ends it (PDEATHSIG).
+    let _ = ctrlc::set_handler(|| {});
     exec::worker::serve(
         GilConfig {
             enabled: args.gil == OnOff::On,

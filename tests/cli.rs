@@ -136,3 +136,113 @@ fn help_shows_examples() {
         "{text}"
     );
 }
+
+/// What an installed binary sees: no checkout around it.
+#[test]
+fn lessons_are_found_outside_a_checkout_and_shot_all_says_it_needs_one() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_conlab"))
+            .args(args)
+            .current_dir(dir.path())
+            .output()
+            .expect("conlab runs")
+    };
+    let o = run(&["lesson", "--list"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let list = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(list.lines().count(), 9, "{list}");
+    assert!(!list.contains("INVALID"), "{list}");
+    let o = run(&["lesson", "nope"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("conlab lesson --list"),
+        "{}",
+        stderr(&o)
+    );
+    let o = run(&["shot", "--all"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("checkout"), "{}", stderr(&o));
+}
+
+#[test]
+fn a_cancelled_run_reports_a_cancel_not_failures() {
+    use std::io::Read;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_conlab"))
+        .args([
+            "run",
+            "-w",
+            "sleep",
+            "--size",
+            "2000",
+            "--tasks",
+            "4",
+            "-m",
+            "processes",
+            "-n",
+            "2",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("conlab runs");
+    // Wait for the run to be under way (its workers started), then Ctrl-C it like a
+    // terminal would: SIGINT to the parent and to its workers.
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    let started = std::time::Instant::now();
+    loop {
+        // Worker processes are children of whichever thread started them.
+        let kids: String = std::fs::read_dir(format!("/proc/{pid}/task"))
+            .map(|d| {
+                d.flatten()
+                    .map(|t| std::fs::read_to_string(t.path().join("children")).unwrap_or_default())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .unwrap_or_default();
+        if kids.split_whitespace().count() >= 2 || started.elapsed().as_secs() > 20 {
+            for k in kids.split_whitespace() {
+                if let Ok(k) = k.parse::<i32>() {
+                    let _ = nix::sys::signal::kill(
+                        nix::unistd::Pid::from_raw(k),
+                        nix::sys::signal::Signal::SIGINT,
+                    );
+                }
+            }
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).expect("signal");
+    let status = child.wait().expect("exits");
+    let mut out = String::new();
+    child
+        .stdout
+        .take()
+        .expect("stdout")
+        .read_to_string(&mut out)
+        .expect("reads");
+    assert_eq!(status.code(), Some(130), "{out}");
+    assert!(out.contains("cancelled after"), "{out}");
+    assert!(!out.contains("failed"), "{out}");
+}
+
+#[test]
+fn a_sequential_run_says_one_thread_and_one_task() {
+    let o = conlab(&[
+        "run",
+        "-w",
+        "sleep",
+        "--size",
+        "1",
+        "--tasks",
+        "1",
+        "-m",
+        "sequential",
+        "-n",
+        "2",
+    ]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(out.contains("(one thread, GIL on): 1 task\n"), "{out}");
+}

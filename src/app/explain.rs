@@ -74,6 +74,21 @@ pub fn explain(app: &App) -> Option<String> {
             && p.model != Model::Sequential
     });
     let Some(s) = app.speedup(i) else {
+        // A scene's lesson is in its answer, and a lesson step may not run sequential:
+        // asking for a baseline there would send the audience the wrong way.
+        let no_baseline = app.settings.workload().answer_is_measured()
+            || app
+                .lesson
+                .as_ref()
+                .is_some_and(|l| !l.current().models.contains(&Model::Sequential));
+        if no_baseline {
+            let answer = p
+                .answer
+                .as_ref()
+                .map(|a| format!(": {} {}", a.value, a.meaning))
+                .unwrap_or_default();
+            return Some(format!("{} {e:.2} s with {}{answer}", p.model, busy(u)));
+        }
         return Some(format!(
             "{} {e:.2} s with {}: run sequential too for a speed-up",
             p.model,

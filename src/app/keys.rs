@@ -32,6 +32,8 @@ pub fn on_key(app: &mut App, k: KeyEvent) -> Vec<Command> {
     if k.kind == KeyEventKind::Release {
         return Vec::new();
     }
+    // A success message lasts until the next key.
+    app.info = None;
     if k.code == KeyCode::Char('c') && k.modifiers.contains(KeyModifiers::CONTROL) {
         return vec![Command::Quit];
     }
@@ -63,7 +65,7 @@ pub fn on_key(app: &mut App, k: KeyEvent) -> Vec<Command> {
                 app.notice = Some("classify samples the machine: wait for the run to end".into());
                 return Vec::new();
             }
-            app.notice = Some(format!(
+            app.info = Some(format!(
                 "classifying {}: a 1-second sample on one thread…",
                 app.settings.workload().name()
             ));
@@ -140,13 +142,11 @@ pub fn on_mouse(app: &mut App, m: MouseEvent) -> Vec<Command> {
         return Vec::new();
     }
     let area = Rect::new(0, 0, app.size.0, app.size.1);
-    if let Some(i) = crate::ui::layout::model_panel_at(
-        area,
-        app.cpu.cores(),
-        app.shown_workers(),
-        m.column,
-        m.row,
-    ) {
+    if crate::ui::layout::too_small(area) {
+        return Vec::new();
+    }
+    let a = crate::ui::screen_areas(app, area);
+    if let Some(i) = crate::ui::layout::model_panel_at(&a, m.column, m.row) {
         app.selected = i;
     }
     Vec::new()

@@ -1,25 +1,32 @@
 //! Lesson mode: the dashboard steps through a [`Lesson`]; each step sets the scene, the
-//! audience may guess the fastest model (1/2/3), Enter runs it, and the measured answer
-//! is revealed beside the lesson's own words.
+//! audience guesses the kind of answer the question asks for (the fastest model, yes or
+//! no, a time, a number, a choice: keys 1..), Enter runs it, and the measured answer is
+//! revealed first, then whether the guess (and the lesson's written text) matched it.
 
 use crossterm::event::{KeyCode, KeyEvent};
 
-use super::{App, Command, Settings};
+use super::{App, Command, Settings, index_of};
 use crate::exec::Model;
-use crate::lesson::{Lesson, Step};
+use crate::lesson::{AnswerKind, Lesson, Op, Step, YesIf, closest};
+use crate::ui::fmt;
 
 /// Where a lesson is.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LessonState {
     pub lesson: Lesson,
     pub step: usize,
-    /// The audience's guess of the fastest model, before the run.
-    pub guess: Option<Model>,
+    /// The audience's guess before the run: an index into the step's options.
+    pub guess: Option<usize>,
 }
 
 impl LessonState {
     pub fn current(&self) -> &Step {
         &self.lesson.steps[self.step.min(self.lesson.steps.len() - 1)]
+    }
+
+    /// The guess, as its option's words.
+    pub fn guess_text(&self) -> Option<String> {
+        self.current().options().get(self.guess?).cloned()
     }
 }
 
@@ -51,29 +58,25 @@ fn enter_step(app: &mut App) {
     s.variant = step.variant.clone();
     app.settings = s;
     app.reset_results();
-    app.selected = step
-        .models
-        .first()
-        .and_then(|m| Model::ALL.iter().position(|x| x == m))
-        .unwrap_or(0);
+    app.selected = step.models.first().map_or(0, |m| index_of(*m));
     app.notice = None;
+}
+
+/// The finished models of the step with their elapsed µs, in the step's order.
+fn finished(app: &App, step: &Step) -> Vec<(Model, u64)> {
+    step.models
+        .iter()
+        .filter_map(|&m| {
+            let p = &app.panels[index_of(m)];
+            (p.is_finished() && p.elapsed_us > 0).then_some((m, p.elapsed_us))
+        })
+        .collect()
 }
 
 /// The fastest finished model among the step's, with its elapsed µs.
 pub fn fastest(app: &App) -> Option<(Model, u64)> {
-    let l = app.lesson.as_ref()?;
-    let step = l.current();
-    let mut best: Option<(Model, u64)> = None;
-    for (i, p) in app.panels.iter().enumerate() {
-        let m = Model::ALL[i];
-        if !step.models.contains(&m) || !p.is_finished() || p.elapsed_us == 0 {
-            continue;
-        }
-        if best.is_none_or(|(_, us)| p.elapsed_us < us) {
-            best = Some((m, p.elapsed_us));
-        }
-    }
-    best
+    let step = app.lesson.as_ref()?.current();
+    finished(app, step).into_iter().min_by_key(|&(_, us)| us)
 }
 
 /// Has every model of the step finished (so the answer can be revealed)?
@@ -83,7 +86,129 @@ pub fn step_done(app: &App) -> bool {
         && l.current()
             .models
             .iter()
-            .all(|m| app.panels[Model::ALL.iter().position(|x| x == m).unwrap_or(0)].is_finished())
+            .all(|m| app.panels[index_of(*m)].is_finished())
+}
+
+/// What the run measured, put against the question.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Verdict {
+    /// The measurement, first: "threads fastest, in 1.02 s".
+    pub measured: String,
+    /// The option the measurement picks, when a measurement can decide the question.
+    pub right: Option<usize>,
+    /// The option the written reveal expects, when it says and the measurement disagrees.
+    pub text_disagrees: Option<usize>,
+}
+
+/// The measured answer of one model: "297560 updates lost … on threads in 0.41 s".
+fn answer_of(app: &App, m: Model) -> Option<String> {
+    let p = &app.panels[index_of(m)];
+    let a = p.answer.as_ref()?;
+    Some(format!(
+        "{} {} (on {m}, {})",
+        a.value,
+        a.meaning,
+        fmt::secs(p.elapsed_us)
+    ))
+}
+
+/// The measured answer of the step, once it is done.
+pub fn verdict(app: &App) -> Option<Verdict> {
+    if !step_done(app) {
+        return None;
+    }
+    let step = app.lesson.as_ref()?.current();
+    let done = finished(app, step);
+    let options = step.options();
+    let (measured, right) = match step.answer_kind() {
+        AnswerKind::Fastest | AnswerKind::Slowest => {
+            let slowest = step.answer_kind() == AnswerKind::Slowest;
+            let pick = if slowest {
+                done.iter().max_by_key(|x| x.1)
+            } else {
+                done.iter().min_by_key(|x| x.1)
+            }?;
+            let word = if slowest { "slowest" } else { "fastest" };
+            (
+                format!("{} {word}, in {}", pick.0, fmt::secs(pick.1)),
+                step.models.iter().position(|m| *m == pick.0),
+            )
+        }
+        AnswerKind::Time => {
+            let m = step.timed_model();
+            let (_, us) = done.iter().find(|x| x.0 == m)?;
+            let i = closest(&step.values, *us as f64 / 1e6);
+            (format!("{m} took {}", fmt::secs(*us)), i)
+        }
+        AnswerKind::Number => {
+            let m = *step.models.first()?;
+            let a = app.panels[index_of(m)].answer.as_ref()?;
+            let i = a
+                .value
+                .replace(',', "")
+                .parse::<f64>()
+                .ok()
+                .and_then(|x| closest(&step.values, x));
+            (answer_of(app, m)?, i)
+        }
+        AnswerKind::YesNo => match step.yes_if() {
+            Some(YesIf::Answer { op, value }) => {
+                let m = *step.models.first()?;
+                let got = &app.panels[index_of(m)].answer.as_ref()?.value;
+                let yes = compare(got, op, &value);
+                (answer_of(app, m)?, yes.map(|y| usize::from(!y)))
+            }
+            Some(YesIf::Faster { a, b }) => {
+                let ta = done.iter().find(|x| x.0 == a)?.1 as f64;
+                let tb = done.iter().find(|x| x.0 == b)?.1 as f64;
+                let ratio = tb / ta;
+                (
+                    format!("{a} ran {ratio:.2}× as fast as {b} (yes needs 1.10× or more)"),
+                    Some(usize::from(ratio < 1.1)),
+                )
+            }
+            None => (plain(app, step, &done)?, None),
+        },
+        AnswerKind::Choice | AnswerKind::Open => (plain(app, step, &done)?, None),
+    };
+    let text_disagrees = step
+        .expected()
+        .zip(right)
+        .and_then(|(e, r)| (e != r && e < options.len()).then_some(e));
+    Some(Verdict {
+        measured,
+        right,
+        text_disagrees,
+    })
+}
+
+/// The measurement with no question to decide: one model's answer, or the times.
+fn plain(app: &App, step: &Step, done: &[(Model, u64)]) -> Option<String> {
+    if step.models.len() == 1 {
+        return answer_of(app, step.models[0]);
+    }
+    let (m, us) = done.iter().min_by_key(|x| x.1)?;
+    Some(format!("{m} fastest, in {}", fmt::secs(*us)))
+}
+
+/// `got OP want`: numbers compare as numbers, words only with == and !=.
+fn compare(got: &str, op: Op, want: &str) -> Option<bool> {
+    let num = |s: &str| s.replace(',', "").parse::<f64>().ok();
+    match (num(got), num(want)) {
+        (Some(g), Some(w)) => Some(match op {
+            Op::Eq => g == w,
+            Op::Ne => g != w,
+            Op::Lt => g < w,
+            Op::Le => g <= w,
+            Op::Gt => g > w,
+            Op::Ge => g >= w,
+        }),
+        _ => match op {
+            Op::Eq => Some(got == want),
+            Op::Ne => Some(got != want),
+            _ => None,
+        },
+    }
 }
 
 /// Lesson keys; `None` lets the normal keys handle it.
@@ -92,6 +217,7 @@ pub fn on_key(app: &mut App, k: KeyEvent) -> Option<Vec<Command>> {
     let last = l.lesson.steps.len() - 1;
     let step = l.step;
     let models = l.current().models.clone();
+    let options = l.current().options();
     match k.code {
         KeyCode::Char('n') | KeyCode::PageDown => {
             if app.is_running() {
@@ -115,12 +241,17 @@ pub fn on_key(app: &mut App, k: KeyEvent) -> Option<Vec<Command>> {
             }
             Some(Vec::new())
         }
-        KeyCode::Char(c @ '1'..='3') => {
-            let m = Model::ALL[c as usize - '1' as usize];
-            if !models.contains(&m) {
-                app.notice = Some(format!("{m} is not part of this step"));
+        KeyCode::Char(c @ '1'..='9') => {
+            let i = c as usize - '1' as usize;
+            if options.is_empty() {
+                app.notice =
+                    Some("this question is for discussion: no guess to record, ⏎ runs".into());
+            } else if i >= options.len() {
+                app.notice = Some(format!("the answers are 1 to {}", options.len()));
+            } else if step_done(app) {
+                app.notice = Some("already measured: n goes on, ⏎ runs the step again".into());
             } else if let Some(l) = &mut app.lesson {
-                l.guess = Some(m);
+                l.guess = Some(i);
                 app.notice = None;
             }
             Some(Vec::new())
@@ -156,6 +287,7 @@ text = "primes without the GIL"
 workload = "primes"
 models = ["sequential", "threads"]
 gil = false
+predict = "which wins?"
 "#,
             "t.toml",
         )
@@ -194,15 +326,14 @@ gil = false
         let mut app = app();
         feed(&mut app, vec![key('n'), key('3')]);
         assert!(
+            app.notice.as_deref().is_some_and(|n| n.contains("1 to 2")),
+            "step two offers two answers: {:?}",
             app.notice
-                .as_deref()
-                .is_some_and(|n| n.contains("not part")),
-            "processes is not in step two"
         );
         feed(&mut app, vec![key('2')]);
         assert_eq!(
-            app.lesson.as_ref().and_then(|l| l.guess),
-            Some(Model::Threads)
+            app.lesson.as_ref().and_then(|l| l.guess_text()),
+            Some("threads".to_string())
         );
         let cmds = feed(&mut app, vec![key('a')]);
         let id = started(&cmds).expect("step's first model starts");
@@ -243,5 +374,9 @@ gil = false
         );
         assert!(step_done(&app));
         assert_eq!(fastest(&app), Some((Model::Threads, 1_000_000)));
+        let v = verdict(&app).expect("revealed");
+        assert!(v.measured.starts_with("threads fastest"), "{v:?}");
+        assert_eq!(v.right, Some(1));
+        assert_eq!(v.text_disagrees, None);
     }
 }

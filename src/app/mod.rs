@@ -50,15 +50,21 @@ pub struct App {
     pub last_finished: Option<usize>,
     /// A short message for the status line (refusals, errors).
     pub notice: Option<String>,
+    /// A short success or progress message (a screenshot saved, a replay finished);
+    /// shown unlike a warning, gone at the next key.
+    pub info: Option<String>,
     /// Lesson mode: the lesson and its step.
     pub lesson: Option<lesson::LessonState>,
     /// Replaying a recording: keys that would start runs are refused.
     pub replaying: bool,
     /// The last `i` (classify) verdict, shown on the explanation line until a run.
     pub classified: Option<String>,
+    /// After a run of several models, the panel to select: the one whose timeline
+    /// teaches (threads: GIL turns or overlapped waits; processes for tiny tasks).
+    teach: Option<usize>,
 }
 
-fn index_of(m: Model) -> usize {
+pub(crate) fn index_of(m: Model) -> usize {
     Model::ALL.iter().position(|x| *x == m).unwrap_or(0)
 }
 
@@ -78,9 +84,11 @@ impl App {
             next_id: 1,
             last_finished: None,
             notice: None,
+            info: None,
             lesson: None,
             replaying: false,
             classified: None,
+            teach: None,
         }
     }
 
@@ -166,8 +174,16 @@ impl App {
                     self.last_finished = Some(i);
                     if self.panels[i].state == RunState::Cancelled {
                         self.clear_queue();
+                        self.teach = None;
                     }
-                    return self.start_next();
+                    let next = self.start_next();
+                    if next.is_empty()
+                        && let Some(t) = self.teach.take()
+                        && self.panels[t].is_finished()
+                    {
+                        self.selected = t;
+                    }
+                    return next;
                 }
                 Vec::new()
             }
@@ -192,16 +208,19 @@ impl App {
                     Ok(line) => {
                         self.classified = Some(line);
                         self.notice = None;
+                        self.info = None;
                     }
                     Err(e) => self.notice = Some(format!("classify failed: {e}")),
                 }
                 Vec::new()
             }
             Msg::ShotSaved(r) => {
-                self.notice = Some(match r {
-                    Ok(path) => format!("saved {} (+ .txt, .ans)", path.display()),
-                    Err(e) => format!("screenshot not saved: {e}"),
-                });
+                match r {
+                    Ok(path) => {
+                        self.info = Some(format!("saved {} (+ .txt, .ans)", path.display()))
+                    }
+                    Err(e) => self.notice = Some(format!("screenshot not saved: {e}")),
+                }
                 Vec::new()
             }
             Msg::Notice(line) => {
@@ -228,7 +247,7 @@ impl App {
                 self.enqueue(&[model])
             }
             ReplayMsg::Finished => {
-                self.notice = Some("replay finished: q quits, s saves a screenshot".into());
+                self.info = Some("replay finished: q quits, s saves a screenshot".into());
                 Vec::new()
             }
         }
@@ -250,7 +269,14 @@ impl App {
             return Vec::new();
         }
         self.notice = None;
+        self.info = None;
         self.classified = None;
+        let teaching = if self.settings.workload().kind() == crate::workload::WorkKind::Overhead {
+            Model::Processes
+        } else {
+            Model::Threads
+        };
+        self.teach = (models.len() > 1 && models.contains(&teaching)).then(|| index_of(teaching));
         for &m in models {
             self.panels[index_of(m)].reset();
             self.panels[index_of(m)].state = RunState::Queued;

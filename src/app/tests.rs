@@ -370,9 +370,10 @@ fn a_saved_screenshot_says_where_and_a_failed_one_says_why() {
     let c = a.update(Msg::ShotSaved(Ok("shots/conlab-1.svg".into())));
     assert!(c.is_empty());
     assert_eq!(
-        a.notice.as_deref(),
+        a.info.as_deref(),
         Some("saved shots/conlab-1.svg (+ .txt, .ans)")
     );
+    assert_eq!(a.notice, None, "a success is not shown as a warning");
     a.update(Msg::ShotSaved(Err("cannot create shots: denied".into())));
     assert_eq!(
         a.notice.as_deref(),
@@ -409,7 +410,7 @@ fn replay_begins_refusing_runs_queues_recorded_runs_and_says_when_finished() {
     assert_eq!(a.active, Some((*id, 1)));
     a.update(Msg::Replay(ReplayMsg::Finished));
     assert_eq!(
-        a.notice.as_deref(),
+        a.info.as_deref(),
         Some("replay finished: q quits, s saves a screenshot")
     );
 }

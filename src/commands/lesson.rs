@@ -15,8 +15,7 @@ pub fn lesson_command(args: &LessonArgs) -> Result<ExitCode, CliError> {
         return list(args);
     }
     let name = args.lesson.as_deref().unwrap_or_default();
-    let lesson = crate::lesson::load(&crate::lesson::find(name))
-        .map_err(|e| CliError::Usage(e.to_string()))?;
+    let lesson = crate::lesson::open(name).map_err(CliError::Usage)?;
     if let Some(code) = tui::need_terminal(lesson.steps[0].workload.get_ref()) {
         return Ok(code);
     }
@@ -31,26 +30,18 @@ pub fn lesson_command(args: &LessonArgs) -> Result<ExitCode, CliError> {
 
 /// Print every shipped lesson with its title and step count (or why it is invalid).
 fn list(args: &LessonArgs) -> Result<ExitCode, CliError> {
-    let all = crate::lesson::shipped();
-    if all.is_empty() {
-        return Err(CliError::Usage(format!(
-            "no lessons found in {}",
-            crate::lesson::lessons_dir().display()
-        )));
-    }
-    for (path, lesson) in all {
-        let name = path
-            .file_stem()
-            .and_then(|s| s.to_str())
-            .unwrap_or("?")
-            .to_string();
+    for (name, lesson) in crate::lesson::shipped() {
         match lesson {
-            Ok(l) => println!("{name:<28} {} ({} steps)", l.title, l.steps.len()),
+            Ok(l) => {
+                let n = l.steps.len();
+                let steps = if n == 1 { "step" } else { "steps" };
+                println!("{name:<28} {} ({n} {steps})", l.title);
+            }
             Err(e) => println!("{name:<28} INVALID: {e}"),
         }
     }
     if args.lesson.is_none() && !args.list {
-        eprintln!("\nopen one with: conlab lesson NAME");
+        eprintln!("\nopen one with: conlab lesson NAME (or a path to your own .toml)");
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -82,8 +82,28 @@ fn scenario_specs(workload: &str, workers: usize, gil: bool, models: &[Model]) -
         .collect()
 }
 
+/// A spinner on stderr while a scenario runs, when stderr is a terminal.
+fn running_spinner(msg: &str) -> Option<indicatif::ProgressBar> {
+    use std::io::IsTerminal;
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let s = indicatif::ProgressBar::new_spinner().with_message(msg.to_string());
+    s.enable_steady_tick(std::time::Duration::from_millis(100));
+    Some(s)
+}
+
 fn all_command(args: &ShotArgs, cancel: &CancelToken) -> Result<ExitCode, CliError> {
     let rec_dir = args.recordings.clone();
+    if !rec_dir.is_dir() && !args.rerecord {
+        return Err(CliError::Usage(format!(
+            "`shot --all` regenerates the screenshots of a conlab checkout from its \
+             recordings, and there is no {} here: run it from the repository's root \
+             (or point --recordings at them); `conlab shot --workload NAME` or \
+             `--from FILE` work anywhere",
+            rec_dir.display()
+        )));
+    }
     if args.rerecord {
         let mut done = std::collections::HashSet::new();
         for scene in SCENES {
@@ -91,7 +111,10 @@ fn all_command(args: &ShotArgs, cancel: &CancelToken) -> Result<ExitCode, CliErr
                 continue;
             }
             let path = rec_dir.join(format!("{}.jsonl", scene.recording));
-            eprintln!("recording {} …", path.display());
+            eprintln!(
+                "recording {} (runs every model, a few seconds) …",
+                path.display()
+            );
             std::fs::create_dir_all(&rec_dir).map_err(|e| CliError::Other(e.into()))?;
             let specs = scenario_specs(
                 scene.workload,
@@ -126,7 +149,15 @@ fn all_command(args: &ShotArgs, cancel: &CancelToken) -> Result<ExitCode, CliErr
 }
 
 pub fn shot_command(args: &ShotArgs) -> Result<ExitCode, CliError> {
-    let (width, height) = parse_frame_size(&args.size).map_err(CliError::Usage)?;
+    let (width, height) = parse_frame_size(&args.frame).map_err(|e| {
+        if args.frame.trim().parse::<u64>().is_ok() {
+            CliError::Usage(format!(
+                "{e} (--frame is the picture's size; the workload's size is --size)"
+            ))
+        } else {
+            CliError::Usage(e)
+        }
+    })?;
     let cancel = CancelToken::new();
     cancel_on_ctrl_c(&cancel);
     if args.all {
@@ -145,12 +176,12 @@ pub fn shot_command(args: &ShotArgs) -> Result<ExitCode, CliError> {
             let workers = args.workers.unwrap_or_else(crate::cli::default_workers);
             let mut specs = scenario_specs(w.name(), workers, args.gil == OnOff::On, &args.models);
             for s in &mut specs {
-                s.args.size = args.work_size.unwrap_or(0);
+                s.args.size = args.size.unwrap_or(0);
                 s.args.tasks = args.tasks.unwrap_or(0);
                 s.args
                     .clone()
                     .resolve(w)
-                    .map_err(|e| CliError::Usage(e.to_string().replace("--size", "--work-size")))?;
+                    .map_err(|e| CliError::Usage(e.to_string()))?;
             }
             let tmp;
             let path = match &args.record {
@@ -162,7 +193,21 @@ pub fn shot_command(args: &ShotArgs) -> Result<ExitCode, CliError> {
             };
             let runtime = crate::runtime::prepare(&args.runtime.choice().map_err(CliError::Usage)?)
                 .map_err(|e| CliError::Usage(e.to_string()))?;
-            crate::shot::record_scenario_on(runtime.runner.as_ref(), &specs, &path, &cancel)?;
+            let spinner = running_spinner(&format!(
+                "running {} on {} …",
+                w.name(),
+                args.models
+                    .iter()
+                    .map(|m| m.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+            let ran =
+                crate::shot::record_scenario_on(runtime.runner.as_ref(), &specs, &path, &cancel);
+            if let Some(s) = spinner {
+                s.finish_and_clear();
+            }
+            ran?;
             let rec = record::load(&path).map_err(|e| CliError::Other(e.into()))?;
             if args.record.is_none() {
                 let _ = std::fs::remove_file(&path);

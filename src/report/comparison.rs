@@ -9,6 +9,10 @@ use crate::exec::RunReport;
 /// One model's line in a comparison: the keys of `compare --format json`.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Row {
+    /// What ran (repeated on every row, so each JSON row stands alone).
+    pub workload: String,
+    pub size: u64,
+    pub tasks: usize,
     pub model: Model,
     pub gil: bool,
     pub workers: usize,
@@ -21,7 +25,11 @@ pub struct Row {
     pub efficiency: Option<f64>,
     /// Cores busy on average (CPU time / elapsed), median over the repeats.
     pub cpu_utilisation: f64,
+    /// The ceiling this row's speed-up is held against: 1× for one worker, else the
+    /// machine's capacity measured right before this model.
     pub capacity: f64,
+    /// Speed-up ÷ capacity; `None` without a speed-up, and for waiting work (fewer cores
+    /// busy than half the speed-up), whose speed-up does not come from cores.
     pub of_capacity: Option<f64>,
     /// `None` if any repeat failed or was cancelled.
     pub answer: Option<String>,
@@ -103,7 +111,19 @@ pub fn summarise(measured: &[(Model, Vec<RunReport>, f64)], spinners: usize) -> 
             let speedup = seq_median
                 .filter(|_| med > 0.0 && succeeded(reports))
                 .map(|s| s / med);
+            let cpu_utilisation = median(
+                &reports
+                    .iter()
+                    .map(RunReport::cpu_utilisation)
+                    .collect::<Vec<_>>(),
+            );
+            // Sequential uses one core: its ceiling is 1×, not the machine's.
+            let ceiling = if workers == 1 { 1.0 } else { capacity };
+            let first = reports.first();
             Row {
+                workload: first.map(|r| r.workload.clone()).unwrap_or_default(),
+                size: first.map_or(0, |r| r.size),
+                tasks: first.map_or(0, |r| r.tasks),
                 model: *model,
                 gil: reports.first().is_some_and(|r| r.gil),
                 workers,
@@ -113,18 +133,11 @@ pub fn summarise(measured: &[(Model, Vec<RunReport>, f64)], spinners: usize) -> 
                 elapsed_max_s: el.iter().copied().fold(0.0, f64::max),
                 speedup,
                 efficiency: speedup.map(|s| s / workers as f64),
-                cpu_utilisation: median(
-                    &reports
-                        .iter()
-                        .map(RunReport::cpu_utilisation)
-                        .collect::<Vec<_>>(),
-                ),
-                capacity,
-                of_capacity: speedup.map(|s| {
-                    // Sequential uses one core: its ceiling is 1×, not the machine's.
-                    let ceiling = if workers == 1 { 1.0 } else { capacity };
-                    s / ceiling
-                }),
+                cpu_utilisation,
+                capacity: ceiling,
+                of_capacity: speedup
+                    .filter(|&s| workers == 1 || cpu_utilisation >= 0.5 * s)
+                    .map(|s| s / ceiling),
                 answer,
                 answers_agree: agree,
                 failed: reports.iter().map(|r| r.failures.len()).sum(),
@@ -213,7 +226,37 @@ mod tests {
         assert_eq!(p.of_capacity, Some(1.0));
         assert_eq!(c.rows[0].workers, 1, "sequential uses one worker");
         assert_eq!(c.rows[0].of_capacity, Some(1.0));
+        assert_eq!(
+            c.rows[0].capacity, 1.0,
+            "sequential's ceiling is one core, so speed-up ÷ capacity reads true"
+        );
         assert!(c.rows.iter().all(|r| r.answers_agree));
+        assert!(
+            c.rows
+                .iter()
+                .all(|r| r.workload == "primes" && r.size == 100 && r.tasks == 4)
+        );
+    }
+
+    #[test]
+    fn waiting_work_has_no_share_of_capacity() {
+        // Four waits overlapped: 4× faster with almost no CPU. The speed-up did not come
+        // from cores, so a share of the cores' capacity (200%) would mislead.
+        let runs = vec![
+            (
+                Model::Sequential,
+                vec![report(Model::Sequential, 4.0, 0.01, "25")],
+                2.0,
+            ),
+            (
+                Model::Threads,
+                vec![report(Model::Threads, 1.0, 0.01, "25")],
+                2.0,
+            ),
+        ];
+        let c = summarise(&runs, 2);
+        assert_eq!(c.rows[1].speedup, Some(4.0));
+        assert_eq!(c.rows[1].of_capacity, None);
     }
 
     #[test]

@@ -24,6 +24,9 @@ mod tests {
         let rows = v.as_array().expect("an array");
         assert_eq!(rows.len(), 3);
         for key in [
+            "workload",
+            "size",
+            "tasks",
             "model",
             "gil",
             "workers",

@@ -52,6 +52,9 @@ pub(crate) mod fixture {
 
     pub fn comparison() -> Comparison {
         let row = |model, workers, med: f64, speedup: Option<f64>, util| Row {
+            workload: "primes".into(),
+            size: 20_000_000,
+            tasks: 16,
             model,
             gil: true,
             workers,
@@ -62,7 +65,7 @@ pub(crate) mod fixture {
             speedup,
             efficiency: speedup.map(|s| s / workers as f64),
             cpu_utilisation: util,
-            capacity: 1.8,
+            capacity: if workers == 1 { 1.0 } else { 1.8 },
             of_capacity: speedup.map(|s| if workers == 1 { s } else { s / 1.8 }),
             answer: Some("1270607".into()),
             answers_agree: true,

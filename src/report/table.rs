@@ -8,11 +8,13 @@ pub struct TableExporter;
 impl Exporter for TableExporter {
     fn export(&self, c: &Comparison) -> String {
         let mut s = format!(
-            "{} — {} · {} tasks · {} workers · GIL {}\n",
+            "{} — {} · {} {} · {} {} · GIL {}\n",
             c.workload,
             c.meaning,
             c.tasks,
+            if c.tasks == 1 { "task" } else { "tasks" },
             c.workers,
+            if c.workers == 1 { "worker" } else { "workers" },
             if c.gil {
                 format!("on ({:.0} ms switch interval)", c.switch_interval_ms)
             } else {

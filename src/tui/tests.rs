@@ -67,9 +67,9 @@ fn s_saves_the_frame_and_says_where() {
         );
     }
     assert!(
-        app.notice.as_deref().is_some_and(|n| n.contains("saved")),
+        app.info.as_deref().is_some_and(|n| n.contains("saved")),
         "{:?}",
-        app.notice
+        app.info
     );
 }
 

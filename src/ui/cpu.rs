@@ -242,6 +242,47 @@ fn grid_lines<'a>(app: &'a App, rows: usize, width: usize) -> Vec<Line<'a>> {
     lines
 }
 
+/// The CPU panel in one line, for screens with no room for the panel (lesson mode at
+/// 80x24): each core's bar and number while they fit, else one cell per core; then
+/// conlab's own CPU.
+pub fn strip(app: &App, width: usize) -> Line<'static> {
+    let t = &app.theme;
+    let c = &app.cpu;
+    let n = c.cores();
+    let mut spans = vec![Span::styled(" CPU ", t.title)];
+    if n == 0 {
+        spans.push(Span::styled("measuring…", t.dim));
+        return Line::from(spans);
+    }
+    let tail = format!(
+        " · avg {:.0}% · conlab {:.0}%",
+        c.average(),
+        c.last.tree_cpu
+    );
+    let room = width.saturating_sub(5 + tail.chars().count());
+    if n * 12 <= room {
+        for (i, &pct) in c.last.cores.iter().enumerate() {
+            let (fill, empty) = bar(5, pct as f64 / 100.0);
+            spans.push(Span::styled(format!("{i} "), t.dim));
+            spans.push(Span::styled(fill, t.load_fg(pct)));
+            spans.push(Span::styled(empty, t.bar_empty));
+            spans.push(Span::styled(format!("{:>3.0}% ", pct), t.text));
+        }
+    } else {
+        const LEVELS: [char; 9] = [' ', '▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+        let shown = n.min(room.saturating_sub(1));
+        for &pct in c.last.cores.iter().take(shown) {
+            let l = LEVELS[((pct.clamp(0.0, 100.0) as usize * 8) + 50) / 100];
+            spans.push(Span::styled(l.to_string(), t.load_fg(pct)));
+        }
+        if shown < n {
+            spans.push(Span::styled("…", t.dim));
+        }
+    }
+    spans.push(Span::styled(tail, t.accent));
+    Line::from(spans)
+}
+
 fn tree_line<'a>(app: &'a App, width: usize) -> Line<'a> {
     let t = &app.theme;
     let s = &app.cpu.last;
@@ -255,6 +296,15 @@ fn tree_line<'a>(app: &'a App, width: usize) -> Line<'a> {
         s.tree_procs,
         if s.tree_procs == 1 { "" } else { "s" }
     );
+    // Narrow: the short form, and never cut without saying so.
+    let text = if text.chars().count() <= width {
+        text
+    } else {
+        super::fmt::fit(
+            &format!("conlab {:.0}% · {}", s.tree_cpu, bytes(s.tree_mem)),
+            width,
+        )
+    };
     let room = width.saturating_sub(text.chars().count() + 1);
     let mut spans = vec![Span::styled(text, t.accent)];
     if room >= 6 {

@@ -40,6 +40,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         h,
     );
     Clear.render(r, buf);
+    buf.set_style(r, t.base);
     let b = block(Line::styled(" keys · any key closes ", t.title), t, true);
     let inner = b.inner(r);
     b.render(r, buf);

@@ -15,6 +15,8 @@ pub struct Areas {
     pub progress: Rect,
     pub models: [Rect; 3],
     pub timeline: Rect,
+    /// Lesson mode's panel (empty otherwise).
+    pub lesson: Rect,
     pub explain: Rect,
     pub keys: Rect,
 }
@@ -82,17 +84,74 @@ pub fn areas(area: Rect, cores: usize, workers: usize) -> Areas {
         progress,
         models,
         timeline,
+        lesson: Rect::default(),
         explain,
         keys,
     }
 }
 
-/// The model panel at terminal cell (`x`, `y`), if any.
-pub fn model_panel_at(area: Rect, cores: usize, workers: usize, x: u16, y: u16) -> Option<usize> {
-    if too_small(area) {
-        return None;
+/// Lesson mode: the lesson's words come first (`lesson_rows` with its frame), then the
+/// model panels and a timeline lane; the CPU and progress panels get what is left, and
+/// are left out (empty rectangles) when too little is.
+pub fn lesson_areas(area: Rect, cores: usize, workers: usize, lesson_rows: u16) -> Areas {
+    let explain_h = if area.width < 160 && area.height >= 30 {
+        2
+    } else {
+        1
+    };
+    let [header, body, explain, keys] = Layout::vertical([
+        Constraint::Length(2),
+        Constraint::Min(0),
+        Constraint::Length(explain_h),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    let mut left = body.height;
+    // Lesson first, but never so tall that no model panel or lane is left.
+    let lesson_h = lesson_rows.min(left.saturating_sub(8)).max(left.min(4));
+    left -= lesson_h;
+    let mut models_h = left.min(4);
+    left -= models_h;
+    let mut timeline_h = left.min(4);
+    left -= timeline_h;
+    // Then, in turn: a row for the answer, a row per lane, the model panels' last
+    // rows, taller lanes.
+    let lanes = workers.clamp(1, 64) as u16;
+    for (models_to, timeline_to) in [(5, 0), (0, lanes + 3), (7, 0), (0, lanes * 2 + 3)] {
+        let more = (models_to as u16).saturating_sub(models_h).min(left);
+        models_h += more;
+        left -= more;
+        let more = timeline_to.saturating_sub(timeline_h).min(left);
+        timeline_h += more;
+        left -= more;
     }
-    let a = areas(area, cores, workers);
+    let top_need = (cpu_rows_wanted(cores, body.width / 2) + 2).max(5);
+    let top_h = if left >= 5 { left.min(top_need) } else { 0 };
+    timeline_h += left - top_h;
+    let [top, lesson, models, timeline] = Layout::vertical([
+        Constraint::Length(top_h),
+        Constraint::Length(lesson_h),
+        Constraint::Length(models_h),
+        Constraint::Length(timeline_h),
+    ])
+    .areas(body);
+    let [cpu, progress] =
+        Layout::horizontal([Constraint::Length(body.width / 2), Constraint::Min(0)]).areas(top);
+    let models: [Rect; 3] = Layout::horizontal([Constraint::Ratio(1, 3); 3]).areas(models);
+    Areas {
+        header,
+        cpu,
+        progress,
+        models,
+        timeline,
+        lesson,
+        explain,
+        keys,
+    }
+}
+
+/// The model panel at terminal cell (`x`, `y`) of screen `a`, if any.
+pub fn model_panel_at(a: &Areas, x: u16, y: u16) -> Option<usize> {
     a.models
         .iter()
         .position(|r| r.contains(ratatui::layout::Position { x, y }))
@@ -123,7 +182,31 @@ mod tests {
         let area = Rect::new(0, 0, 90, 30);
         let a = areas(area, 2, 2);
         let r = a.models[2];
-        assert_eq!(model_panel_at(area, 2, 2, r.x + 1, r.y + 1), Some(2));
-        assert_eq!(model_panel_at(area, 2, 2, 0, 0), None);
+        assert_eq!(model_panel_at(&a, r.x + 1, r.y + 1), Some(2));
+        assert_eq!(model_panel_at(&a, 0, 0), None);
+    }
+
+    #[test]
+    fn lesson_mode_gives_the_words_room_at_80x24() {
+        for (lesson_rows, workers) in [(8, 2), (11, 4), (30, 2)] {
+            let a = lesson_areas(Rect::new(0, 0, 80, 24), 2, workers, lesson_rows);
+            let sum = a.header.height
+                + a.cpu.height
+                + a.lesson.height
+                + a.models[0].height
+                + a.timeline.height
+                + a.explain.height
+                + a.keys.height;
+            assert_eq!(sum, 24, "{a:?}");
+            assert!(a.lesson.height >= lesson_rows.min(12), "{a:?}");
+            assert!(a.models[0].height >= 4, "{a:?}");
+            assert!(
+                a.timeline.height >= 4,
+                "one lane, with frame and axis: {a:?}"
+            );
+        }
+        // A tall screen keeps the CPU panel.
+        let a = lesson_areas(Rect::new(0, 0, 120, 40), 2, 2, 9);
+        assert!(a.cpu.height >= 5, "{a:?}");
     }
 }

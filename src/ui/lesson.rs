@@ -1,112 +1,175 @@
-//! The lesson panel: the step's title and text, the question for the audience, their
-//! guess, and — once every model of the step has run — the measured answer and the
-//! lesson's reveal.
+//! The lesson panel: the step's text, the question with the answers its keys record, and
+//! — once every model of the step has run — the measurement first, the guess against it,
+//! a warning when the lesson's written text disagrees with it, then the lesson's reveal.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Paragraph, Widget, Wrap};
+use ratatui::widgets::{Paragraph, Widget};
 
-use super::{block, fmt};
+use super::block;
+use super::fmt::{fit, wrap_spans};
 use crate::app::App;
-use crate::app::lesson::{fastest, step_done};
+use crate::app::lesson::{step_done, verdict};
+use crate::lesson::AnswerKind;
 
-/// Rows the panel wants inside a screen of `height` rows.
-pub fn rows_wanted(height: u16) -> u16 {
-    match height {
-        40.. => 9,
-        32..=39 => 8,
-        _ => 7,
+/// The panel's lines for an inner width of `width` cells.
+pub fn lines(app: &App, width: usize) -> Vec<Line<'static>> {
+    let Some(l) = &app.lesson else {
+        return Vec::new();
+    };
+    let t = &app.theme;
+    let step = l.current();
+    let options = step.options();
+    let mut out = wrap_spans(vec![Span::styled(step.text.clone(), t.text)], width, 0);
+    let guess = l.guess_text();
+    if let Some(v) = verdict(app) {
+        if let Some(q) = &step.predict {
+            let mut q = vec![
+                Span::styled("? ", t.accent),
+                Span::styled(q.clone(), t.title),
+            ];
+            if let Some(g) = &guess {
+                q.push(Span::styled(" — guessed ", t.dim));
+                q.push(Span::styled(g.clone(), t.text));
+                match v.right {
+                    Some(r) if options.get(r) == Some(g) => {
+                        q.push(Span::styled(" ✓", t.ok));
+                    }
+                    Some(r) => {
+                        q.push(Span::styled(" ✗", t.bad));
+                        q.push(Span::styled(format!(" (measured: {})", options[r]), t.dim));
+                    }
+                    None => {}
+                }
+            } else if let Some(r) = v.right {
+                q.push(Span::styled(format!(" — measured: {}", options[r]), t.dim));
+            }
+            out.extend(wrap_spans(q, width, 2));
+        }
+        out.extend(wrap_spans(
+            vec![
+                Span::styled("measured ", t.accent),
+                Span::styled(v.measured.clone(), t.ok),
+            ],
+            width,
+            2,
+        ));
+        if let (Some(e), Some(r)) = (v.text_disagrees, v.right) {
+            out.extend(wrap_spans(
+                vec![Span::styled(
+                    format!(
+                        "⚠ the text below expects \"{}\", measured \"{}\": trust the measurement",
+                        options[e], options[r]
+                    ),
+                    t.warn,
+                )],
+                width,
+                2,
+            ));
+        }
+        if let Some(r) = &step.reveal {
+            out.extend(wrap_spans(
+                vec![
+                    Span::styled("lesson ", t.dim),
+                    Span::styled(r.clone(), t.text),
+                ],
+                width,
+                2,
+            ));
+        }
+        return out;
     }
+    if let Some(q) = &step.predict {
+        out.extend(wrap_spans(
+            vec![
+                Span::styled("? ", t.accent),
+                Span::styled(q.clone(), t.title),
+            ],
+            width,
+            2,
+        ));
+    }
+    let runs = match step.models.len() {
+        3 => "the three models in turn".to_string(),
+        _ => step
+            .models
+            .iter()
+            .map(|m| m.to_string())
+            .collect::<Vec<_>>()
+            .join(" then "),
+    };
+    let mut g: Vec<Span<'static>> = Vec::new();
+    if step.answer_kind() == AnswerKind::Open || options.is_empty() {
+        g.push(Span::styled("discuss, then ", t.dim));
+    } else if let Some(guess) = &guess {
+        g.push(Span::styled("guess ", t.dim));
+        g.push(Span::styled(guess.clone(), t.title));
+        g.push(Span::styled(" — ", t.dim));
+    } else {
+        g.push(Span::styled("guess: ", t.dim));
+        for (i, o) in options.iter().enumerate() {
+            g.push(Span::styled(format!("{}", i + 1), t.key));
+            g.push(Span::styled(format!(" {o}  "), t.text));
+        }
+        g.push(Span::styled("then ", t.dim));
+    }
+    g.push(Span::styled("⏎", t.key));
+    g.push(Span::styled(format!(" runs {runs}"), t.dim));
+    if app.is_running() || step_done(app) {
+        g.clear();
+        if let Some(guess) = &guess {
+            g.push(Span::styled("guessed ", t.dim));
+            g.push(Span::styled(guess.clone(), t.title));
+            g.push(Span::styled(" · ", t.dim));
+        }
+        g.push(Span::styled("measuring…", t.accent));
+    }
+    out.extend(wrap_spans(g, width, 2));
+    out
+}
+
+/// Rows the panel wants (with its frame) at `width` columns.
+pub fn rows_wanted(app: &App, width: u16) -> u16 {
+    lines(app, width.saturating_sub(2) as usize).len() as u16 + 2
 }
 
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let Some(l) = &app.lesson else { return };
     let t = &app.theme;
     let step = l.current();
-    let title = Line::from(vec![
-        Span::styled(
-            format!(" lesson {}/{} ", l.step + 1, l.lesson.steps.len()),
-            t.title,
-        ),
-        Span::styled(format!("· {} ", l.lesson.title), t.dim),
-    ]);
-    let keys = Line::from(vec![
-        Span::styled(" n", t.key),
-        Span::styled(" next  ", t.dim),
-        Span::styled("p", t.key),
-        Span::styled(" previous  ", t.dim),
-        Span::styled("1 2 3", t.key),
-        Span::styled(" guess  ", t.dim),
-        Span::styled("⏎", t.key),
-        Span::styled(" run ", t.dim),
-    ]);
-    let b = block(title, t, false).title_bottom(keys.right_aligned());
+    let head = format!(
+        " lesson {}/{} · {} ",
+        l.step + 1,
+        l.lesson.steps.len(),
+        step.title
+    );
+    let room = (area.width as usize).saturating_sub(4);
+    let mut title = vec![Span::styled(fit(&head, room), t.title)];
+    let rest = room.saturating_sub(head.chars().count());
+    if rest > 12 {
+        title.push(Span::styled(
+            fit(&format!("· {} ", l.lesson.title), rest),
+            t.dim,
+        ));
+    }
+    let mut keys = vec![Span::styled(" n", t.key), Span::styled(" next  ", t.dim)];
+    if area.width >= 60 {
+        keys.push(Span::styled("p", t.key));
+        keys.push(Span::styled(" back  ", t.dim));
+    }
+    keys.push(Span::styled("⏎", t.key));
+    keys.push(Span::styled(" run ", t.dim));
+    let b = block(Line::from(title), t, false).title_bottom(Line::from(keys).right_aligned());
     let inner = b.inner(area);
     b.render(area, buf);
-
-    let mut lines = vec![
-        Line::from(Span::styled(step.title.clone(), t.title)),
-        Line::from(Span::styled(step.text.clone(), t.text)),
-    ];
-    if step_done(app) {
-        let mut measured = vec![Span::styled("measured: ", t.accent)];
-        let single = (step.models.len() == 1)
-            .then(|| fastest(app))
-            .flatten()
-            .and_then(|(m, us)| {
-                let i = crate::exec::Model::ALL.iter().position(|x| *x == m)?;
-                let a = app.panels[i].answer.as_ref()?;
-                Some(format!(
-                    "{} ({}) on {m} in {}",
-                    a.value,
-                    a.meaning,
-                    fmt::secs(us)
-                ))
-            });
-        if let Some(text) = single {
-            // One model: the lesson is in its answer, not in a race between models.
-            measured.push(Span::styled(text, t.ok));
-        } else if let Some((m, us)) = fastest(app) {
-            measured.push(Span::styled(
-                format!("{m} fastest in {}", fmt::secs(us)),
-                t.ok,
-            ));
-            if let Some(g) = l.guess {
-                measured.push(Span::styled(
-                    if g == m {
-                        format!(" — the audience guessed {g} ✓")
-                    } else {
-                        format!(" — the audience guessed {g} ✗")
-                    },
-                    if g == m { t.ok } else { t.warn },
-                ));
-            }
-        }
-        lines.push(Line::from(measured));
-        if let Some(r) = &step.reveal {
-            lines.push(Line::from(Span::styled(r.clone(), t.text)));
-        }
-    } else {
-        if let Some(q) = &step.predict {
-            lines.push(Line::from(vec![
-                Span::styled("? ", t.accent),
-                Span::styled(q.clone(), t.title),
-            ]));
-        }
-        let models: Vec<String> = step.models.iter().map(|m| m.to_string()).collect();
-        let guess = match l.guess {
-            Some(g) => format!("guess: {g} — press ⏎ to run {}", models.join(", ")),
-            None => format!(
-                "guess the fastest with 1 sequential · 2 threads · 3 processes, then ⏎ runs {}",
-                models.join(", ")
-            ),
-        };
-        lines.push(Line::from(Span::styled(guess, t.dim)));
+    let mut body = lines(app, inner.width as usize);
+    if body.len() > inner.height as usize && inner.height > 0 {
+        // Never cut silently: the last row says more was there.
+        body.truncate(inner.height as usize - 1);
+        body.push(Line::styled("… (enlarge the terminal for the rest)", t.dim));
     }
-    Paragraph::new(lines)
-        .wrap(Wrap { trim: true })
-        .render(inner, buf);
+    Paragraph::new(body).render(inner, buf);
 }
 
 #[cfg(test)]
@@ -129,10 +192,9 @@ mod tests {
     #[test]
     fn shows_step_question_and_keys() {
         let mut app = App::new(Settings::new("primes", 0, 2, true, 5.0), Theme::default());
-        let path = crate::lesson::lessons_dir().join("02-computing-with-the-gil.toml");
         crate::app::lesson::start(
             &mut app,
-            crate::lesson::load(&path).expect("shipped lesson"),
+            crate::lesson::open("02-computing-with-the-gil").expect("shipped lesson"),
         );
         let area = Rect::new(0, 0, 100, 9);
         let mut buf = Buffer::empty(area);
@@ -140,7 +202,7 @@ mod tests {
         let s = text(&buf);
         assert!(s.contains("lesson 1/2"), "{s}");
         assert!(s.contains("Count primes on every model"), "{s}");
-        assert!(s.contains("? Will two threads be faster than one?"), "{s}");
+        assert!(s.contains("? "), "{s}");
         assert!(s.contains("n next"), "{s}");
     }
 }

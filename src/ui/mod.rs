@@ -29,34 +29,49 @@ pub fn draw(frame: &mut Frame, app: &App) {
 
 /// Render the whole dashboard into `buf` (what [`draw`] does, usable without a terminal).
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
+    // The theme's own background under everything (nothing under NO_COLOR).
+    buf.set_style(area, app.theme.base);
     if layout::too_small(area) {
         render_too_small(app, area, buf);
         return;
     }
-    let a = layout::areas(area, app.cpu.cores(), app.shown_workers());
+    let a = screen_areas(app, area);
     header::render(app, a.header, buf);
-    cpu::render(app, a.cpu, buf);
-    progress::render(app, a.progress, buf);
+    if a.cpu.height > 0 {
+        cpu::render(app, a.cpu, buf);
+        progress::render(app, a.progress, buf);
+    } else {
+        // No room for the CPU panel (lesson mode on a small screen): one line of it in
+        // place of the workload's description, which the lesson's text replaces.
+        let row = Rect::new(a.header.x, a.header.y + 1, a.header.width, 1);
+        for x in row.x..row.x + row.width {
+            buf[(x, row.y)].reset();
+        }
+        buf.set_style(row, app.theme.base);
+        Paragraph::new(cpu::strip(app, row.width as usize)).render(row, buf);
+    }
     for i in 0..3 {
         models::render(app, i, a.models[i], buf);
     }
-    if app.lesson.is_some() {
-        // The lesson takes the top of the timeline's room; the timeline keeps the rest.
-        let want = lesson::rows_wanted(area.height).min(a.timeline.height.saturating_sub(4));
-        let [lesson_area, timeline_area] = ratatui::layout::Layout::vertical([
-            ratatui::layout::Constraint::Length(want),
-            ratatui::layout::Constraint::Min(0),
-        ])
-        .areas(a.timeline);
-        lesson::render(app, lesson_area, buf);
-        timeline::render(app, timeline_area, buf);
-    } else {
-        timeline::render(app, a.timeline, buf);
+    if a.lesson.height > 0 {
+        lesson::render(app, a.lesson, buf);
     }
+    timeline::render(app, a.timeline, buf);
     render_explain(app, a.explain, buf);
     render_keys(app, a.keys, buf);
     if app.help {
         help::render(app, area, buf);
+    }
+}
+
+/// Where each panel goes on a screen of `area` (lesson mode gives the lesson's words room).
+pub fn screen_areas(app: &App, area: Rect) -> layout::Areas {
+    let (cores, workers) = (app.cpu.cores(), app.shown_workers());
+    if app.lesson.is_some() {
+        let rows = lesson::rows_wanted(app, area.width);
+        layout::lesson_areas(area, cores, workers, rows)
+    } else {
+        layout::areas(area, cores, workers)
     }
 }
 
@@ -127,6 +142,8 @@ fn render_explain(app: &App, area: Rect, buf: &mut Buffer) {
     let rows = area.height.max(1) as usize;
     let (mark, text, style) = if let Some(n) = &app.notice {
         (Span::styled(" ! ", t.warn), n.clone(), t.warn)
+    } else if let Some(n) = &app.info {
+        (Span::styled(" ✓ ", t.ok), n.clone(), t.text)
     } else if let Some(c) = app.classified.as_ref().filter(|_| !app.is_running()) {
         (Span::styled(" ◆ ", t.accent), c.clone(), t.title)
     } else if let Some(e) = explain(app) {
@@ -138,12 +155,25 @@ fn render_explain(app: &App, area: Rect, buf: &mut Buffer) {
             t.dim,
         )
     } else {
-        let line = Line::from(vec![
-            Span::styled(" ▸ ", t.accent),
-            Span::styled("press ", t.dim),
-            Span::styled("a", t.key),
-            Span::styled(" to run sequential, threads and processes in turn", t.dim),
-        ]);
+        let line = if app.lesson.is_some() {
+            Line::from(vec![
+                Span::styled(" ▸ ", t.accent),
+                Span::styled("guess, then press ", t.dim),
+                Span::styled("⏎", t.key),
+                Span::styled(" to run the step; ", t.dim),
+                Span::styled("n", t.key),
+                Span::styled(" / ", t.dim),
+                Span::styled("p", t.key),
+                Span::styled(" move between steps", t.dim),
+            ])
+        } else {
+            Line::from(vec![
+                Span::styled(" ▸ ", t.accent),
+                Span::styled("press ", t.dim),
+                Span::styled("a", t.key),
+                Span::styled(" to run sequential, threads and processes in turn", t.dim),
+            ])
+        };
         Paragraph::new(line).render(area, buf);
         return;
     };
@@ -164,26 +194,38 @@ fn render_explain(app: &App, area: Rect, buf: &mut Buffer) {
 
 fn render_keys(app: &App, area: Rect, buf: &mut Buffer) {
     let t = &app.theme;
-    let items: &[(&str, &str)] = &[
-        ("a", "run all"),
-        ("⏎", "run"),
+    let lesson: &[(&str, &str)] = &[("n", "next"), ("p", "back"), ("⏎", "run")];
+    let normal: &[(&str, &str)] = &[("a", "run all"), ("⏎", "run")];
+    let rest: &[(&str, &str)] = &[
         ("c", "cancel"),
         ("g", "GIL"),
         ("+-", "workers"),
         ("[]", "size"),
         ("w", "workload"),
-        ("?", "help"),
-        ("q", "quit"),
     ];
-    let mut spans = vec![Span::raw(" ")];
-    let mut used = 1;
-    for (k, what) in items {
-        let n = k.chars().count() + what.len() + 3;
-        if used + n > area.width as usize {
+    // Help and quit always show; the others in order while they fit.
+    let last: &[(&str, &str)] = &[("?", "help"), ("q", "quit")];
+    let width = |items: &[(&str, &str)]| -> usize {
+        items
+            .iter()
+            .map(|(k, w)| k.chars().count() + w.len() + 3)
+            .sum()
+    };
+    let first = if app.lesson.is_some() { lesson } else { normal };
+    let mut room = (area.width as usize).saturating_sub(1 + width(last));
+    let mut shown: Vec<(&str, &str)> = Vec::new();
+    for item in first.iter().chain(rest) {
+        let n = width(std::slice::from_ref(item));
+        if n > room {
             break;
         }
-        used += n;
-        spans.push(Span::styled(*k, t.key));
+        room -= n;
+        shown.push(*item);
+    }
+    shown.extend_from_slice(last);
+    let mut spans = vec![Span::raw(" ")];
+    for (k, what) in shown {
+        spans.push(Span::styled(k, t.key));
         spans.push(Span::styled(format!(" {what}  "), t.dim));
     }
     Paragraph::new(Line::from(spans)).render(area, buf);

@@ -50,6 +50,14 @@ pub fn render(app: &App, i: usize, area: Rect, buf: &mut Buffer) {
     let mut lines: Vec<Line> = Vec::new();
     let big = t.title.add_modifier(Modifier::BOLD);
     match &p.state {
+        RunState::Idle
+            if app
+                .lesson
+                .as_ref()
+                .is_some_and(|l| !l.current().models.contains(&p.model)) =>
+        {
+            lines.push(Line::styled("not in this step", t.dim));
+        }
         RunState::Idle => {
             lines.push(Line::styled("—", t.dim));
             lines.push(Line::from(vec![
@@ -82,7 +90,13 @@ pub fn render(app: &App, i: usize, area: Rect, buf: &mut Buffer) {
             lines.push(Line::styled(secs(p.elapsed_us), big));
             let speed = match app.speedup(i) {
                 Some(s) if p.model == Model::Sequential => {
-                    vec![Span::styled(format!("speed-up {s:.2}× baseline"), t.text)]
+                    let long = format!("speed-up {s:.2}× baseline");
+                    let text = if long.chars().count() <= width {
+                        long
+                    } else {
+                        fit(&format!("{s:.2}× (baseline)"), width)
+                    };
+                    vec![Span::styled(text, t.text)]
                 }
                 Some(s) => {
                     let w = p.config.as_ref().map_or(1, |c| c.workers.max(1));
@@ -105,12 +119,15 @@ pub fn render(app: &App, i: usize, area: Rect, buf: &mut Buffer) {
                 }
                 None => vec![Span::styled("speed-up — (run sequential)", t.dim)],
             };
-            lines.push(Line::from(speed));
-            if let Some(u) = p.utilisation() {
-                lines.push(Line::from(vec![
-                    Span::styled("cores busy ", t.dim),
-                    Span::styled(format!("{u:.2}"), t.text),
-                ]));
+            // A scene's answer is its lesson, and a lesson step without sequential has
+            // no baseline: no speed-up row asking for one.
+            let no_baseline = app.settings.workload().answer_is_measured()
+                || app
+                    .lesson
+                    .as_ref()
+                    .is_some_and(|l| !l.current().models.contains(&Model::Sequential));
+            if !(no_baseline && app.speedup(i).is_none()) {
+                lines.push(Line::from(speed));
             }
             if let Some(a) = &p.answer {
                 let mark = match app.answers_agree() {
@@ -118,11 +135,31 @@ pub fn render(app: &App, i: usize, area: Rect, buf: &mut Buffer) {
                     Some(false) => Span::styled(" ✗", t.bad.add_modifier(Modifier::BOLD)),
                     None => Span::raw(""),
                 };
-                let room = width.saturating_sub(9);
+                if app.settings.workload().answer_is_measured() {
+                    // A scene's answer is a measurement: say what it counts.
+                    lines.push(Line::from(vec![
+                        Span::styled(fit(&a.value, width), t.text),
+                        Span::styled(
+                            fit(
+                                &format!(" {}", a.meaning),
+                                width.saturating_sub(a.value.chars().count()),
+                            ),
+                            t.dim,
+                        ),
+                    ]));
+                } else {
+                    let room = width.saturating_sub(9);
+                    lines.push(Line::from(vec![
+                        Span::styled("answer ", t.dim),
+                        Span::styled(fit(&a.value, room), t.text),
+                        mark,
+                    ]));
+                }
+            }
+            if let Some(u) = p.utilisation() {
                 lines.push(Line::from(vec![
-                    Span::styled("answer ", t.dim),
-                    Span::styled(fit(&a.value, room), t.text),
-                    mark,
+                    Span::styled("cores busy ", t.dim),
+                    Span::styled(format!("{u:.2}"), t.text),
                 ]));
             }
         }

@@ -46,10 +46,11 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     };
     let frac = p.progress();
     let counts = format!(
-        " {:>3.0}% {}/{} tasks",
+        " {:>3.0}% {}/{} {}",
         frac * 100.0,
         p.tasks_done,
-        cfg.tasks
+        cfg.tasks,
+        if cfg.tasks == 1 { "task" } else { "tasks" }
     );
     let (fill, empty) = bar(width.saturating_sub(counts.chars().count()), frac);
     let mut lines = vec![Line::from(vec![

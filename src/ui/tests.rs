@@ -203,3 +203,150 @@ fn no_color_keeps_meaning_in_glyphs() {
     );
     assert!(text(&buf).contains("✓"));
 }
+
+/// A shipped lesson open at `step` (1-based), 2 cores, 2 workers.
+fn lesson_app(name: &str, step: usize) -> App {
+    let mut a = idle(2);
+    a.update(Msg::Lesson(Box::new(
+        crate::lesson::open(name).expect("shipped lesson"),
+    )));
+    for _ in 1..step {
+        a.update(key('n'));
+    }
+    a
+}
+
+/// Run every model of the lesson's step through fixed messages; `answer` and `meaning`
+/// are what each run reports.
+fn run_step(a: &mut App, times: &[(Model, u64)], answer: &str, meaning: &str) {
+    let mut cmds = a.update(Msg::Key(crossterm::event::KeyEvent::new(
+        crossterm::event::KeyCode::Enter,
+        crossterm::event::KeyModifiers::NONE,
+    )));
+    for &(m, us) in times {
+        let id = started(&cmds).expect("the step's next model starts");
+        let gil = m == Model::Threads && a.settings.gil;
+        let mut msgs = run_msgs(id, m, 2, 8, us, us, gil, answer);
+        if let Some(Msg::Run { ev, .. }) = msgs.last_mut()
+            && let crate::exec::Event::RunFinished {
+                answer: Some(ans), ..
+            } = &mut ev.event
+        {
+            ans.meaning = meaning.to_string();
+        }
+        cmds = feed(a, msgs);
+    }
+}
+
+#[test]
+fn lesson_at_80x24_shows_text_question_guess_and_reveal() {
+    let mut a = lesson_app("02-computing-with-the-gil", 1);
+    let before = screen(&a, 80, 24);
+    for words in [
+        "Counting primes is pure",
+        "? Will the threads",
+        "1 yes",
+        "2 no",
+        "q quit",
+    ] {
+        assert!(before.contains(words), "{words:?} missing:\n{before}");
+    }
+    snap!("lesson_before_80x24", before);
+    a.update(key('2'));
+    run_step(
+        &mut a,
+        &[
+            (Model::Sequential, 3_020_000),
+            (Model::Threads, 3_080_000),
+            (Model::Processes, 1_560_000),
+        ],
+        "1270607",
+        "primes below 20,000,000",
+    );
+    let after = screen(&a, 80, 24);
+    for words in [
+        "? Will the threads",
+        "guessed no ✓",
+        "measured threads ran 0.98× as fast as sequential",
+        "lesson Threads run about as long",
+        "w0",
+    ] {
+        assert!(after.contains(words), "{words:?} missing:\n{after}");
+    }
+    snap!("lesson_revealed_80x24", after);
+}
+
+#[test]
+fn lesson_race_at_80x24_labels_its_answer_and_flags_a_disagreeing_text() {
+    let mut a = lesson_app("06-races-and-locks", 1);
+    a.update(key('1'));
+    run_step(
+        &mut a,
+        &[(Model::Threads, 410_000)],
+        "0",
+        "updates lost without a lock, of 400,000 (with the lock: 0 lost)",
+    );
+    let s = screen(&a, 80, 24);
+    for words in [
+        "Each thread adds 1",
+        "guessed yes ✓",
+        "measured 0 updates lost without a lock",
+        // The text expected lost updates; this (fixture) machine lost none.
+        "the text below expects \"no\", measured \"yes\"",
+        "lesson Updates are lost",
+    ] {
+        assert!(s.contains(words), "{words:?} missing:\n{s}");
+    }
+    assert!(!s.contains("waiting on I/O"), "no I/O in a race:\n{s}");
+    assert!(!s.contains("run sequential"), "{s}");
+    snap!("lesson_race_80x24", s);
+}
+
+#[test]
+fn lesson_keys_follow_the_answer_kind() {
+    // A time question offers times; a number question its values with the unit.
+    let a = lesson_app("01-waiting", 1);
+    let s = screen(&a, 80, 24);
+    assert!(s.contains("1 ≈1 s") && s.contains("3 ≈4 s"), "{s}");
+    let a = lesson_app("09-convoy", 1);
+    let s = screen(&a, 80, 24);
+    assert!(s.contains("3 ≈5 ms"), "{s}");
+    // A one-model step never offers the models as answers.
+    assert!(!s.contains("1 sequential"), "{s}");
+}
+
+#[test]
+fn coloured_themes_paint_every_cell_and_no_color_paints_none() {
+    use super::theme::{Theme, ThemeName};
+    use ratatui::style::Color;
+    for (name, bg) in [
+        (ThemeName::Dark, Color::Indexed(234)),
+        (ThemeName::Light, Color::Indexed(231)),
+        (ThemeName::HighContrast, Color::Indexed(16)),
+    ] {
+        for help in [false, true] {
+            let mut a = three_finished(2);
+            a.theme = Theme::new(name, true);
+            a.help = help;
+            let area = Rect::new(0, 0, 80, 24);
+            let mut buf = Buffer::empty(area);
+            super::render(&a, area, &mut buf);
+            // Grid cells of the CPU panel are the one place a load colour is the background.
+            let stray = buf
+                .content
+                .iter()
+                .filter(|c| c.bg != bg && !a.theme.load.contains(&c.bg))
+                .count();
+            assert_eq!(
+                stray, 0,
+                "{name:?} help={help}: cells on the terminal's background"
+            );
+        }
+    }
+}
+
+#[test]
+fn at_64x22_cut_text_ends_with_an_ellipsis() {
+    let s = screen(&three_finished(2), 64, 22);
+    snap!("screen_finished_64x22", s);
+}

@@ -1,5 +1,10 @@
 //! Colours and glyph styles: dark (default), light and high-contrast, and a monochrome
 //! variant for `NO_COLOR` that keeps meaning in glyphs, numbers and bold/reverse.
+//!
+//! Each coloured theme paints its own background (`base`), so it reads the same on a
+//! dark or a light terminal; its colours are xterm-256 indices (the same on every
+//! terminal), not the 16 ANSI colours a terminal's palette may remap. `NO_COLOR` paints
+//! nothing and uses the terminal's own foreground and background, which suit each other.
 
 use ratatui::style::{Color, Modifier, Style};
 
@@ -18,6 +23,8 @@ pub struct Theme {
     pub name: ThemeName,
     /// False under `NO_COLOR`: styles carry modifiers only.
     pub color: bool,
+    /// The whole screen's foreground and background, painted before the panels.
+    pub base: Style,
     pub text: Style,
     pub dim: Style,
     pub title: Style,
@@ -50,6 +57,7 @@ impl Theme {
             ThemeName::Dark => Theme {
                 name,
                 color,
+                base: s().fg(Color::Indexed(252)).bg(Color::Indexed(234)),
                 text: s().fg(Color::Gray),
                 dim: s().fg(Color::DarkGray),
                 title: s().fg(Color::White).add_modifier(Modifier::BOLD),
@@ -71,32 +79,34 @@ impl Theme {
             ThemeName::Light => Theme {
                 name,
                 color,
-                text: s().fg(Color::Black),
-                dim: s().fg(Color::Indexed(244)),
-                title: s().fg(Color::Black).add_modifier(Modifier::BOLD),
-                accent: s().fg(Color::Blue),
-                key: s().fg(Color::Magenta),
-                border: s().fg(Color::Indexed(248)),
-                border_selected: s().fg(Color::Blue).add_modifier(Modifier::BOLD),
+                base: s().fg(Color::Indexed(235)).bg(Color::Indexed(231)),
+                text: s().fg(Color::Indexed(235)),
+                dim: s().fg(Color::Indexed(242)),
+                title: s().fg(Color::Indexed(232)).add_modifier(Modifier::BOLD),
+                accent: s().fg(Color::Indexed(25)),
+                key: s().fg(Color::Indexed(90)),
+                border: s().fg(Color::Indexed(247)),
+                border_selected: s().fg(Color::Indexed(25)).add_modifier(Modifier::BOLD),
                 ok: s().fg(Color::Indexed(28)),
                 warn: s().fg(Color::Indexed(130)),
-                bad: s().fg(Color::Red),
+                bad: s().fg(Color::Indexed(160)),
                 compute: s().fg(Color::Indexed(28)),
-                gil: s().fg(Color::Red),
-                io: s().fg(Color::Blue),
-                idle: s().fg(Color::Indexed(250)),
-                bar: s().fg(Color::Blue),
-                bar_empty: s().fg(Color::Indexed(252)),
+                gil: s().fg(Color::Indexed(160)),
+                io: s().fg(Color::Indexed(25)),
+                idle: s().fg(Color::Indexed(249)),
+                bar: s().fg(Color::Indexed(25)),
+                bar_empty: s().fg(Color::Indexed(253)),
                 load: [
                     Color::Indexed(28),
                     Color::Indexed(136),
                     Color::Indexed(166),
-                    Color::Red,
+                    Color::Indexed(160),
                 ],
             },
             ThemeName::HighContrast => Theme {
                 name,
                 color,
+                base: s().fg(Color::Indexed(231)).bg(Color::Indexed(16)),
                 text: s().fg(Color::White),
                 dim: s().fg(Color::White),
                 title: s().fg(Color::White).add_modifier(Modifier::BOLD),
@@ -129,6 +139,7 @@ impl Theme {
         Theme {
             name,
             color: false,
+            base: s(),
             text: s(),
             dim: s().add_modifier(Modifier::DIM),
             title: bold,
@@ -182,7 +193,7 @@ impl Theme {
         if pct < 5.0 {
             return self.dim;
         }
-        Style::default().bg(bg).fg(Color::Black)
+        Style::default().bg(bg).fg(Color::Indexed(16))
     }
 }
 
@@ -208,6 +219,15 @@ mod tests {
         assert_eq!(t.compute.fg, None);
         assert_eq!(t.load_fg(90.0).fg, None);
         assert_eq!(t.load_cell(10.0).bg, None);
+    }
+
+    #[test]
+    fn coloured_themes_paint_their_background_and_mono_does_not() {
+        for name in [ThemeName::Dark, ThemeName::Light, ThemeName::HighContrast] {
+            let t = Theme::new(name, true);
+            assert!(t.base.bg.is_some() && t.base.fg.is_some(), "{name:?}");
+        }
+        assert_eq!(Theme::new(ThemeName::Light, false).base, Style::default());
     }
 
     #[test]

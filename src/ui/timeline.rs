@@ -12,6 +12,8 @@ use super::fmt::secs;
 use super::theme::Theme;
 use crate::app::App;
 use crate::app::timeline::Activity;
+use crate::exec::Model;
+use crate::workload::WorkKind;
 
 /// The glyph and style of an activity (glyphs differ, so colour is never the only cue).
 pub fn glyph(a: Activity, t: &Theme) -> (char, Style) {
@@ -23,17 +25,50 @@ pub fn glyph(a: Activity, t: &Theme) -> (char, Style) {
     }
 }
 
-fn legend(t: &Theme) -> Vec<Span<'static>> {
+/// What a worker outside the GIL was blocked on, in this workload: (long, short) names.
+/// (The engine records every wait outside the GIL alike: a sleep, a socket, a lock.)
+pub fn wait_names(app: &App) -> (&'static str, &'static str) {
+    let w = app.settings.workload();
+    match (w.name(), w.kind()) {
+        ("sleep" | "convoy", _) => ("sleeping", "sleep"),
+        ("rate-limit", _) | (_, WorkKind::Io | WorkKind::Mixed) => ("waiting on I/O", "I/O"),
+        (_, WorkKind::Scene) => ("waiting on a lock or queue", "lock"),
+        _ => ("blocked", "blocked"),
+    }
+}
+
+/// The legend: only the activities this run can show (no GIL waits without a shared
+/// GIL), in long or short words.
+fn legend(app: &App, short: bool) -> Vec<Span<'static>> {
+    let t = &app.theme;
+    let p = &app.panels[app.focus()];
+    let shared_gil = match &p.config {
+        Some(c) => c.gil && p.model == Model::Threads,
+        None => app.settings.gil,
+    };
+    let (wait, wait_short) = wait_names(app);
     let mut v = Vec::new();
-    for (a, name) in [
-        (Activity::Compute, "computing"),
-        (Activity::GilWait, "waiting for the GIL"),
-        (Activity::Io, "waiting on I/O"),
-        (Activity::Idle, "idle"),
+    for (a, name, brief) in [
+        (Activity::Compute, "computing", "compute"),
+        (Activity::GilWait, "waiting for the GIL", "GIL wait"),
+        (Activity::Io, wait, wait_short),
+        (Activity::Idle, "idle", "idle"),
     ] {
+        if a == Activity::GilWait && !shared_gil {
+            continue;
+        }
+        // Pure computing never blocks outside the GIL: no entry for what cannot show.
+        if a == Activity::Io && app.settings.workload().kind() == WorkKind::Cpu {
+            continue;
+        }
         let (g, s) = glyph(a, t);
-        v.push(Span::styled(format!(" {g}{g}"), s));
-        v.push(Span::styled(format!(" {name} "), t.dim));
+        if short {
+            v.push(Span::styled(format!(" {g}"), s));
+            v.push(Span::styled(format!(" {brief} "), t.dim));
+        } else {
+            v.push(Span::styled(format!(" {g}{g}"), s));
+            v.push(Span::styled(format!(" {name} "), t.dim));
+        }
     }
     v
 }
@@ -42,7 +77,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let t = &app.theme;
     let p = &app.panels[app.focus()];
     let tl = &p.timeline;
-    let title = if p.config.is_some() {
+    let base = if p.config.is_some() {
         format!(
             " timeline · {} · {} worker{}{} ",
             p.model,
@@ -58,19 +93,38 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     } else {
         " timeline ".to_string()
     };
-    let leg = legend(t);
-    let leg_w: usize = leg.iter().map(|s| s.width()).sum();
-    let legend_in_title = area.width as usize >= title.chars().count() + leg_w + 4;
+    // The legend goes beside the title, else in the bottom border, else on a row.
+    let fits = |l: &[Span], title: usize| {
+        let w: usize = l.iter().map(|s| s.width()).sum();
+        area.width as usize >= title + w + 4
+    };
+    let mut leg = legend(app, false);
+    if !fits(&leg, base.chars().count() + 11) {
+        leg = legend(app, true);
+    }
+    let legend_in_title = fits(&leg, base.chars().count() + 11);
+    let legend_below = !legend_in_title && fits(&leg, 0);
+    let legend_row = !legend_in_title && !legend_below;
+    // Lanes that fit: one row each, under the legend (if on a row), over the axis.
+    let lanes_fit = (area.height as usize).saturating_sub(3 + usize::from(legend_row));
+    let shown_lanes = tl.lanes().min(lanes_fit.max(1));
+    let title = if p.config.is_some() && shown_lanes < tl.workers {
+        format!("{}({shown_lanes} shown) ", base)
+    } else {
+        base
+    };
     let mut b = block(Line::styled(title, t.title), t, false);
     if legend_in_title {
         b = b.title(Line::from(leg.clone()).right_aligned());
+    } else if legend_below {
+        b = b.title_bottom(Line::from(leg.clone()).right_aligned());
     }
     let inner = b.inner(area);
     b.render(area, buf);
     let width = inner.width as usize;
     let mut rows = inner.height as usize;
     let mut lines: Vec<Line> = Vec::new();
-    if !legend_in_title && rows > 0 {
+    if legend_row && rows > 0 {
         lines.push(Line::from(leg));
         rows -= 1;
     }
@@ -89,11 +143,8 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let totals_w = if show_totals { 20 } else { 0 };
     let cols = width.saturating_sub(lw + totals_w);
     let lane_rows = rows.saturating_sub(1);
-    let shown = if lanes > lane_rows {
-        lane_rows.saturating_sub(1)
-    } else {
-        lanes
-    };
+    // Lanes that do not fit are counted in the title, never drawn over the axis.
+    let shown = lanes.min(lane_rows.max(1));
     let lane_h = if shown == lanes && lanes > 0 {
         (lane_rows / lanes).clamp(1, 7)
     } else {
@@ -144,12 +195,6 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             lines.push(Line::from(line));
         }
     }
-    if shown < tl.workers {
-        lines.push(Line::styled(
-            format!("{:lw$}+{} more workers", "", tl.workers - shown),
-            t.dim,
-        ));
-    }
     // Time axis under the lanes.
     if rows > 0 {
         let end = secs(span_us);
@@ -165,7 +210,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             axis += &" ".repeat(end_at - axis.chars().count());
             axis += &end;
         }
-        while lines.len() < rows.saturating_sub(1) + usize::from(!legend_in_title) {
+        while lines.len() < rows.saturating_sub(1) + usize::from(legend_row) {
             lines.push(Line::raw(""));
         }
         lines.truncate(inner.height as usize - 1);

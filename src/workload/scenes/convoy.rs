@@ -174,9 +174,16 @@ impl Workload for Convoy {
             .and_then(|r| r["wake_latency_ms"]["median"].as_f64())
             .unwrap_or(0.0);
         let n = run.and_then(|r| r["wakeups"].as_u64()).unwrap_or(0);
+        let gil = run.and_then(|r| r["gil"].as_bool()).unwrap_or(true);
         Answer {
             value: format!("{med:.3}"),
-            meaning: format!("ms median wait for the GIL after a 1 ms sleep ({n} wake-ups)"),
+            meaning: if gil {
+                format!("ms median wait for the GIL after a 1 ms sleep ({n} wake-ups)")
+            } else {
+                format!(
+                    "ms median delay before running again after a 1 ms sleep, no GIL ({n} wake-ups)"
+                )
+            },
         }
     }
     fn details(&self, outputs: &[TaskOutput], _args: &WorkloadArgs) -> Option<Value> {
