@@ -78,19 +78,27 @@ fn sgr(cell: &Cell) -> String {
     format!("\x1b[{}m", codes.join(";"))
 }
 
+/// Row `y` with ANSI colours and attributes: an SGR code at each change of style, no
+/// reset at its end (the caller decides what follows: a newline, a cursor move).
+pub fn ansi_row(buf: &Buffer, y: u16) -> String {
+    let mut s = String::new();
+    let mut last = String::new();
+    for c in row_cells(buf, y) {
+        let code = sgr(c);
+        if code != last {
+            s.push_str(&code);
+            last = code;
+        }
+        s.push_str(c.symbol());
+    }
+    s
+}
+
 /// The frame with ANSI colours and attributes.
 pub fn ansi(buf: &Buffer) -> String {
     let mut s = String::new();
     for y in 0..buf.area.height {
-        let mut last = String::new();
-        for c in row_cells(buf, y) {
-            let code = sgr(c);
-            if code != last {
-                s.push_str(&code);
-                last = code;
-            }
-            s.push_str(c.symbol());
-        }
+        s.push_str(&ansi_row(buf, y));
         let _ = writeln!(s, "\x1b[0m");
     }
     s
