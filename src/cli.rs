@@ -355,7 +355,25 @@ pub struct ShotArgs {
     /// Scenario: also keep its recording in FILE.
     #[arg(long, value_name = "FILE")]
     pub record: Option<PathBuf>,
-    /// Regenerate every committed screenshot from the recordings.
+    /// Write an animated SVG of the run as it unfolded to FILE (instead of the stills).
+    #[arg(long, value_name = "FILE", conflicts_with = "all")]
+    pub animate: Option<PathBuf>,
+    /// Write the same frames as an asciicast v2 to FILE, for asciinema players (instead of
+    /// the stills).
+    #[arg(long, value_name = "FILE", conflicts_with = "all")]
+    pub cast: Option<PathBuf>,
+    /// --animate/--cast: frames per second of the picture (0.5..=60; default: the
+    /// dashboard's own 10).
+    #[arg(long, default_value_t = 10.0)]
+    pub fps: f64,
+    /// --animate/--cast: play the recording this many times as fast (0.05..=100).
+    #[arg(long, default_value_t = 1.0)]
+    pub speed: f64,
+    /// --animate: how many times the animation plays: `infinite` or a count (it then
+    /// stops on the last frame).
+    #[arg(long = "loop", value_name = "N|infinite", default_value = "infinite")]
+    pub loops: crate::frame::animate::Loop,
+    /// Regenerate every committed screenshot (stills and animations) from the recordings.
     #[arg(long)]
     pub all: bool,
     /// With --all: run the scenarios again and overwrite the recordings first.

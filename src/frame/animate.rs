@@ -67,7 +67,11 @@ pub fn changed_segments(prev: &Buffer, cur: &Buffer) -> Vec<Segment> {
             }
             match row.last_mut() {
                 Some(last) if start - last.x1 <= JOIN_GAP => last.x1 = x,
-                _ => row.push(Segment { y, x0: start, x1: x }),
+                _ => row.push(Segment {
+                    y,
+                    x0: start,
+                    x1: x,
+                }),
             }
         }
         for seg in &mut row {
@@ -99,6 +103,8 @@ pub struct Animation {
     layers: Vec<f64>,
     prev: Option<Buffer>,
     frames: usize,
+    /// The next id of a group drawn once and repeated.
+    next_id: usize,
 }
 
 impl Animation {
@@ -111,6 +117,7 @@ impl Animation {
             layers: Vec::new(),
             prev: None,
             frames: 0,
+            next_id: 0,
         }
     }
 
@@ -132,13 +139,55 @@ impl Animation {
                 let k = self.layers.len();
                 self.layers.push(at_s);
                 let _ = writeln!(self.body, r#"<g class="f" style="animation-name:k{k}">"#);
-                svg::draw_cells(&mut self.body, buf, &segments, d, true);
+                self.draw_layer(buf, &segments);
                 self.body.push_str("</g>\n");
             }
             // A frame of another size cannot be a layer: it is left out.
             Some(_) => return,
         }
         self.prev = Some(buf.clone());
+    }
+
+    /// Draw `segments` of `buf` opaque. A stretch whose cells repeat one drawn above it in
+    /// this layer (a timeline lane is several identical rows) is drawn once in a group and
+    /// repeated with `<use>`, moved down.
+    fn draw_layer(&mut self, buf: &Buffer, segments: &[Segment]) {
+        let same = |a: &Segment, b: &Segment| {
+            a.x0 == b.x0 && a.x1 == b.x1 && (a.x0..a.x1).all(|x| at(buf, x, a.y) == at(buf, x, b.y))
+        };
+        // For each segment: the index of the first earlier one it repeats.
+        let mut proto: Vec<Option<usize>> = Vec::with_capacity(segments.len());
+        for (i, seg) in segments.iter().enumerate() {
+            let first = (0..i).find(|&j| proto[j].is_none() && same(&segments[j], seg));
+            proto.push(first);
+        }
+        let repeated: Vec<bool> = (0..segments.len())
+            .map(|j| proto.contains(&Some(j)))
+            .collect();
+        let plain: Vec<Segment> = segments
+            .iter()
+            .enumerate()
+            .filter(|&(i, _)| proto[i].is_none() && !repeated[i])
+            .map(|(_, s)| *s)
+            .collect();
+        let d = self.defaults;
+        svg::draw_cells(&mut self.body, buf, &plain, d, true);
+        for (j, seg) in segments.iter().enumerate().filter(|&(j, _)| repeated[j]) {
+            let id = self.next_id;
+            self.next_id += 1;
+            let _ = writeln!(self.body, r#"<g id="u{id}">"#);
+            svg::draw_cells(&mut self.body, buf, &[*seg], d, true);
+            self.body.push_str("</g>\n");
+            for (i, copy) in segments.iter().enumerate() {
+                if proto[i] == Some(j) {
+                    let _ = writeln!(
+                        self.body,
+                        r##"<use href="#u{id}" y="{:.1}"/>"##,
+                        svg::row_offset(copy.y - seg.y)
+                    );
+                }
+            }
+        }
     }
 
     /// Frames given so far.
@@ -209,8 +258,16 @@ mod tests {
         assert_eq!(
             segs,
             vec![
-                Segment { y: 0, x0: 10, x1: 11 },
-                Segment { y: 2, x0: 10, x1: 11 }
+                Segment {
+                    y: 0,
+                    x0: 10,
+                    x1: 11
+                },
+                Segment {
+                    y: 2,
+                    x0: 10,
+                    x1: 11
+                }
             ]
         );
         // Two changes four cells apart are one stretch.
@@ -218,7 +275,11 @@ mod tests {
         let d = buf(&["elapsed 0.2 s", "same row", "x    r    w"]);
         assert_eq!(
             changed_segments(&c, &d),
-            vec![Segment { y: 2, x0: 5, x1: 11 }]
+            vec![Segment {
+                y: 2,
+                x0: 5,
+                x1: 11
+            }]
         );
     }
 
@@ -227,7 +288,10 @@ mod tests {
         let a = buf(&["ab日x"]);
         let b = buf(&["ab日y"]);
         // `x` sits after the wide character's covered cell: the stretch starts at `x`.
-        assert_eq!(changed_segments(&a, &b), vec![Segment { y: 0, x0: 4, x1: 5 }]);
+        assert_eq!(
+            changed_segments(&a, &b),
+            vec![Segment { y: 0, x0: 4, x1: 5 }]
+        );
         let c = buf(&["ab日x"]);
         let d = buf(&["ab本x"]);
         let segs = changed_segments(&c, &d);
@@ -257,13 +321,18 @@ mod tests {
             .filter_map(|n| n.text())
             .collect();
         assert_eq!(text.trim(), "2", "a layer holds only what changed");
-        assert!(svg.contains("@keyframes k0{0%{visibility:hidden}25.0000%,100%{visibility:visible}}"));
+        assert!(
+            svg.contains("@keyframes k0{0%{visibility:hidden}25.0000%,100%{visibility:visible}}")
+        );
         assert!(svg.contains("@keyframes k1{0%{visibility:hidden}75.0000%,100%"));
         assert!(svg.contains("animation-duration:2.000s"));
         assert!(svg.contains("animation-iteration-count:infinite"));
         // Layers are opaque: the default background is painted under the new text.
-        assert!(layers[0].children().any(|n| n.attribute("fill")
-            == Some(palette::hex(palette::DARK.bg).as_str())));
+        assert!(
+            layers[0]
+                .children()
+                .any(|n| n.attribute("fill") == Some(palette::hex(palette::DARK.bg).as_str()))
+        );
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Frames as an asciicast v2 recording (asciinema's format): a header line (version 2,
 //! width, height, title), then one `[seconds, "o", data]` line per frame holding only the
-//! rows that changed, each as a cursor move and the row's ANSI ([`text::ansi_row`]).
+//! stretches of rows that changed ([`animate::changed_segments`]), each as a cursor move
+//! and its cells' ANSI ([`text::ansi_span`]).
 //! Deterministic: no wall-clock timestamp in the header.
 
 use std::fmt::Write;
@@ -8,7 +9,7 @@ use std::fmt::Write;
 use ratatui::buffer::Buffer;
 use serde_json::json;
 
-use super::text;
+use super::{animate, text};
 
 /// Hide the cursor, clear the screen, cursor home.
 const START: &str = "\x1b[?25l\x1b[2J\x1b[H";
@@ -52,14 +53,22 @@ impl Cast {
         if prev.is_none() {
             data.push_str(START);
         }
-        for y in 0..rows {
-            let changed = prev.is_none_or(|p| {
-                (0..buf.area.width).any(|x| {
-                    p[(p.area.x + x, p.area.y + y)] != buf[(buf.area.x + x, buf.area.y + y)]
-                })
-            });
-            if changed {
-                let _ = write!(data, "\x1b[{};1H{}\x1b[0m", y + 1, text::ansi_row(buf, y));
+        match prev {
+            None => {
+                for y in 0..rows {
+                    let _ = write!(data, "\x1b[{};1H{}\x1b[0m", y + 1, text::ansi_row(buf, y));
+                }
+            }
+            Some(p) => {
+                for seg in animate::changed_segments(p, buf) {
+                    let _ = write!(
+                        data,
+                        "\x1b[{};{}H{}\x1b[0m",
+                        seg.y + 1,
+                        seg.x0 + 1,
+                        text::ansi_span(buf, seg.y as u16, seg.x0 as u16, seg.x1 as u16)
+                    );
+                }
             }
         }
         if !data.is_empty() {
@@ -101,7 +110,8 @@ mod tests {
         c.frame(&buf(&["a", "b"]), 0.0);
         c.frame(&buf(&["a", "b"]), 0.1);
         c.frame(&buf(&["a", "c"]), 0.2);
-        assert_eq!(c.events(), 2);
+        c.frame(&buf(&["a  x", "c"]), 0.3);
+        assert_eq!(c.events(), 3);
         let cast = c.finish(1.5);
         let lines: Vec<serde_json::Value> = cast
             .lines()
@@ -110,14 +120,27 @@ mod tests {
         assert_eq!(lines[0]["version"], 2);
         assert_eq!(lines[0]["width"], 10);
         assert_eq!(lines[0]["height"], 2);
-        assert_eq!(lines.len(), 4);
+        assert_eq!(lines.len(), 5);
         let first = lines[1][2].as_str().expect("data");
-        assert!(first.starts_with(START) && first.contains("\x1b[1;1H") && first.contains("\x1b[2;1H"));
+        assert!(
+            first.starts_with(START) && first.contains("\x1b[1;1H") && first.contains("\x1b[2;1H")
+        );
         assert_eq!(lines[2][0], 0.2);
         assert_eq!(lines[2][1], "o");
         let second = lines[2][2].as_str().expect("data");
-        assert!(second.starts_with("\x1b[2;1H") && second.contains('c') && !second.contains("\x1b[1;1H"));
-        assert_eq!(lines[3][0], 1.5);
+        assert!(
+            second.starts_with("\x1b[2;1H")
+                && second.contains('c')
+                && !second.contains("\x1b[1;1H"),
+            "{second:?}"
+        );
+        // Mid-row: the cursor goes to the first changed cell (the styled spaces).
+        let third = lines[3][2].as_str().expect("data");
+        assert!(
+            third.starts_with("\x1b[1;2H") && third.ends_with("x\x1b[0m"),
+            "{third:?}"
+        );
+        assert_eq!(lines[4][0], 1.5);
         // Played into a terminal emulator, the events give the last frame.
         let mut term = vt100::Parser::new(
             std::num::NonZeroU16::new(2).expect("rows"),
@@ -133,6 +156,6 @@ mod tests {
             .lines()
             .map(|l| l.trim_end().to_string())
             .collect();
-        assert_eq!(screen, ["a", "c"]);
+        assert_eq!(screen, ["a  x", "c"]);
     }
 }

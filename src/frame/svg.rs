@@ -72,7 +72,9 @@ fn look(cell: &Cell, d: Defaults) -> Look {
 }
 
 /// Block elements drawn as rectangles (fractions of the cell: x0, y0, x1, y1), so bars and
-/// sparklines are seamless whatever the font's line height.
+/// sparklines are seamless whatever the font's line height. Cell rectangles are drawn with
+/// crisp edges, exactly on the cell grid: neighbours meet without an anti-aliased seam,
+/// and a rectangle drawn over another (an animation's layer) covers it entirely.
 fn block_shape(sym: &str) -> Option<(f64, f64, f64, f64)> {
     let mut chars = sym.chars();
     let c = chars.next()?;
@@ -110,7 +112,7 @@ pub fn open(cols: usize, rows: usize, title: &str, d: Defaults, extra_css: &str)
     );
     let _ = writeln!(
         s,
-        r#"<style>text{{font-family:{FONTS};font-size:{FONT_SIZE}px;white-space:pre}}.b{{font-weight:bold}}.i{{font-style:italic}}.u{{text-decoration:underline}}.s{{text-decoration:line-through}}.d{{opacity:.6}}{extra_css}</style>"#
+        r#"<style>text{{font-family:{FONTS};font-size:{FONT_SIZE}px;white-space:pre}}.b{{font-weight:bold}}.i{{font-style:italic}}.u{{text-decoration:underline}}.s{{text-decoration:line-through}}.d{{opacity:.6}}g rect{{shape-rendering:crispEdges}}{extra_css}</style>"#
     );
     // Window frame and title bar.
     let bar = if d.bg.0 as u32 + d.bg.1 as u32 + d.bg.2 as u32 > 3 * 128 {
@@ -154,6 +156,11 @@ pub fn open(cols: usize, rows: usize, title: &str, d: Defaults, extra_css: &str)
     s
 }
 
+/// How far down `rows` rows are, in SVG units.
+pub fn row_offset(rows: usize) -> f64 {
+    rows as f64 * CELL_H
+}
+
 /// Closes what [`open`] opened.
 pub const CLOSE: &str = "</g>\n</svg>\n";
 
@@ -185,7 +192,7 @@ pub fn draw_cells(s: &mut String, buf: &Buffer, segments: &[Segment], d: Default
                     r#"<rect x="{:.1}" y="{:.1}" width="{:.1}" height="{CELL_H:.1}" fill="{}"/>"#,
                     start as f64 * CELL_W,
                     y as f64 * CELL_H,
-                    (x - start) as f64 * CELL_W + 0.05,
+                    (x - start) as f64 * CELL_W,
                     palette::hex(bg)
                 );
             }
@@ -218,8 +225,8 @@ pub fn draw_cells(s: &mut String, buf: &Buffer, segments: &[Segment], d: Default
                 r#"<rect x="{:.2}" y="{:.2}" width="{:.2}" height="{:.2}" fill="{}"{}/>"#,
                 (start as f64 + x0) * CELL_W,
                 (y as f64 + y0) * CELL_H,
-                ((x - start) as f64 + x1 - x0) * CELL_W + 0.05,
-                (y1 - y0) * CELL_H + 0.05,
+                ((x - start) as f64 + x1 - x0) * CELL_W,
+                (y1 - y0) * CELL_H,
                 palette::hex(l.fg),
                 if l.dim { r#" opacity=".6""# } else { "" }
             );

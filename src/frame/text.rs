@@ -81,15 +81,26 @@ fn sgr(cell: &Cell) -> String {
 /// Row `y` with ANSI colours and attributes: an SGR code at each change of style, no
 /// reset at its end (the caller decides what follows: a newline, a cursor move).
 pub fn ansi_row(buf: &Buffer, y: u16) -> String {
+    ansi_span(buf, y, 0, buf.area.width)
+}
+
+/// Cells `x0..x1` of row `y` as [`ansi_row`] writes them (a wide character starting in
+/// the span is written whole).
+pub fn ansi_span(buf: &Buffer, y: u16, x0: u16, x1: u16) -> String {
     let mut s = String::new();
     let mut last = String::new();
+    let mut x = 0u16;
     for c in row_cells(buf, y) {
-        let code = sgr(c);
-        if code != last {
-            s.push_str(&code);
-            last = code;
+        let w = (unicode_width::UnicodeWidthStr::width(c.symbol()).max(1)) as u16;
+        if (x0..x1).contains(&x) {
+            let code = sgr(c);
+            if code != last {
+                s.push_str(&code);
+                last = code;
+            }
+            s.push_str(c.symbol());
         }
-        s.push_str(c.symbol());
+        x += w;
     }
     s
 }
