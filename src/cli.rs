@@ -209,10 +209,7 @@ impl WorkloadOpts {
     }
 }
 
-/// This machine's logical cores.
-pub fn default_workers() -> usize {
-    std::thread::available_parallelism().map_or(2, |n| n.get())
-}
+pub use crate::core::default_workers;
 
 #[derive(Args, Debug)]
 pub struct TuiArgs {

@@ -1,156 +1,79 @@
 //! `compare`: run several models one after another (never at the same time), repeat each,
-//! measure the machine's capacity alongside, and set the models side by side.
+//! measure the machine's capacity alongside, and set the models side by side. Runs go
+//! through an [`exec::Runner`] (the native engine, or a test's mock); the comparison's
+//! data and exporters live in [`crate::report`].
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
-
-use serde::Serialize;
 
 use crate::cli::CompareArgs;
-use crate::exec::{self, CancelToken, Model, RunReport, RunSpec, Sink};
-use crate::headless::{CliError, cancel_on_ctrl_c};
+use crate::core::{Model, Stamped};
+use crate::exec::{CancelToken, RunReport, RunSpec, Runner, Sink};
+use crate::headless::{CliError, cancel_on_ctrl_c, run_with_events_on};
 use crate::report;
+pub use crate::report::comparison::{Comparison, Row, summarise};
 
-/// One model's line in a comparison: the keys of `compare --format json`.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Row {
-    pub model: Model,
-    pub gil: bool,
-    pub workers: usize,
+/// Receives every event of every run, with the run's number (for `--record`).
+pub type Record<'a> = dyn Fn(u32, &Stamped) + 'a;
+
+/// What to compare: one spec, run under each model `repeat` times.
+pub struct Trial<'a> {
+    pub base: &'a RunSpec,
+    pub models: &'a [Model],
     pub repeat: usize,
-    pub elapsed_median_s: f64,
-    pub elapsed_min_s: f64,
-    pub elapsed_max_s: f64,
-    /// Versus sequential's median; `None` when sequential was not run.
-    pub speedup: Option<f64>,
-    pub efficiency: Option<f64>,
-    /// Cores busy on average (CPU time / elapsed), median over the repeats.
-    pub cpu_utilisation: f64,
-    pub capacity: f64,
-    pub of_capacity: Option<f64>,
-    /// `None` if any repeat failed or was cancelled.
-    pub answer: Option<String>,
-    pub answers_agree: bool,
-    pub failed: usize,
+    /// Cores the capacity measurement keeps busy.
+    pub spinners: usize,
+    /// Show progress on stderr.
+    pub chatty: bool,
 }
 
-/// A whole comparison: what ran and one row per model.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Comparison {
-    pub workload: String,
-    pub meaning: String,
-    pub size: u64,
-    pub tasks: usize,
-    pub workers: usize,
-    pub gil: bool,
-    pub switch_interval_ms: f64,
-    pub capacity: f64,
-    pub capacity_spinners: usize,
-    pub rows: Vec<Row>,
-}
-
-fn median(xs: &[f64]) -> f64 {
-    let mut v = xs.to_vec();
-    v.sort_by(f64::total_cmp);
-    match v.len() {
-        0 => 0.0,
-        n if n % 2 == 1 => v[n / 2],
-        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
-    }
-}
-
-/// Fold the measured runs (grouped per model, in order, each with the machine capacity
-/// measured just before it) into a comparison.
-pub fn summarise(measured: &[(Model, Vec<RunReport>, f64)], spinners: usize) -> Comparison {
-    let runs: Vec<(Model, Vec<RunReport>)> =
-        measured.iter().map(|(m, r, _)| (*m, r.clone())).collect();
-    let capacities: Vec<f64> = measured.iter().map(|(_, _, c)| *c).collect();
-    let capacity = capacities.iter().sum::<f64>() / capacities.len().max(1) as f64;
-    let first = runs.iter().flat_map(|(_, r)| r.first()).next();
-    let answer_of = |reports: &[RunReport]| -> Option<String> {
-        let answers: Vec<Option<&str>> = reports
-            .iter()
-            .map(|r| r.answer.as_ref().map(|a| a.value.as_str()))
-            .collect();
-        match answers.first() {
-            Some(Some(a)) if answers.iter().all(|x| *x == Some(*a)) => Some(a.to_string()),
-            _ => None,
+/// Run the trial on `runner`, measuring capacity with `capacity` right before each model,
+/// passing every event to `record` (with the run's number), and fold it into a comparison.
+pub fn measure(
+    runner: &dyn Runner,
+    trial: &Trial,
+    cancel: &CancelToken,
+    capacity: &mut dyn FnMut() -> f64,
+    record: Option<&Record<'_>>,
+) -> Result<Comparison, CliError> {
+    let mut run_number = 0u32;
+    let mut runs: Vec<(Model, Vec<RunReport>, f64)> = Vec::new();
+    for &model in trial.models {
+        // The machine's capacity changes from moment to moment on shared machines:
+        // measure it right before each model, so each row is judged by its own ceiling.
+        if trial.chatty {
+            eprint!("\r{model:<10} measuring machine capacity…        ");
         }
-    };
-    let answers: Vec<Option<String>> = runs.iter().map(|(_, r)| answer_of(r)).collect();
-    let agree = answers.iter().all(|a| a.is_some() && *a == answers[0]);
-    let seq_median = runs
-        .iter()
-        .find(|(m, _)| *m == Model::Sequential)
-        .map(|(_, r)| {
-            median(
-                &r.iter()
-                    .map(|x| x.elapsed.as_secs_f64())
-                    .collect::<Vec<_>>(),
-            )
-        });
-    let rows = runs
-        .iter()
-        .zip(answers)
-        .zip(capacities)
-        .map(|(((model, reports), answer), capacity)| {
-            let el: Vec<f64> = reports.iter().map(|r| r.elapsed.as_secs_f64()).collect();
-            let med = median(&el);
-            let workers = if *model == Model::Sequential {
-                1
-            } else {
-                reports.first().map_or(1, |r| r.workers)
-            };
-            let speedup = seq_median.filter(|_| med > 0.0).map(|s| s / med);
-            Row {
-                model: *model,
-                gil: reports.first().is_some_and(|r| r.gil),
-                workers,
-                repeat: reports.len(),
-                elapsed_median_s: med,
-                elapsed_min_s: el.iter().copied().fold(f64::INFINITY, f64::min),
-                elapsed_max_s: el.iter().copied().fold(0.0, f64::max),
-                speedup,
-                efficiency: speedup.map(|s| s / workers as f64),
-                cpu_utilisation: median(
-                    &reports
-                        .iter()
-                        .map(RunReport::cpu_utilisation)
-                        .collect::<Vec<_>>(),
-                ),
-                capacity,
-                of_capacity: speedup.map(|s| {
-                    // Sequential uses one core: its ceiling is 1×, not the machine's.
-                    let ceiling = if workers == 1 { 1.0 } else { capacity };
-                    s / ceiling
-                }),
-                answer,
-                answers_agree: agree,
-                failed: reports.iter().map(|r| r.failures.len()).sum(),
+        let capacity = capacity();
+        let spec = RunSpec {
+            model,
+            ..trial.base.clone()
+        };
+        let mut reports = Vec::new();
+        for i in 0..trial.repeat {
+            if trial.chatty {
+                eprint!("\r{model:<10} run {}/{}…        ", i + 1, trial.repeat);
             }
-        })
-        .collect();
-    Comparison {
-        workload: first.map(|r| r.workload.clone()).unwrap_or_default(),
-        meaning: first
-            .and_then(|r| r.answer.as_ref())
-            .map(|a| a.meaning.clone())
-            .unwrap_or_default(),
-        size: first.map_or(0, |r| r.size),
-        tasks: first.map_or(0, |r| r.tasks),
-        workers: runs
-            .iter()
-            .flat_map(|(_, r)| r.first())
-            .map(|r| r.workers)
-            .max()
-            .unwrap_or(1),
-        gil: first.is_some_and(|r| r.gil),
-        switch_interval_ms: 0.0,
-        capacity,
-        capacity_spinners: spinners,
-        rows,
+            let n = run_number;
+            let report = match record {
+                Some(r) => run_with_events_on(runner, &spec, cancel, |ev| r(n, ev))?,
+                None => runner.run(&spec, &Sink::null(), cancel)?,
+            };
+            run_number += 1;
+            if report.cancelled {
+                eprintln!();
+                return Err(CliError::Usage("cancelled".into()));
+            }
+            reports.push(report);
+        }
+        runs.push((model, reports, capacity));
     }
+    if trial.chatty {
+        eprint!("\r{:40}\r", "");
+    }
+    let mut cmp = summarise(&runs, trial.spinners);
+    cmp.switch_interval_ms = trial.base.gil.switch_interval.as_secs_f64() * 1e3;
+    Ok(cmp)
 }
 
 pub fn compare_command(args: &CompareArgs) -> Result<ExitCode, CliError> {
@@ -165,54 +88,32 @@ pub fn compare_command(args: &CompareArgs) -> Result<ExitCode, CliError> {
     }
     let cancel = CancelToken::new();
     cancel_on_ctrl_c(&cancel);
-    let chatty = std::io::stderr().is_terminal();
-
-    let spinners = workers.min(crate::cli::default_workers()).max(1);
-
+    let spinners = workers.min(crate::core::default_workers()).max(1);
     let recorder = args
         .record
         .as_deref()
         .map(crate::record::Recorder::create)
         .transpose()
         .map_err(|e| CliError::Usage(format!("invalid --record: {e:#}")))?;
-    let mut run_number = 0u32;
-    let mut runs: Vec<(Model, Vec<RunReport>, f64)> = Vec::new();
-    for &model in &args.models {
-        // The machine's capacity changes from moment to moment on shared machines:
-        // measure it right before each model, so each row is judged by its own ceiling.
-        if chatty {
-            eprint!("\r{model:<10} measuring machine capacity…        ");
+    let record = |run: u32, ev: &Stamped| {
+        if let Some(r) = &recorder {
+            r.event(run, ev);
         }
-        let capacity = crate::capacity::measure(spinners, &cancel);
-        let spec = RunSpec {
-            model,
-            ..base.clone()
-        };
-        let mut reports = Vec::new();
-        for i in 0..args.repeat {
-            if chatty {
-                eprint!("\r{model:<10} run {}/{}…        ", i + 1, args.repeat);
-            }
-            let report = match &recorder {
-                Some(r) => {
-                    crate::headless::run_with_events(&spec, &cancel, |ev| r.event(run_number, ev))?
-                }
-                None => exec::run(&spec, &Sink::null(), &cancel)?,
-            };
-            run_number += 1;
-            if report.cancelled {
-                eprintln!();
-                return Err(CliError::Usage("cancelled".into()));
-            }
-            reports.push(report);
-        }
-        runs.push((model, reports, capacity));
-    }
-    if chatty {
-        eprint!("\r{:40}\r", "");
-    }
-    let mut cmp = summarise(&runs, spinners);
-    cmp.switch_interval_ms = base.gil.switch_interval.as_secs_f64() * 1e3;
+    };
+    let trial = Trial {
+        base: &base,
+        models: &args.models,
+        repeat: args.repeat as usize,
+        spinners,
+        chatty: std::io::stderr().is_terminal(),
+    };
+    let cmp = measure(
+        &crate::runtime::NativeRunner,
+        &trial,
+        &cancel,
+        &mut || crate::capacity::measure(spinners, &cancel),
+        recorder.as_ref().map(|_| &record as &Record<'_>),
+    )?;
     print!("{}", report::exporter(args.format).export(&cmp));
     let failed = cmp.rows.iter().any(|r| r.failed > 0);
     Ok(if failed {
@@ -222,103 +123,116 @@ pub fn compare_command(args: &CompareArgs) -> Result<ExitCode, CliError> {
     })
 }
 
-/// Time one closure.
-pub fn timed<T>(f: impl FnOnce() -> T) -> (T, Duration) {
-    let t0 = Instant::now();
-    let out = f();
-    (out, t0.elapsed())
-}
-
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use crate::workload::Answer;
+    use std::sync::Mutex;
+    use std::time::Duration;
 
-    fn report(model: Model, secs: f64, cpu: f64, answer: &str) -> RunReport {
-        RunReport {
-            workload: "primes".into(),
-            model,
-            workers: 2,
-            gil: true,
-            size: 100,
-            tasks: 4,
-            answer: Some(Answer {
-                value: answer.into(),
-                meaning: "primes below 100".into(),
-            }),
-            elapsed: Duration::from_secs_f64(secs),
-            cpu: Duration::from_secs_f64(cpu),
-            failures: vec![],
-            cancelled: false,
-            details: None,
-        }
+    use super::*;
+    use crate::exec::mock::MockRunner;
+
+    fn secs(s: f64) -> Duration {
+        Duration::from_secs_f64(s)
+    }
+
+    /// Compare `models` on the mock, `repeat` times each, on a machine of `capacity` cores.
+    fn compare_on(
+        runner: &MockRunner,
+        models: &[Model],
+        repeat: usize,
+        capacity: f64,
+    ) -> Comparison {
+        let base = RunSpec::new("primes", Model::Sequential, 2);
+        let trial = Trial {
+            base: &base,
+            models,
+            repeat,
+            spinners: 2,
+            chatty: false,
+        };
+        measure(runner, &trial, &CancelToken::new(), &mut || capacity, None).expect("compares")
     }
 
     #[test]
-    fn speedup_efficiency_and_capacity() {
-        let runs = vec![
-            (
-                Model::Sequential,
-                vec![report(Model::Sequential, 4.0, 4.0, "25")],
-                1.6,
-            ),
-            (
-                Model::Threads,
-                vec![report(Model::Threads, 4.0, 4.0, "25")],
-                1.6,
-            ),
-            (
-                Model::Processes,
-                vec![
-                    report(Model::Processes, 2.5, 4.0, "25"),
-                    report(Model::Processes, 2.0, 4.0, "25"),
-                    report(Model::Processes, 3.0, 4.0, "25"),
-                ],
-                1.6,
-            ),
-        ];
-        let c = summarise(&runs, 2);
-        let p = &c.rows[2];
+    fn speedup_and_of_capacity_come_from_the_runners_exact_figures() {
+        let runner = MockRunner::new("25")
+            .takes(Model::Sequential, secs(4.0), secs(4.0))
+            .takes(Model::Threads, secs(4.0), secs(4.0))
+            .takes(Model::Processes, secs(2.5), secs(4.0));
+        let cmp = compare_on(&runner, &Model::ALL, 3, 1.6);
+        let p = &cmp.rows[2];
+        assert_eq!(p.model, Model::Processes);
+        assert_eq!(p.repeat, 3);
         assert_eq!(p.elapsed_median_s, 2.5);
-        assert_eq!(p.elapsed_min_s, 2.0);
-        assert_eq!(p.elapsed_max_s, 3.0);
         assert_eq!(p.speedup, Some(1.6));
         assert_eq!(p.efficiency, Some(0.8));
         assert_eq!(p.of_capacity, Some(1.0));
-        assert_eq!(c.rows[0].workers, 1, "sequential uses one worker");
-        assert_eq!(c.rows[0].of_capacity, Some(1.0));
-        assert!(c.rows.iter().all(|r| r.answers_agree));
+        assert_eq!(p.cpu_utilisation, 1.6);
+        assert_eq!(cmp.rows[1].speedup, Some(1.0));
+        assert_eq!(
+            cmp.rows[0].of_capacity,
+            Some(1.0),
+            "sequential's ceiling is 1×"
+        );
+        assert!(cmp.rows.iter().all(|r| r.answers_agree));
+        assert_eq!(cmp.switch_interval_ms, 5.0);
     }
 
     #[test]
-    fn disagreeing_answers_are_flagged() {
-        let runs = vec![
-            (
-                Model::Sequential,
-                vec![report(Model::Sequential, 1.0, 1.0, "25")],
-                2.0,
-            ),
-            (
-                Model::Threads,
-                vec![report(Model::Threads, 1.0, 1.0, "24")],
-                1.5,
-            ),
-        ];
-        let c = summarise(&runs, 2);
-        assert_eq!(c.capacity, 1.75, "the mean of the per-model measurements");
-        assert_eq!(c.rows[1].capacity, 1.5, "each row keeps its own");
-        assert!(c.rows.iter().all(|r| !r.answers_agree));
+    fn a_failed_model_gets_no_speedup_and_fails_the_agreement() {
+        let runner = MockRunner::new("25")
+            .takes(Model::Sequential, secs(4.0), secs(4.0))
+            .fails(Model::Threads, secs(1.0));
+        let cmp = compare_on(&runner, &[Model::Sequential, Model::Threads], 1, 2.0);
+        let t = &cmp.rows[1];
+        assert_eq!(t.failed, 4);
+        assert_eq!(t.speedup, None);
+        assert_eq!(t.of_capacity, None);
+        assert_eq!(t.answer, None);
+        assert!(!t.answers_agree);
+        assert_eq!(cmp.rows[0].speedup, Some(1.0));
     }
 
     #[test]
-    fn no_sequential_means_no_speedup() {
-        let runs = vec![(
-            Model::Threads,
-            vec![report(Model::Threads, 1.0, 1.0, "25")],
-            2.0,
-        )];
-        let c = summarise(&runs, 2);
-        assert_eq!(c.rows[0].speedup, None);
-        assert_eq!(c.rows[0].of_capacity, None);
+    fn a_failed_sequential_run_is_no_baseline() {
+        let runner = MockRunner::new("25")
+            .fails(Model::Sequential, secs(4.0))
+            .takes(Model::Threads, secs(2.0), secs(4.0));
+        let cmp = compare_on(&runner, &[Model::Sequential, Model::Threads], 1, 2.0);
+        assert!(cmp.rows.iter().all(|r| r.speedup.is_none()));
+    }
+
+    #[test]
+    fn capacity_is_measured_before_each_model_and_every_event_is_recorded() {
+        let runner = MockRunner::new("25")
+            .takes(Model::Sequential, secs(1.0), secs(1.0))
+            .takes(Model::Threads, secs(1.0), secs(1.0));
+        let base = RunSpec::new("primes", Model::Sequential, 2);
+        let models = [Model::Sequential, Model::Threads];
+        let trial = Trial {
+            base: &base,
+            models: &models,
+            repeat: 2,
+            spinners: 2,
+            chatty: false,
+        };
+        let mut measured = vec![1.0, 3.0].into_iter();
+        let recorded = Mutex::new(Vec::new());
+        let record = |run: u32, _: &Stamped| recorded.lock().expect("lock").push(run);
+        let cmp = measure(
+            &runner,
+            &trial,
+            &CancelToken::new(),
+            &mut || measured.next().unwrap_or(0.0),
+            Some(&record),
+        )
+        .expect("compares");
+        assert_eq!(cmp.rows[0].capacity, 1.0);
+        assert_eq!(cmp.rows[1].capacity, 3.0);
+        assert_eq!(cmp.capacity, 2.0);
+        let runs = recorded.into_inner().expect("lock");
+        // 4 runs × (RunStarted + 4 × (TaskStarted, TaskFinished) + RunFinished).
+        assert_eq!(runs.len(), 4 * 10);
+        assert_eq!(runs.iter().filter(|&&r| r == 3).count(), 10);
     }
 }

@@ -9,9 +9,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 
 use crate::cli::{OnOff, RunArgs, WorkerArgs};
-use crate::exec::{
-    self, CancelToken, Event, GilConfig, RunError, RunReport, RunSpec, Sink, Stamped,
-};
+use crate::core::{Event, GilConfig, Stamped};
+use crate::exec::{self, CancelToken, RunError, RunReport, RunSpec, Runner, Sink};
 
 /// An error with the exit code it deserves: 2 for bad input, 1 for anything else.
 #[derive(Debug, thiserror::Error)]
@@ -40,16 +39,6 @@ impl From<RunError> for CliError {
     }
 }
 
-/// Until the dashboard lands: print the default comparison.
-pub fn default_command() -> Result<ExitCode, CliError> {
-    use clap::Parser;
-    let cli = crate::cli::Cli::parse_from(["conlab", "compare"]);
-    match cli.command {
-        Some(crate::cli::Command::Compare(args)) => crate::compare::compare_command(&args),
-        _ => Ok(ExitCode::SUCCESS),
-    }
-}
-
 /// Cancel `token` on Ctrl-C (SIGINT/SIGTERM), so a run stops and reaps its workers.
 pub fn cancel_on_ctrl_c(token: &CancelToken) {
     let t = token.clone();
@@ -57,8 +46,19 @@ pub fn cancel_on_ctrl_c(token: &CancelToken) {
     let _ = ctrlc::set_handler(move || t.cancel());
 }
 
-/// Run a spec on a background thread, feeding its events to `on_event` on this one.
+/// Run a spec on the native engine on a background thread, feeding its events to
+/// `on_event` on this one.
 pub fn run_with_events(
+    spec: &RunSpec,
+    cancel: &CancelToken,
+    on_event: impl FnMut(&Stamped),
+) -> Result<RunReport, RunError> {
+    run_with_events_on(&crate::runtime::NativeRunner, spec, cancel, on_event)
+}
+
+/// [`run_with_events`] on any [`Runner`].
+pub fn run_with_events_on(
+    runner: &dyn Runner,
     spec: &RunSpec,
     cancel: &CancelToken,
     mut on_event: impl FnMut(&Stamped),
@@ -68,7 +68,7 @@ pub fn run_with_events(
     std::thread::scope(|scope| {
         let handle = std::thread::Builder::new()
             .name("conlab-run".into())
-            .spawn_scoped(scope, move || exec::run(spec, &sink, cancel))
+            .spawn_scoped(scope, move || runner.run(spec, &sink, cancel))
             .map_err(|e| RunError::Plan(anyhow::anyhow!("could not start the run thread: {e}")))?;
         for ev in rx.iter() {
             on_event(&ev);
@@ -223,9 +223,12 @@ fn details_line(key: &str, v: &serde_json::Value, indent: usize) -> String {
 }
 
 pub fn worker_command(args: &WorkerArgs) -> Result<ExitCode, CliError> {
-    exec::worker::serve(GilConfig {
-        enabled: args.gil == OnOff::On,
-        switch_interval: Duration::from_micros(args.switch_interval_us.max(1)),
-    })?;
+    exec::worker::serve(
+        GilConfig {
+            enabled: args.gil == OnOff::On,
+            switch_interval: Duration::from_micros(args.switch_interval_us.max(1)),
+        },
+        crate::workload::find,
+    )?;
     Ok(ExitCode::SUCCESS)
 }

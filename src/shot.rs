@@ -11,7 +11,7 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 
 use crate::app::{App, Settings};
-use crate::exec::{self, CancelToken, RunSpec, Sink, Stamped};
+use crate::exec::{CancelToken, RunSpec, Sink, Stamped};
 use crate::frame::animate::{Animation, Loop};
 use crate::frame::cast::Cast;
 use crate::frame::{svg, text};
@@ -289,7 +289,7 @@ pub fn record_scenario(specs: &[RunSpec], path: &Path, cancel: &CancelToken) -> 
                 let sink = Sink::new(move |ev| {
                     let _ = events.send(Item::Ev(n as u32, ev));
                 });
-                match exec::run(spec, &sink, cancel) {
+                match crate::runtime::run(spec, &sink, cancel) {
                     Ok(r) if r.cancelled => {
                         let _ = runs_tx.send(Item::Failed("cancelled".into()));
                         return;

@@ -27,7 +27,7 @@ fn spec(workload: &str, model: Model, workers: usize, size: u64, tasks: usize) -
 }
 
 fn run(s: &RunSpec) -> RunReport {
-    exec::run(s, &Sink::null(), &CancelToken::new()).expect("run starts")
+    conlab::runtime::run(s, &Sink::null(), &CancelToken::new()).expect("run starts")
 }
 
 /// Small sizes of every CPU/overhead workload, with the answer each must give.
@@ -74,7 +74,7 @@ fn gil_serialises_cpu_bound_threads() {
     let (tx, rx) = crossbeam_channel::unbounded();
     let mut s = spec("primes", Model::Threads, 2, 3_000_000, 8);
     s.gil.switch_interval = Duration::from_millis(1);
-    exec::run(&s, &Sink::channel(tx, |e| e), &CancelToken::new()).expect("runs");
+    conlab::runtime::run(&s, &Sink::channel(tx, |e| e), &CancelToken::new()).expect("runs");
     let waits = rx
         .try_iter()
         .filter(|e| matches!(e.event, Event::Span { .. }))
@@ -87,7 +87,7 @@ fn gil_serialises_cpu_bound_threads() {
     // Without it, nobody waits.
     let (tx, rx) = crossbeam_channel::unbounded();
     s.gil.enabled = false;
-    exec::run(&s, &Sink::channel(tx, |e| e), &CancelToken::new()).expect("runs");
+    conlab::runtime::run(&s, &Sink::channel(tx, |e| e), &CancelToken::new()).expect("runs");
     assert_eq!(
         rx.try_iter()
             .filter(|e| matches!(e.event, Event::Span { .. }))
@@ -131,7 +131,7 @@ fn cancel_kills_and_reaps_every_worker_process() {
     let s = spec("primes", Model::Processes, 2, 2_000_000_000, 64);
     let pids = std::thread::scope(|scope| {
         let c = cancel.clone();
-        let handle = scope.spawn(move || exec::run(&s, &Sink::channel(tx, |e| e), &c));
+        let handle = scope.spawn(move || conlab::runtime::run(&s, &Sink::channel(tx, |e| e), &c));
         let mut pids = Vec::new();
         // Wait (on the channel, not a sleep) until both workers are computing.
         for ev in rx.iter() {
@@ -180,7 +180,7 @@ fn a_killed_worker_fails_its_task_and_is_replaced() {
     });
     // Tasks long enough that the kill lands mid-task.
     let s = spec("primes", Model::Processes, 2, 60_000_000, 8);
-    let r = exec::run(&s, &sink, &CancelToken::new()).expect("runs");
+    let r = conlab::runtime::run(&s, &sink, &CancelToken::new()).expect("runs");
     let pid = killed.lock().expect("lock").expect("a worker was killed");
     assert_eq!(r.failures.len(), 1, "{:?}", r.failures);
     let (task, reason) = &r.failures[0];
@@ -205,6 +205,7 @@ fn a_killed_worker_fails_its_task_and_is_replaced() {
         .filter(|e| matches!(e, Event::TaskFinished { result: Ok(_), .. }))
         .count();
     assert_eq!(finished_ok, 7, "every other task finished");
+    assert_each_task_once(&events.lock().expect("lock"), 8, "killed worker");
 }
 
 #[test]
@@ -244,4 +245,128 @@ fn a_missing_worker_binary_fails_every_task_clearly() {
         "{}",
         r.failures[0].1
     );
+}
+
+fn assert_each_task_once(events: &[Event], tasks: usize, what: &str) {
+    assert_eq!(exec::mock::each_task_once(events, tasks), Ok(()), "{what}");
+}
+
+fn collect(s: &RunSpec) -> (RunReport, Vec<Event>) {
+    let (tx, rx) = crossbeam_channel::unbounded();
+    let r = conlab::runtime::run(s, &Sink::channel(tx, |s| s.event), &CancelToken::new())
+        .expect("runs");
+    (r, rx.try_iter().collect())
+}
+
+#[test]
+fn every_task_starts_once_and_finishes_once_in_every_model() {
+    let _serial = serial();
+    for model in Model::ALL {
+        for (workload, size, tasks) in [("squares", 1000, 9), ("tiny", 1, 40), ("sleep", 1, 5)] {
+            let (r, events) = collect(&spec(workload, model, 3, size, tasks));
+            assert!(
+                r.failures.is_empty(),
+                "{workload} {model}: {:?}",
+                r.failures
+            );
+            assert_each_task_once(&events, r.tasks, &format!("{workload} {model}"));
+        }
+    }
+}
+
+/// A fake worker: a shell script standing in for `conlab worker`.
+fn fake_worker(dir: &std::path::Path, body: &str) -> PathBuf {
+    let script = dir.join("fake-worker.sh");
+    std::fs::write(&script, format!("#!/bin/sh\n{body}\n")).expect("write script");
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .expect("chmod");
+    script
+}
+
+const HELLO: &str = r#"echo '{"at_us":0,"event":{"type":"worker_started","worker":0,"pid":1}}'"#;
+
+/// Runs `tasks` sleep tasks on a pool of `workers` fake workers, with a short hello timeout.
+fn run_fake(body: &str, workers: usize, tasks: usize) -> (Vec<exec::TaskResult>, Vec<Event>) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let exe = fake_worker(dir.path(), body);
+    let w = conlab::workload::find("sleep").expect("sleep");
+    let plan: Vec<serde_json::Value> = (0..tasks).map(|_| serde_json::json!({ "ms": 1 })).collect();
+    let (tx, rx) = crossbeam_channel::unbounded();
+    let sink = Sink::channel(tx, |s| s.event);
+    let cancel = CancelToken::new();
+    let job = exec::Job {
+        workload: w,
+        tasks: &plan,
+        workers,
+        gil: GilConfig::default(),
+        sink: &sink,
+        cancel: &cancel,
+        worker_exe: Some(&exe),
+    };
+    let (results, _) = exec::Engine::new(&job)
+        .processes()
+        .hello_timeout(Duration::from_millis(200))
+        .run();
+    drop(sink);
+    (results, rx.try_iter().collect())
+}
+
+fn reasons(results: &[exec::TaskResult]) -> Vec<String> {
+    results
+        .iter()
+        .map(|r| match r {
+            Some(Err(e)) => e.clone(),
+            other => format!("{other:?}"),
+        })
+        .collect()
+}
+
+#[test]
+fn a_worker_that_never_says_hello_is_given_up_not_waited_for() {
+    let _serial = serial();
+    let (results, events) = run_fake("exec sleep 30", 2, 3);
+    let why = reasons(&results);
+    assert!(
+        why.iter().all(|e| e.contains("did not say hello")),
+        "{why:?}"
+    );
+    assert_each_task_once(&events, 3, "never hello");
+    assert!(events.iter().any(|e| matches!(e, Event::WorkerDied { .. })));
+    assert!(children_of_this_process().iter().all(|&p| !alive(p)));
+}
+
+#[test]
+fn a_worker_sending_an_unexpected_event_is_dropped() {
+    let _serial = serial();
+    let body = format!(
+        "{HELLO}\nread line\necho '{{\"at_us\":1,\"event\":{{\"type\":\"note\",\"key\":\"k\",\"value\":\"v\"}}}}'\necho '{{\"at_us\":2,\"event\":{{\"type\":\"worker_started\",\"worker\":0,\"pid\":1}}}}'\nexec sleep 30"
+    );
+    let (results, events) = run_fake(&body, 1, 2);
+    let why = reasons(&results);
+    assert!(
+        why.iter().all(|e| e.contains("unexpected event")),
+        "{why:?}"
+    );
+    assert_each_task_once(&events, 2, "unexpected event");
+    assert!(children_of_this_process().iter().all(|&p| !alive(p)));
+}
+
+#[test]
+fn a_worker_that_stops_reading_is_replaced_not_kept() {
+    let _serial = serial();
+    // Says hello, closes its stdin, fails task 0: the next send fails.
+    let body = format!(
+        "exec 0<&-\n{HELLO}\n{}\n{}\nexec sleep 30",
+        r#"echo '{"at_us":1,"event":{"type":"task_started","task":0,"worker":0,"pid":1,"thread":"x"}}'"#,
+        r#"echo '{"at_us":2,"event":{"type":"task_finished","task":0,"worker":0,"result":{"Err":"boom"},"wall_us":1,"cpu_us":1}}'"#
+    );
+    let (results, events) = run_fake(&body, 1, 3);
+    let why = reasons(&results);
+    assert!(
+        why.iter().any(|e| e.contains("stopped reading its tasks")),
+        "{why:?}"
+    );
+    assert!(why.iter().all(|e| !e.starts_with("None")), "{why:?}");
+    assert_each_task_once(&events, 3, "stopped reading");
+    assert!(children_of_this_process().iter().all(|&p| !alive(p)));
 }

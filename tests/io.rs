@@ -6,7 +6,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use conlab::exec::{self, CancelToken, Model, RunReport, RunSpec, Sink};
+use conlab::exec::{CancelToken, Model, RunReport, RunSpec, Sink};
 use conlab::server::Server;
 
 const EXE: &str = env!("CARGO_BIN_EXE_conlab");
@@ -18,7 +18,7 @@ fn spec(workload: &str, model: Model, workers: usize) -> RunSpec {
 }
 
 fn run(spec: &RunSpec) -> RunReport {
-    exec::run(spec, &Sink::null(), &CancelToken::new()).expect("the run starts")
+    conlab::runtime::run(spec, &Sink::null(), &CancelToken::new()).expect("the run starts")
 }
 
 /// Run `spec` under every model and check they agree; returns the answer.

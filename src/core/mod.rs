@@ -5,11 +5,15 @@
 mod error;
 mod event;
 mod gil_config;
+mod machine;
 mod model;
 mod output;
+mod units;
 
 pub use error::TaskError;
 pub use event::{Event, SpanKind, Stamped};
 pub use gil_config::GilConfig;
+pub use machine::default_workers;
 pub use model::Model;
 pub use output::{Answer, TaskOutput};
+pub use units::{median, ms};

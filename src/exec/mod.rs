@@ -1,17 +1,23 @@
 //! HOW work runs: the execution models, the run loop around them, and what they emit.
 //!
-//! [`run`] resolves a [`RunSpec`], plans the workload's tasks, hands them to the model's
-//! [`Executor`], and reports one [`RunReport`]; along the way every model emits the same
-//! [`Event`]s into a [`Sink`].
+//! [`run_workload`] resolves a [`RunSpec`], plans the workload's tasks, runs them on the model's
+//! pool through an [`Engine`] (or lets the workload orchestrate them with that engine),
+//! and reports one [`RunReport`]; along the way every model emits the same [`Event`]s into
+//! a [`Sink`]. [`Runner`] is the seam above: `runtime::NativeRunner` is this engine,
+//! [`mock::MockRunner`] a fake that takes exact durations.
 
 mod cancel;
+mod child;
 mod ctx;
+mod engine;
 pub mod gil;
 pub mod mock;
+mod pool_stats;
 pub mod processes;
 mod sequential;
 mod sink;
-mod threads;
+pub mod threads;
+pub mod work;
 pub mod worker;
 
 use std::path::PathBuf;
@@ -23,11 +29,15 @@ use serde_json::Value;
 pub use crate::core::{Event, GilConfig, Model, SpanKind, Stamped, TaskError};
 pub use cancel::CancelToken;
 pub use ctx::TaskCtx;
+pub use engine::Engine;
 pub use gil::Gil;
+pub use pool_stats::PoolStats;
+pub use processes::ProcessPool;
 pub use sink::Sink;
+pub use threads::{ThreadPool, ThreadStats};
 
 use crate::core::{Answer, TaskOutput};
-use crate::workload::{self, Workload, WorkloadArgs};
+pub use work::{ArgError, Plan, WorkKind, Workload, WorkloadArgs};
 
 /// Everything needed to start one run.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -60,7 +70,7 @@ impl RunSpec {
 /// One task's fate: `None` when it never ran (cancelled first).
 pub type TaskResult = Option<Result<TaskOutput, String>>;
 
-/// What an executor is given.
+/// What a run's pools are given.
 pub struct Job<'a> {
     pub workload: &'a dyn Workload,
     pub tasks: &'a [Value],
@@ -71,20 +81,6 @@ pub struct Job<'a> {
     pub worker_exe: Option<&'a std::path::Path>,
 }
 
-/// A model: runs a job's tasks and returns one result per task, in task order.
-pub trait Executor {
-    fn execute(&self, job: &Job) -> Vec<TaskResult>;
-}
-
-/// The executor for a model.
-pub fn executor(model: Model) -> Box<dyn Executor> {
-    match model {
-        Model::Sequential => Box::new(sequential::Sequential),
-        Model::Threads => Box::new(threads::Threads),
-        Model::Processes => Box::new(processes::Processes),
-    }
-}
-
 /// Runs a whole [`RunSpec`] and reports it: the seam between what asks for runs (the
 /// headless commands, `compare`, the dashboard) and what performs them (the native engine
 /// here, another runtime, or a test's mock). Implementations emit the same [`Event`]s into
@@ -92,21 +88,6 @@ pub fn executor(model: Model) -> Box<dyn Executor> {
 pub trait Runner: Send + Sync {
     fn run(&self, spec: &RunSpec, sink: &Sink, cancel: &CancelToken)
     -> Result<RunReport, RunError>;
-}
-
-/// The native engine: Rust kernels on this process's threads or in worker processes.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct NativeRunner;
-
-impl Runner for NativeRunner {
-    fn run(
-        &self,
-        spec: &RunSpec,
-        sink: &Sink,
-        cancel: &CancelToken,
-    ) -> Result<RunReport, RunError> {
-        run(spec, sink, cancel)
-    }
 }
 
 /// The measured outcome of one run.
@@ -145,10 +126,11 @@ impl RunReport {
 /// Why a run could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
-    #[error("unknown workload `{0}`; choose one of: {list}", list = workload::names().join(", "))]
-    UnknownWorkload(String),
+    /// A name not in the catalog, and the names that are.
+    #[error("unknown workload `{name}`; choose one of: {known}")]
+    UnknownWorkload { name: String, known: String },
     #[error(transparent)]
-    Arg(#[from] workload::ArgError),
+    Arg(#[from] ArgError),
     #[error("{0:#}")]
     Plan(anyhow::Error),
 }
@@ -174,10 +156,13 @@ fn children_cpu() -> Duration {
     }
 }
 
-/// Run one spec to the end (or until cancelled), emitting events into `sink`.
-pub fn run(spec: &RunSpec, sink: &Sink, cancel: &CancelToken) -> Result<RunReport, RunError> {
-    let w = workload::find(&spec.workload)
-        .ok_or_else(|| RunError::UnknownWorkload(spec.workload.clone()))?;
+/// Run workload `w` with the spec's model, options and GIL (its name is not looked up).
+pub fn run_workload(
+    w: &dyn Workload,
+    spec: &RunSpec,
+    sink: &Sink,
+    cancel: &CancelToken,
+) -> Result<RunReport, RunError> {
     let args = spec.args.clone().resolve(w)?;
     let plan = w.plan(&args).map_err(RunError::Plan)?;
     let sink = sink.restarted();
@@ -201,9 +186,10 @@ pub fn run(spec: &RunSpec, sink: &Sink, cancel: &CancelToken) -> Result<RunRepor
         cancel,
         worker_exe: spec.worker_exe.as_deref(),
     };
+    let engine = Engine::new(&job);
     let results = w
-        .run_whole(&job, spec.model)
-        .unwrap_or_else(|| executor(spec.model).execute(&job));
+        .orchestrate(&engine, spec.model)
+        .unwrap_or_else(|| engine.run_model(spec.model));
     let elapsed = t0.elapsed();
     let cpu = cpu_now().saturating_sub(cpu0);
     let tasks = job.tasks.len();

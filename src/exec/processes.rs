@@ -1,118 +1,88 @@
-//! The processes model: a pool of worker processes, each this binary re-run as
-//! `conlab worker`, fed one task at a time as JSON lines. Start-up and serialisation are
-//! part of the measured time, as with Python's process pools. A worker that dies or writes
-//! garbage fails its task with the reason and is replaced; cancel kills and reaps them all.
+//! The process pool: worker processes, each this binary re-run as `conlab worker`, fed one
+//! task at a time as JSON lines. Start-up and serialisation are part
+//! of the measured time, as with Python's process pools, and measured ([`PoolStats`]).
+//! Optional recycling after K tasks per child (Python's `max_tasks_per_child`). A worker
+//! that dies, writes garbage, sends an unexpected event, cannot be written to, or never
+//! says hello is reported (`WorkerDied`), fails its task (`TaskFinished`) and is replaced;
+//! cancel kills and reaps them all.
 
 use std::collections::VecDeque;
-use std::io::{BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::io::Write;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 
+pub use super::child::worker_args;
+use super::child::{ChildMsg, FromChild, Worker, kill_and_reap, retire, spawn_worker};
 use super::worker::TaskMessage;
-use super::{Event, Executor, GilConfig, Job, Sink, Stamped, TaskResult};
+use super::{Event, Job, PoolStats, Stamped, TaskResult, thread_label};
 
-pub struct Processes;
-
-/// What a worker's stdout reader thread reports.
-enum FromChild {
-    Line(String),
-    Eof,
+/// A process pool for one job: how wide, how long children live, how long to wait for
+/// them. Built by [`super::Engine::processes`]; `run` it once.
+#[derive(Clone, Copy)]
+pub struct ProcessPool<'a, 'j> {
+    job: &'a Job<'j>,
+    workers: usize,
+    max_tasks_per_child: Option<usize>,
+    hello_timeout: Duration,
 }
 
-/// (slot, generation, message): the generation tells a replacement's lines from its
-/// predecessor's.
-type ChildMsg = (usize, u64, FromChild);
-
-struct Worker {
-    child: Child,
-    stdin: Option<ChildStdin>,
-    pid: u32,
-    generation: u64,
-    busy: Option<usize>,
-    /// Parent clock minus child clock, in µs, learned from the child's first line.
-    offset_us: i64,
-}
-
-/// Arguments that make `exe` a worker with this GIL.
-pub fn worker_args(gil: GilConfig) -> Vec<String> {
-    vec![
-        "worker".into(),
-        "--gil".into(),
-        if gil.enabled { "on" } else { "off" }.into(),
-        "--switch-interval-us".into(),
-        gil.switch_interval.as_micros().to_string(),
-    ]
-}
-
-fn spawn_worker(
-    exe: &Path,
-    gil: GilConfig,
-    slot: usize,
-    generation: u64,
-    tx: &Sender<ChildMsg>,
-) -> std::io::Result<Worker> {
-    let mut child = Command::new(exe)
-        .args(worker_args(gil))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()?;
-    let stdout = child
-        .stdout
-        .take()
-        .ok_or_else(|| std::io::Error::other("no stdout pipe"))?;
-    let tx = tx.clone();
-    std::thread::Builder::new()
-        .name(format!("conlab-pool-reader-{slot}"))
-        .spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if tx.send((slot, generation, FromChild::Line(line))).is_err() {
-                    return;
-                }
-            }
-            let _ = tx.send((slot, generation, FromChild::Eof));
-        })?;
-    Ok(Worker {
-        pid: child.id(),
-        stdin: child.stdin.take(),
-        child,
-        generation,
-        busy: None,
-        offset_us: 0,
-    })
-}
-
-/// Kill (if still running) and reap; returns how it ended.
-fn kill_and_reap(w: &mut Worker) -> String {
-    drop(w.stdin.take());
-    if let Ok(Some(status)) = w.child.try_wait() {
-        return status.to_string();
-    }
-    let _ = w.child.kill();
-    match w.child.wait() {
-        Ok(status) => status.to_string(),
-        Err(e) => format!("could not be reaped: {e}"),
-    }
-}
-
-/// Close stdin so the worker exits by itself; kill it if it has not within `grace`.
-fn shut_down(w: &mut Worker, grace: Duration) {
-    drop(w.stdin.take());
-    let deadline = Instant::now() + grace;
-    while Instant::now() < deadline {
-        if let Ok(Some(_)) = w.child.try_wait() {
-            return;
+impl<'a, 'j> ProcessPool<'a, 'j> {
+    /// The job's own width, children live for the whole run, 10 s to say hello.
+    pub fn new(job: &'a Job<'j>) -> Self {
+        ProcessPool {
+            job,
+            workers: job.workers,
+            max_tasks_per_child: None,
+            hello_timeout: Duration::from_secs(10),
         }
-        std::thread::sleep(Duration::from_millis(2));
     }
-    kill_and_reap(w);
+
+    pub fn workers(mut self, n: usize) -> Self {
+        self.workers = n;
+        self
+    }
+
+    /// Retire a child after this many tasks and start a fresh one (`None`: never).
+    pub fn max_tasks_per_child(mut self, k: Option<usize>) -> Self {
+        self.max_tasks_per_child = k;
+        self
+    }
+
+    /// A child that has not said hello this long after its spawn is given up.
+    pub fn hello_timeout(mut self, d: Duration) -> Self {
+        self.hello_timeout = d;
+        self
+    }
+
+    /// Run every task of the job; one result per task, in task order, and the costs.
+    pub fn run(self) -> (Vec<TaskResult>, PoolStats) {
+        let job = self.job;
+        let n = job.tasks.len();
+        let exe = match job
+            .worker_exe
+            .map(|p| Ok(p.to_path_buf()))
+            .unwrap_or_else(std::env::current_exe)
+        {
+            Ok(p) => p,
+            Err(e) => {
+                let msg = format!("cannot find conlab's own executable to start workers: {e}");
+                let mut pool = Pool::new(self, PathBuf::new());
+                for t in 0..n {
+                    pool.fail_task(t, 0, msg.clone());
+                }
+                return (pool.results, pool.stats);
+            }
+        };
+        let mut pool = Pool::new(self, exe);
+        pool.run();
+        (pool.results, pool.stats)
+    }
 }
 
 struct Pool<'a, 'j> {
+    opts: ProcessPool<'a, 'j>,
     job: &'a Job<'j>,
     exe: PathBuf,
     tx: Sender<ChildMsg>,
@@ -120,20 +90,55 @@ struct Pool<'a, 'j> {
     workers: Vec<Option<Worker>>,
     queue: VecDeque<usize>,
     results: Vec<TaskResult>,
+    /// Whether the task's `TaskStarted` went out (so a failure can start it first).
+    started: Vec<bool>,
     remaining: usize,
     respawns_left: usize,
+    stats: PoolStats,
+    t0: Instant,
+    first_generation_ready: usize,
 }
 
-impl Pool<'_, '_> {
-    fn sink(&self) -> &Sink {
-        self.job.sink
+impl<'a, 'j> Pool<'a, 'j> {
+    fn new(opts: ProcessPool<'a, 'j>, exe: PathBuf) -> Self {
+        let n = opts.job.tasks.len();
+        let width = opts.workers.clamp(1, n.max(1));
+        let (tx, rx) = crossbeam_channel::unbounded();
+        Pool {
+            opts,
+            job: opts.job,
+            exe,
+            tx,
+            rx,
+            workers: (0..width).map(|_| None).collect(),
+            queue: (0..n).collect(),
+            results: vec![None; n],
+            started: vec![false; n],
+            remaining: n,
+            respawns_left: 2 * width + n,
+            stats: PoolStats::default(),
+            t0: Instant::now(),
+            first_generation_ready: 0,
+        }
     }
 
+    /// Finish `task` as failed — starting it first if it never started — so every task
+    /// starts once and finishes once whatever happened to its worker.
     fn fail_task(&mut self, task: usize, worker: usize, reason: String) {
-        if self.results[task].is_none() {
-            self.remaining -= 1;
+        if self.results[task].is_some() {
+            return;
         }
-        self.sink().emit(Event::TaskFinished {
+        if !self.started[task] {
+            self.started[task] = true;
+            self.job.sink.emit(Event::TaskStarted {
+                task,
+                worker,
+                pid: 0,
+                thread: thread_label(),
+            });
+        }
+        self.remaining -= 1;
+        self.job.sink.emit(Event::TaskFinished {
             task,
             worker,
             result: Err(reason.clone()),
@@ -143,31 +148,37 @@ impl Pool<'_, '_> {
         self.results[task] = Some(Err(reason));
     }
 
-    fn start(&mut self, slot: usize, generation: u64) {
+    fn start(&mut self, slot: usize, generation: u64) -> bool {
         match spawn_worker(&self.exe, self.job.gil, slot, generation, &self.tx) {
-            Ok(w) => self.workers[slot] = Some(w),
+            Ok(w) => {
+                self.stats.spawns += 1;
+                self.workers[slot] = Some(w);
+                true
+            }
             Err(e) => {
                 let reason = format!("could not start worker process {}: {e}", self.exe.display());
                 while let Some(t) = self.queue.pop_front() {
                     self.fail_task(t, slot, reason.clone());
                 }
+                false
             }
         }
     }
 
-    /// A worker died or misbehaved: fail its task, reap it, start a replacement if needed.
+    /// A worker died or misbehaved: report it, fail its task, reap it, start a
+    /// replacement while work remains.
     fn lost(&mut self, slot: usize, what: &str) {
         let Some(mut w) = self.workers[slot].take() else {
             return;
         };
         let status = kill_and_reap(&mut w);
         let reason = format!("worker {slot} (pid {}) {what} ({status})", w.pid);
-        self.sink().emit(Event::WorkerDied {
+        self.job.sink.emit(Event::WorkerDied {
             worker: slot,
             pid: w.pid,
             reason: reason.clone(),
         });
-        if let Some(task) = w.busy {
+        if let Some((task, _)) = w.busy {
             self.fail_task(task, slot, reason);
         }
         if !self.queue.is_empty() && self.respawns_left > 0 && !self.job.cancel.is_cancelled() {
@@ -176,79 +187,99 @@ impl Pool<'_, '_> {
         }
     }
 
+    /// Send the next queued task to every ready, idle worker.
     fn dispatch(&mut self) {
         for slot in 0..self.workers.len() {
             let Some(w) = self.workers[slot].as_mut() else {
                 continue;
             };
+            // Sent before its hello, a task waits in the pipe while the child starts.
             if w.busy.is_some() {
                 continue;
             }
             let Some(task) = self.queue.pop_front() else {
                 return;
             };
+            let start = Instant::now();
             let msg = TaskMessage {
                 id: task,
                 workload: self.job.workload.name().to_string(),
                 task: self.job.tasks[task].clone(),
             };
-            w.busy = Some(task);
-            let sent = match (serde_json::to_string(&msg), w.stdin.as_mut()) {
-                (Ok(line), Some(stdin)) => writeln!(stdin, "{line}").and_then(|_| stdin.flush()),
-                _ => Err(std::io::Error::other("no stdin")),
+            let line = serde_json::to_string(&msg);
+            self.stats.serialise += start.elapsed();
+            let w0 = Instant::now();
+            let sent = match (line, w.stdin.as_mut()) {
+                (Ok(mut line), Some(stdin)) => {
+                    line.push('\n');
+                    self.stats.bytes_sent += line.len() as u64;
+                    stdin.write_all(line.as_bytes()).and_then(|_| stdin.flush())
+                }
+                (Err(e), _) => Err(std::io::Error::other(e)),
+                (_, None) => Err(std::io::Error::other("no stdin")),
             };
-            if sent.is_err() {
-                self.lost(slot, "stopped reading its tasks");
+            self.stats.write += w0.elapsed();
+            w.busy = Some((task, start));
+            if let Err(e) = sent {
+                self.lost(slot, &format!("stopped reading its tasks: {e}"));
+            }
+        }
+    }
+
+    /// Give up on workers that have not said hello in time.
+    fn check_hello(&mut self) {
+        let timeout = self.opts.hello_timeout;
+        for slot in 0..self.workers.len() {
+            let late = self.workers[slot]
+                .as_ref()
+                .is_some_and(|w| !w.ready && w.spawned.elapsed() > timeout);
+            if late {
+                self.lost(
+                    slot,
+                    &format!("did not say hello within {:.1} s", timeout.as_secs_f64()),
+                );
             }
         }
     }
 
     fn on_line(&mut self, slot: usize, line: &str) {
+        self.stats.bytes_received += line.len() as u64 + 1;
         let Ok(Stamped { at_us, event }) = serde_json::from_str::<Stamped>(line) else {
             let shown: String = line.chars().take(60).collect();
             self.lost(slot, &format!("wrote garbage on stdout: {shown:?}"));
             return;
         };
+        let now = self.job.sink.now_us() as i64;
         let Some(w) = self.workers[slot].as_mut() else {
             return;
         };
-        let now = self.job.sink.now_us() as i64;
-        let at = |offset: i64, t: u64| (t as i64 + offset).max(0) as u64;
+        let off = w.offset_us;
+        // The child's timestamps, on the run's clock.
+        let at = |t: u64| (t as i64 + off).max(0) as u64;
+        let sink = self.job.sink;
         match event {
-            Event::WorkerStarted { pid, .. } => {
+            Event::WorkerStarted { pid, .. } if !w.ready => {
                 w.offset_us = now - at_us as i64;
-                self.job
-                    .sink
-                    .emit(Event::WorkerStarted { worker: slot, pid });
-            }
-            Event::TaskFinished {
-                task,
-                result,
-                wall_us,
-                cpu_us,
-                ..
-            } if task < self.results.len() && w.busy == Some(task) => {
-                w.busy = None;
-                let off = w.offset_us;
-                self.job.sink.emit_at(
-                    at(off, at_us),
-                    Event::TaskFinished {
-                        task,
-                        worker: slot,
-                        result: result.clone(),
-                        wall_us,
-                        cpu_us,
-                    },
-                );
-                self.results[task] = Some(result);
-                self.remaining -= 1;
+                w.ready = true;
+                // A task sent before the hello waited for start-up, not for the pipe.
+                if let Some((task, _)) = w.busy {
+                    w.busy = Some((task, Instant::now()));
+                }
+                self.stats.startup.push(w.spawned.elapsed());
+                if w.generation == 0 {
+                    self.first_generation_ready += 1;
+                    if self.first_generation_ready == self.workers.len() {
+                        self.stats.startup_wall = self.t0.elapsed();
+                    }
+                }
+                sink.emit(Event::WorkerStarted { worker: slot, pid });
             }
             Event::TaskStarted {
                 task, pid, thread, ..
-            } => {
-                let off = w.offset_us;
-                self.job.sink.emit_at(
-                    at(off, at_us),
+            } if w.busy.map(|b| b.0) == Some(task) && !self.started[task] => {
+                self.started[task] = true;
+                sink.emit_at(
+                    at(at_us),
                     Event::TaskStarted {
                         task,
                         worker: slot,
@@ -259,36 +290,56 @@ impl Pool<'_, '_> {
             }
             Event::Progress {
                 task, done, total, ..
-            } => {
-                let off = w.offset_us;
-                self.job.sink.emit_at(
-                    at(off, at_us),
-                    Event::Progress {
-                        task,
-                        worker: slot,
-                        done,
-                        total,
-                    },
-                );
-            }
+            } if w.busy.map(|b| b.0) == Some(task) => sink.emit_at(
+                at(at_us),
+                Event::Progress {
+                    task,
+                    worker: slot,
+                    done,
+                    total,
+                },
+            ),
             Event::Span {
                 kind,
                 start_us,
                 end_us,
                 ..
-            } => {
-                let off = w.offset_us;
-                self.job.sink.emit_at(
-                    at(off, at_us),
-                    Event::Span {
+            } => sink.emit_at(
+                at(at_us),
+                Event::Span {
+                    worker: slot,
+                    kind,
+                    start_us: at(start_us),
+                    end_us: at(end_us),
+                },
+            ),
+            Event::Note { key, value } => sink.emit(Event::Note { key, value }),
+            Event::TaskFinished {
+                task,
+                result,
+                wall_us,
+                cpu_us,
+                ..
+            } if w.busy.map(|b| b.0) == Some(task) && self.started[task] => {
+                let started = w.busy.take().map_or_else(Instant::now, |b| b.1);
+                w.done += 1;
+                self.stats.roundtrip += started.elapsed();
+                self.stats.compute += Duration::from_micros(wall_us);
+                self.stats.tasks += 1;
+                sink.emit_at(
+                    at(at_us),
+                    Event::TaskFinished {
+                        task,
                         worker: slot,
-                        kind,
-                        start_us: at(off, start_us),
-                        end_us: at(off, end_us),
+                        result: result.clone(),
+                        wall_us,
+                        cpu_us,
                     },
                 );
+                self.results[task] = Some(result);
+                self.remaining -= 1;
+                self.maybe_recycle(slot);
             }
-            Event::Note { key, value } => self.job.sink.emit(Event::Note { key, value }),
             other => {
                 let shown = format!("{other:?}");
                 self.lost(slot, &format!("sent an unexpected event: {shown:.60}"));
@@ -296,15 +347,34 @@ impl Pool<'_, '_> {
         }
     }
 
+    /// Retire a child that reached its task limit and start a fresh one.
+    fn maybe_recycle(&mut self, slot: usize) {
+        let limit = self.opts.max_tasks_per_child;
+        let Some(w) = self.workers[slot].as_mut() else {
+            return;
+        };
+        if limit.is_none_or(|k| w.done < k) || self.queue.is_empty() {
+            return;
+        }
+        let r0 = Instant::now();
+        retire(w, Duration::from_secs(2));
+        self.stats.retire += r0.elapsed();
+        let (generation, done) = (w.generation + 1, w.done);
+        self.workers[slot] = None;
+        self.job.sink.emit(Event::Note {
+            key: "recycled".into(),
+            value: format!("worker {slot} retired after {done} tasks"),
+        });
+        if self.start(slot, generation) {
+            self.stats.recycled += 1;
+        }
+    }
+
     fn run(&mut self) {
-        let n = self.workers.len();
-        for slot in 0..n {
+        for slot in 0..self.workers.len() {
             self.start(slot, 0);
         }
-        while self.remaining > 0 {
-            if self.job.cancel.is_cancelled() {
-                break;
-            }
+        while self.remaining > 0 && !self.job.cancel.is_cancelled() {
             self.dispatch();
             if self.workers.iter().all(Option::is_none) {
                 break;
@@ -314,68 +384,32 @@ impl Pool<'_, '_> {
                     let current = self.workers[slot]
                         .as_ref()
                         .is_some_and(|w| w.generation == generation);
-                    if !current {
-                        continue;
-                    }
-                    match msg {
-                        FromChild::Line(line) => self.on_line(slot, &line),
-                        FromChild::Eof => self.lost(slot, "died"),
+                    if current {
+                        match msg {
+                            FromChild::Line(line) => self.on_line(slot, &line),
+                            FromChild::Eof => self.lost(slot, "died"),
+                        }
                     }
                 }
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => break,
             }
+            self.check_hello();
         }
         let cancelled = self.job.cancel.is_cancelled();
         for w in self.workers.iter_mut().flatten() {
             if cancelled {
                 kill_and_reap(w);
             } else {
-                shut_down(w, Duration::from_secs(2));
+                retire(w, Duration::from_secs(2));
             }
         }
         self.workers.clear();
-        // Anything not finished (cancel, or every worker gone) never ran.
+        // Anything not finished (every worker gone) never ran; on cancel it stays `None`.
         if !cancelled {
-            let never: Vec<usize> = (0..self.results.len())
-                .filter(|&t| self.results[t].is_none())
-                .collect();
-            for t in never {
+            for t in 0..self.results.len() {
                 self.fail_task(t, 0, "no worker process left to run it".into());
             }
         }
-    }
-}
-
-impl Executor for Processes {
-    fn execute(&self, job: &Job) -> Vec<TaskResult> {
-        let n = job.tasks.len();
-        let exe = match job
-            .worker_exe
-            .map(Path::to_path_buf)
-            .map(Ok)
-            .unwrap_or_else(std::env::current_exe)
-        {
-            Ok(p) => p,
-            Err(e) => {
-                let msg = format!("cannot find conlab's own executable to start workers: {e}");
-                return (0..n).map(|_| Some(Err(msg.clone()))).collect();
-            }
-        };
-        let (tx, rx) = crossbeam_channel::unbounded();
-        let workers = job.workers.min(n);
-        let mut pool = Pool {
-            job,
-            exe,
-            tx,
-            rx,
-            workers: (0..workers).map(|_| None).collect(),
-            queue: (0..n).collect(),
-            results: vec![None; n],
-            remaining: n,
-            respawns_left: 2 * workers + n,
-        };
-        pool.run();
-        pool.results
     }
 }

@@ -1,24 +1,75 @@
-//! The threads model: a pool of named threads built for the run, pulling task indices
-//! from one shared counter (like Python's `ThreadPoolExecutor` and its work queue), all
-//! sharing one simulated GIL.
+//! The thread pool: named threads built for the run, pulling task indices from one shared
+//! counter (like Python's `ThreadPoolExecutor` and its work queue), all sharing one
+//! simulated GIL. Also the "gang": one thread per task, all at once (Python's
+//! `threading.Thread` per role), for scenes whose tasks must run side by side.
 //!
 //! Not rayon: its idle workers look for work by stealing from every other worker, which
 //! costs O(threads²) and, at 1000 threads on 2 cores, seconds of CPU — the I/O lessons
 //! need 1000 threads that only wait.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
-use super::{Event, Executor, Gil, Job, TaskResult, run_one, to_result};
+use super::{Event, Gil, Job, TaskCtx, TaskResult, run_with, to_result};
+use crate::core::{TaskError, TaskOutput};
 
-pub struct Threads;
+/// A thread pool for one job. Built by [`super::Engine::threads`].
+#[derive(Clone)]
+pub struct ThreadPool<'a, 'j> {
+    job: &'a Job<'j>,
+    workers: usize,
+    /// Threads are named `{prefix}-{i}`.
+    prefix: String,
+}
 
-impl Executor for Threads {
-    fn execute(&self, job: &Job) -> Vec<TaskResult> {
+/// What a thread pool measured about itself.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct ThreadStats {
+    /// From the first spawn until every thread was running.
+    pub startup: Duration,
+}
+
+impl<'a, 'j> ThreadPool<'a, 'j> {
+    /// The job's own width, threads named `conlab-thread-{i}`.
+    pub fn new(job: &'a Job<'j>) -> Self {
+        ThreadPool {
+            job,
+            workers: job.workers,
+            prefix: "conlab-thread".into(),
+        }
+    }
+
+    pub fn workers(mut self, n: usize) -> Self {
+        self.workers = n;
+        self
+    }
+
+    /// Name the threads `conlab-scene-{scene}-{i}` (what the timeline shows).
+    pub fn scene(mut self, scene: &str) -> Self {
+        self.prefix = format!("conlab-scene-{scene}");
+        self
+    }
+
+    /// Run the job's tasks through `workload.run_task`.
+    pub fn run(self, gil: &Gil) -> (Vec<TaskResult>, ThreadStats) {
+        let job = self.job;
+        self.run_each(gil, |i, ctx| job.workload.run_task(&job.tasks[i], ctx))
+    }
+
+    /// Run `f(i, ctx)` for every task index `i` of the job, `workers` at a time; results in
+    /// task order. Every task starts once and finishes once (unless cancelled first).
+    pub fn run_each<F>(self, gil: &Gil, f: F) -> (Vec<TaskResult>, ThreadStats)
+    where
+        F: Fn(usize, &mut TaskCtx) -> Result<TaskOutput, TaskError> + Sync,
+    {
+        let job = self.job;
         let n = job.tasks.len();
-        let gil = Gil::new(job.gil);
         let pid = std::process::id();
         let next = AtomicUsize::new(0);
+        let ready_us = AtomicU64::new(0);
+        let t0 = Instant::now();
         let work = |worker: usize| {
+            ready_us.fetch_max(t0.elapsed().as_micros() as u64, Ordering::Relaxed);
             let mut done = Vec::new();
             loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
@@ -28,7 +79,7 @@ impl Executor for Threads {
                 let r = if job.cancel.is_cancelled() {
                     None
                 } else {
-                    to_result(run_one(job, &gil, i, worker, pid))
+                    to_result(run_with(job, gil, i, worker, pid, |ctx| f(i, ctx)))
                 };
                 done.push((i, r));
             }
@@ -37,11 +88,11 @@ impl Executor for Threads {
         let mut results: Vec<TaskResult> = vec![None; n];
         let mut spawn_error = None;
         std::thread::scope(|s| {
-            let mut handles = Vec::with_capacity(job.workers);
-            for worker in 0..job.workers {
+            let mut handles = Vec::with_capacity(self.workers);
+            for worker in 0..self.workers.max(1) {
                 let work = &work;
                 match std::thread::Builder::new()
-                    .name(format!("conlab-thread-{worker}"))
+                    .name(format!("{}-{worker}", self.prefix))
                     .spawn_scoped(s, move || work(worker))
                 {
                     Ok(h) => {
@@ -50,31 +101,86 @@ impl Executor for Threads {
                     }
                     Err(e) => {
                         // Run with the threads we have; fail only if there are none.
-                        spawn_error = Some(format!("could not start {} threads: {e}", job.workers));
+                        spawn_error =
+                            Some(format!("could not start {} threads: {e}", self.workers));
                         break;
                     }
                 }
             }
             for h in handles {
-                // run_one catches task panics, so a worker thread does not panic.
+                // run_with catches task panics, so a worker thread does not panic.
                 for (i, r) in h.join().unwrap_or_default() {
                     results[i] = r;
                 }
             }
         });
+        let stats = ThreadStats {
+            startup: Duration::from_micros(ready_us.load(Ordering::Relaxed)),
+        };
         if let Some(msg) = spawn_error
             && next.load(Ordering::Relaxed) == 0
         {
-            return job.tasks.iter().map(|_| Some(Err(msg.clone()))).collect();
+            return (fail_all(job, 0, &msg), stats);
         }
-        results
+        (results, stats)
     }
+
+    /// One thread per task `first..first + count`, all running at once: thread `i` is
+    /// task `first + i` and worker `i`. For scenes whose tasks wait on each other.
+    pub fn gang<F>(self, gil: &Gil, first: usize, count: usize, f: F) -> Vec<TaskResult>
+    where
+        F: Fn(usize, &mut TaskCtx) -> Result<TaskOutput, TaskError> + Sync,
+    {
+        let job = self.job;
+        let pid = std::process::id();
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..count)
+                .map(|i| {
+                    let f = &f;
+                    std::thread::Builder::new()
+                        .name(format!("{}-{i}", self.prefix))
+                        .spawn_scoped(scope, move || {
+                            to_result(run_with(job, gil, first + i, i, pid, |ctx| f(i, ctx)))
+                        })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .enumerate()
+                .map(|(i, h)| match h {
+                    // run_with catches task panics, so the thread does not panic.
+                    Ok(h) => h
+                        .join()
+                        .unwrap_or_else(|_| Some(Err("thread panicked".into()))),
+                    Err(e) => fail_one(job, first + i, i, format!("could not start a thread: {e}")),
+                })
+                .collect()
+        })
+    }
+}
+
+/// Start and fail one task that could not run (so it still starts once and finishes once).
+fn fail_one(job: &Job, task: usize, worker: usize, reason: String) -> TaskResult {
+    to_result(run_with(
+        job,
+        &Gil::new(Default::default()),
+        task,
+        worker,
+        0,
+        |_| Err(TaskError::failed(reason)),
+    ))
+}
+
+fn fail_all(job: &Job, worker: usize, reason: &str) -> Vec<TaskResult> {
+    (0..job.tasks.len())
+        .map(|t| fail_one(job, t, worker, reason.to_string()))
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::exec::{CancelToken, GilConfig, Sink};
+    use crate::exec::{CancelToken, Engine, GilConfig, Model, Sink};
 
     #[test]
     fn every_task_runs_once_in_order() {
@@ -93,8 +199,9 @@ mod tests {
             cancel: &cancel,
             worker_exe: None,
         };
-        let seq = super::super::executor(super::super::Model::Sequential).execute(&job);
-        let thr = Threads.execute(&job);
+        let engine = Engine::new(&job);
+        let seq = engine.run_model(Model::Sequential);
+        let (thr, _) = engine.threads().run(&engine.gil());
         assert_eq!(thr.len(), 50);
         assert_eq!(thr, seq);
     }

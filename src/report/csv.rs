@@ -1,7 +1,7 @@
 //! `--format csv`: a header line, then one line per model.
 
 use super::Exporter;
-use crate::compare::Comparison;
+use super::comparison::Comparison;
 
 pub struct CsvExporter;
 

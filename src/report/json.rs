@@ -1,7 +1,7 @@
 //! `--format json`: an array with one object per model.
 
 use super::Exporter;
-use crate::compare::Comparison;
+use super::comparison::Comparison;
 
 pub struct JsonExporter;
 

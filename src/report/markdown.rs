@@ -1,7 +1,7 @@
 //! `--format markdown`: a table to paste into notes and docs.
 
+use super::comparison::Comparison;
 use super::{Exporter, answer_cell, percent, times};
-use crate::compare::Comparison;
 
 pub struct MarkdownExporter;
 

@@ -1,13 +1,15 @@
-//! Headless output: a comparison through one exporter per format (table, JSON, CSV,
-//! markdown). Rendered frames (screenshots) live in `crate::frame`.
+//! Headless output: a comparison ([`comparison`]: the data `compare` fills) through one
+//! exporter per format (table, JSON, CSV, markdown). Rendered frames (screenshots) live in
+//! `crate::frame`.
 
+pub mod comparison;
 mod csv;
 mod json;
 mod markdown;
 mod table;
 
 use crate::cli::Format;
-use crate::compare::Comparison;
+use comparison::Comparison;
 
 /// Turns a comparison into one output format.
 pub trait Exporter {
@@ -34,7 +36,7 @@ pub(crate) fn percent(x: Option<f64>) -> String {
 }
 
 /// The answer with ✓ when every model agrees, ✗ otherwise.
-pub(crate) fn answer_cell(r: &crate::compare::Row) -> String {
+pub(crate) fn answer_cell(r: &comparison::Row) -> String {
     match &r.answer {
         Some(a) if r.answers_agree => format!("{a} ✓"),
         Some(a) => format!("{a} ✗"),
@@ -45,7 +47,7 @@ pub(crate) fn answer_cell(r: &crate::compare::Row) -> String {
 
 #[cfg(test)]
 pub(crate) mod fixture {
-    use crate::compare::{Comparison, Row};
+    use super::comparison::{Comparison, Row};
     use crate::exec::Model;
 
     pub fn comparison() -> Comparison {

@@ -1,7 +1,7 @@
 //! `--format table`: aligned columns for a terminal, with the machine's capacity.
 
+use super::comparison::Comparison;
 use super::{Exporter, answer_cell, percent, times};
-use crate::compare::Comparison;
 
 pub struct TableExporter;
 

@@ -11,7 +11,8 @@ use anyhow::Context;
 use serde_json::{Value, json};
 
 use super::{Answer, Plan, TaskOutput, WorkKind, Workload, WorkloadArgs, split_ranges, thousands};
-use crate::exec::{TaskCtx, TaskError};
+use crate::core::TaskError;
+use crate::exec::TaskCtx;
 
 pub struct Files;
 

@@ -10,7 +10,8 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use super::{Answer, Plan, TaskOutput, WorkKind, Workload, WorkloadArgs, task_u64, thousands};
-use crate::exec::{TaskCtx, TaskError};
+use crate::core::TaskError;
+use crate::exec::TaskCtx;
 use crate::server::{self, Server};
 
 pub struct Http;

@@ -6,7 +6,8 @@ use std::ops::RangeInclusive;
 use serde_json::{Value, json};
 
 use super::{Answer, Plan, TaskOutput, WorkKind, Workload, WorkloadArgs, task_u64};
-use crate::exec::{TaskCtx, TaskError};
+use crate::core::TaskError;
+use crate::exec::TaskCtx;
 
 pub struct NaivePrimes;
 

@@ -11,7 +11,8 @@ use sha2::{Digest, Sha256};
 
 use super::http::{fetch_task, fold_digests, hex, plan_fetches};
 use super::{Answer, Plan, TaskOutput, WorkKind, Workload, WorkloadArgs, task_u64, thousands};
-use crate::exec::{Event, Job, Model, Sink, TaskCtx, TaskError, TaskResult, executor};
+use crate::core::{Event, Model, TaskError};
+use crate::exec::{Engine, Job, Sink, TaskCtx, TaskResult};
 
 pub struct Pipeline;
 
@@ -153,7 +154,8 @@ impl Workload for Pipeline {
             _ => Err(TaskError::failed("malformed task: no known `stage`")),
         }
     }
-    fn run_whole(&self, job: &Job, model: Model) -> Option<Vec<TaskResult>> {
+    fn orchestrate(&self, engine: &Engine, model: Model) -> Option<Vec<TaskResult>> {
+        let job = engine.job();
         let note = |k: &str, v: String| {
             job.sink.emit(Event::Note {
                 key: k.into(),
@@ -171,10 +173,11 @@ impl Workload for Pipeline {
         );
         let quiet = quiet_sink(job.sink);
         let t0 = Instant::now();
-        let downloaded = executor(Model::Threads).execute(&Job {
+        let downloaded = Engine::new(&Job {
             sink: &quiet,
             ..*job
-        });
+        })
+        .run_model(Model::Threads);
         let download = t0.elapsed();
         note("stage download", format!("{:.3} s", download.as_secs_f64()));
 
@@ -219,11 +222,12 @@ impl Workload for Pipeline {
         let map = Arc::new(map);
         let renamed = renaming_sink(job.sink, map.clone());
         let t1 = Instant::now();
-        let hashed = executor(model).execute(&Job {
+        let hashed = Engine::new(&Job {
             tasks: &hash_tasks,
             sink: &renamed,
             ..*job
-        });
+        })
+        .run_model(model);
         let hash = t1.elapsed();
         note(
             "stage hash",

@@ -9,10 +9,10 @@ use std::time::Instant;
 
 use serde_json::{Value, json};
 
-use super::scenes::pool::{PoolOpts, run_pool};
-use super::scenes::{attach_run_extra, ms, run_extra, run_pool_threads};
+use super::scenes::{attach_run_extra, run_extra};
 use super::{Answer, Plan, TaskOutput, WorkKind, Workload, WorkloadArgs, task_u64};
-use crate::exec::{Event, Gil, Job, Model, Sink, TaskCtx, TaskError, TaskResult, executor};
+use crate::core::{Event, Model, TaskError, ms};
+use crate::exec::{Engine, Gil, Job, Sink, TaskCtx, TaskResult};
 
 pub struct Tiny;
 
@@ -75,7 +75,8 @@ impl Workload for Tiny {
         }
         Ok(TaskOutput::value(u128::from(task_u64(task, "x")?) + 1))
     }
-    fn run_whole(&self, job: &Job, model: Model) -> Option<Vec<TaskResult>> {
+    fn orchestrate(&self, engine: &Engine, model: Model) -> Option<Vec<TaskResult>> {
+        let job = engine.job();
         let items: u64 = job.tasks.iter().map(items_of).sum();
         let t0 = Instant::now();
         // Σ of every task's own wall time, from the TaskFinished events.
@@ -97,7 +98,7 @@ impl Workload for Tiny {
                     sink: &counted,
                     ..*job
                 };
-                let r = executor(Model::Sequential).execute(&sub);
+                let r = Engine::new(&sub).run_model(Model::Sequential);
                 let compute = compute_us.load(Ordering::Relaxed) as f64 / 1e3;
                 (
                     r,
@@ -111,24 +112,24 @@ impl Workload for Tiny {
                     ..*job
                 };
                 let gil = Gil::new(job.gil);
-                let (r, startup) = run_pool_threads(&sub, &gil, "tiny", job.workers, |i, ctx| {
-                    self.run_task(&job.tasks[i], ctx)
-                });
+                let (r, startup) = Engine::new(&sub)
+                    .threads()
+                    .scene("tiny")
+                    .workers(job.workers)
+                    .run_each(&gil, |i, ctx| self.run_task(&job.tasks[i], ctx));
                 let compute = compute_us.load(Ordering::Relaxed) as f64 / 1e3;
                 (
                     r,
-                    json!({ "startup_ms": ms(startup), "serialise_ms": 0.0, "transfer_ms": 0.0,
+                    json!({ "startup_ms": ms(startup.startup), "serialise_ms": 0.0, "transfer_ms": 0.0,
                             "compute_ms": compute, "bytes_moved": 0 }),
                 )
             }
             Model::Processes => {
-                let (r, stats) = run_pool(
-                    job,
-                    PoolOpts {
-                        workers: job.workers,
-                        max_tasks_per_child: None,
-                    },
-                );
+                let (r, stats) = Engine::new(job)
+                    .processes()
+                    .workers(job.workers)
+                    .max_tasks_per_child(None)
+                    .run();
                 (
                     r,
                     json!({

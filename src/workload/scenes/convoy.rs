@@ -10,8 +10,9 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use super::super::{Answer, Plan, TaskOutput, WorkKind, Workload, WorkloadArgs, task_u64};
-use super::{attach_run_extra, median, ms, quantile, run_extra, run_threads};
-use crate::exec::{Event, Gil, Job, Model, TaskCtx, TaskError, TaskResult};
+use super::{attach_run_extra, quantile, run_extra};
+use crate::core::{Event, Model, TaskError, median, ms};
+use crate::exec::{Engine, Gil, TaskCtx, TaskResult};
 
 pub struct Convoy;
 
@@ -95,7 +96,8 @@ impl Workload for Convoy {
             "convoy runs two threads side by side: use --model threads",
         ))
     }
-    fn run_whole(&self, job: &Job, model: Model) -> Option<Vec<TaskResult>> {
+    fn orchestrate(&self, engine: &Engine, model: Model) -> Option<Vec<TaskResult>> {
+        let job = engine.job();
         let run_ms = match (model, job.tasks.first().map(|t| task_u64(t, "ms"))) {
             (Model::Threads, Some(Ok(ms))) => ms,
             _ => {
@@ -108,21 +110,24 @@ impl Workload for Convoy {
         let lat = Mutex::new(Vec::new());
         let cpu_iters = Mutex::new(0u64);
         let t0 = Instant::now();
-        let mut results = run_threads(job, &gil, "convoy", 0, 2, |i, ctx| {
-            if i == 0 {
-                let r = cpu_bound(Duration::from_millis(run_ms), &stop, ctx);
-                // Whatever happened, let the waiter go.
-                stop.store(true, Ordering::SeqCst);
-                let n = r?;
-                *cpu_iters.lock().unwrap_or_else(|e| e.into_inner()) = n;
-                Ok(TaskOutput::value(u128::from(n)))
-            } else {
-                let l = waiter(&stop, ctx)?;
-                let n = l.len();
-                *lat.lock().unwrap_or_else(|e| e.into_inner()) = l;
-                Ok(TaskOutput::value(n as u128))
-            }
-        });
+        let mut results = Engine::new(job)
+            .threads()
+            .scene("convoy")
+            .gang(&gil, 0, 2, |i, ctx| {
+                if i == 0 {
+                    let r = cpu_bound(Duration::from_millis(run_ms), &stop, ctx);
+                    // Whatever happened, let the waiter go.
+                    stop.store(true, Ordering::SeqCst);
+                    let n = r?;
+                    *cpu_iters.lock().unwrap_or_else(|e| e.into_inner()) = n;
+                    Ok(TaskOutput::value(u128::from(n)))
+                } else {
+                    let l = waiter(&stop, ctx)?;
+                    let n = l.len();
+                    *lat.lock().unwrap_or_else(|e| e.into_inner()) = l;
+                    Ok(TaskOutput::value(n as u128))
+                }
+            });
         let elapsed = t0.elapsed().as_secs_f64();
         let mut lat = lat.into_inner().unwrap_or_else(|e| e.into_inner());
         let cpu_iters = cpu_iters.into_inner().unwrap_or_else(|e| e.into_inner());

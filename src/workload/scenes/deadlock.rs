@@ -10,8 +10,9 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use super::super::{Answer, Plan, TaskOutput, WorkKind, Workload, WorkloadArgs, task_u64};
-use super::{attach_run_extra, ms, run_extra, run_threads};
-use crate::exec::{CancelToken, Event, Gil, Job, Model, TaskCtx, TaskError, TaskResult};
+use super::{attach_run_extra, run_extra};
+use crate::core::{Event, Model, TaskError, ms};
+use crate::exec::{CancelToken, Engine, Gil, TaskCtx, TaskResult};
 
 pub struct Deadlock;
 
@@ -216,7 +217,8 @@ impl Workload for Deadlock {
             "deadlock orchestrates its own threads: run it with --model threads",
         ))
     }
-    fn run_whole(&self, job: &Job, model: Model) -> Option<Vec<TaskResult>> {
+    fn orchestrate(&self, engine: &Engine, model: Model) -> Option<Vec<TaskResult>> {
+        let job = engine.job();
         if model != Model::Threads {
             let msg = "deadlock needs two threads sharing two locks: use --model threads";
             return Some(job.tasks.iter().map(|_| Some(Err(msg.into()))).collect());
@@ -274,17 +276,21 @@ impl Workload for Deadlock {
                     }
                     None
                 });
-            let r = run_threads(job, &gil, "deadlock", 0, plan.len(), |i, ctx| {
-                let (order, pause) = plan[i];
-                worker(
-                    &table,
-                    i,
-                    order,
-                    Duration::from_millis(pause),
-                    job.cancel,
-                    ctx,
-                )
-            });
+            let r =
+                Engine::new(job)
+                    .threads()
+                    .scene("deadlock")
+                    .gang(&gil, 0, plan.len(), |i, ctx| {
+                        let (order, pause) = plan[i];
+                        worker(
+                            &table,
+                            i,
+                            order,
+                            Duration::from_millis(pause),
+                            job.cancel,
+                            ctx,
+                        )
+                    });
             done.store(true, Ordering::SeqCst);
             if let Ok(h) = watchdog {
                 found = h.join().unwrap_or(None);
@@ -418,7 +424,7 @@ mod tests {
 
     #[test]
     fn cancel_stops_a_deadlocked_run() {
-        use crate::exec::{self, CancelToken, GilConfig, RunSpec, Sink};
+        use crate::exec::{CancelToken, GilConfig, RunSpec, Sink};
         let cancel = CancelToken::new();
         let c = cancel.clone();
         let t = std::thread::spawn(move || {
@@ -435,7 +441,7 @@ mod tests {
             gil: GilConfig::default(),
             worker_exe: None,
         };
-        let r = exec::run(&spec, &Sink::null(), &cancel).expect("runs");
+        let r = crate::runtime::run(&spec, &Sink::null(), &cancel).expect("runs");
         t.join().expect("canceller");
         assert!(r.cancelled, "cancel ends the run (it would hang otherwise)");
     }

@@ -8,13 +8,14 @@ use serde_json::{Value, json};
 
 use super::super::{Answer, Plan, TaskOutput, WorkKind, Workload, WorkloadArgs, task_u64};
 use super::{attach_run_extra, run_extra};
-use crate::exec::{Event, Job, Model, TaskCtx, TaskError, TaskResult, cpu_now, executor};
+use crate::core::{Event, Model, TaskError};
+use crate::exec::{Engine, Job, TaskCtx, TaskResult, cpu_now};
 
 pub struct Oversubscribe;
 
 /// This machine's cores.
 fn cores() -> usize {
-    crate::cli::default_workers()
+    crate::core::default_workers()
 }
 
 /// The worker counts tried: 1, cores, 2×cores, 4×cores (deduplicated).
@@ -90,7 +91,8 @@ impl Workload for Oversubscribe {
         let v = spin(task_u64(task, "seed")?, task_u64(task, "n")?, ctx)?;
         Ok(TaskOutput::value(u128::from(v)))
     }
-    fn run_whole(&self, job: &Job, model: Model) -> Option<Vec<TaskResult>> {
+    fn orchestrate(&self, engine: &Engine, model: Model) -> Option<Vec<TaskResult>> {
+        let job = engine.job();
         // Group the planned tasks into passes by their worker count.
         let mut passes: Vec<(usize, usize, usize)> = Vec::new(); // (workers, first, len)
         for (i, t) in job.tasks.iter().enumerate() {
@@ -117,7 +119,7 @@ impl Workload for Oversubscribe {
             };
             let cpu0 = cpu_now();
             let t0 = Instant::now();
-            let r = executor(model).execute(&sub);
+            let r = Engine::new(&sub).run_model(model);
             let elapsed = t0.elapsed().as_secs_f64();
             let cpu = cpu_now().saturating_sub(cpu0).as_secs_f64();
             job.sink.emit(Event::Note {

@@ -11,9 +11,9 @@ use std::time::Instant;
 use serde_json::{Value, json};
 
 use super::super::{Answer, Plan, TaskOutput, WorkKind, Workload, WorkloadArgs, task_u64};
-use super::pool::{PoolOpts, run_pool};
-use super::{attach_run_extra, ms, run_extra, run_pool_threads};
-use crate::exec::{Gil, Job, Model, TaskCtx, TaskError, TaskResult};
+use super::{attach_run_extra, run_extra};
+use crate::core::{Model, TaskError, ms};
+use crate::exec::{Engine, Gil, Job, TaskCtx, TaskResult};
 
 pub struct Payload;
 
@@ -144,7 +144,8 @@ impl Workload for Payload {
         let bytes = payload(task_u64(task, "task")?, task_u64(task, "len")?);
         Ok(TaskOutput::value(checksum(&bytes, ctx)?))
     }
-    fn run_whole(&self, job: &Job, model: Model) -> Option<Vec<TaskResult>> {
+    fn orchestrate(&self, engine: &Engine, model: Model) -> Option<Vec<TaskResult>> {
+        let job = engine.job();
         let p = job
             .tasks
             .first()
@@ -177,10 +178,14 @@ impl Workload for Payload {
                 } else {
                     job.workers
                 };
-                let (r, startup) = run_pool_threads(job, &gil, "payload", workers, |i, ctx| {
-                    // Shared memory: read the payload in place, no copy.
-                    Ok(TaskOutput::value(checksum(&buf[i * p..(i + 1) * p], ctx)?))
-                });
+                let (r, startup) = Engine::new(job)
+                    .threads()
+                    .scene("payload")
+                    .workers(workers)
+                    .run_each(&gil, |i, ctx| {
+                        // Shared memory: read the payload in place, no copy.
+                        Ok(TaskOutput::value(checksum(&buf[i * p..(i + 1) * p], ctx)?))
+                    });
                 (
                     r,
                     json!({
@@ -190,7 +195,7 @@ impl Workload for Payload {
                             "threads read the payload in place (shared memory)"
                         },
                         "bytes_moved": 0,
-                        "startup_wall_ms": ms(startup),
+                        "startup_wall_ms": ms(startup.startup),
                     }),
                 )
             }
@@ -208,13 +213,11 @@ impl Workload for Payload {
                     tasks: &tasks,
                     ..*job
                 };
-                let (r, stats) = run_pool(
-                    &sub,
-                    PoolOpts {
-                        workers: job.workers,
-                        max_tasks_per_child: None,
-                    },
-                );
+                let (r, stats) = Engine::new(&sub)
+                    .processes()
+                    .workers(job.workers)
+                    .max_tasks_per_child(None)
+                    .run();
                 drop(file);
                 let mut s = stats.to_json();
                 if let Some(o) = s.as_object_mut() {
@@ -243,13 +246,11 @@ impl Workload for Payload {
                     tasks: &tasks,
                     ..*job
                 };
-                let (r, stats) = run_pool(
-                    &sub,
-                    PoolOpts {
-                        workers: job.workers,
-                        max_tasks_per_child: None,
-                    },
-                );
+                let (r, stats) = Engine::new(&sub)
+                    .processes()
+                    .workers(job.workers)
+                    .max_tasks_per_child(None)
+                    .run();
                 let mut s = stats.to_json();
                 if let Some(o) = s.as_object_mut() {
                     o.insert(

@@ -10,8 +10,9 @@ use crossbeam_channel::{RecvTimeoutError, SendTimeoutError};
 use serde_json::{Value, json};
 
 use super::super::{Answer, Plan, TaskOutput, WorkKind, Workload, WorkloadArgs, task_u64};
-use super::{attach_run_extra, ms, run_extra, run_threads};
-use crate::exec::{CancelToken, Event, Gil, Job, Model, TaskCtx, TaskError, TaskResult};
+use super::{attach_run_extra, run_extra};
+use crate::core::{Event, Model, TaskError, ms};
+use crate::exec::{CancelToken, Engine, Gil, TaskCtx, TaskResult};
 
 pub struct Queue;
 
@@ -171,7 +172,8 @@ impl Workload for Queue {
             "queue orchestrates its own threads: run it with --model threads",
         ))
     }
-    fn run_whole(&self, job: &Job, model: Model) -> Option<Vec<TaskResult>> {
+    fn orchestrate(&self, engine: &Engine, model: Model) -> Option<Vec<TaskResult>> {
+        let job = engine.job();
         let items = job
             .tasks
             .first()
@@ -193,20 +195,24 @@ impl Workload for Queue {
         let t0 = Instant::now();
         let producer_stats = Mutex::new(None);
         let consumer_stats = Mutex::new(vec![None; consumers]);
-        let mut results = run_threads(job, &gil, "queue", 0, consumers + 1, |i, ctx| {
-            if i == 0 {
-                let p = produce(&tx, items, consumers, t0, job.cancel, ctx)?;
-                let out = TaskOutput::value(u128::from(p.produced));
-                *producer_stats.lock().unwrap_or_else(|e| e.into_inner()) = Some(p);
-                Ok(out)
-            } else {
-                let c = consume(&rx, ctx)?;
-                let out = TaskOutput::value(c.items.len() as u128);
-                consumer_stats.lock().unwrap_or_else(|e| e.into_inner())[i - 1] =
-                    Some((c.items, c.got_sentinel));
-                Ok(out)
-            }
-        });
+        let mut results =
+            Engine::new(job)
+                .threads()
+                .scene("queue")
+                .gang(&gil, 0, consumers + 1, |i, ctx| {
+                    if i == 0 {
+                        let p = produce(&tx, items, consumers, t0, job.cancel, ctx)?;
+                        let out = TaskOutput::value(u128::from(p.produced));
+                        *producer_stats.lock().unwrap_or_else(|e| e.into_inner()) = Some(p);
+                        Ok(out)
+                    } else {
+                        let c = consume(&rx, ctx)?;
+                        let out = TaskOutput::value(c.items.len() as u128);
+                        consumer_stats.lock().unwrap_or_else(|e| e.into_inner())[i - 1] =
+                            Some((c.items, c.got_sentinel));
+                        Ok(out)
+                    }
+                });
         let elapsed = t0.elapsed();
         let p = producer_stats
             .into_inner()
@@ -332,7 +338,7 @@ mod tests {
 
     #[test]
     fn cancel_stops_a_blocked_producer() {
-        use crate::exec::{self, CancelToken, GilConfig, RunSpec, Sink};
+        use crate::exec::{CancelToken, GilConfig, RunSpec, Sink};
         let cancel = CancelToken::new();
         let c = cancel.clone();
         let t = std::thread::spawn(move || {
@@ -350,7 +356,7 @@ mod tests {
             gil: GilConfig::default(),
             worker_exe: None,
         };
-        let r = exec::run(&spec, &Sink::null(), &cancel).expect("runs");
+        let r = crate::runtime::run(&spec, &Sink::null(), &cancel).expect("runs");
         t.join().expect("canceller");
         assert!(r.cancelled, "cancel ends the run (it would hang otherwise)");
     }

@@ -10,8 +10,9 @@ use std::time::Instant;
 use serde_json::{Value, json};
 
 use super::super::{Answer, Plan, TaskOutput, WorkKind, Workload, WorkloadArgs};
-use super::{attach_run_extra, ms, run_extra, run_threads};
-use crate::exec::{Gil, Job, Model, TaskCtx, TaskError, TaskResult};
+use super::{attach_run_extra, run_extra};
+use crate::core::{Model, TaskError, ms};
+use crate::exec::{Engine, Gil, TaskCtx, TaskResult};
 
 pub struct Race;
 
@@ -106,7 +107,8 @@ impl Workload for Race {
             "race orchestrates its own threads (shared memory): run it with --model threads",
         ))
     }
-    fn run_whole(&self, job: &Job, model: Model) -> Option<Vec<TaskResult>> {
+    fn orchestrate(&self, engine: &Engine, model: Model) -> Option<Vec<TaskResult>> {
+        let job = engine.job();
         let n = job.tasks.len() / 2;
         let iters = job
             .tasks
@@ -130,10 +132,15 @@ impl Workload for Race {
             // Start the threads together (a slow spawn must not let one finish alone);
             // waiting at the barrier releases the GIL, as any blocking wait does.
             let barrier = Barrier::new(k);
-            results.extend(run_threads(job, &gil, "race", start, k, |_, ctx| {
-                ctx.without_gil(|| barrier.wait());
-                unsynced(&counter, iters, ctx).map(|()| TaskOutput::value(u128::from(iters)))
-            }));
+            results.extend(Engine::new(job).threads().scene("race").gang(
+                &gil,
+                start,
+                k,
+                |_, ctx| {
+                    ctx.without_gil(|| barrier.wait());
+                    unsynced(&counter, iters, ctx).map(|()| TaskOutput::value(u128::from(iters)))
+                },
+            ));
         }
         let unsynced_time = t0.elapsed();
         let got_unsynced = counter.load(Ordering::SeqCst);
@@ -142,10 +149,8 @@ impl Workload for Race {
         let t1 = Instant::now();
         for start in (0..n).step_by(width) {
             let k = width.min(n - start);
-            results.extend(run_threads(
-                job,
+            results.extend(Engine::new(job).threads().scene("race-locked").gang(
                 &gil,
-                "race-locked",
                 n + start,
                 k,
                 |_, ctx| {

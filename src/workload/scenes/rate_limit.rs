@@ -10,8 +10,9 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use super::super::{Answer, Plan, TaskOutput, WorkKind, Workload, WorkloadArgs, task_u64};
-use super::{attach_run_extra, ms, run_extra, run_pool_threads};
-use crate::exec::{Event, Gil, Job, Model, TaskCtx, TaskError, TaskResult};
+use super::{attach_run_extra, run_extra};
+use crate::core::{Event, Model, TaskError, ms};
+use crate::exec::{Engine, Gil, TaskCtx, TaskResult};
 
 pub struct RateLimit;
 
@@ -112,7 +113,8 @@ impl Workload for RateLimit {
         request(task, ctx)?;
         Ok(TaskOutput::value(u128::from(i)))
     }
-    fn run_whole(&self, job: &Job, model: Model) -> Option<Vec<TaskResult>> {
+    fn orchestrate(&self, engine: &Engine, model: Model) -> Option<Vec<TaskResult>> {
+        let job = engine.job();
         if model != Model::Threads {
             let msg = "rate-limit shares one limiter between threads: use --model threads";
             return Some(job.tasks.iter().map(|_| Some(Err(msg.into()))).collect());
@@ -125,18 +127,22 @@ impl Workload for RateLimit {
         let t0 = Instant::now();
         let starts = Mutex::new(Vec::new());
         let waited = Mutex::new(Duration::ZERO);
-        let (mut results, _) = run_pool_threads(job, &gil, "rate-limit", job.workers, |i, ctx| {
-            let slot = limiter.reserve();
-            let w0 = Instant::now();
-            ctx.sleep(slot.saturating_duration_since(w0))?;
-            *waited.lock().unwrap_or_else(|e| e.into_inner()) += w0.elapsed();
-            starts
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push(t0.elapsed().as_secs_f64());
-            request(&job.tasks[i], ctx)?;
-            Ok(TaskOutput::value(i as u128))
-        });
+        let (mut results, _) = Engine::new(job)
+            .threads()
+            .scene("rate-limit")
+            .workers(job.workers)
+            .run_each(&gil, |i, ctx| {
+                let slot = limiter.reserve();
+                let w0 = Instant::now();
+                ctx.sleep(slot.saturating_duration_since(w0))?;
+                *waited.lock().unwrap_or_else(|e| e.into_inner()) += w0.elapsed();
+                starts
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(t0.elapsed().as_secs_f64());
+                request(&job.tasks[i], ctx)?;
+                Ok(TaskOutput::value(i as u128))
+            });
         let elapsed = t0.elapsed().as_secs_f64();
         let mut starts = starts.into_inner().unwrap_or_else(|e| e.into_inner());
         starts.sort_by(f64::total_cmp);

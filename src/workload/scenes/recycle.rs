@@ -9,9 +9,9 @@ use serde_json::{Value, json};
 
 use super::super::{Answer, Plan, TaskOutput, WorkKind, Workload, WorkloadArgs, task_u64};
 use super::oversubscribe::spin;
-use super::pool::{PoolOpts, run_pool};
-use super::{attach_run_extra, ms, run_extra};
-use crate::exec::{Event, Job, Model, TaskCtx, TaskError, TaskResult};
+use super::{attach_run_extra, run_extra};
+use crate::core::{Event, Model, TaskError, ms};
+use crate::exec::{Engine, Job, TaskCtx, TaskResult};
 
 pub struct Recycle;
 
@@ -65,7 +65,8 @@ impl Workload for Recycle {
         let v = spin(task_u64(task, "seed")?, task_u64(task, "n")?, ctx)?;
         Ok(TaskOutput::value(u128::from(v)))
     }
-    fn run_whole(&self, job: &Job, model: Model) -> Option<Vec<TaskResult>> {
+    fn orchestrate(&self, engine: &Engine, model: Model) -> Option<Vec<TaskResult>> {
+        let job = engine.job();
         if model != Model::Processes {
             let msg = "recycle is about worker processes: use --model processes";
             return Some(job.tasks.iter().map(|_| Some(Err(msg.into()))).collect());
@@ -91,13 +92,11 @@ impl Workload for Recycle {
                 ..*job
             };
             let t0 = Instant::now();
-            let (r, stats) = run_pool(
-                &sub,
-                PoolOpts {
-                    workers: job.workers,
-                    max_tasks_per_child: limit,
-                },
-            );
+            let (r, stats) = Engine::new(&sub)
+                .processes()
+                .workers(job.workers)
+                .max_tasks_per_child(limit)
+                .run();
             let elapsed = t0.elapsed();
             let mut s = stats.to_json();
             if let Some(o) = s.as_object_mut() {

@@ -1,0 +1,250 @@
+//! A comparison's data: one row per model, folded from the measured runs. The `compare`
+//! command fills it; the exporters beside it read it.
+
+use serde::Serialize;
+
+use crate::core::Model;
+use crate::exec::RunReport;
+
+/// One model's line in a comparison: the keys of `compare --format json`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Row {
+    pub model: Model,
+    pub gil: bool,
+    pub workers: usize,
+    pub repeat: usize,
+    pub elapsed_median_s: f64,
+    pub elapsed_min_s: f64,
+    pub elapsed_max_s: f64,
+    /// Versus sequential's median; `None` when sequential was not run.
+    pub speedup: Option<f64>,
+    pub efficiency: Option<f64>,
+    /// Cores busy on average (CPU time / elapsed), median over the repeats.
+    pub cpu_utilisation: f64,
+    pub capacity: f64,
+    pub of_capacity: Option<f64>,
+    /// `None` if any repeat failed or was cancelled.
+    pub answer: Option<String>,
+    pub answers_agree: bool,
+    pub failed: usize,
+}
+
+/// A whole comparison: what ran and one row per model.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Comparison {
+    pub workload: String,
+    pub meaning: String,
+    pub size: u64,
+    pub tasks: usize,
+    pub workers: usize,
+    pub gil: bool,
+    pub switch_interval_ms: f64,
+    pub capacity: f64,
+    pub capacity_spinners: usize,
+    pub rows: Vec<Row>,
+}
+
+/// The median of a copy of `xs`.
+fn median(xs: &[f64]) -> f64 {
+    crate::core::median(&mut xs.to_vec())
+}
+
+/// A model's runs all succeeded: none failed, none was cancelled, each has an answer.
+fn succeeded(reports: &[RunReport]) -> bool {
+    !reports.is_empty()
+        && reports
+            .iter()
+            .all(|r| r.failures.is_empty() && !r.cancelled && r.answer.is_some())
+}
+
+/// Fold the measured runs (grouped per model, in order, each with the machine capacity
+/// measured just before it) into a comparison.
+pub fn summarise(measured: &[(Model, Vec<RunReport>, f64)], spinners: usize) -> Comparison {
+    let runs: Vec<(Model, Vec<RunReport>)> =
+        measured.iter().map(|(m, r, _)| (*m, r.clone())).collect();
+    let capacities: Vec<f64> = measured.iter().map(|(_, _, c)| *c).collect();
+    let capacity = capacities.iter().sum::<f64>() / capacities.len().max(1) as f64;
+    let first = runs.iter().flat_map(|(_, r)| r.first()).next();
+    let answer_of = |reports: &[RunReport]| -> Option<String> {
+        let answers: Vec<Option<&str>> = reports
+            .iter()
+            .map(|r| r.answer.as_ref().map(|a| a.value.as_str()))
+            .collect();
+        match answers.first() {
+            Some(Some(a)) if answers.iter().all(|x| *x == Some(*a)) => Some(a.to_string()),
+            _ => None,
+        }
+    };
+    let answers: Vec<Option<String>> = runs.iter().map(|(_, r)| answer_of(r)).collect();
+    let agree = answers.iter().all(|a| a.is_some() && *a == answers[0]);
+    // A failed model has no speed-up, and a failed sequential run is no baseline.
+    let seq_median = runs
+        .iter()
+        .find(|(m, r)| *m == Model::Sequential && succeeded(r))
+        .map(|(_, r)| {
+            median(
+                &r.iter()
+                    .map(|x| x.elapsed.as_secs_f64())
+                    .collect::<Vec<_>>(),
+            )
+        });
+    let rows = runs
+        .iter()
+        .zip(answers)
+        .zip(capacities)
+        .map(|(((model, reports), answer), capacity)| {
+            let el: Vec<f64> = reports.iter().map(|r| r.elapsed.as_secs_f64()).collect();
+            let med = median(&el);
+            let workers = if *model == Model::Sequential {
+                1
+            } else {
+                reports.first().map_or(1, |r| r.workers)
+            };
+            let speedup = seq_median
+                .filter(|_| med > 0.0 && succeeded(reports))
+                .map(|s| s / med);
+            Row {
+                model: *model,
+                gil: reports.first().is_some_and(|r| r.gil),
+                workers,
+                repeat: reports.len(),
+                elapsed_median_s: med,
+                elapsed_min_s: el.iter().copied().fold(f64::INFINITY, f64::min),
+                elapsed_max_s: el.iter().copied().fold(0.0, f64::max),
+                speedup,
+                efficiency: speedup.map(|s| s / workers as f64),
+                cpu_utilisation: median(
+                    &reports
+                        .iter()
+                        .map(RunReport::cpu_utilisation)
+                        .collect::<Vec<_>>(),
+                ),
+                capacity,
+                of_capacity: speedup.map(|s| {
+                    // Sequential uses one core: its ceiling is 1×, not the machine's.
+                    let ceiling = if workers == 1 { 1.0 } else { capacity };
+                    s / ceiling
+                }),
+                answer,
+                answers_agree: agree,
+                failed: reports.iter().map(|r| r.failures.len()).sum(),
+            }
+        })
+        .collect();
+    Comparison {
+        workload: first.map(|r| r.workload.clone()).unwrap_or_default(),
+        meaning: first
+            .and_then(|r| r.answer.as_ref())
+            .map(|a| a.meaning.clone())
+            .unwrap_or_default(),
+        size: first.map_or(0, |r| r.size),
+        tasks: first.map_or(0, |r| r.tasks),
+        workers: runs
+            .iter()
+            .flat_map(|(_, r)| r.first())
+            .map(|r| r.workers)
+            .max()
+            .unwrap_or(1),
+        gil: first.is_some_and(|r| r.gil),
+        switch_interval_ms: 0.0,
+        capacity,
+        capacity_spinners: spinners,
+        rows,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    use crate::core::Answer;
+
+    fn report(model: Model, secs: f64, cpu: f64, answer: &str) -> RunReport {
+        RunReport {
+            workload: "primes".into(),
+            model,
+            workers: 2,
+            gil: true,
+            size: 100,
+            tasks: 4,
+            answer: Some(Answer {
+                value: answer.into(),
+                meaning: "primes below 100".into(),
+            }),
+            elapsed: Duration::from_secs_f64(secs),
+            cpu: Duration::from_secs_f64(cpu),
+            failures: vec![],
+            cancelled: false,
+            details: None,
+        }
+    }
+
+    #[test]
+    fn speedup_efficiency_and_capacity() {
+        let runs = vec![
+            (
+                Model::Sequential,
+                vec![report(Model::Sequential, 4.0, 4.0, "25")],
+                1.6,
+            ),
+            (
+                Model::Threads,
+                vec![report(Model::Threads, 4.0, 4.0, "25")],
+                1.6,
+            ),
+            (
+                Model::Processes,
+                vec![
+                    report(Model::Processes, 2.5, 4.0, "25"),
+                    report(Model::Processes, 2.0, 4.0, "25"),
+                    report(Model::Processes, 3.0, 4.0, "25"),
+                ],
+                1.6,
+            ),
+        ];
+        let c = summarise(&runs, 2);
+        let p = &c.rows[2];
+        assert_eq!(p.elapsed_median_s, 2.5);
+        assert_eq!(p.elapsed_min_s, 2.0);
+        assert_eq!(p.elapsed_max_s, 3.0);
+        assert_eq!(p.speedup, Some(1.6));
+        assert_eq!(p.efficiency, Some(0.8));
+        assert_eq!(p.of_capacity, Some(1.0));
+        assert_eq!(c.rows[0].workers, 1, "sequential uses one worker");
+        assert_eq!(c.rows[0].of_capacity, Some(1.0));
+        assert!(c.rows.iter().all(|r| r.answers_agree));
+    }
+
+    #[test]
+    fn disagreeing_answers_are_flagged() {
+        let runs = vec![
+            (
+                Model::Sequential,
+                vec![report(Model::Sequential, 1.0, 1.0, "25")],
+                2.0,
+            ),
+            (
+                Model::Threads,
+                vec![report(Model::Threads, 1.0, 1.0, "24")],
+                1.5,
+            ),
+        ];
+        let c = summarise(&runs, 2);
+        assert_eq!(c.capacity, 1.75, "the mean of the per-model measurements");
+        assert_eq!(c.rows[1].capacity, 1.5, "each row keeps its own");
+        assert!(c.rows.iter().all(|r| !r.answers_agree));
+    }
+
+    #[test]
+    fn no_sequential_means_no_speedup() {
+        let runs = vec![(
+            Model::Threads,
+            vec![report(Model::Threads, 1.0, 1.0, "25")],
+            2.0,
+        )];
+        let c = summarise(&runs, 2);
+        assert_eq!(c.rows[0].speedup, None);
+        assert_eq!(c.rows[0].of_capacity, None);
+    }
+}
