@@ -221,6 +221,12 @@ pub struct TuiArgs {
     /// Save every engine event and CPU sample to FILE (JSON lines) for `conlab replay`.
     #[arg(long, value_name = "FILE")]
     pub record: Option<PathBuf>,
+    /// Write the session's runs as a Chrome trace-event file (JSON) for ui.perfetto.dev or
+    /// chrome://tracing: a track per worker with its tasks, GIL waits and I/O waits, CPU
+    /// counters, the settings as metadata. Written as the runs
+    /// happen and closed on quit: one file for every run of the session.
+    #[arg(long, value_name = "FILE")]
+    pub trace: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -233,6 +239,12 @@ pub struct ReplayArgs {
     /// Colour theme.
     #[arg(long, value_enum, default_value = "dark")]
     pub theme: crate::ui::theme::ThemeName,
+    /// Write the recording as a Chrome trace-event file (JSON) for ui.perfetto.dev or
+    /// chrome://tracing: a track per worker with its tasks, GIL waits and I/O waits, CPU
+    /// counters, the settings as metadata. Written from the whole recording before
+    /// playing it (without a terminal, only the trace is written).
+    #[arg(long, value_name = "FILE")]
+    pub trace: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -270,9 +282,15 @@ pub struct RunArgs {
     /// Print one JSON object on stdout instead of the summary.
     #[arg(long)]
     pub json: bool,
-    /// Save every engine event with its timestamp to FILE (JSON lines) for replay.
+    /// Save every engine event and CPU sample (a monitor samples every 250 ms meanwhile) to
+    /// FILE (JSON lines) for `conlab replay` and `conlab shot --from`.
     #[arg(long, value_name = "FILE")]
     pub record: Option<PathBuf>,
+    /// Write the run as a Chrome trace-event file (JSON) for ui.perfetto.dev or
+    /// chrome://tracing: a track per worker with its tasks, GIL waits and I/O waits, CPU
+    /// counters, the settings as metadata.
+    #[arg(long, value_name = "FILE")]
+    pub trace: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -301,9 +319,15 @@ pub struct CompareArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "table")]
     pub format: Format,
-    /// Save every engine event of every run to FILE (JSON lines) for replay.
+    /// Save every engine event of every run and the CPU samples (a monitor samples every
+    /// 250 ms meanwhile) to FILE (JSON lines) for `conlab replay` and `conlab shot --from`.
     #[arg(long, value_name = "FILE")]
     pub record: Option<PathBuf>,
+    /// Write the runs, one after another, as a Chrome trace-event file (JSON) for ui.perfetto.dev or
+    /// chrome://tracing: a track per worker with its tasks, GIL waits and I/O waits, CPU
+    /// counters, the settings as metadata.
+    #[arg(long, value_name = "FILE")]
+    pub trace: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]

@@ -99,16 +99,12 @@ pub fn run_command(args: &RunArgs) -> Result<ExitCode, CliError> {
     let spec = args.opts.spec(args.model).map_err(CliError::Usage)?;
     let cancel = CancelToken::new();
     cancel_on_ctrl_c(&cancel);
-    let recorder = args
-        .record
-        .as_deref()
-        .map(crate::record::Recorder::create)
-        .transpose()
-        .map_err(|e| CliError::Usage(format!("invalid --record: {e:#}")))?;
+    let capture = crate::capture::Capture::open(args.record.as_deref(), args.trace.as_deref())
+        .map_err(|e| CliError::Usage(format!("{e:#}")))?;
     let pb = progress_bar(std::io::stderr().is_terminal());
     let report = run_with_events(&spec, &cancel, |ev| {
-        if let Some(r) = &recorder {
-            r.event(0, ev);
+        if let Some(c) = &capture {
+            c.event(0, ev);
         }
         if let Some(pb) = &pb {
             match &ev.event {
@@ -128,6 +124,9 @@ pub fn run_command(args: &RunArgs) -> Result<ExitCode, CliError> {
     })?;
     if let Some(pb) = pb {
         pb.finish_and_clear();
+    }
+    if let Some(c) = capture {
+        c.finish()?;
     }
     if args.json {
         println!("{}", report_json(&report));

@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 
 use crate::app::{App, Settings};
+use crate::capture::TraceFile;
 use crate::cli::{OnOff, TuiArgs};
 use crate::headless::CliError;
 use crate::record::Recorder;
@@ -10,7 +11,8 @@ use crate::tui::{self, Extras};
 use crate::ui::theme;
 use crate::workload;
 
-/// Open the dashboard (recording what it receives with `--record`).
+/// Open the dashboard (recording what it receives with `--record`, tracing every run with
+/// `--trace`).
 pub fn tui_command(args: &TuiArgs) -> Result<ExitCode, CliError> {
     if let Some(code) = tui::need_terminal(&args.opts.workload) {
         return Ok(code);
@@ -22,11 +24,18 @@ pub fn tui_command(args: &TuiArgs) -> Result<ExitCode, CliError> {
         .map(Recorder::create)
         .transpose()
         .map_err(|e| CliError::Usage(format!("invalid --record: {e:#}")))?;
+    let trace = args
+        .trace
+        .as_deref()
+        .map(TraceFile::create)
+        .transpose()
+        .map_err(|e| CliError::Usage(format!("{e:#}")))?;
     let app = App::new(settings, theme::from_env(args.theme));
     tui::open(
         app,
         Extras {
             recorder,
+            trace,
             ..Extras::default()
         },
     )
