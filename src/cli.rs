@@ -6,7 +6,10 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::core::Runtime;
 use crate::exec::{GilConfig, Model, RunSpec};
+use crate::runtime::{RuntimeChoice, StartMethod};
+pub use crate::server::httpbin::HttpbinMode;
 use crate::workload::WorkloadArgs;
 
 #[derive(Parser, Debug)]
@@ -68,14 +71,24 @@ conlab lesson 02-computing-with-the-gil\n  \
 conlab lesson my-lesson.toml\n\nKeys: n / p next / previous step, 1 2 3 guess the fastest model, Enter runs the step.")]
     Lesson(LessonArgs),
     /// Run the embedded loopback HTTP test server alone (the I/O workloads start their own).
-    #[command(
-        after_help = "Endpoints: /delay/{ms}[?bytes=N], /bytes/{n}, /status/{code}, /drip?bytes=N&duration_ms=D\n\nExamples:\n  conlab serve --port 8080\n  curl http://127.0.0.1:8080/delay/1000"
-    )]
+    #[command(after_help = "Endpoints (httpbin's, with its units):\n  \
+/delay/SECONDS (fractions allowed, at most 60), /bytes/N[?seed=S], /status/CODES,\n  \
+/drip?duration=S&numbytes=N&code=C&delay=S, /get, /headers, /ip, /user-agent, /uuid,\n  \
+/redirect/N; and conlab's own /delay-ms/MS[?bytes=N]\n\nExamples:\n  \
+conlab serve --port 8080\n  curl http://127.0.0.1:8080/delay/1")]
     Serve(ServeArgs),
     /// Run a short sample of a workload: is it mostly waiting or computing, and which model fits?
     #[command(after_help = "Examples:\n  conlab classify --workload primes\n  \
 conlab classify --workload sleep --json")]
     Classify(ClassifyArgs),
+    /// Real CPython beside the simulation: each workload under every model in both
+    /// runtimes, speed-ups compared against ±10%.
+    #[command(
+        after_help = "Examples:\n  conlab fidelity --workloads primes,naive-primes,squares --workers 2\n  \
+conlab fidelity --workloads sleep --workers 4 --format json\n  \
+conlab fidelity --python /usr/bin/python3.13 --repeat 3 --format markdown"
+    )]
+    Fidelity(FidelityArgs),
     /// Internal: a process-pool worker (tasks on stdin, events on stdout).
     #[command(hide = true)]
     Worker(WorkerArgs),
@@ -122,6 +135,10 @@ pub struct WorkloadOpts {
     /// HTTP workloads: fetch the URLs listed in this file, one a line (# comments).
     #[arg(long, value_name = "FILE")]
     pub urls_file: Option<PathBuf>,
+    /// HTTP workloads: httpbin.org URLs are answered by the embedded server (local: same
+    /// path and query, offline) or sent out as written (remote).
+    #[arg(long, value_enum, default_value = "local")]
+    pub httpbin: HttpbinMode,
     /// files workload: count words in this folder instead of a generated sample corpus.
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
@@ -163,6 +180,7 @@ impl WorkloadOpts {
             delay_ms: self.delay_ms,
             bytes: self.bytes,
             urls: self.urls.clone(),
+            httpbin_remote: self.httpbin == HttpbinMode::Remote,
             dir: self.dir.clone(),
             chunk: self.chunk,
             variant: self.variant.clone(),
@@ -211,10 +229,43 @@ impl WorkloadOpts {
 
 pub use crate::core::default_workers;
 
+/// Which runtime runs the tasks: shared by `run`, `compare`, `fidelity`, the dashboard
+/// and `shot`.
+#[derive(Args, Debug, Clone)]
+pub struct RuntimeOpts {
+    /// native: Rust kernels with a simulated GIL; cpython: a real Python interpreter
+    /// running the same workloads (standard library only).
+    #[arg(long, value_enum, default_value = "native")]
+    pub runtime: Runtime,
+    /// The interpreter for the CPython runtime (3.8 or newer).
+    #[arg(long, value_name = "PATH", default_value = crate::runtime::DEFAULT_PYTHON)]
+    pub python: PathBuf,
+    /// multiprocessing start method of CPython's process pool (default: the platform's).
+    #[arg(long, value_enum)]
+    pub start_method: Option<StartMethod>,
+}
+
+impl RuntimeOpts {
+    pub fn choice(&self) -> Result<RuntimeChoice, String> {
+        if self.start_method.is_some() && self.runtime == Runtime::Native {
+            return Err("invalid --start-method: it applies to --runtime cpython \
+                 (native worker processes are always started fresh)"
+                .into());
+        }
+        Ok(RuntimeChoice {
+            runtime: self.runtime,
+            python: self.python.clone(),
+            start_method: self.start_method,
+        })
+    }
+}
+
 #[derive(Args, Debug)]
 pub struct TuiArgs {
     #[command(flatten)]
     pub opts: WorkloadOpts,
+    #[command(flatten)]
+    pub runtime: RuntimeOpts,
     /// Colour theme (`NO_COLOR` turns colours off in any theme).
     #[arg(long, value_enum, default_value = "dark")]
     pub theme: crate::ui::theme::ThemeName,
@@ -276,6 +327,8 @@ impl TuiArgs {
 pub struct RunArgs {
     #[command(flatten)]
     pub opts: WorkloadOpts,
+    #[command(flatten)]
+    pub runtime: RuntimeOpts,
     /// Execution model.
     #[arg(long, short = 'm', value_enum, default_value = "threads")]
     pub model: Model,
@@ -305,6 +358,8 @@ pub enum Format {
 pub struct CompareArgs {
     #[command(flatten)]
     pub opts: WorkloadOpts,
+    #[command(flatten)]
+    pub runtime: RuntimeOpts,
     /// Models to compare, in order (comma-separated).
     #[arg(
         long,
@@ -373,6 +428,9 @@ pub struct ShotArgs {
     /// Scenario: the simulated GIL.
     #[arg(long, value_enum, default_value = "on")]
     pub gil: OnOff,
+    /// Scenario: who runs it (`--runtime cpython --python PATH` for real Python).
+    #[command(flatten)]
+    pub runtime: RuntimeOpts,
     /// Scenario: also keep its recording in FILE.
     #[arg(long, value_name = "FILE")]
     pub record: Option<PathBuf>,
@@ -403,6 +461,45 @@ pub struct ShotArgs {
     /// With --all: where the recordings live.
     #[arg(long, default_value = "assets/recordings")]
     pub recordings: PathBuf,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum FidelityFormat {
+    Table,
+    Json,
+    Markdown,
+}
+
+#[derive(Args, Debug)]
+pub struct FidelityArgs {
+    /// Workloads to compare (comma-separated; those the CPython runtime runs).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "primes,naive-primes,squares,sleep"
+    )]
+    pub workloads: Vec<String>,
+    /// Workers for threads and processes (default: logical cores).
+    #[arg(long, short = 'n')]
+    pub workers: Option<usize>,
+    /// Runs per model and runtime; the median is compared.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=20))]
+    pub repeat: u32,
+    /// One size for both runtimes (default: each runtime's own default).
+    #[arg(long)]
+    pub size: Option<u64>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: FidelityFormat,
+    /// The interpreter to compare against (3.8 or newer).
+    #[arg(long, value_name = "PATH", default_value = crate::runtime::DEFAULT_PYTHON)]
+    pub python: PathBuf,
+    /// multiprocessing start method of CPython's process pool (default: the platform's).
+    #[arg(long, value_enum)]
+    pub start_method: Option<StartMethod>,
+    /// Skip the convoy-effect measurement.
+    #[arg(long)]
+    pub no_convoy: bool,
 }
 
 #[derive(Args, Debug)]

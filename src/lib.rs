@@ -9,6 +9,7 @@ pub mod commands;
 pub mod compare;
 pub mod core;
 pub mod exec;
+pub mod fidelity;
 pub mod frame;
 pub mod headless;
 pub mod lesson;

@@ -7,6 +7,8 @@ use conlab::cli::{Cli, Command, TuiArgs};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Many connections at once need many open files: take what the hard limit allows.
+    let _ = conlab::server::fds::raise_open_files_limit();
     let result = match cli.command {
         None => conlab::commands::tui::tui_command(&TuiArgs::defaults()),
         Some(Command::Tui(args)) => conlab::commands::tui::tui_command(&args),
@@ -17,6 +19,7 @@ fn main() -> ExitCode {
         Some(Command::Shot(args)) => conlab::commands::shot::shot_command(&args),
         Some(Command::Serve(args)) => conlab::server::serve_command(&args),
         Some(Command::Classify(args)) => conlab::classify::classify_command(&args),
+        Some(Command::Fidelity(args)) => conlab::fidelity::fidelity_command(&args),
         Some(Command::Worker(args)) => conlab::headless::worker_command(&args),
     };
     match result {

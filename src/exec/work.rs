@@ -42,6 +42,9 @@ pub struct WorkloadArgs {
     pub bytes: Option<u64>,
     /// HTTP: real URLs instead of the embedded server.
     pub urls: Vec<String>,
+    /// HTTP: send httpbin.org URLs out as written (`--httpbin remote`) instead of to the
+    /// embedded server.
+    pub httpbin_remote: bool,
     /// Files: the folder to read instead of the generated corpus.
     pub dir: Option<PathBuf>,
     /// Tasks per message for process pools (the `chunksize` of Python's `map`).

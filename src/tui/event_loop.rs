@@ -17,6 +17,7 @@ use super::run::RunJob;
 use super::{classify, screenshot};
 use crate::app::{App, Command, Msg, ReplayMsg};
 use crate::capture::TraceFile;
+use crate::core::Runtime;
 use crate::exec::Runner;
 use crate::record::Recorder;
 use crate::replay::Player;
@@ -36,6 +37,8 @@ pub struct Extras {
     /// Performs the runs `App::update` asks for (the native engine unless a test plugs
     /// in a mock).
     pub runner: Arc<dyn Runner>,
+    /// Performs the runs when the settings say CPython (`r`); `None` without a Python.
+    pub cpython: Option<Arc<dyn Runner>>,
     pub recorder: Option<Recorder>,
     /// `--trace`: every run's events and the CPU samples, closed when the loop ends; what it
     /// holds is left in `trace_note`.
@@ -51,6 +54,7 @@ impl Default for Extras {
     fn default() -> Self {
         Extras {
             runner: Arc::new(NativeRunner),
+            cpython: None,
             recorder: None,
             trace: None,
             trace_note: None,
@@ -86,6 +90,7 @@ pub fn run_loop_with<B: Backend>(
         app.update(Msg::Resize(s.width, s.height));
     }
     let mut runs = RunJob::new(extras.runner.clone());
+    let (native, cpython) = (extras.runner.clone(), extras.cpython.clone());
     let mut dirty = true;
     let mut last_draw: Option<Instant> = None;
     let mut last_tick = Instant::now();
@@ -143,7 +148,14 @@ pub fn run_loop_with<B: Backend>(
             }
             for cmd in app.update(msg) {
                 match cmd {
-                    Command::Start { id, spec } => runs.start(id, *spec, tx, t0),
+                    Command::Start { id, spec } => {
+                        // The settings name the runtime; the run goes to its runner.
+                        runs.set_runner(match (app.settings.runtime, &cpython) {
+                            (Runtime::Cpython, Some(c)) => c.clone(),
+                            _ => native.clone(),
+                        });
+                        runs.start(id, *spec, tx, t0)
+                    }
                     Command::Cancel => runs.cancel(),
                     Command::Screenshot => want_shot.set(true),
                     Command::Classify(spec) => classify::spawn(*spec, tx),
