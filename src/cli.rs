@@ -326,6 +326,12 @@ pub struct TuiArgs {
     /// Save every engine event and CPU sample to FILE (JSON lines) for `conlab replay`.
     #[arg(long, value_name = "FILE")]
     pub record: Option<PathBuf>,
+    /// Write the session's runs as a Chrome trace-event file (JSON) for ui.perfetto.dev or
+    /// chrome://tracing: a track per worker with its tasks, GIL waits and I/O waits, CPU
+    /// counters, the settings as metadata. Written as the runs
+    /// happen and closed on quit: one file for every run of the session.
+    #[arg(long, value_name = "FILE")]
+    pub trace: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -338,6 +344,12 @@ pub struct ReplayArgs {
     /// Colour theme.
     #[arg(long, value_enum, default_value = "dark")]
     pub theme: crate::ui::theme::ThemeName,
+    /// Write the recording as a Chrome trace-event file (JSON) for ui.perfetto.dev or
+    /// chrome://tracing: a track per worker with its tasks, GIL waits and I/O waits, CPU
+    /// counters, the settings as metadata. Written from the whole recording before
+    /// playing it (without a terminal, only the trace is written).
+    #[arg(long, value_name = "FILE")]
+    pub trace: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -377,9 +389,15 @@ pub struct RunArgs {
     /// Print one JSON object on stdout instead of the summary.
     #[arg(long)]
     pub json: bool,
-    /// Save every engine event with its timestamp to FILE (JSON lines) for replay.
+    /// Save every engine event and CPU sample (a monitor samples every 250 ms meanwhile) to
+    /// FILE (JSON lines) for `conlab replay` and `conlab shot --from`.
     #[arg(long, value_name = "FILE")]
     pub record: Option<PathBuf>,
+    /// Write the run as a Chrome trace-event file (JSON) for ui.perfetto.dev or
+    /// chrome://tracing: a track per worker with its tasks, GIL waits and I/O waits, CPU
+    /// counters, the settings as metadata.
+    #[arg(long, value_name = "FILE")]
+    pub trace: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -410,9 +428,15 @@ pub struct CompareArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "table")]
     pub format: Format,
-    /// Save every engine event of every run to FILE (JSON lines) for replay.
+    /// Save every engine event of every run and the CPU samples (a monitor samples every
+    /// 250 ms meanwhile) to FILE (JSON lines) for `conlab replay` and `conlab shot --from`.
     #[arg(long, value_name = "FILE")]
     pub record: Option<PathBuf>,
+    /// Write the runs, one after another, as a Chrome trace-event file (JSON) for ui.perfetto.dev or
+    /// chrome://tracing: a track per worker with its tasks, GIL waits and I/O waits, CPU
+    /// counters, the settings as metadata.
+    #[arg(long, value_name = "FILE")]
+    pub trace: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -465,7 +489,25 @@ pub struct ShotArgs {
     /// Scenario: also keep its recording in FILE.
     #[arg(long, value_name = "FILE")]
     pub record: Option<PathBuf>,
-    /// Regenerate every committed screenshot from the recordings.
+    /// Write an animated SVG of the run as it unfolded to FILE (instead of the stills).
+    #[arg(long, value_name = "FILE", conflicts_with = "all")]
+    pub animate: Option<PathBuf>,
+    /// Write the same frames as an asciicast v2 to FILE, for asciinema players (instead of
+    /// the stills).
+    #[arg(long, value_name = "FILE", conflicts_with = "all")]
+    pub cast: Option<PathBuf>,
+    /// --animate/--cast: frames per second of the picture (0.5..=60; default: the
+    /// dashboard's own 10).
+    #[arg(long, default_value_t = 10.0)]
+    pub fps: f64,
+    /// --animate/--cast: play the recording this many times as fast (0.05..=100).
+    #[arg(long, default_value_t = 1.0)]
+    pub speed: f64,
+    /// --animate: how many times the animation plays: `infinite` or a count (it then
+    /// stops on the last frame).
+    #[arg(long = "loop", value_name = "N|infinite", default_value = "infinite")]
+    pub loops: crate::frame::animate::Loop,
+    /// Regenerate every committed screenshot (stills and animations) from the recordings.
     #[arg(long)]
     pub all: bool,
     /// With --all: run the scenarios again and overwrite the recordings first.

@@ -13,7 +13,7 @@ use crate::headless::{CliError, cancel_on_ctrl_c, run_with_events_on};
 use crate::report;
 pub use crate::report::comparison::{Comparison, Row, summarise};
 
-/// Receives every event of every run, with the run's number (for `--record`).
+/// Receives every event of every run, with the run's number (for `--record`, `--trace`).
 pub type Record<'a> = dyn Fn(u32, &Stamped) + 'a;
 
 /// What to compare: one spec, run under each model `repeat` times.
@@ -91,15 +91,11 @@ pub fn compare_command(args: &CompareArgs) -> Result<ExitCode, CliError> {
     let cancel = CancelToken::new();
     cancel_on_ctrl_c(&cancel);
     let spinners = workers.min(crate::core::default_workers()).max(1);
-    let recorder = args
-        .record
-        .as_deref()
-        .map(crate::record::Recorder::create)
-        .transpose()
-        .map_err(|e| CliError::Usage(format!("invalid --record: {e:#}")))?;
+    let capture = crate::capture::Capture::open(args.record.as_deref(), args.trace.as_deref())
+        .map_err(|e| CliError::Usage(format!("{e:#}")))?;
     let record = |run: u32, ev: &Stamped| {
-        if let Some(r) = &recorder {
-            r.event(run, ev);
+        if let Some(c) = &capture {
+            c.event(run, ev);
         }
     };
     let trial = Trial {
@@ -114,8 +110,11 @@ pub fn compare_command(args: &CompareArgs) -> Result<ExitCode, CliError> {
         &trial,
         &cancel,
         &mut || crate::capacity::measure(spinners, &cancel),
-        recorder.as_ref().map(|_| &record as &Record<'_>),
+        capture.as_ref().map(|_| &record as &Record<'_>),
     )?;
+    if let Some(c) = capture {
+        c.finish()?;
+    }
     print!("{}", report::exporter(args.format).export(&cmp));
     let failed = cmp.rows.iter().any(|r| r.failed > 0);
     Ok(if failed {

@@ -128,17 +128,13 @@ pub fn run_command(args: &RunArgs) -> Result<ExitCode, CliError> {
         .map_err(|e| CliError::Usage(e.to_string()))?;
     let cancel = CancelToken::new();
     cancel_on_ctrl_c(&cancel);
-    let recorder = args
-        .record
-        .as_deref()
-        .map(crate::record::Recorder::create)
-        .transpose()
-        .map_err(|e| CliError::Usage(format!("invalid --record: {e:#}")))?;
+    let capture = crate::capture::Capture::open(args.record.as_deref(), args.trace.as_deref())
+        .map_err(|e| CliError::Usage(format!("{e:#}")))?;
     let pb = progress_bar(std::io::stderr().is_terminal());
     let mut done = 0usize;
     let result = run_with_events_on(runtime.runner.as_ref(), &spec, &cancel, |ev| {
-        if let Some(r) = &recorder {
-            r.event(0, ev);
+        if let Some(c) = &capture {
+            c.event(0, ev);
         }
         if let Some(line) = worker_trouble(&ev.event) {
             match &pb {
@@ -169,6 +165,10 @@ pub fn run_command(args: &RunArgs) -> Result<ExitCode, CliError> {
     // Cleared however the run ended: finished, cancelled or refused.
     if let Some(pb) = pb {
         pb.finish_and_clear();
+    }
+    // The recording and trace are completed however the run ended.
+    if let Some(c) = capture {
+        c.finish()?;
     }
     let mut report = result?;
     if report.cancelled {

@@ -2,6 +2,7 @@
 
 pub mod app;
 pub mod capacity;
+pub mod capture;
 pub mod classify;
 pub mod cli;
 pub mod commands;

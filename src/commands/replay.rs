@@ -1,5 +1,8 @@
-//! `conlab replay FILE`: play a recording in the dashboard at its own pace.
+//! `conlab replay FILE`: play a recording in the dashboard at its own pace; `--trace`
+//! first writes the whole recording as a trace for Perfetto.
 
+use std::io::IsTerminal;
+use std::path::Path;
 use std::process::ExitCode;
 
 use crate::app::{App, Msg, ReplayMsg, Settings};
@@ -18,6 +21,14 @@ pub fn replay_command(args: &ReplayArgs) -> Result<ExitCode, CliError> {
         )));
     }
     let rec = crate::record::load(&args.file).map_err(|e| CliError::Usage(e.to_string()))?;
+    if let Some(path) = &args.trace {
+        let note = write_trace(&rec, path)?;
+        eprintln!("{note}");
+        // The trace was the job when there is no terminal to play it in.
+        if !(std::io::stdin().is_terminal() && std::io::stdout().is_terminal()) {
+            return Ok(ExitCode::SUCCESS);
+        }
+    }
     if let Some(code) = tui::need_terminal("primes") {
         return Ok(code);
     }
@@ -33,4 +44,22 @@ pub fn replay_command(args: &ReplayArgs) -> Result<ExitCode, CliError> {
             ..Extras::default()
         },
     )
+}
+
+/// The whole recording as a trace in `path`; returns what it holds, for stderr.
+fn write_trace(rec: &crate::record::Recording, path: &Path) -> Result<String, CliError> {
+    let file = std::fs::File::create(path).map_err(|e| {
+        CliError::Usage(format!(
+            "invalid --trace: cannot write {}: {e}",
+            path.display()
+        ))
+    })?;
+    let (_, summary) = crate::report::trace::from_recording(rec, std::io::BufWriter::new(file))
+        .map_err(|e| {
+            CliError::Other(anyhow::anyhow!(
+                "cannot write trace {}: {e}",
+                path.display()
+            ))
+        })?;
+    Ok(crate::capture::trace_note(path, summary))
 }

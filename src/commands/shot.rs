@@ -1,16 +1,19 @@
 //! `conlab shot`: a screenshot of the dashboard after running a scenario for real or from a
-//! recording; `--all` regenerates every screenshot committed under `screenshots/` from
-//! `assets/recordings/`.
+//! recording — a still, or with `--animate`/`--cast` the run as it unfolded; `--all`
+//! regenerates every screenshot committed under `screenshots/` (stills and animations)
+//! from `assets/recordings/`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::cli::{OnOff, ShotArgs};
 use crate::exec::{CancelToken, Model, RunSpec};
+use crate::frame::animate::Loop;
 use crate::headless::{CliError, cancel_on_ctrl_c};
 use crate::record;
 use crate::shot::{
-    View, parse_frame_size, record_scenario, render, replayed_app, title_of, write_files,
+    Motion, MotionOut, MotionStats, View, check_motion, parse_frame_size, record_scenario, render,
+    replayed_app, title_of, write_files, write_motion,
 };
 use crate::ui::theme::ThemeName;
 
@@ -23,6 +26,8 @@ struct Scene {
     help: bool,
     workload: &'static str,
     gil: bool,
+    /// Also `<name>-animated.svg` and `<name>.cast`: the run as it unfolded.
+    moving: bool,
 }
 
 const SCENES: &[Scene] = &[
@@ -33,6 +38,7 @@ const SCENES: &[Scene] = &[
         help: false,
         workload: "primes",
         gil: true,
+        moving: true,
     },
     Scene {
         name: "cpu-gil-off",
@@ -41,6 +47,7 @@ const SCENES: &[Scene] = &[
         help: false,
         workload: "primes",
         gil: false,
+        moving: true,
     },
     Scene {
         name: "io-bound",
@@ -49,6 +56,7 @@ const SCENES: &[Scene] = &[
         help: false,
         workload: "sleep",
         gil: true,
+        moving: true,
     },
     Scene {
         name: "help",
@@ -57,6 +65,7 @@ const SCENES: &[Scene] = &[
         help: true,
         workload: "primes",
         gil: true,
+        moving: false,
     },
     Scene {
         name: "light-theme",
@@ -65,11 +74,41 @@ const SCENES: &[Scene] = &[
         help: false,
         workload: "primes",
         gil: true,
+        moving: false,
     },
 ];
 
 /// Frame size of the committed screenshots.
 const ALL_SIZE: (u16, u16) = (120, 36);
+
+/// The panel the committed screenshots show at the end: threads, whose timeline is the
+/// picture that explains the GIL.
+const ALL_PANEL: usize = 1;
+
+/// Where `--all` writes a scene's moving pictures.
+fn moving_out(dir: &std::path::Path, name: &str) -> MotionOut {
+    MotionOut {
+        svg: Some((dir.join(format!("{name}-animated.svg")), Loop::Infinite)),
+        cast: Some(dir.join(format!("{name}.cast"))),
+    }
+}
+
+fn print_motion(written: &[(PathBuf, MotionStats)]) {
+    for (path, s) in written {
+        let what = if path.extension().is_some_and(|e| e == "cast") {
+            "output events"
+        } else {
+            "distinct pictures"
+        };
+        println!(
+            "{}  ({} frames, {} {what}, {:.0} KB)",
+            path.display(),
+            s.frames,
+            s.stored,
+            s.bytes as f64 / 1024.0
+        );
+    }
+}
 
 fn scenario_specs(workload: &str, workers: usize, gil: bool, models: &[Model]) -> Vec<RunSpec> {
     models
@@ -139,11 +178,22 @@ fn all_command(args: &ShotArgs, cancel: &CancelToken) -> Result<ExitCode, CliErr
             help: scene.help,
         };
         let mut app = replayed_app(&rec, scene.theme);
-        // Show the threads panel's timeline: the picture that explains the GIL.
-        app.selected = 1;
+        app.selected = ALL_PANEL;
         let buf = render(&mut app, &view);
-        let out = write_files(&buf, &args.out, scene.name, &title_of(&app), scene.theme)?;
+        let title = title_of(&app);
+        let out = write_files(&buf, &args.out, scene.name, &title, scene.theme)?;
         println!("{}", out.display());
+        if scene.moving {
+            let written = write_motion(
+                &rec,
+                &view,
+                Motion::default(),
+                Some(ALL_PANEL),
+                &title,
+                &moving_out(&args.out, scene.name),
+            )?;
+            print_motion(&written);
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -158,6 +208,11 @@ pub fn shot_command(args: &ShotArgs) -> Result<ExitCode, CliError> {
             CliError::Usage(e)
         }
     })?;
+    let motion = check_motion(Motion {
+        fps: args.fps,
+        speed: args.speed,
+    })
+    .map_err(CliError::Usage)?;
     let cancel = CancelToken::new();
     cancel_on_ctrl_c(&cancel);
     if args.all {
@@ -222,6 +277,15 @@ pub fn shot_command(args: &ShotArgs) -> Result<ExitCode, CliError> {
         help: args.help_overlay,
     };
     let mut app = replayed_app(&rec, args.theme);
+    if args.animate.is_some() || args.cast.is_some() {
+        let out = MotionOut {
+            svg: args.animate.clone().map(|p| (p, args.loops)),
+            cast: args.cast.clone(),
+        };
+        let written = write_motion(&rec, &view, motion, None, &title_of(&app), &out)?;
+        print_motion(&written);
+        return Ok(ExitCode::SUCCESS);
+    }
     let buf = render(&mut app, &view);
     let name = args.name.clone().unwrap_or_else(|| {
         format!(
@@ -284,6 +348,75 @@ mod tests {
                 "{} is stale: run `conlab shot --all`",
                 scene.name
             );
+        }
+    }
+
+    /// `shot --all`'s moving pictures are what the committed recordings give, byte for
+    /// byte, every time; each animation is valid XML with at least 20 pictures and at most
+    /// 1.5 MB.
+    #[test]
+    fn committed_animations_are_reproducible_and_small() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let tmp = tempfile::tempdir().expect("tempdir");
+        for scene in SCENES.iter().filter(|s| s.moving) {
+            let rec =
+                record::load(&root.join(format!("assets/recordings/{}.jsonl", scene.recording)))
+                    .expect("committed recording loads");
+            let view = View {
+                width: ALL_SIZE.0,
+                height: ALL_SIZE.1,
+                theme: scene.theme,
+                help: scene.help,
+            };
+            let mut app = replayed_app(&rec, scene.theme);
+            app.selected = ALL_PANEL;
+            let title = title_of(&app);
+            let mut bytes = Vec::new();
+            for run in ["a", "b"] {
+                let dir = tmp.path().join(run);
+                let out = moving_out(&dir, scene.name);
+                write_motion(
+                    &rec,
+                    &view,
+                    Motion::default(),
+                    Some(ALL_PANEL),
+                    &title,
+                    &out,
+                )
+                .expect("writes");
+                let svg = std::fs::read(dir.join(format!("{}-animated.svg", scene.name)))
+                    .expect("svg written");
+                let cast =
+                    std::fs::read(dir.join(format!("{}.cast", scene.name))).expect("cast written");
+                bytes.push((svg, cast));
+            }
+            assert_eq!(
+                bytes[0], bytes[1],
+                "{}: the same recording, the same bytes",
+                scene.name
+            );
+            let (svg, cast) = &bytes[0];
+            let text = std::str::from_utf8(svg).expect("utf-8");
+            roxmltree::Document::parse(text).expect("valid XML");
+            let pictures = crate::frame::animate::count_layers(text) + 1;
+            assert!(pictures >= 20, "{}: {pictures} pictures", scene.name);
+            assert!(
+                svg.len() <= 1_500_000,
+                "{}: {} bytes",
+                scene.name,
+                svg.len()
+            );
+            for (file, made) in [
+                (format!("{}-animated.svg", scene.name), svg),
+                (format!("{}.cast", scene.name), cast),
+            ] {
+                let committed =
+                    std::fs::read(root.join("screenshots").join(&file)).unwrap_or_default();
+                assert!(
+                    committed == *made,
+                    "screenshots/{file} is stale: run `conlab shot --all`"
+                );
+            }
         }
     }
 }

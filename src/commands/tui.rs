@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use crate::app::{App, CpythonAvail, Settings};
+use crate::capture::TraceFile;
 use crate::cli::{OnOff, TuiArgs};
 use crate::core::Runtime;
 use crate::exec::Runner;
@@ -15,7 +16,8 @@ use crate::tui::{self, Extras};
 use crate::ui::theme;
 use crate::workload;
 
-/// Open the dashboard (recording what it receives with `--record`).
+/// Open the dashboard (recording what it receives with `--record`, tracing every run with
+/// `--trace`).
 pub fn tui_command(args: &TuiArgs) -> Result<ExitCode, CliError> {
     if let Some(code) = tui::need_terminal(&args.opts.workload) {
         return Ok(code);
@@ -27,11 +29,18 @@ pub fn tui_command(args: &TuiArgs) -> Result<ExitCode, CliError> {
         .map(Recorder::create)
         .transpose()
         .map_err(|e| CliError::Usage(format!("invalid --record: {e:#}")))?;
+    let trace = args
+        .trace
+        .as_deref()
+        .map(TraceFile::create)
+        .transpose()
+        .map_err(|e| CliError::Usage(format!("{e:#}")))?;
     let app = App::new(settings, theme::from_env(args.theme));
     tui::open(
         app,
         Extras {
             recorder,
+            trace,
             cpython,
             ..Extras::default()
         },

@@ -20,7 +20,7 @@ const TITLE_H: f64 = 30.0;
 const FONTS: &str =
     "'DejaVu Sans Mono', 'JetBrains Mono', Menlo, Consolas, 'Liberation Mono', monospace";
 
-fn escape(s: &str) -> String {
+pub(crate) fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -72,7 +72,9 @@ fn look(cell: &Cell, d: Defaults) -> Look {
 }
 
 /// Block elements drawn as rectangles (fractions of the cell: x0, y0, x1, y1), so bars and
-/// sparklines are seamless whatever the font's line height.
+/// sparklines are seamless whatever the font's line height. Cell rectangles are drawn with
+/// crisp edges, exactly on the cell grid: neighbours meet without an anti-aliased seam,
+/// and a rectangle drawn over another (an animation's layer) covers it entirely.
 fn block_shape(sym: &str) -> Option<(f64, f64, f64, f64)> {
     let mut chars = sym.chars();
     let c = chars.next()?;
@@ -90,12 +92,18 @@ fn block_shape(sym: &str) -> Option<(f64, f64, f64, f64)> {
     })
 }
 
-/// Render `buf` as a standalone SVG document titled `title`.
-pub fn render(buf: &Buffer, title: &str, d: Defaults) -> String {
-    let cols = buf.area.width as usize;
-    let rows = buf.area.height as usize;
-    let width = cols as f64 * CELL_W + 2.0 * PAD;
-    let height = rows as f64 * CELL_H + 2.0 * PAD + TITLE_H;
+/// The size of a `cols`×`rows` frame's picture, window frame included.
+pub fn picture_size(cols: usize, rows: usize) -> (f64, f64) {
+    (
+        cols as f64 * CELL_W + 2.0 * PAD,
+        rows as f64 * CELL_H + 2.0 * PAD + TITLE_H,
+    )
+}
+
+/// The document's opening: the `<svg>` element, the shared style (plus `extra_css`), the
+/// window frame and title bar, and the group the cells are drawn in. Close with [`CLOSE`].
+pub fn open(cols: usize, rows: usize, title: &str, d: Defaults, extra_css: &str) -> String {
+    let (width, height) = picture_size(cols, rows);
     let mut s = String::new();
     let _ = writeln!(
         s,
@@ -104,7 +112,7 @@ pub fn render(buf: &Buffer, title: &str, d: Defaults) -> String {
     );
     let _ = writeln!(
         s,
-        r#"<style>text{{font-family:{FONTS};font-size:{FONT_SIZE}px;white-space:pre}}.b{{font-weight:bold}}.i{{font-style:italic}}.u{{text-decoration:underline}}.s{{text-decoration:line-through}}.d{{opacity:.6}}</style>"#
+        r#"<style>text{{font-family:{FONTS};font-size:{FONT_SIZE}px;white-space:pre}}.b{{font-weight:bold}}.i{{font-style:italic}}.u{{text-decoration:underline}}.s{{text-decoration:line-through}}.d{{opacity:.6}}g rect{{shape-rendering:crispEdges}}{extra_css}</style>"#
     );
     // Window frame and title bar.
     let bar = if d.bg.0 as u32 + d.bg.1 as u32 + d.bg.2 as u32 > 3 * 128 {
@@ -145,44 +153,67 @@ pub fn render(buf: &Buffer, title: &str, d: Defaults) -> String {
         r#"<g transform="translate({PAD:.1} {:.1})">"#,
         TITLE_H + PAD
     );
+    s
+}
 
-    // Backgrounds: one rect per run of equal, non-default background.
-    for y in 0..rows {
-        let mut x = 0;
-        while x < cols {
-            let bg = look(&buf[(x as u16, y as u16)], d).bg;
+/// How far down `rows` rows are, in SVG units.
+pub fn row_offset(rows: usize) -> f64 {
+    rows as f64 * CELL_H
+}
+
+/// Closes what [`open`] opened.
+pub const CLOSE: &str = "</g>\n</svg>\n";
+
+/// A stretch of one row: cells `x0..x1` of row `y`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Segment {
+    pub y: usize,
+    pub x0: usize,
+    pub x1: usize,
+}
+
+/// Draw the cells of `segments` into `s`: backgrounds, then block elements, then text.
+/// `opaque` also paints default backgrounds, so the drawing covers whatever lies beneath
+/// it (an animation's layer over the frames before it); a still leaves them to the window.
+pub fn draw_cells(s: &mut String, buf: &Buffer, segments: &[Segment], d: Defaults, opaque: bool) {
+    let cell = |x: usize, y: usize| &buf[(buf.area.x + x as u16, buf.area.y + y as u16)];
+    // Backgrounds: one rect per run of equal background.
+    for seg in segments {
+        let (y, mut x) = (seg.y, seg.x0);
+        while x < seg.x1 {
+            let bg = look(cell(x, y), d).bg;
             let start = x;
-            while x < cols && look(&buf[(x as u16, y as u16)], d).bg == bg {
+            while x < seg.x1 && look(cell(x, y), d).bg == bg {
                 x += 1;
             }
-            if bg != d.bg {
+            if opaque || bg != d.bg {
                 let _ = writeln!(
                     s,
                     r#"<rect x="{:.1}" y="{:.1}" width="{:.1}" height="{CELL_H:.1}" fill="{}"/>"#,
                     start as f64 * CELL_W,
                     y as f64 * CELL_H,
-                    (x - start) as f64 * CELL_W + 0.05,
+                    (x - start) as f64 * CELL_W,
                     palette::hex(bg)
                 );
             }
         }
     }
     // Block elements: rectangles, merged along a row when identical.
-    for y in 0..rows {
-        let mut x = 0;
-        while x < cols {
-            let cell = &buf[(x as u16, y as u16)];
-            let Some(shape) = block_shape(cell.symbol()) else {
+    for seg in segments {
+        let (y, mut x) = (seg.y, seg.x0);
+        while x < seg.x1 {
+            let c = cell(x, y);
+            let Some(shape) = block_shape(c.symbol()) else {
                 x += 1;
                 continue;
             };
-            let l = look(cell, d);
+            let l = look(c, d);
             let start = x;
             // Only shapes that span the cell's width join up with the next cell.
             if shape.0 == 0.0 && shape.2 == 1.0 {
-                while x + 1 < cols {
-                    let next = &buf[((x + 1) as u16, y as u16)];
-                    if next.symbol() != cell.symbol() || look(next, d) != l {
+                while x + 1 < seg.x1 {
+                    let next = cell(x + 1, y);
+                    if next.symbol() != c.symbol() || look(next, d) != l {
                         break;
                     }
                     x += 1;
@@ -194,8 +225,8 @@ pub fn render(buf: &Buffer, title: &str, d: Defaults) -> String {
                 r#"<rect x="{:.2}" y="{:.2}" width="{:.2}" height="{:.2}" fill="{}"{}/>"#,
                 (start as f64 + x0) * CELL_W,
                 (y as f64 + y0) * CELL_H,
-                ((x - start) as f64 + x1 - x0) * CELL_W + 0.05,
-                (y1 - y0) * CELL_H + 0.05,
+                ((x - start) as f64 + x1 - x0) * CELL_W,
+                (y1 - y0) * CELL_H,
                 palette::hex(l.fg),
                 if l.dim { r#" opacity=".6""# } else { "" }
             );
@@ -203,16 +234,15 @@ pub fn render(buf: &Buffer, title: &str, d: Defaults) -> String {
         }
     }
     // Text: one element per run of same look, stretched to exactly n cells.
-    for y in 0..rows {
-        let mut x = 0;
-        while x < cols {
-            let cell = &buf[(x as u16, y as u16)];
-            let l = look(cell, d);
+    for seg in segments {
+        let (y, mut x) = (seg.y, seg.x0);
+        while x < seg.x1 {
+            let l = look(cell(x, y), d);
             let start = x;
             let mut text = String::new();
             let mut width_cells = 0;
-            while x < cols {
-                let c = &buf[(x as u16, y as u16)];
+            while x < seg.x1 {
+                let c = cell(x, y);
                 if look(c, d) != l {
                     break;
                 }
@@ -259,7 +289,30 @@ pub fn render(buf: &Buffer, title: &str, d: Defaults) -> String {
             );
         }
     }
-    s.push_str("</g>\n</svg>\n");
+}
+
+/// Every row of `buf`, whole.
+pub fn whole_rows(buf: &Buffer) -> Vec<Segment> {
+    (0..buf.area.height as usize)
+        .map(|y| Segment {
+            y,
+            x0: 0,
+            x1: buf.area.width as usize,
+        })
+        .collect()
+}
+
+/// Render `buf` as a standalone SVG document titled `title`.
+pub fn render(buf: &Buffer, title: &str, d: Defaults) -> String {
+    let mut s = open(
+        buf.area.width as usize,
+        buf.area.height as usize,
+        title,
+        d,
+        "",
+    );
+    draw_cells(&mut s, buf, &whole_rows(buf), d, false);
+    s.push_str(CLOSE);
     s
 }
 

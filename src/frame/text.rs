@@ -78,12 +78,21 @@ fn sgr(cell: &Cell) -> String {
     format!("\x1b[{}m", codes.join(";"))
 }
 
-/// The frame with ANSI colours and attributes.
-pub fn ansi(buf: &Buffer) -> String {
+/// Row `y` with ANSI colours and attributes: an SGR code at each change of style, no
+/// reset at its end (the caller decides what follows: a newline, a cursor move).
+pub fn ansi_row(buf: &Buffer, y: u16) -> String {
+    ansi_span(buf, y, 0, buf.area.width)
+}
+
+/// Cells `x0..x1` of row `y` as [`ansi_row`] writes them (a wide character starting in
+/// the span is written whole).
+pub fn ansi_span(buf: &Buffer, y: u16, x0: u16, x1: u16) -> String {
     let mut s = String::new();
-    for y in 0..buf.area.height {
-        let mut last = String::new();
-        for c in row_cells(buf, y) {
+    let mut last = String::new();
+    let mut x = 0u16;
+    for c in row_cells(buf, y) {
+        let w = (unicode_width::UnicodeWidthStr::width(c.symbol()).max(1)) as u16;
+        if (x0..x1).contains(&x) {
             let code = sgr(c);
             if code != last {
                 s.push_str(&code);
@@ -91,6 +100,16 @@ pub fn ansi(buf: &Buffer) -> String {
             }
             s.push_str(c.symbol());
         }
+        x += w;
+    }
+    s
+}
+
+/// The frame with ANSI colours and attributes.
+pub fn ansi(buf: &Buffer) -> String {
+    let mut s = String::new();
+    for y in 0..buf.area.height {
+        s.push_str(&ansi_row(buf, y));
         let _ = writeln!(s, "\x1b[0m");
     }
     s

@@ -1,5 +1,6 @@
 //! Headless output: a comparison ([`comparison`]: the data `compare` fills) through one
-//! exporter per format (table, JSON, CSV, markdown). Rendered frames (screenshots) live in
+//! exporter per format (table, JSON, CSV, markdown); runs as a trace for Perfetto
+//! ([`trace`], streamed from the events). Rendered frames (screenshots) live in
 //! `crate::frame`.
 
 pub mod comparison;
@@ -7,6 +8,7 @@ mod csv;
 mod json;
 mod markdown;
 mod table;
+pub mod trace;
 
 use crate::cli::Format;
 use comparison::Comparison;

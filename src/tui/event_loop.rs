@@ -16,6 +16,7 @@ use ratatui::layout::Size;
 use super::run::RunJob;
 use super::{classify, screenshot};
 use crate::app::{App, Command, Msg, ReplayMsg};
+use crate::capture::TraceFile;
 use crate::core::Runtime;
 use crate::exec::Runner;
 use crate::record::Recorder;
@@ -39,6 +40,10 @@ pub struct Extras {
     /// Performs the runs when the settings say CPython (`r`); `None` without a Python.
     pub cpython: Option<Arc<dyn Runner>>,
     pub recorder: Option<Recorder>,
+    /// `--trace`: every run's events and the CPU samples, closed when the loop ends; what it
+    /// holds is left in `trace_note`.
+    pub trace: Option<TraceFile>,
+    pub trace_note: Option<String>,
     /// A recording to play and its speed factor.
     pub player: Option<(Player, f64)>,
     /// Where `s` saves screenshots (default `screenshots/`).
@@ -51,6 +56,8 @@ impl Default for Extras {
             runner: Arc::new(NativeRunner),
             cpython: None,
             recorder: None,
+            trace: None,
+            trace_note: None,
             player: None,
             shots_dir: None,
         }
@@ -131,9 +138,13 @@ pub fn run_loop_with<B: Backend>(
             },
         };
         let recorder = extras.recorder.as_ref();
+        let mut trace = extras.trace.as_mut();
         let mut handle = |msg: Msg, app: &mut App| {
             if let Some(r) = recorder {
                 record(r, &msg);
+            }
+            if let Some(t) = trace.as_deref_mut() {
+                keep_in_trace(t, &msg, t0.elapsed());
             }
             for cmd in app.update(msg) {
                 match cmd {
@@ -182,12 +193,26 @@ pub fn run_loop_with<B: Backend>(
             break Ok(());
         }
     };
+    runs.cancel();
+    runs.join();
     if let Some(r) = &extras.recorder {
         let _ = r.flush();
     }
-    runs.cancel();
-    runs.join();
+    if let Some(t) = &mut extras.trace {
+        extras.trace_note = t
+            .finish()
+            .unwrap_or_else(|e| Some(format!("conlab: {e:#}")));
+    }
     result
+}
+
+/// Write what a trace keeps: run events (at the run's own times) and CPU samples.
+fn keep_in_trace(t: &mut TraceFile, msg: &Msg, now: Duration) {
+    match msg {
+        Msg::Run { id, at, ev } => t.event(*id as u32, at.as_micros() as u64, ev),
+        Msg::Cpu(sample) => t.cpu(now.as_micros() as u64, sample),
+        _ => {}
+    }
 }
 
 /// Write what a recording keeps: run events and CPU samples.

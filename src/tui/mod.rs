@@ -47,6 +47,9 @@ pub fn open(app: App, mut extras: Extras) -> Result<ExitCode, CliError> {
     if let Some(r) = &extras.recorder {
         eprintln!("conlab: recorded to {}", r.path().display());
     }
+    if let Some(note) = &extras.trace_note {
+        eprintln!("{note}");
+    }
     Ok(ExitCode::SUCCESS)
 }
 

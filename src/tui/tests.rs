@@ -267,3 +267,55 @@ fn pressing_a_runs_every_model_through_the_runner_seam() {
     terminal.draw(|f| crate::ui::draw(f, &app)).expect("draw");
     insta::assert_snapshot!("a_runs_all_models_120x36", terminal.backend());
 }
+
+#[test]
+fn trace_holds_every_run_of_the_session_and_closes_on_quit() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("t.json");
+    let mut terminal = Terminal::new(TestBackend::new(100, 30)).expect("test backend");
+    let mut app = App::new(
+        Settings::new("primes", 1000, 2, true, 5.0),
+        theme::Theme::default(),
+    );
+    let (tx, rx) = crossbeam_channel::unbounded();
+    let secs = Duration::from_secs_f64;
+    let runner = QuitAfter {
+        runner: MockRunner::new("168")
+            .takes(Model::Sequential, secs(0.2), secs(0.2))
+            .takes(Model::Threads, secs(0.2), secs(0.2))
+            .takes(Model::Processes, secs(0.1), secs(0.2)),
+        tx: tx.clone(),
+        runs: AtomicUsize::new(0),
+        quit_after: Model::ALL.len(),
+    };
+    tx.send(Msg::Cpu(crate::monitor::CpuSample {
+        cores: vec![10.0, 20.0],
+        ..Default::default()
+    }))
+    .expect("send");
+    tx.send(key('a')).expect("send");
+    let mut extras = Extras {
+        runner: Arc::new(runner),
+        trace: Some(crate::capture::TraceFile::create(&path).expect("trace")),
+        ..Extras::default()
+    };
+    run_loop_with(&mut terminal, &mut app, &tx, &rx, &mut extras).expect("loop");
+    let note = extras.trace_note.expect("closed on quit");
+    assert!(note.contains("trace of 3 runs"), "{note}");
+    let v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).expect("written")).expect("valid JSON");
+    let models: Vec<&str> = v["otherData"]["runs"]
+        .as_array()
+        .expect("runs")
+        .iter()
+        .filter_map(|r| r["model"].as_str())
+        .collect();
+    assert_eq!(models, ["sequential", "threads", "processes"]);
+    let events = v["traceEvents"].as_array().expect("events");
+    assert!(events.iter().any(|e| e["ph"] == "X" && e["cat"] == "task"));
+    assert!(
+        events
+            .iter()
+            .any(|e| e["ph"] == "C" && e["name"] == "CPU %")
+    );
+}
