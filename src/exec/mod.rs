@@ -36,7 +36,7 @@ pub use sink::Sink;
 pub use threads::{ThreadPool, ThreadStats};
 
 use crate::core::{Answer, TaskOutput};
-use crate::workload::{self, Workload, WorkloadArgs};
+use crate::workload::{self, Fold, Tasks, Workload, WorkloadArgs};
 
 /// Everything needed to start one run.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -72,7 +72,7 @@ pub type TaskResult = Option<Result<TaskOutput, String>>;
 /// What a run's pools are given.
 pub struct Job<'a> {
     pub workload: &'a dyn Workload,
-    pub tasks: &'a [Value],
+    pub tasks: &'a Tasks,
     pub workers: usize,
     pub gil: GilConfig,
     pub sink: &'a Sink,
@@ -208,27 +208,35 @@ pub fn run_workload(
         worker_exe: spec.worker_exe.as_deref(),
     };
     let engine = Engine::new(&job);
-    let results = w
-        .orchestrate(&engine, spec.model)
-        .unwrap_or_else(|| engine.run_model(spec.model));
+    let collected = Collected::new(w.folder(&args));
+    let put = |i: usize, r: TaskResult| collected.put(i, r);
+    let run_extra = match w.orchestrate_into(&engine, spec.model, &put) {
+        Some(extra) => extra,
+        None => {
+            match w.orchestrate(&engine, spec.model) {
+                Some(results) => results.into_iter().enumerate().for_each(|(i, r)| put(i, r)),
+                None => engine.run_model_into(spec.model, &put),
+            }
+            None
+        }
+    };
     let elapsed = t0.elapsed();
     let cpu = cpu_now().saturating_sub(cpu0);
     let tasks = job.tasks.len();
     drop(plan);
 
-    let mut outputs = Vec::with_capacity(results.len());
-    let mut failures = Vec::new();
-    let mut never_ran = false;
-    for (i, r) in results.into_iter().enumerate() {
-        match r {
-            Some(Ok(o)) => outputs.push(o),
-            Some(Err(e)) => failures.push((i, e)),
-            None => never_ran = true,
-        }
-    }
+    let Collected {
+        fold,
+        failures,
+        never_ran,
+    } = collected.into_inner();
     let cancelled = cancel.is_cancelled() || never_ran;
-    let answer = (failures.is_empty() && !cancelled).then(|| w.combine(&outputs, &args));
-    let details = answer.as_ref().and_then(|_| w.details(&outputs, &args));
+    let (answer, details) = if failures.is_empty() && !cancelled {
+        let (a, d) = fold.finish(w, &args, run_extra);
+        (Some(a), d)
+    } else {
+        (None, None)
+    };
     sink.emit(Event::RunFinished {
         answer: answer.clone(),
         elapsed_us: elapsed.as_micros() as u64,
@@ -252,6 +260,44 @@ pub fn run_workload(
     })
 }
 
+/// Task results as they arrive: outputs folded at once by the workload's [`Fold`],
+/// failures kept with their task, tasks that never ran noted.
+struct Collected {
+    fold: Box<dyn Fold>,
+    failures: Vec<(usize, String)>,
+    never_ran: bool,
+}
+
+/// [`Collected`] shared by a pool's workers.
+struct SharedCollected(std::sync::Mutex<Collected>);
+
+impl Collected {
+    fn new(fold: Box<dyn Fold>) -> SharedCollected {
+        SharedCollected(std::sync::Mutex::new(Collected {
+            fold,
+            failures: Vec::new(),
+            never_ran: false,
+        }))
+    }
+}
+
+impl SharedCollected {
+    fn put(&self, index: usize, r: TaskResult) {
+        let mut c = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        match r {
+            Some(Ok(o)) => c.fold.add(index, o),
+            Some(Err(e)) => c.failures.push((index, e)),
+            None => c.never_ran = true,
+        }
+    }
+
+    fn into_inner(self) -> Collected {
+        let mut c = self.0.into_inner().unwrap_or_else(|e| e.into_inner());
+        c.failures.sort_by_key(|(i, _)| *i);
+        c
+    }
+}
+
 /// The name this thread shows on the timeline and in `TaskStarted`.
 pub fn thread_label() -> String {
     let t = std::thread::current();
@@ -270,7 +316,7 @@ pub fn run_one(
     pid: u32,
 ) -> Result<TaskOutput, TaskError> {
     run_with(job, gil, index, worker, pid, |ctx| {
-        job.workload.run_task(&job.tasks[index], ctx)
+        job.workload.run_task(&job.tasks.get(index), ctx)
     })
 }
 

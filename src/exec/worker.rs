@@ -51,7 +51,7 @@ pub fn serve(gil: GilConfig) -> anyhow::Result<()> {
             anyhow::bail!("unknown workload `{}`", msg.workload);
         };
         // One task per message: index 0 of a one-task job, renamed to the pool's id.
-        let tasks = [msg.task];
+        let tasks = crate::workload::Tasks::from(vec![msg.task]);
         let job = Job {
             workload: w,
             tasks: &tasks,

@@ -318,7 +318,7 @@ mod tests {
         };
         let plan = Files.plan(&args).expect("plans");
         assert_eq!(plan.tasks.len(), 2);
-        let first = plan.tasks[0]["files"][0]
+        let first = plan.tasks.get(0)["files"][0]
             .as_str()
             .expect("a path")
             .to_string();
@@ -328,7 +328,9 @@ mod tests {
         let sink = Sink::null();
         let mut ctx = TaskCtx::new(0, 0, &gil, &cancel, &sink);
         gil.acquire();
-        let out = Files.run_task(&plan.tasks[0], &mut ctx).expect("counts");
+        let out = Files
+            .run_task(&plan.tasks.get(0), &mut ctx)
+            .expect("counts");
         gil.release();
         assert!(out.value > 0);
         drop(plan);

@@ -363,7 +363,7 @@ mod tests {
         };
         let plan = Http.plan(&ok).expect("planned");
         assert_eq!(plan.tasks.len(), 3);
-        assert_eq!(plan.tasks[2]["url"], "http://127.0.0.1:1/a");
+        assert_eq!(plan.tasks.get(2)["url"], "http://127.0.0.1:1/a");
     }
 
     #[test]

@@ -7,6 +7,7 @@
 mod catalog;
 mod fib;
 mod files;
+pub mod fold;
 pub mod http;
 mod naive_primes;
 mod pipeline;
@@ -14,6 +15,7 @@ mod primes;
 pub mod scenes;
 mod sleep;
 mod squares;
+mod tasks;
 mod tiny;
 
 use std::ops::RangeInclusive;
@@ -23,6 +25,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 pub use catalog::{all, find, names};
+pub use fold::{Fold, KeepOutputs, SumValues};
+pub use tasks::Tasks;
 
 pub use crate::core::{Answer, TaskOutput};
 use crate::core::{Model, TaskError};
@@ -72,14 +76,22 @@ pub struct WorkloadArgs {
 /// What `plan` hands the engine: the tasks, plus anything that must stay alive while they
 /// run (a loopback server, a temporary folder). Dropped when the run ends.
 pub struct Plan {
-    pub tasks: Vec<Value>,
+    pub tasks: Tasks,
     pub keep_alive: Vec<Box<dyn Send>>,
 }
 
 impl Plan {
     pub fn new(tasks: Vec<Value>) -> Self {
         Plan {
-            tasks,
+            tasks: tasks.into(),
+            keep_alive: Vec::new(),
+        }
+    }
+
+    /// `len` tasks made on demand from their index (nothing stored per task).
+    pub fn made(len: usize, make: impl Fn(usize) -> Value + Send + Sync + 'static) -> Self {
+        Plan {
+            tasks: Tasks::made(len, make),
             keep_alive: Vec::new(),
         }
     }
@@ -112,6 +124,23 @@ pub trait Workload: Send + Sync {
     /// default). Must honour the cancel token and start and finish every task once.
     fn orchestrate(&self, _engine: &Engine, _model: Model) -> Option<Vec<TaskResult>> {
         None
+    }
+    /// [`Workload::orchestrate`] for workloads with millions of tasks: hand each result to
+    /// `out` as it finishes instead of returning them all, and return what was measured
+    /// about the whole run (given to [`Fold::finish`]). `None` (the default): not used.
+    fn orchestrate_into(
+        &self,
+        _engine: &Engine,
+        _model: Model,
+        _out: &(dyn Fn(usize, TaskResult) + Sync),
+    ) -> Option<Option<Value>> {
+        None
+    }
+    /// How this workload folds its outputs as they arrive. The default keeps every output
+    /// (bounded by [`Workload::max_tasks`]) and calls `combine`; a workload allowing more
+    /// than 100,000 tasks must fold into constant space.
+    fn folder(&self, _args: &WorkloadArgs) -> Box<dyn Fold> {
+        Box::<KeepOutputs>::default()
     }
     /// Is the answer itself a measurement (a speed-up, a latency, lost updates) that may
     /// differ from run to run and model to model? Then "answers agree" does not apply.
@@ -267,6 +296,23 @@ mod tests {
             split_ranges(2, 4).iter().map(|(a, b)| b - a).sum::<u64>(),
             2
         );
+    }
+
+    #[test]
+    fn many_task_workloads_fold_in_constant_space() {
+        for w in all() {
+            let args = WorkloadArgs {
+                workers: 2,
+                ..Default::default()
+            };
+            if w.max_tasks() > 100_000 {
+                assert!(
+                    w.folder(&args).is_bounded(),
+                    "{} keeps every output",
+                    w.name()
+                );
+            }
+        }
     }
 
     #[test]

@@ -98,7 +98,7 @@ impl Workload for Convoy {
     }
     fn orchestrate(&self, engine: &Engine, model: Model) -> Option<Vec<TaskResult>> {
         let job = engine.job();
-        let run_ms = match (model, job.tasks.first().map(|t| task_u64(t, "ms"))) {
+        let run_ms = match (model, job.tasks.first().map(|t| task_u64(&t, "ms"))) {
             (Model::Threads, Some(Ok(ms))) => ms,
             _ => {
                 let msg = "convoy needs two threads sharing one GIL: use --model threads";

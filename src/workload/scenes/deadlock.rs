@@ -229,10 +229,10 @@ impl Workload for Deadlock {
             .map(|t| {
                 Ok((
                     [
-                        task_u64(t, "first")? as usize % 2,
-                        task_u64(t, "second")? as usize % 2,
+                        task_u64(&t, "first")? as usize % 2,
+                        task_u64(&t, "second")? as usize % 2,
                     ],
-                    task_u64(t, "pause_ms")?,
+                    task_u64(&t, "pause_ms")?,
                 ))
             })
             .collect();

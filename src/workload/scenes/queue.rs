@@ -177,7 +177,7 @@ impl Workload for Queue {
         let items = job
             .tasks
             .first()
-            .map(|t| task_u64(t, "items"))
+            .map(|t| task_u64(&t, "items"))
             .unwrap_or(Ok(0));
         let items = match (model, items) {
             (Model::Threads, Ok(n)) => n,

@@ -113,8 +113,7 @@ impl Workload for Race {
         let iters = job
             .tasks
             .first()
-            .and_then(|t| t.get("iters"))
-            .and_then(Value::as_u64)
+            .and_then(|t| t.get("iters").and_then(Value::as_u64))
             .unwrap_or(0);
         if model == Model::Processes {
             let msg = "race needs shared memory: processes share no counter (use --model threads)";

@@ -140,7 +140,7 @@ impl Workload for RateLimit {
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
                     .push(t0.elapsed().as_secs_f64());
-                request(&job.tasks[i], ctx)?;
+                request(&job.tasks.get(i), ctx)?;
                 Ok(TaskOutput::value(i as u128))
             });
         let elapsed = t0.elapsed().as_secs_f64();

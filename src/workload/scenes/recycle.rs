@@ -74,9 +74,9 @@ impl Workload for Recycle {
         let half = job.tasks.len() / 2;
         let k = job
             .tasks
-            .get(half)
-            .and_then(|t| t.get("k"))
-            .and_then(Value::as_u64)
+            .iter()
+            .nth(half)
+            .and_then(|t| t.get("k").and_then(Value::as_u64))
             .map(|k| k as usize);
         let mut results = Vec::with_capacity(job.tasks.len());
         let mut passes = Vec::new();
@@ -87,7 +87,7 @@ impl Workload for Recycle {
             }
             let sink = job.sink.shift_tasks(first);
             let sub = Job {
-                tasks: &job.tasks[first..first + half],
+                tasks: &job.tasks.slice(first..first + half),
                 sink: &sink,
                 ..*job
             };
@@ -190,9 +190,9 @@ mod tests {
         };
         let p = Recycle.plan(&args).expect("plan");
         assert_eq!(p.tasks.len(), 10);
-        assert_eq!(p.tasks[0]["k"], Value::Null);
-        assert_eq!(p.tasks[5]["k"], 3);
-        assert_eq!(p.tasks[5]["seed"], 0);
+        assert_eq!(p.tasks.get(0)["k"], Value::Null);
+        assert_eq!(p.tasks.get(5)["k"], 3);
+        assert_eq!(p.tasks.get(5)["seed"], 0);
     }
 
     #[test]
