@@ -338,15 +338,9 @@ pub fn run_with(
     });
     let t0 = Instant::now();
     let cpu0 = cpu_time::ThreadTime::try_now().ok();
+    // Takes the GIL (drawing the wait); dropping the context releases it, whether the
+    // task returned or panicked.
     let mut ctx = TaskCtx::new(index, worker, gil, job.cancel, job.sink);
-    if let Some((start, end)) = gil.acquire() {
-        job.sink.emit(Event::Span {
-            worker,
-            kind: SpanKind::GilWait,
-            start_us: job.sink.us_at(start),
-            end_us: job.sink.us_at(end),
-        });
-    }
     let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&mut ctx)))
         .unwrap_or_else(|p| {
             let msg = p
@@ -356,7 +350,7 @@ pub fn run_with(
                 .unwrap_or_else(|| "unknown panic".into());
             Err(TaskError::failed(format!("task panicked: {msg}")))
         });
-    gil.release();
+    drop(ctx);
     let wall_us = t0.elapsed().as_micros() as u64;
     let cpu_us = cpu0.map(|c| c.elapsed().as_micros() as u64).unwrap_or(0);
     if out != Err(TaskError::Cancelled) {

@@ -327,11 +327,9 @@ mod tests {
         let cancel = CancelToken::new();
         let sink = Sink::null();
         let mut ctx = TaskCtx::new(0, 0, &gil, &cancel, &sink);
-        gil.acquire();
         let out = Files
             .run_task(&plan.tasks.get(0), &mut ctx)
             .expect("counts");
-        gil.release();
         assert!(out.value > 0);
         drop(plan);
         assert!(!Path::new(&first).exists(), "corpus removed");

@@ -288,9 +288,7 @@ mod tests {
         let cancel = CancelToken::new();
         let sink = Sink::null();
         let mut ctx = TaskCtx::new(0, 0, &gil, &cancel, &sink);
-        gil.acquire();
         let out = Http.run_task(&task, &mut ctx);
-        gil.release();
         out
     }
 
