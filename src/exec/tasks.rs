@@ -89,6 +89,22 @@ impl From<Vec<Value>> for Tasks {
     }
 }
 
+/// `tasks[i]` for a listed plan (tests and small plans read them this way).
+///
+/// # Panics
+/// On a made plan (its tasks exist only when asked for: use [`Tasks::get`]) and out of
+/// range.
+impl std::ops::Index<usize> for Tasks {
+    type Output = Value;
+    fn index(&self, i: usize) -> &Value {
+        match &self.source {
+            Source::List(v) if i < self.len => &v[self.offset + i],
+            Source::List(_) => panic!("task {i} of {}", self.len),
+            Source::Made(_) => panic!("made tasks are not stored: use Tasks::get({i})"),
+        }
+    }
+}
+
 impl fmt::Debug for Tasks {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let kind = match self.source {
@@ -117,5 +133,6 @@ mod tests {
             Some(json!({ "x": 2 }))
         );
         assert!(made.slice(5..5).first().is_none());
+        assert_eq!(list.slice(1..3)[1], json!({ "x": 2 }));
     }
 }

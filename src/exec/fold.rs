@@ -1,7 +1,7 @@
 //! Folding task outputs into the answer as they arrive, so a run's memory does not grow
 //! with its task count.
 //!
-//! [`super::Workload::folder`] gives the engine a [`Fold`] per run. The default,
+//! [`Workload::folder`] gives the engine a [`Fold`] per run. The default,
 //! [`KeepOutputs`], keeps every output and calls the workload's `combine` at the end: its
 //! size is bounded by the workload's `max_tasks` (100,000 by default, a few MB). A
 //! workload that allows more tasks folds into constant space instead (`tiny`'s
@@ -9,14 +9,15 @@
 
 use serde_json::Value;
 
-use super::{Answer, TaskOutput, Workload, WorkloadArgs};
+use super::{Workload, WorkloadArgs};
+use crate::core::{Answer, TaskOutput};
 
 /// Accumulates a run's successful outputs, in any order, into its answer.
 pub trait Fold: Send {
     /// Task `index` finished with `out`.
     fn add(&mut self, index: usize, out: TaskOutput);
     /// The answer and the measured details. `run` is what a streaming orchestration
-    /// measured about the whole run (see [`super::Workload::orchestrate_into`]).
+    /// measured about the whole run (see [`Workload::orchestrate_into`]).
     fn finish(
         self: Box<Self>,
         w: &dyn Workload,
@@ -73,7 +74,7 @@ mod tests {
 
     #[test]
     fn keep_outputs_combines_in_task_order() {
-        let w = super::super::find("squares").expect("squares");
+        let w = crate::workload::find("squares").expect("squares");
         let mut f: Box<dyn Fold> = Box::<KeepOutputs>::default();
         // Out of order, as a pool delivers them.
         f.add(1, TaskOutput::value(5));
