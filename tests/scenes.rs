@@ -300,7 +300,14 @@ fn rate_limit_holds_the_pool_to_the_limit() {
         d["max_started_in_any_second"].as_u64().expect("n") <= limit + 2,
         "{d}"
     );
-    assert!(d["unlimited_per_s"].as_f64().expect("n") > limit as f64);
+    // The unlimited rate is computed (threads ÷ request time), and says so.
+    assert!(
+        d["unlimited_how"]
+            .as_str()
+            .expect("named")
+            .starts_with("computed"),
+        "{d}"
+    );
 }
 
 #[test]

@@ -135,6 +135,12 @@ pub enum RunError {
     UnknownWorkload { name: String, known: String },
     #[error(transparent)]
     Arg(#[from] ArgError),
+    #[error("{workload} is not for the {model} model; it runs under: {supported}")]
+    Unsupported {
+        workload: String,
+        model: Model,
+        supported: String,
+    },
     #[error("{0:#}")]
     Plan(anyhow::Error),
 }
@@ -167,6 +173,9 @@ pub fn run_workload(
     sink: &Sink,
     cancel: &CancelToken,
 ) -> Result<RunReport, RunError> {
+    if !w.models().contains(&spec.model) {
+        return Err(unsupported(w, spec.model));
+    }
     let args = spec.args.clone().resolve(w)?;
     let plan = w.plan(&args).map_err(RunError::Plan)?;
     let sink = sink.restarted();
@@ -241,6 +250,20 @@ pub fn run_workload(
         cancelled,
         details,
     })
+}
+
+/// The refusal for running `w` under a model it is not for.
+pub fn unsupported(w: &dyn Workload, model: Model) -> RunError {
+    RunError::Unsupported {
+        workload: w.name().to_string(),
+        model,
+        supported: w
+            .models()
+            .iter()
+            .map(|m| m.name())
+            .collect::<Vec<_>>()
+            .join(", "),
+    }
 }
 
 /// Task results as they arrive: outputs folded at once by the workload's [`Fold`],

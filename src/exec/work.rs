@@ -137,6 +137,11 @@ pub trait Workload: Send + Sync {
     fn details(&self, _outputs: &[TaskOutput], _args: &WorkloadArgs) -> Option<Value> {
         None
     }
+    /// The models this workload is for (a scene about worker processes means nothing on
+    /// threads). Others are refused before the run starts. Default: every model.
+    fn models(&self) -> &'static [Model] {
+        &Model::ALL
+    }
     /// Variants this workload accepts for `--variant` (empty: none).
     fn variants(&self) -> &'static [&'static str] {
         &[]

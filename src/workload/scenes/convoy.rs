@@ -64,6 +64,9 @@ impl Workload for Convoy {
     fn answer_is_measured(&self) -> bool {
         true
     }
+    fn models(&self) -> &'static [Model] {
+        &[Model::Threads]
+    }
     fn name(&self) -> &'static str {
         "convoy"
     }

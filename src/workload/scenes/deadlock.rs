@@ -177,6 +177,9 @@ fn release_all(table: &Table, who: usize, held: &[usize]) {
 }
 
 impl Workload for Deadlock {
+    fn models(&self) -> &'static [Model] {
+        &[Model::Threads]
+    }
     fn name(&self) -> &'static str {
         "deadlock"
     }

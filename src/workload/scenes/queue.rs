@@ -139,6 +139,9 @@ fn thin<T: Clone>(xs: &[T], n: usize) -> Vec<T> {
 }
 
 impl Workload for Queue {
+    fn models(&self) -> &'static [Model] {
+        &[Model::Threads]
+    }
     fn name(&self) -> &'static str {
         "queue"
     }

@@ -74,6 +74,9 @@ impl Workload for RateLimit {
     fn answer_is_measured(&self) -> bool {
         true
     }
+    fn models(&self) -> &'static [Model] {
+        &[Model::Threads]
+    }
     fn name(&self) -> &'static str {
         "rate-limit"
     }
@@ -162,7 +165,8 @@ impl Workload for RateLimit {
         job.sink.emit(Event::Note {
             key: "rate".into(),
             value: format!(
-                "{achieved:.1} req/s achieved (limit {RATE}, {} threads could do {unlimited:.0})",
+                "{achieved:.1} req/s achieved (limit {RATE}; unlimited, {} threads could do \
+                 {unlimited:.0}: computed, not measured)",
                 job.workers
             ),
         });
@@ -177,7 +181,12 @@ impl Workload for RateLimit {
                 "max_started_in_any_second": max_in_window(&starts, 1.0),
                 "note": "slots are 1/R apart, so a one-second window of measured start times \
                          can hold R + 1 when the first start in it was delayed by the scheduler",
-                "unlimited_per_s": r2(unlimited),
+                "unlimited_per_s_computed": r2(unlimited),
+                "unlimited_how": format!(
+                    "computed, not measured: {} threads ÷ {} ms per request",
+                    job.workers,
+                    ms(REQUEST)
+                ),
                 "waited_for_slots_ms": ms(waited),
                 "elapsed_s": r2(elapsed),
             }),

@@ -26,6 +26,9 @@ impl Workload for Recycle {
     fn answer_is_measured(&self) -> bool {
         true
     }
+    fn models(&self) -> &'static [Model] {
+        &[Model::Processes]
+    }
     fn name(&self) -> &'static str {
         "recycle"
     }
