@@ -199,18 +199,18 @@ mod tests {
     }
 
     #[test]
-    fn threads_are_refused() {
-        let (r, _) = super::super::testing::run_scene(
-            "recycle",
-            Model::Threads,
-            true,
-            WorkloadArgs {
-                workers: 2,
-                tasks: 2,
-                size: 10,
-                ..Default::default()
-            },
+    fn threads_are_refused_before_starting() {
+        let spec = crate::exec::RunSpec::new("recycle", Model::Threads, 2);
+        let err = crate::runtime::run(
+            &spec,
+            &crate::exec::Sink::null(),
+            &crate::exec::CancelToken::new(),
+        )
+        .expect_err("recycle is not for threads");
+        let msg = err.to_string();
+        assert!(
+            msg.contains("recycle") && msg.contains("processes"),
+            "{msg}"
         );
-        assert!(!r.failures.is_empty());
     }
 }
