@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::core::Runtime;
 use crate::exec::{GilConfig, Model, RunSpec};
+use crate::runtime::{RuntimeChoice, StartMethod};
 pub use crate::server::httpbin::HttpbinMode;
 use crate::workload::WorkloadArgs;
 
@@ -79,6 +81,21 @@ conlab serve --port 8080\n  curl http://127.0.0.1:8080/delay/1")]
     #[command(after_help = "Examples:\n  conlab classify --workload primes\n  \
 conlab classify --workload sleep --json")]
     Classify(ClassifyArgs),
+    /// Real CPython beside the simulation: each workload under every model in both
+    /// runtimes, speed-ups compared against ±10%.
+    #[command(
+        after_help = "Examples:\n  conlab fidelity --workloads primes,naive-primes,squares --workers 2\n  \
+conlab fidelity --workloads sleep --workers 4 --format json\n  \
+conlab fidelity --python /usr/bin/python3.13 --repeat 3 --format markdown"
+    )]
+    Fidelity(FidelityArgs),
+    /// Run a program (or attach to one) and show what the kernel saw each thread do.
+    #[command(after_help = "Examples:\n  conlab watch -- python3 two_threads.py\n  \
+conlab watch --headless --json -- python3 two_processes.py\n  \
+conlab watch --pid 1234\n\nLanes: on a CPU, waiting for a core, blocked on a lock (a futex: \
+CPython's GIL), on I/O, asleep — from /proc/PID/task/TID/{schedstat,wchan}.\n\
+Keys: q quit (stops a program watch started), +/- zoom, ↑/↓ scroll.")]
+    Watch(WatchArgs),
     /// Internal: a process-pool worker (tasks on stdin, events on stdout).
     #[command(hide = true)]
     Worker(WorkerArgs),
@@ -219,10 +236,43 @@ impl WorkloadOpts {
 
 pub use crate::core::default_workers;
 
+/// Which runtime runs the tasks: shared by `run`, `compare`, `fidelity`, the dashboard
+/// and `shot`.
+#[derive(Args, Debug, Clone)]
+pub struct RuntimeOpts {
+    /// native: Rust kernels with a simulated GIL; cpython: a real Python interpreter
+    /// running the same workloads (standard library only).
+    #[arg(long, value_enum, default_value = "native")]
+    pub runtime: Runtime,
+    /// The interpreter for the CPython runtime (3.8 or newer).
+    #[arg(long, value_name = "PATH", default_value = crate::runtime::DEFAULT_PYTHON)]
+    pub python: PathBuf,
+    /// multiprocessing start method of CPython's process pool (default: the platform's).
+    #[arg(long, value_enum)]
+    pub start_method: Option<StartMethod>,
+}
+
+impl RuntimeOpts {
+    pub fn choice(&self) -> Result<RuntimeChoice, String> {
+        if self.start_method.is_some() && self.runtime == Runtime::Native {
+            return Err("invalid --start-method: it applies to --runtime cpython \
+                 (native worker processes are always started fresh)"
+                .into());
+        }
+        Ok(RuntimeChoice {
+            runtime: self.runtime,
+            python: self.python.clone(),
+            start_method: self.start_method,
+        })
+    }
+}
+
 #[derive(Args, Debug)]
 pub struct TuiArgs {
     #[command(flatten)]
     pub opts: WorkloadOpts,
+    #[command(flatten)]
+    pub runtime: RuntimeOpts,
     /// Colour theme (`NO_COLOR` turns colours off in any theme).
     #[arg(long, value_enum, default_value = "dark")]
     pub theme: crate::ui::theme::ThemeName,
@@ -272,6 +322,8 @@ impl TuiArgs {
 pub struct RunArgs {
     #[command(flatten)]
     pub opts: WorkloadOpts,
+    #[command(flatten)]
+    pub runtime: RuntimeOpts,
     /// Execution model.
     #[arg(long, short = 'm', value_enum, default_value = "threads")]
     pub model: Model,
@@ -295,6 +347,8 @@ pub enum Format {
 pub struct CompareArgs {
     #[command(flatten)]
     pub opts: WorkloadOpts,
+    #[command(flatten)]
+    pub runtime: RuntimeOpts,
     /// Models to compare, in order (comma-separated).
     #[arg(
         long,
@@ -357,6 +411,9 @@ pub struct ShotArgs {
     /// Scenario: the simulated GIL.
     #[arg(long, value_enum, default_value = "on")]
     pub gil: OnOff,
+    /// Scenario: who runs it (`--runtime cpython --python PATH` for real Python).
+    #[command(flatten)]
+    pub runtime: RuntimeOpts,
     /// Scenario: also keep its recording in FILE.
     #[arg(long, value_name = "FILE")]
     pub record: Option<PathBuf>,
@@ -369,6 +426,45 @@ pub struct ShotArgs {
     /// With --all: where the recordings live.
     #[arg(long, default_value = "assets/recordings")]
     pub recordings: PathBuf,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum FidelityFormat {
+    Table,
+    Json,
+    Markdown,
+}
+
+#[derive(Args, Debug)]
+pub struct FidelityArgs {
+    /// Workloads to compare (comma-separated; those the CPython runtime runs).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "primes,naive-primes,squares,sleep"
+    )]
+    pub workloads: Vec<String>,
+    /// Workers for threads and processes (default: logical cores).
+    #[arg(long, short = 'n')]
+    pub workers: Option<usize>,
+    /// Runs per model and runtime; the median is compared.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=20))]
+    pub repeat: u32,
+    /// One size for both runtimes (default: each runtime's own default).
+    #[arg(long)]
+    pub size: Option<u64>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: FidelityFormat,
+    /// The interpreter to compare against (3.8 or newer).
+    #[arg(long, value_name = "PATH", default_value = crate::runtime::DEFAULT_PYTHON)]
+    pub python: PathBuf,
+    /// multiprocessing start method of CPython's process pool (default: the platform's).
+    #[arg(long, value_enum)]
+    pub start_method: Option<StartMethod>,
+    /// Skip the convoy-effect measurement.
+    #[arg(long)]
+    pub no_convoy: bool,
 }
 
 #[derive(Args, Debug)]
@@ -391,6 +487,28 @@ pub struct ClassifyArgs {
     /// Print one JSON object on stdout.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct WatchArgs {
+    /// Attach to this running process (and its descendants) instead of starting one.
+    #[arg(long, conflicts_with = "command")]
+    pub pid: Option<u32>,
+    /// Sample every this many milliseconds.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub sample_ms: u64,
+    /// No screen: wait for the program and print a summary of every thread at the end.
+    #[arg(long)]
+    pub headless: bool,
+    /// With --headless (implied): print the summary as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+    /// Colour theme.
+    #[arg(long, value_enum, default_value = "dark")]
+    pub theme: crate::ui::theme::ThemeName,
+    /// The program to run and its arguments (after `--`).
+    #[arg(last = true, value_name = "CMD")]
+    pub command: Vec<String>,
 }
 
 #[derive(Args, Debug)]

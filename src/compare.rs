@@ -110,6 +110,8 @@ pub fn compare_command(args: &CompareArgs) -> Result<ExitCode, CliError> {
             .resolve(w)
             .map_err(|e| CliError::Usage(e.to_string()))?;
     }
+    let runtime = crate::runtime::prepare(&args.runtime.choice().map_err(CliError::Usage)?)
+        .map_err(|e| CliError::Usage(e.to_string()))?;
     let cancel = CancelToken::new();
     cancel_on_ctrl_c(&cancel);
     let spinners = workers.min(crate::core::default_workers()).max(1);
@@ -132,7 +134,7 @@ pub fn compare_command(args: &CompareArgs) -> Result<ExitCode, CliError> {
         chatty: std::io::stderr().is_terminal(),
     };
     let cmp = measure(
-        &crate::runtime::NativeRunner,
+        runtime.runner.as_ref(),
         &trial,
         &cancel,
         &mut || crate::capacity::measure(spinners, &cancel),

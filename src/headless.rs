@@ -97,6 +97,8 @@ fn progress_bar(enabled: bool) -> Option<ProgressBar> {
 
 pub fn run_command(args: &RunArgs) -> Result<ExitCode, CliError> {
     let spec = args.opts.spec(args.model).map_err(CliError::Usage)?;
+    let runtime = crate::runtime::prepare(&args.runtime.choice().map_err(CliError::Usage)?)
+        .map_err(|e| CliError::Usage(e.to_string()))?;
     let cancel = CancelToken::new();
     cancel_on_ctrl_c(&cancel);
     let recorder = args
@@ -106,7 +108,7 @@ pub fn run_command(args: &RunArgs) -> Result<ExitCode, CliError> {
         .transpose()
         .map_err(|e| CliError::Usage(format!("invalid --record: {e:#}")))?;
     let pb = progress_bar(std::io::stderr().is_terminal());
-    let report = run_with_events(&spec, &cancel, |ev| {
+    let report = run_with_events_on(runtime.runner.as_ref(), &spec, &cancel, |ev| {
         if let Some(r) = &recorder {
             r.event(0, ev);
         }

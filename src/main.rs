@@ -19,6 +19,8 @@ fn main() -> ExitCode {
         Some(Command::Shot(args)) => conlab::commands::shot::shot_command(&args),
         Some(Command::Serve(args)) => conlab::server::serve_command(&args),
         Some(Command::Classify(args)) => conlab::classify::classify_command(&args),
+        Some(Command::Fidelity(args)) => conlab::fidelity::fidelity_command(&args),
+        Some(Command::Watch(args)) => conlab::watch::watch_command(&args),
         Some(Command::Worker(args)) => conlab::headless::worker_command(&args),
     };
     match result {

@@ -103,6 +103,16 @@ pub fn title_of(app: &App) -> String {
 
 /// Run `specs` one after another for real, recording every event and CPU sample to `path`.
 pub fn record_scenario(specs: &[RunSpec], path: &Path, cancel: &CancelToken) -> anyhow::Result<()> {
+    record_scenario_on(&crate::runtime::NativeRunner, specs, path, cancel)
+}
+
+/// [`record_scenario`] on any runtime's runner.
+pub fn record_scenario_on(
+    runner: &dyn crate::exec::Runner,
+    specs: &[RunSpec],
+    path: &Path,
+    cancel: &CancelToken,
+) -> anyhow::Result<()> {
     enum Item {
         Cpu(CpuSample),
         Ev(u32, Stamped),
@@ -120,7 +130,7 @@ pub fn record_scenario(specs: &[RunSpec], path: &Path, cancel: &CancelToken) -> 
                 let sink = Sink::new(move |ev| {
                     let _ = events.send(Item::Ev(n as u32, ev));
                 });
-                match crate::runtime::run(spec, &sink, cancel) {
+                match runner.run(spec, &sink, cancel) {
                     Ok(r) if r.cancelled => {
                         let _ = runs_tx.send(Item::Failed("cancelled".into()));
                         return;

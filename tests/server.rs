@@ -378,8 +378,10 @@ fn half_sent_requests_do_not_hold_up_others() {
 /// Ask for `/bytes/{n}` and never read.
 fn slow_reader(addr: SocketAddr, n: u64) -> TcpStream {
     let mut s = TcpStream::connect(addr).expect("connects");
-    s.write_all(format!("GET /bytes/{n} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes())
-        .expect("writes");
+    s.write_all(
+        format!("GET /bytes/{n} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes(),
+    )
+    .expect("writes");
     s
 }
 
@@ -414,19 +416,26 @@ fn the_write_timeout_frees_connections_held_by_readers_that_never_read() {
     let mut stuck: Vec<TcpStream> = (0..4).map(|_| slow_reader(srv.addr(), BIG)).collect();
     let (st, _, body) = get(&srv.url("/bytes/10"));
     assert_eq!((st, body), (200, pattern(10)));
-    // A reader that comes back finds its reply cut short.
-    let s = &mut stuck[0];
-    s.set_read_timeout(Some(Duration::from_secs(30)))
-        .expect("timeout");
-    let mut n = 0usize;
-    let mut buf = vec![0u8; 64 * 1024];
-    loop {
-        match s.read(&mut buf) {
-            Ok(0) | Err(_) => break,
-            Ok(k) => n += k,
+    // The reader whose connection was closed to free that slot finds its reply cut short
+    // when it comes back (which one it was is the scheduler's choice).
+    let mut got = Vec::new();
+    for s in &mut stuck {
+        s.set_read_timeout(Some(Duration::from_secs(30)))
+            .expect("timeout");
+        let mut n = 0usize;
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            match s.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(k) => n += k,
+            }
         }
+        got.push(n);
     }
-    assert!(n < BIG as usize, "got all {n} bytes");
+    assert!(
+        got.iter().any(|&n| n < BIG as usize),
+        "every reply whole: {got:?}"
+    );
 }
 
 /// 10,000 concurrent delayed requests to a `conlab serve` child from one tokio client:

@@ -15,6 +15,7 @@ pub const HELP: &[(&str, &str)] = &[
     ("a", "run all three, one after another"),
     ("c", "cancel the run (and the queue)"),
     ("g", "GIL on / off (threads)"),
+    ("r", "runtime: native (simulated GIL) / real CPython"),
     ("+  -", "more / fewer workers"),
     ("]  [", "double / halve the size"),
     ("w  W", "next / previous workload"),
@@ -45,7 +46,7 @@ pub fn on_key(app: &mut App, k: KeyEvent) -> Vec<Command> {
         && matches!(
             k.code,
             KeyCode::Enter
-                | KeyCode::Char('a' | 'g' | '+' | '=' | '-' | '_' | '[' | ']' | 'w' | 'W')
+                | KeyCode::Char('a' | 'g' | 'r' | '+' | '=' | '-' | '_' | '[' | ']' | 'w' | 'W')
         )
     {
         app.notice = Some("replaying a recording: runs and settings are as recorded".into());
@@ -85,9 +86,25 @@ pub fn on_key(app: &mut App, k: KeyEvent) -> Vec<Command> {
         KeyCode::Enter => return app.enqueue(&[Model::ALL[app.selected]]),
         KeyCode::Char('a') => return app.enqueue(&Model::ALL),
         KeyCode::Char('c') => return app.cancel(),
-        KeyCode::Char('g') => {
-            app.settings.gil = !app.settings.gil;
-            app.notice = None;
+        KeyCode::Char('g') => match app.settings.can_toggle_gil() {
+            Ok(()) => {
+                app.settings.gil = !app.settings.gil;
+                app.notice = None;
+            }
+            Err(why) => app.notice = Some(why),
+        },
+        KeyCode::Char('r') => {
+            if app.is_running() {
+                app.notice = Some("the runtime is fixed while a run is in progress".into());
+                return Vec::new();
+            }
+            match app.settings.switch_runtime() {
+                Ok(said) => {
+                    app.reset_results();
+                    app.notice = Some(said);
+                }
+                Err(why) => app.notice = Some(why),
+            }
         }
         KeyCode::Char('+') | KeyCode::Char('=') => app.settings.add_workers(1),
         KeyCode::Char('-') | KeyCode::Char('_') => app.settings.add_workers(-1),

@@ -20,7 +20,7 @@ pub use cpu::{CpuState, HISTORY};
 pub use explain::explain;
 pub use msg::{Command, Msg, ReplayMsg, RunId};
 pub use run::{ModelRun, RunConfig, RunState, WorkerState};
-pub use settings::{MAX_WORKERS, Settings};
+pub use settings::{CpythonAvail, MAX_WORKERS, NATIVE_LABEL, Settings};
 
 use crate::exec::{Event, Model, RunSpec};
 use crate::ui::theme::Theme;

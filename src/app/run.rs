@@ -63,6 +63,8 @@ pub struct ModelRun {
     /// CPU samples taken during the run: sum of cores kept busy by other programs.
     pub others_sum: f64,
     pub samples: u32,
+    /// The interpreter that ran it (the CPython runtime's note); `None` for native runs.
+    pub runtime: Option<String>,
 }
 
 /// Workers whose live state is kept (the rest are counted).
@@ -84,6 +86,7 @@ impl ModelRun {
             timeline: Timeline::default(),
             others_sum: 0.0,
             samples: 0,
+            runtime: None,
         }
     }
 
@@ -248,6 +251,9 @@ impl ModelRun {
                     w.task = None;
                 }
                 self.timeline.task_finished(*worker, s.at_us);
+            }
+            Event::Note { key, value } if key == crate::runtime::cpython::RUNTIME_NOTE => {
+                self.runtime = Some(value.clone());
             }
             Event::Note { .. } => {}
             Event::RunFinished {

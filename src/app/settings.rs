@@ -1,6 +1,8 @@
 //! The settings the next run will use (shown in the header, changed with keys).
 
+use crate::core::Runtime;
 use crate::exec::{GilConfig, Model, RunSpec};
+use crate::runtime::sizes;
 use crate::workload::{self, Workload, WorkloadArgs};
 
 /// Most workers the keys allow.
@@ -18,7 +20,23 @@ pub struct Settings {
     pub switch_interval_ms: f64,
     /// A scene's variant (e.g. deadlock's `fixed`), set by lessons.
     pub variant: Option<String>,
+    /// Who runs the next run: the native engine or CPython (`r`).
+    pub runtime: Runtime,
+    /// The CPython interpreter `r` switches to, or why there is none.
+    pub cpython: Result<CpythonAvail, String>,
 }
+
+/// A probed interpreter, as the dashboard shows it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CpythonAvail {
+    /// E.g. "CPython 3.11.7 · GIL".
+    pub label: String,
+    /// A free-threaded build: `g` may turn its GIL off.
+    pub can_disable_gil: bool,
+}
+
+/// The header's name for the native runtime.
+pub const NATIVE_LABEL: &str = "native · simulated GIL";
 
 impl Settings {
     /// Settings for `name` (falls back to the first workload), size 0 = its default.
@@ -33,6 +51,8 @@ impl Settings {
             gil,
             switch_interval_ms,
             variant: None,
+            runtime: Runtime::Native,
+            cpython: Err("no Python was looked for (start the dashboard with conlab tui)".into()),
         };
         if s.size == 0 {
             s.size = s.workload().default_size();
@@ -45,12 +65,72 @@ impl Settings {
         all[self.workload.min(all.len() - 1)]
     }
 
-    /// The next (`+1`) or previous (`-1`) workload, at its default size.
+    /// The next (`+1`) or previous (`-1`) workload (one the runtime runs), at its default
+    /// size for the runtime.
     pub fn cycle_workload(&mut self, step: isize) {
         let n = workload::all().len() as isize;
-        self.workload = ((self.workload as isize + step).rem_euclid(n)) as usize;
+        for _ in 0..n {
+            self.workload = ((self.workload as isize + step).rem_euclid(n)) as usize;
+            if self.runtime == Runtime::Native || sizes::supported(self.workload().name()) {
+                break;
+            }
+        }
         self.variant = None;
-        self.size = self.workload().default_size();
+        self.size = crate::runtime::default_size(self.runtime, self.workload());
+    }
+
+    /// The header's name of the runtime, e.g. "CPython 3.11.7 · GIL".
+    pub fn runtime_label(&self) -> String {
+        match (self.runtime, &self.cpython) {
+            (Runtime::Cpython, Ok(c)) => c.label.clone(),
+            (Runtime::Cpython, Err(_)) => "CPython".into(),
+            (Runtime::Native, _) => NATIVE_LABEL.into(),
+        }
+    }
+
+    /// `r`: switch between the native runtime and CPython; the size follows the runtime's
+    /// default when it was at the old one. Says what happened, or why it cannot.
+    pub fn switch_runtime(&mut self) -> Result<String, String> {
+        let w = self.workload();
+        let next = match self.runtime {
+            Runtime::Native => {
+                let c = self
+                    .cpython
+                    .as_ref()
+                    .map_err(|why| format!("cannot switch to CPython: {why}"))?;
+                if !sizes::supported(w.name()) {
+                    return Err(format!(
+                        "`{}` runs only on the native runtime for now: pick a workload with w first",
+                        w.name()
+                    ));
+                }
+                if !self.gil && !c.can_disable_gil {
+                    return Err(format!(
+                        "{} has the GIL: turn it back on with g, or start conlab with a \
+                         free-threaded --python",
+                        c.label
+                    ));
+                }
+                Runtime::Cpython
+            }
+            Runtime::Cpython => Runtime::Native,
+        };
+        if self.size == crate::runtime::default_size(self.runtime, w) {
+            self.size = crate::runtime::default_size(next, w);
+        }
+        self.runtime = next;
+        Ok(format!("runtime: {}", self.runtime_label()))
+    }
+
+    /// `g`: may the GIL be turned off in this runtime?
+    pub fn can_toggle_gil(&self) -> Result<(), String> {
+        match (self.runtime, &self.cpython) {
+            (Runtime::Cpython, Ok(c)) if self.gil && !c.can_disable_gil => Err(format!(
+                "{} always has its GIL (a free-threaded build, 3.13t+, can turn it off)",
+                c.label
+            )),
+            _ => Ok(()),
+        }
     }
 
     /// Halve (`false`) or double (`true`) the size within the workload's range.
@@ -109,6 +189,55 @@ mod tests {
             s.scale_size(false);
         }
         assert_eq!(s.size, *s.workload().size_range().start());
+    }
+
+    fn with_python(mut s: Settings) -> Settings {
+        s.cpython = Ok(CpythonAvail {
+            label: "CPython 3.11.7 · GIL".into(),
+            can_disable_gil: false,
+        });
+        s
+    }
+
+    #[test]
+    fn r_switches_runtime_and_the_default_size_follows() {
+        let mut s = with_python(Settings::new("primes", 0, 2, true, 5.0));
+        assert_eq!(s.runtime_label(), NATIVE_LABEL);
+        let said = s.switch_runtime().expect("switches");
+        assert_eq!(said, "runtime: CPython 3.11.7 · GIL");
+        assert_eq!(s.size, 2_000_000, "CPython's default");
+        assert!(s.can_toggle_gil().is_err(), "a GIL build keeps its GIL");
+        // A size the user chose stays.
+        s.size = 123;
+        s.switch_runtime().expect("back");
+        assert_eq!((s.runtime, s.size), (Runtime::Native, 123));
+    }
+
+    #[test]
+    fn r_explains_why_it_cannot_switch() {
+        let mut s = Settings::new("primes", 0, 2, true, 5.0);
+        s.cpython = Err("no Python found: `python3` could not be started".into());
+        let why = s.switch_runtime().expect_err("no python");
+        assert!(why.contains("no Python found"), "{why}");
+        assert_eq!(s.runtime, Runtime::Native);
+        let mut s = with_python(Settings::new("race", 0, 2, true, 5.0));
+        assert!(s.switch_runtime().expect_err("a scene").contains("native"));
+        let mut s = with_python(Settings::new("primes", 0, 2, false, 5.0));
+        assert!(s.switch_runtime().expect_err("GIL off").contains("GIL"));
+    }
+
+    #[test]
+    fn on_cpython_w_skips_native_only_workloads() {
+        let mut s = with_python(Settings::new("files", 0, 2, true, 5.0));
+        s.switch_runtime().expect("switches");
+        for _ in 0..30 {
+            s.cycle_workload(1);
+            assert!(
+                sizes::supported(s.workload().name()),
+                "{}",
+                s.workload().name()
+            );
+        }
     }
 
     #[test]

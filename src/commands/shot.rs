@@ -160,7 +160,9 @@ pub fn shot_command(args: &ShotArgs) -> Result<ExitCode, CliError> {
                     tmp.clone()
                 }
             };
-            record_scenario(&specs, &path, &cancel)?;
+            let runtime = crate::runtime::prepare(&args.runtime.choice().map_err(CliError::Usage)?)
+                .map_err(|e| CliError::Usage(e.to_string()))?;
+            crate::shot::record_scenario_on(runtime.runner.as_ref(), &specs, &path, &cancel)?;
             let rec = record::load(&path).map_err(|e| CliError::Other(e.into()))?;
             if args.record.is_none() {
                 let _ = std::fs::remove_file(&path);

@@ -2,10 +2,15 @@
 
 use std::process::ExitCode;
 
-use crate::app::{App, Settings};
+use std::sync::Arc;
+
+use crate::app::{App, CpythonAvail, Settings};
 use crate::cli::{OnOff, TuiArgs};
+use crate::core::Runtime;
+use crate::exec::Runner;
 use crate::headless::CliError;
 use crate::record::Recorder;
+use crate::runtime::{CpythonRunner, python};
 use crate::tui::{self, Extras};
 use crate::ui::theme;
 use crate::workload;
@@ -15,7 +20,7 @@ pub fn tui_command(args: &TuiArgs) -> Result<ExitCode, CliError> {
     if let Some(code) = tui::need_terminal(&args.opts.workload) {
         return Ok(code);
     }
-    let settings = settings_from(args)?;
+    let (settings, cpython) = settings_from(args)?;
     let recorder = args
         .record
         .as_deref()
@@ -27,13 +32,35 @@ pub fn tui_command(args: &TuiArgs) -> Result<ExitCode, CliError> {
         app,
         Extras {
             recorder,
+            cpython,
             ..Extras::default()
         },
     )
 }
 
+/// The interpreter `r` switches to: probed now (a missing one is only an error when
+/// `--runtime cpython` asked for it; otherwise `r` explains).
+fn cpython_from(args: &TuiArgs) -> Result<Probed, CliError> {
+    let choice = args.runtime.choice().map_err(CliError::Usage)?;
+    match python::probe(&choice.python) {
+        Ok(info) => Ok((
+            Ok(CpythonAvail {
+                label: info.label(),
+                can_disable_gil: info.free_threaded_build,
+            }),
+            Some(Arc::new(CpythonRunner::new(info, choice.start_method)) as Arc<dyn Runner>),
+        )),
+        Err(e) if choice.runtime == Runtime::Cpython => Err(CliError::Usage(e.to_string())),
+        Err(e) => Ok((Err(e.to_string()), None)),
+    }
+}
+
+type WithCpython = (Settings, Option<Arc<dyn Runner>>);
+/// The interpreter as the dashboard shows it (or why there is none), and its runner.
+type Probed = (Result<CpythonAvail, String>, Option<Arc<dyn Runner>>);
+
 /// Check the options the way `conlab run` would, naming the flag.
-fn settings_from(args: &TuiArgs) -> Result<Settings, CliError> {
+fn settings_from(args: &TuiArgs) -> Result<WithCpython, CliError> {
     let o = &args.opts;
     o.gil().map_err(CliError::Usage)?;
     let w = workload::find(&o.workload).ok_or_else(|| {
@@ -54,5 +81,13 @@ fn settings_from(args: &TuiArgs) -> Result<Settings, CliError> {
         o.switch_interval_ms,
     );
     s.tasks = o.tasks.unwrap_or(0);
-    Ok(s)
+    let (avail, runner) = cpython_from(args)?;
+    s.cpython = avail;
+    if args.runtime.runtime == Runtime::Cpython {
+        s.switch_runtime().map_err(CliError::Usage)?;
+        if o.size.is_none() {
+            s.size = crate::runtime::default_size(Runtime::Cpython, w);
+        }
+    }
+    Ok((s, runner))
 }

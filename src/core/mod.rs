@@ -1,5 +1,5 @@
 //! The types both sides share — the engine that runs work and everything that reads runs:
-//! models, task outputs and errors, answers, events, the GIL's settings. Depends on nothing
+//! models, runtimes, task outputs and errors, answers, events, the GIL's settings. Depends on nothing
 //! else of conlab's, so `exec`, `workload`, `app` and `report` all build on it without cycles.
 
 mod error;
@@ -8,6 +8,7 @@ mod gil_config;
 mod machine;
 mod model;
 mod output;
+mod runtime;
 mod units;
 
 pub use error::TaskError;
@@ -16,4 +17,5 @@ pub use gil_config::GilConfig;
 pub use machine::default_workers;
 pub use model::Model;
 pub use output::{Answer, TaskOutput};
+pub use runtime::Runtime;
 pub use units::{median, ms};

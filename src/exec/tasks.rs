@@ -105,6 +105,13 @@ impl std::ops::Index<usize> for Tasks {
     }
 }
 
+/// Written as a JSON array of every task (made ones are made as they are written).
+impl serde::Serialize for Tasks {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.iter())
+    }
+}
+
 impl fmt::Debug for Tasks {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let kind = match self.source {

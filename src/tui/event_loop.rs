@@ -16,6 +16,7 @@ use ratatui::layout::Size;
 use super::run::RunJob;
 use super::{classify, screenshot};
 use crate::app::{App, Command, Msg, ReplayMsg};
+use crate::core::Runtime;
 use crate::exec::Runner;
 use crate::record::Recorder;
 use crate::replay::Player;
@@ -35,6 +36,8 @@ pub struct Extras {
     /// Performs the runs `App::update` asks for (the native engine unless a test plugs
     /// in a mock).
     pub runner: Arc<dyn Runner>,
+    /// Performs the runs when the settings say CPython (`r`); `None` without a Python.
+    pub cpython: Option<Arc<dyn Runner>>,
     pub recorder: Option<Recorder>,
     /// A recording to play and its speed factor.
     pub player: Option<(Player, f64)>,
@@ -46,6 +49,7 @@ impl Default for Extras {
     fn default() -> Self {
         Extras {
             runner: Arc::new(NativeRunner),
+            cpython: None,
             recorder: None,
             player: None,
             shots_dir: None,
@@ -79,6 +83,7 @@ pub fn run_loop_with<B: Backend>(
         app.update(Msg::Resize(s.width, s.height));
     }
     let mut runs = RunJob::new(extras.runner.clone());
+    let (native, cpython) = (extras.runner.clone(), extras.cpython.clone());
     let mut dirty = true;
     let mut last_draw: Option<Instant> = None;
     let mut last_tick = Instant::now();
@@ -132,7 +137,14 @@ pub fn run_loop_with<B: Backend>(
             }
             for cmd in app.update(msg) {
                 match cmd {
-                    Command::Start { id, spec } => runs.start(id, *spec, tx, t0),
+                    Command::Start { id, spec } => {
+                        // The settings name the runtime; the run goes to its runner.
+                        runs.set_runner(match (app.settings.runtime, &cpython) {
+                            (Runtime::Cpython, Some(c)) => c.clone(),
+                            _ => native.clone(),
+                        });
+                        runs.start(id, *spec, tx, t0)
+                    }
                     Command::Cancel => runs.cancel(),
                     Command::Screenshot => want_shot.set(true),
                     Command::Classify(spec) => classify::spawn(*spec, tx),

@@ -26,6 +26,11 @@ impl RunJob {
         }
     }
 
+    /// What performs the next run started.
+    pub fn set_runner(&mut self, runner: Arc<dyn Runner>) {
+        self.runner = runner;
+    }
+
     /// Wait for the run thread (if any) to end.
     pub fn join(&mut self) {
         if let Some(h) = self.handle.take() {

@@ -21,6 +21,15 @@ fn kind_name(k: WorkKind) -> &'static str {
     }
 }
 
+/// The runtime that ran the shown panel (a replay knows it only from the run's note),
+/// else the one the next run uses (`r` clears the panels, so the two never disagree).
+fn runtime_label(app: &App) -> String {
+    match &app.panels[app.focus()].runtime {
+        Some(label) => label.clone(),
+        None => app.settings.runtime_label(),
+    }
+}
+
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let t = &app.theme;
     let s = &app.settings;
@@ -78,14 +87,20 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     } else {
         format!(" {} · {kind} · size = {}", w.summary(), w.size_meaning())
     };
-    let room = (area.width as usize).saturating_sub(status.chars().count() + 2);
+    // Which runtime, with the key that switches it: always shown, the description yields.
+    let runtime = format!(" {}", runtime_label(app));
+    let right = status.chars().count() + 2 + runtime.chars().count() + 1;
+    let room = (area.width as usize).saturating_sub(right + 1);
     let desc = fit(&desc, room);
-    let pad =
-        (area.width as usize).saturating_sub(desc.chars().count() + status.chars().count() + 1);
+    let pad = (area.width as usize).saturating_sub(desc.chars().count() + right);
     let line2 = Line::from(vec![
         Span::styled(desc, t.dim),
         Span::raw(" ".repeat(pad)),
         Span::styled(status, t.accent),
+        Span::raw("  "),
+        Span::styled("r", t.key),
+        Span::styled(runtime, t.title),
+        Span::raw(" "),
     ]);
     Paragraph::new(vec![line1, line2]).render(area, buf);
 }

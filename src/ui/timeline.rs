@@ -44,10 +44,16 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let tl = &p.timeline;
     let title = if p.config.is_some() {
         format!(
-            " timeline · {} · {} worker{} ",
+            " timeline · {} · {} worker{}{} ",
             p.model,
             tl.workers,
-            if tl.workers == 1 { "" } else { "s" }
+            if tl.workers == 1 { "" } else { "s" },
+            // The driver knows task spans and its blocking calls, not GIL waits.
+            if p.runtime.is_some() {
+                " · CPython: █ inside a task is inferred (GIL waits not measured)"
+            } else {
+                ""
+            }
         )
     } else {
         " timeline ".to_string()

@@ -42,6 +42,15 @@ pub fn check_url(url: &str) -> anyhow::Result<()> {
     if uri.host().is_none_or(str::is_empty) {
         anyhow::bail!("invalid --url `{url}`: no host");
     }
+    // `Uri::port` is `None` for a port that is not a u16: read it from the authority.
+    let host_port = uri.authority().map_or("", |a| a.as_str());
+    let host_port = host_port.rsplit('@').next().unwrap_or(host_port);
+    if let Some((_, port)) = host_port.rsplit_once(':')
+        && !port.contains(']')
+        && !port.parse::<u16>().is_ok_and(|p| p > 0)
+    {
+        anyhow::bail!("invalid --url `{url}`: port `{port}` is not in 1..=65535");
+    }
     Ok(())
 }
 
@@ -418,7 +427,15 @@ mod tests {
 
     #[test]
     fn bad_urls_are_rejected_up_front() {
-        for bad in ["nope", "ftp://x/", "http://", "http://exa mple/"] {
+        for bad in [
+            "nope",
+            "ftp://x/",
+            "http://",
+            "http://exa mple/",
+            "http://127.0.0.1:99999/",
+            "http://127.0.0.1:0/",
+            "http://[::1]:70000/",
+        ] {
             let args = WorkloadArgs {
                 tasks: 1,
                 workers: 1,
@@ -429,14 +446,18 @@ mod tests {
             assert!(err.to_string().contains("--url"), "{bad}: {err}");
         }
         let ok = WorkloadArgs {
-            tasks: 3,
+            tasks: 4,
             workers: 1,
-            urls: vec!["http://127.0.0.1:1/a".into(), "https://h/b".into()],
+            urls: vec![
+                "http://127.0.0.1:1/a".into(),
+                "https://h/b".into(),
+                "http://[::1]/c".into(),
+            ],
             ..Default::default()
         };
         let plan = Http.plan(&ok).expect("planned");
-        assert_eq!(plan.tasks.len(), 3);
-        assert_eq!(plan.tasks.get(2)["url"], "http://127.0.0.1:1/a");
+        assert_eq!(plan.tasks.len(), 4);
+        assert_eq!(plan.tasks[3]["url"], "http://127.0.0.1:1/a");
     }
 
     #[test]

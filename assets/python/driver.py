@@ -1,0 +1,421 @@
+"""conlab's CPython driver: runs one job of conlab's workloads on this interpreter.
+
+Standard library only. conlab starts the interpreter in its own process group, hands it
+one JSON line on stdin ({"source": this file, "job": {...}}) and reads events back as
+JSON lines on stdout, one os.write per line (atomic on a pipe, so pool children write
+their own events straight to the same pipe). conlab plans the tasks (the same task values
+its native workloads plan) and folds the outputs with the workload's own `combine`; this
+file only computes each task the way the articles write it, and reports what it knows:
+task start (pid, native thread id), coalesced progress, task end (wall and thread CPU
+time), the blocking calls it made, and the run's end.
+
+When stdin closes before the end (conlab is gone), the driver kills its process group;
+on Linux every process also asks the kernel for SIGKILL when its parent dies.
+"""
+
+import hashlib
+import json
+import math
+import os
+import signal
+import sys
+import threading
+import time
+import traceback
+
+PROGRESS_EVERY_S = 0.05
+MAX_ERROR = 400
+MAX_BODY = 256 * 1024 * 1024
+READ_CHUNK = 64 * 1024
+
+_write_lock = threading.Lock()
+
+
+def now_us():
+    return time.monotonic_ns() // 1000
+
+
+def emit(obj):
+    """One event, one line, one write (pool children share the pipe)."""
+    data = (json.dumps(obj, separators=(",", ":")) + "\n").encode()
+    with _write_lock:
+        while data:
+            n = os.write(1, data)
+            data = data[n:]
+
+
+def ids():
+    return os.getpid(), threading.get_native_id()
+
+
+class Progress:
+    """Reports done/total at most every PROGRESS_EVERY_S, and always at the end."""
+
+    def __init__(self, task):
+        self.task = task
+        self.pid, self.tid = ids()
+        self.last = 0.0
+
+    def __call__(self, done, total):
+        t = time.monotonic()
+        if done >= total or t - self.last >= PROGRESS_EVERY_S:
+            self.last = t
+            emit({"ev": "progress", "task": self.task, "pid": self.pid,
+                  "tid": self.tid, "done": done, "total": total, "t": now_us()})
+
+    def blocking(self, kind, start_us):
+        """A blocking call (a sleep, a request, a read) that ran from start_us to now."""
+        emit({"ev": "span", "kind": kind, "pid": self.pid, "tid": self.tid,
+              "start": start_us, "end": now_us()})
+
+
+# ---------------------------------------------------------------- the workloads
+
+
+def is_prime(n):
+    """Trial division by 2, 3 and then 6k +/- 1 up to the square root."""
+    if n < 2:
+        return False
+    if n < 4:
+        return True
+    if n % 2 == 0 or n % 3 == 0:
+        return False
+    i = 5
+    while i * i <= n:
+        if n % i == 0 or n % (i + 2) == 0:
+            return False
+        i += 6
+    return True
+
+
+def primes(task, progress):
+    lo, hi = task["lo"], task["hi"]
+    count = 0
+    for start in range(lo, hi, 2048):
+        end = min(start + 2048, hi)
+        count += sum(1 for n in range(start, end) if is_prime(n))
+        progress(end - lo, hi - lo)
+    progress(hi - lo, hi - lo)
+    return count, None
+
+
+def is_prime_naive(x):
+    """x is prime when no d in 2..isqrt(x) divides it."""
+    return x >= 2 and all(x % d for d in range(2, math.isqrt(x) + 1))
+
+
+def naive_primes(task, progress):
+    n = task["n"]
+    count = 0
+    for start in range(0, n, 4096):
+        end = min(start + 4096, n)
+        count += sum(1 for x in range(start, end) if is_prime_naive(x))
+        progress(end, n)
+    progress(n, n)
+    return count, None
+
+
+def squares(task, progress):
+    n = task["n"]
+    total = 0
+    for start in range(0, n, 1 << 16):
+        end = min(start + (1 << 16), n)
+        total += sum(i * i for i in range(start, end))
+        progress(end, n)
+    progress(n, n)
+    return total, None
+
+
+def fib(task, progress):
+    n = task["n"]
+    a, b = 0, 1
+    for i in range(n):
+        a, b = b, a + b
+        if i % 1024 == 0:
+            progress(i, n)
+    digits = len(str(a))
+    progress(n, n)
+    return digits, {"n": n}
+
+
+def sleep(task, progress):
+    ms = task["ms"]
+    progress(0, 1)
+    t0 = now_us()
+    time.sleep(ms / 1000)
+    progress.blocking("io", t0)
+    progress(1, 1)
+    return ms, None
+
+
+def tiny(task, progress):
+    if "x0" in task:
+        x0, n = task["x0"], task["n"]
+        return sum(x + 1 for x in range(x0, x0 + n)), None
+    return task["x"] + 1, None
+
+
+def http(task, progress):
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    url = task["url"]
+    timeout = task["timeout_ms"] / 1000
+    headers = {"User-Agent": "conlab-cpython"}
+    if task.get("close"):
+        headers["Connection"] = "close"
+    host = urllib.parse.urlsplit(url).hostname or ""
+    if host in ("127.0.0.1", "localhost", "::1"):
+        # The embedded server: never through a proxy from the environment.
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    else:
+        opener = urllib.request.build_opener()
+    progress(0, 1)
+    t0 = now_us()
+    try:
+        with opener.open(urllib.request.Request(url, headers=headers), timeout=timeout) as r:
+            status = r.status
+            body = r.read(MAX_BODY)
+    except urllib.error.HTTPError as e:
+        raise RuntimeError("GET %s: HTTP status %d" % (url, e.code)) from None
+    except urllib.error.URLError as e:
+        raise RuntimeError("GET %s: %s" % (url, e.reason)) from None
+    except OSError as e:
+        raise RuntimeError("GET %s: %s" % (url, e)) from None
+    progress.blocking("io", t0)
+    if not 200 <= status < 300:
+        raise RuntimeError("GET %s: HTTP status %d" % (url, status))
+    digest = hashlib.sha256(body).hexdigest()
+    progress(1, 1)
+    return len(body), {"status": status, "sha256": digest}
+
+
+def files(task, progress):
+    paths = task["files"]
+    words = lines = nbytes = 0
+    for i, path in enumerate(paths):
+        progress(i, len(paths))
+        in_word = False
+        with open(path, "rb") as f:
+            while True:
+                t0 = now_us()
+                chunk = f.read(READ_CHUNK)
+                progress.blocking("io", t0)
+                if not chunk:
+                    break
+                nbytes += len(chunk)
+                lines += chunk.count(b"\n")
+                parts = chunk.split()
+                words += len(parts)
+                # A word cut by the chunk boundary was counted twice.
+                if parts and in_word and not chunk[:1].isspace():
+                    words -= 1
+                in_word = not chunk[-1:].isspace()
+    progress(len(paths), len(paths))
+    return words, {"files": len(paths), "lines": lines, "bytes": nbytes}
+
+
+WORKLOADS = {
+    "primes": primes,
+    "naive-primes": naive_primes,
+    "squares": squares,
+    "fib": fib,
+    "sleep": sleep,
+    "tiny": tiny,
+    "http": http,
+    "files": files,
+}
+
+
+def error_line(e):
+    """The exception's last line, e.g. "ValueError: bad value"."""
+    line = traceback.format_exception_only(type(e), e)[-1].strip()
+    return line[:MAX_ERROR]
+
+
+def run_task(workload, index, task):
+    """One task, wherever it runs; reports its own start and end."""
+    pid, tid = ids()
+    emit({"ev": "start", "task": index, "pid": pid, "tid": tid,
+          "thread": threading.current_thread().name, "t": now_us()})
+    t0, c0 = time.perf_counter(), time.thread_time()
+    try:
+        value, extra = WORKLOADS[workload](task, Progress(index))
+        out = {"ok": {"value": str(value), "extra": extra}}
+    except Exception as e:  # a task's failure is reported, never raised
+        out = {"err": error_line(e)}
+    out.update({"ev": "done", "task": index, "pid": pid, "tid": tid, "t": now_us(),
+                "wall_us": int((time.perf_counter() - t0) * 1e6),
+                "cpu_us": int((time.thread_time() - c0) * 1e6),
+                # This whole process's CPU so far, and its parent: a forkserver's children
+                # are not the interpreter's, so their CPU never reaches conlab by wait().
+                "proc_cpu_us": int(time.process_time() * 1e6), "ppid": os.getppid()})
+    emit(out)
+    return True
+
+
+# ---------------------------------------------------------------- processes and threads
+
+
+def die_with_parent():
+    """Linux: SIGKILL this process when its parent dies."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL), 0, 0, 0)
+    except Exception:
+        pass
+
+
+def worker_started():
+    pid, tid = ids()
+    emit({"ev": "worker", "pid": pid, "tid": tid, "t": now_us()})
+
+
+def process_init():
+    """A pool child's initializer."""
+    die_with_parent()
+    worker_started()
+
+
+# Runs in a pool child before anything is unpickled: makes `conlab_driver` importable
+# there (with spawn or forkserver it has nothing of ours), then initialises the child.
+CHILD_BOOT = """
+import sys, types
+if "conlab_driver" not in sys.modules:
+    m = types.ModuleType("conlab_driver")
+    m.SOURCE = SOURCE
+    sys.modules["conlab_driver"] = m
+    exec(compile(SOURCE, "conlab_driver.py", "exec"), m.__dict__)
+sys.modules["conlab_driver"].process_init()
+"""
+
+
+def watch_stdin():
+    """conlab keeps our stdin open until the run ends: EOF before that means it is gone."""
+    try:
+        while os.read(0, 4096):
+            pass
+    except OSError:
+        pass
+    os.killpg(0, signal.SIGKILL)
+
+
+def run_bounded(ex, workload, tasks, window):
+    """Submit every task with at most `window` in flight (memory stays bounded)."""
+    from concurrent.futures import FIRST_COMPLETED, wait
+
+    pending = {}
+    it = iter(enumerate(tasks))
+    while True:
+        while len(pending) < window:
+            nxt = next(it, None)
+            if nxt is None:
+                break
+            i, t = nxt
+            pending[ex.submit(run_task, workload, i, t)] = i
+        if not pending:
+            return
+        done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
+        for f in done:
+            i = pending.pop(f)
+            e = f.exception()
+            if e is not None:  # the task never reported: the pool broke under it
+                pid, tid = ids()
+                emit({"ev": "done", "task": i, "pid": pid, "tid": tid, "t": now_us(),
+                      "err": error_line(e), "wall_us": 0, "cpu_us": 0})
+
+
+def main(job):
+    die_with_parent()
+    threading.Thread(target=watch_stdin, name="conlab-stdin", daemon=True).start()
+    if hasattr(sys, "set_int_max_str_digits"):
+        sys.set_int_max_str_digits(0)
+    if job.get("switch_interval_s"):
+        sys.setswitchinterval(job["switch_interval_s"])
+    import multiprocessing
+
+    method = job.get("start_method") or multiprocessing.get_start_method()
+    gil = getattr(sys, "_is_gil_enabled", lambda: True)()
+    pid, tid = ids()
+    import resource
+
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    emit({"ev": "hello", "pid": pid, "t": now_us(), "version": sys.version.split()[0],
+          "gil": gil, "switch_interval_s": sys.getswitchinterval(), "start_method": method,
+          "startup_cpu_us": int((ru.ru_utime + ru.ru_stime) * 1e6)})
+
+    if job.get("convoy_ms"):
+        convoy(job["convoy_ms"])
+        emit({"ev": "end", "t": now_us()})
+        return
+    workload, model, workers, tasks = job["workload"], job["model"], job["workers"], job["tasks"]
+    window = 4 * workers + 16
+    if model == "sequential":
+        worker_started()
+        for i, t in enumerate(tasks):
+            run_task(workload, i, t)
+    elif model == "threads":
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="py-thread",
+                                initializer=worker_started) as ex:
+            run_bounded(ex, workload, tasks, window)
+    elif model == "processes":
+        from concurrent.futures import ProcessPoolExecutor
+
+        ctx = multiprocessing.get_context(method)
+        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=exec,
+                                 initargs=(CHILD_BOOT, {"SOURCE": SOURCE})) as ex:
+            run_bounded(ex, workload, tasks, window)
+    else:
+        raise SystemExit("conlab driver: unknown model %r" % model)
+    emit({"ev": "end", "t": now_us()})
+
+
+# ---------------------------------------------------------------- the convoy effect
+
+
+def convoy(run_ms):
+    """A thread napping 1 ms at a time, alone and then beside a CPU-bound thread: how
+    long past each nap it took to run again (the wait for the GIL, plus timer slack)."""
+    import statistics
+
+    def waiter(stop, lat):
+        while not stop.is_set():
+            t0 = time.perf_counter()
+            time.sleep(0.001)
+            lat.append((time.perf_counter() - t0 - 0.001) * 1e3)
+
+    def spinner(stop, seconds):
+        x = 0
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            for _ in range(1000):
+                x = (x * 1103515245 + 12345) & 0xFFFFFFFF
+        stop.set()
+
+    def measure(with_cpu, seconds):
+        stop, lat = threading.Event(), []
+        threads = [threading.Thread(target=waiter, args=(stop, lat))]
+        if with_cpu:
+            threads.append(threading.Thread(target=spinner, args=(stop, seconds)))
+        for t in threads:
+            t.start()
+        if not with_cpu:
+            time.sleep(seconds)
+            stop.set()
+        for t in threads:
+            t.join()
+        return lat
+
+    alone = measure(False, min(run_ms, 300) / 1000)
+    beside = measure(True, run_ms / 1000)
+    emit({"ev": "convoy", "t": now_us(),
+          "alone_median_ms": statistics.median(alone) if alone else 0.0,
+          "median_ms": statistics.median(beside) if beside else 0.0,
+          "wakeups": len(beside),
+          "switch_interval_ms": sys.getswitchinterval() * 1e3})

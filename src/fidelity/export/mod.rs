@@ -1,0 +1,131 @@
+//! A fidelity report → text: one exporter per format, each returning the whole output.
+
+mod json;
+mod markdown;
+mod table;
+
+use super::{Fidelity, Row};
+use crate::cli::FidelityFormat;
+
+/// Renders a fidelity report.
+pub trait FidelityExporter {
+    fn export(&self, f: &Fidelity) -> String;
+}
+
+pub fn exporter(format: FidelityFormat) -> Box<dyn FidelityExporter> {
+    match format {
+        FidelityFormat::Table => Box::new(table::Table),
+        FidelityFormat::Json => Box::new(json::Json),
+        FidelityFormat::Markdown => Box::new(markdown::Markdown),
+    }
+}
+
+/// "+4.8%", or "—" when CPython's speed-up was 0.
+fn pct(x: f64) -> String {
+    if x.is_finite() {
+        format!("{x:+.1}%")
+    } else {
+        "—".into()
+    }
+}
+
+fn verdict(r: &Row) -> &'static str {
+    if r.within_10pct {
+        "✓ within ±10%"
+    } else {
+        "✗ outside ±10%"
+    }
+}
+
+fn answers(r: &Row) -> String {
+    let mark = if r.answers_agree { "✓" } else { "✗" };
+    match (&r.native_answer, &r.cpython_answer) {
+        (Some(n), Some(c)) if n == c => format!("{n} {mark}"),
+        (n, c) => format!(
+            "{} / {} {mark}",
+            n.as_deref().unwrap_or("failed"),
+            c.as_deref().unwrap_or("failed")
+        ),
+    }
+}
+
+/// The line above the rows: what was compared, on what machine state.
+fn heading(f: &Fidelity) -> String {
+    let load = match (f.load_before, f.load_after) {
+        (Some(a), Some(b)) => format!(" · load {a:.2} → {b:.2}"),
+        _ => String::new(),
+    };
+    format!(
+        "fidelity — native (simulated GIL) vs {} · {} workers · {} repeat{}{load}",
+        f.python,
+        f.workers,
+        f.repeat,
+        if f.repeat == 1 { "" } else { "s" }
+    )
+}
+
+fn convoy_line(f: &Fidelity) -> Option<String> {
+    let c = f.convoy.as_ref()?;
+    Some(format!(
+        "convoy (a thread napping 1 ms beside a CPU-bound thread, switch interval {} ms): \
+         native waits {:.3} ms for the GIL per wake-up (median of {}); CPython runs again \
+         {:.3} ms after each nap (median of {}; {:.3} ms with no CPU-bound thread)",
+        c.switch_interval_ms,
+        c.native_median_ms,
+        c.native_wakeups,
+        c.cpython_median_ms,
+        c.cpython_wakeups,
+        c.cpython_alone_median_ms
+    ))
+}
+
+#[cfg(test)]
+pub(crate) mod fixture {
+    use super::super::{ConvoyRow, Fidelity, Row};
+    use crate::core::Model;
+
+    pub fn report() -> Fidelity {
+        let row = |model, ns, cs, within| Row {
+            workload: "primes".into(),
+            model,
+            workers: 2,
+            native_size: 20_000_000,
+            cpython_size: 2_000_000,
+            native_elapsed_s: 3.0 / ns,
+            cpython_elapsed_s: 3.2 / cs,
+            native_speedup: ns,
+            cpython_speedup: cs,
+            diff_pct: (ns / cs - 1.0) * 100.0,
+            within_10pct: within,
+            native_cores_busy: 1.0,
+            cpython_cores_busy: 1.0,
+            native_answer: Some("1270607".into()),
+            cpython_answer: Some("148933".into()),
+            answers_agree: true,
+            python: "CPython 3.11.7 · GIL".into(),
+            capacity: 1.9,
+            repeat: 1,
+        };
+        Fidelity {
+            python: "CPython 3.11.7 · GIL".into(),
+            workers: 2,
+            repeat: 1,
+            capacity_spinners: 2,
+            load_before: Some(0.5),
+            load_after: Some(0.7),
+            rows: vec![
+                row(Model::Sequential, 1.0, 1.0, true),
+                row(Model::Threads, 0.95, 0.98, true),
+                row(Model::Processes, 1.9, 1.6, false),
+            ],
+            convoy: Some(ConvoyRow {
+                native_median_ms: 5.1,
+                native_wakeups: 190,
+                cpython_median_ms: 5.2,
+                cpython_alone_median_ms: 0.06,
+                cpython_wakeups: 180,
+                switch_interval_ms: 5.0,
+            }),
+        }
+    }
+}

@@ -1,0 +1,227 @@
+//! One lane per thread for drawing: the state of each of the last [`HISTORY`] samples (two
+//! bytes a sample), so memory stays bounded however long the watch runs; lanes of threads
+//! that exited are dropped once they scroll out, and at most [`MAX_LANES`] are kept.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use super::{KernelSample, State, TreeEvent};
+
+/// Samples kept per lane (about 10 s at 5 ms).
+pub const HISTORY: usize = 2048;
+/// Lanes kept at most (the first threads seen win; the rest are counted).
+pub const MAX_LANES: usize = 256;
+
+/// One sample of one thread: what it mostly did, and its share on a CPU in percent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cell {
+    pub state: State,
+    pub cpu_pct: u8,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Lane {
+    pub pid: u32,
+    pub tid: u32,
+    pub name: String,
+    /// Index of the sample of `cells[0]`.
+    first: u64,
+    cells: VecDeque<Cell>,
+    pub exited: bool,
+}
+
+impl Lane {
+    /// The cell of sample `i`, if the lane has it.
+    pub fn at(&self, i: u64) -> Option<Cell> {
+        let k = i.checked_sub(self.first)?;
+        self.cells.get(usize::try_from(k).ok()?).copied()
+    }
+
+    /// Samples `from..from + n` merged: the most frequent state (ties: busier first) and
+    /// the mean share on a CPU; `None` if the lane has none of them.
+    pub fn span(&self, from: u64, n: u64) -> Option<Cell> {
+        let mut counts = [0u32; 5];
+        let (mut cpu, mut k) = (0u32, 0u32);
+        for i in from..from + n.max(1) {
+            if let Some(c) = self.at(i) {
+                counts[c.state as usize] += 1;
+                cpu += c.cpu_pct as u32;
+                k += 1;
+            }
+        }
+        if k == 0 {
+            return None;
+        }
+        let mut best = 0;
+        for s in 1..5 {
+            if counts[s] > counts[best] {
+                best = s;
+            }
+        }
+        Some(Cell {
+            state: STATES[best],
+            cpu_pct: (cpu / k) as u8,
+        })
+    }
+}
+
+const STATES: [State; 5] = [
+    State::OnCpu,
+    State::Runnable,
+    State::Lock,
+    State::Io,
+    State::Sleep,
+];
+
+/// Every thread's lane, aligned on the sample index.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Lanes {
+    pub lanes: BTreeMap<u32, Lane>,
+    /// Samples seen (the index of the next one).
+    pub samples: u64,
+    /// Threads not given a lane because [`MAX_LANES`] were taken.
+    pub overflow: u64,
+}
+
+impl Lanes {
+    pub fn apply(&mut self, s: &KernelSample) {
+        let i = self.samples;
+        self.samples += 1;
+        for e in &s.events {
+            match e {
+                TreeEvent::ThreadBorn { pid, tid, name } => {
+                    if self.lanes.len() >= MAX_LANES {
+                        self.overflow += 1;
+                        continue;
+                    }
+                    self.lanes.insert(
+                        *tid,
+                        Lane {
+                            pid: *pid,
+                            tid: *tid,
+                            name: name.clone(),
+                            first: i,
+                            cells: VecDeque::new(),
+                            exited: false,
+                        },
+                    );
+                }
+                TreeEvent::ThreadRenamed { tid, name, .. } => {
+                    if let Some(l) = self.lanes.get_mut(tid) {
+                        l.name = name.clone();
+                    }
+                }
+                TreeEvent::ThreadExited { tid, .. } => {
+                    if let Some(l) = self.lanes.get_mut(tid) {
+                        l.exited = true;
+                    }
+                }
+                _ => {}
+            }
+        }
+        for t in &s.threads {
+            let Some(l) = self.lanes.get_mut(&t.tid) else {
+                continue;
+            };
+            // Keep the lane aligned: a thread missing from some samples gets gaps filled
+            // with its next state (it was in it, as far as the kernel says, by then).
+            let cell = Cell {
+                state: t.split.dominant(),
+                cpu_pct: (t.split.cpu_fraction() * 100.0).round() as u8,
+            };
+            while l.first + (l.cells.len() as u64) < i {
+                l.cells.push_back(cell);
+            }
+            l.cells.push_back(cell);
+            while l.cells.len() > HISTORY {
+                l.cells.pop_front();
+                l.first += 1;
+            }
+        }
+        let horizon = self.samples.saturating_sub(HISTORY as u64);
+        self.lanes
+            .retain(|_, l| !(l.exited && l.first + l.cells.len() as u64 <= horizon));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::observe::{Split, ThreadInterval};
+
+    fn sample(tid: u32, on_cpu: u64, lock: u64, events: Vec<TreeEvent>) -> KernelSample {
+        KernelSample {
+            at_ns: 0,
+            interval_ns: on_cpu + lock,
+            threads: vec![ThreadInterval {
+                pid: 1,
+                tid,
+                split: Split {
+                    on_cpu,
+                    lock,
+                    span: on_cpu + lock,
+                    ..Split::default()
+                },
+            }],
+            events,
+        }
+    }
+
+    fn born(tid: u32) -> Vec<TreeEvent> {
+        vec![TreeEvent::ThreadBorn {
+            pid: 1,
+            tid,
+            name: "w".into(),
+        }]
+    }
+
+    #[test]
+    fn a_lane_records_each_samples_state() {
+        let mut l = Lanes::default();
+        l.apply(&sample(7, 4, 1, born(7)));
+        l.apply(&sample(7, 1, 4, vec![]));
+        let lane = &l.lanes[&7];
+        assert_eq!(
+            lane.at(0),
+            Some(Cell {
+                state: State::OnCpu,
+                cpu_pct: 80
+            })
+        );
+        assert_eq!(lane.at(1).map(|c| c.state), Some(State::Lock));
+        assert_eq!(lane.at(2), None);
+        let merged = lane.span(0, 2).expect("two samples");
+        assert_eq!(merged.cpu_pct, 50);
+        assert_eq!(merged.state, State::OnCpu, "a tie goes to the busier state");
+    }
+
+    #[test]
+    fn history_is_bounded_and_exited_lanes_scroll_out() {
+        let mut l = Lanes::default();
+        l.apply(&sample(7, 1, 0, born(7)));
+        for _ in 0..HISTORY + 10 {
+            l.apply(&sample(7, 1, 0, vec![]));
+        }
+        assert_eq!(l.lanes[&7].cells.len(), HISTORY);
+        assert_eq!(l.lanes[&7].at(0), None, "the oldest samples are gone");
+        l.apply(&KernelSample {
+            events: vec![TreeEvent::ThreadExited { pid: 1, tid: 7 }],
+            ..KernelSample::default()
+        });
+        for _ in 0..HISTORY {
+            l.apply(&KernelSample::default());
+        }
+        assert!(l.lanes.is_empty());
+    }
+
+    #[test]
+    fn lanes_beyond_the_cap_are_counted_not_kept() {
+        let mut l = Lanes::default();
+        let births = (0..MAX_LANES as u32 + 3).flat_map(born).collect();
+        l.apply(&KernelSample {
+            events: births,
+            ..KernelSample::default()
+        });
+        assert_eq!(l.lanes.len(), MAX_LANES);
+        assert_eq!(l.overflow, 3);
+    }
+}

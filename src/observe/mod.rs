@@ -1,0 +1,73 @@
+//! The kernel's view: a process tree's threads sampled from `/proc` every few
+//! milliseconds, each interval divided into on a CPU, runnable (waiting for a core), and
+//! blocked on a lock, on I/O or asleep — what the scheduler saw, not what the program says.
+
+pub mod classify;
+pub mod lanes;
+pub mod probe;
+pub mod proc;
+pub mod sampler;
+pub mod totals;
+
+pub use classify::{Split, State, Wait};
+pub use probe::{Probe, ProbeError, check_proc};
+pub use totals::{Totals, TreeTotals};
+
+/// One thread over one sampling interval.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ThreadInterval {
+    pub pid: u32,
+    pub tid: u32,
+    pub split: Split,
+}
+
+/// What changed in the tree since the last sample.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum TreeEvent {
+    ProcessBorn {
+        pid: u32,
+        ppid: u32,
+        cmd: String,
+    },
+    ProcessExited {
+        pid: u32,
+    },
+    /// A process replaced its program (exec): its new command line.
+    ProcessExec {
+        pid: u32,
+        cmd: String,
+    },
+    ThreadBorn {
+        pid: u32,
+        tid: u32,
+        name: String,
+    },
+    ThreadRenamed {
+        pid: u32,
+        tid: u32,
+        name: String,
+    },
+    ThreadExited {
+        pid: u32,
+        tid: u32,
+    },
+    /// Resident memory of a process, in bytes (refreshed every few hundred ms).
+    Memory {
+        pid: u32,
+        rss: u64,
+    },
+}
+
+/// One sample of the whole tree (what the sampler thread sends).
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct KernelSample {
+    /// Nanoseconds since watching started.
+    pub at_ns: u64,
+    /// Length of the interval this sample closes.
+    pub interval_ns: u64,
+    /// Every thread alive at the sample.
+    pub threads: Vec<ThreadInterval>,
+    /// Births, exits, renames and memory, in the order noticed (before `threads`).
+    pub events: Vec<TreeEvent>,
+}

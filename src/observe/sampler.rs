@@ -1,0 +1,120 @@
+//! The kernel sampler thread: a [`Probe`] read every `every` on a named thread, each
+//! sample sent on the one channel (like the CPU monitor). It stops when its send fails,
+//! when the tree is gone, or when told to — then after one last sample, so nothing the
+//! program did before it exited is lost.
+
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{RecvTimeoutError, Sender};
+
+use super::{KernelSample, Probe};
+
+/// The running sampler: [`Sampler::finish`] takes a last sample and stops it.
+pub struct Sampler {
+    stop: Option<Sender<()>>,
+    handle: Option<JoinHandle<()>>,
+}
+
+impl Sampler {
+    /// Sample `probe` every `every`, sending `wrap(sample)` on `tx`.
+    pub fn spawn<T: Send + 'static>(
+        mut probe: Probe,
+        every: Duration,
+        tx: Sender<T>,
+        wrap: fn(KernelSample) -> T,
+    ) -> std::io::Result<Sampler> {
+        let (stop_tx, stop_rx) = crossbeam_channel::bounded::<()>(1);
+        let handle = std::thread::Builder::new()
+            .name("conlab-observe".into())
+            .spawn(move || {
+                let every = every.max(Duration::from_micros(100));
+                let mut next = Instant::now();
+                loop {
+                    let sample = probe.sample(Instant::now());
+                    if tx.send(wrap(sample)).is_err() || probe.is_empty() {
+                        return;
+                    }
+                    next += every;
+                    let now = Instant::now();
+                    if next < now {
+                        // Fell behind (a busy machine): skip the missed ticks, keep the phase.
+                        let behind = (now - next).as_nanos() / every.as_nanos() + 1;
+                        next += every * behind as u32;
+                    }
+                    match stop_rx.recv_timeout(next - now) {
+                        Err(RecvTimeoutError::Timeout) => {}
+                        Ok(()) | Err(RecvTimeoutError::Disconnected) => {
+                            let _ = tx.send(wrap(probe.sample_last(Instant::now())));
+                            return;
+                        }
+                    }
+                }
+            })?;
+        Ok(Sampler {
+            stop: Some(stop_tx),
+            handle: Some(handle),
+        })
+    }
+
+    /// Take one last sample and stop; returns when the thread has exited (so every
+    /// sample it sent is already in the channel).
+    pub fn finish(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.try_send(());
+        }
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+impl Drop for Sampler {
+    fn drop(&mut self) {
+        self.finish();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::observe::TreeEvent;
+
+    #[test]
+    fn samples_this_process_and_stops_on_finish() {
+        if crate::observe::check_proc().is_err() {
+            eprintln!("skipped: /proc unreadable here");
+            return;
+        }
+        let me = std::process::id();
+        let probe = Probe::new(me, false, Instant::now()).expect("probe of myself");
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let mut s = Sampler::spawn(probe, Duration::from_millis(1), tx, |k| k).expect("spawn");
+        let first = rx.recv().expect("a sample");
+        assert!(
+            first
+                .events
+                .iter()
+                .any(|e| matches!(e, TreeEvent::ProcessBorn { pid, .. } if *pid == me))
+        );
+        assert!(first.threads.iter().any(|t| t.tid == me));
+        s.finish();
+        // The thread has exited: the channel disconnects once drained.
+        while rx.recv().is_ok() {}
+    }
+
+    #[test]
+    fn stops_when_the_receiver_is_gone() {
+        if crate::observe::check_proc().is_err() {
+            eprintln!("skipped: /proc unreadable here");
+            return;
+        }
+        let probe = Probe::new(std::process::id(), false, Instant::now()).expect("probe");
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let mut s = Sampler::spawn(probe, Duration::from_millis(1), tx, |k| k).expect("spawn");
+        rx.recv().expect("a sample");
+        drop(rx);
+        s.finish();
+        assert!(s.handle.is_none());
+    }
+}

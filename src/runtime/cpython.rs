@@ -1,0 +1,433 @@
+//! The CPython runner: starts the interpreter with the embedded driver in its own process
+//! group, sends it the planned tasks, and translates its events into the engine's. Cancel
+//! kills the whole group; a crash fails the run with the tail of the interpreter's stderr.
+
+use std::io::{BufReader, Write};
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, RecvTimeoutError};
+use serde_json::json;
+
+use super::StartMethod;
+use super::child::{self, Line, Tail};
+use super::protocol::{self, DriverEvent, Step, Translator, monotonic_us};
+use super::python::PythonInfo;
+use super::sizes;
+use crate::core::Event;
+use crate::exec::{CancelToken, RunError, RunReport, RunSpec, Runner, Sink, cpu_now};
+use crate::workload;
+
+/// The driver's source, embedded so an installed conlab works anywhere.
+pub const DRIVER: &str = include_str!("../../assets/python/driver.py");
+
+/// Reads the driver's first line of stdin, makes the `conlab_driver` module from it (so
+/// pool children can import what they unpickle), and hands it the job.
+const BOOT: &str = r#"
+import os, sys, json, types
+parts = []
+while not parts or not parts[-1].endswith(b"\n"):
+    b = os.read(0, 1 << 16)
+    if not b:
+        sys.exit("conlab driver: stdin closed before the job arrived")
+    parts.append(b)
+msg = json.loads(b"".join(parts))
+m = types.ModuleType("conlab_driver")
+m.SOURCE = msg["source"]
+sys.modules["conlab_driver"] = m
+exec(compile(m.SOURCE, "conlab_driver.py", "exec"), m.__dict__)
+m.main(msg["job"])
+"#;
+
+/// The key of the note that names the interpreter, e.g. "CPython 3.11.7 · GIL".
+pub const RUNTIME_NOTE: &str = "runtime";
+/// How often a waiting run looks at its cancel token (the 200 ms budget, with room).
+const POLL: Duration = Duration::from_millis(20);
+/// How long killed pool children may take to die.
+const GROUP_GONE: Duration = Duration::from_secs(1);
+/// After the driver's `end`, how long its pipes may take to close.
+const EXIT_GRACE: Duration = Duration::from_secs(2);
+
+/// Runs jobs on one probed interpreter.
+#[derive(Clone, Debug)]
+pub struct CpythonRunner {
+    pub info: PythonInfo,
+    pub start_method: Option<StartMethod>,
+}
+
+impl CpythonRunner {
+    pub fn new(info: PythonInfo, start_method: Option<StartMethod>) -> Self {
+        CpythonRunner { info, start_method }
+    }
+
+    /// The interpreter to start: the probe's resolved `sys.executable` (skipping shims
+    /// such as pyenv's, whose start-up is not Python's), else what the user named.
+    fn program(&self) -> PathBuf {
+        match &self.info.executable {
+            Some(e) if !e.is_empty() && std::path::Path::new(e).is_file() => PathBuf::from(e),
+            _ => self.info.path.clone(),
+        }
+    }
+
+    fn spawn(&self, gil_off: bool) -> Result<Child, RunError> {
+        let mut cmd = Command::new(self.program());
+        cmd.arg("-I");
+        if self.info.free_threaded_build {
+            cmd.args(["-X", if gil_off { "gil=0" } else { "gil=1" }]);
+        }
+        cmd.args(["-c", BOOT])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            // Its own group: one killpg reaches the interpreter and every pool child.
+            .process_group(0)
+            .spawn()
+            .map_err(|e| {
+                RunError::Plan(anyhow::anyhow!(
+                    "could not start `{}`: {e} (pass another interpreter with --python)",
+                    self.info.path.display()
+                ))
+            })
+    }
+}
+
+/// Stdout lines from the driver, read on a named thread.
+fn read_lines(out: std::process::ChildStdout) -> Receiver<Line> {
+    let (tx, rx) = crossbeam_channel::unbounded();
+    let _ = std::thread::Builder::new()
+        .name("conlab-python-events".into())
+        .spawn(move || {
+            let mut r = BufReader::new(out);
+            loop {
+                let line = child::read_line(&mut r);
+                let last = !matches!(line, Line::Text(_));
+                if tx.send(line).is_err() || last {
+                    return;
+                }
+            }
+        });
+    rx
+}
+
+/// How the driver's output ended.
+enum Ending {
+    /// `end` at this driver time.
+    Finished(u64),
+    Cancelled,
+    /// The interpreter died or broke the protocol.
+    Broken(String),
+}
+
+/// Kill the group, reap the interpreter, wait for the pool children to die, and
+/// describe how the interpreter ended.
+fn stop(child: &mut Child) -> String {
+    let pgid = child.id();
+    child::kill_group(pgid);
+    let status = match child.wait() {
+        Ok(s) => s.to_string(),
+        Err(e) => format!("could not be reaped: {e}"),
+    };
+    child::wait_group_gone(pgid, GROUP_GONE);
+    status
+}
+
+/// Kill the group (stragglers only, normally) and reap after a normal end.
+fn finish(child: &mut Child, lines: &Receiver<Line>) {
+    let deadline = Instant::now() + EXIT_GRACE;
+    // The interpreter closes its stdout when it exits (pool children exited before `end`).
+    while let Ok(Line::Text(_) | Line::TooLong) = lines.recv_deadline(deadline) {}
+    stop(child);
+}
+
+/// The tail of the interpreter's stderr for a message (its last few lines).
+fn stderr_tail(tail: &Tail) -> String {
+    let text = tail.text();
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    let start = lines.len().saturating_sub(4);
+    let t = lines[start..].join(" | ");
+    if t.is_empty() {
+        "no message on stderr".into()
+    } else {
+        t
+    }
+}
+
+/// The convoy effect measured in the interpreter: a thread napping 1 ms beside a
+/// CPU-bound thread, and alone.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct ConvoyMeasure {
+    /// Median ms past each 1 ms nap before the napping thread ran again, beside the
+    /// CPU-bound thread (the wait for the GIL, plus the timer's slack).
+    pub median_ms: f64,
+    /// The same with no CPU-bound thread: the timer's slack alone.
+    pub alone_median_ms: f64,
+    pub wakeups: u64,
+    pub switch_interval_ms: f64,
+}
+
+impl CpythonRunner {
+    /// Measure the convoy effect for `run_ms` (plus up to 300 ms alone).
+    pub fn convoy(&self, run_ms: u64, cancel: &CancelToken) -> Result<ConvoyMeasure, String> {
+        let message = json!({ "source": DRIVER, "job": { "convoy_ms": run_ms } });
+        let mut proc = self.spawn(false).map_err(|e| e.to_string())?;
+        let tail = proc.stderr.take().map(Tail::collect).unwrap_or_default();
+        let Some(out) = proc.stdout.take() else {
+            stop(&mut proc);
+            return Err("python: no stdout pipe".into());
+        };
+        let lines = read_lines(out);
+        let mut stdin = proc.stdin.take();
+        if let Some(s) = stdin.as_mut() {
+            let _ = writeln!(s, "{message}").and_then(|_| s.flush());
+        }
+        let mut got = None;
+        let result = loop {
+            if cancel.is_cancelled() {
+                stop(&mut proc);
+                break Err("cancelled".to_string());
+            }
+            match lines.recv_timeout(POLL) {
+                Ok(Line::Text(l)) => match protocol::parse(&l) {
+                    Ok(DriverEvent::Convoy {
+                        alone_median_ms,
+                        median_ms,
+                        wakeups,
+                        switch_interval_ms,
+                    }) => {
+                        got = Some(ConvoyMeasure {
+                            median_ms,
+                            alone_median_ms,
+                            wakeups,
+                            switch_interval_ms,
+                        })
+                    }
+                    Ok(DriverEvent::End { .. }) => {
+                        finish(&mut proc, &lines);
+                        break got.ok_or_else(|| "the driver measured nothing".to_string());
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        stop(&mut proc);
+                        break Err(e);
+                    }
+                },
+                Ok(Line::TooLong | Line::Eof) | Err(RecvTimeoutError::Disconnected) => {
+                    let status = stop(&mut proc);
+                    break Err(format!("python exited ({status}): {}", stderr_tail(&tail)));
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+            }
+        };
+        drop(stdin);
+        result
+    }
+}
+
+impl Runner for CpythonRunner {
+    fn run(
+        &self,
+        spec: &RunSpec,
+        sink: &Sink,
+        cancel: &CancelToken,
+    ) -> Result<RunReport, RunError> {
+        let w = workload::find(&spec.workload).ok_or_else(|| RunError::UnknownWorkload {
+            name: spec.workload.clone(),
+            known: sizes::SUPPORTED.join(", "),
+        })?;
+        if !sizes::supported(w.name()) {
+            return Err(RunError::Plan(anyhow::anyhow!(sizes::unsupported_message(
+                w.name()
+            ))));
+        }
+        if !spec.gil.enabled && !self.info.free_threaded_build {
+            return Err(RunError::Plan(anyhow::anyhow!(
+                "--gil off needs a free-threaded Python (3.13t or newer); `{}` is {} \
+                 (pass one with --python, or use --runtime native)",
+                self.info.path.display(),
+                self.info.label()
+            )));
+        }
+        let mut args = spec.args.clone();
+        if args.size == 0
+            && let Some(size) = sizes::default_size(w.name())
+        {
+            args.size = size;
+        }
+        let args = args.resolve(w)?;
+        let plan = w.plan(&args).map_err(RunError::Plan)?;
+        let tasks = plan.tasks.len();
+        let message = json!({
+            "source": DRIVER,
+            "job": {
+                "workload": w.name(),
+                "model": spec.model,
+                "workers": if spec.model == crate::core::Model::Sequential { 1 } else { args.workers },
+                "tasks": plan.tasks,
+                "start_method": self.start_method.map(StartMethod::name),
+                "switch_interval_s": spec.gil.switch_interval.as_secs_f64(),
+            }
+        });
+
+        let cpu0 = cpu_now();
+        let mut proc = self.spawn(!spec.gil.enabled)?;
+        let tail = proc.stderr.take().map(Tail::collect).unwrap_or_default();
+        let Some(out) = proc.stdout.take() else {
+            stop(&mut proc);
+            return Err(RunError::Plan(anyhow::anyhow!("python: no stdout pipe")));
+        };
+        let lines = read_lines(out);
+        // Held open until the end: the driver takes EOF as "conlab is gone".
+        let mut stdin = proc.stdin.take();
+        if let Some(s) = stdin.as_mut() {
+            let mut line = message.to_string();
+            line.push('\n');
+            // A failed write means the interpreter died: its stderr says why, below.
+            let _ = s.write_all(line.as_bytes()).and_then(|_| s.flush());
+        }
+
+        // Until `hello`: nothing has started; a death here is an error, not a run.
+        let hello = loop {
+            if cancel.is_cancelled() {
+                stop(&mut proc);
+                return Err(RunError::Plan(anyhow::anyhow!("cancelled")));
+            }
+            match lines.recv_timeout(POLL) {
+                Ok(Line::Text(l)) => match protocol::parse(&l) {
+                    Ok(h @ DriverEvent::Hello { .. }) => break h,
+                    Ok(_) | Err(_) => {
+                        let status = stop(&mut proc);
+                        return Err(RunError::Plan(anyhow::anyhow!(
+                            "python ({status}) did not start the driver: {}",
+                            stderr_tail(&tail)
+                        )));
+                    }
+                },
+                Ok(Line::TooLong | Line::Eof) | Err(RecvTimeoutError::Disconnected) => {
+                    let status = stop(&mut proc);
+                    return Err(RunError::Plan(anyhow::anyhow!(
+                        "python exited ({status}) before the run started: {}",
+                        stderr_tail(&tail)
+                    )));
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+            }
+        };
+        let DriverEvent::Hello {
+            pid: interpreter,
+            t: hello_t,
+            gil,
+            switch_interval_s,
+            startup_cpu_us,
+            ..
+        } = hello
+        else {
+            unreachable!("the loop breaks with a hello")
+        };
+
+        let sink = sink.restarted();
+        let mono0 = monotonic_us();
+        let t0 = Instant::now();
+        sink.emit(Event::RunStarted {
+            workload: w.name().to_string(),
+            model: spec.model,
+            workers: args.workers,
+            tasks,
+            gil,
+            switch_interval_ms: switch_interval_s * 1e3,
+            size: args.size,
+        });
+        // Which interpreter ran it, for readers that only see events (a replay, a shot).
+        sink.emit(Event::Note {
+            key: RUNTIME_NOTE.into(),
+            value: self.info.label(),
+        });
+        let mut tr = Translator::new(mono0, interpreter, args.workers, tasks);
+        let ending = loop {
+            if cancel.is_cancelled() {
+                break Ending::Cancelled;
+            }
+            match lines.recv_timeout(POLL) {
+                Ok(Line::Text(l)) => {
+                    match protocol::parse(&l).and_then(|ev| tr.handle(ev, &sink)) {
+                        Ok(Step::Continue) => {}
+                        Ok(Step::End(t)) => break Ending::Finished(t),
+                        Err(e) => break Ending::Broken(e),
+                    }
+                }
+                Ok(Line::TooLong) => {
+                    break Ending::Broken(format!(
+                        "the driver wrote a line over {} bytes",
+                        child::MAX_LINE
+                    ));
+                }
+                Ok(Line::Eof) | Err(RecvTimeoutError::Disconnected) => {
+                    break Ending::Broken(String::new());
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+            }
+        };
+        let (elapsed, cancelled) = match ending {
+            Ending::Finished(t) => {
+                finish(&mut proc, &lines);
+                (Duration::from_micros(t.saturating_sub(hello_t)), false)
+            }
+            Ending::Cancelled => {
+                stop(&mut proc);
+                (t0.elapsed(), true)
+            }
+            Ending::Broken(why) => {
+                let status = stop(&mut proc);
+                let reason = if why.is_empty() {
+                    format!("python exited ({status}) mid-run: {}", stderr_tail(&tail))
+                } else {
+                    format!("{why} (python {status}; stderr: {})", stderr_tail(&tail))
+                };
+                tr.fail_unfinished(&reason, &sink);
+                (t0.elapsed(), false)
+            }
+        };
+        drop(stdin);
+        // The interpreter is reaped: its CPU and its pool children's are ours now.
+        let cpu = (cpu_now() + Duration::from_micros(tr.foreign_cpu_us()))
+            .saturating_sub(cpu0)
+            .saturating_sub(Duration::from_micros(startup_cpu_us));
+        drop(plan);
+
+        let mut outputs = Vec::with_capacity(tasks);
+        let mut failures = Vec::new();
+        let mut never_ran = false;
+        for (i, r) in tr.results.into_iter().enumerate() {
+            match r {
+                Some(Ok(o)) => outputs.push(o),
+                Some(Err(e)) => failures.push((i, e)),
+                None => never_ran = true,
+            }
+        }
+        let cancelled = cancelled || never_ran;
+        let answer = (failures.is_empty() && !cancelled).then(|| w.combine(&outputs, &args));
+        let details = answer.as_ref().and_then(|_| w.details(&outputs, &args));
+        sink.emit(Event::RunFinished {
+            answer: answer.clone(),
+            elapsed_us: elapsed.as_micros() as u64,
+            cpu_us: cpu.as_micros() as u64,
+            failed: failures.len(),
+            cancelled,
+        });
+        Ok(RunReport {
+            workload: w.name().to_string(),
+            model: spec.model,
+            workers: args.workers,
+            gil,
+            size: args.size,
+            tasks,
+            answer,
+            elapsed,
+            cpu,
+            failures,
+            cancelled,
+            details,
+        })
+    }
+}

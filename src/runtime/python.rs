@@ -1,0 +1,201 @@
+//! Finding the interpreter: run `--python` once with a tiny probe and learn its version,
+//! build (GIL or free-threaded) and default start method — or say clearly why not.
+
+use std::io::Read;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// The oldest Python the driver runs on (`threading.get_native_id`, `math.isqrt`).
+pub const MIN_VERSION: (u32, u32) = (3, 8);
+/// A probe that has not answered by then is killed.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Python-2-compatible on purpose: an old interpreter must still say how old it is.
+/// (No `sys.getswitchinterval` before 3.2, no `_is_gil_enabled` before 3.13.)
+const PROBE: &str = r#"
+import sys, json, platform, sysconfig
+try:
+    import multiprocessing
+    method = multiprocessing.get_start_method()
+except Exception:
+    method = None
+gil = getattr(sys, "_is_gil_enabled", None)
+print(json.dumps({
+    "version": list(sys.version_info[:3]),
+    "implementation": platform.python_implementation(),
+    "free_threaded_build": bool(sysconfig.get_config_var("Py_GIL_DISABLED")),
+    "gil": True if gil is None else bool(gil()),
+    "start_method": method,
+    "switch_interval_s": sys.getswitchinterval() if hasattr(sys, "getswitchinterval") else None,
+    "executable": sys.executable,
+}))
+"#;
+
+/// What the probe learned about an interpreter.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+pub struct PythonInfo {
+    /// What was run (the `--python` value).
+    #[serde(skip)]
+    pub path: PathBuf,
+    pub version: (u32, u32, u32),
+    pub implementation: String,
+    /// A `t` build (3.13t, 3.14t): the GIL can be off.
+    pub free_threaded_build: bool,
+    /// Is the GIL on in this interpreter as started (`sys._is_gil_enabled()`)?
+    pub gil: bool,
+    /// The platform's default `multiprocessing` start method.
+    pub start_method: Option<String>,
+    pub switch_interval_s: Option<f64>,
+    pub executable: Option<String>,
+}
+
+impl PythonInfo {
+    /// "3.11.7", or "3.14.0t" for a free-threaded build.
+    pub fn version_string(&self) -> String {
+        let (a, b, c) = self.version;
+        let t = if self.free_threaded_build { "t" } else { "" };
+        format!("{a}.{b}.{c}{t}")
+    }
+
+    /// The dashboard's header: "CPython 3.11.7 · GIL" or "CPython 3.14.0t · free-threaded".
+    pub fn label(&self) -> String {
+        let gil = if self.gil { "GIL" } else { "free-threaded" };
+        format!("{} {} · {gil}", self.implementation, self.version_string())
+    }
+}
+
+/// Why an interpreter cannot be used; every message names `--python`.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum PythonError {
+    #[error(
+        "no Python found: `{0}` could not be started ({1}); install Python {min} or newer, \
+         or pass --python PATH",
+        min = min_version()
+    )]
+    NotFound(String, String),
+    #[error(
+        "`{0}` is Python {1}; conlab needs Python {min} or newer (pass another with --python PATH)",
+        min = min_version()
+    )]
+    TooOld(String, String),
+    #[error("`{0}` did not behave like Python 3 ({1}); pass a Python {min}+ with --python PATH", min = min_version())]
+    NotPython(String, String),
+}
+
+fn min_version() -> String {
+    format!("{}.{}", MIN_VERSION.0, MIN_VERSION.1)
+}
+
+/// Run `python` with the probe and check it is recent enough.
+pub fn probe(python: &Path) -> Result<PythonInfo, PythonError> {
+    let shown = python.display().to_string();
+    let mut child = Command::new(python)
+        .args(["-I", "-c", PROBE])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .map_err(|e| PythonError::NotFound(shown.clone(), e.to_string()))?;
+    let (Some(mut out), Some(mut err)) = (child.stdout.take(), child.stderr.take()) else {
+        let _ = child.kill();
+        let _ = child.wait();
+        return Err(PythonError::NotPython(shown, "no pipes".into()));
+    };
+    let (tx, rx) = crossbeam_channel::bounded(1);
+    let reader = std::thread::Builder::new()
+        .name("conlab-python-probe".into())
+        .spawn(move || {
+            let mut o = Vec::new();
+            let mut e = Vec::new();
+            let _ = (&mut out).take(1 << 16).read_to_end(&mut o);
+            let _ = (&mut err).take(1 << 16).read_to_end(&mut e);
+            let _ = tx.send((o, e));
+        });
+    let got = match reader {
+        Ok(_) => rx.recv_timeout(PROBE_TIMEOUT).ok(),
+        Err(_) => None,
+    };
+    if got.is_none() {
+        super::child::kill_group(child.id());
+    }
+    let status = child.wait();
+    let Some((out, err)) = got else {
+        return Err(PythonError::NotPython(
+            shown,
+            format!("no answer within {} s", PROBE_TIMEOUT.as_secs()),
+        ));
+    };
+    let text = String::from_utf8_lossy(&out);
+    match serde_json::from_str::<PythonInfo>(text.trim()) {
+        Ok(mut info) => {
+            info.path = python.to_path_buf();
+            if (info.version.0, info.version.1) < MIN_VERSION {
+                return Err(PythonError::TooOld(shown, info.version_string()));
+            }
+            Ok(info)
+        }
+        Err(_) => {
+            let why = super::child::last_line(&String::from_utf8_lossy(&err))
+                .map(str::to_string)
+                .unwrap_or_else(|| match status {
+                    Ok(s) => format!("exited with {s} and no answer"),
+                    Err(e) => e.to_string(),
+                });
+            Err(PythonError::NotPython(shown, why))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info(version: (u32, u32, u32), ft: bool, gil: bool) -> PythonInfo {
+        PythonInfo {
+            path: PathBuf::from("python3"),
+            version,
+            implementation: "CPython".into(),
+            free_threaded_build: ft,
+            gil,
+            start_method: Some("fork".into()),
+            switch_interval_s: Some(0.005),
+            executable: None,
+        }
+    }
+
+    #[test]
+    fn labels_say_gil_or_free_threaded() {
+        assert_eq!(
+            info((3, 11, 7), false, true).label(),
+            "CPython 3.11.7 · GIL"
+        );
+        assert_eq!(
+            info((3, 14, 0), true, false).label(),
+            "CPython 3.14.0t · free-threaded"
+        );
+        assert_eq!(
+            info((3, 14, 0), true, true).label(),
+            "CPython 3.14.0t · GIL"
+        );
+    }
+
+    #[test]
+    fn a_missing_interpreter_names_the_flag() {
+        let err = probe(Path::new("/nonexistent/conlab-python")).expect_err("missing");
+        assert!(matches!(err, PythonError::NotFound(..)));
+        assert!(err.to_string().contains("--python"), "{err}");
+    }
+
+    #[test]
+    fn something_that_is_not_python_is_refused() {
+        // `true` accepts any arguments and prints nothing.
+        let err = probe(Path::new("true")).expect_err("not python");
+        assert!(matches!(err, PythonError::NotPython(..)), "{err}");
+        assert!(err.to_string().contains("--python"), "{err}");
+    }
+}

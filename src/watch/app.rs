@@ -1,0 +1,245 @@
+//! The watch screen's state: everything it shows arrives in a [`WatchMsg`] (kernel samples,
+//! CPU samples, keys, the program's exit); `update` never touches the terminal, the clock
+//! or a thread, so it is tested with fixed messages.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use crate::monitor::CpuSample;
+use crate::observe::lanes::Lanes;
+use crate::observe::{KernelSample, TreeEvent, TreeTotals};
+use crate::ui::theme::Theme;
+
+/// Samples in a process's CPU window (0.5 s at the default 5 ms).
+pub const CPU_WINDOW: usize = 100;
+/// Zoom levels: samples per column.
+pub const ZOOMS: [u64; 8] = [1, 2, 4, 10, 20, 50, 100, 200];
+
+/// What the watch screen reacts to.
+#[derive(Debug)]
+pub enum WatchMsg {
+    Kernel(KernelSample),
+    Cpu(CpuSample),
+    Key(KeyEvent),
+    Resize,
+    /// The program watch started has exited (not yet reaped).
+    ProgramExited,
+    /// SIGINT, SIGTERM or SIGHUP reached conlab.
+    Signal(i32),
+}
+
+/// What the loop must do after an update.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    None,
+    /// Stop watching (and stop the program if watch started it).
+    Quit,
+}
+
+pub struct WatchApp {
+    pub theme: Theme,
+    /// The program's command line, or `pid N`.
+    pub title: String,
+    pub root: u32,
+    pub sample_ms: u64,
+    pub totals: TreeTotals,
+    pub lanes: Lanes,
+    pub cores: Vec<f32>,
+    /// Per process: (on-CPU ns, interval ns) of its last [`CPU_WINDOW`] samples.
+    pub cpu_window: BTreeMap<u32, VecDeque<(u64, u64)>>,
+    /// Index into [`ZOOMS`].
+    pub zoom: usize,
+    /// First lane shown.
+    pub scroll: usize,
+    /// The program has exited (with this code, once reaped).
+    pub finished: Option<Option<i32>>,
+}
+
+impl WatchApp {
+    pub fn new(theme: Theme, title: String, root: u32, sample_ms: u64) -> Self {
+        WatchApp {
+            theme,
+            title,
+            root,
+            sample_ms,
+            totals: TreeTotals::default(),
+            lanes: Lanes::default(),
+            cores: Vec::new(),
+            cpu_window: BTreeMap::new(),
+            zoom: 0,
+            scroll: 0,
+            finished: None,
+        }
+    }
+
+    pub fn update(&mut self, msg: WatchMsg) -> Action {
+        match msg {
+            WatchMsg::Kernel(s) => {
+                self.kernel(&s);
+                Action::None
+            }
+            WatchMsg::Cpu(c) => {
+                self.cores = c.cores;
+                Action::None
+            }
+            WatchMsg::Key(k) => self.key(k),
+            WatchMsg::Resize => Action::None,
+            WatchMsg::ProgramExited => {
+                self.finished.get_or_insert(None);
+                Action::None
+            }
+            WatchMsg::Signal(_) => Action::Quit,
+        }
+    }
+
+    fn kernel(&mut self, s: &KernelSample) {
+        self.totals.apply(s);
+        self.lanes.apply(s);
+        let mut per: BTreeMap<u32, u64> = BTreeMap::new();
+        for t in &s.threads {
+            *per.entry(t.pid).or_default() += t.split.on_cpu;
+        }
+        for e in &s.events {
+            if let TreeEvent::ProcessExited { pid } = e {
+                self.cpu_window.remove(pid);
+            }
+        }
+        for (pid, on) in per {
+            let w = self.cpu_window.entry(pid).or_default();
+            w.push_back((on, s.interval_ns));
+            if w.len() > CPU_WINDOW {
+                w.pop_front();
+            }
+        }
+    }
+
+    fn key(&mut self, k: KeyEvent) -> Action {
+        let ctrl_c = k.code == KeyCode::Char('c') && k.modifiers.contains(KeyModifiers::CONTROL);
+        match k.code {
+            _ if ctrl_c => return Action::Quit,
+            KeyCode::Char('q') | KeyCode::Esc => return Action::Quit,
+            KeyCode::Char('+') | KeyCode::Char('=') => self.zoom = self.zoom.saturating_sub(1),
+            KeyCode::Char('-') => self.zoom = (self.zoom + 1).min(ZOOMS.len() - 1),
+            KeyCode::Down | KeyCode::Char('j') => {
+                self.scroll = (self.scroll + 1).min(self.lanes.lanes.len().saturating_sub(1))
+            }
+            KeyCode::Up | KeyCode::Char('k') => self.scroll = self.scroll.saturating_sub(1),
+            _ => {}
+        }
+        Action::None
+    }
+
+    /// Samples per column at the current zoom.
+    pub fn samples_per_column(&self) -> u64 {
+        ZOOMS[self.zoom.min(ZOOMS.len() - 1)]
+    }
+
+    /// A process's CPU over its window, in % of one core (`None` before its first sample).
+    pub fn process_cpu(&self, pid: u32) -> Option<f64> {
+        let w = self.cpu_window.get(&pid)?;
+        let (on, dt) = w
+            .iter()
+            .fold((0u64, 0u64), |(a, b), (on, dt)| (a + on, b + dt));
+        (dt > 0).then(|| on as f64 / dt as f64 * 100.0)
+    }
+
+    /// Seconds since watching started (the last sample's time: no clock read here).
+    pub fn elapsed_s(&self) -> f64 {
+        self.totals.at_ns as f64 / 1e9
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::observe::{Split, ThreadInterval};
+
+    fn app() -> WatchApp {
+        WatchApp::new(Theme::default(), "python3 x.py".into(), 10, 5)
+    }
+
+    fn sample(at: u64, on: u64) -> KernelSample {
+        KernelSample {
+            at_ns: at,
+            interval_ns: 5_000_000,
+            threads: vec![ThreadInterval {
+                pid: 10,
+                tid: 10,
+                split: Split {
+                    on_cpu: on,
+                    lock: 5_000_000 - on,
+                    span: 5_000_000,
+                    ..Split::default()
+                },
+            }],
+            events: if at == 0 {
+                vec![
+                    TreeEvent::ProcessBorn {
+                        pid: 10,
+                        ppid: 1,
+                        cmd: "python3 x.py".into(),
+                    },
+                    TreeEvent::ThreadBorn {
+                        pid: 10,
+                        tid: 10,
+                        name: "python3".into(),
+                    },
+                ]
+            } else {
+                vec![]
+            },
+        }
+    }
+
+    #[test]
+    fn process_cpu_is_a_window_average() {
+        let mut a = app();
+        assert_eq!(a.process_cpu(10), None);
+        for i in 0..(CPU_WINDOW as u64 + 20) {
+            // Old samples fully on a CPU, the last CPU_WINDOW at a quarter.
+            let on = if i < 20 { 5_000_000 } else { 1_250_000 };
+            a.update(WatchMsg::Kernel(sample(i * 5_000_000, on)));
+        }
+        let cpu = a.process_cpu(10).expect("has samples");
+        assert!((cpu - 25.0).abs() < 1e-9, "{cpu}");
+        assert!((a.elapsed_s() - 0.595).abs() < 1e-9);
+    }
+
+    #[test]
+    fn keys_quit_and_zoom() {
+        let mut a = app();
+        let key = |c| WatchMsg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
+        assert_eq!(a.update(key('-')), Action::None);
+        assert_eq!(a.samples_per_column(), 2);
+        for _ in 0..20 {
+            a.update(key('-'));
+        }
+        assert_eq!(a.samples_per_column(), 200);
+        a.update(key('+'));
+        assert_eq!(a.samples_per_column(), 100);
+        assert_eq!(a.update(key('q')), Action::Quit);
+        assert_eq!(
+            a.update(WatchMsg::Key(KeyEvent::new(
+                KeyCode::Char('c'),
+                KeyModifiers::CONTROL
+            ))),
+            Action::Quit
+        );
+        assert_eq!(a.update(WatchMsg::Signal(15)), Action::Quit);
+    }
+
+    #[test]
+    fn exited_processes_leave_the_cpu_window() {
+        let mut a = app();
+        a.update(WatchMsg::Kernel(sample(0, 5_000_000)));
+        assert!(a.process_cpu(10).is_some());
+        a.update(WatchMsg::Kernel(KernelSample {
+            events: vec![TreeEvent::ProcessExited { pid: 10 }],
+            ..KernelSample::default()
+        }));
+        assert_eq!(a.process_cpu(10), None);
+        a.update(WatchMsg::ProgramExited);
+        assert_eq!(a.finished, Some(None));
+    }
+}

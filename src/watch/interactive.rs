@@ -1,0 +1,121 @@
+//! The interactive watch: terminal set up with `ratatui::init` (restored on every path,
+//! panics included), keys on a named thread, per-core CPU from the monitor, and the loop
+//! that feeds every message to [`WatchApp::update`] and redraws at most 10 times a second.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, Sender};
+use crossterm::event;
+
+use super::app::{Action, WatchApp, WatchMsg};
+use super::{CliError, Outcome, Session, Stopper, Target, recv_until};
+use crate::cli::WatchArgs;
+
+const FRAME: Duration = Duration::from_millis(100);
+
+/// Restores the terminal when dropped (normal exit and error paths).
+struct Restore;
+
+impl Drop for Restore {
+    fn drop(&mut self) {
+        let _ = crossterm::execute!(std::io::stdout(), crossterm::event::DisableMouseCapture);
+        ratatui::restore();
+    }
+}
+
+pub fn run(
+    args: &WatchArgs,
+    title: String,
+    mut session: Session,
+    tx: &Sender<WatchMsg>,
+    rx: &Receiver<WatchMsg>,
+) -> Result<Outcome, CliError> {
+    let theme = crate::ui::theme::from_env(args.theme);
+    let mut app = WatchApp::new(theme, title, session.target.pid(), args.sample_ms);
+    let mut terminal = ratatui::try_init().map_err(|e| anyhow::anyhow!("terminal: {e}"))?;
+    let _restore = Restore;
+    let stop = Arc::new(AtomicBool::new(false));
+    let input = spawn_input(tx.clone(), stop.clone())
+        .map_err(|e| anyhow::anyhow!("could not start the input thread: {e}"))?;
+    // Exits on its first failed send, once `rx` is dropped.
+    let _ = crate::monitor::spawn(tx.clone(), WatchMsg::Cpu);
+    let mut stopper = Stopper::new();
+    let attached = matches!(session.target, Target::Attached(_));
+    let mut quitting = false;
+    let mut next_draw = Instant::now();
+    let mut program_done = false;
+    let result: Result<(), CliError> = loop {
+        let deadline = stopper.deadline().map_or(next_draw, |d| d.min(next_draw));
+        let first = recv_until(rx, Some(deadline));
+        stopper.tick(&session.target, Instant::now());
+        for msg in first.into_iter().chain(rx.try_iter()) {
+            let exited = matches!(msg, WatchMsg::ProgramExited);
+            if app.update(msg) == Action::Quit {
+                quitting = true;
+                if attached || program_done {
+                    break;
+                }
+                stopper.request(&session.target, Instant::now());
+            }
+            if exited {
+                program_done = true;
+                session.end(rx, &mut app.totals, true);
+                app.finished = Some(session.exit_code.map(i32::from));
+            }
+        }
+        let root_gone = app
+            .totals
+            .processes
+            .get(&session.target.pid())
+            .is_some_and(|p| p.exited_ns.is_some());
+        if attached && root_gone && !program_done {
+            program_done = true;
+            app.finished = Some(None);
+        }
+        if quitting && (attached || program_done) {
+            break Ok(());
+        }
+        if Instant::now() >= next_draw {
+            if let Err(e) = terminal.draw(|f| super::draw::draw(f, &app)) {
+                break Err(CliError::Other(anyhow::anyhow!("drawing: {e}")));
+            }
+            next_draw = Instant::now() + FRAME;
+        }
+    };
+    stop.store(true, Ordering::Relaxed);
+    let _ = input.join();
+    drop(_restore);
+    let mut totals = std::mem::take(&mut app.totals);
+    session.end(rx, &mut totals, program_done);
+    result?;
+    Ok(session.outcome(totals))
+}
+
+/// Read keys and resizes on a named thread; exits when told to or the send fails.
+fn spawn_input(tx: Sender<WatchMsg>, stop: Arc<AtomicBool>) -> std::io::Result<JoinHandle<()>> {
+    std::thread::Builder::new()
+        .name("conlab-watch-input".into())
+        .spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                match event::poll(Duration::from_millis(100)) {
+                    Ok(true) => {}
+                    Ok(false) => continue,
+                    Err(_) => return,
+                }
+                let msg = match event::read() {
+                    Ok(event::Event::Key(k)) if k.kind == event::KeyEventKind::Press => {
+                        WatchMsg::Key(k)
+                    }
+                    Ok(event::Event::Resize(..)) => WatchMsg::Resize,
+                    Ok(_) => continue,
+                    Err(_) => return,
+                };
+                if tx.send(msg).is_err() {
+                    return;
+                }
+            }
+        })
+}

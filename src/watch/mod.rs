@@ -1,0 +1,331 @@
+//! `conlab watch`: run a program (or attach to a running one) and show what the kernel saw
+//! each of its threads do — interactively, or headless with a summary (or JSON) at the end.
+
+pub mod app;
+pub mod child;
+pub mod draw;
+mod interactive;
+
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, Sender};
+use serde_json::json;
+
+use crate::cli::WatchArgs;
+use crate::headless::CliError;
+use crate::observe::sampler::Sampler;
+use crate::observe::{Probe, ProbeError, TreeTotals};
+use app::WatchMsg;
+use child::{Output, Program};
+
+/// What is watched: a program we started, or a process we attached to.
+pub enum Target {
+    Started(Program),
+    Attached(u32),
+}
+
+impl Target {
+    pub fn pid(&self) -> u32 {
+        match self {
+            Target::Started(p) => p.pid,
+            Target::Attached(pid) => *pid,
+        }
+    }
+}
+
+/// How watching ended.
+pub struct Outcome {
+    pub totals: TreeTotals,
+    pub elapsed: Duration,
+    /// The program's status, when we started it and it was reaped.
+    pub exit_code: Option<u8>,
+    /// user + system CPU of the program's reaped tree (getrusage), when we started it.
+    pub kernel_cpu_s: Option<f64>,
+}
+
+pub fn watch_command(args: &WatchArgs) -> Result<ExitCode, CliError> {
+    if args.pid.is_none() && args.command.is_empty() {
+        return Err(CliError::Usage(
+            "nothing to watch: give a program (conlab watch -- CMD ARGS…) or --pid PID".into(),
+        ));
+    }
+    crate::observe::check_proc().map_err(|e| CliError::Usage(e.to_string()))?;
+    let every = Duration::from_millis(args.sample_ms);
+    let headless = args.headless || args.json;
+    let (tx, rx) = crossbeam_channel::unbounded::<WatchMsg>();
+    // Signals first: a Ctrl-C from here on stops what we start.
+    let signals = spawn_signals(tx.clone()).map_err(|e| anyhow::anyhow!("signals: {e}"))?;
+    let start = Instant::now();
+    let target = match args.pid {
+        Some(pid) => Target::Attached(pid),
+        None => Target::Started(
+            Program::spawn(
+                &args.command,
+                if headless {
+                    Output::Inherit
+                } else {
+                    Output::Null
+                },
+            )
+            .map_err(CliError::Usage)?,
+        ),
+    };
+    let probe = match Probe::new(target.pid(), matches!(target, Target::Started(_)), start) {
+        Ok(p) => p,
+        Err(e) => {
+            if let Target::Started(mut p) = target {
+                p.kill();
+            }
+            signals.close();
+            return Err(match e {
+                ProbeError::NoSuchPid(pid) => CliError::Usage(format!("no process with pid {pid}")),
+                e => CliError::Usage(e.to_string()),
+            });
+        }
+    };
+    if let Target::Started(p) = &target {
+        let pid = p.pid;
+        let tx = tx.clone();
+        std::thread::Builder::new()
+            .name("conlab-wait".into())
+            .spawn(move || {
+                child::wait_exited(pid);
+                let _ = tx.send(WatchMsg::ProgramExited);
+            })
+            .map_err(|e| anyhow::anyhow!("could not start the wait thread: {e}"))?;
+    }
+    let sampler = Sampler::spawn(probe, every, tx.clone(), WatchMsg::Kernel)
+        .map_err(|e| anyhow::anyhow!("could not start the sampler: {e}"))?;
+    let title = match &target {
+        Target::Started(_) => args.command.join(" "),
+        Target::Attached(pid) => format!("pid {pid}"),
+    };
+    let session = Session::new(target, sampler, start);
+    let result = if headless {
+        run_headless(session, &rx)
+    } else {
+        interactive::run(args, title, session, &tx, &rx)
+    };
+
+    signals.close();
+    let out = result?;
+    if headless {
+        print_outcome(&out, args.json);
+    }
+    Ok(match out.exit_code {
+        Some(c) => ExitCode::from(c),
+        None => ExitCode::SUCCESS,
+    })
+}
+
+/// Forward SIGINT, SIGTERM and SIGHUP as messages (the loop stops the program).
+fn spawn_signals(tx: Sender<WatchMsg>) -> std::io::Result<signal_hook::iterator::Handle> {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP])?;
+    let handle = signals.handle();
+    std::thread::Builder::new()
+        .name("conlab-signals".into())
+        .spawn(move || {
+            for s in signals.forever() {
+                if tx.send(WatchMsg::Signal(s)).is_err() {
+                    return;
+                }
+            }
+        })?;
+    Ok(handle)
+}
+
+/// Stops a started program step by step (SIGINT, SIGTERM, SIGKILL to its group), each
+/// step after [`child::STOP_GRACE`] if it is still there.
+pub struct Stopper {
+    step: usize,
+    next: Option<Instant>,
+}
+
+impl Stopper {
+    pub fn new() -> Self {
+        Stopper {
+            step: 0,
+            next: None,
+        }
+    }
+
+    /// Begin (or hurry: a second Ctrl-C moves to the next signal now).
+    pub fn request(&mut self, target: &Target, now: Instant) {
+        if let Target::Started(p) = target {
+            p.signal(self.step);
+            self.step += 1;
+            self.next = Some(now + child::STOP_GRACE);
+        }
+    }
+
+    /// When the next step is due (the loop waits at most until then).
+    pub fn deadline(&self) -> Option<Instant> {
+        self.next
+    }
+
+    /// Take the next step if it is due.
+    pub fn tick(&mut self, target: &Target, now: Instant) {
+        if self.next.is_some_and(|d| now >= d) {
+            self.request(target, now);
+        }
+    }
+}
+
+impl Default for Stopper {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Receive one message, waiting at most until `deadline`.
+pub fn recv_until(rx: &Receiver<WatchMsg>, deadline: Option<Instant>) -> Option<WatchMsg> {
+    match deadline {
+        Some(d) => rx
+            .recv_timeout(d.saturating_duration_since(Instant::now()))
+            .ok(),
+        None => rx.recv().ok(),
+    }
+}
+
+/// What is being watched and by what: ends with [`Session::end`].
+pub struct Session {
+    pub target: Target,
+    sampler: Option<Sampler>,
+    /// Our exit code, once the program was reaped.
+    pub exit_code: Option<u8>,
+    kernel_cpu_s: Option<f64>,
+    start: Instant,
+    elapsed: Option<Duration>,
+}
+
+impl Session {
+    pub fn new(target: Target, sampler: Sampler, start: Instant) -> Self {
+        Session {
+            target,
+            sampler: Some(sampler),
+            exit_code: None,
+            kernel_cpu_s: None,
+            start,
+            elapsed: None,
+        }
+    }
+
+    /// The program exited (or watching stops): take the last sample, stop what is left
+    /// of the program's group, reap it, and read the kernel's count of its tree's CPU.
+    /// The samples still in `rx` are added to `totals`. `exited`: the program was seen
+    /// exiting.
+    pub fn end(&mut self, rx: &Receiver<WatchMsg>, totals: &mut TreeTotals, exited: bool) {
+        if let Some(mut s) = self.sampler.take() {
+            s.finish();
+            self.elapsed = Some(self.start.elapsed());
+        }
+        for m in rx.try_iter() {
+            if let WatchMsg::Kernel(s) = m {
+                totals.apply(&s);
+            }
+        }
+        if let Target::Started(p) = &mut self.target
+            && self.exit_code.is_none()
+        {
+            // No stray: whatever the program left running in its group goes too; a
+            // program still running (an error path) is killed, or reaping would hang.
+            p.signal(if exited { 1 } else { 2 });
+            let status = p.reap().ok();
+            self.exit_code = status.as_ref().map(child::exit_code);
+            self.kernel_cpu_s = child::children_cpu_s();
+        }
+    }
+
+    pub fn outcome(&self, totals: TreeTotals) -> Outcome {
+        Outcome {
+            totals,
+            elapsed: self.elapsed.unwrap_or_else(|| self.start.elapsed()),
+            exit_code: self.exit_code,
+            kernel_cpu_s: self.kernel_cpu_s,
+        }
+    }
+}
+
+/// Wait for the program (or the attached process) to end, stopping it on a signal.
+fn run_headless(mut session: Session, rx: &Receiver<WatchMsg>) -> Result<Outcome, CliError> {
+    let mut totals = TreeTotals::default();
+    let mut stopper = Stopper::new();
+    let root = session.target.pid();
+    let attached = matches!(session.target, Target::Attached(_));
+    let exited = loop {
+        let msg = recv_until(rx, stopper.deadline());
+        stopper.tick(&session.target, Instant::now());
+        match msg {
+            Some(WatchMsg::Kernel(s)) => {
+                if totals.samples == 0 {
+                    eprintln!(
+                        "conlab watch: watching pid {root} and its descendants ({} threads)",
+                        s.threads.len()
+                    );
+                }
+                totals.apply(&s);
+                let root_gone = totals
+                    .processes
+                    .get(&root)
+                    .is_some_and(|p| p.exited_ns.is_some());
+                if attached && root_gone {
+                    break true;
+                }
+            }
+            Some(WatchMsg::ProgramExited) => break true,
+            Some(WatchMsg::Signal(_)) if attached => break false,
+            Some(WatchMsg::Signal(_)) => stopper.request(&session.target, Instant::now()),
+            Some(_) | None => {}
+        }
+    };
+    session.end(rx, &mut totals, exited);
+    Ok(session.outcome(totals))
+}
+
+/// The summary: one JSON object, or a table of threads and processes.
+fn print_outcome(out: &Outcome, as_json: bool) {
+    let (threads, processes) = out.totals.to_json();
+    if as_json {
+        let v = json!({
+            "elapsed_s": out.elapsed.as_secs_f64(),
+            "exit_code": out.exit_code,
+            "samples": out.totals.samples,
+            "tree_on_cpu_s": out.totals.tree_on_cpu_s(),
+            "kernel_cpu_s": out.kernel_cpu_s,
+            "threads": threads,
+            "processes": processes,
+        });
+        println!("{v}");
+        return;
+    }
+    println!(
+        "watched {:.2} s, {} samples; the tree spent {:.3} s on a CPU{}",
+        out.elapsed.as_secs_f64(),
+        out.totals.samples,
+        out.totals.tree_on_cpu_s(),
+        out.kernel_cpu_s
+            .map(|k| format!(" (kernel's utime+stime: {k:.3} s)"))
+            .unwrap_or_default()
+    );
+    println!(
+        "{:>8} {:>8}  {:<16} {:>8} {:>8} {:>8} {:>8} {:>8}",
+        "pid", "tid", "name", "on CPU", "queued", "lock", "I/O", "sleep"
+    );
+    for t in out.totals.threads.values() {
+        let s = &t.split;
+        let f = |ns: u64| format!("{:.3}", ns as f64 / 1e9);
+        println!(
+            "{:>8} {:>8}  {:<16} {:>8} {:>8} {:>8} {:>8} {:>8}",
+            t.pid,
+            t.tid,
+            crate::ui::fmt::fit(&t.name, 16),
+            f(s.on_cpu),
+            f(s.runnable),
+            f(s.lock),
+            f(s.io),
+            f(s.sleep)
+        );
+    }
+}
