@@ -38,7 +38,18 @@ pub fn measure(
 ) -> Result<Comparison, CliError> {
     let mut run_number = 0u32;
     let mut runs: Vec<(Model, Vec<RunReport>, f64)> = Vec::new();
+    let workload = crate::workload::find(&trial.base.workload);
     for &model in trial.models {
+        // A model the workload is not for is left out, and said so (not run to fail).
+        if let Some(w) = workload
+            && !w.models().contains(&model)
+        {
+            eprintln!(
+                "{model}: not for this workload ({})",
+                crate::exec::unsupported(w, model)
+            );
+            continue;
+        }
         // The machine's capacity changes from moment to moment on shared machines:
         // measure it right before each model, so each row is judged by its own ceiling.
         if trial.chatty {
@@ -67,6 +78,19 @@ pub fn measure(
             reports.push(report);
         }
         runs.push((model, reports, capacity));
+    }
+    if runs.is_empty()
+        && let Some(w) = workload
+    {
+        return Err(CliError::Usage(format!(
+            "none of the models asked for runs {}; it runs under: {}",
+            w.name(),
+            w.models()
+                .iter()
+                .map(|m| m.name())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
     }
     if trial.chatty {
         eprint!("\r{:40}\r", "");

@@ -313,6 +313,7 @@ fn details_line(key: &str, v: &serde_json::Value, indent: usize) -> String {
         }
         Value::Array(a) if a.len() > 6 => format!("{pad}{key:<28} [{} entries]\n", a.len()),
         Value::String(t) => format!("{pad}{key:<28} {t}\n"),
+        Value::Null => format!("{pad}{key:<28} n/a\n"),
         other => format!("{pad}{key:<28} {other}\n"),
     }
 }

@@ -296,7 +296,7 @@ fn run_fake(body: &str, workers: usize, tasks: usize) -> (Vec<exec::TaskResult>,
     let cancel = CancelToken::new();
     let job = exec::Job {
         workload: w,
-        tasks: &plan,
+        tasks: &plan.into(),
         workers,
         gil: GilConfig::default(),
         sink: &sink,

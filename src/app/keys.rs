@@ -65,6 +65,11 @@ pub fn on_key(app: &mut App, k: KeyEvent) -> Vec<Command> {
                 app.notice = Some("classify samples the machine: wait for the run to end".into());
                 return Vec::new();
             }
+            if app.classifying {
+                app.notice = Some("already classifying: one measurement at a time".into());
+                return Vec::new();
+            }
+            app.classifying = true;
             app.info = Some(format!(
                 "classifying {}: a 1-second sample on one thread…",
                 app.settings.workload().name()

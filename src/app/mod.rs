@@ -45,6 +45,9 @@ pub struct App {
     pub active: Option<(RunId, usize)>,
     /// Runs waiting their turn (`a`).
     pub queue: VecDeque<RunSpec>,
+    /// A classify sample is running: no run starts until it ends (one measurement at a
+    /// time, or each skews the other).
+    pub classifying: bool,
     next_id: RunId,
     /// The panel whose run finished last (the explanation talks about it).
     pub last_finished: Option<usize>,
@@ -81,6 +84,7 @@ impl App {
             now: Duration::ZERO,
             active: None,
             queue: VecDeque::new(),
+            classifying: false,
             next_id: 1,
             last_finished: None,
             notice: None,
@@ -204,6 +208,7 @@ impl App {
                 Vec::new()
             }
             Msg::Classified(r) => {
+                self.classifying = false;
                 match r {
                     Ok(line) => {
                         self.classified = Some(line);
@@ -268,6 +273,13 @@ impl App {
             self.notice = Some("a run is in progress: wait, or press c to cancel it".into());
             return Vec::new();
         }
+        if self.classifying {
+            self.notice = Some(
+                "classifying: the run starts after the 1-second sample (one measurement at a time)"
+                    .into(),
+            );
+            return Vec::new();
+        }
         self.notice = None;
         self.info = None;
         self.classified = None;
@@ -277,8 +289,24 @@ impl App {
             Model::Threads
         };
         self.teach = (models.len() > 1 && models.contains(&teaching)).then(|| index_of(teaching));
+        let workload = crate::workload::find(&self.settings.spec(Model::Sequential).workload);
         for &m in models {
             self.panels[index_of(m)].reset();
+            // A model the workload is not for is not run: its panel says so.
+            if let Some(w) = workload
+                && !w.models().contains(&m)
+            {
+                self.panels[index_of(m)].state = RunState::Failed(format!(
+                    "not for this workload ({} runs under {})",
+                    w.name(),
+                    w.models()
+                        .iter()
+                        .map(|m| m.name())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+                continue;
+            }
             self.panels[index_of(m)].state = RunState::Queued;
             self.queue.push_back(self.settings.spec(m));
         }

@@ -312,7 +312,7 @@ fn clicking_a_model_panel_selects_it() {
 }
 
 #[test]
-fn a_burst_of_a_million_events_is_folded_without_growing_memory() {
+fn a_burst_of_a_million_events_keeps_state_per_worker_not_per_event() {
     let mut a = app("primes", 4, true);
     let id = started(&a.update(code(KeyCode::Right))).unwrap_or(0);
     let id = if id == 0 {
@@ -335,7 +335,10 @@ fn a_burst_of_a_million_events_is_folded_without_growing_memory() {
         ));
     }
     assert_eq!(a.panels[1].workers.len(), 4);
+    assert_eq!(a.panels[1].timeline.lanes(), 4);
     assert_eq!(a.panels[1].elapsed_us, 999_999);
+    // The memory itself is measured end to end (`conlab run --workload tiny --tasks
+    // 10000000` stays under 64 MB: see benches/channel.rs and the README).
 }
 
 #[test]
@@ -413,4 +416,44 @@ fn replay_begins_refusing_runs_queues_recorded_runs_and_says_when_finished() {
         a.info.as_deref(),
         Some("replay finished: q quits, s saves a screenshot")
     );
+}
+
+#[test]
+fn a_run_cannot_start_while_classifying_and_classify_not_twice() {
+    let mut a = app("sleep", 2, true);
+    assert!(matches!(
+        a.update(key('i')).as_slice(),
+        [Command::Classify(_)]
+    ));
+    assert!(
+        a.update(key('a')).is_empty(),
+        "no run while the sample runs"
+    );
+    assert!(
+        a.notice
+            .as_deref()
+            .unwrap_or("")
+            .contains("one measurement at a time")
+    );
+    assert!(a.update(key('i')).is_empty(), "one classify at a time");
+    a.update(Msg::Classified(Ok("waiting".into())));
+    assert!(
+        !a.update(key('a')).is_empty(),
+        "after the verdict, runs start"
+    );
+}
+
+#[test]
+fn a_model_the_workload_is_not_for_is_not_run() {
+    let mut a = app("recycle", 2, true);
+    let cmds = a.update(key('a'));
+    // Only processes starts; the other panels say why.
+    match cmds.as_slice() {
+        [Command::Start { spec, .. }] => assert_eq!(spec.model, Model::Processes),
+        other => panic!("expected one start, got {other:?}"),
+    }
+    assert!(matches!(
+        &a.panels[0].state,
+        RunState::Failed(why) if why.starts_with("not for this workload")
+    ));
 }

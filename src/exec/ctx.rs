@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use super::cancel::{CancelToken, HookGuard};
-use super::gil::{Gil, Wait};
+use super::gil::{Gil, GilGuard, Wait};
 use super::sink::Sink;
 use crate::core::{Event, SpanKind, TaskError};
 
@@ -14,17 +14,18 @@ const MIN_SPAN: Duration = Duration::from_micros(50);
 const PROGRESS_EVERY: Duration = Duration::from_millis(10);
 
 /// The engine's handle given to a task while it runs. Holds the GIL (when enabled)
-/// for the whole task except inside [`TaskCtx::without_gil`].
+/// for the whole task except inside [`TaskCtx::without_gil`]; dropping it releases.
 pub struct TaskCtx<'a> {
     pub task: usize,
     pub worker: usize,
-    gil: &'a Gil,
+    held: GilGuard<'a>,
     cancel: &'a CancelToken,
     sink: &'a Sink,
     last_progress: Option<Instant>,
 }
 
 impl<'a> TaskCtx<'a> {
+    /// Take `gil` for task `task` on `worker` (the wait, if any, is drawn as a GIL wait).
     pub fn new(
         task: usize,
         worker: usize,
@@ -32,14 +33,19 @@ impl<'a> TaskCtx<'a> {
         cancel: &'a CancelToken,
         sink: &'a Sink,
     ) -> Self {
-        TaskCtx {
+        let (held, wait) = gil.acquire();
+        let ctx = TaskCtx {
             task,
             worker,
-            gil,
+            held,
             cancel,
             sink,
             last_progress: None,
+        };
+        if let Some(wait) = wait {
+            ctx.span_always(SpanKind::GilWait, wait);
         }
+        ctx
     }
 
     /// The cheap point a compute loop calls every few thousand iterations: stop if
@@ -50,7 +56,7 @@ impl<'a> TaskCtx<'a> {
         if self.cancel.is_cancelled() {
             return Err(TaskError::Cancelled);
         }
-        if let Some(wait) = self.gil.yield_if_requested() {
+        if let Some(wait) = self.held.yield_if_requested() {
             self.span(SpanKind::GilWait, wait);
         }
         Ok(())
@@ -86,12 +92,20 @@ impl<'a> TaskCtx<'a> {
     /// Run blocking work (I/O, a sleep) with the GIL released, as CPython does around
     /// blocking calls; the wait is drawn on the timeline as I/O, and re-taking the GIL
     /// afterwards as a GIL wait.
+    ///
+    /// If `f` panics, the GIL stays released and the panic goes on to the engine, which
+    /// fails the task: the GIL is owned, so nothing this task does can free another
+    /// thread's hold.
     pub fn without_gil<T>(&mut self, f: impl FnOnce() -> T) -> T {
-        self.gil.release();
         let start = Instant::now();
-        let out = f();
-        self.span(SpanKind::Io, (start, Instant::now()));
-        if let Some(wait) = self.gil.acquire() {
+        let mut io_end = start;
+        let (out, wait) = Gil::released_during(&self.held, || {
+            let out = f();
+            io_end = Instant::now();
+            out
+        });
+        self.span(SpanKind::Io, (start, io_end));
+        if let Some(wait) = wait {
             self.span(SpanKind::GilWait, wait);
         }
         out
@@ -130,11 +144,17 @@ impl<'a> TaskCtx<'a> {
 
     /// The run's GIL, for workloads that coordinate their own threads.
     pub fn gil(&self) -> &Gil {
-        self.gil
+        self.held.gil()
     }
 
-    fn span(&self, kind: SpanKind, (start, end): Wait) {
-        if end.duration_since(start) >= MIN_SPAN {
+    fn span(&self, kind: SpanKind, wait: Wait) {
+        if wait.1.duration_since(wait.0) >= MIN_SPAN {
+            self.span_always(kind, wait);
+        }
+    }
+
+    fn span_always(&self, kind: SpanKind, (start, end): Wait) {
+        {
             self.sink.emit(Event::Span {
                 worker: self.worker,
                 kind,

@@ -55,4 +55,20 @@ impl<'a, 'j> Engine<'a, 'j> {
             Model::Processes => self.processes().run().0,
         }
     }
+
+    /// [`Engine::run_model`], handing each result to `out` as it finishes, so nothing
+    /// per task is kept (the process pool still gathers its results first).
+    pub fn run_model_into(&self, model: Model, out: &(dyn Fn(usize, TaskResult) + Sync)) {
+        match model {
+            Model::Sequential => sequential::run_into(self.job, &self.gil(), &mut |i, r| out(i, r)),
+            Model::Threads => {
+                self.threads().run_into(&self.gil(), out);
+            }
+            Model::Processes => {
+                for (i, r) in self.processes().run().0.into_iter().enumerate() {
+                    out(i, r);
+                }
+            }
+        }
+    }
 }

@@ -9,18 +9,22 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
+use std::thread::ThreadId;
 use std::time::Instant;
 
 pub use crate::core::GilConfig;
 
 #[derive(Default)]
 struct GilState {
-    locked: bool,
+    /// The thread holding the lock, if any: only it can release it.
+    owner: Option<ThreadId>,
     /// Bumped each time a thread takes the lock (CPython's `switch_number`).
     switch_number: u64,
 }
 
 /// The lock itself. Share one per interpreter (a run's threads); each process has its own.
+/// Holding it is a [`GilGuard`]: dropping the guard (at the end of a task, or when a task
+/// panics) releases it, and only the thread that took it can.
 pub struct Gil {
     config: GilConfig,
     drop_request: AtomicBool,
@@ -33,6 +37,36 @@ pub struct Gil {
 
 /// A measured wait for the GIL.
 pub type Wait = (Instant, Instant);
+
+/// Proof that this thread holds the GIL (or that the GIL is disabled); releases on drop.
+#[must_use = "dropping the guard releases the GIL at once"]
+pub struct GilGuard<'g> {
+    gil: &'g Gil,
+}
+
+impl GilGuard<'_> {
+    /// Cheap check for the compute loop: if another thread asked, hand over the GIL,
+    /// wait until someone else took it, then queue to take it back. One atomic load
+    /// when nobody waits.
+    #[inline]
+    pub fn yield_if_requested(&self) -> Option<Wait> {
+        if !self.gil.drop_request.load(Ordering::Relaxed) {
+            return None;
+        }
+        self.gil.hand_over()
+    }
+
+    /// The lock this guard holds.
+    pub fn gil(&self) -> &Gil {
+        self.gil
+    }
+}
+
+impl Drop for GilGuard<'_> {
+    fn drop(&mut self) {
+        self.gil.release_if_owner();
+    }
+}
 
 impl Gil {
     pub fn new(config: GilConfig) -> Self {
@@ -50,27 +84,44 @@ impl Gil {
     }
 
     fn lock(&self) -> MutexGuard<'_, GilState> {
-        // A poisoned GIL only means a task panicked while holding it; the state is a
-        // flag and a counter, always consistent, so carry on.
+        // A poisoned GIL only means a thread panicked while touching the state; it is an
+        // owner and a counter, always consistent, so carry on.
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Take the GIL, waiting as CPython does. Returns the wait, if there was one.
-    pub fn acquire(&self) -> Option<Wait> {
+    /// Does the calling thread hold the GIL? (Always false when it is disabled.)
+    pub fn held_by_me(&self) -> bool {
+        self.config.enabled && self.lock().owner == Some(std::thread::current().id())
+    }
+
+    /// Take the GIL, waiting as CPython does; the guard releases it. Returns the wait,
+    /// if there was one.
+    ///
+    /// # Panics
+    /// When the calling thread already holds it (the GIL is not re-entrant; a second
+    /// acquire would wait for itself forever).
+    pub fn acquire(&self) -> (GilGuard<'_>, Option<Wait>) {
+        let waited = self.take();
+        (GilGuard { gil: self }, waited)
+    }
+
+    fn take(&self) -> Option<Wait> {
         if !self.config.enabled {
             return None;
         }
+        let me = std::thread::current().id();
         let mut s = self.lock();
-        let waited = if s.locked {
+        assert!(s.owner != Some(me), "the GIL is not re-entrant");
+        let waited = if s.owner.is_some() {
             let start = Instant::now();
-            while s.locked {
+            while s.owner.is_some() {
                 let before = s.switch_number;
                 let (guard, timeout) = self
                     .released
                     .wait_timeout(s, self.config.switch_interval)
                     .unwrap_or_else(|e| e.into_inner());
                 s = guard;
-                if timeout.timed_out() && s.locked && s.switch_number == before {
+                if timeout.timed_out() && s.owner.is_some() && s.switch_number == before {
                     self.drop_request.store(true, Ordering::Relaxed);
                 }
             }
@@ -78,35 +129,45 @@ impl Gil {
         } else {
             None
         };
-        s.locked = true;
+        s.owner = Some(me);
         s.switch_number += 1;
         self.drop_request.store(false, Ordering::Relaxed);
         self.switched.notify_all();
         waited
     }
 
-    /// Give the GIL up (end of a task, or before blocking I/O).
-    pub fn release(&self) {
+    /// Release if the calling thread holds it; never frees another thread's hold.
+    fn release_if_owner(&self) {
         if !self.config.enabled {
             return;
         }
         let mut s = self.lock();
-        s.locked = false;
-        self.released.notify_one();
-        drop(s);
+        if s.owner == Some(std::thread::current().id()) {
+            s.owner = None;
+            self.released.notify_one();
+        }
     }
 
-    /// Cheap check for the compute loop: if another thread asked, hand over the GIL,
-    /// wait until someone else took it, then queue to take it back.
-    #[inline]
-    pub fn yield_if_requested(&self) -> Option<Wait> {
-        if !self.drop_request.load(Ordering::Relaxed) {
-            return None;
-        }
+    /// Run `f` with the GIL released by the holder `guard` (blocking I/O, a sleep), then
+    /// take it back. Returns `f`'s value and the wait to retake it. If `f` panics the
+    /// GIL stays released (the guard's drop then has nothing to free).
+    pub fn released_during<T>(guard: &GilGuard<'_>, f: impl FnOnce() -> T) -> (T, Option<Wait>) {
+        guard.gil.release_if_owner();
+        let out = f();
+        (out, guard.gil.take())
+    }
+
+    /// The holder's side of a forced switch: release, wait until another thread has taken
+    /// the lock, then queue to take it back.
+    fn hand_over(&self) -> Option<Wait> {
+        let me = std::thread::current().id();
         let start = Instant::now();
         {
             let mut s = self.lock();
-            s.locked = false;
+            if s.owner != Some(me) {
+                return None;
+            }
+            s.owner = None;
             let before = s.switch_number;
             self.released.notify_one();
             // Forced switching: don't ask again until another thread has taken it.
@@ -121,7 +182,7 @@ impl Gil {
                 }
             }
         }
-        self.acquire();
+        self.take();
         Some((start, Instant::now()))
     }
 }
@@ -138,17 +199,24 @@ mod tests {
             enabled: false,
             ..GilConfig::default()
         });
-        assert!(gil.acquire().is_none());
-        assert!(gil.acquire().is_none(), "a disabled GIL is not a lock");
-        assert!(gil.yield_if_requested().is_none());
+        let (a, wait) = gil.acquire();
+        assert!(wait.is_none());
+        let (b, wait) = gil.acquire();
+        assert!(wait.is_none(), "a disabled GIL is not a lock");
+        assert!(a.yield_if_requested().is_none());
+        assert!(!gil.held_by_me());
+        drop((a, b));
     }
 
     #[test]
     fn uncontended_acquire_does_not_wait() {
         let gil = Gil::new(GilConfig::default());
-        assert!(gil.acquire().is_none());
-        gil.release();
-        assert!(gil.acquire().is_none());
+        let (g, wait) = gil.acquire();
+        assert!(wait.is_none());
+        assert!(gil.held_by_me());
+        drop(g);
+        assert!(!gil.held_by_me(), "dropping the guard releases");
+        assert!(gil.acquire().1.is_none());
     }
 
     #[test]
@@ -157,19 +225,18 @@ mod tests {
             enabled: true,
             switch_interval: Duration::from_millis(1),
         }));
-        gil.acquire();
+        let (held, _) = gil.acquire();
         let (tx, rx) = crossbeam_channel::bounded(1);
         let g2 = gil.clone();
         let waiter = std::thread::spawn(move || {
-            let waited = g2.acquire();
+            let (_g, waited) = g2.acquire();
             tx.send(()).expect("main thread listens");
-            g2.release();
             waited
         });
         // Spin as a compute loop would until the waiter got the GIL from us.
         let mut handed_over = false;
         while rx.try_recv().is_err() {
-            if gil.yield_if_requested().is_some() {
+            if held.yield_if_requested().is_some() {
                 handed_over = true;
             }
             std::hint::spin_loop();
@@ -177,6 +244,77 @@ mod tests {
         let waited = waiter.join().expect("waiter thread");
         assert!(handed_over, "the holder must yield on a drop request");
         assert!(waited.is_some(), "the waiter had to wait");
-        gil.release();
+    }
+
+    #[test]
+    fn a_panic_while_released_cannot_free_another_threads_hold() {
+        let gil = Arc::new(Gil::new(GilConfig::default()));
+        let (held_tx, held_rx) = crossbeam_channel::bounded(0);
+        let (done_tx, done_rx) = crossbeam_channel::bounded::<()>(0);
+        let g2 = gil.clone();
+        // Another thread takes the GIL and keeps it until told.
+        let holder = std::thread::spawn(move || {
+            let (_g, _) = g2.acquire();
+            held_tx.send(()).expect("test listens");
+            let _ = done_rx.recv();
+            g2.held_by_me()
+        });
+        held_rx.recv().expect("holder holds");
+        // A guard this thread does not hold (as after a panic inside `without_gil`)...
+        let stray = GilGuard { gil: &gil };
+        drop(stray);
+        // ...freed nothing: the holder still holds it.
+        assert!(!gil.held_by_me());
+        done_tx.send(()).expect("holder listens");
+        assert!(holder.join().expect("holder"), "the holder kept the GIL");
+    }
+
+    /// Many threads, many hand-overs (forced switches and blocking-style releases), an
+    /// atomic count of threads inside the GIL: never more than one. Deterministic: the
+    /// threads stop after a fixed number of re-entries, not after a time.
+    #[test]
+    fn never_more_than_one_thread_inside() {
+        use std::sync::atomic::{AtomicU64, AtomicUsize};
+        let gil = Arc::new(Gil::new(GilConfig {
+            enabled: true,
+            switch_interval: Duration::from_micros(50),
+        }));
+        let inside = Arc::new(AtomicUsize::new(0));
+        let most = Arc::new(AtomicUsize::new(0));
+        let entries = Arc::new(AtomicU64::new(0));
+        const WANTED: u64 = 5_000;
+        let threads: Vec<_> = (0..3)
+            .map(|_| {
+                let (gil, inside, most, entries) =
+                    (gil.clone(), inside.clone(), most.clone(), entries.clone());
+                std::thread::spawn(move || {
+                    let (g, _) = gil.acquire();
+                    let mut i = 0u64;
+                    while entries.load(Ordering::SeqCst) < WANTED {
+                        let now = inside.fetch_add(1, Ordering::SeqCst) + 1;
+                        most.fetch_max(now, Ordering::SeqCst);
+                        std::hint::spin_loop();
+                        inside.fetch_sub(1, Ordering::SeqCst);
+                        if g.yield_if_requested().is_some() {
+                            entries.fetch_add(1, Ordering::SeqCst);
+                        }
+                        i += 1;
+                        if i % 8 == 0 {
+                            let ((), _) = Gil::released_during(&g, std::thread::yield_now);
+                            entries.fetch_add(1, Ordering::SeqCst);
+                        }
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().expect("worker");
+        }
+        assert!(entries.load(Ordering::SeqCst) >= WANTED);
+        assert_eq!(
+            most.load(Ordering::SeqCst),
+            1,
+            "two threads inside the GIL at once"
+        );
     }
 }

@@ -10,12 +10,14 @@ mod cancel;
 mod child;
 mod ctx;
 mod engine;
+pub mod fold;
 pub mod gil;
 pub mod mock;
 mod pool_stats;
 pub mod processes;
 mod sequential;
 mod sink;
+mod tasks;
 pub mod threads;
 pub mod work;
 pub mod worker;
@@ -37,6 +39,8 @@ pub use sink::Sink;
 pub use threads::{ThreadPool, ThreadStats};
 
 use crate::core::{Answer, TaskOutput};
+pub use fold::{Fold, KeepOutputs, SumValues};
+pub use tasks::Tasks;
 pub use work::{ArgError, Plan, WorkKind, Workload, WorkloadArgs};
 
 /// Everything needed to start one run.
@@ -73,7 +77,7 @@ pub type TaskResult = Option<Result<TaskOutput, String>>;
 /// What a run's pools are given.
 pub struct Job<'a> {
     pub workload: &'a dyn Workload,
-    pub tasks: &'a [Value],
+    pub tasks: &'a Tasks,
     pub workers: usize,
     pub gil: GilConfig,
     pub sink: &'a Sink,
@@ -131,6 +135,12 @@ pub enum RunError {
     UnknownWorkload { name: String, known: String },
     #[error(transparent)]
     Arg(#[from] ArgError),
+    #[error("{workload} is not for the {model} model; it runs under: {supported}")]
+    Unsupported {
+        workload: String,
+        model: Model,
+        supported: String,
+    },
     #[error("{0:#}")]
     Plan(anyhow::Error),
 }
@@ -163,6 +173,9 @@ pub fn run_workload(
     sink: &Sink,
     cancel: &CancelToken,
 ) -> Result<RunReport, RunError> {
+    if !w.models().contains(&spec.model) {
+        return Err(unsupported(w, spec.model));
+    }
     let args = spec.args.clone().resolve(w)?;
     let plan = w.plan(&args).map_err(RunError::Plan)?;
     let sink = sink.restarted();
@@ -187,27 +200,35 @@ pub fn run_workload(
         worker_exe: spec.worker_exe.as_deref(),
     };
     let engine = Engine::new(&job);
-    let results = w
-        .orchestrate(&engine, spec.model)
-        .unwrap_or_else(|| engine.run_model(spec.model));
+    let collected = Collected::new(w.folder(&args));
+    let put = |i: usize, r: TaskResult| collected.put(i, r);
+    let run_extra = match w.orchestrate_into(&engine, spec.model, &put) {
+        Some(extra) => extra,
+        None => {
+            match w.orchestrate(&engine, spec.model) {
+                Some(results) => results.into_iter().enumerate().for_each(|(i, r)| put(i, r)),
+                None => engine.run_model_into(spec.model, &put),
+            }
+            None
+        }
+    };
     let elapsed = t0.elapsed();
     let cpu = cpu_now().saturating_sub(cpu0);
     let tasks = job.tasks.len();
     drop(plan);
 
-    let mut outputs = Vec::with_capacity(results.len());
-    let mut failures = Vec::new();
-    let mut never_ran = false;
-    for (i, r) in results.into_iter().enumerate() {
-        match r {
-            Some(Ok(o)) => outputs.push(o),
-            Some(Err(e)) => failures.push((i, e)),
-            None => never_ran = true,
-        }
-    }
+    let Collected {
+        fold,
+        failures,
+        never_ran,
+    } = collected.into_inner();
     let cancelled = cancel.is_cancelled() || never_ran;
-    let answer = (failures.is_empty() && !cancelled).then(|| w.combine(&outputs, &args));
-    let details = answer.as_ref().and_then(|_| w.details(&outputs, &args));
+    let (answer, details) = if failures.is_empty() && !cancelled {
+        let (a, d) = fold.finish(w, &args, run_extra);
+        (Some(a), d)
+    } else {
+        (None, None)
+    };
     sink.emit(Event::RunFinished {
         answer: answer.clone(),
         elapsed_us: elapsed.as_micros() as u64,
@@ -231,6 +252,58 @@ pub fn run_workload(
     })
 }
 
+/// The refusal for running `w` under a model it is not for.
+pub fn unsupported(w: &dyn Workload, model: Model) -> RunError {
+    RunError::Unsupported {
+        workload: w.name().to_string(),
+        model,
+        supported: w
+            .models()
+            .iter()
+            .map(|m| m.name())
+            .collect::<Vec<_>>()
+            .join(", "),
+    }
+}
+
+/// Task results as they arrive: outputs folded at once by the workload's [`Fold`],
+/// failures kept with their task, tasks that never ran noted.
+struct Collected {
+    fold: Box<dyn Fold>,
+    failures: Vec<(usize, String)>,
+    never_ran: bool,
+}
+
+/// [`Collected`] shared by a pool's workers.
+struct SharedCollected(std::sync::Mutex<Collected>);
+
+impl Collected {
+    fn new(fold: Box<dyn Fold>) -> SharedCollected {
+        SharedCollected(std::sync::Mutex::new(Collected {
+            fold,
+            failures: Vec::new(),
+            never_ran: false,
+        }))
+    }
+}
+
+impl SharedCollected {
+    fn put(&self, index: usize, r: TaskResult) {
+        let mut c = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        match r {
+            Some(Ok(o)) => c.fold.add(index, o),
+            Some(Err(e)) => c.failures.push((index, e)),
+            None => c.never_ran = true,
+        }
+    }
+
+    fn into_inner(self) -> Collected {
+        let mut c = self.0.into_inner().unwrap_or_else(|e| e.into_inner());
+        c.failures.sort_by_key(|(i, _)| *i);
+        c
+    }
+}
+
 /// The name this thread shows on the timeline and in `TaskStarted`.
 pub fn thread_label() -> String {
     let t = std::thread::current();
@@ -249,7 +322,7 @@ pub fn run_one(
     pid: u32,
 ) -> Result<TaskOutput, TaskError> {
     run_with(job, gil, index, worker, pid, |ctx| {
-        job.workload.run_task(&job.tasks[index], ctx)
+        job.workload.run_task(&job.tasks.get(index), ctx)
     })
 }
 
@@ -271,15 +344,9 @@ pub fn run_with(
     });
     let t0 = Instant::now();
     let cpu0 = cpu_time::ThreadTime::try_now().ok();
+    // Takes the GIL (drawing the wait); dropping the context releases it, whether the
+    // task returned or panicked.
     let mut ctx = TaskCtx::new(index, worker, gil, job.cancel, job.sink);
-    if let Some((start, end)) = gil.acquire() {
-        job.sink.emit(Event::Span {
-            worker,
-            kind: SpanKind::GilWait,
-            start_us: job.sink.us_at(start),
-            end_us: job.sink.us_at(end),
-        });
-    }
     let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&mut ctx)))
         .unwrap_or_else(|p| {
             let msg = p
@@ -289,7 +356,7 @@ pub fn run_with(
                 .unwrap_or_else(|| "unknown panic".into());
             Err(TaskError::failed(format!("task panicked: {msg}")))
         });
-    gil.release();
+    drop(ctx);
     let wall_us = t0.elapsed().as_micros() as u64;
     let cpu_us = cpu0.map(|c| c.elapsed().as_micros() as u64).unwrap_or(0);
     if out != Err(TaskError::Cancelled) {

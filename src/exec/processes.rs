@@ -213,7 +213,7 @@ impl<'a, 'j> Pool<'a, 'j> {
             let msg = TaskMessage {
                 id: task,
                 workload: self.job.workload.name().to_string(),
-                task: self.job.tasks[task].clone(),
+                task: self.job.tasks.get(task).into_owned(),
             };
             let line = serde_json::to_string(&msg);
             self.stats.serialise += start.elapsed();

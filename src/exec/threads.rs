@@ -7,6 +7,7 @@
 //! costs O(threads²) and, at 1000 threads on 2 cores, seconds of CPU — the I/O lessons
 //! need 1000 threads that only wait.
 
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -53,12 +54,43 @@ impl<'a, 'j> ThreadPool<'a, 'j> {
     /// Run the job's tasks through `workload.run_task`.
     pub fn run(self, gil: &Gil) -> (Vec<TaskResult>, ThreadStats) {
         let job = self.job;
-        self.run_each(gil, |i, ctx| job.workload.run_task(&job.tasks[i], ctx))
+        self.run_each(gil, |i, ctx| job.workload.run_task(&job.tasks.get(i), ctx))
+    }
+
+    /// [`ThreadPool::run`], handing each result to `out` as it finishes.
+    pub fn run_into(self, gil: &Gil, out: &(dyn Fn(usize, TaskResult) + Sync)) -> ThreadStats {
+        let job = self.job;
+        self.run_each_into(
+            gil,
+            |i, ctx| job.workload.run_task(&job.tasks.get(i), ctx),
+            out,
+        )
     }
 
     /// Run `f(i, ctx)` for every task index `i` of the job, `workers` at a time; results in
     /// task order. Every task starts once and finishes once (unless cancelled first).
     pub fn run_each<F>(self, gil: &Gil, f: F) -> (Vec<TaskResult>, ThreadStats)
+    where
+        F: Fn(usize, &mut TaskCtx) -> Result<TaskOutput, TaskError> + Sync,
+    {
+        let results = Mutex::new(vec![None; self.job.tasks.len()]);
+        let stats = self.run_each_into(gil, f, &|i, r| {
+            results.lock().unwrap_or_else(|e| e.into_inner())[i] = r;
+        });
+        (
+            results.into_inner().unwrap_or_else(|e| e.into_inner()),
+            stats,
+        )
+    }
+
+    /// [`ThreadPool::run_each`], handing each result to `out` (from the worker that ran
+    /// it) as soon as it finishes: nothing per task is kept.
+    pub fn run_each_into<F>(
+        self,
+        gil: &Gil,
+        f: F,
+        out: &(dyn Fn(usize, TaskResult) + Sync),
+    ) -> ThreadStats
     where
         F: Fn(usize, &mut TaskCtx) -> Result<TaskOutput, TaskError> + Sync,
     {
@@ -70,7 +102,6 @@ impl<'a, 'j> ThreadPool<'a, 'j> {
         let t0 = Instant::now();
         let work = |worker: usize| {
             ready_us.fetch_max(t0.elapsed().as_micros() as u64, Ordering::Relaxed);
-            let mut done = Vec::new();
             loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 if i >= n {
@@ -81,11 +112,9 @@ impl<'a, 'j> ThreadPool<'a, 'j> {
                 } else {
                     to_result(run_with(job, gil, i, worker, pid, |ctx| f(i, ctx)))
                 };
-                done.push((i, r));
+                out(i, r);
             }
-            done
         };
-        let mut results: Vec<TaskResult> = vec![None; n];
         let mut spawn_error = None;
         std::thread::scope(|s| {
             let mut handles = Vec::with_capacity(self.workers);
@@ -109,9 +138,7 @@ impl<'a, 'j> ThreadPool<'a, 'j> {
             }
             for h in handles {
                 // run_with catches task panics, so a worker thread does not panic.
-                for (i, r) in h.join().unwrap_or_default() {
-                    results[i] = r;
-                }
+                let _ = h.join();
             }
         });
         let stats = ThreadStats {
@@ -120,9 +147,11 @@ impl<'a, 'j> ThreadPool<'a, 'j> {
         if let Some(msg) = spawn_error
             && next.load(Ordering::Relaxed) == 0
         {
-            return (fail_all(job, 0, &msg), stats);
+            for t in 0..n {
+                out(t, fail_one(job, t, 0, msg.clone()));
+            }
         }
-        (results, stats)
+        stats
     }
 
     /// One thread per task `first..first + count`, all running at once: thread `i` is
@@ -171,12 +200,6 @@ fn fail_one(job: &Job, task: usize, worker: usize, reason: String) -> TaskResult
     ))
 }
 
-fn fail_all(job: &Job, worker: usize, reason: &str) -> Vec<TaskResult> {
-    (0..job.tasks.len())
-        .map(|t| fail_one(job, t, worker, reason.to_string()))
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -185,9 +208,10 @@ mod tests {
     #[test]
     fn every_task_runs_once_in_order() {
         let w = crate::workload::find("squares").expect("squares");
-        let tasks: Vec<serde_json::Value> = (0..50u64)
+        let tasks: crate::workload::Tasks = (0..50u64)
             .map(|i| serde_json::json!({ "n": 1000 + i }))
-            .collect();
+            .collect::<Vec<_>>()
+            .into();
         let sink = Sink::null();
         let cancel = CancelToken::new();
         let job = Job {

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{Engine, TaskCtx, TaskResult};
+use super::{Engine, Fold, KeepOutputs, TaskCtx, TaskResult, Tasks};
 use crate::core::{Answer, Model, TaskError, TaskOutput};
 
 /// What kind of work it is: drives defaults, the dashboard's grouping and explanations.
@@ -59,14 +59,22 @@ pub struct WorkloadArgs {
 /// What `plan` hands the engine: the tasks, plus anything that must stay alive while they
 /// run (a loopback server, a temporary folder). Dropped when the run ends.
 pub struct Plan {
-    pub tasks: Vec<Value>,
+    pub tasks: Tasks,
     pub keep_alive: Vec<Box<dyn Send>>,
 }
 
 impl Plan {
     pub fn new(tasks: Vec<Value>) -> Self {
         Plan {
-            tasks,
+            tasks: tasks.into(),
+            keep_alive: Vec::new(),
+        }
+    }
+
+    /// `len` tasks made on demand from their index (nothing stored per task).
+    pub fn made(len: usize, make: impl Fn(usize) -> Value + Send + Sync + 'static) -> Self {
+        Plan {
+            tasks: Tasks::made(len, make),
             keep_alive: Vec::new(),
         }
     }
@@ -100,6 +108,23 @@ pub trait Workload: Send + Sync {
     fn orchestrate(&self, _engine: &Engine, _model: Model) -> Option<Vec<TaskResult>> {
         None
     }
+    /// [`Workload::orchestrate`] for workloads with millions of tasks: hand each result to
+    /// `out` as it finishes instead of returning them all, and return what was measured
+    /// about the whole run (given to [`Fold::finish`]). `None` (the default): not used.
+    fn orchestrate_into(
+        &self,
+        _engine: &Engine,
+        _model: Model,
+        _out: &(dyn Fn(usize, TaskResult) + Sync),
+    ) -> Option<Option<Value>> {
+        None
+    }
+    /// How this workload folds its outputs as they arrive. The default keeps every output
+    /// (bounded by [`Workload::max_tasks`]) and calls `combine`; a workload allowing more
+    /// than 100,000 tasks must fold into constant space.
+    fn folder(&self, _args: &WorkloadArgs) -> Box<dyn Fold> {
+        Box::<KeepOutputs>::default()
+    }
     /// Is the answer itself a measurement (a speed-up, a latency, lost updates) that may
     /// differ from run to run and model to model? Then "answers agree" does not apply.
     fn answer_is_measured(&self) -> bool {
@@ -120,6 +145,11 @@ pub trait Workload: Send + Sync {
     /// The size another flag already gave (http: `--delay-ms` is its size), if any.
     fn size_given(&self, _args: &WorkloadArgs) -> Option<u64> {
         None
+    }
+    /// The models this workload is for (a scene about worker processes means nothing on
+    /// threads). Others are refused before the run starts. Default: every model.
+    fn models(&self) -> &'static [Model] {
+        &Model::ALL
     }
     /// Variants this workload accepts for `--variant` (empty: none).
     fn variants(&self) -> &'static [&'static str] {

@@ -203,8 +203,8 @@ fn a_flood_of_events_is_coalesced_and_drawing_goes_on() {
     run_loop(&mut terminal, &mut app, &tx, &rx).expect("loop");
     producer.join().expect("producer");
     let frames = terminal.backend().1;
-    // Far fewer frames than events (coalesced), and more than the first and last.
-    assert!(frames >= 1, "drew {frames} frames");
+    // Far fewer frames than events (coalesced), and at least the first and the last.
+    assert!(frames >= 2, "drew {frames} frames");
     assert!(
         (frames as u64) < flood / 100,
         "drew {frames} frames for {flood} events"

@@ -321,7 +321,7 @@ mod tests {
         };
         let plan = Files.plan(&args).expect("plans");
         assert_eq!(plan.tasks.len(), 2);
-        let first = plan.tasks[0]["files"][0]
+        let first = plan.tasks.get(0)["files"][0]
             .as_str()
             .expect("a path")
             .to_string();
@@ -330,9 +330,9 @@ mod tests {
         let cancel = CancelToken::new();
         let sink = Sink::null();
         let mut ctx = TaskCtx::new(0, 0, &gil, &cancel, &sink);
-        gil.acquire();
-        let out = Files.run_task(&plan.tasks[0], &mut ctx).expect("counts");
-        gil.release();
+        let out = Files
+            .run_task(&plan.tasks.get(0), &mut ctx)
+            .expect("counts");
         assert!(out.value > 0);
         drop(plan);
         assert!(!Path::new(&first).exists(), "corpus removed");

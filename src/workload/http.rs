@@ -414,9 +414,7 @@ mod tests {
         let cancel = CancelToken::new();
         let sink = Sink::null();
         let mut ctx = TaskCtx::new(0, 0, &gil, &cancel, &sink);
-        gil.acquire();
         let out = Http.run_task(&task, &mut ctx);
-        gil.release();
         out
     }
 
@@ -544,9 +542,7 @@ mod tests {
         let gil = Gil::new(GilConfig::default());
         let (cancel, sink) = (CancelToken::new(), Sink::null());
         let mut ctx = TaskCtx::new(0, 0, &gil, &cancel, &sink);
-        gil.acquire();
         let got = fetch_task(&plan.tasks[0], &mut ctx).expect("fetched");
-        gil.release();
         let v: Value = serde_json::from_slice(&got.body).expect("JSON");
         assert_eq!(v["url"], "https://httpbin.org/get?a=1");
         assert_eq!(v["args"]["a"], "1");

@@ -24,6 +24,7 @@ pub use catalog::{all, find, names};
 use crate::core::TaskError;
 pub use crate::core::{Answer, TaskOutput};
 pub use crate::exec::work::{ArgError, MAX_WORKERS, Plan, WorkKind, Workload, WorkloadArgs};
+pub use crate::exec::{Fold, KeepOutputs, SumValues, Tasks};
 
 /// Read a `u64` field of a task, or fail the task naming the field.
 pub fn task_u64(task: &Value, field: &str) -> Result<u64, TaskError> {
@@ -78,6 +79,23 @@ mod tests {
             split_ranges(2, 4).iter().map(|(a, b)| b - a).sum::<u64>(),
             2
         );
+    }
+
+    #[test]
+    fn many_task_workloads_fold_in_constant_space() {
+        for w in all() {
+            let args = WorkloadArgs {
+                workers: 2,
+                ..Default::default()
+            };
+            if w.max_tasks() > 100_000 {
+                assert!(
+                    w.folder(&args).is_bounded(),
+                    "{} keeps every output",
+                    w.name()
+                );
+            }
+        }
     }
 
     #[test]

@@ -190,7 +190,7 @@ impl Workload for Pipeline {
         for (i, r) in downloaded.into_iter().enumerate() {
             match r {
                 Some(Ok(out)) => {
-                    let rounds = job.tasks[i].get("rounds").cloned().unwrap_or(json!(1));
+                    let rounds = job.tasks.get(i).get("rounds").cloned().unwrap_or(json!(1));
                     let body = out.extra.get("body").cloned().unwrap_or(json!(""));
                     hash_tasks.push(json!({ "stage": "hash", "rounds": rounds, "body": body }));
                     map.push(i);
@@ -226,7 +226,7 @@ impl Workload for Pipeline {
         let renamed = renaming_sink(job.sink, map.clone());
         let t1 = Instant::now();
         let hashed = Engine::new(&Job {
-            tasks: &hash_tasks,
+            tasks: &hash_tasks.into(),
             sink: &renamed,
             ..*job
         })

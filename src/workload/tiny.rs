@@ -9,8 +9,9 @@ use std::time::Instant;
 
 use serde_json::{Value, json};
 
-use super::scenes::{attach_run_extra, run_extra};
-use super::{Answer, Plan, TaskOutput, WorkKind, Workload, WorkloadArgs, task_u64};
+use super::{
+    Answer, Fold, Plan, SumValues, TaskOutput, WorkKind, Workload, WorkloadArgs, task_u64,
+};
 use crate::core::{Event, Model, TaskError, ms};
 use crate::exec::{Engine, Gil, Job, Sink, TaskCtx, TaskResult};
 
@@ -54,22 +55,20 @@ impl Workload for Tiny {
         1000
     }
     fn max_tasks(&self) -> usize {
-        1_000_000
+        10_000_000
     }
     fn plan(&self, args: &WorkloadArgs) -> anyhow::Result<Plan> {
+        // Made on demand: ten million tasks hold no memory.
         let n = args.tasks as u64;
         let chunk = args.chunk.unwrap_or(1).max(1) as u64;
         if chunk == 1 {
-            return Ok(Plan::new((0..n).map(|x| json!({ "x": x })).collect()));
+            return Ok(Plan::made(args.tasks, |x| json!({ "x": x })));
         }
-        Ok(Plan::new(
-            (0..n.div_ceil(chunk))
-                .map(|i| {
-                    let x0 = i * chunk;
-                    json!({ "x0": x0, "n": chunk.min(n - x0) })
-                })
-                .collect(),
-        ))
+        let messages = n.div_ceil(chunk) as usize;
+        Ok(Plan::made(messages, move |i| {
+            let x0 = i as u64 * chunk;
+            json!({ "x0": x0, "n": chunk.min(n - x0) })
+        }))
     }
     fn run_task(&self, task: &Value, _ctx: &mut TaskCtx) -> Result<TaskOutput, TaskError> {
         if task.get("x0").is_some() {
@@ -78,9 +77,14 @@ impl Workload for Tiny {
         }
         Ok(TaskOutput::value(u128::from(task_u64(task, "x")?) + 1))
     }
-    fn orchestrate(&self, engine: &Engine, model: Model) -> Option<Vec<TaskResult>> {
+    fn orchestrate_into(
+        &self,
+        engine: &Engine,
+        model: Model,
+        out: &(dyn Fn(usize, TaskResult) + Sync),
+    ) -> Option<Option<Value>> {
         let job = engine.job();
-        let items: u64 = job.tasks.iter().map(items_of).sum();
+        let items = items_total(job);
         let t0 = Instant::now();
         // Σ of every task's own wall time, from the TaskFinished events.
         let compute_us = Arc::new(AtomicU64::new(0));
@@ -95,37 +99,28 @@ impl Workload for Tiny {
             })
             .with_clock_of(job.sink)
         };
-        let (mut results, breakdown) = match model {
+        let sub = Job {
+            sink: &counted,
+            ..*job
+        };
+        let compute = || json!(compute_us.load(Ordering::Relaxed) as f64 / 1e3);
+        // What does not apply to a model (nothing to start, serialise or move) is null,
+        // shown as "n/a": a 0.0 there would read as a measurement.
+        let breakdown = match model {
             Model::Sequential => {
-                let sub = Job {
-                    sink: &counted,
-                    ..*job
-                };
-                let r = Engine::new(&sub).run_model(Model::Sequential);
-                let compute = compute_us.load(Ordering::Relaxed) as f64 / 1e3;
-                (
-                    r,
-                    json!({ "startup_ms": 0.0, "serialise_ms": 0.0, "transfer_ms": 0.0,
-                            "compute_ms": compute, "bytes_moved": 0 }),
-                )
+                Engine::new(&sub).run_model_into(Model::Sequential, out);
+                json!({ "startup_ms": null, "serialise_ms": null, "transfer_ms": null,
+                        "compute_ms": compute(), "bytes_moved": null })
             }
             Model::Threads => {
-                let sub = Job {
-                    sink: &counted,
-                    ..*job
-                };
                 let gil = Gil::new(job.gil);
-                let (r, startup) = Engine::new(&sub)
+                let stats = Engine::new(&sub)
                     .threads()
                     .scene("tiny")
                     .workers(job.workers)
-                    .run_each(&gil, |i, ctx| self.run_task(&job.tasks[i], ctx));
-                let compute = compute_us.load(Ordering::Relaxed) as f64 / 1e3;
-                (
-                    r,
-                    json!({ "startup_ms": ms(startup.startup), "serialise_ms": 0.0, "transfer_ms": 0.0,
-                            "compute_ms": compute, "bytes_moved": 0 }),
-                )
+                    .run_into(&gil, out);
+                json!({ "startup_ms": ms(stats.startup), "serialise_ms": null, "transfer_ms": null,
+                        "compute_ms": compute(), "bytes_moved": null })
             }
             Model::Processes => {
                 let (r, stats) = Engine::new(job)
@@ -133,16 +128,16 @@ impl Workload for Tiny {
                     .workers(job.workers)
                     .max_tasks_per_child(None)
                     .run();
-                (
-                    r,
-                    json!({
-                        "startup_ms": ms(stats.startup_wall),
-                        "serialise_ms": ms(stats.serialise),
-                        "transfer_ms": ms(stats.transfer()),
-                        "compute_ms": ms(stats.compute),
-                        "bytes_moved": stats.bytes_sent + stats.bytes_received,
-                    }),
-                )
+                for (i, r) in r.into_iter().enumerate() {
+                    out(i, r);
+                }
+                json!({
+                    "startup_ms": ms(stats.startup_wall),
+                    "serialise_ms": ms(stats.serialise),
+                    "transfer_ms": ms(stats.transfer()),
+                    "compute_ms": ms(stats.compute),
+                    "bytes_moved": stats.bytes_sent + stats.bytes_received,
+                })
             }
         };
         let elapsed = t0.elapsed();
@@ -160,7 +155,8 @@ impl Workload for Tiny {
                 "note".into(),
                 json!(
                     "startup_ms is wall time; serialise, transfer and compute are sums \
-                       over tasks, which overlap across workers"
+                       over tasks, which overlap across workers; n/a: the model has no \
+                       such step"
                 ),
             );
             o.insert(
@@ -168,34 +164,73 @@ impl Workload for Tiny {
                 json!((elapsed.as_secs_f64() * 1e6 / items.max(1) as f64 * 1e3).round() / 1e3),
             );
         }
+        let shown = |k: &str| match &run[k] {
+            Value::Null => "n/a".to_string(),
+            v => format!("{v} ms"),
+        };
         job.sink.emit(Event::Note {
             key: "overhead".into(),
             value: format!(
-                "start-up {} ms, serialise {} ms, transfer {} ms, compute {} ms of {:.1} ms",
-                run["startup_ms"],
-                run["serialise_ms"],
-                run["transfer_ms"],
-                run["compute_ms"],
+                "start-up {}, serialise {}, transfer {}, compute {} of {:.1} ms",
+                shown("startup_ms"),
+                shown("serialise_ms"),
+                shown("transfer_ms"),
+                shown("compute_ms"),
                 elapsed.as_secs_f64() * 1e3
             ),
         });
-        attach_run_extra(&mut results, run);
-        Some(results)
+        Some(Some(run))
     }
     fn combine(&self, outputs: &[TaskOutput], _args: &WorkloadArgs) -> Answer {
-        let items = run_extra(outputs)
-            .and_then(|r| r["items"].as_u64())
-            .unwrap_or(outputs.len() as u64);
-        Answer {
-            value: outputs.iter().map(|o| o.value).sum::<u128>().to_string(),
-            meaning: format!(
-                "Σ (x + 1) over {items} tiny items in {} tasks",
-                outputs.len()
-            ),
-        }
+        let mut sum = SumValues::default();
+        outputs.iter().for_each(|o| sum.push(o.value));
+        answer(sum, None)
     }
-    fn details(&self, outputs: &[TaskOutput], _args: &WorkloadArgs) -> Option<Value> {
-        run_extra(outputs).cloned()
+    fn folder(&self, _args: &WorkloadArgs) -> Box<dyn Fold> {
+        Box::<TinyFold>::default()
+    }
+}
+
+/// Items over every task: from the plan's shape, without making each task.
+fn items_total(job: &Job) -> u64 {
+    let n = job.tasks.len();
+    match (job.tasks.first(), n) {
+        (None, _) => 0,
+        (Some(first), 1) => items_of(&first),
+        (Some(first), n) => items_of(&first) * (n as u64 - 1) + items_of(&job.tasks.get(n - 1)),
+    }
+}
+
+fn answer(sum: SumValues, items: Option<u64>) -> Answer {
+    Answer {
+        value: sum.sum.to_string(),
+        meaning: format!(
+            "Σ (x + 1) over {} tiny items in {} tasks",
+            items.unwrap_or(sum.count),
+            sum.count
+        ),
+    }
+}
+
+/// Tiny's constant-space fold: the running sum; the details are the run's breakdown.
+#[derive(Default)]
+struct TinyFold(SumValues);
+
+impl Fold for TinyFold {
+    fn add(&mut self, _index: usize, out: TaskOutput) {
+        self.0.push(out.value);
+    }
+    fn finish(
+        self: Box<Self>,
+        _w: &dyn Workload,
+        _args: &WorkloadArgs,
+        run: Option<Value>,
+    ) -> (Answer, Option<Value>) {
+        let items = run.as_ref().and_then(|r| r["items"].as_u64());
+        (answer(self.0, items), run)
+    }
+    fn is_bounded(&self) -> bool {
+        true
     }
 }
 
@@ -231,11 +266,11 @@ mod tests {
         let d = b.details.expect("details");
         assert_eq!(d["items"], 1000);
         assert_eq!(d["messages"], 16);
-        assert_eq!(d["serialise_ms"], 0.0);
+        assert_eq!(d["serialise_ms"], Value::Null, "threads serialise nothing");
     }
 
     #[test]
-    fn sequential_has_no_startup_or_transfer() {
+    fn sequential_startup_and_transfer_do_not_apply() {
         let (r, _) = run_scene(
             "tiny",
             Model::Sequential,
@@ -247,8 +282,8 @@ mod tests {
             },
         );
         let d = r.details.expect("details");
-        assert_eq!(d["startup_ms"], 0.0);
-        assert_eq!(d["transfer_ms"], 0.0);
+        assert_eq!(d["startup_ms"], Value::Null);
+        assert_eq!(d["transfer_ms"], Value::Null);
         assert_eq!(r.answer.expect("answer").value, "55");
     }
 

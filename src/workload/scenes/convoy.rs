@@ -64,6 +64,9 @@ impl Workload for Convoy {
     fn answer_is_measured(&self) -> bool {
         true
     }
+    fn models(&self) -> &'static [Model] {
+        &[Model::Threads]
+    }
     fn name(&self) -> &'static str {
         "convoy"
     }
@@ -98,7 +101,7 @@ impl Workload for Convoy {
     }
     fn orchestrate(&self, engine: &Engine, model: Model) -> Option<Vec<TaskResult>> {
         let job = engine.job();
-        let run_ms = match (model, job.tasks.first().map(|t| task_u64(t, "ms"))) {
+        let run_ms = match (model, job.tasks.first().map(|t| task_u64(&t, "ms"))) {
             (Model::Threads, Some(Ok(ms))) => ms,
             _ => {
                 let msg = "convoy needs two threads sharing one GIL: use --model threads";

@@ -177,6 +177,9 @@ fn release_all(table: &Table, who: usize, held: &[usize]) {
 }
 
 impl Workload for Deadlock {
+    fn models(&self) -> &'static [Model] {
+        &[Model::Threads]
+    }
     fn name(&self) -> &'static str {
         "deadlock"
     }
@@ -229,10 +232,10 @@ impl Workload for Deadlock {
             .map(|t| {
                 Ok((
                     [
-                        task_u64(t, "first")? as usize % 2,
-                        task_u64(t, "second")? as usize % 2,
+                        task_u64(&t, "first")? as usize % 2,
+                        task_u64(&t, "second")? as usize % 2,
                     ],
-                    task_u64(t, "pause_ms")?,
+                    task_u64(&t, "pause_ms")?,
                 ))
             })
             .collect();

@@ -112,7 +112,7 @@ impl Workload for Oversubscribe {
             // This pass's events, renumbered to the run's task indices.
             let sink = job.sink.shift_tasks(first);
             let sub = Job {
-                tasks: &job.tasks[first..first + len],
+                tasks: &job.tasks.slice(first..first + len),
                 workers,
                 sink: &sink,
                 ..*job

@@ -159,14 +159,12 @@ impl Workload for Payload {
         let p = job
             .tasks
             .first()
-            .and_then(|t| t.get("len"))
-            .and_then(Value::as_u64)
+            .and_then(|t| t.get("len").and_then(Value::as_u64))
             .unwrap_or(0) as usize;
         let shm = job
             .tasks
             .first()
-            .and_then(|t| t.get("shm"))
-            .and_then(Value::as_bool)
+            .and_then(|t| t.get("shm").and_then(Value::as_bool))
             .unwrap_or(false);
         let n = job.tasks.len();
         let t0 = Instant::now();
@@ -220,7 +218,7 @@ impl Workload for Payload {
                     .map(|i| json!({ "path": path, "off": i * p, "len": p }))
                     .collect();
                 let sub = Job {
-                    tasks: &tasks,
+                    tasks: &tasks.clone().into(),
                     ..*job
                 };
                 let (r, stats) = Engine::new(&sub)
@@ -253,7 +251,7 @@ impl Workload for Payload {
                 }
                 let copy_ms = ms(c0.elapsed());
                 let sub = Job {
-                    tasks: &tasks,
+                    tasks: &tasks.clone().into(),
                     ..*job
                 };
                 let (r, stats) = Engine::new(&sub)

@@ -139,6 +139,9 @@ fn thin<T: Clone>(xs: &[T], n: usize) -> Vec<T> {
 }
 
 impl Workload for Queue {
+    fn models(&self) -> &'static [Model] {
+        &[Model::Threads]
+    }
     fn name(&self) -> &'static str {
         "queue"
     }
@@ -177,7 +180,7 @@ impl Workload for Queue {
         let items = job
             .tasks
             .first()
-            .map(|t| task_u64(t, "items"))
+            .map(|t| task_u64(&t, "items"))
             .unwrap_or(Ok(0));
         let items = match (model, items) {
             (Model::Threads, Ok(n)) => n,

@@ -72,6 +72,9 @@ impl Workload for Race {
     fn answer_is_measured(&self) -> bool {
         true
     }
+    fn models(&self) -> &'static [Model] {
+        &[Model::Sequential, Model::Threads]
+    }
     fn name(&self) -> &'static str {
         "race"
     }
@@ -113,8 +116,7 @@ impl Workload for Race {
         let iters = job
             .tasks
             .first()
-            .and_then(|t| t.get("iters"))
-            .and_then(Value::as_u64)
+            .and_then(|t| t.get("iters").and_then(Value::as_u64))
             .unwrap_or(0);
         if model == Model::Processes {
             let msg = "race needs shared memory: processes share no counter (use --model threads)";
@@ -166,7 +168,9 @@ impl Workload for Race {
         job.sink.emit(crate::exec::Event::Note {
             key: "race".into(),
             value: format!(
-                "unsynchronised: {got_unsynced} of {expected} ({lost} lost); locked: {got_locked}"
+                "unsynchronised: {got_unsynced} of {expected} ({lost} lost); locked: \
+                 {got_locked} · help: a yield between read and write every {YIELD_EVERY} \
+                 increments"
             ),
         });
         attach_run_extra(
@@ -184,6 +188,19 @@ impl Workload for Race {
                     "got": got_locked,
                     "lost_updates": expected.saturating_sub(got_locked),
                     "elapsed_ms": ms(locked_time),
+                },
+                "help": {
+                    "what": format!(
+                        "every {YIELD_EVERY} increments the unsynchronised loop calls \
+                         yield_now() between its read and its write, giving up its core \
+                         as an OS preemption would; the locked loop gets no such help"
+                    ),
+                    "yield_every": YIELD_EVERY,
+                    "python": "CPython may switch threads between any two bytecodes of \
+                               `counter += 1` (a load, an add, a store): a switch between \
+                               the load and the store loses updates the same way; since \
+                               3.10 it checks only at back-edges and calls, so it rarely \
+                               loses them without such help",
                 },
                 "gil": job.gil.enabled,
                 "switch_interval_ms": job.gil.switch_interval.as_secs_f64() * 1e3,
@@ -213,7 +230,8 @@ impl Workload for Race {
         Answer {
             value: lost.to_string(),
             meaning: format!(
-                "updates lost without a lock, of {} (with the lock: {locked_lost} lost)",
+                "updates lost without a lock, of {} (with the lock: {locked_lost} lost; \
+                 helped: a yield between read and write every {YIELD_EVERY} increments)",
                 super::super::thousands(u128::from(expected))
             ),
         }
@@ -248,6 +266,13 @@ mod tests {
         );
         assert_eq!(d["locked"]["got"], 400_000);
         assert_eq!(d["locked"]["lost_updates"], 0);
+        assert_eq!(d["help"]["yield_every"], super::YIELD_EVERY);
+        assert!(
+            d["help"]["what"]
+                .as_str()
+                .expect("named")
+                .contains("yield_now")
+        );
     }
 
     #[test]

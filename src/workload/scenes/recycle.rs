@@ -29,6 +29,9 @@ impl Workload for Recycle {
     fn answer_is_measured(&self) -> bool {
         true
     }
+    fn models(&self) -> &'static [Model] {
+        &[Model::Processes]
+    }
     fn name(&self) -> &'static str {
         "recycle"
     }
@@ -77,9 +80,9 @@ impl Workload for Recycle {
         let half = job.tasks.len() / 2;
         let k = job
             .tasks
-            .get(half)
-            .and_then(|t| t.get("k"))
-            .and_then(Value::as_u64)
+            .iter()
+            .nth(half)
+            .and_then(|t| t.get("k").and_then(Value::as_u64))
             .map(|k| k as usize);
         let mut results = Vec::with_capacity(job.tasks.len());
         let mut passes = Vec::new();
@@ -90,7 +93,7 @@ impl Workload for Recycle {
             }
             let sink = job.sink.shift_tasks(first);
             let sub = Job {
-                tasks: &job.tasks[first..first + half],
+                tasks: &job.tasks.slice(first..first + half),
                 sink: &sink,
                 ..*job
             };
@@ -193,24 +196,24 @@ mod tests {
         };
         let p = Recycle.plan(&args).expect("plan");
         assert_eq!(p.tasks.len(), 10);
-        assert_eq!(p.tasks[0]["k"], Value::Null);
-        assert_eq!(p.tasks[5]["k"], 3);
-        assert_eq!(p.tasks[5]["seed"], 0);
+        assert_eq!(p.tasks.get(0)["k"], Value::Null);
+        assert_eq!(p.tasks.get(5)["k"], 3);
+        assert_eq!(p.tasks.get(5)["seed"], 0);
     }
 
     #[test]
-    fn threads_are_refused() {
-        let (r, _) = super::super::testing::run_scene(
-            "recycle",
-            Model::Threads,
-            true,
-            WorkloadArgs {
-                workers: 2,
-                tasks: 2,
-                size: 10,
-                ..Default::default()
-            },
+    fn threads_are_refused_before_starting() {
+        let spec = crate::exec::RunSpec::new("recycle", Model::Threads, 2);
+        let err = crate::runtime::run(
+            &spec,
+            &crate::exec::Sink::null(),
+            &crate::exec::CancelToken::new(),
+        )
+        .expect_err("recycle is not for threads");
+        let msg = err.to_string();
+        assert!(
+            msg.contains("recycle") && msg.contains("processes"),
+            "{msg}"
         );
-        assert!(!r.failures.is_empty());
     }
 }
