@@ -200,7 +200,7 @@ pub fn run_workload(
         worker_exe: spec.worker_exe.as_deref(),
     };
     let engine = Engine::new(&job);
-    let collected = Collected::new(w.folder(&args));
+    let collected = Collected::shared(w.folder(&args));
     let put = |i: usize, r: TaskResult| collected.put(i, r);
     let run_extra = match w.orchestrate_into(&engine, spec.model, &put) {
         Some(extra) => extra,
@@ -278,7 +278,7 @@ struct Collected {
 struct SharedCollected(std::sync::Mutex<Collected>);
 
 impl Collected {
-    fn new(fold: Box<dyn Fold>) -> SharedCollected {
+    fn shared(fold: Box<dyn Fold>) -> SharedCollected {
         SharedCollected(std::sync::Mutex::new(Collected {
             fold,
             failures: Vec::new(),

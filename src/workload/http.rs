@@ -414,8 +414,7 @@ mod tests {
         let cancel = CancelToken::new();
         let sink = Sink::null();
         let mut ctx = TaskCtx::new(0, 0, &gil, &cancel, &sink);
-        let out = Http.run_task(&task, &mut ctx);
-        out
+        Http.run_task(&task, &mut ctx)
     }
 
     fn task(url: &str, timeout_ms: u64) -> Value {
