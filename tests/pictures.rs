@@ -136,7 +136,7 @@ fn shot_animates_and_casts_a_recording() {
         "shot",
         "--from",
         path(&rec),
-        "--size",
+        "--frame",
         "100x30",
         "--fps",
         "4",
