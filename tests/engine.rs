@@ -300,6 +300,7 @@ fn run_fake(body: &str, workers: usize, tasks: usize) -> (Vec<exec::TaskResult>,
         gil: GilConfig::default(),
         sink: &sink,
         cancel: &cancel,
+        asyncio: Default::default(),
         worker_exe: Some(&exe),
     };
     let (results, _) = exec::Engine::new(&job)

@@ -53,6 +53,7 @@ impl<'a, 'j> Engine<'a, 'j> {
             Model::Sequential => sequential::run(self.job, &self.gil()),
             Model::Threads => self.threads().run(&self.gil()).0,
             Model::Processes => self.processes().run().0,
+            Model::Async => super::asyncio::run(self.job, self.job.asyncio).0,
         }
     }
 }

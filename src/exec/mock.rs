@@ -164,6 +164,8 @@ impl Runner for MockRunner {
             cpu: took.cpu,
             failures,
             cancelled: false,
+            loop_lag: None,
+            memory: None,
             details: None,
         })
     }

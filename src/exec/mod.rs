@@ -6,10 +6,12 @@
 //! a [`Sink`]. [`Runner`] is the seam above: [`NativeRunner`] is this engine,
 //! [`mock::MockRunner`] a fake that takes exact durations.
 
+pub mod asyncio;
 mod cancel;
 mod child;
 mod ctx;
 mod engine;
+pub mod memory;
 pub mod gil;
 pub mod mock;
 mod pool_stats;
@@ -26,10 +28,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 pub use crate::core::{Event, GilConfig, Model, SpanKind, Stamped, TaskError};
+pub use asyncio::{AsyncCtx, AsyncOpts, LoopStats, Offload, TaskFuture};
 pub use cancel::CancelToken;
 pub use ctx::TaskCtx;
 pub use engine::Engine;
 pub use gil::Gil;
+pub use memory::MemoryStats;
 pub use pool_stats::PoolStats;
 pub use processes::ProcessPool;
 pub use sink::Sink;
@@ -46,6 +50,9 @@ pub struct RunSpec {
     /// Size, tasks, workers and workload options (0 = the workload's default).
     pub args: WorkloadArgs,
     pub gil: GilConfig,
+    /// The async model's options (offload, max in flight); other models ignore them.
+    #[serde(default)]
+    pub asyncio: AsyncOpts,
     /// The binary to re-run as a worker process (default: this executable).
     #[serde(skip)]
     pub worker_exe: Option<PathBuf>,
@@ -61,6 +68,7 @@ impl RunSpec {
                 ..WorkloadArgs::default()
             },
             gil: GilConfig::default(),
+            asyncio: AsyncOpts::default(),
             worker_exe: None,
         }
     }
@@ -78,6 +86,8 @@ pub struct Job<'a> {
     pub sink: &'a Sink,
     pub cancel: &'a CancelToken,
     pub worker_exe: Option<&'a std::path::Path>,
+    /// The async model's options.
+    pub asyncio: AsyncOpts,
 }
 
 /// Runs a whole [`RunSpec`] and reports it: the seam between what asks for runs (the
@@ -123,6 +133,12 @@ pub struct RunReport {
     /// A scene's measured numbers ([`Workload::details`]), when it has any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub details: Option<Value>,
+    /// The async model's loop lag (its heartbeat), for async runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loop_lag: Option<LoopStats>,
+    /// Peak memory and threads, sampled during the run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<MemoryStats>,
 }
 
 impl RunReport {
@@ -196,6 +212,7 @@ pub fn run_workload(
         switch_interval_ms: spec.gil.switch_interval.as_secs_f64() * 1e3,
         size: args.size,
     });
+    let sampler = memory::Sampler::start();
     let cpu0 = cpu_now();
     let t0 = Instant::now();
     let job = Job {
@@ -206,13 +223,22 @@ pub fn run_workload(
         sink: &sink,
         cancel,
         worker_exe: spec.worker_exe.as_deref(),
+        asyncio: spec.asyncio,
     };
     let engine = Engine::new(&job);
-    let results = w
-        .orchestrate(&engine, spec.model)
-        .unwrap_or_else(|| engine.run_model(spec.model));
+    let mut loop_lag = None;
+    let results = match w.orchestrate(&engine, spec.model) {
+        Some(r) => r,
+        None if spec.model == Model::Async => {
+            let (r, stats) = asyncio::run(&job, spec.asyncio);
+            loop_lag = Some(stats);
+            r
+        }
+        None => engine.run_model(spec.model),
+    };
     let elapsed = t0.elapsed();
     let cpu = cpu_now().saturating_sub(cpu0);
+    let memory = sampler.finish();
     let tasks = job.tasks.len();
     drop(plan);
 
@@ -229,6 +255,7 @@ pub fn run_workload(
     let cancelled = cancel.is_cancelled() || never_ran;
     let answer = (failures.is_empty() && !cancelled).then(|| w.combine(&outputs, &args));
     let details = answer.as_ref().and_then(|_| w.details(&outputs, &args));
+    sink.emit(Event::Measured { memory, loop_lag });
     sink.emit(Event::RunFinished {
         answer: answer.clone(),
         elapsed_us: elapsed.as_micros() as u64,
@@ -249,6 +276,8 @@ pub fn run_workload(
         failures,
         cancelled,
         details,
+        loop_lag,
+        memory,
     })
 }
 

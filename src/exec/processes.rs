@@ -20,12 +20,14 @@ use super::{Event, Job, PoolStats, Stamped, TaskResult, thread_label};
 
 /// A process pool for one job: how wide, how long children live, how long to wait for
 /// them. Built by [`super::Engine::processes`]; `run` it once.
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 pub struct ProcessPool<'a, 'j> {
     job: &'a Job<'j>,
     workers: usize,
     max_tasks_per_child: Option<usize>,
     hello_timeout: Duration,
+    /// Tasks arrive here (the async model's `run_in_executor`) instead of all at once.
+    feed: Option<Receiver<usize>>,
 }
 
 impl<'a, 'j> ProcessPool<'a, 'j> {
@@ -36,7 +38,15 @@ impl<'a, 'j> ProcessPool<'a, 'j> {
             workers: job.workers,
             max_tasks_per_child: None,
             hello_timeout: Duration::from_secs(10),
+            feed: None,
         }
+    }
+
+    /// Run only the tasks whose indices arrive on `feed`, in that order, until it closes
+    /// and they are done (tasks never fed stay `None`).
+    pub fn fed(mut self, feed: Receiver<usize>) -> Self {
+        self.feed = Some(feed);
+        self
     }
 
     pub fn workers(mut self, n: usize) -> Self {
@@ -77,12 +87,26 @@ impl<'a, 'j> ProcessPool<'a, 'j> {
         };
         let mut pool = Pool::new(self, exe);
         pool.run();
+        if let Some(feed) = pool.feed.take()
+            && !job.cancel.is_cancelled()
+        {
+            // No worker left: fail what is queued and whatever is still fed, so every
+            // task the loop hands over finishes once.
+            let reason = "no worker process left to run it".to_string();
+            while let Some(t) = pool.queue.pop_front() {
+                pool.fail_task(t, 0, reason.clone());
+            }
+            for t in feed.iter().filter(|&t| t < n) {
+                pool.fail_task(t, 0, reason.clone());
+            }
+        }
         (pool.results, pool.stats)
     }
 }
 
 struct Pool<'a, 'j> {
     opts: ProcessPool<'a, 'j>,
+    feed: Option<Receiver<usize>>,
     job: &'a Job<'j>,
     exe: PathBuf,
     tx: Sender<ChildMsg>,
@@ -104,14 +128,21 @@ impl<'a, 'j> Pool<'a, 'j> {
         let n = opts.job.tasks.len();
         let width = opts.workers.clamp(1, n.max(1));
         let (tx, rx) = crossbeam_channel::unbounded();
+        let feed = opts.feed.clone();
+        let queue = if feed.is_some() {
+            VecDeque::new()
+        } else {
+            (0..n).collect()
+        };
         Pool {
-            opts,
             job: opts.job,
+            opts,
+            feed,
             exe,
             tx,
             rx,
             workers: (0..width).map(|_| None).collect(),
-            queue: (0..n).collect(),
+            queue,
             results: vec![None; n],
             started: vec![false; n],
             remaining: n,
@@ -181,7 +212,8 @@ impl<'a, 'j> Pool<'a, 'j> {
         if let Some((task, _)) = w.busy {
             self.fail_task(task, slot, reason);
         }
-        if !self.queue.is_empty() && self.respawns_left > 0 && !self.job.cancel.is_cancelled() {
+        let more = !self.queue.is_empty() || self.feed.is_some();
+        if more && self.respawns_left > 0 && !self.job.cancel.is_cancelled() {
             self.respawns_left -= 1;
             self.start(slot, w.generation + 1);
         }
@@ -374,12 +406,45 @@ impl<'a, 'j> Pool<'a, 'j> {
         for slot in 0..self.workers.len() {
             self.start(slot, 0);
         }
+        let mut feed_open = self.feed.is_some();
         while self.remaining > 0 && !self.job.cancel.is_cancelled() {
+            if let Some(feed) = &self.feed {
+                loop {
+                    match feed.try_recv() {
+                        Ok(t) if t < self.results.len() => self.queue.push_back(t),
+                        Ok(_) => {}
+                        Err(crossbeam_channel::TryRecvError::Empty) => break,
+                        Err(crossbeam_channel::TryRecvError::Disconnected) => {
+                            feed_open = false;
+                            break;
+                        }
+                    }
+                }
+                let idle = self.workers.iter().flatten().all(|w| w.busy.is_none());
+                if !feed_open && self.queue.is_empty() && idle {
+                    break;
+                }
+            }
             self.dispatch();
             if self.workers.iter().all(Option::is_none) {
                 break;
             }
-            match self.rx.recv_timeout(Duration::from_millis(20)) {
+            let got = match &self.feed {
+                Some(feed) if feed_open => crossbeam_channel::select! {
+                    recv(self.rx) -> m => m.map_err(|_| RecvTimeoutError::Disconnected),
+                    recv(feed) -> t => {
+                        match t {
+                            Ok(t) if t < self.results.len() => self.queue.push_back(t),
+                            Ok(_) => {}
+                            Err(_) => feed_open = false,
+                        }
+                        Err(RecvTimeoutError::Timeout)
+                    },
+                    default(Duration::from_millis(20)) => Err(RecvTimeoutError::Timeout),
+                },
+                _ => self.rx.recv_timeout(Duration::from_millis(20)),
+            };
+            match got {
                 Ok((slot, generation, msg)) => {
                     let current = self.workers[slot]
                         .as_ref()
@@ -406,7 +471,7 @@ impl<'a, 'j> Pool<'a, 'j> {
         }
         self.workers.clear();
         // Anything not finished (every worker gone) never ran; on cancel it stays `None`.
-        if !cancelled {
+        if !cancelled && self.feed.is_none() {
             for t in 0..self.results.len() {
                 self.fail_task(t, 0, "no worker process left to run it".into());
             }

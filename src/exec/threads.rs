@@ -44,6 +44,12 @@ impl<'a, 'j> ThreadPool<'a, 'j> {
         self
     }
 
+    /// Name the threads `{prefix}-{i}`.
+    pub fn named(mut self, prefix: &str) -> Self {
+        self.prefix = prefix.to_string();
+        self
+    }
+
     /// Name the threads `conlab-scene-{scene}-{i}` (what the timeline shows).
     pub fn scene(mut self, scene: &str) -> Self {
         self.prefix = format!("conlab-scene-{scene}");
@@ -64,18 +70,55 @@ impl<'a, 'j> ThreadPool<'a, 'j> {
     {
         let job = self.job;
         let n = job.tasks.len();
-        let pid = std::process::id();
         let next = AtomicUsize::new(0);
+        let take = || {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            (i < n).then_some(i)
+        };
+        let (results, stats, spawn_error) = self.run_from(gil, take, f);
+        if let Some(msg) = spawn_error
+            && next.load(Ordering::Relaxed) == 0
+        {
+            return (fail_all(job, 0, &msg), stats);
+        }
+        (results, stats)
+    }
+
+    /// Run the job's tasks whose indices arrive on `feed`, `workers` at a time, until the
+    /// feed closes: the async model's `to_thread`, where the loop decides what runs when.
+    /// Tasks never fed stay `None`.
+    pub fn run_fed(self, gil: &Gil, feed: crossbeam_channel::Receiver<usize>) -> Vec<TaskResult> {
+        let job = self.job;
+        let n = job.tasks.len();
+        let take = || feed.recv().ok().filter(|&i| i < n);
+        let (results, _, spawn_error) =
+            self.run_from(gil, take, |i, ctx| job.workload.run_task(&job.tasks[i], ctx));
+        if let Some(msg) = spawn_error
+            && results.iter().all(Option::is_none)
+        {
+            // Nothing could run: fail what is fed from now on, on this thread.
+            for i in feed.iter().filter(|&i| i < n) {
+                fail_one(job, i, 0, msg.clone());
+            }
+        }
+        results
+    }
+
+    /// The pool's loop: each thread takes the next index from `take` until it says `None`.
+    fn run_from<N, F>(self, gil: &Gil, take: N, f: F) -> (Vec<TaskResult>, ThreadStats, Option<String>)
+    where
+        N: Fn() -> Option<usize> + Sync,
+        F: Fn(usize, &mut TaskCtx) -> Result<TaskOutput, TaskError> + Sync,
+    {
+        let job = self.job;
+        let n = job.tasks.len();
+        let pid = std::process::id();
         let ready_us = AtomicU64::new(0);
         let t0 = Instant::now();
         let work = |worker: usize| {
             ready_us.fetch_max(t0.elapsed().as_micros() as u64, Ordering::Relaxed);
             let mut done = Vec::new();
-            loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= n {
-                    break;
-                }
+            while let Some(i) = take() {
                 let r = if job.cancel.is_cancelled() {
                     None
                 } else {
@@ -117,12 +160,7 @@ impl<'a, 'j> ThreadPool<'a, 'j> {
         let stats = ThreadStats {
             startup: Duration::from_micros(ready_us.load(Ordering::Relaxed)),
         };
-        if let Some(msg) = spawn_error
-            && next.load(Ordering::Relaxed) == 0
-        {
-            return (fail_all(job, 0, &msg), stats);
-        }
-        (results, stats)
+        (results, stats, spawn_error)
     }
 
     /// One thread per task `first..first + count`, all running at once: thread `i` is
@@ -197,6 +235,7 @@ mod tests {
             gil: GilConfig::default(),
             sink: &sink,
             cancel: &cancel,
+            asyncio: Default::default(),
             worker_exe: None,
         };
         let engine = Engine::new(&job);

@@ -59,6 +59,7 @@ pub fn serve(gil: GilConfig) -> anyhow::Result<()> {
             gil: gil.config(),
             sink: &sink,
             cancel: &cancel,
+            asyncio: Default::default(),
             worker_exe: None,
         };
         let _ = run_one_as(&job, &gil, msg.id, pid);

@@ -176,6 +176,8 @@ mod tests {
             cpu: Duration::from_secs_f64(cpu),
             failures: vec![],
             cancelled: false,
+            loop_lag: None,
+            memory: None,
             details: None,
         }
     }

@@ -227,6 +227,7 @@ impl FixedRunner {
             Model::Sequential => (2_000_000, 2_000_000),
             Model::Threads => (1_900_000, 2_000_000),
             Model::Processes => (1_100_000, 2_100_000),
+            Model::Async => (2_050_000, 2_000_000),
         }
     }
 }
@@ -310,6 +311,8 @@ impl Runner for FixedRunner {
             cpu: Duration::from_micros(cpu_us),
             failures: Vec::new(),
             cancelled: false,
+            loop_lag: None,
+            memory: None,
             details: None,
         })
     }

@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 
 use super::{Answer, Plan, TaskOutput, WorkKind, Workload, WorkloadArgs, task_u64, thousands};
 use crate::core::TaskError;
-use crate::exec::TaskCtx;
+use crate::exec::{AsyncCtx, TaskCtx, TaskFuture};
 use crate::server::{self, Server};
 
 pub struct Http;
@@ -201,6 +201,28 @@ pub fn fetch_task(task: &Value, ctx: &mut TaskCtx) -> Result<Fetched, TaskError>
     Ok(got)
 }
 
+/// [`fetch_task`] on the async model's loop: the GET awaited on the loop's client.
+pub async fn fetch_task_async(task: &Value, ctx: &mut AsyncCtx<'_>) -> Result<Fetched, TaskError> {
+    let url = task
+        .get("url")
+        .and_then(Value::as_str)
+        .ok_or_else(|| TaskError::failed("malformed task: no string field `url`"))?;
+    let timeout = Duration::from_millis(task_u64(task, "timeout_ms")?);
+    let close = task.get("close").and_then(Value::as_bool).unwrap_or(false);
+    ctx.progress(0, 1);
+    let got = ctx.get(url, timeout, close).await.map_err(TaskError::failed)?;
+    if !(200..300).contains(&got.status) {
+        return Err(TaskError::failed(format!(
+            "GET {url}: HTTP status {}",
+            got.status
+        )));
+    }
+    Ok(Fetched {
+        status: got.status,
+        body: got.body,
+    })
+}
+
 /// Total bytes and one checksum over per-task digests (hex strings in `extra.sha256`),
 /// in task order.
 pub fn fold_digests(outputs: &[TaskOutput]) -> (u128, String) {
@@ -258,6 +280,18 @@ impl Workload for Http {
             value: got.body.len() as u128,
             extra: json!({ "status": got.status, "sha256": hex(&digest) }),
         })
+    }
+    fn run_task_async<'a>(&'a self, task: &'a Value, mut ctx: AsyncCtx<'a>) -> Option<TaskFuture<'a>> {
+        Some(Box::pin(async move {
+            let got = fetch_task_async(task, &mut ctx).await?;
+            // Hashing the body is CPU work: it runs on the loop, between two awaits.
+            let digest = ctx.on_loop(|c| sha256_ticking(&got.body, c))?;
+            ctx.progress(1, 1);
+            Ok(TaskOutput {
+                value: got.body.len() as u128,
+                extra: json!({ "status": got.status, "sha256": hex(&digest) }),
+            })
+        }))
     }
     fn combine(&self, outputs: &[TaskOutput], _args: &WorkloadArgs) -> Answer {
         let (total, sum) = fold_digests(outputs);

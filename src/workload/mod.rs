@@ -26,7 +26,7 @@ pub use catalog::{all, find, names};
 
 pub use crate::core::{Answer, TaskOutput};
 use crate::core::{Model, TaskError};
-use crate::exec::{Engine, TaskCtx, TaskResult};
+use crate::exec::{AsyncCtx, Engine, TaskCtx, TaskFuture, TaskResult};
 
 /// What kind of work it is: drives defaults, the dashboard's grouping and explanations.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -106,6 +106,14 @@ pub trait Workload: Send + Sync {
     fn plan(&self, args: &WorkloadArgs) -> anyhow::Result<Plan>;
     /// Run one task; call `ctx.tick()` often in compute loops.
     fn run_task(&self, task: &Value, ctx: &mut TaskCtx) -> Result<TaskOutput, TaskError>;
+    /// The task as a future on the async model's loop (timers, sockets and file reads
+    /// awaited). `None` (the default) means the workload has no async body: under `async`
+    /// its synchronous [`Workload::run_task`] runs on the loop and blocks it while it runs
+    /// — faithfully, as CPU work in a coroutine does — unless `--offload` hands it to a
+    /// pool. Must be `Some` for every task or for none.
+    fn run_task_async<'a>(&'a self, _task: &'a Value, _ctx: AsyncCtx<'a>) -> Option<TaskFuture<'a>> {
+        None
+    }
     /// Workloads that stage their tasks (a pipeline, a lesson scene) run the whole job
     /// here with the engine's pools (`engine.threads()`, `engine.processes()`, ...)
     /// instead of `model`'s default pool; `None` means "use the model's pool" (the

@@ -93,12 +93,12 @@ impl Workload for Tiny {
             .with_clock_of(job.sink)
         };
         let (mut results, breakdown) = match model {
-            Model::Sequential => {
+            Model::Sequential | Model::Async => {
                 let sub = Job {
                     sink: &counted,
                     ..*job
                 };
-                let r = Engine::new(&sub).run_model(Model::Sequential);
+                let r = Engine::new(&sub).run_model(model);
                 let compute = compute_us.load(Ordering::Relaxed) as f64 / 1e3;
                 (
                     r,

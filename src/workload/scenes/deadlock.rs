@@ -439,6 +439,7 @@ mod tests {
                 ..args(None)
             },
             gil: GilConfig::default(),
+            asyncio: Default::default(),
             worker_exe: None,
         };
         let r = exec::run(&spec, &Sink::null(), &cancel).expect("runs");

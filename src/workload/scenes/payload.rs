@@ -171,12 +171,13 @@ impl Workload for Payload {
         let make_ms = ms(t0.elapsed());
         let t1 = Instant::now();
         let (mut results, run) = match model {
-            Model::Sequential | Model::Threads => {
+            Model::Sequential | Model::Threads | Model::Async => {
                 let gil = Gil::new(job.gil);
-                let workers = if model == Model::Sequential {
-                    1
-                } else {
+                // One loop is one thread: async reads in place as sequential does.
+                let workers = if model == Model::Threads {
                     job.workers
+                } else {
+                    1
                 };
                 let (r, startup) = Engine::new(job)
                     .threads()
@@ -189,7 +190,7 @@ impl Workload for Payload {
                 (
                     r,
                     json!({
-                        "mode": if model == Model::Sequential {
+                        "mode": if model != Model::Threads {
                             "one thread reads the payload in place"
                         } else {
                             "threads read the payload in place (shared memory)"

@@ -354,6 +354,7 @@ mod tests {
                 ..Default::default()
             },
             gil: GilConfig::default(),
+            asyncio: Default::default(),
             worker_exe: None,
         };
         let r = exec::run(&spec, &Sink::null(), &cancel).expect("runs");
