@@ -114,6 +114,7 @@ pub fn run(job: &Job, opts: AsyncOpts) -> (Vec<TaskResult>, LoopStats) {
                     offloader,
                     has_async,
                     pulse: Pulse::new(),
+                    turn: Semaphore::new(1),
                 };
                 let results = rt.block_on(looped.drive());
                 (results, looped.pulse.stats())
@@ -185,6 +186,8 @@ struct Loop<'a, 'j> {
     offloader: Option<Offloader>,
     has_async: bool,
     pulse: Pulse,
+    /// Held by the synchronous body running on the loop (see [`Loop::one`]).
+    turn: Semaphore,
 }
 
 impl Loop<'_, '_> {
@@ -247,15 +250,25 @@ impl Loop<'_, '_> {
                 _ = cancelled(cancel) => None,
             }
         } else {
+            // One synchronous body per turn of the loop: it runs to the end (blocking the
+            // loop: the heartbeat cannot fire meanwhile), then the loop runs its timers and
+            // sockets before the next one starts — as if each coroutine ended with
+            // `await asyncio.sleep(0)`. The turn is held across that yield.
+            let Ok(_turn) = self.turn.acquire().await else {
+                self.pulse.leave();
+                return (i, None);
+            };
             let job = self.job;
-            to_result(run_with(
+            let r = to_result(run_with(
                 job,
                 self.loop_gil,
                 i,
                 LOOP_WORKER,
                 std::process::id(),
                 |ctx| job.workload.run_task(&job.tasks[i], ctx),
-            ))
+            ));
+            tokio::task::yield_now().await;
+            r
         };
         self.pulse.leave();
         (i, r)
