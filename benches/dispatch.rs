@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use conlab::exec::{self, CancelToken, GilConfig, Model, RunSpec, Sink};
+use conlab::exec::{CancelToken, GilConfig, Model, RunSpec, Sink};
 
 fn spec(
     workload: &str,
@@ -30,7 +30,7 @@ fn spec(
 fn median_secs(s: &RunSpec, n: usize) -> f64 {
     let mut v: Vec<f64> = (0..n)
         .map(|_| {
-            let r = exec::run(s, &Sink::null(), &CancelToken::new()).expect("bench run");
+            let r = conlab::runtime::run(s, &Sink::null(), &CancelToken::new()).expect("bench run");
             assert!(r.failures.is_empty(), "{:?}", r.failures);
             r.elapsed.as_secs_f64()
         })

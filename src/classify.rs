@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::cli::ClassifyArgs;
-use crate::exec::{self, CancelToken, Event, Model, RunReport, Sink};
+use crate::exec::{CancelToken, Event, Model, RunReport, Sink};
 use crate::headless::CliError;
 
 /// What the sample showed.
@@ -170,7 +170,7 @@ pub fn sample_spec(
     };
     // The sequential model runs every task on the calling thread: measure this thread.
     let before = schedstat();
-    let report = exec::run(&spec, &sink, &cancel);
+    let report = crate::runtime::run(&spec, &sink, &cancel);
     let after = schedstat();
     drop(stop_tx);
     let _ = timer.join();

@@ -7,6 +7,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::exec::{GilConfig, Model, RunSpec};
+pub use crate::server::httpbin::HttpbinMode;
 use crate::workload::WorkloadArgs;
 
 #[derive(Parser, Debug)]
@@ -68,9 +69,11 @@ conlab lesson 02-computing-with-the-gil\n  \
 conlab lesson my-lesson.toml\n\nKeys: n / p next / previous step, 1 2 3 guess the fastest model, Enter runs the step.")]
     Lesson(LessonArgs),
     /// Run the embedded loopback HTTP test server alone (the I/O workloads start their own).
-    #[command(
-        after_help = "Endpoints: /delay/{ms}[?bytes=N], /bytes/{n}, /status/{code}, /drip?bytes=N&duration_ms=D\n\nExamples:\n  conlab serve --port 8080\n  curl http://127.0.0.1:8080/delay/1000"
-    )]
+    #[command(after_help = "Endpoints (httpbin's, with its units):\n  \
+/delay/SECONDS (fractions allowed, at most 60), /bytes/N[?seed=S], /status/CODES,\n  \
+/drip?duration=S&numbytes=N&code=C&delay=S, /get, /headers, /ip, /user-agent, /uuid,\n  \
+/redirect/N; and conlab's own /delay-ms/MS[?bytes=N]\n\nExamples:\n  \
+conlab serve --port 8080\n  curl http://127.0.0.1:8080/delay/1")]
     Serve(ServeArgs),
     /// Run a short sample of a workload: is it mostly waiting or computing, and which model fits?
     #[command(after_help = "Examples:\n  conlab classify --workload primes\n  \
@@ -122,6 +125,10 @@ pub struct WorkloadOpts {
     /// HTTP workloads: fetch the URLs listed in this file, one a line (# comments).
     #[arg(long, value_name = "FILE")]
     pub urls_file: Option<PathBuf>,
+    /// HTTP workloads: httpbin.org URLs are answered by the embedded server (local: same
+    /// path and query, offline) or sent out as written (remote).
+    #[arg(long, value_enum, default_value = "local")]
+    pub httpbin: HttpbinMode,
     /// files workload: count words in this folder instead of a generated sample corpus.
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
@@ -171,6 +178,7 @@ impl WorkloadOpts {
             delay_ms: self.delay_ms,
             bytes: self.bytes,
             urls: self.urls.clone(),
+            httpbin_remote: self.httpbin == HttpbinMode::Remote,
             dir: self.dir.clone(),
             chunk: self.chunk,
             variant: self.variant.clone(),

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use crate::cli::CompareArgs;
 use crate::core::{Model, Stamped};
-use crate::exec::{self, CancelToken, RunReport, RunSpec, Runner, Sink};
+use crate::exec::{CancelToken, RunReport, RunSpec, Runner, Sink};
 use crate::headless::{CliError, cancel_on_ctrl_c, run_with_events_on};
 use crate::report;
 pub use crate::report::comparison::{Comparison, Row, summarise};
@@ -108,7 +108,7 @@ pub fn compare_command(args: &CompareArgs) -> Result<ExitCode, CliError> {
         chatty: std::io::stderr().is_terminal(),
     };
     let cmp = measure(
-        &exec::NativeRunner,
+        &crate::runtime::NativeRunner,
         &trial,
         &cancel,
         &mut || crate::capacity::measure(spinners, &cancel),

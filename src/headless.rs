@@ -53,7 +53,7 @@ pub fn run_with_events(
     cancel: &CancelToken,
     on_event: impl FnMut(&Stamped),
 ) -> Result<RunReport, RunError> {
-    run_with_events_on(&exec::NativeRunner, spec, cancel, on_event)
+    run_with_events_on(&crate::runtime::NativeRunner, spec, cancel, on_event)
 }
 
 /// [`run_with_events`] on any [`Runner`].
@@ -263,9 +263,12 @@ fn details_line(key: &str, v: &serde_json::Value, indent: usize) -> String {
 }
 
 pub fn worker_command(args: &WorkerArgs) -> Result<ExitCode, CliError> {
-    exec::worker::serve(GilConfig {
-        enabled: args.gil == OnOff::On,
-        switch_interval: Duration::from_micros(args.switch_interval_us.max(1)),
-    })?;
+    exec::worker::serve(
+        GilConfig {
+            enabled: args.gil == OnOff::On,
+            switch_interval: Duration::from_micros(args.switch_interval_us.max(1)),
+        },
+        crate::workload::find,
+    )?;
     Ok(ExitCode::SUCCESS)
 }

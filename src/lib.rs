@@ -15,6 +15,7 @@ pub mod monitor;
 pub mod record;
 pub mod replay;
 pub mod report;
+pub mod runtime;
 pub mod server;
 pub mod shot;
 pub mod tui;

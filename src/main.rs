@@ -7,6 +7,8 @@ use conlab::cli::{Cli, Command, TuiArgs};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Many connections at once need many open files: take what the hard limit allows.
+    let _ = conlab::server::fds::raise_open_files_limit();
     let result = match cli.command {
         None => conlab::commands::tui::tui_command(&TuiArgs::defaults()),
         Some(Command::Tui(args)) => conlab::commands::tui::tui_command(&args),

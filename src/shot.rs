@@ -10,7 +10,7 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 
 use crate::app::{App, Settings};
-use crate::exec::{self, CancelToken, RunSpec, Sink, Stamped};
+use crate::exec::{CancelToken, RunSpec, Sink, Stamped};
 use crate::frame::{svg, text};
 use crate::monitor::CpuSample;
 use crate::record::{Recorder, Recording};
@@ -120,7 +120,7 @@ pub fn record_scenario(specs: &[RunSpec], path: &Path, cancel: &CancelToken) -> 
                 let sink = Sink::new(move |ev| {
                     let _ = events.send(Item::Ev(n as u32, ev));
                 });
-                match exec::run(spec, &sink, cancel) {
+                match crate::runtime::run(spec, &sink, cancel) {
                     Ok(r) if r.cancelled => {
                         let _ = runs_tx.send(Item::Failed("cancelled".into()));
                         return;

@@ -27,7 +27,7 @@ fn spec(workload: &str, model: Model, workers: usize, size: u64, tasks: usize) -
 }
 
 fn run(s: &RunSpec) -> RunReport {
-    exec::run(s, &Sink::null(), &CancelToken::new()).expect("run starts")
+    conlab::runtime::run(s, &Sink::null(), &CancelToken::new()).expect("run starts")
 }
 
 /// Small sizes of every CPU/overhead workload, with the answer each must give.
@@ -74,7 +74,7 @@ fn gil_serialises_cpu_bound_threads() {
     let (tx, rx) = crossbeam_channel::unbounded();
     let mut s = spec("primes", Model::Threads, 2, 3_000_000, 8);
     s.gil.switch_interval = Duration::from_millis(1);
-    exec::run(&s, &Sink::channel(tx, |e| e), &CancelToken::new()).expect("runs");
+    conlab::runtime::run(&s, &Sink::channel(tx, |e| e), &CancelToken::new()).expect("runs");
     let waits = rx
         .try_iter()
         .filter(|e| matches!(e.event, Event::Span { .. }))
@@ -87,7 +87,7 @@ fn gil_serialises_cpu_bound_threads() {
     // Without it, nobody waits.
     let (tx, rx) = crossbeam_channel::unbounded();
     s.gil.enabled = false;
-    exec::run(&s, &Sink::channel(tx, |e| e), &CancelToken::new()).expect("runs");
+    conlab::runtime::run(&s, &Sink::channel(tx, |e| e), &CancelToken::new()).expect("runs");
     assert_eq!(
         rx.try_iter()
             .filter(|e| matches!(e.event, Event::Span { .. }))
@@ -131,7 +131,7 @@ fn cancel_kills_and_reaps_every_worker_process() {
     let s = spec("primes", Model::Processes, 2, 2_000_000_000, 64);
     let pids = std::thread::scope(|scope| {
         let c = cancel.clone();
-        let handle = scope.spawn(move || exec::run(&s, &Sink::channel(tx, |e| e), &c));
+        let handle = scope.spawn(move || conlab::runtime::run(&s, &Sink::channel(tx, |e| e), &c));
         let mut pids = Vec::new();
         // Wait (on the channel, not a sleep) until both workers are computing.
         for ev in rx.iter() {
@@ -180,7 +180,7 @@ fn a_killed_worker_fails_its_task_and_is_replaced() {
     });
     // Tasks long enough that the kill lands mid-task.
     let s = spec("primes", Model::Processes, 2, 60_000_000, 8);
-    let r = exec::run(&s, &sink, &CancelToken::new()).expect("runs");
+    let r = conlab::runtime::run(&s, &sink, &CancelToken::new()).expect("runs");
     let pid = killed.lock().expect("lock").expect("a worker was killed");
     assert_eq!(r.failures.len(), 1, "{:?}", r.failures);
     let (task, reason) = &r.failures[0];
@@ -253,7 +253,8 @@ fn assert_each_task_once(events: &[Event], tasks: usize, what: &str) {
 
 fn collect(s: &RunSpec) -> (RunReport, Vec<Event>) {
     let (tx, rx) = crossbeam_channel::unbounded();
-    let r = exec::run(s, &Sink::channel(tx, |s| s.event), &CancelToken::new()).expect("runs");
+    let r = conlab::runtime::run(s, &Sink::channel(tx, |s| s.event), &CancelToken::new())
+        .expect("runs");
     (r, rx.try_iter().collect())
 }
 

@@ -6,7 +6,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use conlab::exec::{self, CancelToken, Model, RunReport, RunSpec, Sink};
+use conlab::exec::{CancelToken, Model, RunReport, RunSpec, Sink};
 use conlab::server::Server;
 
 const EXE: &str = env!("CARGO_BIN_EXE_conlab");
@@ -18,7 +18,7 @@ fn spec(workload: &str, model: Model, workers: usize) -> RunSpec {
 }
 
 fn run(spec: &RunSpec) -> RunReport {
-    exec::run(spec, &Sink::null(), &CancelToken::new()).expect("the run starts")
+    conlab::runtime::run(spec, &Sink::null(), &CancelToken::new()).expect("the run starts")
 }
 
 /// Run `spec` under every model and check they agree; returns the answer.
@@ -261,4 +261,123 @@ fn serve_prints_its_address_serves_and_stops_on_ctrl_c() {
         }
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// `run --json` of `args`: exit code and the JSON object.
+fn run_json(args: &[&str]) -> (Option<i32>, serde_json::Value) {
+    let mut a = vec!["run", "--json"];
+    a.extend_from_slice(args);
+    let out = conlab(&a);
+    let v = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| {
+        panic!(
+            "{args:?}: no JSON; stderr: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (out.status.code(), v)
+}
+
+#[test]
+fn the_articles_httpbin_urls_run_offline_with_their_timings() {
+    // The articles' example, shortened: four GETs of httpbin.org's /delay, answered by the
+    // embedded server (this machine needs no internet). Sequential waits them one after
+    // another; threads at once.
+    let url = "https://httpbin.org/delay/0.3";
+    let common = [
+        "--workload",
+        "http",
+        "--url",
+        url,
+        "--tasks",
+        "4",
+        "--workers",
+        "4",
+    ];
+    let mut seq = common.to_vec();
+    seq.extend(["--model", "sequential"]);
+    let mut thr = common.to_vec();
+    thr.extend(["--model", "threads"]);
+    let (code_s, s) = run_json(&seq);
+    let (code_t, t) = run_json(&thr);
+    assert_eq!((code_s, code_t), (Some(0), Some(0)), "{s}\n{t}");
+    assert_eq!((&s["failed"], &t["failed"]), (&0.into(), &0.into()));
+    assert_eq!(s["answer"], t["answer"], "the same bodies in both models");
+    let (es, et) = (
+        s["elapsed_s"].as_f64().expect("elapsed"),
+        t["elapsed_s"].as_f64().expect("elapsed"),
+    );
+    assert!(es >= 1.2, "four 0.3 s delays one after another: {es}");
+    assert!(et < es, "threads overlap the waits: {et} vs {es}");
+}
+
+#[test]
+fn a_failing_httpbin_url_is_named_as_given() {
+    let (code, v) = run_json(&[
+        "--workload",
+        "http",
+        "--url",
+        "https://httpbin.org/status/503",
+        "--model",
+        "sequential",
+    ]);
+    assert_eq!(code, Some(1), "{v}");
+    let err = v["failures"][0]["error"].as_str().unwrap_or("");
+    assert!(err.contains("https://httpbin.org/status/503"), "{err}");
+    assert!(err.contains("503"), "{err}");
+}
+
+#[test]
+fn the_open_files_limit_is_raised_or_the_run_refused_up_front() {
+    // Soft limit 256 with a higher hard limit: conlab raises it and 300 connections
+    // (600 open files with the embedded server) run.
+    let sh = |script: &str| {
+        Command::new("sh")
+            .args(["-c", script, "sh", EXE])
+            .output()
+            .expect("sh runs")
+    };
+    let hard = conlab::server::fds::raise_open_files_limit().map_or(0, |l| l.1);
+    if hard >= 1024 {
+        let out = sh(
+            "ulimit -Sn 256 && exec \"$1\" run --workload http --tasks 300 --workers 300 --delay-ms 10 --model threads --json",
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    } else {
+        eprintln!("skipping the raise check: hard open-files limit {hard}");
+    }
+    // Hard limit 256 too: refused before starting, with the numbers.
+    let out = sh(
+        "ulimit -n 256 && exec \"$1\" run --workload http --tasks 300 --workers 300 --delay-ms 10 --model threads",
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("open-files limit"), "{err}");
+    assert!(err.contains("the limit is 256"), "{err}");
+    assert!(err.contains("300 at once"), "{err}");
+}
+
+#[test]
+fn serve_help_lists_the_routes_intact() {
+    let out = conlab(&["serve", "--help"]);
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success());
+    for route in [
+        "/delay/SECONDS",
+        "/bytes/N",
+        "/status/CODES",
+        "/drip?duration=",
+        "/get",
+        "/uuid",
+        "/delay-ms/MS",
+    ] {
+        assert!(help.contains(route), "{route} missing:\n{help}");
+    }
+    assert!(
+        !help.lines().any(|l| l.trim_start().starts_with(',')),
+        "a route broken across lines:\n{help}"
+    );
 }

@@ -383,7 +383,7 @@ fn worker_children() -> Vec<u32> {
 #[test]
 fn process_scenes_emit_each_task_once_and_reap_their_workers() {
     use conlab::exec::mock::each_task_once;
-    use conlab::exec::{self, CancelToken, Event, GilConfig, Model, RunSpec, Sink};
+    use conlab::exec::{CancelToken, Event, GilConfig, Model, RunSpec, Sink};
     use conlab::workload::WorkloadArgs;
     let cases = [
         (
@@ -425,7 +425,8 @@ fn process_scenes_emit_each_task_once_and_reap_their_workers() {
             asyncio: Default::default(),
             worker_exe: Some(env!("CARGO_BIN_EXE_conlab").into()),
         };
-        let r = exec::run(&spec, &Sink::channel(tx, |s| s), &CancelToken::new()).expect("runs");
+        let r = conlab::runtime::run(&spec, &Sink::channel(tx, |s| s), &CancelToken::new())
+            .expect("runs");
         assert!(r.failures.is_empty(), "{name}: {:?}", r.failures);
         let events: Vec<Event> = rx.try_iter().map(|s| s.event).collect();
         assert_eq!(each_task_once(&events, r.tasks), Ok(()), "{name}");

@@ -91,8 +91,14 @@ impl Runner for MockRunner {
         } else {
             spec.args.tasks
         };
-        let workers = spec.args.workers.max(1);
-        let wall = took.elapsed / tasks as u32;
+        let workers = if spec.model == Model::Sequential {
+            1
+        } else {
+            spec.args.workers.clamp(1, tasks)
+        };
+        // The tasks run in rounds, one per worker at a time, filling the elapsed time.
+        let rounds = tasks.div_ceil(workers) as u32;
+        let wall = took.elapsed / rounds;
         let cpu = took.cpu / tasks as u32;
         let us = |d: Duration| d.as_micros() as u64;
         let sink = sink.restarted();
@@ -116,7 +122,7 @@ impl Runner for MockRunner {
         for task in 0..tasks {
             let worker = task % workers;
             sink.emit_at(
-                us(wall * task as u32),
+                us(wall * (task / workers) as u32),
                 Event::TaskStarted {
                     task,
                     worker,
@@ -131,7 +137,7 @@ impl Runner for MockRunner {
                 Ok(TaskOutput::value(0))
             };
             sink.emit_at(
-                us(wall * (task as u32 + 1)),
+                us(wall * (task / workers + 1) as u32),
                 Event::TaskFinished {
                     task,
                     worker,
@@ -225,11 +231,22 @@ mod tests {
         assert!(matches!(
             events[2].event,
             Event::TaskFinished {
-                wall_us: 100_000,
+                wall_us: 200_000,
                 cpu_us: 200_000,
                 ..
             }
         ));
+        // Two workers: tasks 0 and 1 in the first round, 2 and 3 in the second.
+        assert_eq!(events[3].at_us, 0);
+        assert!(matches!(
+            events[5].event,
+            Event::TaskStarted {
+                task: 2,
+                worker: 0,
+                ..
+            }
+        ));
+        assert_eq!(events[5].at_us, 200_000);
         assert_eq!(events[9].at_us, 400_000);
         assert_eq!(each_task_once(events.iter().map(|s| &s.event), 4), Ok(()));
     }

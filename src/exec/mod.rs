@@ -1,9 +1,9 @@
 //! HOW work runs: the execution models, the run loop around them, and what they emit.
 //!
-//! [`run`] resolves a [`RunSpec`], plans the workload's tasks, runs them on the model's
+//! [`run_workload`] resolves a [`RunSpec`], plans the workload's tasks, runs them on the model's
 //! pool through an [`Engine`] (or lets the workload orchestrate them with that engine),
 //! and reports one [`RunReport`]; along the way every model emits the same [`Event`]s into
-//! a [`Sink`]. [`Runner`] is the seam above: [`NativeRunner`] is this engine,
+//! a [`Sink`]. [`Runner`] is the seam above: `runtime::NativeRunner` is this engine,
 //! [`mock::MockRunner`] a fake that takes exact durations.
 
 pub mod asyncio;
@@ -19,6 +19,7 @@ pub mod processes;
 mod sequential;
 mod sink;
 pub mod threads;
+pub mod work;
 pub mod worker;
 
 use std::path::PathBuf;
@@ -40,7 +41,7 @@ pub use sink::Sink;
 pub use threads::{ThreadPool, ThreadStats};
 
 use crate::core::{Answer, TaskOutput};
-use crate::workload::{self, Workload, WorkloadArgs};
+pub use work::{ArgError, Plan, WorkKind, Workload, WorkloadArgs};
 
 /// Everything needed to start one run.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -99,21 +100,6 @@ pub trait Runner: Send + Sync {
     -> Result<RunReport, RunError>;
 }
 
-/// The native engine: Rust kernels on this process's threads or in worker processes.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct NativeRunner;
-
-impl Runner for NativeRunner {
-    fn run(
-        &self,
-        spec: &RunSpec,
-        sink: &Sink,
-        cancel: &CancelToken,
-    ) -> Result<RunReport, RunError> {
-        run(spec, sink, cancel)
-    }
-}
-
 /// The measured outcome of one run.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RunReport {
@@ -156,10 +142,11 @@ impl RunReport {
 /// Why a run could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
-    #[error("unknown workload `{0}`; choose one of: {list}", list = workload::names().join(", "))]
-    UnknownWorkload(String),
+    /// A name not in the catalog, and the names that are.
+    #[error("unknown workload `{name}`; choose one of: {known}")]
+    UnknownWorkload { name: String, known: String },
     #[error(transparent)]
-    Arg(#[from] workload::ArgError),
+    Arg(#[from] ArgError),
     #[error("{0:#}")]
     Plan(anyhow::Error),
 }
@@ -183,14 +170,6 @@ fn children_cpu() -> Duration {
         }
         Err(_) => Duration::ZERO,
     }
-}
-
-/// Run one spec to the end (or until cancelled), emitting events into `sink`; the
-/// workload is looked up in the catalog by the spec's name.
-pub fn run(spec: &RunSpec, sink: &Sink, cancel: &CancelToken) -> Result<RunReport, RunError> {
-    let w = workload::find(&spec.workload)
-        .ok_or_else(|| RunError::UnknownWorkload(spec.workload.clone()))?;
-    run_workload(w, spec, sink, cancel)
 }
 
 /// Run workload `w` with the spec's model, options and GIL (its name is not looked up).

@@ -7,8 +7,7 @@ use std::sync::{Arc, Mutex};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{CancelToken, Event, Gil, GilConfig, Job, Sink, run_one};
-use crate::workload;
+use super::{CancelToken, Event, Gil, GilConfig, Job, Sink, Workload, run_one};
 
 /// One task sent from the pool to a worker process.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -18,8 +17,11 @@ pub struct TaskMessage {
     pub task: Value,
 }
 
+/// How a worker finds a task's workload by name (the catalog, passed in by the command).
+pub type Lookup = fn(&str) -> Option<&'static dyn Workload>;
+
 /// Run the worker loop on this process's stdin/stdout. Returns when stdin closes.
-pub fn serve(gil: GilConfig) -> anyhow::Result<()> {
+pub fn serve(gil: GilConfig, find: Lookup) -> anyhow::Result<()> {
     // If the parent dies without closing our stdin (SIGKILL), die with it.
     #[cfg(target_os = "linux")]
     let _ = nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL);
@@ -47,7 +49,7 @@ pub fn serve(gil: GilConfig) -> anyhow::Result<()> {
             Ok(m) => m,
             Err(e) => anyhow::bail!("malformed task line: {e}"),
         };
-        let Some(w) = workload::find(&msg.workload) else {
+        let Some(w) = find(&msg.workload) else {
             anyhow::bail!("unknown workload `{}`", msg.workload);
         };
         // One task per message: index 0 of a one-task job, renamed to the pool's id.

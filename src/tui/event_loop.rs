@@ -16,9 +16,10 @@ use ratatui::layout::Size;
 use super::run::RunJob;
 use super::{classify, screenshot};
 use crate::app::{App, Command, Msg, ReplayMsg};
-use crate::exec::{NativeRunner, Runner};
+use crate::exec::Runner;
 use crate::record::Recorder;
 use crate::replay::Player;
+use crate::runtime::NativeRunner;
 use crate::ui;
 
 /// Redraw at most this often: 10 fps, the rate live numbers change at (ticks are 100 ms).

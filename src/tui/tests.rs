@@ -10,10 +10,10 @@ use crossbeam_channel::Sender;
 use super::*;
 use crate::app::Settings;
 use crate::exec::CancelToken;
+use crate::exec::mock::MockRunner;
 use crate::exec::{Event, Model, RunError, RunReport, RunSpec, Runner, Sink, Stamped};
 use crate::record::Recorder;
 use crate::ui::theme;
-use crate::workload::{Answer, TaskOutput};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::backend::TestBackend;
 
@@ -211,110 +211,27 @@ fn a_flood_of_events_is_coalesced_and_drawing_goes_on() {
     );
 }
 
-/// A runner that "takes" fixed durations without running anything: per model a fixed
-/// elapsed and CPU time, four tasks on the spec's workers, every answer 168. After its
+/// The engine's own fake runner, plus one thing a loop test needs: after its
 /// `quit_after`-th run it sends `Quit` on the loop's channel, behind that run's events.
-struct FixedRunner {
+struct QuitAfter {
+    runner: MockRunner,
     tx: Sender<Msg>,
     runs: AtomicUsize,
     quit_after: usize,
 }
 
-impl FixedRunner {
-    /// (elapsed, CPU) of a run of `model`, in µs.
-    fn took(model: Model) -> (u64, u64) {
-        match model {
-            Model::Sequential => (2_000_000, 2_000_000),
-            Model::Threads => (1_900_000, 2_000_000),
-            Model::Processes => (1_100_000, 2_100_000),
-            Model::Async => (2_050_000, 2_000_000),
-        }
-    }
-}
-
-impl Runner for FixedRunner {
+impl Runner for QuitAfter {
     fn run(
         &self,
         spec: &RunSpec,
         sink: &Sink,
-        _cancel: &CancelToken,
+        cancel: &CancelToken,
     ) -> Result<RunReport, RunError> {
-        let (elapsed_us, cpu_us) = Self::took(spec.model);
-        let workers = if spec.model == Model::Sequential {
-            1
-        } else {
-            spec.args.workers
-        };
-        let tasks = 4;
-        sink.emit_at(
-            0,
-            Event::RunStarted {
-                workload: spec.workload.clone(),
-                model: spec.model,
-                workers: spec.args.workers,
-                tasks,
-                gil: spec.gil.enabled,
-                switch_interval_ms: spec.gil.switch_interval.as_secs_f64() * 1e3,
-                size: spec.args.size,
-            },
-        );
-        let per_task = elapsed_us * workers as u64 / tasks as u64;
-        for task in 0..tasks {
-            let worker = task % workers;
-            let start = (task / workers) as u64 * per_task;
-            sink.emit_at(
-                start,
-                Event::TaskStarted {
-                    task,
-                    worker,
-                    pid: 4242,
-                    thread: format!("worker-{worker}"),
-                },
-            );
-            sink.emit_at(
-                start + per_task,
-                Event::TaskFinished {
-                    task,
-                    worker,
-                    result: Ok(TaskOutput::value(42)),
-                    wall_us: per_task,
-                    cpu_us: per_task,
-                },
-            );
-        }
-        let answer = Answer {
-            value: "168".into(),
-            meaning: "primes below 1,000".into(),
-        };
-        sink.emit_at(
-            elapsed_us,
-            Event::RunFinished {
-                answer: Some(answer.clone()),
-                elapsed_us,
-                cpu_us,
-                failed: 0,
-                cancelled: false,
-            },
-        );
+        let report = self.runner.run(spec, sink, cancel);
         if self.runs.fetch_add(1, Ordering::SeqCst) + 1 == self.quit_after {
             let _ = self.tx.send(Msg::Quit);
         }
-        Ok(RunReport {
-            workload: spec.workload.clone(),
-            model: spec.model,
-            workers,
-            gil: spec.gil.enabled,
-            size: spec.args.size,
-            tasks,
-            answer: Some(answer),
-            elapsed: Duration::from_micros(elapsed_us),
-            cpu: Duration::from_micros(cpu_us),
-            failures: Vec::new(),
-            cancelled: false,
-            loop_lag: None,
-            memory: None,
-            details: None,
-        })
+        report
     }
 }
 
@@ -326,7 +243,13 @@ fn pressing_a_runs_every_model_through_the_runner_seam() {
         theme::Theme::new(theme::ThemeName::Dark, true),
     );
     let (tx, rx) = crossbeam_channel::unbounded();
-    let runner = FixedRunner {
+    let secs = Duration::from_secs_f64;
+    let runner = QuitAfter {
+        runner: MockRunner::new("168")
+            .takes(Model::Sequential, secs(2.0), secs(2.0))
+            .takes(Model::Threads, secs(1.9), secs(2.0))
+            .takes(Model::Processes, secs(1.1), secs(2.1))
+            .takes(Model::Async, secs(2.05), secs(2.0)),
         tx: tx.clone(),
         runs: AtomicUsize::new(0),
         quit_after: Model::ALL.len(),

@@ -1,6 +1,7 @@
-//! `http`: K GET requests, to the embedded loopback server (`/delay/{ms}?bytes=N`) or to
-//! real URLs; the answer is the total bytes and a checksum of the bodies. Each request
-//! runs with the simulated GIL released, so threads overlap their waits as in Python.
+//! `http`: K GET requests, to the embedded loopback server (`/delay-ms/{ms}?bytes=N`) or to
+//! real URLs (httpbin.org ones answered by the embedded server unless `--httpbin remote`);
+//! the answer is the total bytes and a checksum of the bodies. Each request runs with the
+//! simulated GIL released, so threads overlap their waits as in Python.
 
 use std::io::Read;
 use std::ops::RangeInclusive;
@@ -12,7 +13,7 @@ use sha2::{Digest, Sha256};
 use super::{Answer, Plan, TaskOutput, WorkKind, Workload, WorkloadArgs, task_u64, thousands};
 use crate::core::TaskError;
 use crate::exec::{AsyncCtx, TaskCtx, TaskFuture};
-use crate::server::{self, Server};
+use crate::server::{self, Server, fds, httpbin};
 
 pub struct Http;
 
@@ -48,9 +49,52 @@ pub fn check_url(url: &str) -> anyhow::Result<()> {
 /// one was started.
 pub type Fetches = (Vec<Value>, Option<Server>);
 
-/// The fetch tasks for `args.tasks` tasks: the user's URLs in turn,
-/// or `/delay/{delay}?bytes={bytes}` on a freshly started embedded server (returned so the
-/// plan keeps it alive).
+/// The fetch task of an httpbin.org URL `shown` answered by the embedded server.
+fn local_task(l: httpbin::LocalUrl, shown: &str) -> Value {
+    let headers: serde_json::Map<String, Value> = l
+        .headers
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), Value::String(v)))
+        .collect();
+    // It may ask for the longest delay the server allows.
+    let t = (Duration::from_millis(server::MAX_DELAY_MS) + SERVER_SLACK).as_millis() as u64;
+    json!({ "url": l.url, "timeout_ms": t, "headers": headers, "shown": shown })
+}
+
+/// One fetch task per URL given: httpbin.org ones pointed at a freshly started embedded
+/// server (unless `--httpbin remote`), with their original host and scheme as headers; and
+/// that server.
+fn url_tasks(args: &WorkloadArgs) -> anyhow::Result<(Vec<Value>, Option<Server>)> {
+    let srv = if !args.httpbin_remote && args.urls.iter().any(|u| httpbin::is_httpbin(u)) {
+        Some(Server::start_loopback()?)
+    } else {
+        None
+    };
+    let base = srv.as_ref().map(|s| s.url(""));
+    let timeout_ms = URL_TIMEOUT.as_millis() as u64;
+    let tasks = args
+        .urls
+        .iter()
+        .map(
+            |u| match base.as_deref().and_then(|b| httpbin::local(u, b)) {
+                Some(l) => local_task(l, u),
+                None => json!({ "url": u, "timeout_ms": timeout_ms }),
+            },
+        )
+        .collect();
+    Ok((tasks, srv))
+}
+
+/// Refuse up front a run whose connections at once would not fit the open-files limit:
+/// one per worker (at most one per task), two each when the embedded server is the peer.
+fn check_open_files(args: &WorkloadArgs, local_server: bool) -> anyhow::Result<()> {
+    let connections = args.workers.min(args.tasks).max(1) as u64;
+    fds::check(connections, if local_server { 2 } else { 1 }).map_err(|e| anyhow::anyhow!(e))
+}
+
+/// The fetch tasks for `args.tasks` tasks: the user's URLs in turn (httpbin.org ones served
+/// by the embedded server unless `--httpbin remote`), or `/delay-ms/{delay}?bytes={bytes}`
+/// on a freshly started embedded server (returned so the plan keeps it alive).
 pub fn plan_fetches(
     args: &WorkloadArgs,
     default_delay_ms: u64,
@@ -65,11 +109,13 @@ pub fn plan_fetches(
         for u in &args.urls {
             check_url(u)?;
         }
-        let t = URL_TIMEOUT.as_millis() as u64;
+        let any_local = !args.httpbin_remote && args.urls.iter().any(|u| httpbin::is_httpbin(u));
+        check_open_files(args, any_local)?;
+        let (per_url, srv) = url_tasks(args)?;
         let fetches = (0..args.tasks)
-            .map(|i| json!({ "url": args.urls[i % args.urls.len()], "timeout_ms": t }))
+            .map(|i| per_url[i % per_url.len()].clone())
             .collect();
-        return Ok((fetches, None));
+        return Ok((fetches, srv));
     }
     let delay = args.delay_ms.unwrap_or(default_delay_ms);
     if delay > server::MAX_DELAY_MS {
@@ -85,14 +131,12 @@ pub fn plan_fetches(
             server::MAX_BYTES
         );
     }
+    check_open_files(args, true)?;
     let srv = Server::start_loopback()?;
-    let url = srv.url(&format!("/delay/{delay}?bytes={bytes}"));
+    let url = srv.url(&format!("/delay-ms/{delay}?bytes={bytes}"));
     let t = (Duration::from_millis(delay) + SERVER_SLACK).as_millis() as u64;
-    // `close`: one connection per request to the embedded server, like Python's bare
-    // `requests.get`. tiny_http 0.12 keeps a thread per kept-alive connection, and its
-    // pool, under a burst of new connections, can queue one behind a busy thread until a
-    // kept-alive connection ends (a second full delay); a closing request frees its
-    // thread as soon as the request is read.
+    // `close`: one connection per request, like Python's bare `requests.get` (no session):
+    // the cost of connecting is part of each request, as in the articles.
     let task = json!({ "url": url, "timeout_ms": t, "close": true });
     Ok((vec![task; args.tasks], Some(srv)))
 }
@@ -122,6 +166,16 @@ pub struct Fetched {
 /// GET `url` within `timeout` (blocking; call it inside `ctx.without_gil`). Any status is
 /// returned; transport failures are described for a person.
 pub fn fetch(url: &str, timeout: Duration, close: bool) -> Result<Fetched, String> {
+    fetch_with(url, timeout, close, &[])
+}
+
+/// [`fetch`] with extra request headers.
+pub fn fetch_with(
+    url: &str,
+    timeout: Duration,
+    close: bool,
+    headers: &[(String, String)],
+) -> Result<Fetched, String> {
     let describe = |e: ureq::Error| match e {
         ureq::Error::Timeout(t) => format!("GET {url}: timed out ({t}) after {timeout:?}"),
         ureq::Error::HostNotFound => format!("GET {url}: host not found"),
@@ -132,6 +186,9 @@ pub fn fetch(url: &str, timeout: Duration, close: bool) -> Result<Fetched, Strin
         let mut req = agent.get(url);
         if close {
             req = req.header("Connection", "close");
+        }
+        for (k, v) in headers {
+            req = req.header(k, v);
         }
         // Per-phase timeouts, not a global one: with a global timeout ureq resolves every
         // host (IP literals too) on a new thread, one more thread spawn per request. DNS
@@ -177,7 +234,8 @@ pub fn sha256_ticking(data: &[u8], ctx: &mut TaskCtx) -> Result<[u8; 32], TaskEr
     Ok(h.finalize().into())
 }
 
-/// Run one fetch task `{url, timeout_ms}`: GET without the GIL, fail on non-2xx.
+/// Run one fetch task `{url, timeout_ms, close?, headers?, shown?}`: GET without the GIL,
+/// fail on non-2xx. `shown` is the URL the user gave, named in failures instead of `url`.
 pub fn fetch_task(task: &Value, ctx: &mut TaskCtx) -> Result<Fetched, TaskError> {
     let url = task
         .get("url")
@@ -185,18 +243,35 @@ pub fn fetch_task(task: &Value, ctx: &mut TaskCtx) -> Result<Fetched, TaskError>
         .ok_or_else(|| TaskError::failed("malformed task: no string field `url`"))?;
     let timeout = Duration::from_millis(task_u64(task, "timeout_ms")?);
     let close = task.get("close").and_then(Value::as_bool).unwrap_or(false);
+    let headers: Vec<(String, String)> = task
+        .get("headers")
+        .and_then(Value::as_object)
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                .collect()
+        })
+        .unwrap_or_default();
+    let name = |e: String| match task.get("shown").and_then(Value::as_str) {
+        Some(shown) => e.replacen(
+            url,
+            &format!("{shown} (answered by the embedded server)"),
+            1,
+        ),
+        None => e,
+    };
     ctx.tick()?;
     ctx.progress(0, 1);
-    let got = ctx.without_gil(|| fetch(url, timeout, close));
+    let got = ctx.without_gil(|| fetch_with(url, timeout, close, &headers));
     if ctx.is_cancelled() {
         return Err(TaskError::Cancelled);
     }
-    let got = got.map_err(TaskError::failed)?;
+    let got = got.map_err(|e| TaskError::failed(name(e)))?;
     if !(200..300).contains(&got.status) {
-        return Err(TaskError::failed(format!(
+        return Err(TaskError::failed(name(format!(
             "GET {url}: HTTP status {}",
             got.status
-        )));
+        ))));
     }
     Ok(got)
 }
@@ -352,7 +427,7 @@ mod tests {
     #[test]
     fn a_timeout_fails_the_task() {
         let srv = Server::start_loopback().expect("starts");
-        let err = run(task(&srv.url("/delay/3000"), 200)).expect_err("timeout");
+        let err = run(task(&srv.url("/delay-ms/3000"), 200)).expect_err("timeout");
         assert!(err.to_string().contains("timed out"), "{err}");
     }
 
@@ -398,6 +473,68 @@ mod tests {
         let plan = Http.plan(&ok).expect("planned");
         assert_eq!(plan.tasks.len(), 3);
         assert_eq!(plan.tasks[2]["url"], "http://127.0.0.1:1/a");
+    }
+
+    #[test]
+    fn httpbin_urls_are_answered_locally_unless_remote() {
+        let mut args = WorkloadArgs {
+            tasks: 3,
+            workers: 1,
+            urls: vec![
+                "https://httpbin.org/delay/1?x=2".into(),
+                "http://127.0.0.1:1/a".into(),
+            ],
+            ..Default::default()
+        };
+        let plan = Http.plan(&args).expect("planned");
+        assert_eq!(plan.keep_alive.len(), 1, "the embedded server runs");
+        let url = plan.tasks[0]["url"].as_str().expect("url");
+        assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+        assert!(url.ends_with("/delay/1?x=2"), "{url}");
+        assert_eq!(plan.tasks[0]["headers"]["host"], "httpbin.org");
+        assert_eq!(plan.tasks[0]["shown"], "https://httpbin.org/delay/1?x=2");
+        assert_eq!(plan.tasks[1]["url"], "http://127.0.0.1:1/a");
+        assert_eq!(plan.tasks[2]["url"], url);
+
+        args.httpbin_remote = true;
+        let plan = Http.plan(&args).expect("planned");
+        assert!(plan.keep_alive.is_empty(), "no server for remote");
+        assert_eq!(plan.tasks[0]["url"], "https://httpbin.org/delay/1?x=2");
+    }
+
+    #[test]
+    fn a_local_httpbin_url_is_fetched_with_httpbins_answer() {
+        let args = WorkloadArgs {
+            tasks: 1,
+            workers: 1,
+            urls: vec!["https://httpbin.org/get?a=1".into()],
+            ..Default::default()
+        };
+        let plan = Http.plan(&args).expect("planned");
+        let gil = Gil::new(GilConfig::default());
+        let (cancel, sink) = (CancelToken::new(), Sink::null());
+        let mut ctx = TaskCtx::new(0, 0, &gil, &cancel, &sink);
+        gil.acquire();
+        let got = fetch_task(&plan.tasks[0], &mut ctx).expect("fetched");
+        gil.release();
+        let v: Value = serde_json::from_slice(&got.body).expect("JSON");
+        assert_eq!(v["url"], "https://httpbin.org/get?a=1");
+        assert_eq!(v["args"]["a"], "1");
+        assert_eq!(v["headers"]["Host"], "httpbin.org");
+    }
+
+    #[test]
+    fn more_connections_than_open_files_are_refused_up_front() {
+        let (soft, _) = server::fds::raise_open_files_limit().expect("getrlimit");
+        let n = usize::try_from(soft / 2 + 100).expect("fits");
+        let args = WorkloadArgs {
+            tasks: n,
+            workers: n,
+            ..Default::default()
+        };
+        let err = Http.plan(&args).err().expect("refused").to_string();
+        assert!(err.contains("open-files limit"), "{err}");
+        assert!(err.contains(&format!("the limit is {soft}")), "{err}");
     }
 
     #[test]

@@ -424,7 +424,7 @@ mod tests {
 
     #[test]
     fn cancel_stops_a_deadlocked_run() {
-        use crate::exec::{self, CancelToken, GilConfig, RunSpec, Sink};
+        use crate::exec::{CancelToken, GilConfig, RunSpec, Sink};
         let cancel = CancelToken::new();
         let c = cancel.clone();
         let t = std::thread::spawn(move || {
@@ -442,7 +442,7 @@ mod tests {
             asyncio: Default::default(),
             worker_exe: None,
         };
-        let r = exec::run(&spec, &Sink::null(), &cancel).expect("runs");
+        let r = crate::runtime::run(&spec, &Sink::null(), &cancel).expect("runs");
         t.join().expect("canceller");
         assert!(r.cancelled, "cancel ends the run (it would hang otherwise)");
     }

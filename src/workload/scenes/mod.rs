@@ -49,7 +49,7 @@ pub fn quantile(xs: &mut [f64], q: f64) -> f64 {
 #[cfg(test)]
 pub(crate) mod testing {
     //! Running a scene in-process for unit tests.
-    use crate::exec::{self, CancelToken, GilConfig, Model, RunReport, RunSpec, Sink, Stamped};
+    use crate::exec::{CancelToken, GilConfig, Model, RunReport, RunSpec, Sink, Stamped};
     use crate::workload::WorkloadArgs;
 
     /// Run `workload` under `model` and collect the report and every event.
@@ -72,7 +72,7 @@ pub(crate) mod testing {
             asyncio: Default::default(),
             worker_exe: None,
         };
-        let report = exec::run(&spec, &sink, &CancelToken::new()).expect("scene runs");
+        let report = crate::runtime::run(&spec, &sink, &CancelToken::new()).expect("scene runs");
         drop(sink);
         (report, rx.try_iter().collect())
     }

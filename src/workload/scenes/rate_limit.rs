@@ -1,5 +1,5 @@
 //! `rate-limit`: many threads send HTTP requests (GETs of the embedded loopback server's
-//! `/delay/50`) through one shared limiter of R requests per second. The pool could go much
+//! `/delay-ms/50`) through one shared limiter of R requests per second. The pool could go much
 //! faster; the limiter holds it to R, and the time threads spent waiting for a slot is
 //! measured.
 
@@ -98,7 +98,7 @@ impl Workload for RateLimit {
     }
     fn plan(&self, args: &WorkloadArgs) -> anyhow::Result<Plan> {
         let server = crate::server::Server::start_loopback()?;
-        let url = server.url(&format!("/delay/{}", REQUEST.as_millis()));
+        let url = server.url(&format!("/delay-ms/{}", REQUEST.as_millis()));
         let mut plan = Plan::new(
             (0..args.size)
                 .map(|i| json!({ "request": i, "url": url }))

@@ -1,0 +1,86 @@
+//! The server's caps: what a route may ask for (delays, body sizes) and what a connection
+//! may cost (header size and count, request body, time to send a head, time to take a reply,
+//! connections at once). Every bound is configuration, so tests can shorten the timeouts.
+
+use std::time::Duration;
+
+/// Longest `/delay`, `/delay-ms` and `/drip` wait, in ms.
+pub const MAX_DELAY_MS: u64 = 60_000;
+/// Largest `/bytes` body (and `/delay-ms?bytes=`).
+pub const MAX_BYTES: u64 = 64 * 1024 * 1024;
+/// Largest `/drip` body; larger `numbytes` are clamped to it, as httpbin does.
+pub const MAX_DRIP_BYTES: u64 = 10 * 1024 * 1024;
+/// Longest request target (path and query) accepted.
+pub const MAX_URL_LEN: usize = 2048;
+
+/// How much a connection may cost. [`Limits::default`] is what `conlab` serves with.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// A request head (request line and headers) must arrive within this time, counted from
+    /// when the server starts waiting for it; an idle kept-alive connection is closed after
+    /// it too. Half-sent requests cannot hold a connection longer.
+    pub header_read_timeout: Duration,
+    /// A write that makes no progress for this long (a client that stopped reading) ends
+    /// the connection.
+    pub write_timeout: Duration,
+    /// Largest request head in bytes (larger: 431 and close).
+    pub max_header_size: usize,
+    /// Most header fields in a request (more: 431 and close).
+    pub max_headers: usize,
+    /// A connection's read buffer never grows beyond this (hyper's minimum is 8192).
+    pub max_buf_size: usize,
+    /// A request body a route reads (`POST /delay/...`) must arrive within this time (408).
+    pub body_read_timeout: Duration,
+    /// Largest request body read; a larger `Content-Length` gets 413 before any of the body
+    /// is read, and a longer chunked body is cut off at this size.
+    pub max_body: u64,
+    /// Connections served at once; more wait in the kernel's accept queue.
+    pub max_connections: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            header_read_timeout: Duration::from_secs(30),
+            write_timeout: Duration::from_secs(30),
+            max_header_size: 16 * 1024,
+            max_headers: 100,
+            max_buf_size: 64 * 1024,
+            body_read_timeout: Duration::from_secs(30),
+            max_body: 1024 * 1024,
+            max_connections: 16 * 1024,
+        }
+    }
+}
+
+impl Limits {
+    /// The limits with every floor enforced (hyper panics on a read buffer under 8 KiB).
+    pub(crate) fn sane(mut self) -> Self {
+        self.max_buf_size = self.max_buf_size.max(8192);
+        self.max_header_size = self.max_header_size.clamp(1024, self.max_buf_size);
+        self.max_headers = self.max_headers.max(1);
+        self.max_connections = self.max_connections.max(1);
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sane_raises_floors_that_would_panic_hyper() {
+        let l = Limits {
+            max_buf_size: 10,
+            max_header_size: 1_000_000,
+            max_headers: 0,
+            max_connections: 0,
+            ..Limits::default()
+        }
+        .sane();
+        assert_eq!(l.max_buf_size, 8192);
+        assert_eq!(l.max_header_size, 8192);
+        assert_eq!((l.max_headers, l.max_connections), (1, 1));
+        assert_eq!(Limits::default().sane(), Limits::default());
+    }
+}
