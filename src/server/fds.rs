@@ -12,6 +12,10 @@ const HEADROOM: u64 = 64;
 
 static RAISE: Once = Once::new();
 
+/// Open files worth asking for beyond the hard limit, when allowed: 10,000 loopback
+/// connections at two files each, and room for the rest.
+const WANTED: u64 = 32_768;
+
 /// Raise the soft open-files limit to the hard limit (once per process; worker processes
 /// inherit it). Returns the (soft, hard) limits in force afterwards.
 pub fn raise_open_files_limit() -> Option<(u64, u64)> {
@@ -27,6 +31,15 @@ pub fn raise_open_files_limit() -> Option<(u64, u64)> {
             {
                 let _ = setrlimit(Resource::RLIMIT_NOFILE, nr_open.min(hard), hard);
             }
+        }
+        // The async model holds a connection per task (10,000 at once, two open files
+        // each with the embedded server as the peer): where the hard limit is lower and
+        // the process may raise it (CAP_SYS_RESOURCE), ask for enough. Refused otherwise,
+        // and the limit stays as it was.
+        if let Ok((_, hard)) = getrlimit(Resource::RLIMIT_NOFILE)
+            && hard < WANTED
+        {
+            let _ = setrlimit(Resource::RLIMIT_NOFILE, WANTED, WANTED);
         }
     });
     getrlimit(Resource::RLIMIT_NOFILE).ok()
