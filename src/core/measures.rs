@@ -30,4 +30,3 @@ pub struct LoopStats {
     /// Tasks in flight on the loop at once, at most.
     pub peak_in_flight: u64,
 }
-

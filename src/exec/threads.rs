@@ -91,8 +91,9 @@ impl<'a, 'j> ThreadPool<'a, 'j> {
         let job = self.job;
         let n = job.tasks.len();
         let take = || feed.recv().ok().filter(|&i| i < n);
-        let (results, _, spawn_error) =
-            self.run_from(gil, take, |i, ctx| job.workload.run_task(&job.tasks[i], ctx));
+        let (results, _, spawn_error) = self.run_from(gil, take, |i, ctx| {
+            job.workload.run_task(&job.tasks[i], ctx)
+        });
         if let Some(msg) = spawn_error
             && results.iter().all(Option::is_none)
         {
@@ -105,7 +106,12 @@ impl<'a, 'j> ThreadPool<'a, 'j> {
     }
 
     /// The pool's loop: each thread takes the next index from `take` until it says `None`.
-    fn run_from<N, F>(self, gil: &Gil, take: N, f: F) -> (Vec<TaskResult>, ThreadStats, Option<String>)
+    fn run_from<N, F>(
+        self,
+        gil: &Gil,
+        take: N,
+        f: F,
+    ) -> (Vec<TaskResult>, ThreadStats, Option<String>)
     where
         N: Fn() -> Option<usize> + Sync,
         F: Fn(usize, &mut TaskCtx) -> Result<TaskOutput, TaskError> + Sync,

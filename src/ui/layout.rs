@@ -13,7 +13,7 @@ pub struct Areas {
     pub header: Rect,
     pub cpu: Rect,
     pub progress: Rect,
-    pub models: [Rect; 3],
+    pub models: [Rect; 4],
     pub timeline: Rect,
     pub explain: Rect,
     pub keys: Rect,
@@ -52,7 +52,20 @@ pub fn areas(area: Rect, cores: usize, workers: usize) -> Areas {
     ])
     .areas(area);
     let h = body.height;
-    let models_h = if h >= 40 { 8 } else { 7 };
+    // Four panels side by side where each gets 30 columns; two by two below that.
+    let side_by_side = body.width >= 120;
+    let panel_h = if h >= 40 {
+        8
+    } else if side_by_side || h >= 30 {
+        7
+    } else if h >= 22 {
+        5
+    } else if h >= 18 {
+        4
+    } else {
+        3
+    };
+    let models_h = if side_by_side { panel_h } else { panel_h * 2 };
     let top_w = body.width;
     let cpu_w = top_w / 2;
     let rest = h.saturating_sub(models_h);
@@ -75,7 +88,14 @@ pub fn areas(area: Rect, cores: usize, workers: usize) -> Areas {
     .areas(body);
     let [cpu, progress] =
         Layout::horizontal([Constraint::Length(cpu_w), Constraint::Min(0)]).areas(top);
-    let models: [Rect; 3] = Layout::horizontal([Constraint::Ratio(1, 3); 3]).areas(models);
+    let models: [Rect; 4] = if side_by_side {
+        Layout::horizontal([Constraint::Ratio(1, 4); 4]).areas(models)
+    } else {
+        let [a, b] = Layout::vertical([Constraint::Ratio(1, 2); 2]).areas(models);
+        let [a1, a2] = Layout::horizontal([Constraint::Ratio(1, 2); 2]).areas(a);
+        let [b1, b2] = Layout::horizontal([Constraint::Ratio(1, 2); 2]).areas(b);
+        [a1, a2, b1, b2]
+    };
     Areas {
         header,
         cpu,
@@ -109,6 +129,7 @@ mod tests {
             let sum = a.header.height
                 + a.cpu.height
                 + a.models[0].height
+                + if w < 120 { a.models[2].height } else { 0 }
                 + a.timeline.height
                 + a.explain.height
                 + 1;

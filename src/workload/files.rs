@@ -284,7 +284,11 @@ impl Workload for Files {
             extra: json!({ "files": total, "lines": counts.lines, "bytes": counts.bytes }),
         })
     }
-    fn run_task_async<'a>(&'a self, task: &'a Value, mut ctx: AsyncCtx<'a>) -> Option<TaskFuture<'a>> {
+    fn run_task_async<'a>(
+        &'a self,
+        task: &'a Value,
+        mut ctx: AsyncCtx<'a>,
+    ) -> Option<TaskFuture<'a>> {
         Some(Box::pin(async move {
             let files = task
                 .get("files")

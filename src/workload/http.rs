@@ -285,7 +285,10 @@ pub async fn fetch_task_async(task: &Value, ctx: &mut AsyncCtx<'_>) -> Result<Fe
     let timeout = Duration::from_millis(task_u64(task, "timeout_ms")?);
     let close = task.get("close").and_then(Value::as_bool).unwrap_or(false);
     ctx.progress(0, 1);
-    let got = ctx.get(url, timeout, close).await.map_err(TaskError::failed)?;
+    let got = ctx
+        .get(url, timeout, close)
+        .await
+        .map_err(TaskError::failed)?;
     if !(200..300).contains(&got.status) {
         return Err(TaskError::failed(format!(
             "GET {url}: HTTP status {}",
@@ -356,7 +359,11 @@ impl Workload for Http {
             extra: json!({ "status": got.status, "sha256": hex(&digest) }),
         })
     }
-    fn run_task_async<'a>(&'a self, task: &'a Value, mut ctx: AsyncCtx<'a>) -> Option<TaskFuture<'a>> {
+    fn run_task_async<'a>(
+        &'a self,
+        task: &'a Value,
+        mut ctx: AsyncCtx<'a>,
+    ) -> Option<TaskFuture<'a>> {
         Some(Box::pin(async move {
             let got = fetch_task_async(task, &mut ctx).await?;
             // Hashing the body is CPU work: it runs on the loop, between two awaits.

@@ -46,7 +46,11 @@ impl Workload for Sleep {
         ctx.progress(1, 1);
         Ok(TaskOutput::value(ms.into()))
     }
-    fn run_task_async<'a>(&'a self, task: &'a Value, mut ctx: AsyncCtx<'a>) -> Option<TaskFuture<'a>> {
+    fn run_task_async<'a>(
+        &'a self,
+        task: &'a Value,
+        mut ctx: AsyncCtx<'a>,
+    ) -> Option<TaskFuture<'a>> {
         Some(Box::pin(async move {
             let ms = task_u64(task, "ms")?;
             ctx.progress(0, 1);

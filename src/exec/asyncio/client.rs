@@ -56,7 +56,11 @@ impl HttpClient {
             .body(Empty::new())
             .map_err(|e| format!("GET {url}: {e}"))?;
         let fetch = async {
-            let resp = self.client.request(req).await.map_err(|e| describe(url, &e))?;
+            let resp = self
+                .client
+                .request(req)
+                .await
+                .map_err(|e| describe(url, &e))?;
             let status = resp.status().as_u16();
             let body = Limited::new(resp.into_body(), MAX_BODY)
                 .collect()

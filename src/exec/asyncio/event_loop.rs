@@ -41,7 +41,11 @@ pub fn run(job: &Job, opts: AsyncOpts) -> (Vec<TaskResult>, LoopStats) {
         let probe = AsyncCtx::new(0, LOOP_WORKER, job.cancel, job.sink, &client, &loop_gil);
         job.workload.run_task_async(&job.tasks[0], probe).is_some()
     };
-    let offload = if has_async { Offload::None } else { opts.offload };
+    let offload = if has_async {
+        Offload::None
+    } else {
+        opts.offload
+    };
     // Offloaded work on threads shares one GIL with the loop (Python's to_thread).
     let shared_gil = Gil::new(job.gil);
     let width = opts
@@ -121,9 +125,16 @@ pub fn run(job: &Job, opts: AsyncOpts) -> (Vec<TaskResult>, LoopStats) {
             });
         let (mut results, stats) = match looped {
             Ok(h) => h.join().unwrap_or_else(|_| {
-                (vec![Some(Err("the event loop panicked".into())); n], LoopStats::default())
+                (
+                    vec![Some(Err("the event loop panicked".into())); n],
+                    LoopStats::default(),
+                )
             }),
-            Err(e) => fail_all(job, loop_gil, &format!("could not start the loop thread: {e}")),
+            Err(e) => fail_all(
+                job,
+                loop_gil,
+                &format!("could not start the loop thread: {e}"),
+            ),
         };
         if let Some(h) = pool {
             let from_pool = h.join().unwrap_or_default();

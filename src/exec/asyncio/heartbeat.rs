@@ -166,13 +166,34 @@ mod tests {
     #[test]
     fn buckets_are_monotonic_and_cover_their_values() {
         let mut last = 0;
-        for v in [0u64, 1, 31, 32, 33, 63, 64, 100, 1000, 12_345, 1_000_000, u32::MAX as u64] {
+        for v in [
+            0u64,
+            1,
+            31,
+            32,
+            33,
+            63,
+            64,
+            100,
+            1000,
+            12_345,
+            1_000_000,
+            u32::MAX as u64,
+        ] {
             let b = bucket_of(v);
             assert!(b >= last, "{v}");
             last = b;
-            assert!(bucket_top(b) >= v, "{v} above its bucket top {}", bucket_top(b));
+            assert!(
+                bucket_top(b) >= v,
+                "{v} above its bucket top {}",
+                bucket_top(b)
+            );
             // within ~3%
-            assert!(bucket_top(b) as f64 <= v as f64 * 1.04 + 1.0, "{v}: {}", bucket_top(b));
+            assert!(
+                bucket_top(b) as f64 <= v as f64 * 1.04 + 1.0,
+                "{v}: {}",
+                bucket_top(b)
+            );
         }
     }
 

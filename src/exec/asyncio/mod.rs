@@ -18,10 +18,10 @@ mod timed;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::core::LoopStats;
 pub use client::Fetched;
 pub use ctx::{AsyncCtx, TaskFuture};
 pub use event_loop::run;
-pub use crate::core::LoopStats;
 pub use heartbeat::{HEARTBEAT, LagHistogram};
 
 /// Where the async model runs a task that has no async body (CPU work).
