@@ -193,7 +193,7 @@ pub fn three_finished(cores: usize) -> App {
         ),
     );
     let id = started(&c).unwrap_or(3);
-    feed(
+    let c = feed(
         &mut a,
         run_msgs(
             id,
@@ -202,6 +202,20 @@ pub fn three_finished(cores: usize) -> App {
             16,
             1_560_000,
             3_010_000,
+            false,
+            "1270607",
+        ),
+    );
+    let id = started(&c).unwrap_or(4);
+    feed(
+        &mut a,
+        run_msgs(
+            id,
+            Model::Async,
+            2,
+            16,
+            3_050_000,
+            3_000_000,
             false,
             "1270607",
         ),
