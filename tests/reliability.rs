@@ -2,6 +2,9 @@
 //! killed workers, hostile files and protocol lines, and flags that do not apply; plus
 //! property tests of the recording reader, the lesson reader and the worker's checks.
 
+mod common;
+use common::{alive, descendants};
+
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -30,32 +33,6 @@ fn spawn(args: &[&str]) -> Child {
 
 fn signal(pid: u32, sig: Signal) {
     kill(Pid::from_raw(pid as i32), sig).expect("signal");
-}
-
-/// Every descendant of `pid` (children of each of its threads, recursively).
-fn descendants(pid: u32) -> Vec<u32> {
-    let mut out = Vec::new();
-    let mut todo = vec![pid];
-    while let Some(p) = todo.pop() {
-        let Ok(tasks) = std::fs::read_dir(format!("/proc/{p}/task")) else {
-            continue;
-        };
-        for t in tasks.flatten() {
-            if let Ok(s) = std::fs::read_to_string(t.path().join("children")) {
-                for c in s.split_whitespace().filter_map(|c| c.parse().ok()) {
-                    if !out.contains(&c) {
-                        out.push(c);
-                        todo.push(c);
-                    }
-                }
-            }
-        }
-    }
-    out
-}
-
-fn alive(pid: u32) -> bool {
-    std::path::Path::new(&format!("/proc/{pid}")).exists()
 }
 
 /// Poll until `f` gives a value, or panic naming `what` after `deadline`.

@@ -2,6 +2,9 @@
 //! panels off the screen, quit with `q`, and check the terminal was restored and no
 //! process was left behind. Waits only by polling the screen with a deadline.
 
+mod common;
+use common::{alive, descendants};
+
 use std::io::{Read, Write};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -10,33 +13,6 @@ use portable_pty::{CommandBuilder, PtySize, native_pty_system};
 
 const ROWS: u16 = 36;
 const COLS: u16 = 120;
-
-/// Every descendant of `pid` (children files of each of its threads, recursively).
-fn descendants(pid: u32) -> Vec<u32> {
-    let mut out = Vec::new();
-    let mut todo = vec![pid];
-    while let Some(p) = todo.pop() {
-        let Ok(tasks) = std::fs::read_dir(format!("/proc/{p}/task")) else {
-            continue;
-        };
-        for t in tasks.flatten() {
-            if let Ok(s) = std::fs::read_to_string(t.path().join("children")) {
-                for c in s.split_whitespace().filter_map(|c| c.parse().ok()) {
-                    if !out.contains(&c) {
-                        out.push(c);
-                        todo.push(c);
-                    }
-                }
-            }
-        }
-    }
-    out
-}
-
-fn alive(pid: u32) -> bool {
-    // A zombie still has /proc/<pid>; count it as alive (nobody reaped it).
-    std::path::Path::new(&format!("/proc/{pid}")).exists()
-}
 
 struct Screen(Arc<Mutex<vt100::Parser>>);
 
