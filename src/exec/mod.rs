@@ -222,34 +222,74 @@ pub fn run_workload(
         failures,
         never_ran,
     } = collected.into_inner();
-    let cancelled = cancel.is_cancelled() || never_ran;
-    let (answer, details) = if failures.is_empty() && !cancelled {
-        let (a, d) = fold.finish(w, &args, run_extra);
+    Ok(finish_run(
+        &sink,
+        w,
+        spec.model,
+        &args,
+        spec.gil.enabled,
+        Ended {
+            tasks,
+            fold,
+            run_extra,
+            failures,
+            cancelled: cancel.is_cancelled() || never_ran,
+            elapsed,
+            cpu,
+        },
+    ))
+}
+
+/// How a run ended, as every runtime measures it.
+pub struct Ended {
+    pub tasks: usize,
+    /// The finished tasks' outputs, folded as they arrived.
+    pub fold: Box<dyn Fold>,
+    /// What an orchestrating workload measured about the whole run.
+    pub run_extra: Option<Value>,
+    pub failures: Vec<(usize, String)>,
+    pub cancelled: bool,
+    pub elapsed: Duration,
+    pub cpu: Duration,
+}
+
+/// The end of every run, whichever runtime ran it: the answer (only when no task failed
+/// and nothing was cancelled), the `RunFinished` event, and the report.
+pub fn finish_run(
+    sink: &Sink,
+    w: &dyn Workload,
+    model: Model,
+    args: &WorkloadArgs,
+    gil: bool,
+    end: Ended,
+) -> RunReport {
+    let (answer, details) = if end.failures.is_empty() && !end.cancelled {
+        let (a, d) = end.fold.finish(w, args, end.run_extra);
         (Some(a), d)
     } else {
         (None, None)
     };
     sink.emit(Event::RunFinished {
         answer: answer.clone(),
-        elapsed_us: elapsed.as_micros() as u64,
-        cpu_us: cpu.as_micros() as u64,
-        failed: failures.len(),
-        cancelled,
+        elapsed_us: end.elapsed.as_micros() as u64,
+        cpu_us: end.cpu.as_micros() as u64,
+        failed: end.failures.len(),
+        cancelled: end.cancelled,
     });
-    Ok(RunReport {
+    RunReport {
         workload: w.name().to_string(),
-        model: spec.model,
+        model,
         workers: args.workers,
-        gil: spec.gil.enabled,
+        gil,
         size: args.size,
-        tasks,
+        tasks: end.tasks,
         answer,
-        elapsed,
-        cpu,
-        failures,
-        cancelled,
+        elapsed: end.elapsed,
+        cpu: end.cpu,
+        failures: end.failures,
+        cancelled: end.cancelled,
         details,
-    })
+    }
 }
 
 /// The refusal for running `w` under a model it is not for.

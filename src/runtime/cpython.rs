@@ -395,39 +395,31 @@ impl Runner for CpythonRunner {
             .saturating_sub(Duration::from_micros(startup_cpu_us));
         drop(plan);
 
-        let mut outputs = Vec::with_capacity(tasks);
+        let mut fold = w.folder(&args);
         let mut failures = Vec::new();
         let mut never_ran = false;
         for (i, r) in tr.results.into_iter().enumerate() {
             match r {
-                Some(Ok(o)) => outputs.push(o),
+                Some(Ok(o)) => fold.add(i, o),
                 Some(Err(e)) => failures.push((i, e)),
                 None => never_ran = true,
             }
         }
-        let cancelled = cancelled || never_ran;
-        let answer = (failures.is_empty() && !cancelled).then(|| w.combine(&outputs, &args));
-        let details = answer.as_ref().and_then(|_| w.details(&outputs, &args));
-        sink.emit(Event::RunFinished {
-            answer: answer.clone(),
-            elapsed_us: elapsed.as_micros() as u64,
-            cpu_us: cpu.as_micros() as u64,
-            failed: failures.len(),
-            cancelled,
-        });
-        Ok(RunReport {
-            workload: w.name().to_string(),
-            model: spec.model,
-            workers: args.workers,
+        Ok(crate::exec::finish_run(
+            &sink,
+            w,
+            spec.model,
+            &args,
             gil,
-            size: args.size,
-            tasks,
-            answer,
-            elapsed,
-            cpu,
-            failures,
-            cancelled,
-            details,
-        })
+            crate::exec::Ended {
+                tasks,
+                fold,
+                run_extra: None,
+                failures,
+                cancelled: cancelled || never_ran,
+                elapsed,
+                cpu,
+            },
+        ))
     }
 }
