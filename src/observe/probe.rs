@@ -682,10 +682,17 @@ mod tests {
             .spawn()
             .expect("sleep");
         let mut p = Probe::new(child.id(), false, Instant::now()).expect("probe");
-        // Learn where it waits (it may still be starting: sample until it is known).
-        for _ in 0..1000 {
+        // Learn where it waits (it may still be starting, and a just-exec'd process
+        // still spends CPU: sample until it has been asleep for 20 samples in a row).
+        let mut asleep = 0;
+        for _ in 0..2000 {
             p.sample(Instant::now());
-            if p.last_wait(child.id()) == Some(Wait::Sleep) {
+            asleep = if p.last_wait(child.id()) == Some(Wait::Sleep) {
+                asleep + 1
+            } else {
+                0
+            };
+            if asleep == 20 {
                 break;
             }
             std::thread::sleep(Duration::from_millis(1));
