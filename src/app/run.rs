@@ -231,6 +231,9 @@ impl ModelRun {
                 let a = match kind {
                     SpanKind::GilWait => Activity::GilWait,
                     SpanKind::Io => Activity::Io,
+                    SpanKind::NativeHolding => Activity::NativeHold,
+                    // Native code with the GIL released is computing, drawn as such.
+                    SpanKind::NativeReleased => Activity::Compute,
                 };
                 self.timeline.span(*worker, a, *start_us, *end_us);
             }
