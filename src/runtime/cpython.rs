@@ -267,6 +267,7 @@ impl Runner for CpythonRunner {
                 "tasks": plan.tasks,
                 "start_method": self.start_method.map(StartMethod::name),
                 "switch_interval_s": spec.gil.switch_interval.as_secs_f64(),
+                "variant": args.variant,
             }
         });
 
@@ -343,7 +344,13 @@ impl Runner for CpythonRunner {
             key: RUNTIME_NOTE.into(),
             value: self.info.label(),
         });
-        let mut tr = Translator::new(mono0, interpreter, args.workers, tasks);
+        // The native scene's bystander is a thread beside the workers: a lane of its own.
+        let lanes = if w.name() == "native" {
+            tasks
+        } else {
+            args.workers
+        };
+        let mut tr = Translator::new(mono0, interpreter, lanes, tasks);
         let ending = loop {
             if cancel.is_cancelled() {
                 break Ending::Cancelled;
