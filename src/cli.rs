@@ -531,7 +531,7 @@ pub struct FidelityArgs {
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "primes,naive-primes,squares,sleep"
+        default_value = "primes,naive-primes,squares,sleep,pipeline,native"
     )]
     pub workloads: Vec<String>,
     /// Workers for threads and processes (default: logical cores).

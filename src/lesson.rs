@@ -55,6 +55,10 @@ pub const SHIPPED: &[(&str, &str)] = &[
         "09-convoy",
         include_str!("../assets/lessons/09-convoy.toml"),
     ),
+    (
+        "10-native-code",
+        include_str!("../assets/lessons/10-native-code.toml"),
+    ),
 ];
 
 /// A whole lesson.
