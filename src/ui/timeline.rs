@@ -32,7 +32,7 @@ pub fn glyph(a: Activity, t: &Theme) -> (char, Style) {
 pub fn wait_names(app: &App) -> (&'static str, &'static str) {
     let w = app.settings.workload();
     match (w.name(), w.kind()) {
-        ("sleep" | "convoy", _) => ("sleeping", "sleep"),
+        ("sleep" | "convoy" | "native", _) => ("sleeping", "sleep"),
         ("rate-limit", _) | (_, WorkKind::Io | WorkKind::Mixed) => ("waiting on I/O", "I/O"),
         (_, WorkKind::Scene) => ("waiting on a lock or queue", "lock"),
         _ => ("blocked", "blocked"),
