@@ -227,7 +227,8 @@ impl Workload for Native {
                     if i == 0 {
                         let t0 = Instant::now();
                         for c in 0..calls {
-                            if ctx.is_cancelled() {
+                            // Between calls the task is back in interpreted code: a check.
+                            if ctx.tick().is_err() {
                                 break;
                             }
                             let s = Instant::now();
@@ -249,7 +250,7 @@ impl Workload for Native {
                     let mut mine = 0u64;
                     loop {
                         let c = next.fetch_add(1, Ordering::SeqCst);
-                        if c >= calls || ctx.is_cancelled() {
+                        if c >= calls || ctx.tick().is_err() {
                             break;
                         }
                         let s = Instant::now();
