@@ -245,7 +245,7 @@ impl WorkloadArgs {
 const OPTION_USE: [(&str, &str); 6] = [
     (
         "--delay-ms",
-        "the embedded server's replies (http, pipeline)",
+        "the embedded server's replies (http, pipeline) and each sleep task's wait",
     ),
     ("--bytes", "the embedded server's replies (http, pipeline)"),
     ("--url", "the workloads that fetch URLs (http, pipeline)"),
@@ -258,6 +258,62 @@ const OPTION_USE: [(&str, &str); 6] = [
 ];
 
 impl WorkloadArgs {
+    /// The optional flags given, each with its value as typed on the command line (for
+    /// the dashboard's header), in `OPTION_USE` order.
+    pub fn given_flags(&self) -> Vec<(&'static str, String)> {
+        let mut out = Vec::new();
+        if let Some(d) = self.delay_ms {
+            out.push(("--delay-ms", d.to_string()));
+        }
+        if let Some(b) = self.bytes {
+            out.push(("--bytes", b.to_string()));
+        }
+        match self.urls.len() {
+            0 => {}
+            1 => out.push(("--url", self.urls[0].clone())),
+            n => out.push(("--url", format!("{} (+{} more)", self.urls[0], n - 1))),
+        }
+        if self.httpbin_remote {
+            out.push(("--httpbin", "remote".into()));
+        }
+        if let Some(d) = &self.dir {
+            out.push(("--dir", d.display().to_string()));
+        }
+        if let Some(c) = self.chunk {
+            out.push(("--chunk", c.to_string()));
+        }
+        if let Some(k) = self.max_tasks_per_child {
+            out.push(("--max-tasks-per-child", k.to_string()));
+        }
+        out
+    }
+
+    /// These arguments with every optional flag `w` does not read cleared (the dashboard
+    /// keeps the command line's flags while `w` cycles through workloads).
+    pub fn only_options_of(mut self, w: &dyn Workload) -> Self {
+        let reads = |flag: &str| w.options().contains(&flag);
+        if !reads("--delay-ms") {
+            self.delay_ms = None;
+        }
+        if !reads("--bytes") {
+            self.bytes = None;
+        }
+        if !reads("--url") {
+            self.urls.clear();
+            self.httpbin_remote = false;
+        }
+        if !reads("--dir") {
+            self.dir = None;
+        }
+        if !reads("--chunk") {
+            self.chunk = None;
+        }
+        if !reads("--max-tasks-per-child") {
+            self.max_tasks_per_child = None;
+        }
+        self
+    }
+
     /// The optional flags given, by name.
     fn given(&self) -> Vec<&'static str> {
         let set = [
