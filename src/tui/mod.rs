@@ -62,7 +62,9 @@ fn run_dashboard<B: Backend>(
 ) -> (std::io::Result<()>, String) {
     let mut app = app;
     let result = (|| {
-        let (tx, rx) = crossbeam_channel::unbounded::<Msg>();
+        // Bounded: a run of millions of tasks waits for a slow screen instead of queueing
+        // its events without end (the run's sink gives up once the run is cancelled).
+        let (tx, rx) = crossbeam_channel::bounded::<Msg>(run::EVENTS_CAPACITY);
         let stop = Arc::new(AtomicBool::new(false));
         let input = input::spawn(tx.clone(), stop.clone())?;
         // A replay brings its own CPU samples.
@@ -77,6 +79,8 @@ fn run_dashboard<B: Backend>(
         })?;
         let result = run_loop_with(terminal, &mut app, &tx, &rx, extras);
         stop.store(true, Ordering::Relaxed);
+        // Nobody listens any more: a producer blocked on a full channel gets its error.
+        drop(rx);
         let _ = input.join();
         result
     })();
