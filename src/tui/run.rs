@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::{SendTimeoutError, Sender};
 
@@ -12,13 +12,22 @@ use crossbeam_channel::{SendTimeoutError, Sender};
 pub const EVENTS_CAPACITY: usize = 65_536;
 
 /// Send `msg`, waiting while the channel is full, until it is taken, nobody listens, or
-/// `cancel` is set (then the event is dropped: the run is ending).
-fn send_or_give_up(tx: &Sender<Msg>, mut msg: Msg, cancel: &CancelToken) {
+/// `cancel` has been set for `patience` (then it is dropped: the run is ending and
+/// nobody drains the channel, e.g. the dashboard is quitting and joins the run).
+fn send_or_give_up(tx: &Sender<Msg>, mut msg: Msg, cancel: &CancelToken, patience: Duration) {
+    let mut cancelled_at: Option<Instant> = None;
     loop {
-        match tx.send_timeout(msg, std::time::Duration::from_millis(20)) {
+        match tx.send_timeout(msg, Duration::from_millis(20)) {
             Ok(()) | Err(SendTimeoutError::Disconnected(_)) => return,
-            Err(SendTimeoutError::Timeout(m)) if !cancel.is_cancelled() => msg = m,
-            Err(SendTimeoutError::Timeout(_)) => return,
+            Err(SendTimeoutError::Timeout(m)) => {
+                if cancel.is_cancelled() {
+                    let since = *cancelled_at.get_or_insert_with(Instant::now);
+                    if since.elapsed() >= patience {
+                        return;
+                    }
+                }
+                msg = m;
+            }
         }
     }
 }
@@ -76,13 +85,20 @@ impl RunJob {
                         at: t0.elapsed(),
                         ev,
                     };
-                    send_or_give_up(&events, msg, &sink_cancel);
+                    send_or_give_up(&events, msg, &sink_cancel, Duration::ZERO);
                 });
                 let result = runner
                     .run(&spec, &sink, &cancel)
                     .map(|_| ())
                     .map_err(|e| e.to_string());
-                let _ = ended.send(Msg::RunEnded { id, result });
+                // The end must reach a dashboard that still drains (after `c`); one that
+                // is quitting and joining this thread stops draining: give up after 1 s.
+                send_or_give_up(
+                    &ended,
+                    Msg::RunEnded { id, result },
+                    &cancel,
+                    Duration::from_secs(1),
+                );
             });
         match spawned {
             Ok(h) => self.handle = Some(h),
