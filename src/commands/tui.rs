@@ -126,7 +126,8 @@ mod tests {
     /// the same as `run` gives them.
     #[test]
     fn every_run_flag_reaches_the_dashboards_runs() {
-        let cases: [(&[&str], fn(&WorkloadArgs) -> bool); 9] = [
+        type Case = (&'static [&'static str], fn(&WorkloadArgs) -> bool);
+        let cases: [Case; 9] = [
             (&["--workload", "sleep", "--delay-ms", "3000"], |a| {
                 a.delay_ms == Some(3000) && a.size == 3000
             }),

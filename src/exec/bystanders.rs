@@ -85,7 +85,7 @@ mod tests {
             });
             rx.recv().expect("spinner started");
             let by = Bystanders::now();
-            assert!(by.len() >= 1);
+            assert!(!by.is_empty());
             let me = nix::unistd::gettid().as_raw() as u32;
             assert!(!by.before.contains_key(&me), "the caller is the run");
             // The spinner burns CPU while the caller does until 20 ms of CPU went by.
