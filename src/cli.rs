@@ -157,6 +157,12 @@ pub struct WorkloadOpts {
     /// Replace each worker process after K tasks (Python's max_tasks_per_child; recycle).
     #[arg(long, value_name = "K")]
     pub max_tasks_per_child: Option<usize>,
+    /// primes: how the numbers are cut into tasks — `ranges` (the articles' equal ranges,
+    /// one per worker: the upper one costs more), `work` (many equal-work chunks; the
+    /// default) or `steal` (equal ranges on a work-stealing thread pool, rayon; threads
+    /// model only).
+    #[arg(long, value_enum, value_name = "ranges|work|steal")]
+    pub split: Option<crate::exec::Split>,
 }
 
 impl WorkloadOpts {
@@ -187,6 +193,7 @@ impl WorkloadOpts {
             chunk: self.chunk,
             variant: self.variant.clone(),
             max_tasks_per_child: self.max_tasks_per_child,
+            split: self.split,
         }
     }
 
@@ -596,6 +603,12 @@ pub struct WatchArgs {
     /// Colour theme.
     #[arg(long, value_enum, default_value = "dark")]
     pub theme: crate::ui::theme::ThemeName,
+    /// Save every kernel sample (and CPU sample) to FILE (JSON lines) for `conlab replay`.
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<std::path::PathBuf>,
+    /// Where `s` saves screenshots.
+    #[arg(long, value_name = "DIR", default_value = "screenshots")]
+    pub shots: std::path::PathBuf,
     /// The program to run and its arguments (after `--`).
     #[arg(last = true, value_name = "CMD")]
     pub command: Vec<String>,

@@ -59,6 +59,8 @@ impl Player {
                         app.update(Msg::Cpu(s));
                     }
                 }
+                // A watch recording's entries: `conlab replay` plays those in the watch screen.
+                Entry::Watch { .. } | Entry::Kernel { .. } => {}
                 Entry::Event { run, event, .. } => {
                     if let Event::RunStarted {
                         workload,
@@ -74,7 +76,7 @@ impl Player {
                             Settings::new(workload, *size, *workers, *gil, *switch_interval_ms);
                         settings.tasks = *tasks;
                         let replay = ReplayMsg::Run {
-                            settings,
+                            settings: Box::new(settings),
                             model: *model,
                         };
                         // The Start command is not carried out — the recorded events stand

@@ -65,6 +65,8 @@ pub struct ModelRun {
     pub samples: u32,
     /// The interpreter that ran it (the CPython runtime's note); `None` for native runs.
     pub runtime: Option<String>,
+    /// Each worker's busy time so far: the sum of its finished tasks' spans, µs.
+    pub busy_us: Vec<u64>,
 }
 
 /// Workers whose live state is kept (the rest are counted).
@@ -87,7 +89,18 @@ impl ModelRun {
             others_sum: 0.0,
             samples: 0,
             runtime: None,
+            busy_us: Vec::new(),
         }
+    }
+
+    /// The least and most busy workers' time (µs) and the busiest ÷ the mean, over the
+    /// workers that ran tasks; `None` before any task finished.
+    pub fn busy_spread(&self) -> Option<(u64, u64, f64)> {
+        let busy: Vec<u64> = self.busy_us.iter().copied().filter(|b| *b > 0).collect();
+        let min = *busy.iter().min()?;
+        let max = *busy.iter().max()?;
+        let mean = busy.iter().sum::<u64>() as f64 / busy.len() as f64;
+        Some((min, max, max as f64 / mean.max(1.0)))
     }
 
     /// Back to a fresh state, ready for a new run.
@@ -237,8 +250,19 @@ impl ModelRun {
                 };
                 self.timeline.span(*worker, a, *start_us, *end_us);
             }
-            Event::TaskFinished { worker, result, .. } => {
+            Event::TaskFinished {
+                worker,
+                result,
+                wall_us,
+                ..
+            } => {
                 self.tasks_done += 1;
+                if *worker < MAX_WORKERS_SHOWN {
+                    if self.busy_us.len() <= *worker {
+                        self.busy_us.resize(*worker + 1, 0);
+                    }
+                    self.busy_us[*worker] += wall_us;
+                }
                 if result.is_err() {
                     self.failed += 1;
                 }

@@ -256,6 +256,14 @@ impl Runner for CpythonRunner {
             args.size = size;
         }
         let args = args.resolve(w)?;
+        if args.split == Some(crate::exec::Split::Steal) {
+            return Err(crate::exec::ArgError::new(
+                "--split",
+                "steal is rayon's work stealing, a native-runtime pool; CPython's pools take \
+                 tasks from one queue (use --split ranges or work, or --runtime native)",
+            )
+            .into());
+        }
         let plan = w.plan(&args).map_err(RunError::Plan)?;
         let tasks = plan.tasks.len();
         let message = json!({
