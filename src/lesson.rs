@@ -56,12 +56,12 @@ pub const SHIPPED: &[(&str, &str)] = &[
         include_str!("../assets/lessons/09-convoy.toml"),
     ),
     (
-        "10-native-code",
-        include_str!("../assets/lessons/10-native-code.toml"),
-    ),
-    (
         "12-the-kernel-sees-the-gil",
         include_str!("../assets/lessons/12-the-kernel-sees-the-gil.toml"),
+    ),
+    (
+        "13-native-code",
+        include_str!("../assets/lessons/13-native-code.toml"),
     ),
 ];
 
