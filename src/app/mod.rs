@@ -16,7 +16,7 @@ pub mod timeline;
 use std::collections::VecDeque;
 use std::time::Duration;
 
-pub use cpu::{CpuState, HISTORY};
+pub use cpu::{CpuState, CpuTrace, HISTORY};
 pub use explain::explain;
 pub use msg::{Command, Msg, ReplayMsg, RunId};
 pub use run::{ModelRun, RunConfig, RunState, WorkerState};

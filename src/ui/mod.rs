@@ -11,6 +11,7 @@ pub mod models;
 pub mod progress;
 pub mod theme;
 pub mod timeline;
+pub mod timelines;
 
 use ratatui::Frame;
 use ratatui::buffer::Buffer;
@@ -56,7 +57,11 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     if a.lesson.height > 0 {
         lesson::render(app, a.lesson, buf);
     }
-    timeline::render(app, a.timeline, buf);
+    if layout::is_large(area) {
+        timelines::render(app, a.timeline, buf);
+    } else {
+        timeline::render(app, a.timeline, buf);
+    }
     render_explain(app, a.explain, buf);
     render_keys(app, a.keys, buf);
     if app.help {
