@@ -24,6 +24,7 @@ pub const HELP: &[(&str, &str)] = &[
     ("n  p", "lesson: next / previous step"),
     ("1 2 3", "lesson: guess the fastest model before the run"),
     ("mouse", "click a panel to select it"),
+    ("P", "presenter mode: large numbers for a projector"),
     ("?", "this help (any key closes it)"),
     ("q  Ctrl-C", "quit (cancels a run)"),
 ];
@@ -79,6 +80,7 @@ pub fn on_key(app: &mut App, k: KeyEvent) -> Vec<Command> {
             ))];
         }
         KeyCode::Char('?') => app.help = true,
+        KeyCode::Char('P') => app.present = !app.present,
         KeyCode::Left | KeyCode::Char('h') | KeyCode::Up | KeyCode::Char('k') => {
             app.selected = (app.selected + 2) % 3
         }

@@ -37,6 +37,8 @@ pub struct App {
     pub panels: [ModelRun; 3],
     pub cpu: CpuState,
     pub help: bool,
+    /// Presenter mode (`--present`, `P`): fewer, larger things for a projector.
+    pub present: bool,
     /// The terminal's size (for mouse hit-testing).
     pub size: (u16, u16),
     /// The loop's clock at the last tick.
@@ -80,6 +82,7 @@ impl App {
             panels: Model::ALL.map(ModelRun::new),
             cpu: CpuState::default(),
             help: false,
+            present: false,
             size: (80, 24),
             now: Duration::ZERO,
             active: None,

@@ -24,6 +24,7 @@ pub fn lesson_command(args: &LessonArgs) -> Result<ExitCode, CliError> {
         Settings::new("primes", 0, workers, true, 5.0),
         theme::from_env(args.theme),
     );
+    app.present = args.present;
     app.update(Msg::Lesson(Box::new(lesson)));
     tui::open(app, Extras::default())
 }

@@ -8,6 +8,7 @@ pub mod help;
 pub mod layout;
 pub mod lesson;
 pub mod models;
+pub mod present;
 pub mod progress;
 pub mod theme;
 pub mod timeline;
@@ -34,6 +35,13 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     buf.set_style(area, app.theme.base);
     if layout::too_small(area) {
         render_too_small(app, area, buf);
+        return;
+    }
+    if app.present {
+        present::render(app, area, buf);
+        if app.help {
+            help::render(app, area, buf);
+        }
         return;
     }
     let a = screen_areas(app, area);

@@ -174,6 +174,39 @@ fn the_big_screen_stacks_every_model_on_one_time_axis() {
 }
 
 #[test]
+fn presenter_mode_shows_large_digits_and_one_time_axis() {
+    let mut done = three_finished_sampled();
+    done.update(key('P'));
+    assert!(done.present, "P turns presenter mode on");
+    let s = screen(&done, 100, 30);
+    snap!("present_finished_100x30", s.clone());
+    // Large digits are drawn in block characters, not as the plain "3.020 s" text.
+    assert!(
+        !s.contains("3.020 s") || s.contains("sequential   3.020 s"),
+        "{s}"
+    );
+    assert!(s.contains("speed-up") && s.contains("why"), "{s}");
+    for m in ["sequential", "threads", "processes"] {
+        assert!(s.contains(m), "{m} missing:\n{s}");
+    }
+    snap!("present_finished_200x60", screen(&done, 200, 60));
+    let mut r = running(2);
+    r.present = true;
+    snap!("present_running_100x30", screen(&r, 100, 30));
+    done.update(key('P'));
+    assert!(!done.present, "P again leaves it");
+}
+
+#[test]
+fn presenter_mode_shows_the_lesson_large() {
+    let mut a = lesson_app("02-computing-with-the-gil", 1);
+    a.present = true;
+    let s = screen(&a, 100, 30);
+    assert!(s.contains("? Will the threads"), "{s}");
+    snap!("present_lesson_100x30", s);
+}
+
+#[test]
 fn screen_too_small() {
     snap!("screen_too_small", screen(&idle(2), 50, 12));
 }

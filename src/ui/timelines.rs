@@ -68,38 +68,50 @@ fn legend(app: &App) -> Vec<Span<'static>> {
 /// How tall lanes and CPU rows are, and how many lanes each run shows, to fit `rows`.
 struct Fit {
     lane_h: usize,
+    /// 0: no CPU rows (no room for them).
     cpu_h: usize,
+    /// A blank row between runs.
+    gap: bool,
     lanes: Vec<usize>,
 }
 
 fn fit(runs: &[(usize, &ModelRun)], rows: usize) -> Fit {
     let n = runs.len();
-    // Fixed: the axis, a gap between runs.
-    let fixed = 1 + n.saturating_sub(1);
     let all: Vec<usize> = runs.iter().map(|(_, p)| p.timeline.lanes()).collect();
+    let lanes: usize = all.iter().sum();
     // A CPU row only under runs that have CPU samples (a replay may have none).
     let traced = runs
         .iter()
         .filter(|(_, p)| !p.cpu_trace.samples.is_empty())
         .count();
-    let need =
-        |lane_h: usize, cpu_h: usize| fixed + all.iter().sum::<usize>() * lane_h + traced * cpu_h;
-    if need(1, 1) > rows {
-        // Not every lane fits: share the rows between the runs, one row each.
-        let per = (rows.saturating_sub(fixed) / n.max(1))
-            .saturating_sub(1)
-            .max(1);
+    // The axis, a gap between runs, the lanes, the CPU rows.
+    let need = |lane_h: usize, cpu_h: usize, gap: bool| {
+        1 + usize::from(gap) * n.saturating_sub(1) + lanes * lane_h + traced * cpu_h
+    };
+    if need(1, 1, true) > rows {
+        // Short of room: first the CPU rows go, then the gaps, then lanes (the rows
+        // shared between the runs, each showing its first lanes).
+        if need(1, 0, true) <= rows {
+            return Fit {
+                lane_h: 1,
+                cpu_h: 0,
+                gap: true,
+                lanes: all,
+            };
+        }
+        let per = (rows.saturating_sub(1) / n.max(1)).max(1);
         return Fit {
             lane_h: 1,
-            cpu_h: 1,
+            cpu_h: 0,
+            gap: false,
             lanes: all.iter().map(|&l| l.min(per)).collect(),
         };
     }
     let (mut lane_h, mut cpu_h) = (1, 1);
     loop {
-        if lane_h < MAX_LANE_H && need(lane_h + 1, cpu_h) <= rows {
+        if lane_h < MAX_LANE_H && need(lane_h + 1, cpu_h, true) <= rows {
             lane_h += 1;
-        } else if cpu_h < MAX_CPU_H && cpu_h < lane_h && need(lane_h, cpu_h + 1) <= rows {
+        } else if cpu_h < MAX_CPU_H && cpu_h < lane_h && need(lane_h, cpu_h + 1, true) <= rows {
             cpu_h += 1;
         } else {
             break;
@@ -108,6 +120,7 @@ fn fit(runs: &[(usize, &ModelRun)], rows: usize) -> Fit {
     Fit {
         lane_h,
         cpu_h,
+        gap: true,
         lanes: all,
     }
 }
@@ -158,22 +171,38 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             }
         )
     };
+    // The legend beside the title, else in the bottom border, else on a row.
     let leg = legend(app);
     let leg_w: usize = leg.iter().map(|s| s.width()).sum();
-    let mut b = block(Line::styled(title.clone(), t.title), t, false);
-    let legend_row = area.width as usize <= title.chars().count() + leg_w + 4;
-    if !legend_row {
+    let width = area.width as usize;
+    let legend_in_title = width > title.chars().count() + leg_w + 4;
+    let legend_below = !legend_in_title && width > leg_w + 4;
+    let legend_row = !legend_in_title && !legend_below;
+    let mut rows = (area.height as usize).saturating_sub(2 + usize::from(legend_row));
+    let f = fit(&runs, rows);
+    let cut = runs
+        .iter()
+        .zip(&f.lanes)
+        .any(|((_, p), &shown)| shown < p.timeline.workers.max(p.timeline.lanes()));
+    let title = if cut && !runs.is_empty() {
+        format!("{title}· first lanes shown ")
+    } else {
+        title
+    };
+    let mut b = block(Line::styled(title, t.title), t, false);
+    if legend_in_title {
         b = b.title(Line::from(leg.clone()).right_aligned());
+    } else if legend_below {
+        b = b.title_bottom(Line::from(leg.clone()).right_aligned());
     }
     let inner = b.inner(area);
     b.render(area, buf);
     let mut y = inner.y;
-    let mut rows = inner.height as usize;
-    if legend_row && rows > 0 {
+    if legend_row && inner.height > 0 {
         Paragraph::new(Line::from(leg)).render(Rect::new(inner.x, y, inner.width, 1), buf);
         y += 1;
-        rows -= 1;
     }
+    rows = rows.min(inner.height as usize);
     if runs.is_empty() {
         Paragraph::new(Line::styled(
             "every model you run appears here, one under another on the same time axis",
@@ -188,7 +217,6 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         .max()
         .unwrap_or(0)
         .max(1);
-    let f = fit(&runs, rows);
     let name_w = runs
         .iter()
         .map(|(_, p)| p.model.name().chars().count())
@@ -207,7 +235,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let x0 = inner.x + gutter as u16;
     let bottom = inner.y + inner.height;
     for (k, (i, p)) in runs.iter().enumerate() {
-        if k > 0 {
+        if k > 0 && f.gap {
             y += 1;
         }
         let own = p.timeline.shown_us();
@@ -244,11 +272,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
                     line.push(Span::raw(" ".repeat(name_w + 12)));
                 }
                 let label = if row == 0 {
-                    if lane + 1 == lanes && lanes < p.timeline.workers {
-                        format!("+{}", p.timeline.workers - lanes)
-                    } else {
-                        format!("w{lane}")
-                    }
+                    format!("w{lane}")
                 } else {
                     String::new()
                 };
@@ -262,7 +286,8 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             }
         }
         // The machine's CPU under the run's lanes, on the same scale.
-        if y + f.cpu_h as u16 <= bottom.saturating_sub(1)
+        if f.cpu_h > 0
+            && y + f.cpu_h as u16 <= bottom.saturating_sub(1)
             && own_cols > 0
             && !p.cpu_trace.samples.is_empty()
         {
