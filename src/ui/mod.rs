@@ -5,6 +5,8 @@ pub mod cpu;
 pub mod fmt;
 pub mod header;
 pub mod help;
+pub mod kernel;
+pub mod kernel_lanes;
 pub mod layout;
 pub mod lesson;
 pub mod models;
@@ -65,7 +67,9 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     if a.lesson.height > 0 {
         lesson::render(app, a.lesson, buf);
     }
-    if layout::is_large(area) {
+    if app.kernel.on {
+        kernel::render(app, a.timeline, buf);
+    } else if layout::is_large(area) {
         timelines::render(app, a.timeline, buf);
     } else {
         timeline::render(app, a.timeline, buf);
