@@ -161,7 +161,8 @@ pub fn on_mouse(app: &mut App, m: MouseEvent) -> Vec<Command> {
         return Vec::new();
     }
     let area = Rect::new(0, 0, app.size.0, app.size.1);
-    if crate::ui::layout::too_small(area) {
+    // Presenter mode's panels are elsewhere: a click there selects nothing.
+    if crate::ui::layout::too_small(area) || app.present {
         return Vec::new();
     }
     let a = crate::ui::screen_areas(app, area);

@@ -253,7 +253,14 @@ fn render_numbers(app: &App, i: usize, area: Rect, buf: &mut Buffer) {
                     Some(false) => " ✗",
                     None => "",
                 };
-                below.push(Span::styled(format!(" · answer {}{mark}", a.value), t.dim));
+                // The answer when it fits on the line, else only its mark.
+                let used: usize = below.iter().map(|s| s.width()).sum();
+                let long = format!(" · answer {}{mark}", a.value);
+                if used + long.chars().count() <= inner.width as usize {
+                    below.push(Span::styled(long, t.dim));
+                } else if !mark.is_empty() {
+                    below.push(Span::styled(mark, t.dim));
+                }
             }
         }
     }

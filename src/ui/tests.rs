@@ -198,12 +198,59 @@ fn presenter_mode_shows_large_digits_and_one_time_axis() {
 }
 
 #[test]
+fn presenter_mode_and_the_big_screen_draw_at_any_size_without_panicking() {
+    let mut states = vec![
+        idle(2),
+        running(2),
+        three_finished_sampled(),
+        three_finished(128),
+    ];
+    states.push(lesson_app("02-computing-with-the-gil", 1));
+    for mut a in states {
+        for present in [false, true] {
+            a.present = present;
+            for (w, h) in [
+                (64, 22),
+                (80, 24),
+                (100, 30),
+                (160, 48),
+                (200, 60),
+                (300, 90),
+            ] {
+                let s = screen(&a, w, h);
+                assert_eq!(s.lines().count(), h as usize);
+            }
+        }
+    }
+}
+
+#[test]
 fn presenter_mode_shows_the_lesson_large() {
     let mut a = lesson_app("02-computing-with-the-gil", 1);
     a.present = true;
     let s = screen(&a, 100, 30);
     assert!(s.contains("? Will the threads"), "{s}");
     snap!("present_lesson_100x30", s);
+    a.update(key('2'));
+    run_step(
+        &mut a,
+        &[
+            (Model::Sequential, 3_020_000),
+            (Model::Threads, 3_080_000),
+            (Model::Processes, 1_560_000),
+        ],
+        "1270607",
+        "primes below 20,000,000",
+    );
+    let s = screen(&a, 100, 30);
+    for words in [
+        "guessed no ✓",
+        "lesson Threads run about as long",
+        "speed-up",
+    ] {
+        assert!(s.contains(words), "{words:?} missing:\n{s}");
+    }
+    snap!("present_lesson_revealed_100x30", s);
 }
 
 #[test]
