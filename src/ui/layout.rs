@@ -57,13 +57,7 @@ pub fn areas(area: Rect, cores: usize, workers: usize) -> Areas {
     } else {
         1
     };
-    let [header, body, explain, keys] = Layout::vertical([
-        Constraint::Length(2),
-        Constraint::Min(0),
-        Constraint::Length(explain_h),
-        Constraint::Length(1),
-    ])
-    .areas(area);
+    let [header, body, explain, keys] = rows(area, explain_h);
     let h = body.height;
     let models_h = if h >= 40 { 8 } else { 7 };
     let top_w = body.width;
@@ -101,17 +95,23 @@ pub fn areas(area: Rect, cores: usize, workers: usize) -> Areas {
     }
 }
 
+/// The screen's rows: the header, the panels' body, the explanation (`explain_h` rows)
+/// and the keys.
+fn rows(area: Rect, explain_h: u16) -> [Rect; 4] {
+    Layout::vertical([
+        Constraint::Length(2),
+        Constraint::Min(0),
+        Constraint::Length(explain_h),
+        Constraint::Length(1),
+    ])
+    .areas(area)
+}
+
 /// The big screen: the CPU and progress panels as tall as their content (a bar per core,
 /// a row per worker; at most a quarter of the screen), the model panels as tall as their
 /// numbers, and everything else for the timelines of every model on one time axis.
 fn large_areas(area: Rect, cores: usize, workers: usize) -> Areas {
-    let [header, body, explain, keys] = Layout::vertical([
-        Constraint::Length(2),
-        Constraint::Min(0),
-        Constraint::Length(1),
-        Constraint::Length(1),
-    ])
-    .areas(area);
+    let [header, body, explain, keys] = rows(area, 1);
     let cpu_w = body.width / 2;
     let cpu_need = cpu_rows_wanted(cores, cpu_w).max(2) + 2;
     // The gauge, a row per worker, a row saying how many more.
@@ -149,13 +149,7 @@ pub fn lesson_areas(area: Rect, cores: usize, workers: usize, lesson_rows: u16) 
     } else {
         1
     };
-    let [header, body, explain, keys] = Layout::vertical([
-        Constraint::Length(2),
-        Constraint::Min(0),
-        Constraint::Length(explain_h),
-        Constraint::Length(1),
-    ])
-    .areas(area);
+    let [header, body, explain, keys] = rows(area, explain_h);
     let mut left = body.height;
     // Lesson first, but never so tall that no model panel or lane is left.
     let lesson_h = lesson_rows.min(left.saturating_sub(8)).max(left.min(4));
