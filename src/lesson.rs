@@ -55,6 +55,10 @@ pub const SHIPPED: &[(&str, &str)] = &[
         "09-convoy",
         include_str!("../assets/lessons/09-convoy.toml"),
     ),
+    (
+        "12-the-kernel-sees-the-gil",
+        include_str!("../assets/lessons/12-the-kernel-sees-the-gil.toml"),
+    ),
 ];
 
 /// A whole lesson.
@@ -107,6 +111,13 @@ pub struct Step {
     pub switch_interval_ms: Option<Spanned<f64>>,
     /// A scene's variant, e.g. `fixed` for deadlock.
     pub variant: Option<String>,
+    /// `cpython`: run the step on the real interpreter (when `python3` is there; the
+    /// simulation otherwise, said on screen). Default: the simulation.
+    pub runtime: Option<crate::core::Runtime>,
+    /// Show the kernel's view (`k`) while the step runs: what the scheduler saw each
+    /// thread do, in place of the engine's timeline.
+    #[serde(default)]
+    pub kernel: bool,
     /// A question for the audience before the run, e.g. "Which model wins?".
     pub predict: Option<String>,
     /// The kind of answer `predict` wants (default: `fastest` with two or more models and

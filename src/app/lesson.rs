@@ -56,10 +56,21 @@ fn enter_step(app: &mut App) {
     );
     s.tasks = step.tasks.unwrap_or(0);
     s.variant = step.variant.clone();
+    s.cpython = app.settings.cpython.clone();
+    // The real interpreter when the step asks for it and it is there; else the
+    // simulation, and the status line says why.
+    let mut notice = None;
+    if step.runtime == Some(crate::core::Runtime::Cpython) {
+        if let Err(why) = s.switch_runtime() {
+            notice = Some(format!(
+                "this step runs real CPython, but {why}: running the simulation"
+            ));
+        }
+    }
     app.settings = s;
     app.reset_results();
     app.selected = step.models.first().map_or(0, |m| index_of(*m));
-    app.notice = None;
+    app.notice = notice;
 }
 
 /// The finished models of the step with their elapsed µs, in the step's order.
@@ -256,7 +267,16 @@ pub fn on_key(app: &mut App, k: KeyEvent) -> Option<Vec<Command>> {
             }
             Some(Vec::new())
         }
-        KeyCode::Enter | KeyCode::Char('a') => Some(app.enqueue(&models)),
+        KeyCode::Enter | KeyCode::Char('a') => {
+            let kernel = app.lesson.as_ref().is_some_and(|l| l.current().kernel);
+            let mut cmds = Vec::new();
+            // A step about what the scheduler sees turns the kernel's view on first.
+            if kernel && !app.kernel.on && !app.replaying {
+                cmds.push(Command::Kernel(app.kernel.toggle()));
+            }
+            cmds.extend(app.enqueue(&models));
+            Some(cmds)
+        }
         _ => None,
     }
 }
@@ -299,6 +319,58 @@ predict = "which wins?"
         // Through the message the `lesson` command sends.
         assert!(app.update(Msg::Lesson(Box::new(lesson()))).is_empty());
         app
+    }
+
+    fn kernel_step(python: bool) -> App {
+        let l = crate::lesson::parse(
+            r#"
+title = "t"
+summary = "s"
+[[step]]
+title = "turns"
+text = "real threads"
+workload = "primes"
+runtime = "cpython"
+kernel = true
+models = ["threads"]
+"#,
+            "k.toml",
+        )
+        .expect("valid");
+        let mut s = Settings::new("fib", 0, 2, true, 5.0);
+        if python {
+            s.cpython = Ok(crate::app::CpythonAvail {
+                label: "CPython 3.11.7 · GIL".into(),
+                can_disable_gil: false,
+            });
+        }
+        let mut app = App::new(s, Theme::default());
+        app.update(Msg::Lesson(Box::new(l)));
+        app
+    }
+
+    #[test]
+    fn a_kernel_step_on_cpython_runs_the_interpreter_with_the_kernel_view_on() {
+        let mut app = kernel_step(true);
+        assert_eq!(app.settings.runtime, crate::core::Runtime::Cpython);
+        assert!(app.notice.is_none(), "{:?}", app.notice);
+        let cmds = app.update(Msg::Key(crossterm::event::KeyEvent::from(
+            crossterm::event::KeyCode::Enter,
+        )));
+        assert_eq!(cmds.first(), Some(&Command::Kernel(true)));
+        assert!(
+            matches!(cmds.get(1), Some(Command::Start { .. })),
+            "{cmds:?}"
+        );
+        assert!(app.kernel.on);
+    }
+
+    #[test]
+    fn without_python_a_cpython_step_runs_the_simulation_and_says_so() {
+        let app = kernel_step(false);
+        assert_eq!(app.settings.runtime, crate::core::Runtime::Native);
+        let notice = app.notice.clone().unwrap_or_default();
+        assert!(notice.contains("running the simulation"), "{notice}");
     }
 
     #[test]

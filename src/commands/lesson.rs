@@ -20,13 +20,28 @@ pub fn lesson_command(args: &LessonArgs) -> Result<ExitCode, CliError> {
         return Ok(code);
     }
     let workers = args.workers.unwrap_or_else(crate::cli::default_workers);
-    let mut app = App::new(
-        Settings::new("primes", 0, workers, true, 5.0),
-        theme::from_env(args.theme),
-    );
+    let mut settings = Settings::new("primes", 0, workers, true, 5.0);
+    // A step on the real interpreter needs one: looked for only when a step asks.
+    let wants_python = lesson
+        .steps
+        .iter()
+        .any(|s| s.runtime == Some(crate::core::Runtime::Cpython));
+    let mut cpython = None;
+    if wants_python {
+        let (avail, runner) = super::tui::probe_cpython(&crate::runtime::RuntimeChoice::default());
+        settings.cpython = avail;
+        cpython = runner;
+    }
+    let mut app = App::new(settings, theme::from_env(args.theme));
     app.present = args.present;
     app.update(Msg::Lesson(Box::new(lesson)));
-    tui::open(app, Extras::default())
+    tui::open(
+        app,
+        Extras {
+            cpython,
+            ..Extras::default()
+        },
+    )
 }
 
 /// Print every shipped lesson with its title and step count (or why it is invalid).

@@ -52,22 +52,30 @@ pub fn tui_command(args: &TuiArgs) -> Result<ExitCode, CliError> {
 /// `--runtime cpython` asked for it; otherwise `r` explains).
 fn cpython_from(args: &TuiArgs) -> Result<Probed, CliError> {
     let choice = args.runtime.choice().map_err(CliError::Usage)?;
+    match probe_cpython(&choice) {
+        (Err(e), _) if choice.runtime == Runtime::Cpython => Err(CliError::Usage(e)),
+        probed => Ok(probed),
+    }
+}
+
+/// The interpreter `choice` names, as the dashboard shows it (or why there is none), and
+/// a runner for it.
+pub fn probe_cpython(choice: &crate::runtime::RuntimeChoice) -> Probed {
     match python::probe(&choice.python) {
-        Ok(info) => Ok((
+        Ok(info) => (
             Ok(CpythonAvail {
                 label: info.label(),
                 can_disable_gil: info.free_threaded_build,
             }),
             Some(Arc::new(CpythonRunner::new(info, choice.start_method)) as Arc<dyn Runner>),
-        )),
-        Err(e) if choice.runtime == Runtime::Cpython => Err(CliError::Usage(e.to_string())),
-        Err(e) => Ok((Err(e.to_string()), None)),
+        ),
+        Err(e) => (Err(e.to_string()), None),
     }
 }
 
 type WithCpython = (Settings, Option<Arc<dyn Runner>>);
 /// The interpreter as the dashboard shows it (or why there is none), and its runner.
-type Probed = (Result<CpythonAvail, String>, Option<Arc<dyn Runner>>);
+pub type Probed = (Result<CpythonAvail, String>, Option<Arc<dyn Runner>>);
 
 /// Check the options the way `conlab run` would, naming the flag.
 fn settings_from(args: &TuiArgs) -> Result<WithCpython, CliError> {

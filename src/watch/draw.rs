@@ -258,8 +258,14 @@ fn render_lanes(app: &WatchApp, area: Rect, buf: &mut Buffer) {
 
 fn render_footer(app: &WatchApp, area: Rect, buf: &mut Buffer) {
     let t = &app.theme;
+    if let Some(note) = &app.note {
+        Paragraph::new(Line::styled(format!(" {note}"), t.accent)).render(area, buf);
+        return;
+    }
     let mut spans = kernel_lanes::legend(t);
-    spans.push(Span::styled("   q", t.key));
+    spans.push(Span::styled("   s", t.key));
+    spans.push(Span::styled(" screenshot ", t.dim));
+    spans.push(Span::styled("q", t.key));
     spans.push(Span::styled(" quit ", t.dim));
     spans.push(Span::styled("+/-", t.key));
     spans.push(Span::styled(" zoom ", t.dim));
