@@ -60,12 +60,12 @@ fn enter_step(app: &mut App) {
     // The real interpreter when the step asks for it and it is there; else the
     // simulation, and the status line says why.
     let mut notice = None;
-    if step.runtime == Some(crate::core::Runtime::Cpython) {
-        if let Err(why) = s.switch_runtime() {
-            notice = Some(format!(
-                "this step runs real CPython, but {why}: running the simulation"
-            ));
-        }
+    if step.runtime == Some(crate::core::Runtime::Cpython)
+        && let Err(why) = s.switch_runtime()
+    {
+        notice = Some(format!(
+            "this step runs real CPython, but {why}: running the simulation"
+        ));
     }
     app.settings = s;
     app.reset_results();
