@@ -157,6 +157,12 @@ pub struct WorkloadOpts {
     /// Replace each worker process after K tasks (Python's max_tasks_per_child; recycle).
     #[arg(long, value_name = "K")]
     pub max_tasks_per_child: Option<usize>,
+    /// primes: how the numbers are cut into tasks — `ranges` (the articles' equal ranges,
+    /// one per worker: the upper one costs more), `work` (many equal-work chunks; the
+    /// default) or `steal` (equal ranges on a work-stealing thread pool, rayon; threads
+    /// model only).
+    #[arg(long, value_enum, value_name = "ranges|work|steal")]
+    pub split: Option<crate::exec::Split>,
 }
 
 impl WorkloadOpts {
@@ -187,6 +193,7 @@ impl WorkloadOpts {
             chunk: self.chunk,
             variant: self.variant.clone(),
             max_tasks_per_child: self.max_tasks_per_child,
+            split: self.split,
         }
     }
 
@@ -546,7 +553,7 @@ pub struct FidelityArgs {
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "primes,naive-primes,squares,sleep"
+        default_value = "primes,naive-primes,squares,sleep,pipeline,native"
     )]
     pub workloads: Vec<String>,
     /// Workers for threads and processes (default: logical cores).

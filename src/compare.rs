@@ -50,6 +50,10 @@ pub fn measure(
             );
             continue;
         }
+        if let Err(e) = trial.base.args.check_split(model) {
+            eprintln!("{model}: left out ({e})");
+            continue;
+        }
         // The machine's capacity changes from moment to moment on shared machines:
         // measure it right before each model, so each row is judged by its own ceiling.
         if trial.chatty {
@@ -138,6 +142,11 @@ pub fn compare_command(args: &CompareArgs) -> Result<ExitCode, CliError> {
     )?;
     if let Some(c) = capture {
         c.finish()?;
+    }
+    let mut cmp = cmp;
+    cmp.split = base.args.split.map(|s| s.name().to_string());
+    for r in &mut cmp.rows {
+        r.split = cmp.split.clone();
     }
     print!("{}", report::exporter(args.format).export(&cmp));
     let failed = cmp.rows.iter().any(|r| r.failed > 0);

@@ -56,6 +56,10 @@ pub const SHIPPED: &[(&str, &str)] = &[
         include_str!("../assets/lessons/09-convoy.toml"),
     ),
     (
+        "10-native-code",
+        include_str!("../assets/lessons/10-native-code.toml"),
+    ),
+    (
         "12-the-kernel-sees-the-gil",
         include_str!("../assets/lessons/12-the-kernel-sees-the-gil.toml"),
     ),
@@ -118,6 +122,9 @@ pub struct Step {
     /// thread do, in place of the engine's timeline.
     #[serde(default)]
     pub kernel: bool,
+    /// How primes' numbers are cut into tasks (`ranges`, `work`, `steal`; `--split`).
+    #[serde(default)]
+    pub split: Option<crate::exec::Split>,
     /// A question for the audience before the run, e.g. "Which model wins?".
     pub predict: Option<String>,
     /// The kind of answer `predict` wants (default: `fastest` with two or more models and
@@ -163,7 +170,14 @@ pub enum YesIf {
     Answer { op: Op, value: String },
     /// `a` finished at least 10% faster than `b`.
     Faster { a: Model, b: Model },
+    /// `model`'s busiest worker ran at least [`UNEVEN`]× the mean busy time (measured
+    /// per worker from its tasks' spans).
+    Uneven { model: Model },
 }
+
+/// `yes_if = "MODEL uneven"`: the busiest worker ÷ the mean at which work counts as
+/// unevenly shared.
+pub const UNEVEN: f64 = 1.15;
 
 /// A comparison in `yes_if`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -211,9 +225,14 @@ impl YesIf {
                 };
                 Ok(YesIf::Faster { a: m(a)?, b: m(b)? })
             }
+            [model, "uneven"] => Model::ALL
+                .into_iter()
+                .find(|m| m.name() == *model)
+                .map(|model| YesIf::Uneven { model })
+                .ok_or_else(|| format!("unknown model `{model}`")),
             _ => Err(format!(
                 "cannot read yes_if `{s}`: write `answer == 0`, `answer != deadlock`, \
-                 `answer < 2.5` or `threads faster than sequential`"
+                 `answer < 2.5`, `threads faster than sequential` or `processes uneven`"
             )),
         }
     }
@@ -382,8 +401,21 @@ pub fn parse(text: &str, name: &str) -> Result<Lesson, LessonError> {
             tasks: step.tasks.unwrap_or(0),
             workers: step.workers.unwrap_or(2),
             variant: step.variant.clone(),
+            split: step.split,
             ..Default::default()
         };
+        for m in &step.models {
+            args.check_split(*m).map_err(|e| {
+                at(
+                    span.clone(),
+                    format!(
+                        "step \"{}\": {}",
+                        step.title,
+                        e.to_string().replace("--", "")
+                    ),
+                )
+            })?;
+        }
         args.resolve(w).map_err(|e| {
             at(
                 span,

@@ -76,7 +76,7 @@ impl Player {
                             Settings::new(workload, *size, *workers, *gil, *switch_interval_ms);
                         settings.tasks = *tasks;
                         let replay = ReplayMsg::Run {
-                            settings,
+                            settings: Box::new(settings),
                             model: *model,
                         };
                         // The Start command is not carried out — the recorded events stand

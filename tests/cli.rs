@@ -151,7 +151,7 @@ fn lessons_are_found_outside_a_checkout_and_shot_all_says_it_needs_one() {
     let o = run(&["lesson", "--list"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let list = String::from_utf8_lossy(&o.stdout);
-    assert_eq!(list.lines().count(), 9, "{list}");
+    assert_eq!(list.lines().count(), 11, "{list}");
     assert!(!list.contains("INVALID"), "{list}");
     let o = run(&["lesson", "nope"]);
     assert_eq!(o.status.code(), Some(2));

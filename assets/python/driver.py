@@ -216,6 +216,28 @@ def files(task, progress):
     return words, {"files": len(paths), "lines": lines, "bytes": nbytes}
 
 
+def pipeline(task, progress):
+    """The article's process_content on one downloaded body: sha256 (hashlib releases the
+    GIL for inputs over 2 KiB), chained `rounds` times as conlab's pipeline does, then
+    len(data.split()) (holds the GIL)."""
+    body, rounds = task["body"], task["rounds"]
+    progress(0, 1)
+    t0 = time.perf_counter()
+    digest = None
+    for _ in range(max(rounds, 1)):
+        h = hashlib.sha256()
+        if digest is not None:
+            h.update(digest)
+        h.update(body)
+        digest = h.digest()
+    t1 = time.perf_counter()
+    words = len(body.split())
+    t2 = time.perf_counter()
+    progress(1, 1)
+    return len(body), {"sha256": digest.hex(), "words": words,
+                       "sha256_s": t1 - t0, "words_s": t2 - t1}
+
+
 WORKLOADS = {
     "primes": primes,
     "naive-primes": naive_primes,
@@ -225,6 +247,7 @@ WORKLOADS = {
     "tiny": tiny,
     "http": http,
     "files": files,
+    "pipeline": pipeline,
 }
 
 
@@ -353,6 +376,12 @@ def main(job):
         emit({"ev": "end", "t": now_us()})
         return
     workload, model, workers, tasks = job["workload"], job["model"], job["workers"], job["tasks"]
+    if workload == "native":
+        native_scene(job)
+        emit({"ev": "end", "t": now_us()})
+        return
+    if workload == "pipeline":
+        tasks = download_stage(tasks, job["workers"])
     window = 4 * workers + 16
     if model == "sequential":
         worker_started()
@@ -419,3 +448,160 @@ def convoy(run_ms):
           "median_ms": statistics.median(beside) if beside else 0.0,
           "wakeups": len(beside),
           "switch_interval_ms": sys.getswitchinterval() * 1e3})
+
+
+# ---------------------------------------------------------------- the pipeline's downloads
+
+
+def download_stage(tasks, workers):
+    """The pipeline's first stage: every body downloaded on a thread pool whatever the
+    model (as conlab's native pipeline does); returns the processing tasks."""
+    from concurrent.futures import ThreadPoolExecutor
+    import urllib.request
+
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+    def get(task):
+        t0 = now_us()
+        with opener.open(task["url"], timeout=task["timeout_ms"] / 1000) as r:
+            body = r.read(MAX_BODY)
+        pid, tid = ids()
+        emit({"ev": "span", "kind": "io", "pid": pid, "tid": tid, "start": t0,
+              "end": now_us()})
+        return {"body": body, "rounds": task["rounds"]}
+
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="py-download") as ex:
+        return list(ex.map(get, tasks))
+
+
+# ---------------------------------------------------------------- native code and the GIL
+#
+# The three kinds of work, for real: a pure-Python loop (interpreted: the eval loop checks
+# for a drop request between bytecodes), hashlib.sha256 over a large buffer (OpenSSL runs
+# with the GIL released for inputs over 2 KiB), and sum(range(n)) — one C call that never
+# releases the GIL and never reaches the eval loop's check until it returns. Measured on
+# this machine's 3.11.7: a bystander waking every 1 ms beside sum(range(3_000_000)) (117 ms)
+# waited up to 167 ms; sorted() of 300,000 ints (163 ms) also held it (174 ms), as did a
+# pathological `re` match and bytes.count; hashlib.sha256 over 40 MB let it in within 6 ms.
+
+
+def interpreted_call(n):
+    x = 0
+    for _ in range(n):
+        x = (x * 1103515245 + 12345) & 0xFFFFFFFF
+    return x
+
+
+def native_call_maker(kind):
+    """A function doing one call of `kind` sized by n, and its unit of n."""
+    if kind == "interpreted":
+        return interpreted_call
+    if kind == "releasing":
+        buf = bytes(range(256)) * (64 * 1024 * 1024 // 256)
+
+        def releasing(n):
+            return hashlib.sha256(memoryview(buf)[:n]).digest()
+
+        return releasing
+    if kind == "holding":
+        return lambda n: sum(range(n))
+    raise SystemExit("conlab driver: unknown native variant %r" % kind)
+
+
+def calibrate(call, target_s, cap):
+    """The n for which one call takes about target_s (capped)."""
+    n = 1024
+    while True:
+        t0 = time.perf_counter()
+        call(n)
+        took = time.perf_counter() - t0
+        if took >= 0.01 or n >= cap:
+            return max(1, min(cap, int(n * target_s / max(took, 1e-9))))
+        n *= 4
+
+
+def native_scene(job):
+    """conlab's `native` scene on this interpreter: the calls one after another on one
+    thread, then on `workers` threads, beside a bystander napping 1 ms at a time."""
+    import statistics
+
+    kind, workers = job.get("variant") or "interpreted", job["workers"]
+    call = native_call_maker(kind)
+    cap = 64 * 1024 * 1024 if kind == "releasing" else 1 << 40
+    n = calibrate(call, job.get("call_ms", 40) / 1000, cap)
+    calls = workers * 4
+    stop, phase, lat = threading.Event(), [0], ([], [])
+    started, call_ms, results = [], [], [None] * calls
+
+    def announce(i):
+        pid, tid = ids()
+        started.append((i, pid, tid))
+        emit({"ev": "start", "task": i, "pid": pid, "tid": tid,
+              "thread": threading.current_thread().name, "t": now_us()})
+
+    def bystander():
+        announce(workers)
+        while not stop.is_set():
+            t0 = time.perf_counter()
+            time.sleep(0.001)
+            lat[phase[0]].append((time.perf_counter() - t0 - 0.001) * 1e3)
+
+    def timed(c):
+        t0 = time.perf_counter()
+        results[c] = repr(call(n)).encode()
+        call_ms.append((time.perf_counter() - t0) * 1e3)
+
+    b = threading.Thread(target=bystander, name="py-bystander")
+    b.start()
+    announce(0)
+    t0 = time.perf_counter()
+    for c in range(calls):
+        timed(c)
+    sequential_s = time.perf_counter() - t0
+    phase[0] = 1
+    queue = list(range(calls))
+    qlock = threading.Lock()
+
+    def worker(i):
+        if i:
+            announce(i)
+        while True:
+            with qlock:
+                if not queue:
+                    return
+                c = queue.pop()
+            timed(c)
+
+    threads = [threading.Thread(target=worker, args=(i,), name="py-thread-%d" % i)
+               for i in range(1, workers)]
+    t1 = time.perf_counter()
+    for t in threads:
+        t.start()
+    worker(0)
+    for t in threads:
+        t.join()
+    threads_s = time.perf_counter() - t1
+    stop.set()
+    b.join()
+
+    def stats(xs):
+        xs = sorted(xs)
+        if not xs:
+            return {"worst": 0.0, "p99": 0.0, "median": 0.0, "wakeups": 0}
+        r3 = lambda x: round(x, 3)
+        return {"worst": r3(xs[-1]), "p99": r3(xs[round((len(xs) - 1) * 0.99)]),
+                "median": r3(statistics.median(xs)), "wakeups": len(xs)}
+
+    speedup = sequential_s / threads_s if threads_s > 0 else 0.0
+    run = {"variant": kind, "gil": getattr(sys, "_is_gil_enabled", lambda: True)(),
+           "switch_interval_ms": sys.getswitchinterval() * 1e3, "nap_ms": 1.0,
+           "calls": calls, "n_per_call": n, "checksum": hashlib.sha256(b"".join(results)).hexdigest()[:16],
+           "native_call_ms": {"median": round(statistics.median(call_ms), 3),
+                              "max": round(max(call_ms), 3)},
+           "sequential_s": round(sequential_s, 3), "threads_s": round(threads_s, 3),
+           "workers": workers, "speedup": round(speedup, 3),
+           "bystander_ms": stats(lat[1]), "bystander_sequential_ms": stats(lat[0])}
+    for i, pid, tid in sorted(started):
+        extra = {"run": run} if i == 0 else None
+        emit({"ev": "done", "task": i, "pid": pid, "tid": tid, "t": now_us(),
+              "ok": {"value": "0", "extra": extra}, "wall_us": 0, "cpu_us": 0})

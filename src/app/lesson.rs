@@ -56,6 +56,7 @@ fn enter_step(app: &mut App) {
     );
     s.tasks = step.tasks.unwrap_or(0);
     s.variant = step.variant.clone();
+    s.flags.split = step.split;
     s.cpython = app.settings.cpython.clone();
     // The real interpreter when the step asks for it and it is there; else the
     // simulation, and the status line says why.
@@ -176,6 +177,19 @@ pub fn verdict(app: &App) -> Option<Verdict> {
                 (
                     format!("{a} ran {ratio:.2}× as fast as {b} (yes needs 1.10× or more)"),
                     Some(usize::from(ratio < 1.1)),
+                )
+            }
+            Some(YesIf::Uneven { model }) => {
+                let (min, max, ratio) = app.panels[index_of(model)].busy_spread()?;
+                (
+                    format!(
+                        "{model}: workers busy {:.2}–{:.2} s, the busiest {ratio:.2}× the mean \
+                         (yes needs {:.2}× or more)",
+                        min as f64 / 1e6,
+                        max as f64 / 1e6,
+                        crate::lesson::UNEVEN
+                    ),
+                    Some(usize::from(ratio < crate::lesson::UNEVEN)),
                 )
             }
             None => (plain(app, step, &done)?, None),

@@ -259,7 +259,7 @@ impl App {
                 Vec::new()
             }
             ReplayMsg::Run { settings, model } => {
-                self.settings = settings;
+                self.settings = *settings;
                 self.enqueue(&[model])
             }
             ReplayMsg::Finished => {

@@ -75,7 +75,10 @@ pub enum ReplayMsg {
     /// The recording's next run: queue it with these settings as the dashboard would. The
     /// `Start` command that comes back is not carried out — the recorded events stand in
     /// for the run — but its id tells the player where to send them.
-    Run { settings: Settings, model: Model },
+    Run {
+        settings: Box<Settings>,
+        model: Model,
+    },
     /// Everything recorded has been played.
     Finished,
 }

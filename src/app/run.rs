@@ -67,6 +67,8 @@ pub struct ModelRun {
     pub cpu_trace: super::cpu::CpuTrace,
     /// The interpreter that ran it (the CPython runtime's note); `None` for native runs.
     pub runtime: Option<String>,
+    /// Each worker's busy time so far: the sum of its finished tasks' spans, µs.
+    pub busy_us: Vec<u64>,
 }
 
 /// Workers whose live state is kept (the rest are counted).
@@ -90,7 +92,18 @@ impl ModelRun {
             samples: 0,
             cpu_trace: Default::default(),
             runtime: None,
+            busy_us: Vec::new(),
         }
+    }
+
+    /// The least and most busy workers' time (µs) and the busiest ÷ the mean, over the
+    /// workers that ran tasks; `None` before any task finished.
+    pub fn busy_spread(&self) -> Option<(u64, u64, f64)> {
+        let busy: Vec<u64> = self.busy_us.iter().copied().filter(|b| *b > 0).collect();
+        let min = *busy.iter().min()?;
+        let max = *busy.iter().max()?;
+        let mean = busy.iter().sum::<u64>() as f64 / busy.len() as f64;
+        Some((min, max, max as f64 / mean.max(1.0)))
     }
 
     /// Back to a fresh state, ready for a new run.
@@ -235,11 +248,25 @@ impl ModelRun {
                 let a = match kind {
                     SpanKind::GilWait => Activity::GilWait,
                     SpanKind::Io => Activity::Io,
+                    SpanKind::NativeHolding => Activity::NativeHold,
+                    // Native code with the GIL released is computing, drawn as such.
+                    SpanKind::NativeReleased => Activity::Compute,
                 };
                 self.timeline.span(*worker, a, *start_us, *end_us);
             }
-            Event::TaskFinished { worker, result, .. } => {
+            Event::TaskFinished {
+                worker,
+                result,
+                wall_us,
+                ..
+            } => {
                 self.tasks_done += 1;
+                if *worker < MAX_WORKERS_SHOWN {
+                    if self.busy_us.len() <= *worker {
+                        self.busy_us.resize(*worker + 1, 0);
+                    }
+                    self.busy_us[*worker] += wall_us;
+                }
                 if result.is_err() {
                     self.failed += 1;
                 }

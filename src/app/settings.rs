@@ -24,6 +24,11 @@ pub struct Settings {
     pub runtime: Runtime,
     /// The CPython interpreter `r` switches to, or why there is none.
     pub cpython: Result<CpythonAvail, String>,
+    /// The command line's other workload flags (`--delay-ms`, `--url`, `--dir`, `--bytes`,
+    /// `--chunk`, `--max-tasks-per-child`, `--httpbin`, ...), exactly as `conlab run`
+    /// parses them; size, tasks, workers and variant here are unused (they are the fields
+    /// above). Each run gets those the workload reads ([`WorkloadArgs::only_options_of`]).
+    pub flags: WorkloadArgs,
 }
 
 /// A probed interpreter, as the dashboard shows it.
@@ -53,6 +58,7 @@ impl Settings {
             variant: None,
             runtime: Runtime::Native,
             cpython: Err("no Python was looked for (start the dashboard with conlab tui)".into()),
+            flags: WorkloadArgs::default(),
         };
         if s.size == 0 {
             s.size = s.workload().default_size();
@@ -151,17 +157,40 @@ impl Settings {
         self.workers = (self.workers as isize + delta).clamp(1, MAX_WORKERS as isize) as usize;
     }
 
+    /// The flags the next run gets besides size, workers, tasks and GIL, for the header:
+    /// those the workload reads, with their values.
+    pub fn shown_flags(&self) -> Vec<(&'static str, String)> {
+        let mut shown = self.run_args().given_flags();
+        if let Some(v) = &self.variant {
+            shown.push(("--variant", v.clone()));
+        }
+        shown
+    }
+
+    /// The workload's arguments for the next run.
+    fn run_args(&self) -> WorkloadArgs {
+        let w = self.workload();
+        let mut args = WorkloadArgs {
+            size: self.size,
+            tasks: self.tasks,
+            workers: self.workers,
+            variant: self.variant.clone(),
+            ..self.flags.clone()
+        }
+        .only_options_of(w);
+        // A flag that is the workload's size (http's --delay-ms with the embedded server)
+        // follows the size keys.
+        if w.size_given(&args).is_some_and(|given| given != args.size) {
+            args.delay_ms = Some(args.size);
+        }
+        args
+    }
+
     pub fn spec(&self, model: Model) -> RunSpec {
         RunSpec {
             workload: self.workload().name().to_string(),
             model,
-            args: WorkloadArgs {
-                size: self.size,
-                tasks: self.tasks,
-                workers: self.workers,
-                variant: self.variant.clone(),
-                ..WorkloadArgs::default()
-            },
+            args: self.run_args(),
             gil: GilConfig {
                 enabled: self.gil,
                 switch_interval: std::time::Duration::from_secs_f64(

@@ -407,7 +407,7 @@ fn replay_begins_refusing_runs_queues_recorded_runs_and_says_when_finished() {
     let mut recorded = Settings::new("sleep", 50, 3, false, 5.0);
     recorded.tasks = 6;
     let c = a.update(Msg::Replay(ReplayMsg::Run {
-        settings: recorded.clone(),
+        settings: Box::new(recorded.clone()),
         model: Model::Threads,
     }));
     let [Command::Start { id, spec }] = c.as_slice() else {

@@ -1,7 +1,7 @@
 //! The worker timeline's data: per worker, time downsampled into a fixed number of buckets.
 //!
 //! Each bucket accumulates how long the worker was inside a task ("busy"), waiting for the
-//! GIL and waiting on I/O; when the run outgrows the buckets, neighbours merge and each
+//! GIL, waiting on I/O and holding the GIL in native code; when the run outgrows the buckets, neighbours merge and each
 //! bucket covers twice the time, so memory stays bounded however long the run.
 
 /// Buckets kept per lane.
@@ -18,12 +18,17 @@ pub enum Activity {
     Compute,
     GilWait,
     Io,
+    /// Computing in native code that holds the GIL and never hands it over.
+    NativeHold,
 }
+
+/// Kinds of time a bucket counts: busy (inside a task), then each span kind.
+const KINDS: usize = 4;
 
 #[derive(Clone, Debug, Default)]
 struct Lane {
-    /// Per bucket: [busy, gil wait, io wait] in µs.
-    buckets: Vec<[u64; 3]>,
+    /// Per bucket: [busy, gil wait, io wait, native holding the GIL] in µs.
+    buckets: Vec<[u64; KINDS]>,
     /// Inside a task since this time, already counted up to it.
     open: Option<u64>,
 }
@@ -51,7 +56,7 @@ impl Timeline {
     pub fn new(workers: usize) -> Self {
         let lanes = (0..workers.min(MAX_LANES))
             .map(|_| Lane {
-                buckets: vec![[0; 3]; BUCKETS],
+                buckets: vec![[0; KINDS]; BUCKETS],
                 open: None,
             })
             .collect();
@@ -80,14 +85,10 @@ impl Timeline {
             for lane in &mut self.lanes {
                 for i in 0..BUCKETS / 2 {
                     let (a, b) = (lane.buckets[2 * i], lane.buckets[2 * i + 1]);
-                    lane.buckets[i] = [
-                        a[0].saturating_add(b[0]),
-                        a[1].saturating_add(b[1]),
-                        a[2].saturating_add(b[2]),
-                    ];
+                    lane.buckets[i] = std::array::from_fn(|k| a[k].saturating_add(b[k]));
                 }
                 for b in &mut lane.buckets[BUCKETS / 2..] {
-                    *b = [0; 3];
+                    *b = [0; KINDS];
                 }
             }
             self.bucket_us *= 2;
@@ -150,11 +151,12 @@ impl Timeline {
         self.end_us = self.end_us.max(at_us);
     }
 
-    /// A span in which `worker` waited (inside a task).
+    /// A span in which `worker` waited, or held the GIL in native code (inside a task).
     pub fn span(&mut self, worker: usize, activity: Activity, start_us: u64, end_us: u64) {
         let what = match activity {
             Activity::GilWait => 1,
             Activity::Io => 2,
+            Activity::NativeHold => 3,
             _ => return,
         };
         self.add(worker, what, start_us, end_us);
@@ -184,21 +186,24 @@ impl Timeline {
                 let t1 = at(c as u64 + 1).max(t0.saturating_add(1));
                 let b0 = ((t0 / bu) as usize).min(BUCKETS - 1);
                 let b1 = (t1.div_ceil(bu) as usize).clamp(b0 + 1, BUCKETS);
-                let mut sum = [0u64; 3];
+                let mut sum = [0u64; KINDS];
                 for b in &l.buckets[b0..b1] {
-                    for k in 0..3 {
+                    for k in 0..KINDS {
                         sum[k] = sum[k].saturating_add(b[k]);
                     }
                 }
                 let covered = ((b1 - b0) as u64).saturating_mul(bu);
                 let waits = sum[1].saturating_add(sum[2]);
-                let compute = sum[0].saturating_sub(waits);
+                // Holding the GIL in native code is computing too: the part of busy time
+                // that is neither a wait nor native-holding is plain computing.
+                let compute = sum[0].saturating_sub(waits.saturating_add(sum[3]));
                 let idle = covered.saturating_sub(sum[0].max(waits));
                 let best = [
                     (idle, Activity::Idle),
                     (compute, Activity::Compute),
                     (sum[1], Activity::GilWait),
                     (sum[2], Activity::Io),
+                    (sum[3], Activity::NativeHold),
                 ];
                 best.iter()
                     .copied()
@@ -211,21 +216,32 @@ impl Timeline {
             .collect()
     }
 
-    /// Total µs per activity in `lane` ([compute, gil wait, io]).
+    /// Total µs per activity in `lane` ([compute, gil wait, io]); computing includes
+    /// native code holding the GIL ([`Timeline::native_hold_total`] tells it apart).
     pub fn totals(&self, lane: usize) -> [u64; 3] {
-        let mut sum = [0u64; 3];
-        if let Some(l) = self.lanes.get(lane) {
-            for b in &l.buckets {
-                for k in 0..3 {
-                    sum[k] = sum[k].saturating_add(b[k]);
-                }
-            }
-        }
+        let sum = self.sums(lane);
         [
             sum[0].saturating_sub(sum[1].saturating_add(sum[2])),
             sum[1],
             sum[2],
         ]
+    }
+
+    /// Total µs `lane` spent holding the GIL in native code.
+    pub fn native_hold_total(&self, lane: usize) -> u64 {
+        self.sums(lane)[3]
+    }
+
+    fn sums(&self, lane: usize) -> [u64; KINDS] {
+        let mut sum = [0u64; KINDS];
+        if let Some(l) = self.lanes.get(lane) {
+            for b in &l.buckets {
+                for k in 0..KINDS {
+                    sum[k] = sum[k].saturating_add(b[k]);
+                }
+            }
+        }
+        sum
     }
 }
 
@@ -279,6 +295,17 @@ mod tests {
         t.task_finished(0, u64::MAX);
         assert_eq!(t.columns(0, 80, u64::MAX).len(), 80);
         assert!(t.totals(0)[2] > 0);
+    }
+
+    #[test]
+    fn native_code_holding_the_gil_shows_as_its_own_activity() {
+        let mut t = Timeline::new(1);
+        t.task_started(0, 0);
+        t.span(0, NativeHold, 3_000, 6_000);
+        t.task_finished(0, 6_000);
+        assert_eq!(t.columns(0, 2, 6_000), vec![Compute, NativeHold]);
+        assert_eq!(t.native_hold_total(0), 3_000);
+        assert_eq!(t.totals(0), [6_000, 0, 0], "still computing in the totals");
     }
 
     #[test]

@@ -8,7 +8,7 @@ use crate::app::{App, CpythonAvail, Settings};
 use crate::capture::TraceFile;
 use crate::cli::{OnOff, TuiArgs};
 use crate::core::Runtime;
-use crate::exec::Runner;
+use crate::exec::{Model, Runner};
 use crate::headless::CliError;
 use crate::record::Recorder;
 use crate::runtime::{CpythonRunner, python};
@@ -88,17 +88,23 @@ fn settings_from(args: &TuiArgs) -> Result<WithCpython, CliError> {
             workload::names().join(", ")
         ))
     })?;
-    o.workload_args()
+    // Exactly what `conlab run` would run: every flag, `--urls-file` read, checked.
+    let wargs = o.spec(Model::Threads).map_err(CliError::Usage)?.args;
+    let resolved = wargs
+        .clone()
         .resolve(w)
         .map_err(|e| CliError::Usage(e.to_string()))?;
     let mut s = Settings::new(
         w.name(),
-        o.size.unwrap_or(0),
+        // A flag that is the size (http's --delay-ms) shows as the size.
+        w.size_given(&wargs).or(o.size).unwrap_or(0),
         o.workers(),
         o.gil == OnOff::On,
         o.switch_interval_ms,
     );
-    s.tasks = o.tasks.unwrap_or(0);
+    s.tasks = wargs.tasks;
+    s.variant = resolved.variant.clone();
+    s.flags = wargs;
     let (avail, runner) = cpython_from(args)?;
     s.cpython = avail;
     if args.runtime.runtime == Runtime::Cpython {
@@ -108,4 +114,131 @@ fn settings_from(args: &TuiArgs) -> Result<WithCpython, CliError> {
         }
     }
     Ok((s, runner))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::{Cli, Command};
+    use crate::workload::WorkloadArgs;
+    use clap::Parser;
+
+    fn settings(argv: &[&str]) -> Settings {
+        let cli = Cli::try_parse_from(argv).expect("parses");
+        let Some(Command::Tui(t)) = cli.command else {
+            panic!("tui")
+        };
+        settings_from(&t).expect("valid").0
+    }
+
+    /// Every workload flag `run` accepts reaches the WorkloadArgs of the dashboard's runs,
+    /// the same as `run` gives them.
+    #[test]
+    fn every_run_flag_reaches_the_dashboards_runs() {
+        type Case = (&'static [&'static str], fn(&WorkloadArgs) -> bool);
+        let cases: [Case; 9] = [
+            (&["--workload", "sleep", "--delay-ms", "3000"], |a| {
+                a.delay_ms == Some(3000) && a.size == 3000
+            }),
+            (&["--workload", "primes", "--delay-ms", "3000"], |_| false),
+            (&["--workload", "http", "--delay-ms", "3000"], |a| {
+                a.delay_ms == Some(3000) && a.size == 3000
+            }),
+            (&["--workload", "http", "--bytes", "77"], |a| {
+                a.bytes == Some(77)
+            }),
+            (
+                &["--workload", "http", "--url", "http://127.0.0.1:9/x"],
+                |a| a.urls == ["http://127.0.0.1:9/x"] && a.tasks == 1,
+            ),
+            (
+                &[
+                    "--workload",
+                    "http",
+                    "--url",
+                    "http://httpbin.org/get",
+                    "--httpbin",
+                    "remote",
+                ],
+                |a| a.httpbin_remote,
+            ),
+            (&["--workload", "files", "--dir", "/tmp"], |a| {
+                a.dir.as_deref() == Some(std::path::Path::new("/tmp"))
+            }),
+            (&["--workload", "tiny", "--chunk", "7"], |a| {
+                a.chunk == Some(7)
+            }),
+            (
+                &[
+                    "--workload",
+                    "recycle",
+                    "--max-tasks-per-child",
+                    "3",
+                    "--variant",
+                    "x",
+                ],
+                |_| true,
+            ),
+        ];
+        for (flags, check) in cases {
+            let mut argv = vec!["conlab", "tui"];
+            argv.extend_from_slice(flags);
+            let cli = Cli::try_parse_from(&argv).expect("parses");
+            let Some(Command::Tui(t)) = cli.command else {
+                panic!("tui")
+            };
+            match settings_from(&t) {
+                Ok((s, _)) => {
+                    let got = s.spec(Model::Threads).args;
+                    assert!(check(&got), "{flags:?} gave {got:?}");
+                    // What `run` would get with the same flags.
+                    let run = t.opts.spec(Model::Threads).expect("spec").args;
+                    let run = run.resolve(s.workload()).expect("run resolves");
+                    let dash = got.resolve(s.workload()).expect("dashboard resolves");
+                    assert_eq!(dash, run, "{flags:?}");
+                }
+                Err(e) => {
+                    // Refused the way `run` refuses it, naming the flag.
+                    let run = t
+                        .opts
+                        .spec(Model::Threads)
+                        .expect("spec")
+                        .args
+                        .resolve(workload::find(&t.opts.workload).expect("known"));
+                    let why = run.expect_err("run refuses it too").to_string();
+                    assert_eq!(e.to_string(), why, "{flags:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn header_flags_are_those_the_workload_reads_and_survive_w() {
+        let mut s = settings(&[
+            "conlab",
+            "tui",
+            "--workload",
+            "http",
+            "--bytes",
+            "64",
+            "--delay-ms",
+            "2500",
+        ]);
+        assert_eq!(
+            s.shown_flags(),
+            vec![
+                ("--delay-ms", "2500".to_string()),
+                ("--bytes", "64".to_string())
+            ]
+        );
+        // `]` doubles the size: http's size is its delay, so the flag follows.
+        s.scale_size(true);
+        assert_eq!(s.spec(Model::Threads).args.delay_ms, Some(5000));
+        // Another workload does not read them: not passed, not shown; back again, they are.
+        s.cycle_workload(1);
+        assert!(s.shown_flags().is_empty(), "{:?}", s.shown_flags());
+        assert_eq!(s.spec(Model::Threads).args.bytes, None);
+        s.cycle_workload(-1);
+        assert_eq!(s.spec(Model::Threads).args.bytes, Some(64));
+    }
 }

@@ -12,6 +12,12 @@ pub enum SpanKind {
     GilWait,
     /// Blocked on I/O or a sleep (the GIL released).
     Io,
+    /// Running native code that holds the GIL and never checks for a drop request (a C
+    /// extension's long loop, a big `sorted()`): no other thread can run Python meanwhile.
+    NativeHolding,
+    /// Running native code with the GIL released (hashlib over 2 KiB, zlib, NumPy): other
+    /// threads run Python meanwhile. Computing, not waiting.
+    NativeReleased,
 }
 
 /// One thing that happened in a run. Times are microseconds since the run started,
@@ -42,7 +48,8 @@ pub enum Event {
         done: u64,
         total: u64,
     },
-    /// An interval in which `worker` was not computing: waiting for the GIL or for I/O.
+    /// An interval of a task worth drawing apart from plain interpreted computing: waiting
+    /// for the GIL or for I/O, or running native code (holding or releasing the GIL).
     Span {
         worker: usize,
         kind: SpanKind,

@@ -2,6 +2,7 @@
 //! models, runtimes, task outputs and errors, answers, events, the GIL's settings. Depends on nothing
 //! else of conlab's, so `exec`, `workload`, `app` and `report` all build on it without cycles.
 
+mod code_kind;
 mod error;
 mod event;
 mod gil_config;
@@ -12,6 +13,7 @@ mod output;
 mod runtime;
 mod units;
 
+pub use code_kind::CodeKind;
 pub use error::TaskError;
 pub use event::{Event, SpanKind, Stamped};
 pub use gil_config::{GilConfig, SWITCH_INTERVAL_MS};

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use super::cancel::{CancelToken, HookGuard};
 use super::gil::{Gil, GilGuard, Wait};
 use super::sink::Sink;
-use crate::core::{Event, SpanKind, TaskError};
+use crate::core::{CodeKind, Event, SpanKind, TaskError};
 
 /// Shortest GIL or I/O wait worth drawing on the timeline.
 const MIN_SPAN: Duration = Duration::from_micros(50);
@@ -111,6 +111,44 @@ impl<'a> TaskCtx<'a> {
         out
     }
 
+    /// Run native code that releases the GIL (hashlib over 2 KiB, zlib, NumPy): other
+    /// threads may run meanwhile. Drawn as native code with the GIL released; re-taking
+    /// the GIL afterwards as a GIL wait. (No cancel check inside: keep each call short.)
+    pub fn native_releasing<T>(&mut self, f: impl FnOnce() -> T) -> T {
+        let start = Instant::now();
+        let mut end = start;
+        let (out, wait) = self.held.native_releasing(|| {
+            let out = f();
+            end = Instant::now();
+            out
+        });
+        self.span(SpanKind::NativeReleased, (start, end));
+        if let Some(wait) = wait {
+            self.span(SpanKind::GilWait, wait);
+        }
+        out
+    }
+
+    /// Run native code that holds the GIL and never checks for a drop request (a C
+    /// extension's long loop): no other thread of this interpreter runs Python until it
+    /// returns. Drawn as "holding the GIL in native code".
+    pub fn native_holding<T>(&mut self, f: impl FnOnce() -> T) -> T {
+        let start = Instant::now();
+        let out = self.held.native_holding(f);
+        self.span(SpanKind::NativeHolding, (start, Instant::now()));
+        out
+    }
+
+    /// Run `f` as `kind` of code: interpreted (`f` gets to tick), native releasing or
+    /// native holding (`f` must not tick: native code never checks).
+    pub fn run_as<T>(&mut self, kind: CodeKind, f: impl FnOnce(Option<&mut Self>) -> T) -> T {
+        match kind {
+            CodeKind::Interpreted => f(Some(self)),
+            CodeKind::Releasing => self.native_releasing(|| f(None)),
+            CodeKind::Holding => self.native_holding(|| f(None)),
+        }
+    }
+
     /// Sleep without the GIL, waking early (with `Cancelled`) if the run is cancelled.
     pub fn sleep(&mut self, d: Duration) -> Result<(), TaskError> {
         let cancel = self.cancel.clone();
@@ -161,6 +199,68 @@ impl<'a> TaskCtx<'a> {
                 start_us: self.sink.us_at(start),
                 end_us: self.sink.us_at(end),
             });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exec::GilConfig;
+
+    /// Run `f` for at least a drawable span (the clock only bounds the work's length;
+    /// nothing asserts on a duration).
+    fn busy_past_min_span() {
+        let t0 = Instant::now();
+        while t0.elapsed() < MIN_SPAN * 2 {
+            std::hint::spin_loop();
+        }
+    }
+
+    fn spans_of(run: impl FnOnce(&mut TaskCtx)) -> Vec<SpanKind> {
+        let gil = Gil::new(GilConfig::default());
+        let cancel = CancelToken::new();
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let sink = Sink::channel(tx, |s| s);
+        {
+            let mut ctx = TaskCtx::new(0, 0, &gil, &cancel, &sink);
+            run(&mut ctx);
+        }
+        drop(sink);
+        rx.try_iter()
+            .filter_map(|s| match s.event {
+                Event::Span { kind, .. } => Some(kind),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn each_kind_of_native_code_is_drawn_as_its_own_span() {
+        let held = spans_of(|ctx| ctx.native_holding(busy_past_min_span));
+        assert_eq!(held, vec![SpanKind::NativeHolding]);
+        let released = spans_of(|ctx| ctx.native_releasing(busy_past_min_span));
+        assert_eq!(released, vec![SpanKind::NativeReleased]);
+        let interpreted = spans_of(|ctx| {
+            ctx.run_as(CodeKind::Interpreted, |c| {
+                c.expect("interpreted code may tick")
+                    .tick()
+                    .expect("not cancelled");
+                busy_past_min_span()
+            })
+        });
+        assert!(interpreted.is_empty(), "{interpreted:?}");
+    }
+
+    #[test]
+    fn run_as_releases_only_for_releasing_code() {
+        let gil = Gil::new(GilConfig::default());
+        let cancel = CancelToken::new();
+        let sink = Sink::null();
+        let mut ctx = TaskCtx::new(0, 0, &gil, &cancel, &sink);
+        for kind in CodeKind::ALL {
+            let held = ctx.run_as(kind, |_| gil.held_by_me());
+            assert_eq!(held, kind != CodeKind::Releasing, "{kind:?}");
         }
     }
 }

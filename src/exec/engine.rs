@@ -65,9 +65,7 @@ impl<'a, 'j> Engine<'a, 'j> {
                 self.threads().run_into(&self.gil(), out);
             }
             Model::Processes => {
-                for (i, r) in self.processes().run().0.into_iter().enumerate() {
-                    out(i, r);
-                }
+                self.processes().run_into(out);
             }
         }
     }

@@ -6,6 +6,12 @@
 //! at its next [`Gil::yield_if_requested`] (called from `TaskCtx::tick`), releases, and waits
 //! until another thread has taken the lock before asking again, so it cannot grab it
 //! straight back. With the GIL disabled every call is a no-op (free-threaded behaviour).
+//!
+//! A holder runs three kinds of work ([`crate::core::CodeKind`]): interpreted code checks
+//! for a drop request at every [`GilGuard::yield_if_requested`]; native code that releases
+//! the GIL runs inside [`GilGuard::native_releasing`] (another thread may hold the GIL
+//! meanwhile); native code that holds it runs inside [`GilGuard::native_holding`], which
+//! never checks, so a waiter's drop request is honoured only after the call returns.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
@@ -56,6 +62,21 @@ impl GilGuard<'_> {
         self.gil.hand_over()
     }
 
+    /// Native code that keeps the GIL (a C extension's long loop): run `f` without a single
+    /// check for a drop request. A thread that asks meanwhile sets its request and keeps
+    /// waiting; the request is honoured at the first check after `f` returns.
+    #[inline]
+    pub fn native_holding<T>(&self, f: impl FnOnce() -> T) -> T {
+        f()
+    }
+
+    /// Native code that releases the GIL (hashlib over 2 KiB, zlib, NumPy): release, run
+    /// `f` while other threads may take the GIL, then take it back. Returns `f`'s value and
+    /// the wait to retake the GIL, if there was one.
+    pub fn native_releasing<T>(&self, f: impl FnOnce() -> T) -> (T, Option<Wait>) {
+        Gil::released_during(self, f)
+    }
+
     /// The lock this guard holds.
     pub fn gil(&self) -> &Gil {
         self.gil
@@ -87,6 +108,11 @@ impl Gil {
         // A poisoned GIL only means a thread panicked while touching the state; it is an
         // owner and a counter, always consistent, so carry on.
         self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Has a waiter asked the holder to drop the GIL (and not been served yet)?
+    pub fn drop_requested(&self) -> bool {
+        self.drop_request.load(Ordering::Relaxed)
     }
 
     /// Does the calling thread hold the GIL? (Always false when it is disabled.)
@@ -316,5 +342,96 @@ mod tests {
             1,
             "two threads inside the GIL at once"
         );
+    }
+
+    fn quick_gil() -> Arc<Gil> {
+        Arc::new(Gil::new(GilConfig {
+            enabled: true,
+            switch_interval: Duration::from_micros(200),
+        }))
+    }
+
+    /// Native code holding the GIL: a waiter's drop request is set but not honoured while
+    /// the call runs; the waiter gets the GIL only after the call returned and the holder
+    /// reached its next check. Ordered by channels and the drop-request flag, no timing.
+    #[test]
+    fn native_holding_blocks_a_waiter_until_it_returns() {
+        let gil = quick_gil();
+        let (held, _) = gil.acquire();
+        let (got_tx, got_rx) = crossbeam_channel::bounded(1);
+        let g2 = gil.clone();
+        let waiter = std::thread::spawn(move || {
+            let (_g, waited) = g2.acquire();
+            got_tx.send(()).expect("test listens");
+            waited
+        });
+        held.native_holding(|| {
+            // The waiter times out on its switch interval and asks us to drop...
+            while !gil.drop_requested() {
+                std::thread::yield_now();
+            }
+            // ...and we don't: it still waits, however often it asks.
+            assert!(gil.held_by_me(), "native holding code keeps the GIL");
+            assert!(got_rx.try_recv().is_err(), "the waiter got in mid-call");
+        });
+        assert!(got_rx.try_recv().is_err(), "no switch before a check");
+        // Back in interpreted code: the first check hands over.
+        assert!(
+            held.yield_if_requested().is_some(),
+            "the check honours the request"
+        );
+        got_rx.recv().expect("the waiter took the GIL");
+        assert!(waiter.join().expect("waiter").is_some(), "it had to wait");
+    }
+
+    /// Native code releasing the GIL: while it runs, another thread takes the GIL, holds
+    /// it and says so; the native code hears that before it returns.
+    #[test]
+    fn native_releasing_lets_another_thread_hold_the_gil_meanwhile() {
+        let gil = quick_gil();
+        let (held, _) = gil.acquire();
+        let (go_tx, go_rx) = crossbeam_channel::bounded::<()>(0);
+        let (holds_tx, holds_rx) = crossbeam_channel::bounded(0);
+        let (done_tx, done_rx) = crossbeam_channel::bounded::<()>(0);
+        let g2 = gil.clone();
+        let other = std::thread::spawn(move || {
+            go_rx.recv().expect("told to go");
+            let (_g, _) = g2.acquire();
+            holds_tx.send(g2.held_by_me()).expect("native code listens");
+            done_rx.recv().expect("told to finish");
+        });
+        let ((), _) = held.native_releasing(|| {
+            assert!(!gil.held_by_me(), "released while native code runs");
+            go_tx.send(()).expect("other listens");
+            assert!(
+                holds_rx.recv().expect("other reports"),
+                "another thread held the GIL during the native call"
+            );
+            done_tx.send(()).expect("other listens");
+        });
+        assert!(gil.held_by_me(), "retaken after the native call");
+        drop(held);
+        other.join().expect("other thread");
+    }
+
+    /// Interpreted code, for contrast: the holder keeps checking, and the waiter gets in
+    /// before the holder's work is done (the work ends only once the waiter holds it).
+    #[test]
+    fn interpreted_code_hands_over_mid_work() {
+        let gil = quick_gil();
+        let (held, _) = gil.acquire();
+        let (got_tx, got_rx) = crossbeam_channel::bounded(1);
+        let g2 = gil.clone();
+        let waiter = std::thread::spawn(move || {
+            let (_g, _) = g2.acquire();
+            got_tx.send(()).expect("test listens");
+        });
+        let mut checks = 0u64;
+        while got_rx.try_recv().is_err() {
+            let _ = held.yield_if_requested();
+            checks += 1;
+        }
+        assert!(checks > 0);
+        waiter.join().expect("waiter");
     }
 }

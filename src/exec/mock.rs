@@ -119,8 +119,10 @@ impl Runner for MockRunner {
             meaning: format!("{} (mock)", spec.workload),
         };
         let mut failures = Vec::new();
+        let mut busy_us = vec![0u64; workers];
         for task in 0..tasks {
             let worker = task % workers;
+            busy_us[worker] += us(wall);
             sink.emit_at(
                 us(wall * (task / workers) as u32),
                 Event::TaskStarted {
@@ -171,6 +173,7 @@ impl Runner for MockRunner {
             failures,
             cancelled: false,
             details: None,
+            busy_us,
         })
     }
 }

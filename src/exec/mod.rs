@@ -6,6 +6,7 @@
 //! a [`Sink`]. [`Runner`] is the seam above: `runtime::NativeRunner` is this engine,
 //! [`mock::MockRunner`] a fake that takes exact durations.
 
+mod bystanders;
 mod cancel;
 mod child;
 mod ctx;
@@ -29,6 +30,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 pub use crate::core::{Event, GilConfig, Model, SpanKind, Stamped, TaskError};
+pub use bystanders::Bystanders;
 pub use cancel::{CancelToken, HookGuard};
 pub use ctx::TaskCtx;
 pub use engine::Engine;
@@ -41,7 +43,7 @@ pub use threads::{ThreadPool, ThreadStats};
 use crate::core::{Answer, TaskOutput};
 pub use fold::{Fold, KeepOutputs, SumValues};
 pub use tasks::Tasks;
-pub use work::{ArgError, Plan, WorkKind, Workload, WorkloadArgs};
+pub use work::{ArgError, Plan, Split, WorkKind, Workload, WorkloadArgs};
 
 /// Everything needed to start one run.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -106,13 +108,18 @@ pub struct RunReport {
     /// `None` when a task failed or the run was cancelled.
     pub answer: Option<Answer>,
     pub elapsed: Duration,
-    /// CPU time of this process and of the workers it reaped during the run.
+    /// CPU time of the run's threads (this process's, less those already running when it
+    /// started: the dashboard's own) and of the workers it reaped during the run.
     pub cpu: Duration,
     pub failures: Vec<(usize, String)>,
     pub cancelled: bool,
     /// A scene's measured numbers ([`Workload::details`]), when it has any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub details: Option<Value>,
+    /// Each worker's busy time: the sum of its tasks' spans, in µs, by worker number
+    /// (empty when the runtime did not measure it). Unequal = imbalance.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub busy_us: Vec<u64>,
 }
 
 impl RunReport {
@@ -177,8 +184,10 @@ pub fn run_workload(
         return Err(unsupported(w, spec.model));
     }
     let args = spec.args.clone().resolve(w)?;
+    args.check_split(spec.model)?;
     let plan = w.plan(&args).map_err(RunError::Plan)?;
-    let sink = sink.restarted();
+    let busy = BusyTally::default();
+    let sink = busy.wrap(&sink.restarted());
     sink.emit(Event::RunStarted {
         workload: w.name().to_string(),
         model: spec.model,
@@ -188,6 +197,8 @@ pub fn run_workload(
         switch_interval_ms: spec.gil.switch_interval.as_secs_f64() * 1e3,
         size: args.size,
     });
+    // Threads already running (the dashboard's own) are not the run's: their CPU is left out.
+    let bystanders = Bystanders::now();
     let cpu0 = cpu_now();
     let t0 = Instant::now();
     let job = Job {
@@ -207,13 +218,18 @@ pub fn run_workload(
         None => {
             match w.orchestrate(&engine, spec.model) {
                 Some(results) => results.into_iter().enumerate().for_each(|(i, r)| put(i, r)),
+                None if spec.model == Model::Threads && args.split == Some(Split::Steal) => {
+                    engine.threads().run_stealing_into(&engine.gil(), &put);
+                }
                 None => engine.run_model_into(spec.model, &put),
             }
             None
         }
     };
     let elapsed = t0.elapsed();
-    let cpu = cpu_now().saturating_sub(cpu0);
+    let cpu = cpu_now()
+        .saturating_sub(cpu0)
+        .saturating_sub(bystanders.cpu_since());
     let tasks = job.tasks.len();
     drop(plan);
 
@@ -222,7 +238,7 @@ pub fn run_workload(
         failures,
         never_ran,
     } = collected.into_inner();
-    Ok(finish_run(
+    let mut report = finish_run(
         &sink,
         w,
         spec.model,
@@ -237,7 +253,42 @@ pub fn run_workload(
             elapsed,
             cpu,
         },
-    ))
+    );
+    report.busy_us = busy.take();
+    Ok(report)
+}
+
+/// Each worker's busy time, summed from the `TaskFinished` events as they pass.
+#[derive(Clone, Default)]
+struct BusyTally(std::sync::Arc<std::sync::Mutex<Vec<u64>>>);
+
+impl BusyTally {
+    /// A sink that tallies, then hands every event on to `inner` (same clock).
+    fn wrap(&self, inner: &Sink) -> Sink {
+        let tally = self.clone();
+        let to = inner.clone();
+        Sink::new(move |s| {
+            if let Event::TaskFinished {
+                worker, wall_us, ..
+            } = &s.event
+            {
+                let mut b = tally.0.lock().unwrap_or_else(|e| e.into_inner());
+                // Worker numbers are pool slots; a stray large one is not tallied.
+                if *worker < 1 << 16 {
+                    if b.len() <= *worker {
+                        b.resize(*worker + 1, 0);
+                    }
+                    b[*worker] += wall_us;
+                }
+            }
+            to.emit_at(s.at_us, s.event);
+        })
+        .with_clock_of(inner)
+    }
+
+    fn take(&self) -> Vec<u64> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(|e| e.into_inner()))
+    }
 }
 
 /// How a run ended, as every runtime measures it.
@@ -289,6 +340,7 @@ pub fn finish_run(
         failures: end.failures,
         cancelled: end.cancelled,
         details,
+        busy_us: Vec::new(),
     }
 }
 

@@ -67,6 +67,19 @@ impl<'a, 'j> ProcessPool<'a, 'j> {
 
     /// Run every task of the job; one result per task, in task order, and the costs.
     pub fn run(self) -> (Vec<TaskResult>, PoolStats) {
+        let results = std::sync::Mutex::new(vec![None; self.job.tasks.len()]);
+        let stats = self.run_into(&|i, r| {
+            results.lock().unwrap_or_else(|e| e.into_inner())[i] = r;
+        });
+        (
+            results.into_inner().unwrap_or_else(|e| e.into_inner()),
+            stats,
+        )
+    }
+
+    /// [`ProcessPool::run`], handing each result to `out` as it arrives (nothing per task
+    /// is kept but two flags), and the costs. Tasks that never ran (cancelled) get `None`.
+    pub fn run_into(self, out: &(dyn Fn(usize, TaskResult) + Sync)) -> PoolStats {
         let job = self.job;
         let n = job.tasks.len();
         let exe = match job
@@ -77,16 +90,21 @@ impl<'a, 'j> ProcessPool<'a, 'j> {
             Ok(p) => p,
             Err(e) => {
                 let msg = format!("cannot find conlab's own executable to start workers: {e}");
-                let mut pool = Pool::new(self, PathBuf::new());
+                let mut pool = Pool::new(self, PathBuf::new(), out);
                 for t in 0..n {
                     pool.fail_task(t, 0, msg.clone());
                 }
-                return (pool.results, pool.stats);
+                return pool.stats;
             }
         };
-        let mut pool = Pool::new(self, exe);
+        let mut pool = Pool::new(self, exe, out);
         pool.run();
-        (pool.results, pool.stats)
+        for (t, done) in pool.finished.iter().enumerate() {
+            if !done {
+                out(t, None);
+            }
+        }
+        pool.stats
     }
 }
 
@@ -98,7 +116,10 @@ struct Pool<'a, 'j> {
     rx: Receiver<ChildMsg>,
     workers: Vec<Option<Worker>>,
     queue: VecDeque<usize>,
-    results: Vec<TaskResult>,
+    /// Where each result goes as it arrives.
+    out: &'a (dyn Fn(usize, TaskResult) + Sync),
+    /// Whether the task's result went to `out`.
+    finished: Vec<bool>,
     /// Whether the task's `TaskStarted` went out (so a failure can start it first).
     started: Vec<bool>,
     remaining: usize,
@@ -109,7 +130,11 @@ struct Pool<'a, 'j> {
 }
 
 impl<'a, 'j> Pool<'a, 'j> {
-    fn new(opts: ProcessPool<'a, 'j>, exe: PathBuf) -> Self {
+    fn new(
+        opts: ProcessPool<'a, 'j>,
+        exe: PathBuf,
+        out: &'a (dyn Fn(usize, TaskResult) + Sync),
+    ) -> Self {
         let n = opts.job.tasks.len();
         let width = opts.workers.clamp(1, n.max(1));
         let (tx, rx) = crossbeam_channel::unbounded();
@@ -121,7 +146,8 @@ impl<'a, 'j> Pool<'a, 'j> {
             rx,
             workers: (0..width).map(|_| None).collect(),
             queue: (0..n).collect(),
-            results: vec![None; n],
+            out,
+            finished: vec![false; n],
             started: vec![false; n],
             remaining: n,
             respawns_left: 2 * width + n,
@@ -134,7 +160,7 @@ impl<'a, 'j> Pool<'a, 'j> {
     /// Finish `task` as failed — starting it first if it never started — so every task
     /// starts once and finishes once whatever happened to its worker.
     fn fail_task(&mut self, task: usize, worker: usize, reason: String) {
-        if self.results[task].is_some() {
+        if self.finished[task] {
             return;
         }
         if !self.started[task] {
@@ -154,7 +180,8 @@ impl<'a, 'j> Pool<'a, 'j> {
             wall_us: 0,
             cpu_us: 0,
         });
-        self.results[task] = Some(Err(reason));
+        self.finished[task] = true;
+        (self.out)(task, Some(Err(reason)));
     }
 
     fn start(&mut self, slot: usize, generation: u64) -> bool {
@@ -388,7 +415,8 @@ impl<'a, 'j> Pool<'a, 'j> {
                         cpu_us,
                     },
                 );
-                self.results[task] = Some(result);
+                self.finished[task] = true;
+                (self.out)(task, Some(result));
                 self.remaining -= 1;
                 self.maybe_recycle(slot);
             }
@@ -463,7 +491,7 @@ impl<'a, 'j> Pool<'a, 'j> {
         self.workers.clear();
         // Anything not finished (every worker gone) never ran; on cancel it stays `None`.
         if !cancelled {
-            for t in 0..self.results.len() {
+            for t in 0..self.finished.len() {
                 self.fail_task(t, 0, "no worker process left to run it".into());
             }
         }

@@ -3,9 +3,10 @@
 //! simulated GIL. Also the "gang": one thread per task, all at once (Python's
 //! `threading.Thread` per role), for scenes whose tasks must run side by side.
 //!
-//! Not rayon: its idle workers look for work by stealing from every other worker, which
+//! Not rayon for this pool: its idle workers look for work by stealing from every other worker, which
 //! costs O(threads²) and, at 1000 threads on 2 cores, seconds of CPU — the I/O lessons
-//! need 1000 threads that only wait.
+//! need 1000 threads that only wait. Rayon runs `--split steal`
+//! ([`ThreadPool::run_stealing_into`]), where work stealing is itself the lesson.
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -65,6 +66,48 @@ impl<'a, 'j> ThreadPool<'a, 'j> {
             |i, ctx| job.workload.run_task(&job.tasks.get(i), ctx),
             out,
         )
+    }
+
+    /// Run the job's tasks on a work-stealing pool (rayon) of `workers` threads named
+    /// `conlab-steal-{i}`, handing each result to `out`: the task indices are split in
+    /// halves down to single tasks, each thread starts on its own contiguous block (the
+    /// articles' equal ranges) and an idle thread steals half of another's remaining
+    /// block. `--split steal`.
+    pub fn run_stealing_into(self, gil: &Gil, out: &(dyn Fn(usize, TaskResult) + Sync)) {
+        use rayon::prelude::*;
+        let job = self.job;
+        let n = job.tasks.len();
+        let pid = std::process::id();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(self.workers.max(1))
+            .thread_name(|i| format!("conlab-steal-{i}"))
+            .build();
+        let pool = match pool {
+            Ok(p) => p,
+            Err(e) => {
+                let msg = format!("could not start {} threads: {e}", self.workers);
+                for t in 0..n {
+                    out(t, fail_one(job, t, 0, msg.clone()));
+                }
+                return;
+            }
+        };
+        for worker in 0..pool.current_num_threads() {
+            job.sink.emit(Event::WorkerStarted { worker, pid });
+        }
+        pool.install(|| {
+            (0..n).into_par_iter().with_max_len(1).for_each(|i| {
+                let worker = rayon::current_thread_index().unwrap_or(0);
+                let r = if job.cancel.is_cancelled() {
+                    None
+                } else {
+                    to_result(run_with(job, gil, i, worker, pid, |ctx| {
+                        job.workload.run_task(&job.tasks.get(i), ctx)
+                    }))
+                };
+                out(i, r);
+            });
+        });
     }
 
     /// Run `f(i, ctx)` for every task index `i` of the job, `workers` at a time; results in

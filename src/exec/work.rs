@@ -28,6 +28,33 @@ pub enum WorkKind {
     Scene,
 }
 
+/// How a range of numbers is cut into tasks (`--split`): the articles' equal ranges,
+/// equal work, or equal ranges that idle threads steal from each other.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum Split {
+    /// Equal ranges of numbers, one per worker unless `--tasks` says otherwise (the
+    /// articles' split): the upper range costs more, so a worker finishes late.
+    Ranges,
+    /// Many chunks of about equal work (more chunks than workers): balanced.
+    #[default]
+    Work,
+    /// Many equal ranges on a work-stealing pool (rayon, threads model): each thread
+    /// starts on its own contiguous block, as with `ranges`, and an idle one steals half
+    /// of a busy one's remaining block.
+    Steal,
+}
+
+impl Split {
+    pub fn name(self) -> &'static str {
+        match self {
+            Split::Ranges => "ranges",
+            Split::Work => "work",
+            Split::Steal => "steal",
+        }
+    }
+}
+
 /// Options a workload reads. Every field has a default; `size` and `tasks` are filled by
 /// [`WorkloadArgs::resolve`] from the workload's own defaults when not given.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -54,6 +81,9 @@ pub struct WorkloadArgs {
     /// Process pools: replace a worker process after this many tasks (Python's
     /// `max_tasks_per_child`); used by the `recycle` scene.
     pub max_tasks_per_child: Option<usize>,
+    /// How the numbers are cut into tasks (`None`: the default, equal work).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub split: Option<Split>,
 }
 
 /// What `plan` hands the engine: the tasks, plus anything that must stay alive while they
@@ -93,6 +123,10 @@ pub trait Workload: Send + Sync {
     /// Sizes that finish in sensible time and memory.
     fn size_range(&self) -> RangeInclusive<u64>;
     fn default_tasks(&self, workers: usize) -> usize;
+    /// The default task count for these arguments (`--split` may change it).
+    fn default_tasks_for(&self, args: &WorkloadArgs) -> usize {
+        self.default_tasks(args.workers)
+    }
     /// Most tasks allowed.
     fn max_tasks(&self) -> usize {
         100_000
@@ -223,7 +257,7 @@ impl WorkloadArgs {
             return Err(ArgError::new("--max-tasks-per-child", "must be at least 1"));
         }
         if self.tasks == 0 {
-            self.tasks = w.default_tasks(self.workers);
+            self.tasks = w.default_tasks_for(&self);
         }
         if self.tasks > w.max_tasks() {
             return Err(ArgError::new(
@@ -242,10 +276,10 @@ impl WorkloadArgs {
 
 /// The optional flags and what each applies to (for the message when one is given to a
 /// workload that does not read it).
-const OPTION_USE: [(&str, &str); 6] = [
+const OPTION_USE: [(&str, &str); 7] = [
     (
         "--delay-ms",
-        "the embedded server's replies (http, pipeline)",
+        "the embedded server's replies (http, pipeline) and each sleep task's wait",
     ),
     ("--bytes", "the embedded server's replies (http, pipeline)"),
     ("--url", "the workloads that fetch URLs (http, pipeline)"),
@@ -255,9 +289,88 @@ const OPTION_USE: [(&str, &str); 6] = [
         "--max-tasks-per-child",
         "recycling worker processes (the recycle scene)",
     ),
+    ("--split", "cutting a range of numbers into tasks (primes)"),
 ];
 
 impl WorkloadArgs {
+    /// The optional flags given, each with its value as typed on the command line (for
+    /// the dashboard's header), in `OPTION_USE` order.
+    pub fn given_flags(&self) -> Vec<(&'static str, String)> {
+        let mut out = Vec::new();
+        if let Some(d) = self.delay_ms {
+            out.push(("--delay-ms", d.to_string()));
+        }
+        if let Some(b) = self.bytes {
+            out.push(("--bytes", b.to_string()));
+        }
+        match self.urls.len() {
+            0 => {}
+            1 => out.push(("--url", self.urls[0].clone())),
+            n => out.push(("--url", format!("{} (+{} more)", self.urls[0], n - 1))),
+        }
+        if self.httpbin_remote {
+            out.push(("--httpbin", "remote".into()));
+        }
+        if let Some(d) = &self.dir {
+            out.push(("--dir", d.display().to_string()));
+        }
+        if let Some(c) = self.chunk {
+            out.push(("--chunk", c.to_string()));
+        }
+        if let Some(k) = self.max_tasks_per_child {
+            out.push(("--max-tasks-per-child", k.to_string()));
+        }
+        if let Some(s) = self.split.filter(|s| *s != Split::default()) {
+            out.push(("--split", s.name().to_string()));
+        }
+        out
+    }
+
+    /// These arguments with every optional flag `w` does not read cleared (the dashboard
+    /// keeps the command line's flags while `w` cycles through workloads).
+    pub fn only_options_of(mut self, w: &dyn Workload) -> Self {
+        let reads = |flag: &str| w.options().contains(&flag);
+        if !reads("--delay-ms") {
+            self.delay_ms = None;
+        }
+        if !reads("--bytes") {
+            self.bytes = None;
+        }
+        if !reads("--url") {
+            self.urls.clear();
+            self.httpbin_remote = false;
+        }
+        if !reads("--dir") {
+            self.dir = None;
+        }
+        if !reads("--chunk") {
+            self.chunk = None;
+        }
+        if !reads("--max-tasks-per-child") {
+            self.max_tasks_per_child = None;
+        }
+        if !reads("--split") {
+            self.split = None;
+        }
+        self
+    }
+
+    /// `--split steal` is stealing between the threads of one process: refused for a
+    /// process pool, naming the flag.
+    pub fn check_split(&self, model: Model) -> Result<(), ArgError> {
+        if self.split == Some(Split::Steal) && model == Model::Processes {
+            return Err(ArgError::new(
+                "--split",
+                "steal is work stealing between the threads of one process (rayon): it \
+                 applies to the threads model (sequential runs the same equal ranges in \
+                 order). Worker processes share no memory to steal from; the process pool \
+                 already hands out tasks one at a time from one queue. Use --split ranges \
+                 or --split work with processes",
+            ));
+        }
+        Ok(())
+    }
+
     /// The optional flags given, by name.
     fn given(&self) -> Vec<&'static str> {
         let set = [
@@ -267,6 +380,7 @@ impl WorkloadArgs {
             self.dir.is_some(),
             self.chunk.is_some(),
             self.max_tasks_per_child.is_some(),
+            self.split.is_some(),
         ];
         OPTION_USE
             .iter()

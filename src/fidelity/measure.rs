@@ -3,7 +3,7 @@
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use super::{ConvoyRow, Fidelity, Row, compare, load_average};
+use super::{ConvoyRow, Fidelity, NativeRow, Row, compare, load_average};
 use crate::cli::FidelityArgs;
 use crate::core::Model;
 use crate::exec::{CancelToken, RunReport, RunSpec, Runner, Sink};
@@ -84,7 +84,8 @@ pub fn fidelity_command(args: &FidelityArgs) -> Result<ExitCode, CliError> {
     let repeat = args.repeat as usize;
 
     let mut rows = Vec::new();
-    for name in &args.workloads {
+    // The native scene runs on threads only, beside its bystander: its own section.
+    for name in args.workloads.iter().filter(|w| *w != "native") {
         let w = crate::workload::find(name).ok_or_else(|| CliError::Usage(name.clone()))?;
         let size_for = |rt| args.size.unwrap_or_else(|| runtime::default_size(rt, w));
         let spec = |model, size| {
@@ -186,6 +187,11 @@ pub fn fidelity_command(args: &FidelityArgs) -> Result<ExitCode, CliError> {
         }
         Some(measure_convoy(&python, &cancel)?)
     };
+    let native = if args.workloads.iter().any(|w| w == "native") {
+        measure_native(&native, &python, workers, chatty, &cancel)?
+    } else {
+        Vec::new()
+    };
     if chatty {
         eprint!("\r{:60}\r", "");
     }
@@ -198,6 +204,7 @@ pub fn fidelity_command(args: &FidelityArgs) -> Result<ExitCode, CliError> {
         load_after: load_average(),
         rows,
         convoy,
+        native,
     };
     print!("{}", super::exporter(args.format).export(&report));
     let failed = report
@@ -228,6 +235,39 @@ fn measure_convoy(python: &CpythonRunner, cancel: &CancelToken) -> Result<Convoy
         cpython_wakeups: c.wakeups,
         switch_interval_ms: c.switch_interval_ms,
     })
+}
+
+/// The `native` scene's three variants, each in both runtimes.
+fn measure_native(
+    native: &dyn Runner,
+    python: &CpythonRunner,
+    workers: usize,
+    chatty: bool,
+    cancel: &CancelToken,
+) -> Result<Vec<NativeRow>, CliError> {
+    let mut out = Vec::new();
+    for kind in crate::core::CodeKind::ALL {
+        let mut spec = RunSpec::new("native", Model::Threads, workers);
+        spec.args.variant = Some(kind.name().into());
+        if chatty {
+            eprint!("\rnative · {} · both runtimes…               ", kind.name());
+        }
+        let n = run_one(native, &spec, cancel)?.details.unwrap_or_default();
+        let c = run_one(python, &spec, cancel)?.details.unwrap_or_default();
+        let f = |d: &serde_json::Value, a: &str, b: &str| d[a][b].as_f64().unwrap_or(0.0);
+        out.push(NativeRow {
+            variant: kind.name().into(),
+            native_speedup: n["speedup"].as_f64().unwrap_or(0.0),
+            cpython_speedup: c["speedup"].as_f64().unwrap_or(0.0),
+            native_call_ms: f(&n, "native_call_ms", "median"),
+            cpython_call_ms: f(&c, "native_call_ms", "median"),
+            native_worst_ms: f(&n, "bystander_ms", "worst"),
+            cpython_worst_ms: f(&c, "bystander_ms", "worst"),
+            native_median_ms: f(&n, "bystander_ms", "median"),
+            cpython_median_ms: f(&c, "bystander_ms", "median"),
+        });
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -63,6 +63,24 @@ pub struct ConvoyRow {
     pub switch_interval_ms: f64,
 }
 
+/// The `native` scene, one variant, in both runtimes: the threads' speed-up over the
+/// same calls made one after another, and how long a bystander napping 1 ms waited.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct NativeRow {
+    /// interpreted, releasing or holding.
+    pub variant: String,
+    pub native_speedup: f64,
+    pub cpython_speedup: f64,
+    /// Median length of one call (native: sha256 of the size in MiB; CPython: calibrated).
+    pub native_call_ms: f64,
+    pub cpython_call_ms: f64,
+    /// The bystander's worst and median wait after a nap, during the threads phase.
+    pub native_worst_ms: f64,
+    pub cpython_worst_ms: f64,
+    pub native_median_ms: f64,
+    pub cpython_median_ms: f64,
+}
+
 /// A whole fidelity report.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Fidelity {
@@ -76,6 +94,8 @@ pub struct Fidelity {
     pub load_after: Option<f64>,
     pub rows: Vec<Row>,
     pub convoy: Option<ConvoyRow>,
+    /// The `native` scene's three variants (when `native` is among the workloads).
+    pub native: Vec<NativeRow>,
 }
 
 /// Speed-ups and verdict of one row from both runtimes' medians.

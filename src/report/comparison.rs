@@ -13,6 +13,9 @@ pub struct Row {
     pub workload: String,
     pub size: u64,
     pub tasks: usize,
+    /// `--split`, when given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub split: Option<String>,
     pub model: Model,
     pub gil: bool,
     pub workers: usize,
@@ -35,6 +38,33 @@ pub struct Row {
     pub answer: Option<String>,
     pub answers_agree: bool,
     pub failed: usize,
+    /// Each worker's busy time (the sum of its tasks' spans) in the median run, in
+    /// seconds; empty when not measured.
+    pub busy_s: Vec<f64>,
+    /// The busiest worker's time ÷ the mean: 1.00 is perfect balance; `None` without busy
+    /// times or with one worker.
+    pub imbalance: Option<f64>,
+}
+
+impl Row {
+    /// Busy time per worker, for a table cell: "3.10 s" or "1.02–2.95 s".
+    pub fn busy_cell(&self) -> String {
+        let min = self.busy_s.iter().copied().fold(f64::INFINITY, f64::min);
+        let max = self.busy_s.iter().copied().fold(0.0, f64::max);
+        match self.busy_s.len() {
+            0 => "—".into(),
+            1 => format!("{max:.2} s"),
+            _ => format!("{min:.2}–{max:.2} s"),
+        }
+    }
+}
+
+/// The busiest worker ÷ the mean, over workers that were busy at all.
+pub fn imbalance(busy: &[f64]) -> Option<f64> {
+    let busy: Vec<f64> = busy.iter().copied().filter(|b| *b > 0.0).collect();
+    let mean = busy.iter().sum::<f64>() / busy.len().max(1) as f64;
+    let max = busy.iter().copied().fold(0.0, f64::max);
+    (busy.len() > 1 && mean > 0.0).then(|| max / mean)
 }
 
 /// A whole comparison: what ran and one row per model.
@@ -47,6 +77,9 @@ pub struct Comparison {
     pub workers: usize,
     pub gil: bool,
     pub switch_interval_ms: f64,
+    /// `--split`, when given (how primes' numbers were cut into tasks).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub split: Option<String>,
     pub capacity: f64,
     pub capacity_spinners: usize,
     pub rows: Vec<Row>,
@@ -120,10 +153,20 @@ pub fn summarise(measured: &[(Model, Vec<RunReport>, f64)], spinners: usize) -> 
             // Sequential uses one core: its ceiling is 1×, not the machine's.
             let ceiling = if workers == 1 { 1.0 } else { capacity };
             let first = reports.first();
+            // The busy times of the run whose elapsed time is the median.
+            let busy_s: Vec<f64> = reports
+                .iter()
+                .min_by(|a, b| {
+                    let d = |r: &RunReport| (r.elapsed.as_secs_f64() - med).abs();
+                    d(a).total_cmp(&d(b))
+                })
+                .map(|r| r.busy_us.iter().map(|us| *us as f64 / 1e6).collect())
+                .unwrap_or_default();
             Row {
                 workload: first.map(|r| r.workload.clone()).unwrap_or_default(),
                 size: first.map_or(0, |r| r.size),
                 tasks: first.map_or(0, |r| r.tasks),
+                split: None,
                 model: *model,
                 gil: reports.first().is_some_and(|r| r.gil),
                 workers,
@@ -141,6 +184,8 @@ pub fn summarise(measured: &[(Model, Vec<RunReport>, f64)], spinners: usize) -> 
                 answer,
                 answers_agree: agree,
                 failed: reports.iter().map(|r| r.failures.len()).sum(),
+                imbalance: imbalance(&busy_s),
+                busy_s,
             }
         })
         .collect();
@@ -160,6 +205,7 @@ pub fn summarise(measured: &[(Model, Vec<RunReport>, f64)], spinners: usize) -> 
             .unwrap_or(1),
         gil: first.is_some_and(|r| r.gil),
         switch_interval_ms: 0.0,
+        split: None,
         capacity,
         capacity_spinners: spinners,
         rows,
@@ -190,6 +236,7 @@ mod tests {
             failures: vec![],
             cancelled: false,
             details: None,
+            busy_us: vec![],
         }
     }
 

@@ -5,7 +5,7 @@ use super::comparison::Comparison;
 
 pub struct CsvExporter;
 
-const HEADER: &str = "model,gil,workers,repeat,elapsed_median_s,elapsed_min_s,elapsed_max_s,speedup,efficiency,cpu_utilisation,capacity,of_capacity,answer,answers_agree,failed";
+const HEADER: &str = "model,gil,workers,repeat,elapsed_median_s,elapsed_min_s,elapsed_max_s,speedup,efficiency,cpu_utilisation,capacity,of_capacity,answer,answers_agree,failed,busy_s,imbalance";
 
 fn opt(x: Option<f64>) -> String {
     x.map_or(String::new(), |v| format!("{v:.4}"))
@@ -16,7 +16,7 @@ impl Exporter for CsvExporter {
         let mut s = format!("{HEADER}\n");
         for r in &c.rows {
             s += &format!(
-                "{},{},{},{},{:.4},{:.4},{:.4},{},{},{:.3},{:.3},{},{},{},{}\n",
+                "{},{},{},{},{:.4},{:.4},{:.4},{},{},{:.3},{:.3},{},{},{},{},{},{}\n",
                 r.model,
                 r.gil,
                 r.workers,
@@ -31,7 +31,14 @@ impl Exporter for CsvExporter {
                 opt(r.of_capacity),
                 r.answer.as_deref().unwrap_or(""),
                 r.answers_agree,
-                r.failed
+                r.failed,
+                // One value per worker, `;`-separated inside the field.
+                r.busy_s
+                    .iter()
+                    .map(|b| format!("{b:.4}"))
+                    .collect::<Vec<_>>()
+                    .join(";"),
+                opt(r.imbalance)
             );
         }
         s
@@ -50,5 +57,6 @@ mod tests {
         let cols = lines[0].split(',').count();
         assert!(lines.iter().all(|l| l.split(',').count() == cols));
         assert!(lines[3].starts_with("processes,true,2,3,1.7000"));
+        assert!(lines[3].ends_with(",1.0200;1.6150,1.2258"), "{}", lines[3]);
     }
 }

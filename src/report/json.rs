@@ -41,6 +41,9 @@ mod tests {
             "of_capacity",
             "answer",
             "answers_agree",
+            "busy_s",
+            "imbalance",
+            "split",
         ] {
             assert!(rows[0].get(key).is_some(), "missing {key}");
         }

@@ -15,11 +15,11 @@ impl Exporter for MarkdownExporter {
             if c.gil { "on" } else { "off" },
             c.capacity
         );
-        s += "| model | elapsed (median) | min | max | speed-up | efficiency | cores busy | of capacity | answer |\n";
-        s += "|---|---:|---:|---:|---:|---:|---:|---:|---|\n";
+        s += "| model | elapsed (median) | min | max | speed-up | efficiency | cores busy | of capacity | busy/worker | imbalance | answer |\n";
+        s += "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n";
         for r in &c.rows {
             s += &format!(
-                "| {} | {:.3} s | {:.3} s | {:.3} s | {} | {} | {:.2} | {} | {} |\n",
+                "| {} | {:.3} s | {:.3} s | {:.3} s | {} | {} | {:.2} | {} | {} | {} | {} |\n",
                 r.model,
                 r.elapsed_median_s,
                 r.elapsed_min_s,
@@ -28,6 +28,8 @@ impl Exporter for MarkdownExporter {
                 percent(r.efficiency),
                 r.cpu_utilisation,
                 percent(r.of_capacity),
+                r.busy_cell(),
+                times(r.imbalance),
                 answer_cell(r)
             );
         }
@@ -44,5 +46,6 @@ mod tests {
         let out = MarkdownExporter.export(&super::super::fixture::comparison());
         assert_eq!(out.lines().filter(|l| l.starts_with("| ")).count(), 4);
         assert!(out.contains("| processes | 1.700 s"));
+        assert!(out.contains("| 1.02–1.61 s | 1.23× |"), "{out}");
     }
 }

@@ -57,6 +57,7 @@ pub(crate) mod fixture {
             workload: "primes".into(),
             size: 20_000_000,
             tasks: 16,
+            split: Some("ranges".into()),
             model,
             gil: true,
             workers,
@@ -72,6 +73,12 @@ pub(crate) mod fixture {
             answer: Some("1270607".into()),
             answers_agree: true,
             failed: 0,
+            busy_s: if workers == 1 {
+                vec![med]
+            } else {
+                vec![med * 0.6, med * 0.95]
+            },
+            imbalance: (workers > 1).then_some(0.95 / 0.775),
         };
         Comparison {
             workload: "primes".into(),
@@ -81,6 +88,7 @@ pub(crate) mod fixture {
             workers: 2,
             gil: true,
             switch_interval_ms: 5.0,
+            split: Some("ranges".into()),
             capacity: 1.8,
             capacity_spinners: 2,
             rows: vec![

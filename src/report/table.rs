@@ -8,11 +8,14 @@ pub struct TableExporter;
 impl Exporter for TableExporter {
     fn export(&self, c: &Comparison) -> String {
         let mut s = format!(
-            "{} — {} · {} {} · {} {} · GIL {}\n",
+            "{} — {} · {} {}{} · {} {} · GIL {}\n",
             c.workload,
             c.meaning,
             c.tasks,
             if c.tasks == 1 { "task" } else { "tasks" },
+            c.split
+                .as_ref()
+                .map_or(String::new(), |s| format!(" (split: {s})")),
             c.workers,
             if c.workers == 1 { "worker" } else { "workers" },
             if c.gil {
@@ -38,9 +41,11 @@ impl Exporter for TableExporter {
             "cores busy",
             "capacity",
             "of capacity",
+            "busy/worker",
+            "imbalance",
             "answer",
         ];
-        let rows: Vec<[String; 10]> = c
+        let rows: Vec<[String; 12]> = c
             .rows
             .iter()
             .map(|r| {
@@ -54,6 +59,8 @@ impl Exporter for TableExporter {
                     format!("{:.2}", r.cpu_utilisation),
                     format!("{:.2}×", r.capacity),
                     percent(r.of_capacity),
+                    r.busy_cell(),
+                    times(r.imbalance),
                     answer_cell(r),
                 ]
             })
@@ -65,12 +72,12 @@ impl Exporter for TableExporter {
                 .max()
                 .unwrap_or(0)
         };
-        let widths: Vec<usize> = (0..10).map(width).collect();
+        let widths: Vec<usize> = (0..12).map(width).collect();
         let line = |cells: Vec<&str>| {
             let mut l = String::new();
             for (i, cell) in cells.iter().enumerate() {
                 let pad = widths[i].saturating_sub(cell.chars().count());
-                if i == 0 || i == 9 {
+                if i == 0 || i == 11 {
                     l += cell;
                     l += &" ".repeat(pad);
                 } else {
@@ -84,6 +91,9 @@ impl Exporter for TableExporter {
         s += &line(header.to_vec());
         for r in &rows {
             s += &line(r.iter().map(String::as_str).collect());
+        }
+        if c.rows.iter().any(|r| !r.busy_s.is_empty()) {
+            s += "\nbusy/worker: each worker's time running tasks (least–most); imbalance: the busiest ÷ the mean (1.00× = even)\n";
         }
         s
     }

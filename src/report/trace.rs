@@ -239,6 +239,8 @@ impl<W: Write> TraceWriter<W> {
                 let (name, cat) = match kind {
                     SpanKind::GilWait => ("GIL wait", "gil"),
                     SpanKind::Io => ("I/O wait", "io"),
+                    SpanKind::NativeHolding => ("native, holding the GIL", "native_holding"),
+                    SpanKind::NativeReleased => ("native, GIL released", "native_released"),
                 };
                 // Inside the task it interrupts, so the slices nest.
                 let task_start = self.runs.get(&run).and_then(|tr| {

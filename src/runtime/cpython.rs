@@ -256,6 +256,14 @@ impl Runner for CpythonRunner {
             args.size = size;
         }
         let args = args.resolve(w)?;
+        if args.split == Some(crate::exec::Split::Steal) {
+            return Err(crate::exec::ArgError::new(
+                "--split",
+                "steal is rayon's work stealing, a native-runtime pool; CPython's pools take \
+                 tasks from one queue (use --split ranges or work, or --runtime native)",
+            )
+            .into());
+        }
         let plan = w.plan(&args).map_err(RunError::Plan)?;
         let tasks = plan.tasks.len();
         let message = json!({
@@ -267,6 +275,7 @@ impl Runner for CpythonRunner {
                 "tasks": plan.tasks,
                 "start_method": self.start_method.map(StartMethod::name),
                 "switch_interval_s": spec.gil.switch_interval.as_secs_f64(),
+                "variant": args.variant,
             }
         });
 
@@ -343,7 +352,13 @@ impl Runner for CpythonRunner {
             key: RUNTIME_NOTE.into(),
             value: self.info.label(),
         });
-        let mut tr = Translator::new(mono0, interpreter, args.workers, tasks);
+        // The native scene's bystander is a thread beside the workers: a lane of its own.
+        let lanes = if w.name() == "native" {
+            tasks
+        } else {
+            args.workers
+        };
+        let mut tr = Translator::new(mono0, interpreter, lanes, tasks);
         let ending = loop {
             if cancel.is_cancelled() {
                 break Ending::Cancelled;

@@ -217,6 +217,8 @@ impl Translator {
             } => {
                 let kind = match kind.as_str() {
                     "io" => SpanKind::Io,
+                    "native_holding" => SpanKind::NativeHolding,
+                    "native_released" => SpanKind::NativeReleased,
                     other => return Err(format!("the driver reported a span of kind `{other}`")),
                 };
                 let (worker, _) = self.slot(pid, tid);

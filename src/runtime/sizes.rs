@@ -2,7 +2,8 @@
 //! 25–30× slower than the native kernels, so a sequential run at the native default would
 //! take minutes; these make it take a few seconds too (measured on a 2-core VM, 3.11).
 
-/// Workloads the driver implements (scenes and the pipeline stay native for now).
+/// Workloads the driver implements (the other scenes stay native for now). `native`
+/// calibrates its calls on the interpreter (~40 ms each), so its `--size` does not apply.
 pub const SUPPORTED: &[&str] = &[
     "primes",
     "naive-primes",
@@ -12,6 +13,8 @@ pub const SUPPORTED: &[&str] = &[
     "tiny",
     "http",
     "files",
+    "pipeline",
+    "native",
 ];
 
 pub fn supported(workload: &str) -> bool {

@@ -81,7 +81,9 @@ fn run_dashboard<B: Backend>(
 ) -> (std::io::Result<()>, String) {
     let mut app = app;
     let result = (|| {
-        let (tx, rx) = crossbeam_channel::unbounded::<Msg>();
+        // Bounded: a run of millions of tasks waits for a slow screen instead of queueing
+        // its events without end (the run's sink gives up once the run is cancelled).
+        let (tx, rx) = crossbeam_channel::bounded::<Msg>(run::EVENTS_CAPACITY);
         // A terminal that goes away quits the way SIGHUP does.
         let input = input::Input::spawn(tx.clone(), input::dashboard_msg, Msg::Quit)?;
         // A replay brings its own CPU samples.
@@ -95,6 +97,8 @@ fn run_dashboard<B: Backend>(
             let _ = sig.send(Msg::Quit);
         })?;
         let result = run_loop_with(terminal, &mut app, &tx, &rx, extras);
+        // Nobody listens any more: a producer blocked on a full channel gets its error.
+        drop(rx);
         input.stop();
         result
     })();

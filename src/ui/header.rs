@@ -87,6 +87,17 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     } else {
         format!(" {} · {kind} · size = {}", w.summary(), w.size_meaning())
     };
+    // The command line's other flags this workload reads come first: they change the run.
+    let flags: Vec<String> = s
+        .shown_flags()
+        .into_iter()
+        .map(|(f, v)| format!("{f} {v}"))
+        .collect();
+    let desc = if flags.is_empty() {
+        desc
+    } else {
+        format!(" {} ·{desc}", flags.join(" "))
+    };
     // Which runtime, with the key that switches it: always shown, the description yields.
     let runtime = format!(" {}", runtime_label(app));
     let right = status.chars().count() + 2 + runtime.chars().count() + 1;

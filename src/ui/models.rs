@@ -162,6 +162,26 @@ pub fn render(app: &App, i: usize, area: Rect, buf: &mut Buffer) {
                     Span::styled(format!("{u:.2}"), t.text),
                 ]));
             }
+            // Per-worker busy time: how evenly the work was shared (any model).
+            if let Some((min, max, ratio)) = p.busy_spread()
+                && p.busy_us.iter().filter(|b| **b > 0).count() > 1
+            {
+                let style = if ratio >= 1.15 { t.warn } else { t.text };
+                lines.push(Line::from(vec![
+                    Span::styled("busy ", t.dim),
+                    Span::styled(
+                        fit(
+                            &format!(
+                                "{:.2}–{:.2} s · max/mean {ratio:.2}×",
+                                min as f64 / 1e6,
+                                max as f64 / 1e6
+                            ),
+                            width.saturating_sub(5),
+                        ),
+                        style,
+                    ),
+                ]));
+            }
         }
     }
     let rows = inner.height as usize;

@@ -484,3 +484,81 @@ fn at_64x22_cut_text_ends_with_an_ellipsis() {
     let s = screen(&three_finished(2), 64, 22);
     snap!("screen_finished_64x22", s);
 }
+
+/// The `native` scene's holding variant: worker 0 holds the GIL in native code while
+/// worker 1 waits for it; the timeline draws holding as its own glyph (▓) and colour.
+#[test]
+fn timeline_draws_native_code_holding_the_gil_in_its_own_colour() {
+    use crate::exec::{Event, SpanKind};
+    let mut a = app("native", 2, true);
+    let cmds = a.update(key('a'));
+    let id = started(&cmds)
+        .or(a.active.map(|x| x.0))
+        .expect("a run started");
+    let mut msgs = vec![ev(
+        id,
+        0,
+        Event::RunStarted {
+            workload: "native".into(),
+            model: Model::Threads,
+            workers: 2,
+            tasks: 3,
+            gil: true,
+            switch_interval_ms: 5.0,
+            size: 32,
+        },
+    )];
+    for w in 0..2 {
+        msgs.push(ev(
+            id,
+            0,
+            Event::TaskStarted {
+                task: w,
+                worker: w,
+                pid: 1,
+                thread: format!("t{w}"),
+            },
+        ));
+    }
+    // Calls of 40 ms: the holder holds, the other waits; then they swap.
+    for k in 0..4u64 {
+        let (holder, waiter) = if k % 2 == 0 { (0, 1) } else { (1, 0) };
+        let (s, e) = (k * 40_000, (k + 1) * 40_000);
+        for (w, kind) in [
+            (holder, SpanKind::NativeHolding),
+            (waiter, SpanKind::GilWait),
+        ] {
+            msgs.push(ev(
+                id,
+                e,
+                Event::Span {
+                    worker: w,
+                    kind,
+                    start_us: s,
+                    end_us: e,
+                },
+            ));
+        }
+    }
+    msgs.push(ev(
+        id,
+        160_000,
+        Event::Note {
+            key: "native".into(),
+            value: "fixture".into(),
+        },
+    ));
+    feed(&mut a, msgs);
+    a.update(Msg::Tick(Duration::from_micros(1_000_000 + 160_000)));
+    a.selected = 1;
+    let area = Rect::new(0, 0, 100, 6);
+    let mut buf = Buffer::empty(area);
+    super::timeline::render(&a, area, &mut buf);
+    let native = a.theme.native.fg.expect("the native colour");
+    assert_ne!(Some(native), a.theme.compute.fg);
+    assert_ne!(Some(native), a.theme.gil.fg);
+    let held: Vec<_> = buf.content.iter().filter(|c| c.symbol() == "▓").collect();
+    assert!(!held.is_empty(), "{}", text(&buf));
+    assert!(held.iter().all(|c| c.fg == native));
+    snap!("timeline_native_holding", text(&buf));
+}

@@ -1,5 +1,6 @@
 //! The worker timeline: one lane per worker, time to the right; each column shows what
-//! the worker mostly did then — computing, waiting for the GIL, waiting on I/O, or idle.
+//! the worker mostly did then — computing, holding the GIL in native code, waiting for the
+//! GIL, waiting on I/O, or idle.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -21,6 +22,7 @@ pub fn glyph(a: Activity, t: &Theme) -> (char, Style) {
         Activity::Compute => ('█', t.compute),
         Activity::GilWait => ('░', t.gil),
         Activity::Io => ('≈', t.io),
+        Activity::NativeHold => ('▓', t.native),
         Activity::Idle => ('·', t.idle),
     }
 }
@@ -30,7 +32,7 @@ pub fn glyph(a: Activity, t: &Theme) -> (char, Style) {
 pub fn wait_names(app: &App) -> (&'static str, &'static str) {
     let w = app.settings.workload();
     match (w.name(), w.kind()) {
-        ("sleep" | "convoy", _) => ("sleeping", "sleep"),
+        ("sleep" | "convoy" | "native", _) => ("sleeping", "sleep"),
         ("rate-limit", _) | (_, WorkKind::Io | WorkKind::Mixed) => ("waiting on I/O", "I/O"),
         (_, WorkKind::Scene) => ("waiting on a lock or queue", "lock"),
         _ => ("blocked", "blocked"),
@@ -48,13 +50,25 @@ fn legend(app: &App, short: bool) -> Vec<Span<'static>> {
     };
     let (wait, wait_short) = wait_names(app);
     let mut v = Vec::new();
+    // Native code holding the GIL: only where it happens (the `native` scene, or a run
+    // that drew some).
+    let native_hold = app.settings.workload().name() == "native"
+        || (0..p.timeline.lanes()).any(|l| p.timeline.native_hold_total(l) > 0);
     for (a, name, brief) in [
         (Activity::Compute, "computing", "compute"),
+        (
+            Activity::NativeHold,
+            "holding the GIL in native code",
+            "native",
+        ),
         (Activity::GilWait, "waiting for the GIL", "GIL wait"),
         (Activity::Io, wait, wait_short),
         (Activity::Idle, "idle", "idle"),
     ] {
         if a == Activity::GilWait && !shared_gil {
+            continue;
+        }
+        if a == Activity::NativeHold && !native_hold {
             continue;
         }
         // Pure computing never blocks outside the GIL: no entry for what cannot show.

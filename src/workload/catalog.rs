@@ -16,6 +16,7 @@ static CATALOG: &[&dyn Workload] = &[
     &super::scenes::deadlock::Deadlock,
     &super::scenes::queue::Queue,
     &super::scenes::convoy::Convoy,
+    &super::scenes::native::Native,
     &super::scenes::oversubscribe::Oversubscribe,
     &super::scenes::payload::Payload,
     &super::scenes::recycle::Recycle,

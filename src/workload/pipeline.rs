@@ -1,6 +1,8 @@
 //! `pipeline`: download every body on threads (I/O: the GIL is released while waiting),
-//! then sha256 each body under the chosen model (CPU: the GIL serialises threads) — the
-//! articles' "threads for I/O, processes for CPU". Each stage is timed separately.
+//! then process each body under the chosen model as the article's `process_content` does:
+//! sha256 (native code that releases the GIL, as hashlib does over 2 KiB — so threads
+//! speed it up) and a word count (interpreted: the GIL serialises threads). Each stage,
+//! and each part of the processing, is timed separately.
 
 use std::ops::RangeInclusive;
 use std::sync::Arc;
@@ -18,25 +20,51 @@ pub struct Pipeline;
 
 const DEFAULT_DELAY_MS: u64 = 500;
 const DEFAULT_BYTES: u64 = 1024 * 1024;
-/// Hash this much between GIL hand-over points.
-const HASH_CHUNK: usize = 64 * 1024;
+/// Count words this many bytes at a time between GIL checks (interpreted code ticks).
+const COUNT_CHUNK: usize = 4 * 1024;
 
 /// `rounds` chained sha256 passes over `body`: h = sha256(body), then
-/// h = sha256(h ‖ body) again and again — CPU work proportional to rounds × size.
+/// h = sha256(h ‖ body) again and again — CPU work proportional to rounds × size. Each pass
+/// is one native call that releases the GIL, as CPython's `hashlib.sha256(data)` does for
+/// inputs over 2 KiB; between passes the task is back in interpreted code (a GIL check).
 fn chained_sha256(body: &[u8], rounds: u64, ctx: &mut TaskCtx) -> Result<[u8; 32], TaskError> {
     let mut digest: Option<[u8; 32]> = None;
     for _ in 0..rounds.max(1) {
-        let mut h = Sha256::new();
-        if let Some(d) = digest {
-            h.update(d);
-        }
-        for chunk in body.chunks(HASH_CHUNK) {
-            ctx.tick()?;
-            h.update(chunk);
-        }
-        digest = Some(h.finalize().into());
+        ctx.tick()?;
+        let d = ctx.native_releasing(|| {
+            let mut h = Sha256::new();
+            if let Some(d) = digest {
+                h.update(d);
+            }
+            h.update(body);
+            <[u8; 32]>::from(h.finalize())
+        });
+        digest = Some(d);
     }
     digest.ok_or_else(|| TaskError::failed("no hash rounds"))
+}
+
+/// Python's `bytes.isspace()` bytes: space, \t, \n, \r, \x0b, \x0c.
+fn is_py_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)
+}
+
+/// The article's word count, `len(data.split())`, as interpreted code: it holds the GIL
+/// and checks for a drop request every few KiB, so threads take turns on it.
+fn count_words(body: &[u8], ctx: &mut TaskCtx) -> Result<u64, TaskError> {
+    let mut words = 0u64;
+    let mut in_word = false;
+    for chunk in body.chunks(COUNT_CHUNK) {
+        ctx.tick()?;
+        for &b in chunk {
+            let space = is_py_space(b);
+            if !space && !in_word {
+                words += 1;
+            }
+            in_word = !space;
+        }
+    }
+    Ok(words)
 }
 
 fn unhex(s: &str) -> Option<Vec<u8>> {
@@ -147,11 +175,22 @@ impl Workload for Pipeline {
                     .and_then(unhex)
                     .ok_or_else(|| TaskError::failed("malformed task: no hex field `body`"))?;
                 ctx.progress(0, 1);
+                // The article's process_content: sha256 (native, GIL released), then a
+                // word count (interpreted), each part timed.
+                let t0 = Instant::now();
                 let digest = chained_sha256(&body, rounds, ctx)?;
+                let t1 = Instant::now();
+                let words = count_words(&body, ctx)?;
+                let t2 = Instant::now();
                 ctx.progress(1, 1);
                 Ok(TaskOutput {
                     value: body.len() as u128,
-                    extra: json!({ "sha256": hex(&digest) }),
+                    extra: json!({
+                        "sha256": hex(&digest),
+                        "words": words,
+                        "sha256_s": (t1 - t0).as_secs_f64(),
+                        "words_s": (t2 - t1).as_secs_f64(),
+                    }),
                 })
             }
             _ => Err(TaskError::failed("malformed task: no known `stage`")),
@@ -253,8 +292,21 @@ impl Workload for Pipeline {
         }
         Some(results)
     }
+    fn details(&self, outputs: &[TaskOutput], _args: &WorkloadArgs) -> Option<Value> {
+        Some(Pipeline::measured(outputs))
+    }
     fn combine(&self, outputs: &[TaskOutput], args: &WorkloadArgs) -> Answer {
         let (total, sum) = fold_digests(outputs);
+        let words: u64 = outputs
+            .iter()
+            .filter_map(|o| o.extra.get("words").and_then(Value::as_u64))
+            .sum();
+        let part = |k: &str| -> f64 {
+            outputs
+                .iter()
+                .filter_map(|o| o.extra.get(k).and_then(Value::as_f64))
+                .sum()
+        };
         let stage = |k: &str| {
             outputs
                 .first()
@@ -270,15 +322,45 @@ impl Workload for Pipeline {
             .and_then(Value::as_str)
             .unwrap_or("?");
         Answer {
-            value: format!("{} bytes, checksum {sum}", thousands(total)),
+            value: format!(
+                "{} bytes, {} words, checksum {sum}",
+                thousands(total),
+                thousands(u128::from(words))
+            ),
             meaning: format!(
-                "{} bodies downloaded on threads in {}, then sha256 ×{} on {model} in {}",
+                "{} bodies downloaded on threads in {}, then processed on {model} in {}: \
+                 sha256 ×{} (native, GIL released) {:.2} s + word count (interpreted) \
+                 {:.2} s of task time",
                 outputs.len(),
                 stage("download_s"),
-                args.size,
                 stage("hash_s"),
+                args.size,
+                part("sha256_s"),
+                part("words_s"),
             ),
         }
+    }
+}
+
+impl Pipeline {
+    /// The stages' wall times and the parts' summed task times, for `run --json`.
+    fn measured(outputs: &[TaskOutput]) -> Value {
+        let stages = outputs.first().and_then(|o| o.extra.get("stages"));
+        let part = |k: &str| -> f64 {
+            outputs
+                .iter()
+                .filter_map(|o| o.extra.get(k).and_then(Value::as_f64))
+                .sum()
+        };
+        json!({
+            "download_s": stages.and_then(|s| s.get("download_s")).cloned(),
+            "hash_stage_s": stages.and_then(|s| s.get("hash_s")).cloned(),
+            "model": stages.and_then(|s| s.get("model")).cloned(),
+            "parts_task_s": {
+                "sha256_native_releasing": part("sha256_s"),
+                "word_count_interpreted": part("words_s"),
+            },
+        })
     }
 }
 
@@ -286,6 +368,19 @@ impl Workload for Pipeline {
 mod tests {
     use super::*;
     use crate::exec::{CancelToken, Gil, GilConfig};
+
+    #[test]
+    fn words_are_counted_as_python_splits_bytes() {
+        let gil = Gil::new(GilConfig::default());
+        let cancel = CancelToken::new();
+        let sink = Sink::null();
+        let mut ctx = TaskCtx::new(0, 0, &gil, &cancel, &sink);
+        // len(b" a\x0bb\tc\x1cd  e\n".split()) == 4 in CPython (\x1c is not a byte space).
+        let n = count_words(b" a\x0bb\tc\x1cd  e\n", &mut ctx).expect("counts");
+        assert_eq!(n, 4);
+        let long: Vec<u8> = b"ab ".repeat(5_000);
+        assert_eq!(count_words(&long, &mut ctx).expect("counts"), 5_000);
+    }
 
     #[test]
     fn hex_round_trips() {

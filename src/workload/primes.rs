@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use super::{Answer, Plan, TaskOutput, WorkKind, Workload, WorkloadArgs, task_u64};
 use crate::core::TaskError;
-use crate::exec::TaskCtx;
+use crate::exec::{Split, TaskCtx};
 
 pub struct Primes;
 
@@ -47,6 +47,14 @@ pub fn equal_work_ranges(n: u64, k: usize) -> Vec<(u64, u64)> {
     (0..k)
         .map(|i| (edge(i), edge(i + 1).max(edge(i))))
         .collect()
+}
+
+/// Split `0..n` into `k` ranges of equal *length* (the articles' split): the last one
+/// holds the largest numbers and costs the most.
+pub fn equal_ranges(n: u64, k: usize) -> Vec<(u64, u64)> {
+    let k = k.max(1) as u128;
+    let edge = |i: u128| (n as u128 * i / k) as u64;
+    (0..k).map(|i| (edge(i), edge(i + 1))).collect()
 }
 
 /// Count primes in `lo..hi`, ticking and reporting progress.
@@ -90,9 +98,23 @@ impl Workload for Primes {
         // More chunks than workers so the costlier upper ranges balance out.
         (workers * 8).max(32)
     }
+    fn options(&self) -> &'static [&'static str] {
+        &["--split"]
+    }
+    fn default_tasks_for(&self, args: &WorkloadArgs) -> usize {
+        match args.split.unwrap_or_default() {
+            // The articles: one range per worker.
+            Split::Ranges => args.workers.max(1),
+            Split::Work | Split::Steal => self.default_tasks(args.workers),
+        }
+    }
     fn plan(&self, args: &WorkloadArgs) -> anyhow::Result<Plan> {
+        let ranges = match args.split.unwrap_or_default() {
+            Split::Work => equal_work_ranges(args.size, args.tasks),
+            Split::Ranges | Split::Steal => equal_ranges(args.size, args.tasks),
+        };
         Ok(Plan::new(
-            equal_work_ranges(args.size, args.tasks)
+            ranges
                 .into_iter()
                 .map(|(lo, hi)| json!({ "lo": lo, "hi": hi }))
                 .collect(),
@@ -127,6 +149,51 @@ mod tests {
         // The upper ranges are narrower: they cost more per number.
         let r = equal_work_ranges(1_000_000, 4);
         assert!(r[3].1 - r[3].0 < r[0].1 - r[0].0);
+    }
+
+    #[test]
+    fn equal_ranges_tile_the_interval_in_equal_lengths() {
+        for (n, k) in [(2_000_000u64, 2usize), (10, 3), (3, 8), (1, 1)] {
+            let r = equal_ranges(n, k);
+            assert_eq!((r.len(), r[0].0, r[k - 1].1), (k, 0, n));
+            assert!(r.windows(2).all(|w| w[0].1 == w[1].0), "{r:?}");
+        }
+        assert_eq!(
+            equal_ranges(2_000_000, 2),
+            vec![(0, 1_000_000), (1_000_000, 2_000_000)]
+        );
+    }
+
+    /// Same answer whichever way the numbers are cut, and under the models each split runs
+    /// on (148,933 primes below 2,000,000, the articles' figure).
+    #[test]
+    fn every_split_gives_the_same_answer() {
+        use crate::exec::{CancelToken, Model, RunSpec, Sink};
+        for split in [
+            None,
+            Some(Split::Ranges),
+            Some(Split::Work),
+            Some(Split::Steal),
+        ] {
+            for model in [Model::Sequential, Model::Threads] {
+                let mut spec = RunSpec::new("primes", model, 3);
+                spec.args.size = 2_000_000;
+                spec.args.split = split;
+                spec.gil.enabled = false;
+                let r =
+                    crate::exec::run_workload(&Primes, &spec, &Sink::null(), &CancelToken::new())
+                        .expect("runs");
+                let a = r.answer.expect("answer");
+                assert_eq!(a.value, "148933", "{split:?} {model}");
+                let want = if split == Some(Split::Ranges) { 3 } else { 32 };
+                assert_eq!(r.tasks, want, "{split:?}");
+                // Every worker that ran a task has its busy time.
+                assert!(
+                    !r.busy_us.is_empty() && r.busy_us.iter().any(|b| *b > 0),
+                    "{split:?} {model}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -36,6 +36,13 @@ impl Workload for Sleep {
     fn max_tasks(&self) -> usize {
         10_000
     }
+    fn options(&self) -> &'static [&'static str] {
+        &["--delay-ms"]
+    }
+    fn size_given(&self, args: &WorkloadArgs) -> Option<u64> {
+        // Each task's wait is the size; --delay-ms says the same in the I/O workloads' words.
+        args.delay_ms
+    }
     fn plan(&self, args: &WorkloadArgs) -> anyhow::Result<Plan> {
         Ok(Plan::new(vec![json!({ "ms": args.size }); args.tasks]))
     }

@@ -123,14 +123,11 @@ impl Workload for Tiny {
                         "compute_ms": compute(), "bytes_moved": null })
             }
             Model::Processes => {
-                let (r, stats) = Engine::new(job)
+                let stats = Engine::new(job)
                     .processes()
                     .workers(job.workers)
                     .max_tasks_per_child(None)
-                    .run();
-                for (i, r) in r.into_iter().enumerate() {
-                    out(i, r);
-                }
+                    .run_into(out);
                 json!({
                     "startup_ms": ms(stats.startup_wall),
                     "serialise_ms": ms(stats.serialise),

@@ -1,6 +1,6 @@
 //! The fidelity report as a Markdown table (for READMEs and issues).
 
-use super::{FidelityExporter, answers, convoy_line, heading, pct};
+use super::{FidelityExporter, answers, convoy_line, heading, native_lines, pct};
 use crate::fidelity::Fidelity;
 
 pub struct Markdown;
@@ -27,6 +27,10 @@ impl FidelityExporter for Markdown {
         }
         if let Some(c) = convoy_line(f) {
             out += &format!("\n{c}\n");
+        }
+        for line in native_lines(f) {
+            out += &line;
+            out += "\n";
         }
         out
     }

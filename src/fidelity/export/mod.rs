@@ -79,9 +79,31 @@ fn convoy_line(f: &Fidelity) -> Option<String> {
     ))
 }
 
+/// One line per variant of the `native` scene.
+fn native_lines(f: &Fidelity) -> Vec<String> {
+    f.native
+        .iter()
+        .map(|n| {
+            format!(
+                "native {:<11} threads {:.2}× (CPython {:.2}×); bystander waits worst {:.1} ms, \
+                 median {:.2} ms (CPython {:.1} / {:.2} ms); one call {:.1} ms (CPython {:.1} ms)",
+                n.variant,
+                n.native_speedup,
+                n.cpython_speedup,
+                n.native_worst_ms,
+                n.native_median_ms,
+                n.cpython_worst_ms,
+                n.cpython_median_ms,
+                n.native_call_ms,
+                n.cpython_call_ms,
+            )
+        })
+        .collect()
+}
+
 #[cfg(test)]
 pub(crate) mod fixture {
-    use super::super::{ConvoyRow, Fidelity, Row};
+    use super::super::{ConvoyRow, Fidelity, NativeRow, Row};
     use crate::core::Model;
 
     pub fn report() -> Fidelity {
@@ -126,6 +148,17 @@ pub(crate) mod fixture {
                 cpython_wakeups: 180,
                 switch_interval_ms: 5.0,
             }),
+            native: vec![NativeRow {
+                variant: "holding".into(),
+                native_speedup: 1.0,
+                cpython_speedup: 0.98,
+                native_call_ms: 40.0,
+                cpython_call_ms: 41.0,
+                native_worst_ms: 81.0,
+                cpython_worst_ms: 83.0,
+                native_median_ms: 30.0,
+                cpython_median_ms: 31.0,
+            }],
         }
     }
 }

@@ -1,6 +1,6 @@
 //! The fidelity report as an aligned text table (the default).
 
-use super::{FidelityExporter, answers, convoy_line, heading, pct, verdict};
+use super::{FidelityExporter, answers, convoy_line, heading, native_lines, pct, verdict};
 use crate::fidelity::Fidelity;
 
 pub struct Table;
@@ -77,6 +77,10 @@ impl FidelityExporter for Table {
             out += &c;
             out += "\n";
         }
+        for line in native_lines(f) {
+            out += &line;
+            out += "\n";
+        }
         out
     }
 }
@@ -101,6 +105,7 @@ mod tests {
         );
         assert!(t.contains("+18.7%"), "{t}");
         assert!(t.contains("convoy"), "{t}");
+        assert!(t.contains("native holding"), "{t}");
         assert!(t.contains("load 0.50 → 0.70"), "{t}");
     }
 }

@@ -7,6 +7,7 @@
 
 pub mod convoy;
 pub mod deadlock;
+pub mod native;
 pub mod oversubscribe;
 pub mod payload;
 pub mod queue;
@@ -103,6 +104,7 @@ mod tests {
             ("deadlock", Model::Threads, small(5, 0)),
             ("queue", Model::Threads, small(20, 0)),
             ("convoy", Model::Threads, small(20, 0)),
+            ("native", Model::Threads, small(1, 0)),
             ("oversubscribe", Model::Threads, small(1000, 0)),
             ("payload", Model::Threads, small(1000, 5)),
             ("tiny", Model::Threads, small(1, 50)),
