@@ -44,13 +44,23 @@ fn legend(app: &App) -> Vec<Span<'static>> {
     let t = &app.theme;
     let (wait, _) = wait_names(app);
     let mut v = Vec::new();
+    // Native code holding the GIL: only where it happens.
+    let native_hold = app.settings.workload().name() == "native"
+        || app
+            .panels
+            .iter()
+            .any(|p| (0..p.timeline.lanes()).any(|l| p.timeline.native_hold_total(l) > 0));
     for (a, name) in [
         (Activity::Compute, "computing"),
+        (Activity::NativeHold, "holding the GIL in native code"),
         (Activity::GilWait, "waiting for the GIL"),
         (Activity::Io, wait),
         (Activity::Idle, "idle"),
     ] {
         if a == Activity::GilWait && !any_shared_gil(app) {
+            continue;
+        }
+        if a == Activity::NativeHold && !native_hold {
             continue;
         }
         if a == Activity::Io && app.settings.workload().kind() == WorkKind::Cpu {
