@@ -339,6 +339,10 @@ pub struct TuiArgs {
     /// happen and closed on quit: one file for every run of the session.
     #[arg(long, value_name = "FILE")]
     pub trace: Option<PathBuf>,
+    /// Presenter mode, for a projector: elapsed times and speed-ups in large digits,
+    /// every model's timeline on one time axis, the explanation framed (key `P` toggles).
+    #[arg(long)]
+    pub present: bool,
 }
 
 #[derive(Args, Debug)]
@@ -357,6 +361,10 @@ pub struct ReplayArgs {
     /// playing it (without a terminal, only the trace is written).
     #[arg(long, value_name = "FILE")]
     pub trace: Option<PathBuf>,
+    /// Presenter mode, for a projector: elapsed times and speed-ups in large digits,
+    /// every model's timeline on one time axis, the explanation framed (key `P` toggles).
+    #[arg(long)]
+    pub present: bool,
 }
 
 #[derive(Args, Debug)]
@@ -372,6 +380,10 @@ pub struct LessonArgs {
     /// Colour theme.
     #[arg(long, value_enum, default_value = "dark")]
     pub theme: crate::ui::theme::ThemeName,
+    /// Presenter mode, for a projector: elapsed times and speed-ups in large digits,
+    /// every model's timeline on one time axis, the explanation framed (key `P` toggles).
+    #[arg(long)]
+    pub present: bool,
 }
 
 impl TuiArgs {
@@ -466,6 +478,9 @@ pub struct ShotArgs {
     /// Show the help overlay.
     #[arg(long)]
     pub help_overlay: bool,
+    /// Presenter mode: large digits and the timelines on one axis (try --frame 100x30).
+    #[arg(long)]
+    pub present: bool,
     /// Scenario: the workload to run.
     #[arg(long, short = 'w', default_value = "primes")]
     pub workload: String,

@@ -48,6 +48,8 @@ pub struct View {
     pub height: u16,
     pub theme: ThemeName,
     pub help: bool,
+    /// Presenter mode (`--present`).
+    pub present: bool,
 }
 
 /// The app after playing `rec` all the way through.
@@ -64,6 +66,7 @@ pub fn replayed_app(rec: &Recording, theme: ThemeName) -> App {
 pub fn render(app: &mut App, view: &View) -> Buffer {
     app.size = (view.width, view.height);
     app.help = view.help;
+    app.present = view.present;
     let area = Rect::new(0, 0, view.width, view.height);
     let mut buf = Buffer::empty(area);
     ui::render(app, area, &mut buf);

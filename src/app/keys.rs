@@ -28,6 +28,7 @@ pub const HELP: &[(&str, &str)] = &[
     ("n  p", "lesson: next / previous step"),
     ("1 2 3", "lesson: guess the fastest model before the run"),
     ("mouse", "click a panel to select it"),
+    ("P", "presenter mode: large numbers for a projector"),
     ("?", "this help (any key closes it)"),
     ("q  Ctrl-C", "quit (cancels a run)"),
 ];
@@ -83,6 +84,7 @@ pub fn on_key(app: &mut App, k: KeyEvent) -> Vec<Command> {
             ))];
         }
         KeyCode::Char('?') => app.help = true,
+        KeyCode::Char('P') => app.present = !app.present,
         KeyCode::Char('k') => {
             if app.replaying {
                 app.notice = Some(
@@ -159,7 +161,8 @@ pub fn on_mouse(app: &mut App, m: MouseEvent) -> Vec<Command> {
         return Vec::new();
     }
     let area = Rect::new(0, 0, app.size.0, app.size.1);
-    if crate::ui::layout::too_small(area) {
+    // Presenter mode's panels are elsewhere: a click there selects nothing.
+    if crate::ui::layout::too_small(area) || app.present {
         return Vec::new();
     }
     let a = crate::ui::screen_areas(app, area);

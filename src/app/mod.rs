@@ -17,7 +17,7 @@ pub mod timeline;
 use std::collections::VecDeque;
 use std::time::Duration;
 
-pub use cpu::{CpuState, HISTORY};
+pub use cpu::{CpuState, CpuTrace, HISTORY};
 pub use explain::explain;
 pub use msg::{Command, Msg, ReplayMsg, RunId};
 pub use run::{ModelRun, RunConfig, RunState, WorkerState};
@@ -38,6 +38,8 @@ pub struct App {
     pub panels: [ModelRun; 3],
     pub cpu: CpuState,
     pub help: bool,
+    /// Presenter mode (`--present`, `P`): fewer, larger things for a projector.
+    pub present: bool,
     /// The terminal's size (for mouse hit-testing).
     pub size: (u16, u16),
     /// The loop's clock at the last tick.
@@ -83,6 +85,7 @@ impl App {
             panels: Model::ALL.map(ModelRun::new),
             cpu: CpuState::default(),
             help: false,
+            present: false,
             size: (80, 24),
             now: Duration::ZERO,
             active: None,

@@ -63,6 +63,8 @@ pub struct ModelRun {
     /// CPU samples taken during the run: sum of cores kept busy by other programs.
     pub others_sum: f64,
     pub samples: u32,
+    /// The machine's CPU during the run, on the run's own time axis.
+    pub cpu_trace: super::cpu::CpuTrace,
     /// The interpreter that ran it (the CPython runtime's note); `None` for native runs.
     pub runtime: Option<String>,
     /// Each worker's busy time so far: the sum of its finished tasks' spans, µs.
@@ -88,6 +90,7 @@ impl ModelRun {
             timeline: Timeline::default(),
             others_sum: 0.0,
             samples: 0,
+            cpu_trace: Default::default(),
             runtime: None,
             busy_us: Vec::new(),
         }
@@ -152,6 +155,7 @@ impl ModelRun {
         let all: f32 = s.cores.iter().sum();
         self.others_sum += f64::from((all - s.tree_cpu).max(0.0)) / 100.0;
         self.samples += 1;
+        self.cpu_trace.push(self.elapsed_us, s);
     }
 
     /// Cores other programs kept busy on average during the run (needs two samples).

@@ -28,6 +28,10 @@ struct Scene {
     gil: bool,
     /// Also `<name>-animated.svg` and `<name>.cast`: the run as it unfolded.
     moving: bool,
+    /// The picture's size in cells.
+    frame: (u16, u16),
+    /// Presenter mode.
+    present: bool,
 }
 
 const SCENES: &[Scene] = &[
@@ -39,6 +43,8 @@ const SCENES: &[Scene] = &[
         workload: "primes",
         gil: true,
         moving: true,
+        frame: ALL_SIZE,
+        present: false,
     },
     Scene {
         name: "cpu-gil-off",
@@ -48,6 +54,8 @@ const SCENES: &[Scene] = &[
         workload: "primes",
         gil: false,
         moving: true,
+        frame: ALL_SIZE,
+        present: false,
     },
     Scene {
         name: "io-bound",
@@ -57,6 +65,8 @@ const SCENES: &[Scene] = &[
         workload: "sleep",
         gil: true,
         moving: true,
+        frame: ALL_SIZE,
+        present: false,
     },
     Scene {
         name: "help",
@@ -66,6 +76,8 @@ const SCENES: &[Scene] = &[
         workload: "primes",
         gil: true,
         moving: false,
+        frame: ALL_SIZE,
+        present: false,
     },
     Scene {
         name: "light-theme",
@@ -75,10 +87,34 @@ const SCENES: &[Scene] = &[
         workload: "primes",
         gil: true,
         moving: false,
+        frame: ALL_SIZE,
+        present: false,
+    },
+    Scene {
+        name: "big-screen",
+        recording: "primes-gil-on",
+        theme: ThemeName::Dark,
+        help: false,
+        workload: "primes",
+        gil: true,
+        moving: false,
+        frame: (200, 60),
+        present: false,
+    },
+    Scene {
+        name: "presenter",
+        recording: "primes-gil-on",
+        theme: ThemeName::Dark,
+        help: false,
+        workload: "primes",
+        gil: true,
+        moving: false,
+        frame: (100, 30),
+        present: true,
     },
 ];
 
-/// Frame size of the committed screenshots.
+/// Frame size of the committed screenshots (but the big screen's and the presenter's).
 const ALL_SIZE: (u16, u16) = (120, 36);
 
 /// The panel the committed screenshots show at the end: threads, whose timeline is the
@@ -172,10 +208,11 @@ fn all_command(args: &ShotArgs, cancel: &CancelToken) -> Result<ExitCode, CliErr
             ))
         })?;
         let view = View {
-            width: ALL_SIZE.0,
-            height: ALL_SIZE.1,
+            width: scene.frame.0,
+            height: scene.frame.1,
             theme: scene.theme,
             help: scene.help,
+            present: scene.present,
         };
         let mut app = replayed_app(&rec, scene.theme);
         app.selected = ALL_PANEL;
@@ -275,6 +312,7 @@ pub fn shot_command(args: &ShotArgs) -> Result<ExitCode, CliError> {
         height,
         theme: args.theme,
         help: args.help_overlay,
+        present: args.present,
     };
     let mut app = replayed_app(&rec, args.theme);
     if args.animate.is_some() || args.cast.is_some() {
@@ -319,10 +357,11 @@ mod tests {
             let path = dir.join(format!("{}.jsonl", scene.recording));
             let rec = record::load(&path).expect("committed recording loads");
             let view = View {
-                width: 120,
-                height: 36,
+                width: scene.frame.0,
+                height: scene.frame.1,
                 theme: scene.theme,
                 help: scene.help,
+                present: scene.present,
             };
             let mut app = replayed_app(&rec, scene.theme);
             app.selected = 1;
@@ -363,10 +402,11 @@ mod tests {
                 record::load(&root.join(format!("assets/recordings/{}.jsonl", scene.recording)))
                     .expect("committed recording loads");
             let view = View {
-                width: ALL_SIZE.0,
-                height: ALL_SIZE.1,
+                width: scene.frame.0,
+                height: scene.frame.1,
                 theme: scene.theme,
                 help: scene.help,
+                present: scene.present,
             };
             let mut app = replayed_app(&rec, scene.theme);
             app.selected = ALL_PANEL;

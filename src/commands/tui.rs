@@ -35,7 +35,8 @@ pub fn tui_command(args: &TuiArgs) -> Result<ExitCode, CliError> {
         .map(TraceFile::create)
         .transpose()
         .map_err(|e| CliError::Usage(format!("{e:#}")))?;
-    let app = App::new(settings, theme::from_env(args.theme));
+    let mut app = App::new(settings, theme::from_env(args.theme));
+    app.present = args.present;
     tui::open(
         app,
         Extras {

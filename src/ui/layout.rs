@@ -21,6 +21,14 @@ pub struct Areas {
     pub keys: Rect,
 }
 
+/// The big-screen layout (from 160x48): every model's timeline on one time axis, the
+/// top panels sized to their content.
+pub const LARGE: (u16, u16) = (160, 48);
+
+pub fn is_large(area: Rect) -> bool {
+    area.width >= LARGE.0 && area.height >= LARGE.1
+}
+
 pub fn too_small(area: Rect) -> bool {
     area.width < MIN_WIDTH || area.height < MIN_HEIGHT
 }
@@ -40,19 +48,16 @@ fn cpu_rows_wanted(cores: usize, width: u16) -> u16 {
 
 /// `cores` and `workers` size the CPU and progress panels (the timeline takes the rest).
 pub fn areas(area: Rect, cores: usize, workers: usize) -> Areas {
+    if is_large(area) {
+        return large_areas(area, cores, workers);
+    }
     // The explanation may wrap onto a second line on narrower screens.
     let explain_h = if area.width < 160 && area.height >= 24 {
         2
     } else {
         1
     };
-    let [header, body, explain, keys] = Layout::vertical([
-        Constraint::Length(2),
-        Constraint::Min(0),
-        Constraint::Length(explain_h),
-        Constraint::Length(1),
-    ])
-    .areas(area);
+    let [header, body, explain, keys] = rows(area, explain_h);
     let h = body.height;
     let models_h = if h >= 40 { 8 } else { 7 };
     let top_w = body.width;
@@ -90,6 +95,51 @@ pub fn areas(area: Rect, cores: usize, workers: usize) -> Areas {
     }
 }
 
+/// The screen's rows: the header, the panels' body, the explanation (`explain_h` rows)
+/// and the keys.
+fn rows(area: Rect, explain_h: u16) -> [Rect; 4] {
+    Layout::vertical([
+        Constraint::Length(2),
+        Constraint::Min(0),
+        Constraint::Length(explain_h),
+        Constraint::Length(1),
+    ])
+    .areas(area)
+}
+
+/// The big screen: the CPU and progress panels as tall as their content (a bar per core,
+/// a row per worker; at most a quarter of the screen), the model panels as tall as their
+/// numbers, and everything else for the timelines of every model on one time axis.
+fn large_areas(area: Rect, cores: usize, workers: usize) -> Areas {
+    let [header, body, explain, keys] = rows(area, 1);
+    let cpu_w = body.width / 2;
+    let cpu_need = cpu_rows_wanted(cores, cpu_w).max(2) + 2;
+    // The gauge, a row per worker, a row saying how many more.
+    let progress_need = 1 + workers.clamp(1, 64) as u16 + 2 + u16::from(workers > 64);
+    let top_h = cpu_need
+        .max(progress_need)
+        .clamp(5, (body.height / 4).max(5));
+    let [top, models, timeline] = Layout::vertical([
+        Constraint::Length(top_h),
+        Constraint::Length(7),
+        Constraint::Min(0),
+    ])
+    .areas(body);
+    let [cpu, progress] =
+        Layout::horizontal([Constraint::Length(cpu_w), Constraint::Min(0)]).areas(top);
+    let models: [Rect; 3] = Layout::horizontal([Constraint::Ratio(1, 3); 3]).areas(models);
+    Areas {
+        header,
+        cpu,
+        progress,
+        models,
+        timeline,
+        lesson: Rect::default(),
+        explain,
+        keys,
+    }
+}
+
 /// Lesson mode: the lesson's words come first (`lesson_rows` with its frame), then the
 /// model panels and a timeline lane; the CPU and progress panels get what is left, and
 /// are left out (empty rectangles) when too little is.
@@ -99,13 +149,7 @@ pub fn lesson_areas(area: Rect, cores: usize, workers: usize, lesson_rows: u16) 
     } else {
         1
     };
-    let [header, body, explain, keys] = Layout::vertical([
-        Constraint::Length(2),
-        Constraint::Min(0),
-        Constraint::Length(explain_h),
-        Constraint::Length(1),
-    ])
-    .areas(area);
+    let [header, body, explain, keys] = rows(area, explain_h);
     let mut left = body.height;
     // Lesson first, but never so tall that no model panel or lane is left.
     let lesson_h = lesson_rows.min(left.saturating_sub(8)).max(left.min(4));
@@ -175,6 +219,22 @@ mod tests {
             assert!(a.timeline.height >= 4, "{w}x{h} timeline {:?}", a.timeline);
             assert_eq!(a.cpu.width + a.progress.width, w);
         }
+    }
+
+    #[test]
+    fn the_big_screen_sizes_the_top_panels_to_their_content() {
+        // 2 cores, 2 workers: two bars and conlab's line; the gauge and two workers.
+        let a = areas(Rect::new(0, 0, 200, 60), 2, 2);
+        assert_eq!(a.cpu.height, 5, "{a:?}");
+        assert_eq!(a.progress.height, 5, "{a:?}");
+        assert!(a.timeline.height >= 40, "the timelines get the rest: {a:?}");
+        // 128 cores, 128 workers: capped at a quarter of the screen.
+        let a = areas(Rect::new(0, 0, 200, 60), 128, 128);
+        assert!(a.cpu.height <= 15, "{a:?}");
+        assert!(a.timeline.height >= 30, "{a:?}");
+        // Below 160x48 the old layout stands.
+        let a = areas(Rect::new(0, 0, 159, 60), 2, 2);
+        assert!(a.cpu.height > 5, "{a:?}");
     }
 
     #[test]

@@ -10,9 +10,11 @@ pub mod kernel_lanes;
 pub mod layout;
 pub mod lesson;
 pub mod models;
+pub mod present;
 pub mod progress;
 pub mod theme;
 pub mod timeline;
+pub mod timelines;
 
 use ratatui::Frame;
 use ratatui::buffer::Buffer;
@@ -35,6 +37,13 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     buf.set_style(area, app.theme.base);
     if layout::too_small(area) {
         render_too_small(app, area, buf);
+        return;
+    }
+    if app.present {
+        present::render(app, area, buf);
+        if app.help {
+            help::render(app, area, buf);
+        }
         return;
     }
     let a = screen_areas(app, area);
@@ -60,6 +69,8 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     }
     if app.kernel.on {
         kernel::render(app, a.timeline, buf);
+    } else if layout::is_large(area) {
+        timelines::render(app, a.timeline, buf);
     } else {
         timeline::render(app, a.timeline, buf);
     }

@@ -119,6 +119,140 @@ fn screens_80x24_and_160x48() {
     }
 }
 
+/// The three models run in turn (as [`three_finished`]), with a CPU sample after every
+/// task: one core busy for sequential and GIL-bound threads, both for processes.
+fn three_finished_sampled() -> App {
+    let mut a = idle(2);
+    let mut cmds = a.update(key('a'));
+    for (m, us, cores) in [
+        (Model::Sequential, 3_020_000, [97.0, 6.0]),
+        (Model::Threads, 3_080_000, [55.0, 52.0]),
+        (Model::Processes, 1_560_000, [99.0, 98.0]),
+    ] {
+        let id = started(&cmds).expect("the next model starts");
+        let mut msgs = Vec::new();
+        for (k, m) in run_msgs(id, m, 2, 16, us, us, m == Model::Threads, "1270607")
+            .into_iter()
+            .enumerate()
+        {
+            let finished = matches!(&m, Msg::Run { ev, .. } if matches!(ev.event, crate::exec::Event::RunFinished { .. }));
+            if finished {
+                msgs.push(cpu(cores.to_vec(), 190.0));
+            }
+            msgs.push(m);
+            if k % 6 == 5 {
+                msgs.push(cpu(
+                    cores.iter().map(|c| c - (k % 4) as f32 * 3.0).collect(),
+                    180.0,
+                ));
+            }
+        }
+        cmds = feed(&mut a, msgs);
+    }
+    a
+}
+
+#[test]
+fn the_big_screen_stacks_every_model_on_one_time_axis() {
+    let done = three_finished_sampled();
+    let s = screen(&done, 200, 60);
+    snap!("screen_finished_200x60", s.clone());
+    // Each model's lanes are as long as its run: the fixture's threads took 3.08 s and
+    // processes 1.56 s, so the processes' lane is about half the threads'.
+    let lane = |name: &str| {
+        let row = s
+            .lines()
+            .find(|l| l.contains(name) && l.contains(" w0 "))
+            .unwrap_or_else(|| panic!("no {name} lane in\n{s}"));
+        row.chars().filter(|c| matches!(c, '█' | '░')).count()
+    };
+    let (threads, processes) = (lane("threads"), lane("processes"));
+    let ratio = processes as f64 / threads as f64;
+    assert!((0.45..0.56).contains(&ratio), "{processes}/{threads}\n{s}");
+    assert!(s.contains("cpu "), "the CPU on the run's axis:\n{s}");
+    snap!("screen_running_200x60", screen(&running(2), 200, 60));
+}
+
+#[test]
+fn presenter_mode_shows_large_digits_and_one_time_axis() {
+    let mut done = three_finished_sampled();
+    done.update(key('P'));
+    assert!(done.present, "P turns presenter mode on");
+    let s = screen(&done, 100, 30);
+    snap!("present_finished_100x30", s.clone());
+    // Large digits are drawn in block characters, not as the plain "3.020 s" text.
+    assert!(
+        !s.contains("3.020 s") || s.contains("sequential   3.020 s"),
+        "{s}"
+    );
+    assert!(s.contains("speed-up") && s.contains("why"), "{s}");
+    for m in ["sequential", "threads", "processes"] {
+        assert!(s.contains(m), "{m} missing:\n{s}");
+    }
+    snap!("present_finished_200x60", screen(&done, 200, 60));
+    let mut r = running(2);
+    r.present = true;
+    snap!("present_running_100x30", screen(&r, 100, 30));
+    done.update(key('P'));
+    assert!(!done.present, "P again leaves it");
+}
+
+#[test]
+fn presenter_mode_and_the_big_screen_draw_at_any_size_without_panicking() {
+    let mut states = vec![
+        idle(2),
+        running(2),
+        three_finished_sampled(),
+        three_finished(128),
+    ];
+    states.push(lesson_app("02-computing-with-the-gil", 1));
+    for mut a in states {
+        for present in [false, true] {
+            a.present = present;
+            for (w, h) in [
+                (64, 22),
+                (80, 24),
+                (100, 30),
+                (160, 48),
+                (200, 60),
+                (300, 90),
+            ] {
+                let s = screen(&a, w, h);
+                assert_eq!(s.lines().count(), h as usize);
+            }
+        }
+    }
+}
+
+#[test]
+fn presenter_mode_shows_the_lesson_large() {
+    let mut a = lesson_app("02-computing-with-the-gil", 1);
+    a.present = true;
+    let s = screen(&a, 100, 30);
+    assert!(s.contains("? Will the threads"), "{s}");
+    snap!("present_lesson_100x30", s);
+    a.update(key('2'));
+    run_step(
+        &mut a,
+        &[
+            (Model::Sequential, 3_020_000),
+            (Model::Threads, 3_080_000),
+            (Model::Processes, 1_560_000),
+        ],
+        "1270607",
+        "primes below 20,000,000",
+    );
+    let s = screen(&a, 100, 30);
+    for words in [
+        "guessed no ✓",
+        "lesson Threads run about as long",
+        "speed-up",
+    ] {
+        assert!(s.contains(words), "{words:?} missing:\n{s}");
+    }
+    snap!("present_lesson_revealed_100x30", s);
+}
+
 #[test]
 fn screen_too_small() {
     snap!("screen_too_small", screen(&idle(2), 50, 12));

@@ -5,6 +5,11 @@
 //! dark or a light terminal; its colours are xterm-256 indices (the same on every
 //! terminal), not the 16 ANSI colours a terminal's palette may remap. `NO_COLOR` paints
 //! nothing and uses the terminal's own foreground and background, which suit each other.
+//!
+//! The timeline's states are colour-blind safe in every theme: "computing" is blue and
+//! "waiting for the GIL" orange (Okabe–Ito's pair), "waiting on I/O" violet or purple —
+//! never red against green — and their glyphs differ too (█ ░ ≈), so no state is told
+//! by colour alone. A test simulates protan, deutan and tritan vision to check it.
 
 use ratatui::style::{Color, Modifier, Style};
 
@@ -70,9 +75,10 @@ impl Theme {
                 ok: s().fg(Color::Green),
                 warn: s().fg(Color::Yellow),
                 bad: s().fg(Color::LightRed),
-                compute: s().fg(Color::Green),
-                gil: s().fg(Color::LightRed),
-                io: s().fg(Color::LightBlue),
+                // Okabe–Ito's sky blue and orange; a violet for I/O.
+                compute: s().fg(Color::Indexed(81)),
+                gil: s().fg(Color::Indexed(214)),
+                io: s().fg(Color::Indexed(99)),
                 native: s().fg(Color::Magenta),
                 idle: s().fg(Color::DarkGray),
                 bar: s().fg(Color::Cyan),
@@ -93,9 +99,10 @@ impl Theme {
                 ok: s().fg(Color::Indexed(28)),
                 warn: s().fg(Color::Indexed(130)),
                 bad: s().fg(Color::Indexed(160)),
-                compute: s().fg(Color::Indexed(28)),
-                gil: s().fg(Color::Indexed(160)),
-                io: s().fg(Color::Indexed(25)),
+                // Okabe–Ito blue, vermillion, reddish purple (dark enough for white).
+                compute: s().fg(Color::Indexed(25)),
+                gil: s().fg(Color::Indexed(166)),
+                io: s().fg(Color::Indexed(132)),
                 native: s().fg(Color::Indexed(127)),
                 idle: s().fg(Color::Indexed(249)),
                 bar: s().fg(Color::Indexed(25)),
@@ -121,9 +128,10 @@ impl Theme {
                 ok: s().fg(Color::LightGreen).add_modifier(Modifier::BOLD),
                 warn: s().fg(Color::LightYellow).add_modifier(Modifier::BOLD),
                 bad: s().fg(Color::LightRed).add_modifier(Modifier::BOLD),
-                compute: s().fg(Color::LightGreen),
-                gil: s().fg(Color::LightRed),
-                io: s().fg(Color::LightCyan),
+                // Light sky blue, orange, violet: bright on black, apart for every eye.
+                compute: s().fg(Color::Indexed(117)),
+                gil: s().fg(Color::Indexed(214)),
+                io: s().fg(Color::Indexed(99)),
                 native: s().fg(Color::LightMagenta),
                 idle: s().fg(Color::White),
                 bar: s().fg(Color::White),
@@ -234,6 +242,110 @@ mod tests {
             assert!(t.base.bg.is_some() && t.base.fg.is_some(), "{name:?}");
         }
         assert_eq!(Theme::new(ThemeName::Light, false).base, Style::default());
+    }
+
+    /// Colour-vision deficiency simulation (Machado, Oliveira & Fernandes 2009, severity
+    /// 1.0, on linear RGB) and CIELAB distance, to check the timeline's palette.
+    mod cvd {
+        use crate::frame::palette::{Rgb, rgb};
+        use ratatui::style::{Color, Style};
+
+        pub const PROTAN: [[f64; 3]; 3] = [
+            [0.152286, 1.052583, -0.204868],
+            [0.114503, 0.786281, 0.099216],
+            [-0.003882, -0.048116, 1.051998],
+        ];
+        pub const DEUTAN: [[f64; 3]; 3] = [
+            [0.367322, 0.860646, -0.227968],
+            [0.280085, 0.672501, 0.047413],
+            [-0.011820, 0.042940, 0.968881],
+        ];
+        pub const TRITAN: [[f64; 3]; 3] = [
+            [1.255528, -0.076749, -0.178779],
+            [-0.078411, 0.930809, 0.147602],
+            [0.004733, 0.691367, 0.303900],
+        ];
+        pub const NORMAL: [[f64; 3]; 3] = [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]];
+
+        fn linear(c: u8) -> f64 {
+            let c = f64::from(c) / 255.0;
+            if c <= 0.04045 {
+                c / 12.92
+            } else {
+                ((c + 0.055) / 1.055).powf(2.4)
+            }
+        }
+
+        /// The style's foreground as CIELAB, as seen through `m`.
+        pub fn lab(style: Style, m: &[[f64; 3]; 3]) -> [f64; 3] {
+            let (r, g, b): Rgb = rgb(style.fg.unwrap_or(Color::Reset)).expect("a colour");
+            let l = [linear(r), linear(g), linear(b)];
+            let v: Vec<f64> = m
+                .iter()
+                .map(|row| (row[0] * l[0] + row[1] * l[1] + row[2] * l[2]).clamp(0.0, 1.0))
+                .collect();
+            let x = 0.4124 * v[0] + 0.3576 * v[1] + 0.1805 * v[2];
+            let y = 0.2126 * v[0] + 0.7152 * v[1] + 0.0722 * v[2];
+            let z = 0.0193 * v[0] + 0.1192 * v[1] + 0.9505 * v[2];
+            let f = |t: f64| {
+                if t > 0.008856 {
+                    t.cbrt()
+                } else {
+                    7.787 * t + 16.0 / 116.0
+                }
+            };
+            let (fx, fy, fz) = (f(x / 0.9505), f(y), f(z / 1.089));
+            [116.0 * fy - 16.0, 500.0 * (fx - fy), 200.0 * (fy - fz)]
+        }
+
+        /// CIE76 distance between two styles' foregrounds as seen through `m`.
+        pub fn delta_e(a: Style, b: Style, m: &[[f64; 3]; 3]) -> f64 {
+            let (p, q) = (lab(a, m), lab(b, m));
+            ((p[0] - q[0]).powi(2) + (p[1] - q[1]).powi(2) + (p[2] - q[2]).powi(2)).sqrt()
+        }
+
+        /// The smallest distance over normal, protan, deutan and tritan vision.
+        pub fn worst(a: Style, b: Style) -> f64 {
+            [NORMAL, PROTAN, DEUTAN, TRITAN]
+                .iter()
+                .map(|m| delta_e(a, b, m))
+                .fold(f64::INFINITY, f64::min)
+        }
+    }
+
+    /// Clearly apart for every eye: a CIE76 distance this large is two different colours
+    /// at a glance, not shades of one.
+    const APART: f64 = 25.0;
+
+    #[test]
+    fn timeline_states_are_apart_for_colour_blind_eyes_in_every_theme() {
+        for name in [ThemeName::Dark, ThemeName::Light, ThemeName::HighContrast] {
+            let t = Theme::new(name, true);
+            for (what, a, b) in [
+                ("computing / GIL wait", t.compute, t.gil),
+                ("computing / I/O", t.compute, t.io),
+                ("GIL wait / I/O", t.gil, t.io),
+            ] {
+                let d = cvd::worst(a, b);
+                assert!(d >= APART, "{name:?} {what}: ΔE {d:.1} under some vision");
+            }
+            // And each state stands out from the theme's background.
+            let bg = Style::default().fg(t.base.bg.expect("a background"));
+            for (what, s) in [("computing", t.compute), ("GIL wait", t.gil)] {
+                let d = cvd::worst(s, bg);
+                assert!(d >= APART, "{name:?} {what} on the background: ΔE {d:.1}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_check_catches_a_red_green_pair() {
+        // The light theme's old pair (green 28 computing, red 160 waiting): a deutan
+        // eye sees two browns.
+        let green = Style::default().fg(Color::Indexed(28));
+        let red = Style::default().fg(Color::Indexed(160));
+        assert!(cvd::delta_e(green, red, &cvd::NORMAL) >= APART);
+        assert!(cvd::worst(green, red) < APART, "{}", cvd::worst(green, red));
     }
 
     #[test]
