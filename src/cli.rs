@@ -157,6 +157,15 @@ pub struct WorkloadOpts {
     /// Replace each worker process after K tasks (Python's max_tasks_per_child; recycle).
     #[arg(long, value_name = "K")]
     pub max_tasks_per_child: Option<usize>,
+    /// async: run CPU work (tasks without an async body) off the loop, on `--workers`
+    /// threads (asyncio's to_thread) or processes (run_in_executor); none keeps it on the
+    /// loop, which it blocks.
+    #[arg(long, value_enum, default_value = "none")]
+    pub offload: crate::exec::Offload,
+    /// async: at most N tasks in flight at once (an asyncio.Semaphore); default: all
+    /// (up to 100,000).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub max_in_flight: Option<u64>,
 }
 
 impl WorkloadOpts {
@@ -224,6 +233,10 @@ impl WorkloadOpts {
             model,
             args,
             gil: self.gil()?,
+            asyncio: crate::exec::AsyncOpts {
+                offload: self.offload,
+                max_in_flight: self.max_in_flight.map(|n| n as usize),
+            },
             worker_exe: None,
         })
     }

@@ -34,7 +34,7 @@ pub struct App {
     pub theme: Theme,
     /// The selected model panel (index into [`Model::ALL`]).
     pub selected: usize,
-    pub panels: [ModelRun; 3],
+    pub panels: [ModelRun; Model::ALL.len()],
     pub cpu: CpuState,
     pub help: bool,
     /// The terminal's size (for mouse hit-testing).

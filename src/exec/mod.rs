@@ -6,12 +6,14 @@
 //! a [`Sink`]. [`Runner`] is the seam above: `runtime::NativeRunner` is this engine,
 //! [`mock::MockRunner`] a fake that takes exact durations.
 
+pub mod asyncio;
 mod cancel;
 mod child;
 mod ctx;
 mod engine;
 pub mod fold;
 pub mod gil;
+pub mod memory;
 pub mod mock;
 mod pool_stats;
 pub mod processes;
@@ -29,6 +31,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 pub use crate::core::{Event, GilConfig, Model, SpanKind, Stamped, TaskError};
+pub use asyncio::{AsyncCtx, AsyncOpts, Offload, TaskFuture};
 pub use cancel::{CancelToken, HookGuard};
 pub use ctx::TaskCtx;
 pub use engine::Engine;
@@ -38,7 +41,7 @@ pub use processes::ProcessPool;
 pub use sink::Sink;
 pub use threads::{ThreadPool, ThreadStats};
 
-use crate::core::{Answer, TaskOutput};
+use crate::core::{Answer, LoopStats, MemoryStats, TaskOutput};
 pub use fold::{Fold, KeepOutputs, SumValues};
 pub use tasks::Tasks;
 pub use work::{ArgError, Plan, WorkKind, Workload, WorkloadArgs};
@@ -51,6 +54,9 @@ pub struct RunSpec {
     /// Size, tasks, workers and workload options (0 = the workload's default).
     pub args: WorkloadArgs,
     pub gil: GilConfig,
+    /// The async model's options (offload, most in flight); other models ignore them.
+    #[serde(default)]
+    pub asyncio: AsyncOpts,
     /// The binary to re-run as a worker process (default: this executable).
     #[serde(skip)]
     pub worker_exe: Option<PathBuf>,
@@ -66,6 +72,7 @@ impl RunSpec {
                 ..WorkloadArgs::default()
             },
             gil: GilConfig::default(),
+            asyncio: AsyncOpts::default(),
             worker_exe: None,
         }
     }
@@ -113,6 +120,12 @@ pub struct RunReport {
     /// A scene's measured numbers ([`Workload::details`]), when it has any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub details: Option<Value>,
+    /// The async model's loop lag (its heartbeat), for async runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loop_lag: Option<LoopStats>,
+    /// Peak memory and threads of the process tree, sampled during the run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<MemoryStats>,
 }
 
 impl RunReport {
@@ -188,6 +201,7 @@ pub fn run_workload(
         switch_interval_ms: spec.gil.switch_interval.as_secs_f64() * 1e3,
         size: args.size,
     });
+    let sampler = memory::Sampler::start();
     let cpu0 = cpu_now();
     let t0 = Instant::now();
     let job = Job {
@@ -202,11 +216,15 @@ pub fn run_workload(
     let engine = Engine::new(&job);
     let collected = Collected::shared(w.folder(&args));
     let put = |i: usize, r: TaskResult| collected.put(i, r);
+    let mut loop_lag = None;
     let run_extra = match w.orchestrate_into(&engine, spec.model, &put) {
         Some(extra) => extra,
         None => {
             match w.orchestrate(&engine, spec.model) {
                 Some(results) => results.into_iter().enumerate().for_each(|(i, r)| put(i, r)),
+                None if spec.model == Model::Async => {
+                    loop_lag = Some(asyncio::run_into(&job, spec.asyncio, &put));
+                }
                 None => engine.run_model_into(spec.model, &put),
             }
             None
@@ -214,6 +232,7 @@ pub fn run_workload(
     };
     let elapsed = t0.elapsed();
     let cpu = cpu_now().saturating_sub(cpu0);
+    let memory = sampler.finish();
     let tasks = job.tasks.len();
     drop(plan);
 
@@ -236,6 +255,8 @@ pub fn run_workload(
             cancelled: cancel.is_cancelled() || never_ran,
             elapsed,
             cpu,
+            memory,
+            loop_lag,
         },
     ))
 }
@@ -251,6 +272,10 @@ pub struct Ended {
     pub cancelled: bool,
     pub elapsed: Duration,
     pub cpu: Duration,
+    /// Peak memory and threads sampled during the run (`None` where /proc is unreadable).
+    pub memory: Option<MemoryStats>,
+    /// The event loop's lag, for async runs.
+    pub loop_lag: Option<LoopStats>,
 }
 
 /// The end of every run, whichever runtime ran it: the answer (only when no task failed
@@ -269,6 +294,10 @@ pub fn finish_run(
     } else {
         (None, None)
     };
+    sink.emit(Event::Measured {
+        memory: end.memory,
+        loop_lag: end.loop_lag,
+    });
     sink.emit(Event::RunFinished {
         answer: answer.clone(),
         elapsed_us: end.elapsed.as_micros() as u64,
@@ -289,6 +318,8 @@ pub fn finish_run(
         failures: end.failures,
         cancelled: end.cancelled,
         details,
+        loop_lag: end.loop_lag,
+        memory: end.memory,
     }
 }
 

@@ -175,6 +175,8 @@ mod tests {
 
     fn report(model: Model, secs: f64, cpu: f64, answer: &str) -> RunReport {
         RunReport {
+            loop_lag: None,
+            memory: None,
             workload: "primes".into(),
             model,
             workers: 2,

@@ -344,6 +344,7 @@ impl Runner for CpythonRunner {
             value: self.info.label(),
         });
         let mut tr = Translator::new(mono0, interpreter, args.workers, tasks);
+        let sampler = crate::exec::memory::Sampler::start();
         let ending = loop {
             if cancel.is_cancelled() {
                 break Ending::Cancelled;
@@ -368,6 +369,7 @@ impl Runner for CpythonRunner {
                 Err(RecvTimeoutError::Timeout) => {}
             }
         };
+        let memory = sampler.finish();
         let (elapsed, cancelled) = match ending {
             Ending::Finished(t) => {
                 finish(&mut proc, &lines);
@@ -395,6 +397,7 @@ impl Runner for CpythonRunner {
             .saturating_sub(Duration::from_micros(startup_cpu_us));
         drop(plan);
 
+        let loop_lag = tr.loop_lag();
         let mut fold = w.folder(&args);
         let mut failures = Vec::new();
         let mut never_ran = false;
@@ -419,6 +422,8 @@ impl Runner for CpythonRunner {
                 cancelled: cancelled || never_ran,
                 elapsed,
                 cpu,
+                memory,
+                loop_lag,
             },
         ))
     }

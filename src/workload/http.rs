@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 
 use super::{Answer, Plan, TaskOutput, WorkKind, Workload, WorkloadArgs, task_u64, thousands};
 use crate::core::TaskError;
-use crate::exec::TaskCtx;
+use crate::exec::{AsyncCtx, TaskCtx, TaskFuture};
 use crate::server::{self, Server, fds, httpbin};
 
 pub struct Http;
@@ -67,7 +67,7 @@ fn local_task(l: httpbin::LocalUrl, shown: &str) -> Value {
         .collect();
     // It may ask for the longest delay the server allows.
     let t = (Duration::from_millis(server::MAX_DELAY_MS) + SERVER_SLACK).as_millis() as u64;
-    json!({ "url": l.url, "timeout_ms": t, "headers": headers, "shown": shown })
+    json!({ "url": l.url, "timeout_ms": t, "headers": headers, "shown": shown, "local": true })
 }
 
 /// One fetch task per URL given: httpbin.org ones pointed at a freshly started embedded
@@ -146,7 +146,9 @@ pub fn plan_fetches(
     let t = (Duration::from_millis(delay) + SERVER_SLACK).as_millis() as u64;
     // `close`: one connection per request, like Python's bare `requests.get` (no session):
     // the cost of connecting is part of each request, as in the articles.
-    let task = json!({ "url": url, "timeout_ms": t, "close": true });
+    // `local`: the peer is the embedded server (the async client multiplexes its requests
+    // over HTTP/2 there; see exec/asyncio/client.rs).
+    let task = json!({ "url": url, "timeout_ms": t, "close": true, "local": true });
     Ok((vec![task; args.tasks], Some(srv)))
 }
 
@@ -320,6 +322,47 @@ pub fn fetch_task(task: &Value, ctx: &mut TaskCtx) -> Result<Fetched, TaskError>
     Ok(got)
 }
 
+/// [`fetch_task`] on the async model's loop: the GET awaited on the loop's one client.
+pub async fn fetch_task_async(task: &Value, ctx: &AsyncCtx<'_>) -> Result<Fetched, TaskError> {
+    let url = task
+        .get("url")
+        .and_then(Value::as_str)
+        .ok_or_else(|| TaskError::failed("malformed task: no string field `url`"))?;
+    let timeout = Duration::from_millis(task_u64(task, "timeout_ms")?);
+    let headers: Vec<(String, String)> = task
+        .get("headers")
+        .and_then(Value::as_object)
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                .collect()
+        })
+        .unwrap_or_default();
+    let local = task.get("local").and_then(Value::as_bool).unwrap_or(false);
+    let name = |e: String| match task.get("shown").and_then(Value::as_str) {
+        Some(shown) => e.replacen(
+            url,
+            &format!("{shown} (answered by the embedded server)"),
+            1,
+        ),
+        None => e,
+    };
+    let got = ctx
+        .get(url, timeout, &headers, local)
+        .await
+        .map_err(|e| TaskError::failed(name(e)))?;
+    if !(200..300).contains(&got.status) {
+        return Err(TaskError::failed(name(format!(
+            "GET {url}: HTTP status {}",
+            got.status
+        ))));
+    }
+    Ok(Fetched {
+        status: got.status,
+        body: got.body,
+    })
+}
+
 /// Total bytes and one checksum over per-task digests (hex strings in `extra.sha256`),
 /// in task order.
 pub fn fold_digests(outputs: &[TaskOutput]) -> (u128, String) {
@@ -384,6 +427,19 @@ impl Workload for Http {
             value: got.body.len() as u128,
             extra: json!({ "status": got.status, "sha256": hex(&digest) }),
         })
+    }
+    fn run_task_async<'a>(&'a self, task: Value, mut ctx: AsyncCtx<'a>) -> Option<TaskFuture<'a>> {
+        Some(Box::pin(async move {
+            ctx.progress(0, 1);
+            let got = fetch_task_async(&task, &ctx).await?;
+            // Hashing the body is CPU work: it runs on the loop, between two awaits.
+            let digest = ctx.on_loop(|c| sha256_ticking(&got.body, c))?;
+            ctx.progress(1, 1);
+            Ok(TaskOutput {
+                value: got.body.len() as u128,
+                extra: json!({ "status": got.status, "sha256": hex(&digest) }),
+            })
+        }))
     }
     fn combine(&self, outputs: &[TaskOutput], _args: &WorkloadArgs) -> Answer {
         let (total, sum) = fold_digests(outputs);

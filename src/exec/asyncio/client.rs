@@ -1,0 +1,133 @@
+//! The async model's HTTP client: hyper's (hyper-util's pooled client over tokio's
+//! sockets), the same hyper and tokio the embedded server runs on — one HTTP stack,
+//! nothing hand-written. Plain `http://` only (no TLS in this client): an `https://` URL
+//! fails its task saying so.
+//!
+//! Two pools on one loop. Requests to the embedded server go over HTTP/2 (h2c, prior
+//! knowledge): every request is its own stream, multiplexed on one connection, so 10,000
+//! requests in flight hold a handful of open files instead of 20,000 (a loopback
+//! connection costs one on each side, in this one process, against a limit often of
+//! 20,000). Any other URL gets HTTP/1.1, a connection per request in flight, at most as
+//! many at once as the open-files limit leaves room for (more wait for a slot).
+
+use std::error::Error as _;
+use std::time::Duration;
+
+use http_body_util::{BodyExt, Empty, Limited};
+use hyper::body::Bytes;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+use tokio::sync::Semaphore;
+
+/// Largest body read from any URL (as the blocking client's).
+const MAX_BODY: usize = 256 * 1024 * 1024;
+/// Open files left for everything else when sizing the HTTP/1.1 pool.
+const FD_HEADROOM: u64 = 256;
+
+/// A fetched body and its status.
+pub struct Fetched {
+    pub status: u16,
+    pub body: Vec<u8>,
+}
+
+/// One client per loop: its connection pools are shared by every task on the loop.
+pub struct HttpClient {
+    h1: Client<HttpConnector, Empty<Bytes>>,
+    h2: Client<HttpConnector, Empty<Bytes>>,
+    /// HTTP/1.1 requests in flight at once (each holds a connection: an open file).
+    h1_slots: Semaphore,
+}
+
+fn connector() -> HttpConnector {
+    let mut c = HttpConnector::new();
+    c.set_connect_timeout(Some(Duration::from_secs(10)));
+    c.set_nodelay(true);
+    c
+}
+
+/// HTTP/1.1 connections this process can hold at once beside what it has open.
+fn h1_budget() -> usize {
+    let soft = crate::server::fds::raise_open_files_limit().map_or(1024, |(soft, _)| soft);
+    soft.saturating_sub(FD_HEADROOM).clamp(16, 1 << 20) as usize
+}
+
+impl HttpClient {
+    pub fn new() -> Self {
+        HttpClient {
+            h1: Client::builder(TokioExecutor::new()).build(connector()),
+            h2: Client::builder(TokioExecutor::new())
+                .http2_only(true)
+                .timer(TokioTimer::new())
+                .build(connector()),
+            h1_slots: Semaphore::new(h1_budget()),
+        }
+    }
+
+    /// GET `url` within `timeout` with `headers`; any status is returned, transport
+    /// failures described. `local`: the peer is the embedded server (HTTP/2).
+    pub async fn get(
+        &self,
+        url: &str,
+        timeout: Duration,
+        headers: &[(String, String)],
+        local: bool,
+    ) -> Result<Fetched, String> {
+        let uri: hyper::Uri = url.parse().map_err(|e| format!("GET {url}: {e}"))?;
+        if uri.scheme_str() != Some("http") {
+            return Err(format!(
+                "GET {url}: the async model's client speaks plain http:// only (no TLS); \
+                 use --model threads for https"
+            ));
+        }
+        let mut req = hyper::Request::get(uri).header(
+            hyper::header::USER_AGENT,
+            concat!("conlab/", env!("CARGO_PKG_VERSION")),
+        );
+        for (k, v) in headers {
+            // HTTP/2 carries the host as :authority, not as a header.
+            if local && k.eq_ignore_ascii_case("host") {
+                continue;
+            }
+            req = req.header(k.as_str(), v.as_str());
+        }
+        let req = req
+            .body(Empty::new())
+            .map_err(|e| format!("GET {url}: {e}"))?;
+        let fetch = async {
+            let _slot = if local {
+                None
+            } else {
+                Some(self.h1_slots.acquire().await.map_err(|e| e.to_string())?)
+            };
+            let client = if local { &self.h2 } else { &self.h1 };
+            let resp = client.request(req).await.map_err(|e| describe(url, &e))?;
+            let status = resp.status().as_u16();
+            let body = Limited::new(resp.into_body(), MAX_BODY)
+                .collect()
+                .await
+                .map_err(|e| format!("GET {url}: reading the body: {e}"))?
+                .to_bytes();
+            Ok(Fetched {
+                status,
+                body: body.to_vec(),
+            })
+        };
+        match tokio::time::timeout(timeout, fetch).await {
+            Ok(r) => r,
+            Err(_) => Err(format!("GET {url}: timed out after {timeout:?}")),
+        }
+    }
+}
+
+/// The error and its causes, e.g. "client error (Connect): tcp connect error: Connection
+/// refused (os error 111)".
+fn describe(url: &str, e: &hyper_util::client::legacy::Error) -> String {
+    let mut msg = format!("GET {url}: {e}");
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        msg.push_str(&format!(": {c}"));
+        cause = c.source();
+    }
+    msg
+}
