@@ -432,7 +432,7 @@ pub struct CompareArgs {
         long,
         value_enum,
         value_delimiter = ',',
-        default_value = "sequential,threads,processes"
+        default_value = "sequential,threads,processes,async"
     )]
     pub models: Vec<Model>,
     /// Runs per model; the median is reported.

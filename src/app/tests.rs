@@ -20,7 +20,7 @@ fn a_runs_the_three_models_one_after_another() {
         panic!("{c:?}")
     };
     assert_eq!(spec.model, Model::Sequential);
-    assert_eq!(a.queue.len(), 2);
+    assert_eq!(a.queue.len(), 3);
     assert_eq!(a.panels[1].state, RunState::Queued);
     // A second `a` while running is refused, nothing starts.
     assert!(a.update(key('a')).is_empty());

@@ -35,6 +35,15 @@ pub struct Row {
     pub answer: Option<String>,
     pub answers_agree: bool,
     pub failed: usize,
+    /// Peak resident memory of conlab's process tree during the run, in MB (the largest
+    /// over the repeats); `None` where it was not measured.
+    pub peak_rss_mb: Option<f64>,
+    /// Most threads at once (this process and its worker processes).
+    pub peak_threads: Option<u64>,
+    /// Async only: the latest heartbeat, in ms (the largest over the repeats).
+    pub loop_lag_max_ms: Option<f64>,
+    /// Async only: the 99th percentile of heartbeat lag, in ms (median over the repeats).
+    pub loop_lag_p99_ms: Option<f64>,
 }
 
 /// A whole comparison: what ran and one row per model.
@@ -141,6 +150,29 @@ pub fn summarise(measured: &[(Model, Vec<RunReport>, f64)], spinners: usize) -> 
                 answer,
                 answers_agree: agree,
                 failed: reports.iter().map(|r| r.failures.len()).sum(),
+                peak_rss_mb: reports
+                    .iter()
+                    .filter_map(|r| r.memory)
+                    .map(|m| crate::headless::mb(m.peak_rss_bytes))
+                    .reduce(f64::max),
+                peak_threads: reports
+                    .iter()
+                    .filter_map(|r| r.memory)
+                    .map(|m| m.peak_threads)
+                    .max(),
+                loop_lag_max_ms: reports
+                    .iter()
+                    .filter_map(|r| r.loop_lag)
+                    .map(|l| l.max_lag_us as f64 / 1e3)
+                    .reduce(f64::max),
+                loop_lag_p99_ms: {
+                    let p: Vec<f64> = reports
+                        .iter()
+                        .filter_map(|r| r.loop_lag)
+                        .map(|l| l.p99_lag_us as f64 / 1e3)
+                        .collect();
+                    (!p.is_empty()).then(|| median(&p))
+                },
             }
         })
         .collect();

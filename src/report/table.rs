@@ -1,7 +1,7 @@
 //! `--format table`: aligned columns for a terminal, with the machine's capacity.
 
 use super::comparison::Comparison;
-use super::{Exporter, answer_cell, percent, times};
+use super::{Exporter, answer_cell, lag_cell, percent, times};
 
 pub struct TableExporter;
 
@@ -38,9 +38,13 @@ impl Exporter for TableExporter {
             "cores busy",
             "capacity",
             "of capacity",
+            "peak RSS",
+            "threads",
+            "loop lag max",
+            "p99",
             "answer",
         ];
-        let rows: Vec<[String; 10]> = c
+        let rows: Vec<[String; 14]> = c
             .rows
             .iter()
             .map(|r| {
@@ -54,6 +58,10 @@ impl Exporter for TableExporter {
                     format!("{:.2}", r.cpu_utilisation),
                     format!("{:.2}×", r.capacity),
                     percent(r.of_capacity),
+                    r.peak_rss_mb.map_or("—".into(), |m| format!("{m:.1} MB")),
+                    r.peak_threads.map_or("—".into(), |t| t.to_string()),
+                    lag_cell(r.loop_lag_max_ms),
+                    lag_cell(r.loop_lag_p99_ms),
                     answer_cell(r),
                 ]
             })
@@ -65,12 +73,12 @@ impl Exporter for TableExporter {
                 .max()
                 .unwrap_or(0)
         };
-        let widths: Vec<usize> = (0..10).map(width).collect();
+        let widths: Vec<usize> = (0..14).map(width).collect();
         let line = |cells: Vec<&str>| {
             let mut l = String::new();
             for (i, cell) in cells.iter().enumerate() {
                 let pad = widths[i].saturating_sub(cell.chars().count());
-                if i == 0 || i == 9 {
+                if i == 0 || i == 13 {
                     l += cell;
                     l += &" ".repeat(pad);
                 } else {

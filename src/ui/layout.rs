@@ -3,6 +3,14 @@
 
 use ratatui::layout::{Constraint, Layout, Rect};
 
+use crate::core::Model;
+
+/// One panel per model.
+pub const MODELS: usize = Model::ALL.len();
+/// Model panels sit side by side from this width (each gets about 30 columns); below it,
+/// in two rows.
+pub const SIDE_BY_SIDE_WIDTH: u16 = 120;
+
 /// The smallest terminal the dashboard draws in.
 pub const MIN_WIDTH: u16 = 64;
 pub const MIN_HEIGHT: u16 = 22;
@@ -13,7 +21,7 @@ pub struct Areas {
     pub header: Rect,
     pub cpu: Rect,
     pub progress: Rect,
-    pub models: [Rect; 3],
+    pub models: [Rect; MODELS],
     pub timeline: Rect,
     /// Lesson mode's panel (empty otherwise).
     pub lesson: Rect,
@@ -54,7 +62,15 @@ pub fn areas(area: Rect, cores: usize, workers: usize) -> Areas {
     ])
     .areas(area);
     let h = body.height;
-    let models_h = if h >= 40 { 8 } else { 7 };
+    let side_by_side = body.width >= SIDE_BY_SIDE_WIDTH;
+    let panel_h = if h >= 40 {
+        8
+    } else if side_by_side || h >= 30 {
+        7
+    } else {
+        5
+    };
+    let models_h = if side_by_side { panel_h } else { panel_h * 2 };
     let top_w = body.width;
     let cpu_w = top_w / 2;
     let rest = h.saturating_sub(models_h);
@@ -77,7 +93,7 @@ pub fn areas(area: Rect, cores: usize, workers: usize) -> Areas {
     .areas(body);
     let [cpu, progress] =
         Layout::horizontal([Constraint::Length(cpu_w), Constraint::Min(0)]).areas(top);
-    let models: [Rect; 3] = Layout::horizontal([Constraint::Ratio(1, 3); 3]).areas(models);
+    let models = model_grid(models, if side_by_side { 1 } else { 2 });
     Areas {
         header,
         cpu,
@@ -137,7 +153,7 @@ pub fn lesson_areas(area: Rect, cores: usize, workers: usize, lesson_rows: u16) 
     .areas(body);
     let [cpu, progress] =
         Layout::horizontal([Constraint::Length(body.width / 2), Constraint::Min(0)]).areas(top);
-    let models: [Rect; 3] = Layout::horizontal([Constraint::Ratio(1, 3); 3]).areas(models);
+    let models = model_grid(models, 1);
     Areas {
         header,
         cpu,
@@ -148,6 +164,19 @@ pub fn lesson_areas(area: Rect, cores: usize, workers: usize, lesson_rows: u16) 
         explain,
         keys,
     }
+}
+
+/// [`MODELS`] panels in `rows` rows of equal panels, left to right, top to bottom.
+fn model_grid(area: Rect, rows: usize) -> [Rect; MODELS] {
+    let per_row = MODELS.div_ceil(rows.max(1));
+    let row_areas = Layout::vertical(vec![Constraint::Ratio(1, rows as u32); rows]).split(area);
+    let mut out = [Rect::default(); MODELS];
+    for (i, slot) in out.iter_mut().enumerate() {
+        let cols = Layout::horizontal(vec![Constraint::Ratio(1, per_row as u32); per_row])
+            .split(row_areas[i / per_row]);
+        *slot = cols[i % per_row];
+    }
+    out
 }
 
 /// The model panel at terminal cell (`x`, `y`) of screen `a`, if any.
@@ -168,10 +197,18 @@ mod tests {
             let sum = a.header.height
                 + a.cpu.height
                 + a.models[0].height
+                + if w < SIDE_BY_SIDE_WIDTH { a.models[MODELS - 1].height } else { 0 }
                 + a.timeline.height
                 + a.explain.height
                 + 1;
             assert_eq!(sum, h, "{w}x{h}");
+            // Every model has a panel of its own, none overlapping another.
+            for (i, m) in a.models.iter().enumerate() {
+                assert!(m.width >= 16 && m.height >= 5, "{w}x{h} panel {i}: {m:?}");
+                for n in &a.models[i + 1..] {
+                    assert!(!m.intersects(*n), "{w}x{h}: {m:?} and {n:?}");
+                }
+            }
             assert!(a.timeline.height >= 4, "{w}x{h} timeline {:?}", a.timeline);
             assert_eq!(a.cpu.width + a.progress.width, w);
         }

@@ -91,7 +91,7 @@ pub fn lines(app: &App, width: usize) -> Vec<Line<'static>> {
         ));
     }
     let runs = match step.models.len() {
-        3 => "the three models in turn".to_string(),
+        n if n == crate::core::Model::ALL.len() => "every model in turn".to_string(),
         _ => step
             .models
             .iter()

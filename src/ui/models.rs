@@ -75,6 +75,9 @@ pub fn render(app: &App, i: usize, area: Rect, buf: &mut Buffer) {
                 format!("{:.0}% done", p.progress() * 100.0),
                 t.dim,
             ));
+            if let Some(l) = &p.lag {
+                lines.push(loop_line(l.lag_us, l.max_us, Some(l.in_flight), t));
+            }
         }
         RunState::Cancelled => {
             lines.push(Line::from(vec![
@@ -128,6 +131,16 @@ pub fn render(app: &App, i: usize, area: Rect, buf: &mut Buffer) {
                     .is_some_and(|l| !l.current().models.contains(&Model::Sequential));
             if !(no_baseline && app.speedup(i).is_none()) {
                 lines.push(Line::from(speed));
+            }
+            if let Some(m) = &p.memory {
+                lines.push(Line::from(vec![
+                    Span::styled("peak ", t.dim),
+                    Span::styled(format!("{:.1} MB", m.peak_rss_bytes as f64 / 1e6), t.text),
+                    Span::styled(format!(" · {} thr", m.peak_threads), t.dim),
+                ]));
+            }
+            if let Some(l) = &p.loop_lag {
+                lines.push(loop_line(l.p99_lag_us, l.max_lag_us, None, t));
             }
             if let Some(a) = &p.answer {
                 let mark = match app.answers_agree() {
@@ -200,4 +213,45 @@ pub fn render(app: &App, i: usize, area: Rect, buf: &mut Buffer) {
         ]));
     }
     Paragraph::new(lines).render(inner, buf);
+}
+
+/// The async loop's lag: "lag 2.1 ms · max 310 ms · 9,998 in flight" (live), or the
+/// run's p99 and max once finished.
+fn loop_line<'a>(
+    lag_us: u64,
+    max_us: u64,
+    in_flight: Option<u64>,
+    t: &super::theme::Theme,
+) -> Line<'a> {
+    let ms = |us: u64| {
+        if us >= 10_000 {
+            format!("{:.0} ms", us as f64 / 1e3)
+        } else {
+            format!("{:.1} ms", us as f64 / 1e3)
+        }
+    };
+    let style = if max_us >= 100_000 {
+        t.bad
+    } else if max_us >= 20_000 {
+        t.warn
+    } else {
+        t.ok
+    };
+    let mut v = vec![
+        Span::styled(
+            if in_flight.is_some() {
+                "lag "
+            } else {
+                "lag p99 "
+            },
+            t.dim,
+        ),
+        Span::styled(ms(lag_us), t.text),
+        Span::styled(" max ", t.dim),
+        Span::styled(ms(max_us), style),
+    ];
+    if let Some(n) = in_flight {
+        v.push(Span::styled(format!(" · {n} in flight"), t.dim));
+    }
+    Line::from(v)
 }

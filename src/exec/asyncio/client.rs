@@ -3,8 +3,10 @@
 //! nothing hand-written. Plain `http://` only (no TLS in this client): an `https://` URL
 //! fails its task saying so.
 //!
-//! Two pools on one loop. Requests to the embedded server go over HTTP/2 (h2c, prior
-//! knowledge): every request is its own stream, multiplexed on one connection, so 10,000
+//! Two ways on one loop. Requests to the embedded server go over HTTP/2 (h2c, prior
+//! knowledge, hyper's own client connection over a tokio socket — the pooled client's
+//! futures cost kilobytes per request in flight): every request is its own stream,
+//! multiplexed on one connection, so 10,000
 //! requests in flight hold a handful of open files instead of 20,000 (a loopback
 //! connection costs one on each side, in this one process, against a limit often of
 //! 20,000). Any other URL gets HTTP/1.1, a connection per request in flight, at most as
@@ -18,7 +20,9 @@ use hyper::body::Bytes;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
-use tokio::sync::Semaphore;
+use hyper::client::conn::http2;
+use hyper_util::rt::TokioIo;
+use tokio::sync::{Mutex, Semaphore};
 
 /// Largest body read from any URL (as the blocking client's).
 const MAX_BODY: usize = 256 * 1024 * 1024;
@@ -34,7 +38,8 @@ pub struct Fetched {
 /// One client per loop: its connection pools are shared by every task on the loop.
 pub struct HttpClient {
     h1: Client<HttpConnector, Empty<Bytes>>,
-    h2: Client<HttpConnector, Empty<Bytes>>,
+    /// One HTTP/2 connection per embedded server (host:port), opened on first use.
+    h2: Mutex<Vec<(String, http2::SendRequest<Empty<Bytes>>)>>,
     /// HTTP/1.1 requests in flight at once (each holds a connection: an open file).
     h1_slots: Semaphore,
 }
@@ -56,10 +61,7 @@ impl HttpClient {
     pub fn new() -> Self {
         HttpClient {
             h1: Client::builder(TokioExecutor::new()).build(connector()),
-            h2: Client::builder(TokioExecutor::new())
-                .http2_only(true)
-                .timer(TokioTimer::new())
-                .build(connector()),
+            h2: Mutex::new(Vec::new()),
             h1_slots: Semaphore::new(h1_budget()),
         }
     }
@@ -100,8 +102,15 @@ impl HttpClient {
             } else {
                 Some(self.h1_slots.acquire().await.map_err(|e| e.to_string())?)
             };
-            let client = if local { &self.h2 } else { &self.h1 };
-            let resp = client.request(req).await.map_err(|e| describe(url, &e))?;
+            let resp = if local {
+                let mut sender = self.h2_sender(url, &req).await?;
+                sender
+                    .send_request(req)
+                    .await
+                    .map_err(|e| format!("GET {url}: {e}"))?
+            } else {
+                self.h1.request(req).await.map_err(|e| describe(url, &e))?
+            };
             let status = resp.status().as_u16();
             let body = Limited::new(resp.into_body(), MAX_BODY)
                 .collect()
@@ -117,6 +126,40 @@ impl HttpClient {
             Ok(r) => r,
             Err(_) => Err(format!("GET {url}: timed out after {timeout:?}")),
         }
+    }
+}
+
+impl HttpClient {
+    /// The HTTP/2 connection to `req`'s host:port, opened (and its driver spawned on the
+    /// loop) on first use or when the last one closed.
+    async fn h2_sender(
+        &self,
+        url: &str,
+        req: &hyper::Request<Empty<Bytes>>,
+    ) -> Result<http2::SendRequest<Empty<Bytes>>, String> {
+        let Some(authority) = req.uri().authority().map(|a| a.to_string()) else {
+            return Err(format!("GET {url}: no host"));
+        };
+        let mut open = self.h2.lock().await;
+        if let Some((_, s)) = open.iter().find(|(a, s)| *a == authority && !s.is_closed()) {
+            return Ok(s.clone());
+        }
+        let fail = |e: &dyn std::fmt::Display| format!("GET {url}: {e}");
+        let tcp = tokio::net::TcpStream::connect(&authority)
+            .await
+            .map_err(|e| fail(&e))?;
+        let _ = tcp.set_nodelay(true);
+        let (sender, conn) = http2::Builder::new(TokioExecutor::new())
+            .timer(TokioTimer::new())
+            .handshake(TokioIo::new(tcp))
+            .await
+            .map_err(|e| fail(&e))?;
+        tokio::spawn(async move {
+            let _ = conn.await;
+        });
+        open.retain(|(a, _)| *a != authority);
+        open.push((authority, sender.clone()));
+        Ok(sender)
     }
 }
 
