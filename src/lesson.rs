@@ -55,6 +55,14 @@ pub const SHIPPED: &[(&str, &str)] = &[
         "09-convoy",
         include_str!("../assets/lessons/09-convoy.toml"),
     ),
+    (
+        "10-fan-out",
+        include_str!("../assets/lessons/10-fan-out.toml"),
+    ),
+    (
+        "11-blocking-the-loop",
+        include_str!("../assets/lessons/11-blocking-the-loop.toml"),
+    ),
 ];
 
 /// A whole lesson.
@@ -96,7 +104,7 @@ pub struct Step {
     /// Shown before and after the run.
     pub text: String,
     pub workload: Spanned<String>,
-    /// Models to run, in order (default: all three).
+    /// Models to run, in order (default: sequential, threads, processes).
     #[serde(default = "all_models")]
     pub models: Vec<Model>,
     pub workers: Option<usize>,
@@ -134,8 +142,10 @@ pub struct Step {
     pub reveal: Option<String>,
 }
 
+/// A step without `models` runs the three models without an event loop (the lessons
+/// written before async; a step about the loop names it).
 fn all_models() -> Vec<Model> {
-    Model::ALL.to_vec()
+    Model::POOLS.to_vec()
 }
 
 fn yes() -> bool {

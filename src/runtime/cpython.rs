@@ -264,6 +264,8 @@ impl Runner for CpythonRunner {
                 "workload": w.name(),
                 "model": spec.model,
                 "workers": if spec.model == crate::core::Model::Sequential { 1 } else { args.workers },
+                "offload": spec.asyncio.offload.name(),
+                "max_in_flight": spec.asyncio.max_in_flight,
                 "tasks": plan.tasks,
                 "start_method": self.start_method.map(StartMethod::name),
                 "switch_interval_s": spec.gil.switch_interval.as_secs_f64(),

@@ -166,7 +166,12 @@ where
                 Err(refused) => return Ok(refused),
             }
         }
-        _ => RequestInfo::default(),
+        _ => {
+            // Not kept across the delay: 10,000 requests waiting at once (the async
+            // model's fan-out) would hold 10,000 request heads.
+            drop(req);
+            RequestInfo::default()
+        }
     };
     // Any other body is left unread: hyper drains a small one or closes the connection.
     if !route.delay.is_zero() {

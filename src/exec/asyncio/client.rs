@@ -102,14 +102,20 @@ impl HttpClient {
             } else {
                 Some(self.h1_slots.acquire().await.map_err(|e| e.to_string())?)
             };
+            // Boxed: a future's state is as large as its largest await point, for as
+            // long as it lives. Connecting and the pooled client's request are kilobytes
+            // each; inline they would be carried by every one of 10,000 requests waiting
+            // on its response, boxed they cost only while they run.
             let resp = if local {
-                let mut sender = self.h2_sender(url, &req).await?;
+                let mut sender = Box::pin(self.h2_sender(url, &req)).await?;
                 sender
                     .send_request(req)
                     .await
                     .map_err(|e| format!("GET {url}: {e}"))?
             } else {
-                self.h1.request(req).await.map_err(|e| describe(url, &e))?
+                Box::pin(self.h1.request(req))
+                    .await
+                    .map_err(|e| describe(url, &e))?
             };
             let status = resp.status().as_u16();
             let body = Limited::new(resp.into_body(), MAX_BODY)
