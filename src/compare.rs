@@ -122,9 +122,20 @@ pub fn compare_command(args: &CompareArgs) -> Result<ExitCode, CliError> {
             c.event(run, ev);
         }
     };
+    // The default (every model) quietly leaves out the models a workload is not for;
+    // a model asked for by name is said to be left out.
+    let models: Vec<Model> = match crate::workload::find(&base.workload) {
+        Some(w) if args.models == Model::ALL => args
+            .models
+            .iter()
+            .copied()
+            .filter(|m| w.models().contains(m))
+            .collect(),
+        _ => args.models.clone(),
+    };
     let trial = Trial {
         base: &base,
-        models: &args.models,
+        models: &models,
         repeat: args.repeat as usize,
         spinners,
         chatty: std::io::stderr().is_terminal(),

@@ -322,39 +322,63 @@ pub fn fetch_task(task: &Value, ctx: &mut TaskCtx) -> Result<Fetched, TaskError>
     Ok(got)
 }
 
-/// [`fetch_task`] on the async model's loop: the GET awaited on the loop's one client.
-pub async fn fetch_task_async(task: &Value, ctx: &AsyncCtx<'_>) -> Result<Fetched, TaskError> {
-    let url = task
-        .get("url")
-        .and_then(Value::as_str)
-        .ok_or_else(|| TaskError::failed("malformed task: no string field `url`"))?;
-    let timeout = Duration::from_millis(task_u64(task, "timeout_ms")?);
-    let headers: Vec<(String, String)> = task
-        .get("headers")
-        .and_then(Value::as_object)
-        .map(|m| {
-            m.iter()
-                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
-                .collect()
+/// A fetch task read before its future starts, so a request in flight keeps these few
+/// fields and not the task's JSON.
+pub struct FetchSpec {
+    url: String,
+    timeout: Duration,
+    headers: Vec<(String, String)>,
+    /// The embedded server is the peer.
+    local: bool,
+    /// The URL the user gave, named in failures instead of `url`.
+    shown: Option<String>,
+}
+
+impl FetchSpec {
+    pub fn read(task: &Value) -> Result<Self, TaskError> {
+        let url = task
+            .get("url")
+            .and_then(Value::as_str)
+            .ok_or_else(|| TaskError::failed("malformed task: no string field `url`"))?;
+        Ok(FetchSpec {
+            url: url.to_string(),
+            timeout: Duration::from_millis(task_u64(task, "timeout_ms")?),
+            headers: task
+                .get("headers")
+                .and_then(Value::as_object)
+                .map(|m| {
+                    m.iter()
+                        .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            local: task.get("local").and_then(Value::as_bool).unwrap_or(false),
+            shown: task.get("shown").and_then(Value::as_str).map(str::to_string),
         })
-        .unwrap_or_default();
-    let local = task.get("local").and_then(Value::as_bool).unwrap_or(false);
-    let name = |e: String| match task.get("shown").and_then(Value::as_str) {
-        Some(shown) => e.replacen(
-            url,
-            &format!("{shown} (answered by the embedded server)"),
-            1,
-        ),
-        None => e,
-    };
+    }
+
+    fn name(&self, e: String) -> String {
+        match &self.shown {
+            Some(shown) => e.replacen(
+                &self.url,
+                &format!("{shown} (answered by the embedded server)"),
+                1,
+            ),
+            None => e,
+        }
+    }
+}
+
+/// [`fetch_task`] on the async model's loop: the GET awaited on the loop's one client.
+pub async fn fetch_task_async(spec: &FetchSpec, ctx: &AsyncCtx<'_>) -> Result<Fetched, TaskError> {
     let got = ctx
-        .get(url, timeout, &headers, local)
+        .get(&spec.url, spec.timeout, &spec.headers, spec.local)
         .await
-        .map_err(|e| TaskError::failed(name(e)))?;
+        .map_err(|e| TaskError::failed(spec.name(e)))?;
     if !(200..300).contains(&got.status) {
-        return Err(TaskError::failed(name(format!(
-            "GET {url}: HTTP status {}",
-            got.status
+        return Err(TaskError::failed(spec.name(format!(
+            "GET {}: HTTP status {}",
+            spec.url, got.status
         ))));
     }
     Ok(Fetched {
@@ -413,7 +437,14 @@ impl Workload for Http {
             a.delay_ms = args.delay_ms;
         }
         let (tasks, srv) = plan_fetches(&a, DEFAULT_DELAY_MS, DEFAULT_BYTES)?;
-        let mut plan = Plan::new(tasks);
+        // The embedded server's tasks are all alike: made on demand, not 10,000 copies.
+        let mut plan = match tasks.first() {
+            Some(t) if args.urls.is_empty() => {
+                let t = t.clone();
+                Plan::made(tasks.len(), move |_| t.clone())
+            }
+            _ => Plan::new(tasks),
+        };
         if let Some(s) = srv {
             plan.keep_alive.push(Box::new(s));
         }
@@ -429,9 +460,12 @@ impl Workload for Http {
         })
     }
     fn run_task_async<'a>(&'a self, task: Value, mut ctx: AsyncCtx<'a>) -> Option<TaskFuture<'a>> {
+        let spec = FetchSpec::read(&task);
+        drop(task);
         Some(Box::pin(async move {
+            let spec = spec?;
             ctx.progress(0, 1);
-            let got = fetch_task_async(&task, &ctx).await?;
+            let got = fetch_task_async(&spec, &ctx).await?;
             // Hashing the body is CPU work: it runs on the loop, between two awaits.
             let digest = ctx.on_loop(|c| sha256_ticking(&got.body, c))?;
             ctx.progress(1, 1);

@@ -4,9 +4,9 @@
 //! fails its task saying so.
 //!
 //! Two ways on one loop. Requests to the embedded server go over HTTP/2 (h2c, prior
-//! knowledge, hyper's own client connection over a tokio socket — the pooled client's
-//! futures cost kilobytes per request in flight): every request is its own stream,
-//! multiplexed on one connection, so 10,000
+//! knowledge; the `h2` crate hyper itself runs on, over a tokio socket, because hyper's
+//! client spawns a task of its own per request, 1.7 KB each in flight): every request is
+//! its own stream, multiplexed on one connection, so 10,000
 //! requests in flight hold a handful of open files instead of 20,000 (a loopback
 //! connection costs one on each side, in this one process, against a limit often of
 //! 20,000). Any other URL gets HTTP/1.1, a connection per request in flight, at most as
@@ -19,9 +19,7 @@ use http_body_util::{BodyExt, Empty, Limited};
 use hyper::body::Bytes;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::{TokioExecutor, TokioTimer};
-use hyper::client::conn::http2;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::TokioExecutor;
 use tokio::sync::{Mutex, Semaphore};
 
 /// Largest body read from any URL (as the blocking client's).
@@ -39,7 +37,7 @@ pub struct Fetched {
 pub struct HttpClient {
     h1: Client<HttpConnector, Empty<Bytes>>,
     /// One HTTP/2 connection per embedded server (host:port), opened on first use.
-    h2: Mutex<Vec<(String, http2::SendRequest<Empty<Bytes>>)>>,
+    h2: Mutex<Vec<(String, h2::client::SendRequest<Bytes>)>>,
     /// HTTP/1.1 requests in flight at once (each holds a connection: an open file).
     h1_slots: Semaphore,
 }
@@ -106,17 +104,12 @@ impl HttpClient {
             // long as it lives. Connecting and the pooled client's request are kilobytes
             // each; inline they would be carried by every one of 10,000 requests waiting
             // on its response, boxed they cost only while they run.
-            let resp = if local {
-                let mut sender = Box::pin(self.h2_sender(url, &req)).await?;
-                sender
-                    .send_request(req)
-                    .await
-                    .map_err(|e| format!("GET {url}: {e}"))?
-            } else {
-                Box::pin(self.h1.request(req))
-                    .await
-                    .map_err(|e| describe(url, &e))?
-            };
+            if local {
+                return self.get_h2(url, req).await;
+            }
+            let resp = Box::pin(self.h1.request(req))
+                .await
+                .map_err(|e| describe(url, &e))?;
             let status = resp.status().as_u16();
             let body = Limited::new(resp.into_body(), MAX_BODY)
                 .collect()
@@ -136,18 +129,50 @@ impl HttpClient {
 }
 
 impl HttpClient {
+    /// One GET as a stream of the HTTP/2 connection to its host.
+    async fn get_h2(&self, url: &str, req: hyper::Request<Empty<Bytes>>) -> Result<Fetched, String> {
+        let fail = |e: &dyn std::fmt::Display| format!("GET {url}: {e}");
+        let sender = Box::pin(self.h2_sender(url, &req)).await?;
+        let (parts, _) = req.into_parts();
+        let mut ready = match sender.ready().await {
+            Ok(r) => r,
+            Err(e) => {
+                // The connection is gone: the next request opens a new one.
+                let authority = parts.uri.authority().map(|a| a.to_string());
+                self.h2.lock().await.retain(|(a, _)| Some(a) != authority.as_ref());
+                return Err(fail(&e));
+            }
+        };
+        let (response, _) = ready
+            .send_request(hyper::Request::from_parts(parts, ()), true)
+            .map_err(|e| fail(&e))?;
+        let resp = response.await.map_err(|e| fail(&e))?;
+        let status = resp.status().as_u16();
+        let mut body = resp.into_body();
+        let mut got = Vec::new();
+        while let Some(chunk) = body.data().await {
+            let chunk = chunk.map_err(|e| format!("GET {url}: reading the body: {e}"))?;
+            if got.len() + chunk.len() > MAX_BODY {
+                return Err(format!("GET {url}: the body is over {MAX_BODY} bytes"));
+            }
+            got.extend_from_slice(&chunk);
+            let _ = body.flow_control().release_capacity(chunk.len());
+        }
+        Ok(Fetched { status, body: got })
+    }
+
     /// The HTTP/2 connection to `req`'s host:port, opened (and its driver spawned on the
     /// loop) on first use or when the last one closed.
     async fn h2_sender(
         &self,
         url: &str,
         req: &hyper::Request<Empty<Bytes>>,
-    ) -> Result<http2::SendRequest<Empty<Bytes>>, String> {
+    ) -> Result<h2::client::SendRequest<Bytes>, String> {
         let Some(authority) = req.uri().authority().map(|a| a.to_string()) else {
             return Err(format!("GET {url}: no host"));
         };
         let mut open = self.h2.lock().await;
-        if let Some((_, s)) = open.iter().find(|(a, s)| *a == authority && !s.is_closed()) {
+        if let Some((_, s)) = open.iter().find(|(a, _)| *a == authority) {
             return Ok(s.clone());
         }
         let fail = |e: &dyn std::fmt::Display| format!("GET {url}: {e}");
@@ -155,9 +180,11 @@ impl HttpClient {
             .await
             .map_err(|e| fail(&e))?;
         let _ = tcp.set_nodelay(true);
-        let (sender, conn) = http2::Builder::new(TokioExecutor::new())
-            .timer(TokioTimer::new())
-            .handshake(TokioIo::new(tcp))
+        // Windows wide enough that 10,000 small replies never wait for a WINDOW_UPDATE.
+        let (sender, conn) = h2::client::Builder::new()
+            .initial_window_size(1 << 20)
+            .initial_connection_window_size(1 << 30)
+            .handshake::<_, Bytes>(tcp)
             .await
             .map_err(|e| fail(&e))?;
         tokio::spawn(async move {
