@@ -48,6 +48,10 @@ pub fn render(app: &App, i: usize, area: Rect, buf: &mut Buffer) {
     b.render(area, buf);
     let width = inner.width as usize;
     let mut lines: Vec<Line> = Vec::new();
+    // A finished panel's rows by what a short panel (four models two by two at 80x24)
+    // keeps first: 0 the time, 1 the answer, 2 the speed-up, 3 the loop lag, 4 memory,
+    // 5 cores busy. The rows keep their order; the least wanted go when rows run out.
+    let mut keep: Vec<u8> = Vec::new();
     let big = t.title.add_modifier(Modifier::BOLD);
     match &p.state {
         RunState::Idle
@@ -91,6 +95,7 @@ pub fn render(app: &App, i: usize, area: Rect, buf: &mut Buffer) {
         }
         RunState::Finished => {
             lines.push(Line::styled(secs(p.elapsed_us), big));
+            keep.push(0);
             let speed = match app.speedup(i) {
                 Some(s) if p.model == Model::Sequential => {
                     let long = format!("speed-up {s:.2}× baseline");
@@ -131,6 +136,7 @@ pub fn render(app: &App, i: usize, area: Rect, buf: &mut Buffer) {
                     .is_some_and(|l| !l.current().models.contains(&Model::Sequential));
             if !(no_baseline && app.speedup(i).is_none()) {
                 lines.push(Line::from(speed));
+                keep.push(2);
             }
             if let Some(m) = &p.memory {
                 lines.push(Line::from(vec![
@@ -138,9 +144,11 @@ pub fn render(app: &App, i: usize, area: Rect, buf: &mut Buffer) {
                     Span::styled(format!("{:.1} MB", m.peak_rss_bytes as f64 / 1e6), t.text),
                     Span::styled(format!(" · {} thr", m.peak_threads), t.dim),
                 ]));
+                keep.push(4);
             }
             if let Some(l) = &p.loop_lag {
                 lines.push(loop_line(l.p99_lag_us, l.max_lag_us, None, t));
+                keep.push(3);
             }
             if let Some(a) = &p.answer {
                 let mark = match app.answers_agree() {
@@ -168,12 +176,14 @@ pub fn render(app: &App, i: usize, area: Rect, buf: &mut Buffer) {
                         mark,
                     ]));
                 }
+                keep.push(1);
             }
             if let Some(u) = p.utilisation() {
                 lines.push(Line::from(vec![
                     Span::styled("cores busy ", t.dim),
                     Span::styled(format!("{u:.2}"), t.text),
                 ]));
+                keep.push(5);
             }
         }
     }
@@ -189,7 +199,24 @@ pub fn render(app: &App, i: usize, area: Rect, buf: &mut Buffer) {
         .map(|q| q.elapsed_us)
         .max()
         .unwrap_or(0);
-    lines.truncate(rows.saturating_sub(1));
+    let room = rows.saturating_sub(1);
+    if keep.len() == lines.len() && lines.len() > room {
+        let mut ranks = keep.clone();
+        ranks.sort_unstable();
+        let cut = ranks.get(room).copied().unwrap_or(u8::MAX);
+        let mut kept = 0;
+        lines = lines
+            .into_iter()
+            .zip(keep)
+            .filter(|(_, k)| {
+                let ok = *k < cut && kept < room;
+                kept += usize::from(ok);
+                ok
+            })
+            .map(|(l, _)| l)
+            .collect();
+    }
+    lines.truncate(room);
     while lines.len() < rows.saturating_sub(1) {
         lines.push(Line::raw(""));
     }
