@@ -1,5 +1,6 @@
 //! conlab's entry point: parse the command line, hand off, print errors, set the exit code.
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -26,7 +27,8 @@ fn main() -> ExitCode {
     let code = match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("conlab: error: {e:#}");
+            // Not `eprintln!`: stderr may be a terminal that hung up.
+            let _ = writeln!(std::io::stderr(), "conlab: error: {e:#}");
             ExitCode::from(e.exit_code())
         }
     };

@@ -6,13 +6,16 @@
 //! shutdown ever hangs); worker processes die with conlab (`PR_SET_PDEATHSIG`).
 
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 
 /// The first signal received (0: none).
 static RECEIVED: AtomicI32 = AtomicI32::new(0);
+/// The terminal went away (seen by the input job's hang-up watch, whether or not a SIGHUP
+/// came with it).
+static HUNG_UP: AtomicBool = AtomicBool::new(false);
 
 /// The signals handled like Ctrl-C.
 pub const HANDLED: [i32; 3] = [SIGINT, SIGTERM, SIGHUP];
@@ -40,12 +43,25 @@ pub fn watch(on_signal: impl Fn(i32) + Send + 'static) -> std::io::Result<()> {
     Ok(())
 }
 
-/// The first handled signal received so far, if any.
+/// The first handled signal received so far, if any; a terminal that hung up counts as
+/// SIGHUP (what the kernel sends its session leader), signal or not.
 pub fn received() -> Option<i32> {
     match RECEIVED.load(Ordering::SeqCst) {
+        0 if HUNG_UP.load(Ordering::SeqCst) => Some(SIGHUP),
         0 => None,
         s => Some(s),
     }
+}
+
+/// The terminal hung up: end as SIGHUP would. Kept apart from [`RECEIVED`] so the SIGHUP
+/// that often follows is still a first signal (a graceful end), not a second one.
+pub fn note_hangup() {
+    HUNG_UP.store(true, Ordering::SeqCst);
+}
+
+/// Whether the terminal hung up (nothing written to it can be read any more).
+pub fn hung_up() -> bool {
+    HUNG_UP.load(Ordering::SeqCst)
 }
 
 /// `SIGTERM`, `SIGHUP`, `SIGINT` (or `signal N`).

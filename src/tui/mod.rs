@@ -10,9 +10,8 @@ pub mod screenshot;
 pub mod terminal;
 
 use std::io::IsTerminal;
+use std::io::Write;
 use std::process::ExitCode;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use ratatui::Terminal;
 use ratatui::backend::Backend;
@@ -39,16 +38,36 @@ pub fn need_terminal(workload: &str) -> Option<ExitCode> {
 pub fn open(app: App, mut extras: Extras) -> Result<ExitCode, CliError> {
     let mut session = terminal::Session::start().map_err(|e| CliError::Other(e.into()))?;
     let (result, quit_summary) = run_dashboard(&mut session.terminal, app, &mut extras);
-    drop(session);
-    result.map_err(|e| CliError::Other(e.into()))?;
+    let hung_up = crate::signals::hung_up();
+    if hung_up {
+        terminal::abandon(session);
+    } else {
+        drop(session);
+    }
+    // With the terminal gone, drawing fails: that is the hang-up, not an error of its own.
+    if !hung_up {
+        result.map_err(|e| CliError::Other(e.into()))?;
+    }
+    // Written, never `eprintln!`: stderr may be the terminal that just went away, and a
+    // failed write must not turn a clean exit into a panic.
+    let mut err = std::io::stderr();
     if let Some(sig) = crate::signals::received() {
-        eprintln!("conlab: {}: {}", crate::signals::name(sig), quit_summary);
+        let why = if hung_up {
+            " (the terminal hung up)"
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            err,
+            "conlab: {}{why}: {quit_summary}",
+            crate::signals::name(sig)
+        );
     }
     if let Some(r) = &extras.recorder {
-        eprintln!("conlab: recorded to {}", r.path().display());
+        let _ = writeln!(err, "conlab: recorded to {}", r.path().display());
     }
     if let Some(note) = &extras.trace_note {
-        eprintln!("{note}");
+        let _ = writeln!(err, "{note}");
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -63,8 +82,8 @@ fn run_dashboard<B: Backend>(
     let mut app = app;
     let result = (|| {
         let (tx, rx) = crossbeam_channel::unbounded::<Msg>();
-        let stop = Arc::new(AtomicBool::new(false));
-        let input = input::spawn(tx.clone(), stop.clone())?;
+        // A terminal that goes away quits the way SIGHUP does.
+        let input = input::Input::spawn(tx.clone(), input::dashboard_msg, Msg::Quit)?;
         // A replay brings its own CPU samples.
         if extras.player.is_none() {
             crate::monitor::spawn(tx.clone(), Msg::Cpu)?;
@@ -76,8 +95,7 @@ fn run_dashboard<B: Backend>(
             let _ = sig.send(Msg::Quit);
         })?;
         let result = run_loop_with(terminal, &mut app, &tx, &rx, extras);
-        stop.store(true, Ordering::Relaxed);
-        let _ = input.join();
+        input.stop();
         result
     })();
     (result, quit_summary(&app))

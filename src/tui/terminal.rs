@@ -62,8 +62,18 @@ pub fn restore() {
         return;
     }
     let _ = crossterm::execute!(std::io::stdout(), DisableMouseCapture);
-    ratatui::restore();
+    // `try_restore`, not `restore`: the latter `eprintln!`s its failure, which panics when
+    // stderr is the terminal that just hung up.
+    let _ = ratatui::try_restore();
     let _ = crossterm::execute!(std::io::stdout(), crossterm::cursor::Show);
+}
+
+/// Let go of a terminal that hung up without writing to it: ratatui's `Terminal` shows
+/// the cursor on drop and `eprintln!`s the failure, which panics on a dead stderr. Its
+/// memory is the process's to reclaim (conlab is on its way out).
+pub fn abandon(session: Session) {
+    HELD.store(false, Ordering::SeqCst);
+    std::mem::forget(session);
 }
 
 #[cfg(test)]

@@ -2,9 +2,6 @@
 //! panics included), keys on a named thread, per-core CPU from the monitor, and the loop
 //! that feeds every message to [`WatchApp::update`] and redraws at most 10 times a second.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender};
@@ -13,6 +10,7 @@ use crossterm::event;
 use super::app::{Action, WatchApp, WatchMsg};
 use super::{CliError, Outcome, Session, Stopper, Target, recv_until};
 use crate::cli::WatchArgs;
+use crate::tui::input::Input;
 
 const FRAME: Duration = Duration::from_millis(100);
 
@@ -22,7 +20,8 @@ struct Restore;
 impl Drop for Restore {
     fn drop(&mut self) {
         let _ = crossterm::execute!(std::io::stdout(), crossterm::event::DisableMouseCapture);
-        ratatui::restore();
+        // Not `ratatui::restore`, which `eprintln!`s (and so panics) on a hung-up terminal.
+        let _ = ratatui::try_restore();
     }
 }
 
@@ -37,8 +36,9 @@ pub fn run(
     let mut app = WatchApp::new(theme, title, session.target.pid(), args.sample_ms);
     let mut terminal = ratatui::try_init().map_err(|e| anyhow::anyhow!("terminal: {e}"))?;
     let _restore = Restore;
-    let stop = Arc::new(AtomicBool::new(false));
-    let input = spawn_input(tx.clone(), stop.clone())
+    // A terminal that goes away stops watching the way SIGHUP does.
+    let hangup = WatchMsg::Signal(signal_hook::consts::SIGHUP);
+    let input = Input::spawn(tx.clone(), watch_msg, hangup)
         .map_err(|e| anyhow::anyhow!("could not start the input thread: {e}"))?;
     // Exits on its first failed send, once `rx` is dropped.
     let _ = crate::monitor::spawn(tx.clone(), WatchMsg::Cpu);
@@ -85,37 +85,23 @@ pub fn run(
             next_draw = Instant::now() + FRAME;
         }
     };
-    stop.store(true, Ordering::Relaxed);
-    let _ = input.join();
+    input.stop();
     drop(_restore);
+    if crate::signals::hung_up() {
+        // ratatui's drop would show the cursor and `eprintln!` (panic) on the dead terminal.
+        std::mem::forget(terminal);
+    }
     let mut totals = std::mem::take(&mut app.totals);
     session.end(rx, &mut totals, program_done);
     result?;
     Ok(session.outcome(totals))
 }
 
-/// Read keys and resizes on a named thread; exits when told to or the send fails.
-fn spawn_input(tx: Sender<WatchMsg>, stop: Arc<AtomicBool>) -> std::io::Result<JoinHandle<()>> {
-    std::thread::Builder::new()
-        .name("conlab-watch-input".into())
-        .spawn(move || {
-            while !stop.load(Ordering::Relaxed) {
-                match event::poll(Duration::from_millis(100)) {
-                    Ok(true) => {}
-                    Ok(false) => continue,
-                    Err(_) => return,
-                }
-                let msg = match event::read() {
-                    Ok(event::Event::Key(k)) if k.kind == event::KeyEventKind::Press => {
-                        WatchMsg::Key(k)
-                    }
-                    Ok(event::Event::Resize(..)) => WatchMsg::Resize,
-                    Ok(_) => continue,
-                    Err(_) => return,
-                };
-                if tx.send(msg).is_err() {
-                    return;
-                }
-            }
-        })
+/// What watch takes from the terminal: key presses and resizes.
+fn watch_msg(ev: event::Event) -> Option<WatchMsg> {
+    match ev {
+        event::Event::Key(k) if k.kind == event::KeyEventKind::Press => Some(WatchMsg::Key(k)),
+        event::Event::Resize(..) => Some(WatchMsg::Resize),
+        _ => None,
+    }
 }
