@@ -585,7 +585,7 @@ predict = "which wins?"
     fn parses_with_defaults() {
         let l = parse(GOOD, "good.toml").expect("parses");
         assert_eq!(l.steps.len(), 1);
-        assert_eq!(l.steps[0].models, Model::ALL.to_vec());
+        assert_eq!(l.steps[0].models, Model::POOLS.to_vec());
         assert!(l.steps[0].gil);
         assert_eq!(l.steps[0].workload.get_ref(), "sleep");
     }

@@ -93,9 +93,9 @@ fn cancel_ends_an_async_run_at_once() {
     let c = cancel.clone();
     let t = std::thread::spawn(move || {
         // Cancel once the last task is waiting.
-        let started = rx.iter().find(|s| {
-            matches!(s.event, Event::TaskStarted { task, .. } if task == 999)
-        });
+        let started = rx
+            .iter()
+            .find(|s| matches!(s.event, Event::TaskStarted { task, .. } if task == 999));
         let at = Instant::now();
         c.cancel();
         (started.is_some(), at)

@@ -12,7 +12,7 @@ fn code(c: KeyCode) -> Msg {
 }
 
 #[test]
-fn a_runs_the_three_models_one_after_another() {
+fn a_runs_every_model_one_after_another() {
     let mut a = app("primes", 2, true);
     let c = a.update(key('a'));
     assert_eq!(c.len(), 1);
@@ -63,6 +63,11 @@ fn a_runs_the_three_models_one_after_another() {
             false,
             "7",
         ),
+    );
+    let id4 = started(&c).expect("async starts");
+    let c = feed(
+        &mut a,
+        run_msgs(id4, Model::Async, 2, 4, 3_000_000, 2_950_000, false, "7"),
     );
     assert!(c.is_empty());
     assert!(!a.is_running());

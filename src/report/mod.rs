@@ -77,7 +77,11 @@ pub(crate) mod fixture {
             answer: Some("1270607".into()),
             answers_agree: true,
             failed: 0,
-            peak_rss_mb: Some(if model == Model::Processes { 21.5 } else { 8.25 }),
+            peak_rss_mb: Some(if model == Model::Processes {
+                21.5
+            } else {
+                8.25
+            }),
             peak_threads: Some(match model {
                 Model::Threads => 4,
                 Model::Processes => 10,

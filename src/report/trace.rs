@@ -230,10 +230,14 @@ impl<W: Write> TraceWriter<W> {
             Event::LoopLag {
                 lag_us, in_flight, ..
             } => {
-                self.put(json!({"ph": "C", "name": "loop lag (ms)", "ts": now, "pid": base,
-                    "args": {"lag": *lag_us as f64 / 1e3}}));
-                self.put(json!({"ph": "C", "name": "in flight", "ts": now, "pid": base,
-                    "args": {"tasks": in_flight}}));
+                self.put(
+                    json!({"ph": "C", "name": "loop lag (ms)", "ts": now, "pid": base,
+                    "args": {"lag": *lag_us as f64 / 1e3}}),
+                );
+                self.put(
+                    json!({"ph": "C", "name": "in flight", "ts": now, "pid": base,
+                    "args": {"tasks": in_flight}}),
+                );
             }
             Event::Span {
                 worker,

@@ -204,7 +204,9 @@ impl Translator {
                 l.hist.record(lag_us);
                 l.peak_in_flight = l.peak_in_flight.max(in_flight);
                 l.window_max = l.window_max.max(lag_us);
-                if l.emitted_at.is_none_or(|e| at.saturating_sub(e) >= LAG_EVERY_US) {
+                if l.emitted_at
+                    .is_none_or(|e| at.saturating_sub(e) >= LAG_EVERY_US)
+                {
                     sink.emit_at(
                         at,
                         Event::LoopLag {

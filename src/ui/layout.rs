@@ -67,8 +67,11 @@ pub fn areas(area: Rect, cores: usize, workers: usize) -> Areas {
         8
     } else if side_by_side || h >= 30 {
         7
-    } else {
+    } else if h >= 19 {
         5
+    } else {
+        // The smallest screen: the time and the comparison bar.
+        4
     };
     let models_h = if side_by_side { panel_h } else { panel_h * 2 };
     let top_w = body.width;
@@ -78,12 +81,16 @@ pub fn areas(area: Rect, cores: usize, workers: usize) -> Areas {
     // their cores and workers need; what is left is shared between them.
     let timeline_min = if area.width >= 120 { 5 } else { 6 };
     let lanes = workers.clamp(1, 64) as u16;
-    let top_need = (cpu_rows_wanted(cores, cpu_w) + 2).max(lanes + 3).max(6);
+    // Two rows of model panels leave the CPU and progress panels a row less.
+    let top_floor = if side_by_side { 6 } else { 5 };
+    let top_need = (cpu_rows_wanted(cores, cpu_w) + 2)
+        .max(lanes + 3)
+        .max(top_floor);
     let timeline_want = (lanes * 4 + 4).max(timeline_min);
     let top_h = if top_need + timeline_want <= rest {
         top_need + (rest - top_need - timeline_want) / 2
     } else {
-        top_need.clamp(6, rest.saturating_sub(timeline_min).max(6))
+        top_need.clamp(top_floor, rest.saturating_sub(timeline_min).max(top_floor))
     };
     let [top, models, timeline] = Layout::vertical([
         Constraint::Length(top_h),
@@ -197,14 +204,18 @@ mod tests {
             let sum = a.header.height
                 + a.cpu.height
                 + a.models[0].height
-                + if w < SIDE_BY_SIDE_WIDTH { a.models[MODELS - 1].height } else { 0 }
+                + if w < SIDE_BY_SIDE_WIDTH {
+                    a.models[MODELS - 1].height
+                } else {
+                    0
+                }
                 + a.timeline.height
                 + a.explain.height
                 + 1;
             assert_eq!(sum, h, "{w}x{h}");
             // Every model has a panel of its own, none overlapping another.
             for (i, m) in a.models.iter().enumerate() {
-                assert!(m.width >= 16 && m.height >= 5, "{w}x{h} panel {i}: {m:?}");
+                assert!(m.width >= 16 && m.height >= 4, "{w}x{h} panel {i}: {m:?}");
                 for n in &a.models[i + 1..] {
                     assert!(!m.intersects(*n), "{w}x{h}: {m:?} and {n:?}");
                 }

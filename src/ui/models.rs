@@ -34,10 +34,11 @@ pub fn render(app: &App, i: usize, area: Rect, buf: &mut Buffer) {
         } else {
             ""
         };
-        let w = if p.model == Model::Sequential {
-            String::new()
-        } else {
-            format!("{}w", c.workers)
+        let w = match p.model {
+            Model::Sequential => String::new(),
+            // One thread runs the loop (workers serve only --offload).
+            Model::Async => "1 loop".to_string(),
+            _ => format!("{}w", c.workers),
         };
         let text = format!(" {w}{gil} ");
         if !text.trim().is_empty() {
@@ -107,7 +108,11 @@ pub fn render(app: &App, i: usize, area: Rect, buf: &mut Buffer) {
                     vec![Span::styled(text, t.text)]
                 }
                 Some(s) => {
-                    let w = p.config.as_ref().map_or(1, |c| c.workers.max(1));
+                    // The loop is one thread: async's efficiency is against one.
+                    let w = match p.model {
+                        Model::Async => 1,
+                        _ => p.config.as_ref().map_or(1, |c| c.workers.max(1)),
+                    };
                     let style = if s >= 1.3 {
                         t.ok
                     } else if s < 0.95 {

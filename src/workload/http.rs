@@ -353,7 +353,10 @@ impl FetchSpec {
                 })
                 .unwrap_or_default(),
             local: task.get("local").and_then(Value::as_bool).unwrap_or(false),
-            shown: task.get("shown").and_then(Value::as_str).map(str::to_string),
+            shown: task
+                .get("shown")
+                .and_then(Value::as_str)
+                .map(str::to_string),
         })
     }
 
@@ -376,10 +379,9 @@ pub async fn fetch_task_async(spec: &FetchSpec, ctx: &AsyncCtx<'_>) -> Result<Fe
         .await
         .map_err(|e| TaskError::failed(spec.name(e)))?;
     if !(200..300).contains(&got.status) {
-        return Err(TaskError::failed(spec.name(format!(
-            "GET {}: HTTP status {}",
-            spec.url, got.status
-        ))));
+        return Err(TaskError::failed(
+            spec.name(format!("GET {}: HTTP status {}", spec.url, got.status)),
+        ));
     }
     Ok(Fetched {
         status: got.status,

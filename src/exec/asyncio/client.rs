@@ -130,7 +130,11 @@ impl HttpClient {
 
 impl HttpClient {
     /// One GET as a stream of the HTTP/2 connection to its host.
-    async fn get_h2(&self, url: &str, req: hyper::Request<Empty<Bytes>>) -> Result<Fetched, String> {
+    async fn get_h2(
+        &self,
+        url: &str,
+        req: hyper::Request<Empty<Bytes>>,
+    ) -> Result<Fetched, String> {
         let fail = |e: &dyn std::fmt::Display| format!("GET {url}: {e}");
         let sender = Box::pin(self.h2_sender(url, &req)).await?;
         let (parts, _) = req.into_parts();
@@ -139,7 +143,10 @@ impl HttpClient {
             Err(e) => {
                 // The connection is gone: the next request opens a new one.
                 let authority = parts.uri.authority().map(|a| a.to_string());
-                self.h2.lock().await.retain(|(a, _)| Some(a) != authority.as_ref());
+                self.h2
+                    .lock()
+                    .await
+                    .retain(|(a, _)| Some(a) != authority.as_ref());
                 return Err(fail(&e));
             }
         };

@@ -48,11 +48,13 @@ pub fn run_into(job: &Job, opts: AsyncOpts, out: Out) -> LoopStats {
     });
     let has_async = job.tasks.first().is_some_and(|t| {
         let probe = AsyncCtx::new(0, LOOP_WORKER, job.cancel, job.sink, &client, &loop_gil);
-        job.workload
-            .run_task_async(t.into_owned(), probe)
-            .is_some()
+        job.workload.run_task_async(t.into_owned(), probe).is_some()
     });
-    let offload = if has_async { Offload::None } else { opts.offload };
+    let offload = if has_async {
+        Offload::None
+    } else {
+        opts.offload
+    };
     // Offloaded work on threads shares one GIL with the loop (Python's to_thread).
     let shared_gil = Gil::new(job.gil);
     let width = opts
@@ -99,7 +101,12 @@ pub fn run_into(job: &Job, opts: AsyncOpts, out: Out) -> LoopStats {
             }
         };
         if offload != Offload::None && pool.is_none() {
-            fail_all(job, &loop_gil, "could not start the offload pool's thread", out);
+            fail_all(
+                job,
+                &loop_gil,
+                "could not start the offload pool's thread",
+                out,
+            );
             return LoopStats::default();
         }
         let beat_gil = (offload == Offload::Threads && job.gil.enabled).then_some(&shared_gil);
@@ -136,7 +143,12 @@ pub fn run_into(job: &Job, opts: AsyncOpts, out: Out) -> LoopStats {
         let stats = match looped {
             Ok(h) => h.join().unwrap_or_default(),
             Err(e) => {
-                fail_all(job, &loop_gil, &format!("could not start the loop thread: {e}"), out);
+                fail_all(
+                    job,
+                    &loop_gil,
+                    &format!("could not start the loop thread: {e}"),
+                    out,
+                );
                 LoopStats::default()
             }
         };
@@ -297,7 +309,10 @@ impl Loop<'_, '_, '_> {
             self.client,
             self.loop_gil,
         );
-        let body = match job.workload.run_task_async(job.tasks.get(i).into_owned(), ctx) {
+        let body = match job
+            .workload
+            .run_task_async(job.tasks.get(i).into_owned(), ctx)
+        {
             Some(f) => f,
             None => Box::pin(async { Err(TaskError::failed("this task has no async body")) }),
         };

@@ -125,7 +125,12 @@ mod tests {
         assert!(done.as_mut().poll(&mut cx).is_ready(), "woken");
         // A task finished before anyone waited is ready at once.
         waiters.wake(0);
-        assert!(Box::pin(waiters.wait_for(0)).as_mut().poll(&mut cx).is_ready());
+        assert!(
+            Box::pin(waiters.wait_for(0))
+                .as_mut()
+                .poll(&mut cx)
+                .is_ready()
+        );
         let workers: Vec<usize> = rx
             .try_iter()
             .map(|s| match s.event {
