@@ -145,7 +145,7 @@ pub fn run_into(job: &Job, opts: AsyncOpts, out: Out) -> LoopStats {
             Err(e) => {
                 fail_all(
                     job,
-                    &loop_gil,
+                    loop_gil,
                     &format!("could not start the loop thread: {e}"),
                     out,
                 );
