@@ -108,11 +108,7 @@ pub fn render(app: &App, i: usize, area: Rect, buf: &mut Buffer) {
                     vec![Span::styled(text, t.text)]
                 }
                 Some(s) => {
-                    // The loop is one thread: async's efficiency is against one.
-                    let w = match p.model {
-                        Model::Async => 1,
-                        _ => p.config.as_ref().map_or(1, |c| c.workers.max(1)),
-                    };
+                    let w = p.config.as_ref().map_or(1, |c| c.workers.max(1));
                     let style = if s >= 1.3 {
                         t.ok
                     } else if s < 0.95 {
@@ -125,7 +121,9 @@ pub fn render(app: &App, i: usize, area: Rect, buf: &mut Buffer) {
                         Span::styled(format!("{s:.2}×"), style.add_modifier(Modifier::BOLD)),
                     ];
                     let eff = format!("  eff {:.0}%", s / w as f64 * 100.0);
-                    if width >= 15 + eff.len() {
+                    // Efficiency is per worker; the loop is one thread and its
+                    // speed-up on waits is not a matter of workers.
+                    if width >= 15 + eff.len() && p.model != Model::Async {
                         v.push(Span::styled(eff, t.text));
                     }
                     v
