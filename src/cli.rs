@@ -609,6 +609,12 @@ pub struct WatchArgs {
     /// Colour theme.
     #[arg(long, value_enum, default_value = "dark")]
     pub theme: crate::ui::theme::ThemeName,
+    /// Save every kernel sample (and CPU sample) to FILE (JSON lines) for `conlab replay`.
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<std::path::PathBuf>,
+    /// Where `s` saves screenshots.
+    #[arg(long, value_name = "DIR", default_value = "screenshots")]
+    pub shots: std::path::PathBuf,
     /// The program to run and its arguments (after `--`).
     #[arg(last = true, value_name = "CMD")]
     pub command: Vec<String>,

@@ -38,12 +38,27 @@ pub enum Entry {
         t_us: u64,
         sample: serde_json::Value,
     },
+    /// `conlab watch --record`: what was watched; the kernel samples follow.
+    Watch {
+        t_us: u64,
+        title: String,
+        root: u32,
+        sample_ms: u64,
+    },
+    /// One kernel sample of the watched tree.
+    Kernel {
+        t_us: u64,
+        sample: crate::observe::KernelSample,
+    },
 }
 
 impl Entry {
     pub fn t_us(&self) -> u64 {
         match self {
-            Entry::Event { t_us, .. } | Entry::Cpu { t_us, .. } => *t_us,
+            Entry::Event { t_us, .. }
+            | Entry::Cpu { t_us, .. }
+            | Entry::Watch { t_us, .. }
+            | Entry::Kernel { t_us, .. } => *t_us,
         }
     }
 }
@@ -100,6 +115,23 @@ impl Recorder {
 
     pub fn cpu(&self, sample: serde_json::Value) {
         self.write(|t_us| Entry::Cpu { t_us, sample });
+    }
+
+    /// A watch recording's first entry: what is watched.
+    pub fn watch(&self, title: &str, root: u32, sample_ms: u64) {
+        self.write(|t_us| Entry::Watch {
+            t_us,
+            title: title.to_string(),
+            root,
+            sample_ms,
+        });
+    }
+
+    pub fn kernel(&self, sample: &crate::observe::KernelSample) {
+        self.write(|t_us| Entry::Kernel {
+            t_us,
+            sample: sample.clone(),
+        });
     }
 
     pub fn flush(&self) -> std::io::Result<()> {
@@ -240,8 +272,22 @@ pub fn check_entry(entry: &Entry) -> Result<(), String> {
         }
     };
     time("t_us", entry.t_us())?;
-    let Entry::Event { event, .. } = entry else {
-        return Ok(());
+    let event = match entry {
+        Entry::Event { event, .. } => event,
+        Entry::Cpu { .. } => return Ok(()),
+        Entry::Watch { sample_ms, .. } => {
+            return match sample_ms {
+                1..=10_000 => Ok(()),
+                n => Err(format!(
+                    "sample_ms {n} is out of range (allowed 1..=10000, as --sample-ms)"
+                )),
+            };
+        }
+        Entry::Kernel { sample, .. } => {
+            time("at_ns / 1000", sample.at_ns / 1000)?;
+            time("interval_ns / 1000", sample.interval_ns / 1000)?;
+            return Ok(());
+        }
     };
     time("at_us", event.at_us)?;
     match &event.event {

@@ -59,6 +59,8 @@ impl Player {
                         app.update(Msg::Cpu(s));
                     }
                 }
+                // A watch recording's entries: `conlab replay` plays those in the watch screen.
+                Entry::Watch { .. } | Entry::Kernel { .. } => {}
                 Entry::Event { run, event, .. } => {
                     if let Event::RunStarted {
                         workload,

@@ -10,7 +10,7 @@ use crate::exec::Model;
 
 /// Every key, for the help overlay: (keys, what they do).
 pub const HELP: &[(&str, &str)] = &[
-    ("← → h l  ↑ ↓ k j", "select a model panel"),
+    ("← → h l  ↑ ↓", "select a model panel"),
     ("Enter", "run the selected model"),
     ("a", "run all three, one after another"),
     ("c", "cancel the run (and the queue)"),
@@ -21,6 +21,10 @@ pub const HELP: &[(&str, &str)] = &[
     ("w  W", "next / previous workload"),
     ("s", "save a screenshot (SVG, text, ANSI) in screenshots/"),
     ("i", "classify: is this workload waiting or computing?"),
+    (
+        "k",
+        "kernel view: what the scheduler saw the run's threads do",
+    ),
     ("n  p", "lesson: next / previous step"),
     ("1 2 3", "lesson: guess the fastest model before the run"),
     ("mouse", "click a panel to select it"),
@@ -79,10 +83,18 @@ pub fn on_key(app: &mut App, k: KeyEvent) -> Vec<Command> {
             ))];
         }
         KeyCode::Char('?') => app.help = true,
-        KeyCode::Left | KeyCode::Char('h') | KeyCode::Up | KeyCode::Char('k') => {
-            app.selected = (app.selected + 2) % 3
+        KeyCode::Char('k') => {
+            if app.replaying {
+                app.notice = Some(
+                    "the kernel view samples live runs; a recording has none (k works in `conlab tui`)"
+                        .into(),
+                );
+                return Vec::new();
+            }
+            return vec![Command::Kernel(app.kernel.toggle())];
         }
-        KeyCode::Right | KeyCode::Char('l') | KeyCode::Down | KeyCode::Char('j') => {
+        KeyCode::Left | KeyCode::Char('h') | KeyCode::Up => app.selected = (app.selected + 2) % 3,
+        KeyCode::Right | KeyCode::Char('l') | KeyCode::Down => {
             app.selected = (app.selected + 1) % 3
         }
         KeyCode::Enter => return app.enqueue(&[Model::ALL[app.selected]]),

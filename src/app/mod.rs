@@ -6,6 +6,7 @@ mod cpu;
 mod explain;
 #[cfg(test)]
 pub mod fixtures;
+pub mod kernel;
 pub mod keys;
 pub mod lesson;
 mod msg;
@@ -62,6 +63,8 @@ pub struct App {
     pub replaying: bool,
     /// The last `i` (classify) verdict, shown on the explanation line until a run.
     pub classified: Option<String>,
+    /// The kernel's view of the run's threads (`k`).
+    pub kernel: kernel::KernelView,
     /// After a run of several models, the panel to select: the one whose timeline
     /// teaches (threads: GIL turns or overlapped waits; processes for tiny tasks).
     teach: Option<usize>,
@@ -92,6 +95,7 @@ impl App {
             lesson: None,
             replaying: false,
             classified: None,
+            kernel: kernel::KernelView::new(std::process::id()),
             teach: None,
         }
     }
@@ -226,6 +230,10 @@ impl App {
                     }
                     Err(e) => self.notice = Some(format!("screenshot not saved: {e}")),
                 }
+                Vec::new()
+            }
+            Msg::Kernel(s) => {
+                self.kernel.apply(&s);
                 Vec::new()
             }
             Msg::Notice(line) => {

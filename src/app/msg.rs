@@ -38,6 +38,8 @@ pub enum Msg {
     Classified(Result<String, String>),
     /// The screenshot `s` asked for was saved (the SVG's path), or why not.
     ShotSaved(Result<PathBuf, String>),
+    /// A sample of the kernel's view of conlab's process tree (`k`).
+    Kernel(Box<crate::observe::KernelSample>),
     /// A line for the status bar from outside the app.
     Notice(String),
     /// A recording being played back.
@@ -59,6 +61,8 @@ pub enum Command {
     Screenshot,
     /// Sample the current workload on one thread: waiting or computing?
     Classify(Box<RunSpec>),
+    /// Start (`true`) or stop sampling the kernel's view of conlab's process tree.
+    Kernel(bool),
     /// Leave: cancel the run, join it, restore the terminal.
     Quit,
 }

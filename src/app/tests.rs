@@ -268,9 +268,14 @@ fn keys_change_settings_within_bounds() {
     assert_eq!(a.selected, 2);
     a.update(key('l'));
     assert_eq!(a.selected, 0);
-    a.update(key('j'));
+    a.update(code(KeyCode::Down));
+    assert_eq!(a.selected, 1);
+    a.update(code(KeyCode::Up));
+    assert_eq!(a.selected, 0);
+    // `k` is the kernel view now, not a way to move.
     a.update(key('k'));
     assert_eq!(a.selected, 0);
+    assert!(a.kernel.on);
 }
 
 #[test]

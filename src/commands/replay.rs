@@ -32,6 +32,12 @@ pub fn replay_command(args: &ReplayArgs) -> Result<ExitCode, CliError> {
     if let Some(code) = tui::need_terminal("primes") {
         return Ok(code);
     }
+    // A `conlab watch --record` recording plays in the watch screen.
+    if crate::watch::replay::app_for(&rec, crate::ui::theme::Theme::default()).is_some() {
+        let theme = theme::from_env(args.theme);
+        let shots = std::path::Path::new("screenshots");
+        return crate::watch::replay::run(&rec, args.speed, theme, shots);
+    }
     let mut app = App::new(
         Settings::new("primes", 0, 1, true, 5.0),
         theme::from_env(args.theme),

@@ -93,6 +93,8 @@ pub fn from_recording<W: Write>(rec: &Recording, out: W) -> io::Result<(W, Trace
                     t.cpu(*t_us, &s);
                 }
             }
+            // Kernel lanes are not trace tracks yet: a watch recording gives its CPU only.
+            Entry::Watch { .. } | Entry::Kernel { .. } => {}
         }
     }
     t.finish()

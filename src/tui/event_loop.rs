@@ -19,6 +19,8 @@ use crate::app::{App, Command, Msg, ReplayMsg};
 use crate::capture::TraceFile;
 use crate::core::Runtime;
 use crate::exec::Runner;
+use crate::observe::Probe;
+use crate::observe::sampler::Sampler;
 use crate::record::Recorder;
 use crate::replay::Player;
 use crate::runtime::NativeRunner;
@@ -97,6 +99,8 @@ pub fn run_loop_with<B: Backend>(
     // Set by commands inside `handle`, read by the loop around it.
     let quit = Cell::new(false);
     let want_shot = Cell::new(false);
+    let want_kernel: Cell<Option<bool>> = Cell::new(None);
+    let mut kernel: Option<Sampler> = None;
     let result = loop {
         if let Some((player, speed)) = &mut extras.player
             && !player.finished()
@@ -159,6 +163,7 @@ pub fn run_loop_with<B: Backend>(
                     Command::Cancel => runs.cancel(),
                     Command::Screenshot => want_shot.set(true),
                     Command::Classify(spec) => classify::spawn(*spec, tx),
+                    Command::Kernel(on) => want_kernel.set(Some(on)),
                     Command::Quit => quit.set(true),
                 }
             }
@@ -189,10 +194,25 @@ pub fn run_loop_with<B: Backend>(
             handle(screenshot::save(app, size, &dir), app);
             dirty = true;
         }
+        if let Some(on) = want_kernel.take() {
+            kernel = None; // a sampler that was running takes its last sample and stops
+            if on {
+                match kernel_sampler(tx) {
+                    Ok(s) => kernel = Some(s),
+                    Err(why) => {
+                        app.kernel.on = false;
+                        app.kernel.unavailable = Some(why.clone());
+                        handle(Msg::Notice(why), app);
+                    }
+                }
+            }
+            dirty = true;
+        }
         if quit.get() {
             break Ok(());
         }
     };
+    drop(kernel);
     runs.cancel();
     runs.join();
     if let Some(r) = &extras.recorder {
@@ -204,6 +224,18 @@ pub fn run_loop_with<B: Backend>(
             .unwrap_or_else(|e| Some(format!("conlab: {e:#}")));
     }
     result
+}
+
+/// Sample conlab's own process tree (its threads, worker processes, the interpreter) for
+/// the kernel view, every [`crate::app::kernel::SAMPLE_MS`].
+fn kernel_sampler(tx: &Sender<Msg>) -> Result<Sampler, String> {
+    let cant = |e: String| format!("kernel view unavailable: {e}");
+    crate::observe::check_proc().map_err(|e| cant(e.to_string()))?;
+    let probe =
+        Probe::new(std::process::id(), false, Instant::now()).map_err(|e| cant(e.to_string()))?;
+    let every = Duration::from_millis(crate::app::kernel::SAMPLE_MS);
+    Sampler::spawn(probe, every, tx.clone(), |s| Msg::Kernel(Box::new(s)))
+        .map_err(|e| cant(e.to_string()))
 }
 
 /// Write what a trace keeps: run events (at the run's own times) and CPU samples.

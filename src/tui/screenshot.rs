@@ -28,7 +28,7 @@ fn write(app: &App, size: Size, dir: &Path) -> anyhow::Result<PathBuf> {
 }
 
 /// UTC `YYYYMMDD-HHMMSS` for file names, now.
-fn timestamp() -> String {
+pub(crate) fn timestamp() -> String {
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());

@@ -5,6 +5,8 @@ pub mod cpu;
 pub mod fmt;
 pub mod header;
 pub mod help;
+pub mod kernel;
+pub mod kernel_lanes;
 pub mod layout;
 pub mod lesson;
 pub mod models;
@@ -56,7 +58,11 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     if a.lesson.height > 0 {
         lesson::render(app, a.lesson, buf);
     }
-    timeline::render(app, a.timeline, buf);
+    if app.kernel.on {
+        kernel::render(app, a.timeline, buf);
+    } else {
+        timeline::render(app, a.timeline, buf);
+    }
     render_explain(app, a.explain, buf);
     render_keys(app, a.keys, buf);
     if app.help {

@@ -35,6 +35,8 @@ pub enum Action {
     None,
     /// Stop watching (and stop the program if watch started it).
     Quit,
+    /// Save what the screen shows now (`s`).
+    Screenshot,
 }
 
 pub struct WatchApp {
@@ -54,6 +56,8 @@ pub struct WatchApp {
     pub scroll: usize,
     /// The program has exited (with this code, once reaped).
     pub finished: Option<Option<i32>>,
+    /// A line for the footer (a screenshot saved, or why not), until the next key.
+    pub note: Option<String>,
 }
 
 impl WatchApp {
@@ -70,6 +74,7 @@ impl WatchApp {
             zoom: 0,
             scroll: 0,
             finished: None,
+            note: None,
         }
     }
 
@@ -115,10 +120,12 @@ impl WatchApp {
     }
 
     fn key(&mut self, k: KeyEvent) -> Action {
+        self.note = None;
         let ctrl_c = k.code == KeyCode::Char('c') && k.modifiers.contains(KeyModifiers::CONTROL);
         match k.code {
             _ if ctrl_c => return Action::Quit,
             KeyCode::Char('q') | KeyCode::Esc => return Action::Quit,
+            KeyCode::Char('s') => return Action::Screenshot,
             KeyCode::Char('+') | KeyCode::Char('=') => self.zoom = self.zoom.saturating_sub(1),
             KeyCode::Char('-') => self.zoom = (self.zoom + 1).min(ZOOMS.len() - 1),
             KeyCode::Down | KeyCode::Char('j') => {

@@ -5,39 +5,17 @@
 use ratatui::Frame;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
-use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget};
 
 use super::app::WatchApp;
-use crate::observe::State;
-use crate::observe::lanes::Cell;
 use crate::ui::block;
 use crate::ui::fmt::{bar, bytes, fit};
-use crate::ui::theme::Theme;
+use crate::ui::kernel_lanes::{self, LaneView};
 
 pub fn draw(frame: &mut Frame, app: &WatchApp) {
     render(app, frame.area(), frame.buffer_mut());
 }
-
-/// The glyph and style of a state (glyphs differ, so colour is never the only cue).
-pub fn glyph(s: State, t: &Theme) -> (char, Style) {
-    match s {
-        State::OnCpu => ('█', t.compute),
-        State::Runnable => ('▒', t.warn),
-        State::Lock => ('░', t.gil),
-        State::Io => ('≈', t.io),
-        State::Sleep => ('·', t.idle),
-    }
-}
-
-const LEGEND: [(State, &str); 5] = [
-    (State::OnCpu, "on a CPU"),
-    (State::Runnable, "run queue"),
-    (State::Lock, "lock"),
-    (State::Io, "I/O"),
-    (State::Sleep, "asleep"),
-];
 
 pub fn render(app: &WatchApp, area: Rect, buf: &mut Buffer) {
     if area.height < 8 || area.width < 40 {
@@ -266,87 +244,28 @@ fn render_lanes(app: &WatchApp, area: Rect, buf: &mut Buffer) {
     );
     let inner = b.inner(area);
     b.render(area, buf);
-    let w = inner.width as usize;
-    const NAME_W: usize = 16;
-    const STATS_W: usize = 22;
-    let cols = w.saturating_sub(NAME_W + STATS_W + 2);
-    let end = app.lanes.samples;
-    let lanes: Vec<_> = app.lanes.lanes.values().collect();
-    let room = inner.height as usize;
-    let mut lines = Vec::new();
-    for lane in lanes.iter().skip(app.scroll).take(room) {
-        let style = if lane.exited { t.dim } else { t.text };
-        let mut spans = vec![Span::styled(
-            fit(&format!("{} {}", lane.name, lane.tid), NAME_W),
-            style,
-        )];
-        spans.push(Span::raw(" "));
-        let mut cells = Vec::with_capacity(cols);
-        for c in 0..cols as u64 {
-            let from = end.saturating_sub((cols as u64 - c) * per);
-            let have = end >= (cols as u64 - c) * per;
-            let cell = if have { lane.span(from, per) } else { None };
-            cells.push(cell);
-        }
-        spans.extend(cells_to_spans(&cells, t));
-        spans.push(Span::raw(" "));
-        let tot = app.totals.threads.get(&lane.tid).map(|x| x.split.settled());
-        let stats = match tot {
-            Some(s) if s.total() > 0 => {
-                let pct = |v: u64| v as f64 / s.total() as f64 * 100.0;
-                let (top, label) = [
-                    (s.lock, "lock"),
-                    (s.io, "I/O"),
-                    (s.sleep, "sleep"),
-                    (s.runnable, "queue"),
-                ]
-                .into_iter()
-                .max_by_key(|x| x.0)
-                .unwrap_or((0, "lock"));
-                format!("cpu {:>3.0}% {label} {:>3.0}%", pct(s.on_cpu), pct(top))
-            }
-            _ => String::new(),
-        };
-        spans.push(Span::styled(fit(&stats, STATS_W), t.dim));
-        lines.push(Line::from(spans));
-    }
-    if lanes.is_empty() {
-        lines.push(Line::styled("waiting for the first sample…", t.dim));
-    }
-    Paragraph::new(lines).render(inner, buf);
-}
-
-/// Runs of equal glyphs as one span each.
-fn cells_to_spans(cells: &[Option<Cell>], t: &Theme) -> Vec<Span<'static>> {
-    let mut out: Vec<Span<'static>> = Vec::new();
-    let mut run = String::new();
-    let mut run_style = Style::default();
-    for c in cells {
-        let (g, s) = match c {
-            Some(c) => glyph(c.state, t),
-            None => (' ', Style::default()),
-        };
-        if s != run_style && !run.is_empty() {
-            out.push(Span::styled(std::mem::take(&mut run), run_style));
-        }
-        run_style = s;
-        run.push(g);
-    }
-    if !run.is_empty() {
-        out.push(Span::styled(run, run_style));
-    }
-    out
+    let view = LaneView {
+        lanes: &app.lanes,
+        totals: &app.totals,
+        keep: &|_| true,
+        per_column: per,
+        scroll: app.scroll,
+        name_w: 16,
+        empty: "waiting for the first sample…",
+    };
+    kernel_lanes::render(&view, t, inner, buf);
 }
 
 fn render_footer(app: &WatchApp, area: Rect, buf: &mut Buffer) {
     let t = &app.theme;
-    let mut spans = Vec::new();
-    for (s, name) in LEGEND {
-        let (g, st) = glyph(s, t);
-        spans.push(Span::styled(format!(" {g}{g}"), st));
-        spans.push(Span::styled(format!(" {name}"), t.dim));
+    if let Some(note) = &app.note {
+        Paragraph::new(Line::styled(format!(" {note}"), t.accent)).render(area, buf);
+        return;
     }
-    spans.push(Span::styled("   q", t.key));
+    let mut spans = kernel_lanes::legend(t);
+    spans.push(Span::styled("   s", t.key));
+    spans.push(Span::styled(" screenshot ", t.dim));
+    spans.push(Span::styled("q", t.key));
     spans.push(Span::styled(" quit ", t.dim));
     spans.push(Span::styled("+/-", t.key));
     spans.push(Span::styled(" zoom ", t.dim));
@@ -366,7 +285,7 @@ mod tests {
     /// Two threads taking turns every sample, fixed numbers (no timing).
     fn alternating() -> WatchApp {
         let mut a = WatchApp::new(
-            Theme::new(crate::ui::theme::ThemeName::Dark, false),
+            crate::ui::theme::Theme::new(crate::ui::theme::ThemeName::Dark, false),
             "python3 two_threads.py".into(),
             100,
             5,

@@ -15,7 +15,7 @@ use crate::tui::input::Input;
 const FRAME: Duration = Duration::from_millis(100);
 
 /// Restores the terminal when dropped (normal exit and error paths).
-struct Restore;
+pub(super) struct Restore;
 
 impl Drop for Restore {
     fn drop(&mut self) {
@@ -53,7 +53,16 @@ pub fn run(
         stopper.tick(&session.target, Instant::now());
         for msg in first.into_iter().chain(rx.try_iter()) {
             let exited = matches!(msg, WatchMsg::ProgramExited);
-            if app.update(msg) == Action::Quit {
+            session.keep(&msg);
+            let action = app.update(msg);
+            if action == Action::Screenshot {
+                let size = terminal.size().unwrap_or_default();
+                app.note = Some(match save_shot(&app, size, &args.shots) {
+                    Ok(path) => format!("✓ saved {}", path.display()),
+                    Err(e) => format!("screenshot not saved: {e:#}"),
+                });
+            }
+            if action == Action::Quit {
                 quitting = true;
                 if attached || program_done {
                     break;
@@ -97,8 +106,22 @@ pub fn run(
     Ok(session.outcome(totals))
 }
 
+/// What the screen shows now, at `size`, saved as SVG, text and ANSI in `dir`.
+pub(super) fn save_shot(
+    app: &WatchApp,
+    size: ratatui::layout::Size,
+    dir: &std::path::Path,
+) -> anyhow::Result<std::path::PathBuf> {
+    let area = ratatui::layout::Rect::new(0, 0, size.width, size.height);
+    let mut buf = ratatui::buffer::Buffer::empty(area);
+    super::draw::render(app, area, &mut buf);
+    let name = format!("conlab-watch-{}", crate::tui::screenshot::timestamp());
+    let title = format!("conlab watch — {}", app.title);
+    crate::shot::write_files(&buf, dir, &name, &title, app.theme.name)
+}
+
 /// What watch takes from the terminal: key presses and resizes.
-fn watch_msg(ev: event::Event) -> Option<WatchMsg> {
+pub(super) fn watch_msg(ev: event::Event) -> Option<WatchMsg> {
     match ev {
         event::Event::Key(k) if k.kind == event::KeyEventKind::Press => Some(WatchMsg::Key(k)),
         event::Event::Resize(..) => Some(WatchMsg::Resize),

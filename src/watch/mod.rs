@@ -5,6 +5,7 @@ pub mod app;
 pub mod child;
 pub mod draw;
 mod interactive;
+pub mod replay;
 
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -53,6 +54,14 @@ pub fn watch_command(args: &WatchArgs) -> Result<ExitCode, CliError> {
     crate::observe::check_proc().map_err(|e| CliError::Usage(e.to_string()))?;
     let every = Duration::from_millis(args.sample_ms);
     let headless = args.headless || args.json;
+    // Before anything starts: a recording that cannot be written is a usage error.
+    let recorder = match &args.record {
+        Some(path) => Some(
+            crate::record::Recorder::create(path)
+                .map_err(|e| CliError::Usage(format!("invalid --record: {e:#}")))?,
+        ),
+        None => None,
+    };
     let (tx, rx) = crossbeam_channel::unbounded::<WatchMsg>();
     // Signals first: a Ctrl-C from here on stops what we start.
     let signals = spawn_signals(tx.clone()).map_err(|e| anyhow::anyhow!("signals: {e}"))?;
@@ -101,7 +110,10 @@ pub fn watch_command(args: &WatchArgs) -> Result<ExitCode, CliError> {
         Target::Started(_) => args.command.join(" "),
         Target::Attached(pid) => format!("pid {pid}"),
     };
-    let session = Session::new(target, sampler, start);
+    let mut session = Session::new(target, sampler, start);
+    if let Some(r) = recorder {
+        session.record_into(r, &title, args.sample_ms);
+    }
     let result = if headless {
         run_headless(session, &rx)
     } else {
@@ -120,7 +132,9 @@ pub fn watch_command(args: &WatchArgs) -> Result<ExitCode, CliError> {
 }
 
 /// Forward SIGINT, SIGTERM and SIGHUP as messages (the loop stops the program).
-fn spawn_signals(tx: Sender<WatchMsg>) -> std::io::Result<signal_hook::iterator::Handle> {
+pub(crate) fn spawn_signals(
+    tx: Sender<WatchMsg>,
+) -> std::io::Result<signal_hook::iterator::Handle> {
     use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
     let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP])?;
     let handle = signals.handle();
@@ -198,6 +212,8 @@ pub struct Session {
     kernel_cpu_s: Option<f64>,
     start: Instant,
     elapsed: Option<Duration>,
+    /// `--record`: every kernel and CPU sample, as they arrive.
+    recorder: Option<crate::record::Recorder>,
 }
 
 impl Session {
@@ -209,6 +225,27 @@ impl Session {
             kernel_cpu_s: None,
             start,
             elapsed: None,
+            recorder: None,
+        }
+    }
+
+    /// Record what is watched and every sample from now on into `r`.
+    pub fn record_into(&mut self, r: crate::record::Recorder, title: &str, sample_ms: u64) {
+        r.watch(title, self.target.pid(), sample_ms);
+        self.recorder = Some(r);
+    }
+
+    /// Write `msg` to the recording, if there is one and it keeps such messages.
+    pub fn keep(&self, msg: &WatchMsg) {
+        let Some(r) = &self.recorder else { return };
+        match msg {
+            WatchMsg::Kernel(s) => r.kernel(s),
+            WatchMsg::Cpu(c) => {
+                if let Ok(v) = serde_json::to_value(c) {
+                    r.cpu(v);
+                }
+            }
+            _ => {}
         }
     }
 
@@ -222,9 +259,13 @@ impl Session {
             self.elapsed = Some(self.start.elapsed());
         }
         for m in rx.try_iter() {
+            self.keep(&m);
             if let WatchMsg::Kernel(s) = m {
                 totals.apply(&s);
             }
+        }
+        if let Some(r) = &self.recorder {
+            let _ = r.flush();
         }
         if let Target::Started(p) = &mut self.target
             && self.exit_code.is_none()
@@ -257,6 +298,9 @@ fn run_headless(mut session: Session, rx: &Receiver<WatchMsg>) -> Result<Outcome
     let exited = loop {
         let msg = recv_until(rx, stopper.deadline());
         stopper.tick(&session.target, Instant::now());
+        if let Some(m) = &msg {
+            session.keep(m);
+        }
         match msg {
             Some(WatchMsg::Kernel(s)) => {
                 if totals.samples == 0 {

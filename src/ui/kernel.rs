@@ -1,0 +1,158 @@
+//! The dashboard's kernel view (`k`), drawn where the engine's timeline goes: one lane per
+//! thread of the run as the scheduler saw it, the whole view fitted to the width, the
+//! legend on top.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::text::Line;
+use ratatui::widgets::{Paragraph, Widget};
+
+use super::block;
+use super::kernel_lanes::{self, LaneView};
+use crate::app::App;
+use crate::app::kernel::SAMPLE_MS;
+
+/// Width of the thread-name column.
+const NAME_W: usize = 22;
+/// Width of the totals column (see [`kernel_lanes::render`]) and the spaces around lanes.
+const STATS_W: usize = 24;
+
+pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
+    let t = &app.theme;
+    let k = &app.kernel;
+    let cols = (area.width as usize).saturating_sub(2 + NAME_W + STATS_W);
+    let per = k.per_column(cols);
+    let title = format!(
+        " kernel's view · the run's threads · one column = {} ms · k: engine timeline ",
+        per * SAMPLE_MS
+    );
+    let b = block(Line::styled(title, t.title), t, false);
+    let inner = b.inner(area);
+    b.render(area, buf);
+    if inner.height == 0 {
+        return;
+    }
+    let legend = Rect::new(inner.x, inner.y, inner.width, 1);
+    Paragraph::new(Line::from(kernel_lanes::legend(t))).render(legend, buf);
+    let lanes = Rect::new(
+        inner.x,
+        inner.y + 1,
+        inner.width,
+        inner.height.saturating_sub(1),
+    );
+    if let Some(why) = &k.unavailable {
+        Paragraph::new(Line::styled(why.as_str(), t.warn)).render(lanes, buf);
+        return;
+    }
+    let keep = |l: &crate::observe::lanes::Lane| k.keep(l);
+    let view = LaneView {
+        lanes: &k.lanes,
+        totals: &k.totals,
+        keep: &keep,
+        per_column: per,
+        scroll: 0,
+        name_w: NAME_W,
+        empty: if app.is_running() {
+            "waiting for the run's threads…"
+        } else {
+            "no run yet: press a (all models) or Enter; its threads appear here as they run"
+        },
+    };
+    kernel_lanes::render(&view, t, lanes, buf);
+}
+
+#[cfg(test)]
+mod tests {
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+
+    use crate::app::fixtures::app;
+    use crate::app::{App, Msg};
+    use crate::observe::{KernelSample, Split, ThreadInterval, TreeEvent, Wait};
+
+    const MS: u64 = 1_000_000;
+
+    /// Two pool threads taking turns at a GIL (4 samples each), the run's thread asleep,
+    /// and the dashboard's input thread (left out): fixed numbers, no timing.
+    fn gil_turns(a: &mut App) {
+        let me = a.kernel.own_pid;
+        let born = |tid, name: &str| TreeEvent::ThreadBorn {
+            pid: me,
+            tid,
+            name: name.into(),
+        };
+        for i in 0..60u64 {
+            let events = if i == 0 {
+                vec![
+                    born(1, "conlab-input"),
+                    born(2, "conlab-run-threads"),
+                    born(3, "conlab-thread-0"),
+                    born(4, "conlab-thread-1"),
+                ]
+            } else {
+                vec![]
+            };
+            let turn = (i / 4) % 2;
+            let split = |running: bool, wait| {
+                let run = if running { 5 * MS } else { MS / 10 };
+                Split::of_interval(run, 0, 5 * MS, Some(wait), true)
+            };
+            let thread = |tid, split| ThreadInterval {
+                pid: me,
+                tid,
+                split,
+            };
+            a.update(Msg::Kernel(Box::new(KernelSample {
+                at_ns: (i + 1) * 5 * MS,
+                interval_ns: 5 * MS,
+                threads: vec![
+                    thread(1, split(false, Wait::Io)),
+                    thread(2, split(false, Wait::Sleep)),
+                    thread(3, split(turn == 0, Wait::Lock)),
+                    thread(4, split(turn == 1, Wait::Lock)),
+                ],
+                events,
+            })));
+        }
+    }
+
+    fn draw(a: &App, w: u16, h: u16) -> Terminal<TestBackend> {
+        let mut term = Terminal::new(TestBackend::new(w, h)).expect("test backend");
+        term.draw(|f| crate::ui::draw(f, a)).expect("draw");
+        term
+    }
+
+    #[test]
+    fn k_shows_the_run_threads_as_the_kernel_saw_them() {
+        let mut a = app("primes", 2, true);
+        let cmds = a.update(Msg::Key(crossterm::event::KeyEvent::from(
+            crossterm::event::KeyCode::Char('k'),
+        )));
+        assert_eq!(cmds, vec![crate::app::Command::Kernel(true)]);
+        gil_turns(&mut a);
+        let term = draw(&a, 120, 36);
+        let text = format!("{}", term.backend());
+        assert!(text.contains("conlab-thread-0"), "{text}");
+        assert!(
+            !text.contains("conlab-input"),
+            "the dashboard's own threads are left out"
+        );
+        insta::assert_snapshot!("kernel_view_120x36", term.backend());
+        let term = draw(&a, 80, 24);
+        insta::assert_snapshot!("kernel_view_80x24", term.backend());
+    }
+
+    #[test]
+    fn k_again_gives_the_engine_timeline_back() {
+        let mut a = app("primes", 2, true);
+        let k = || {
+            Msg::Key(crossterm::event::KeyEvent::from(
+                crossterm::event::KeyCode::Char('k'),
+            ))
+        };
+        a.update(k());
+        assert_eq!(a.update(k()), vec![crate::app::Command::Kernel(false)]);
+        let text = format!("{}", draw(&a, 120, 36).backend());
+        assert!(!text.contains("kernel's view"), "{text}");
+    }
+}

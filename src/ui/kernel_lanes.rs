@@ -1,0 +1,138 @@
+//! The kernel's lanes, drawn: one row per thread, each column what the scheduler saw it
+//! mostly do over that column's samples (on a CPU, in the run queue, blocked on a lock,
+//! on I/O, asleep), with the thread's totals at the right. Shared by `conlab watch` and
+//! the dashboard's kernel view (`k`).
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Widget};
+
+use super::fmt::fit;
+use super::theme::Theme;
+use crate::observe::lanes::{Cell, Lane, Lanes};
+use crate::observe::{State, TreeTotals};
+
+/// The glyph and style of a state (glyphs differ, so colour is never the only cue).
+pub fn glyph(s: State, t: &Theme) -> (char, Style) {
+    match s {
+        State::OnCpu => ('█', t.compute),
+        State::Runnable => ('▒', t.warn),
+        State::Lock => ('░', t.gil),
+        State::Io => ('≈', t.io),
+        State::Sleep => ('·', t.idle),
+    }
+}
+
+/// The states in legend order, with their words.
+pub const LEGEND: [(State, &str); 5] = [
+    (State::OnCpu, "on a CPU"),
+    (State::Runnable, "run queue"),
+    (State::Lock, "lock"),
+    (State::Io, "I/O"),
+    (State::Sleep, "asleep"),
+];
+
+/// The legend as spans: ` ██ on a CPU ░░ lock …`.
+pub fn legend(t: &Theme) -> Vec<Span<'static>> {
+    let mut spans = Vec::new();
+    for (s, name) in LEGEND {
+        let (g, st) = glyph(s, t);
+        spans.push(Span::styled(format!(" {g}{g}"), st));
+        spans.push(Span::styled(format!(" {name}"), t.dim));
+    }
+    spans
+}
+
+/// What to draw: which lanes, how many samples a column, from which lane on.
+pub struct LaneView<'a> {
+    pub lanes: &'a Lanes,
+    pub totals: &'a TreeTotals,
+    /// Lanes to show (the rest are left out).
+    pub keep: &'a dyn Fn(&Lane) -> bool,
+    pub per_column: u64,
+    pub scroll: usize,
+    /// Width of the name column.
+    pub name_w: usize,
+    /// What to say while no lane is kept.
+    pub empty: &'a str,
+}
+
+/// One row per kept lane into `area` (no frame), the newest sample at the right.
+pub fn render(v: &LaneView, t: &Theme, area: Rect, buf: &mut Buffer) {
+    const STATS_W: usize = 22;
+    let w = area.width as usize;
+    let cols = w.saturating_sub(v.name_w + STATS_W + 2);
+    let per = v.per_column.max(1);
+    let end = v.lanes.samples;
+    let lanes: Vec<&Lane> = v.lanes.lanes.values().filter(|l| (v.keep)(l)).collect();
+    let mut lines = Vec::new();
+    for lane in lanes.iter().skip(v.scroll).take(area.height as usize) {
+        let style = if lane.exited { t.dim } else { t.text };
+        // Padded as well as cut, so every lane's time axis starts in the same column.
+        let name = fit(&format!("{} {}", lane.name, lane.tid), v.name_w);
+        let mut spans = vec![Span::styled(format!("{name:<0$}", v.name_w), style)];
+        spans.push(Span::raw(" "));
+        let cells: Vec<Option<Cell>> = (0..cols as u64)
+            .map(|c| {
+                let back = (cols as u64 - c) * per;
+                (end >= back).then(|| lane.span(end - back, per)).flatten()
+            })
+            .collect();
+        spans.extend(cells_to_spans(&cells, t));
+        spans.push(Span::raw(" "));
+        spans.push(Span::styled(
+            fit(&stats(v.totals, lane.tid), STATS_W),
+            t.dim,
+        ));
+        lines.push(Line::from(spans));
+    }
+    if lanes.is_empty() {
+        lines.push(Line::styled(v.empty, t.dim));
+    }
+    Paragraph::new(lines).render(area, buf);
+}
+
+/// `cpu  48% lock  51%`: the share on a CPU and the thread's largest wait.
+fn stats(totals: &TreeTotals, tid: u32) -> String {
+    let Some(s) = totals.threads.get(&tid).map(|x| x.split.settled()) else {
+        return String::new();
+    };
+    if s.total() == 0 {
+        return String::new();
+    }
+    let pct = |v: u64| v as f64 / s.total() as f64 * 100.0;
+    let (top, label) = [
+        (s.lock, "lock"),
+        (s.io, "I/O"),
+        (s.sleep, "sleep"),
+        (s.runnable, "queue"),
+    ]
+    .into_iter()
+    .max_by_key(|x| x.0)
+    .unwrap_or((0, "lock"));
+    format!("cpu {:>3.0}% {label} {:>3.0}%", pct(s.on_cpu), pct(top))
+}
+
+/// Runs of equal glyphs as one span each.
+fn cells_to_spans(cells: &[Option<Cell>], t: &Theme) -> Vec<Span<'static>> {
+    let mut out: Vec<Span<'static>> = Vec::new();
+    let mut run = String::new();
+    let mut run_style = Style::default();
+    for c in cells {
+        let (g, s) = match c {
+            Some(c) => glyph(c.state, t),
+            None => (' ', Style::default()),
+        };
+        if s != run_style && !run.is_empty() {
+            out.push(Span::styled(std::mem::take(&mut run), run_style));
+        }
+        run_style = s;
+        run.push(g);
+    }
+    if !run.is_empty() {
+        out.push(Span::styled(run, run_style));
+    }
+    out
+}
