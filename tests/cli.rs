@@ -93,7 +93,7 @@ fn compare_json_has_one_row_per_model_and_answers_agree() {
     assert!(out.status.success(), "{}", stderr(&out));
     let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).expect("JSON array");
     let models: Vec<&str> = rows.iter().filter_map(|r| r["model"].as_str()).collect();
-    assert_eq!(models, ["sequential", "threads", "processes"]);
+    assert_eq!(models, ["sequential", "threads", "processes", "async"]);
     for r in &rows {
         assert_eq!(r["answer"], "41538");
         assert_eq!(r["answers_agree"], true);
@@ -151,7 +151,7 @@ fn lessons_are_found_outside_a_checkout_and_shot_all_says_it_needs_one() {
     let o = run(&["lesson", "--list"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let list = String::from_utf8_lossy(&o.stdout);
-    assert_eq!(list.lines().count(), 9, "{list}");
+    assert_eq!(list.lines().count(), 11, "{list}");
     assert!(!list.contains("INVALID"), "{list}");
     let o = run(&["lesson", "nope"]);
     assert_eq!(o.status.code(), Some(2));
