@@ -163,6 +163,15 @@ pub struct WorkloadOpts {
     /// model only).
     #[arg(long, value_enum, value_name = "ranges|work|steal")]
     pub split: Option<crate::exec::Split>,
+    /// async: run CPU work (tasks without an async body) off the loop, on `--workers`
+    /// threads (asyncio's to_thread) or processes (run_in_executor); none keeps it on the
+    /// loop, which it blocks.
+    #[arg(long, value_enum, default_value = "none")]
+    pub offload: crate::exec::Offload,
+    /// async: at most N tasks in flight at once (an asyncio.Semaphore); default: all
+    /// (up to 100,000).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub max_in_flight: Option<u64>,
 }
 
 impl WorkloadOpts {
@@ -231,6 +240,10 @@ impl WorkloadOpts {
             model,
             args,
             gil: self.gil()?,
+            asyncio: crate::exec::AsyncOpts {
+                offload: self.offload,
+                max_in_flight: self.max_in_flight.map(|n| n as usize),
+            },
             worker_exe: None,
         })
     }
@@ -438,7 +451,7 @@ pub struct CompareArgs {
         long,
         value_enum,
         value_delimiter = ',',
-        default_value = "sequential,threads,processes"
+        default_value = "sequential,threads,processes,async"
     )]
     pub models: Vec<Model>,
     /// Runs per model; the median is reported.

@@ -126,9 +126,20 @@ pub fn compare_command(args: &CompareArgs) -> Result<ExitCode, CliError> {
             c.event(run, ev);
         }
     };
+    // The default (every model) quietly leaves out the models a workload is not for;
+    // a model asked for by name is said to be left out.
+    let models: Vec<Model> = match crate::workload::find(&base.workload) {
+        Some(w) if args.models == Model::ALL => args
+            .models
+            .iter()
+            .copied()
+            .filter(|m| w.models().contains(m))
+            .collect(),
+        _ => args.models.clone(),
+    };
     let trial = Trial {
         base: &base,
-        models: &args.models,
+        models: &models,
         repeat: args.repeat as usize,
         spinners,
         chatty: std::io::stderr().is_terminal(),
@@ -192,7 +203,8 @@ mod tests {
         let runner = MockRunner::new("25")
             .takes(Model::Sequential, secs(4.0), secs(4.0))
             .takes(Model::Threads, secs(4.0), secs(4.0))
-            .takes(Model::Processes, secs(2.5), secs(4.0));
+            .takes(Model::Processes, secs(2.5), secs(4.0))
+            .takes(Model::Async, secs(4.1), secs(4.0));
         let cmp = compare_on(&runner, &Model::ALL, 3, 1.6);
         let p = &cmp.rows[2];
         assert_eq!(p.model, Model::Processes);

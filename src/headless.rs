@@ -252,7 +252,24 @@ pub fn report_json(r: &RunReport) -> serde_json::Value {
     if let (Some(d), Some(obj)) = (&r.details, v.as_object_mut()) {
         obj.insert("details".into(), d.clone());
     }
+    if let Some(obj) = v.as_object_mut() {
+        if let Some(m) = &r.memory {
+            obj.insert("peak_rss_mb".into(), json!(mb(m.peak_rss_bytes)));
+            obj.insert("peak_threads".into(), json!(m.peak_threads));
+            obj.insert("memory".into(), json!(m));
+        }
+        if let Some(l) = &r.loop_lag {
+            obj.insert("loop_lag_max_ms".into(), json!(l.max_lag_us as f64 / 1e3));
+            obj.insert("loop_lag_p99_ms".into(), json!(l.p99_lag_us as f64 / 1e3));
+            obj.insert("loop_lag".into(), json!(l));
+        }
+    }
     v
+}
+
+/// Bytes as megabytes (10⁶), to 0.1 MB.
+pub fn mb(bytes: u64) -> f64 {
+    (bytes as f64 / 1e5).round() / 10.0
 }
 
 /// The human summary of one run.
@@ -282,6 +299,29 @@ pub fn summary(r: &RunReport) -> String {
         r.cpu.as_secs_f64(),
         r.cpu_utilisation()
     );
+    if let Some(m) = &r.memory {
+        s += &format!(
+            "  memory   {:.1} MB peak RSS ({:.1} MB at start) · {} threads at most{}\n",
+            mb(m.peak_rss_bytes),
+            mb(m.start_rss_bytes),
+            m.peak_threads,
+            if m.peak_processes > 0 {
+                format!(" · {} worker processes", m.peak_processes)
+            } else {
+                String::new()
+            }
+        );
+    }
+    if let Some(l) = &r.loop_lag {
+        s += &format!(
+            "  loop lag {:.1} ms max · {:.1} ms p99 · {:.2} ms mean over {} heartbeats · {} tasks in flight at most\n",
+            l.max_lag_us as f64 / 1e3,
+            l.p99_lag_us as f64 / 1e3,
+            l.mean_lag_us as f64 / 1e3,
+            l.beats,
+            l.peak_in_flight
+        );
+    }
     if let Some(serde_json::Value::Object(d)) = &r.details {
         s += "  details\n";
         for (k, v) in d {

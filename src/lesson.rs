@@ -56,6 +56,14 @@ pub const SHIPPED: &[(&str, &str)] = &[
         include_str!("../assets/lessons/09-convoy.toml"),
     ),
     (
+        "10-fan-out",
+        include_str!("../assets/lessons/10-fan-out.toml"),
+    ),
+    (
+        "11-blocking-the-loop",
+        include_str!("../assets/lessons/11-blocking-the-loop.toml"),
+    ),
+    (
         "12-the-kernel-sees-the-gil",
         include_str!("../assets/lessons/12-the-kernel-sees-the-gil.toml"),
     ),
@@ -104,7 +112,7 @@ pub struct Step {
     /// Shown before and after the run.
     pub text: String,
     pub workload: Spanned<String>,
-    /// Models to run, in order (default: all three).
+    /// Models to run, in order (default: sequential, threads, processes).
     #[serde(default = "all_models")]
     pub models: Vec<Model>,
     pub workers: Option<usize>,
@@ -152,8 +160,10 @@ pub struct Step {
     pub reveal: Option<String>,
 }
 
+/// A step without `models` runs the three models without an event loop (the lessons
+/// written before async; a step about the loop names it).
 fn all_models() -> Vec<Model> {
-    Model::ALL.to_vec()
+    Model::POOLS.to_vec()
 }
 
 fn yes() -> bool {
@@ -618,7 +628,7 @@ predict = "which wins?"
     fn parses_with_defaults() {
         let l = parse(GOOD, "good.toml").expect("parses");
         assert_eq!(l.steps.len(), 1);
-        assert_eq!(l.steps[0].models, Model::ALL.to_vec());
+        assert_eq!(l.steps[0].models, Model::POOLS.to_vec());
         assert!(l.steps[0].gil);
         assert_eq!(l.steps[0].workload.get_ref(), "sleep");
     }

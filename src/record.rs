@@ -343,7 +343,8 @@ pub fn check_entry(entry: &Entry) -> Result<(), String> {
             time("elapsed_us", *elapsed_us)?;
             time("cpu_us", *cpu_us)
         }
-        Event::Note { .. } => Ok(()),
+        Event::Note { .. } | Event::Measured { .. } => Ok(()),
+        Event::LoopLag { worker, .. } => index("worker", *worker),
     }
 }
 

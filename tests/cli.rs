@@ -93,7 +93,7 @@ fn compare_json_has_one_row_per_model_and_answers_agree() {
     assert!(out.status.success(), "{}", stderr(&out));
     let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).expect("JSON array");
     let models: Vec<&str> = rows.iter().filter_map(|r| r["model"].as_str()).collect();
-    assert_eq!(models, ["sequential", "threads", "processes"]);
+    assert_eq!(models, ["sequential", "threads", "processes", "async"]);
     for r in &rows {
         assert_eq!(r["answer"], "41538");
         assert_eq!(r["answers_agree"], true);

@@ -42,7 +42,7 @@ fn json_rows_compare_every_model_in_both_runtimes() {
     assert_eq!(out.status.code(), Some(0), "{err}");
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     let rows = v["rows"].as_array().expect("rows");
-    assert_eq!(rows.len(), 6, "two workloads × three models");
+    assert_eq!(rows.len(), 8, "two workloads × four models");
     for row in rows {
         for key in [
             "workload",

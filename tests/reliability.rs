@@ -159,6 +159,11 @@ fn cancel_reaches_http_requests_in_flight_on_processes() {
 }
 
 #[test]
+fn cancel_reaches_http_requests_in_flight_on_the_async_loop() {
+    http_cancel("async");
+}
+
+#[test]
 fn a_stopped_worker_is_reported_and_cancel_still_ends_the_run() {
     let mut child = spawn(&[
         "run",

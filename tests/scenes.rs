@@ -438,6 +438,7 @@ fn process_scenes_emit_each_task_once_and_reap_their_workers() {
             model: Model::Processes,
             args,
             gil: GilConfig::default(),
+            asyncio: Default::default(),
             worker_exe: Some(env!("CARGO_BIN_EXE_conlab").into()),
         };
         let r = conlab::runtime::run(&spec, &Sink::channel(tx, |s| s), &CancelToken::new())

@@ -126,7 +126,7 @@ fn dashboard_runs_all_three_models_and_restores_the_terminal() {
     writer.flush().expect("flush");
     let mut seen: Vec<u32> = Vec::new();
     let done = screen.wait_for(
-        "three finished panels",
+        "four finished panels",
         Duration::from_secs(120),
         || {
             for c in descendants(pid) {
@@ -135,10 +135,10 @@ fn dashboard_runs_all_three_models_and_restores_the_terminal() {
                 }
             }
         },
-        |s| s.matches('✓').count() == 3 && !s.contains("running") && elapsed_panels(s).len() == 3,
+        |s| s.matches('✓').count() == 4 && !s.contains("running") && elapsed_panels(s).len() == 4,
     );
     let times = elapsed_panels(&done);
-    assert_eq!(times.len(), 3, "{done}");
+    assert_eq!(times.len(), 4, "{done}");
     assert!(times.iter().all(|t| *t > 0.0), "{times:?}\n{done}");
     assert!(done.contains("speed-up"), "{done}");
     assert!(

@@ -400,9 +400,215 @@ def main(job):
         with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=exec,
                                  initargs=(CHILD_BOOT, {"SOURCE": SOURCE})) as ex:
             run_bounded(ex, workload, tasks, window)
+    elif model == "async":
+        import asyncio
+
+        asyncio.run(run_async(job, workload, workers, tasks))
     else:
         raise SystemExit("conlab driver: unknown model %r" % model)
     emit({"ev": "end", "t": now_us()})
+
+
+# ---------------------------------------------------------------- the async model
+#
+# One event loop (asyncio.run), every task a coroutine. sleep awaits a timer, http awaits
+# its socket (asyncio streams: the standard library has no async HTTP client, so a GET
+# is written out: HTTP/1.1, Connection: close), files awaits each read on the loop's
+# default executor (the standard library has no async file API; aiofiles does the same).
+# Other workloads are CPU work: their plain function runs on the loop and blocks it, or
+# with offload in a pool (asyncio.to_thread's executor / run_in_executor).
+
+HEARTBEAT_S = 0.010
+
+
+async def a_sleep(task, progress, cpu):
+    import asyncio
+
+    ms = task["ms"]
+    progress(0, 1)
+    await asyncio.sleep(ms / 1000)
+    progress(1, 1)
+    return ms, None
+
+
+async def a_get(url, timeout, headers):
+    """GET over asyncio streams: (status, body)."""
+    import asyncio
+    import urllib.parse
+
+    u = urllib.parse.urlsplit(url)
+    if u.scheme != "http":
+        raise RuntimeError("GET %s: the async driver speaks plain http:// only" % url)
+    host, port = u.hostname or "", u.port or 80
+    target = (u.path or "/") + ("?" + u.query if u.query else "")
+
+    async def fetch():
+        reader, writer = await asyncio.open_connection(host, port)
+        try:
+            head = {"Host": u.netloc, "User-Agent": "conlab-cpython", "Connection": "close"}
+            head.update(headers)
+            lines = ["GET %s HTTP/1.1" % target] + ["%s: %s" % kv for kv in head.items()]
+            writer.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
+            await writer.drain()
+            status_line = await reader.readline()
+            parts = status_line.split()
+            if len(parts) < 2 or not parts[1].isdigit():
+                raise RuntimeError("GET %s: bad status line %r" % (url, status_line[:80]))
+            fields = {}
+            while True:
+                line = await reader.readline()
+                if line in (b"\r\n", b"\n", b""):
+                    break
+                k, _, v = line.decode("latin-1").partition(":")
+                fields[k.strip().lower()] = v.strip()
+            if "chunked" in fields.get("transfer-encoding", "").lower():
+                body = bytearray()
+                while True:
+                    size = int((await reader.readline()).split(b";")[0].strip() or b"0", 16)
+                    if size == 0:
+                        break
+                    body += await reader.readexactly(size)
+                    await reader.readline()
+                body = bytes(body)
+            elif "content-length" in fields:
+                body = await reader.readexactly(min(int(fields["content-length"]), MAX_BODY))
+            else:
+                body = await reader.read(MAX_BODY)
+            return int(parts[1]), body
+        finally:
+            writer.close()
+
+    try:
+        return await asyncio.wait_for(fetch(), timeout)
+    except asyncio.TimeoutError:
+        raise RuntimeError("GET %s: timed out after %.1f s" % (url, timeout)) from None
+    except (OSError, asyncio.IncompleteReadError) as e:
+        raise RuntimeError("GET %s: %s" % (url, e)) from None
+
+
+async def a_http(task, progress, cpu):
+    progress(0, 1)
+    status, body = await a_get(task["url"], task["timeout_ms"] / 1000,
+                               task.get("headers") or {})
+    if not 200 <= status < 300:
+        raise RuntimeError("GET %s: HTTP status %d" % (task["url"], status))
+    c0 = time.thread_time()
+    digest = hashlib.sha256(body).hexdigest()  # CPU work: on the loop, between awaits
+    cpu[0] += time.thread_time() - c0
+    progress(1, 1)
+    return len(body), {"status": status, "sha256": digest}
+
+
+async def a_files(task, progress, cpu):
+    import asyncio
+
+    paths = task["files"]
+    words = lines = nbytes = 0
+    for i, path in enumerate(paths):
+        progress(i, len(paths))
+        in_word = False
+        f = await asyncio.to_thread(open, path, "rb")
+        try:
+            while True:
+                chunk = await asyncio.to_thread(f.read, READ_CHUNK)
+                if not chunk:
+                    break
+                c0 = time.thread_time()
+                nbytes += len(chunk)
+                lines += chunk.count(b"\n")
+                parts = chunk.split()
+                words += len(parts)
+                if parts and in_word and not chunk[:1].isspace():
+                    words -= 1
+                in_word = not chunk[-1:].isspace()
+                cpu[0] += time.thread_time() - c0
+        finally:
+            f.close()
+    progress(len(paths), len(paths))
+    return words, {"files": len(paths), "lines": lines, "bytes": nbytes}
+
+
+ASYNC_WORKLOADS = {"sleep": a_sleep, "http": a_http, "files": a_files}
+
+
+async def run_task_async(workload, index, task):
+    """A coroutine's task, reported as run_task reports a plain one."""
+    pid, tid = ids()
+    emit({"ev": "start", "task": index, "pid": pid, "tid": tid,
+          "thread": threading.current_thread().name, "t": now_us()})
+    t0, cpu = time.perf_counter(), [0.0]
+    try:
+        value, extra = await ASYNC_WORKLOADS[workload](task, Progress(index), cpu)
+        out = {"ok": {"value": str(value), "extra": extra}}
+    except Exception as e:
+        out = {"err": error_line(e)}
+    out.update({"ev": "done", "task": index, "pid": pid, "tid": tid, "t": now_us(),
+                "wall_us": int((time.perf_counter() - t0) * 1e6),
+                "cpu_us": int(cpu[0] * 1e6),
+                "proc_cpu_us": int(time.process_time() * 1e6), "ppid": os.getppid()})
+    emit(out)
+
+
+async def heartbeat(state):
+    """Every HEARTBEAT_S: how late the timer fired (the loop's lag)."""
+    import asyncio
+
+    loop = asyncio.get_running_loop()
+    while True:
+        due = loop.time() + HEARTBEAT_S
+        await asyncio.sleep(HEARTBEAT_S)
+        lag = max(0.0, loop.time() - due)
+        emit({"ev": "lag", "t": now_us(), "lag_us": int(lag * 1e6),
+              "in_flight": state["in_flight"]})
+
+
+async def run_async(job, workload, workers, tasks):
+    import asyncio
+
+    loop = asyncio.get_running_loop()
+    worker_started()
+    offload = job.get("offload") or "none"
+    limit = job.get("max_in_flight") or len(tasks) or 1
+    sem = asyncio.Semaphore(limit)
+    state = {"in_flight": 0}
+    pool = None
+    if workload not in ASYNC_WORKLOADS and offload == "threads":
+        from concurrent.futures import ThreadPoolExecutor
+
+        pool = ThreadPoolExecutor(max_workers=min(workers, limit),
+                                  thread_name_prefix="py-to-thread",
+                                  initializer=worker_started)
+    elif workload not in ASYNC_WORKLOADS and offload == "processes":
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        ctx = multiprocessing.get_context(job.get("start_method") or
+                                          multiprocessing.get_start_method())
+        pool = ProcessPoolExecutor(max_workers=min(workers, limit), mp_context=ctx,
+                                   initializer=exec,
+                                   initargs=(CHILD_BOOT, {"SOURCE": SOURCE}))
+
+    async def one(i, t):
+        async with sem:
+            state["in_flight"] += 1
+            try:
+                if workload in ASYNC_WORKLOADS:
+                    await run_task_async(workload, i, t)
+                elif pool is not None:
+                    await loop.run_in_executor(pool, run_task, workload, i, t)
+                else:
+                    run_task(workload, i, t)  # CPU work on the loop: it blocks the loop
+                    await asyncio.sleep(0)
+            finally:
+                state["in_flight"] -= 1
+
+    beat = asyncio.ensure_future(heartbeat(state))
+    try:
+        await asyncio.gather(*(one(i, t) for i, t in enumerate(tasks)))
+    finally:
+        beat.cancel()
+        if pool is not None:
+            pool.shutdown()
 
 
 # ---------------------------------------------------------------- the convoy effect

@@ -66,7 +66,8 @@ pub fn run_msgs(
             size: 20_000_000,
         },
     )];
-    let lanes = if model == Model::Sequential {
+    // Sequential and async (CPU work on the loop) run every task on one lane.
+    let lanes = if matches!(model, Model::Sequential | Model::Async) {
         1
     } else {
         workers
@@ -137,6 +138,32 @@ pub fn run_msgs(
             ));
         }
     }
+    // Fixed peaks: a worker process each costs its own memory; the loop lags a task.
+    let (rss_mb, threads) = match model {
+        Model::Processes => (21, 3),
+        Model::Threads => (8, 4),
+        _ => (8, 2),
+    };
+    v.push(ev(
+        id,
+        elapsed_us,
+        Event::Measured {
+            memory: Some(crate::core::MemoryStats {
+                peak_rss_bytes: rss_mb * 1_000_000,
+                start_rss_bytes: 6_000_000,
+                peak_threads: threads,
+                peak_processes: if model == Model::Processes { 2 } else { 0 },
+                samples: 300,
+            }),
+            loop_lag: (model == Model::Async).then_some(crate::core::LoopStats {
+                beats: 16,
+                max_lag_us: task_us + 400,
+                p99_lag_us: task_us + 200,
+                mean_lag_us: task_us / 2,
+                peak_in_flight: tasks as u64,
+            }),
+        },
+    ));
     v.push(ev(
         id,
         elapsed_us,
@@ -193,7 +220,7 @@ pub fn three_finished(cores: usize) -> App {
         ),
     );
     let id = started(&c).unwrap_or(3);
-    feed(
+    let c = feed(
         &mut a,
         run_msgs(
             id,
@@ -202,6 +229,20 @@ pub fn three_finished(cores: usize) -> App {
             16,
             1_560_000,
             3_010_000,
+            false,
+            "1270607",
+        ),
+    );
+    let id = started(&c).unwrap_or(4);
+    feed(
+        &mut a,
+        run_msgs(
+            id,
+            Model::Async,
+            2,
+            16,
+            3_050_000,
+            3_000_000,
             false,
             "1270607",
         ),

@@ -95,9 +95,11 @@ pub fn on_key(app: &mut App, k: KeyEvent) -> Vec<Command> {
             }
             return vec![Command::Kernel(app.kernel.toggle())];
         }
-        KeyCode::Left | KeyCode::Char('h') | KeyCode::Up => app.selected = (app.selected + 2) % 3,
+        KeyCode::Left | KeyCode::Char('h') | KeyCode::Up => {
+            app.selected = (app.selected + Model::ALL.len() - 1) % Model::ALL.len()
+        }
         KeyCode::Right | KeyCode::Char('l') | KeyCode::Down => {
-            app.selected = (app.selected + 1) % 3
+            app.selected = (app.selected + 1) % Model::ALL.len()
         }
         KeyCode::Enter => return app.enqueue(&[Model::ALL[app.selected]]),
         KeyCode::Char('a') => return app.enqueue(&Model::ALL),

@@ -35,7 +35,7 @@ pub struct App {
     pub theme: Theme,
     /// The selected model panel (index into [`Model::ALL`]).
     pub selected: usize,
-    pub panels: [ModelRun; 3],
+    pub panels: [ModelRun; Model::ALL.len()],
     pub cpu: CpuState,
     pub help: bool,
     /// Presenter mode (`--present`, `P`): fewer, larger things for a projector.

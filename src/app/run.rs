@@ -69,6 +69,20 @@ pub struct ModelRun {
     pub runtime: Option<String>,
     /// Each worker's busy time so far: the sum of its finished tasks' spans, µs.
     pub busy_us: Vec<u64>,
+    /// Peak memory and threads (from `Measured`, once finished).
+    pub memory: Option<crate::core::MemoryStats>,
+    /// Async: the loop's lag over the whole run (from `Measured`).
+    pub loop_lag: Option<crate::core::LoopStats>,
+    /// Async, live: the latest heartbeat lag, the worst so far (µs), tasks in flight.
+    pub lag: Option<LiveLag>,
+}
+
+/// The async loop's health as the last `LoopLag` events said.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct LiveLag {
+    pub lag_us: u64,
+    pub max_us: u64,
+    pub in_flight: u64,
 }
 
 /// Workers whose live state is kept (the rest are counted).
@@ -93,6 +107,9 @@ impl ModelRun {
             cpu_trace: Default::default(),
             runtime: None,
             busy_us: Vec::new(),
+            memory: None,
+            loop_lag: None,
+            lag: None,
         }
     }
 
@@ -202,11 +219,13 @@ impl ModelRun {
                     tasks: *tasks,
                     size: *size,
                 });
-                // Sequential runs every task on one thread, whatever `--workers` says.
-                let lanes = if self.model == Model::Sequential {
-                    1
-                } else {
-                    *workers
+                // Sequential runs every task on one thread, whatever `--workers` says; async
+                // runs them on its loop (lane 0), and offloaded work on the pool's workers
+                // (lanes 1..).
+                let lanes = match self.model {
+                    Model::Sequential => 1,
+                    Model::Async => *workers + 1,
+                    _ => *workers,
                 };
                 self.workers = vec![WorkerState::default(); lanes.min(MAX_WORKERS_SHOWN)];
                 self.timeline = Timeline::new(lanes);
@@ -287,6 +306,23 @@ impl ModelRun {
                 self.runtime = Some(value.clone());
             }
             Event::Note { .. } => {}
+            Event::LoopLag {
+                lag_us,
+                max_us,
+                in_flight,
+                ..
+            } => {
+                let before = self.lag.unwrap_or_default();
+                self.lag = Some(LiveLag {
+                    lag_us: *lag_us,
+                    max_us: before.max_us.max(*max_us),
+                    in_flight: *in_flight,
+                });
+            }
+            Event::Measured { memory, loop_lag } => {
+                self.memory = *memory;
+                self.loop_lag = *loop_lag;
+            }
             Event::RunFinished {
                 answer,
                 elapsed_us,

@@ -197,6 +197,7 @@ impl Settings {
                     self.switch_interval_ms.max(0.05) / 1e3,
                 ),
             },
+            asyncio: Default::default(),
             worker_exe: None,
         }
     }

@@ -12,7 +12,7 @@ fn code(c: KeyCode) -> Msg {
 }
 
 #[test]
-fn a_runs_the_three_models_one_after_another() {
+fn a_runs_every_model_one_after_another() {
     let mut a = app("primes", 2, true);
     let c = a.update(key('a'));
     assert_eq!(c.len(), 1);
@@ -20,7 +20,7 @@ fn a_runs_the_three_models_one_after_another() {
         panic!("{c:?}")
     };
     assert_eq!(spec.model, Model::Sequential);
-    assert_eq!(a.queue.len(), 2);
+    assert_eq!(a.queue.len(), 3);
     assert_eq!(a.panels[1].state, RunState::Queued);
     // A second `a` while running is refused, nothing starts.
     assert!(a.update(key('a')).is_empty());
@@ -63,6 +63,11 @@ fn a_runs_the_three_models_one_after_another() {
             false,
             "7",
         ),
+    );
+    let id4 = started(&c).expect("async starts");
+    let c = feed(
+        &mut a,
+        run_msgs(id4, Model::Async, 2, 4, 3_000_000, 2_950_000, false, "7"),
     );
     assert!(c.is_empty());
     assert!(!a.is_running());
@@ -260,7 +265,11 @@ fn keys_change_settings_within_bounds() {
     a.update(key('W'));
     assert_eq!(a.settings.workload().name(), "sleep");
     a.update(code(KeyCode::Left));
-    assert_eq!(a.selected, 2);
+    assert_eq!(
+        a.selected,
+        Model::ALL.len() - 1,
+        "left of the first wraps to the last"
+    );
     a.update(key('l'));
     assert_eq!(a.selected, 0);
     a.update(code(KeyCode::Down));

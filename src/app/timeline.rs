@@ -31,6 +31,9 @@ struct Lane {
     buckets: Vec<[u64; KINDS]>,
     /// Inside a task since this time, already counted up to it.
     open: Option<u64>,
+    /// Tasks open on this lane at once (more than one only on the async loop's lane,
+    /// where the lane is busy while any task is in flight).
+    depth: usize,
 }
 
 /// The timeline of one run.
@@ -58,6 +61,7 @@ impl Timeline {
             .map(|_| Lane {
                 buckets: vec![[0; KINDS]; BUCKETS],
                 open: None,
+                depth: 0,
             })
             .collect();
         Timeline {
@@ -137,16 +141,25 @@ impl Timeline {
     pub fn task_started(&mut self, worker: usize, at_us: u64) {
         self.end_us = self.end_us.max(at_us);
         if let Some(l) = self.lanes.get_mut(worker) {
-            l.open = Some(at_us);
+            l.depth += 1;
+            if l.open.is_none() {
+                l.open = Some(at_us);
+            }
         }
     }
 
     pub fn task_finished(&mut self, worker: usize, at_us: u64) {
-        if let Some(s) = self.lanes.get(worker).and_then(|l| l.open) {
-            self.add(worker, 0, s, at_us);
+        let last = self.lanes.get(worker).is_some_and(|l| l.depth <= 1);
+        if last {
+            if let Some(s) = self.lanes.get(worker).and_then(|l| l.open) {
+                self.add(worker, 0, s, at_us);
+            }
+            if let Some(l) = self.lanes.get_mut(worker) {
+                l.open = None;
+            }
         }
         if let Some(l) = self.lanes.get_mut(worker) {
-            l.open = None;
+            l.depth = l.depth.saturating_sub(1);
         }
         self.end_us = self.end_us.max(at_us);
     }
@@ -165,6 +178,7 @@ impl Timeline {
     /// Close every open task (the run ended).
     pub fn close(&mut self, at_us: u64) {
         for lane in 0..self.lanes.len() {
+            self.lanes[lane].depth = self.lanes[lane].depth.min(1);
             self.task_finished(lane, at_us);
         }
         self.advanced_us = at_us;

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Answer, Model, TaskOutput};
+use super::{Answer, LoopStats, MemoryStats, Model, TaskOutput};
 
 /// What a worker was doing during a [`Event::Span`]: the timeline's colours.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -69,8 +69,24 @@ pub enum Event {
         pid: u32,
         reason: String,
     },
+    /// The async model's event loop, coalesced over a short window (about 100 ms, or at
+    /// once when a heartbeat was very late): the latest heartbeat lag in the window
+    /// (`lag_us`: how late the 10 ms heartbeat timer fired), the window's worst
+    /// (`max_us`), and the tasks in flight on the loop when it was measured.
+    LoopLag {
+        worker: usize,
+        lag_us: u64,
+        max_us: u64,
+        in_flight: u64,
+    },
     /// A free-form measured fact a workload wants shown (e.g. "stage download 1.02 s").
     Note { key: String, value: String },
+    /// What the run measured besides time, sent just before `RunFinished`: peak memory
+    /// and threads (sampled during the run) and, for async runs, the loop's lag.
+    Measured {
+        memory: Option<MemoryStats>,
+        loop_lag: Option<LoopStats>,
+    },
     RunFinished {
         answer: Option<Answer>,
         elapsed_us: u64,

@@ -14,16 +14,28 @@ pub enum Model {
     Threads,
     /// A pool of worker processes (this binary re-run), each with its own GIL.
     Processes,
+    /// One thread running an event loop (a single-threaded tokio runtime): every task a
+    /// future, waits overlapped by the loop, CPU work blocking it unless offloaded.
+    Async,
 }
 
 impl Model {
-    pub const ALL: [Model; 3] = [Model::Sequential, Model::Threads, Model::Processes];
+    pub const ALL: [Model; 4] = [
+        Model::Sequential,
+        Model::Threads,
+        Model::Processes,
+        Model::Async,
+    ];
+
+    /// The three models without an event loop (workloads about pools and dispatch).
+    pub const POOLS: [Model; 3] = [Model::Sequential, Model::Threads, Model::Processes];
 
     pub fn name(self) -> &'static str {
         match self {
             Model::Sequential => "sequential",
             Model::Threads => "threads",
             Model::Processes => "processes",
+            Model::Async => "async",
         }
     }
 }

@@ -53,6 +53,13 @@ impl<'a, 'j> Engine<'a, 'j> {
             Model::Sequential => sequential::run(self.job, &self.gil()),
             Model::Threads => self.threads().run(&self.gil()).0,
             Model::Processes => self.processes().run().0,
+            Model::Async => {
+                let results = std::sync::Mutex::new(vec![None; self.job.tasks.len()]);
+                super::asyncio::run_into(self.job, Default::default(), &|i, r| {
+                    results.lock().unwrap_or_else(|e| e.into_inner())[i] = r
+                });
+                results.into_inner().unwrap_or_else(|e| e.into_inner())
+            }
         }
     }
 
@@ -66,6 +73,9 @@ impl<'a, 'j> Engine<'a, 'j> {
             }
             Model::Processes => {
                 self.processes().run_into(out);
+            }
+            Model::Async => {
+                super::asyncio::run_into(self.job, Default::default(), out);
             }
         }
     }

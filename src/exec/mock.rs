@@ -170,6 +170,8 @@ impl Runner for MockRunner {
             answer,
             elapsed: took.elapsed,
             cpu: took.cpu,
+            loop_lag: None,
+            memory: None,
             failures,
             cancelled: false,
             details: None,

@@ -6,6 +6,7 @@
 //! a [`Sink`]. [`Runner`] is the seam above: `runtime::NativeRunner` is this engine,
 //! [`mock::MockRunner`] a fake that takes exact durations.
 
+pub mod asyncio;
 mod bystanders;
 mod cancel;
 mod child;
@@ -13,6 +14,7 @@ mod ctx;
 mod engine;
 pub mod fold;
 pub mod gil;
+pub mod memory;
 pub mod mock;
 mod pool_stats;
 pub mod processes;
@@ -30,6 +32,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 pub use crate::core::{Event, GilConfig, Model, SpanKind, Stamped, TaskError};
+pub use asyncio::{AsyncCtx, AsyncOpts, Offload, TaskFuture};
 pub use bystanders::Bystanders;
 pub use cancel::{CancelToken, HookGuard};
 pub use ctx::TaskCtx;
@@ -40,7 +43,7 @@ pub use processes::ProcessPool;
 pub use sink::Sink;
 pub use threads::{ThreadPool, ThreadStats};
 
-use crate::core::{Answer, TaskOutput};
+use crate::core::{Answer, LoopStats, MemoryStats, TaskOutput};
 pub use fold::{Fold, KeepOutputs, SumValues};
 pub use tasks::Tasks;
 pub use work::{ArgError, Plan, Split, WorkKind, Workload, WorkloadArgs};
@@ -53,6 +56,9 @@ pub struct RunSpec {
     /// Size, tasks, workers and workload options (0 = the workload's default).
     pub args: WorkloadArgs,
     pub gil: GilConfig,
+    /// The async model's options (offload, most in flight); other models ignore them.
+    #[serde(default)]
+    pub asyncio: AsyncOpts,
     /// The binary to re-run as a worker process (default: this executable).
     #[serde(skip)]
     pub worker_exe: Option<PathBuf>,
@@ -68,6 +74,7 @@ impl RunSpec {
                 ..WorkloadArgs::default()
             },
             gil: GilConfig::default(),
+            asyncio: AsyncOpts::default(),
             worker_exe: None,
         }
     }
@@ -120,6 +127,12 @@ pub struct RunReport {
     /// (empty when the runtime did not measure it). Unequal = imbalance.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub busy_us: Vec<u64>,
+    /// The async model's loop lag (its heartbeat), for async runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loop_lag: Option<LoopStats>,
+    /// Peak memory and threads of the process tree, sampled during the run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory: Option<MemoryStats>,
 }
 
 impl RunReport {
@@ -199,6 +212,7 @@ pub fn run_workload(
     });
     // Threads already running (the dashboard's own) are not the run's: their CPU is left out.
     let bystanders = Bystanders::now();
+    let sampler = memory::Sampler::start();
     let cpu0 = cpu_now();
     let t0 = Instant::now();
     let job = Job {
@@ -213,6 +227,7 @@ pub fn run_workload(
     let engine = Engine::new(&job);
     let collected = Collected::shared(w.folder(&args));
     let put = |i: usize, r: TaskResult| collected.put(i, r);
+    let mut loop_lag = None;
     let run_extra = match w.orchestrate_into(&engine, spec.model, &put) {
         Some(extra) => extra,
         None => {
@@ -220,6 +235,9 @@ pub fn run_workload(
                 Some(results) => results.into_iter().enumerate().for_each(|(i, r)| put(i, r)),
                 None if spec.model == Model::Threads && args.split == Some(Split::Steal) => {
                     engine.threads().run_stealing_into(&engine.gil(), &put);
+                }
+                None if spec.model == Model::Async => {
+                    loop_lag = Some(asyncio::run_into(&job, spec.asyncio, &put));
                 }
                 None => engine.run_model_into(spec.model, &put),
             }
@@ -230,6 +248,7 @@ pub fn run_workload(
     let cpu = cpu_now()
         .saturating_sub(cpu0)
         .saturating_sub(bystanders.cpu_since());
+    let memory = sampler.finish();
     let tasks = job.tasks.len();
     drop(plan);
 
@@ -252,6 +271,8 @@ pub fn run_workload(
             cancelled: cancel.is_cancelled() || never_ran,
             elapsed,
             cpu,
+            memory,
+            loop_lag,
         },
     );
     report.busy_us = busy.take();
@@ -302,6 +323,10 @@ pub struct Ended {
     pub cancelled: bool,
     pub elapsed: Duration,
     pub cpu: Duration,
+    /// Peak memory and threads sampled during the run (`None` where /proc is unreadable).
+    pub memory: Option<MemoryStats>,
+    /// The event loop's lag, for async runs.
+    pub loop_lag: Option<LoopStats>,
 }
 
 /// The end of every run, whichever runtime ran it: the answer (only when no task failed
@@ -320,6 +345,10 @@ pub fn finish_run(
     } else {
         (None, None)
     };
+    sink.emit(Event::Measured {
+        memory: end.memory,
+        loop_lag: end.loop_lag,
+    });
     sink.emit(Event::RunFinished {
         answer: answer.clone(),
         elapsed_us: end.elapsed.as_micros() as u64,
@@ -341,6 +370,8 @@ pub fn finish_run(
         cancelled: end.cancelled,
         details,
         busy_us: Vec::new(),
+        loop_lag: end.loop_lag,
+        memory: end.memory,
     }
 }
 

@@ -46,6 +46,12 @@ impl<'a, 'j> ThreadPool<'a, 'j> {
         self
     }
 
+    /// Name the threads `{prefix}-{i}`.
+    pub fn named(mut self, prefix: &str) -> Self {
+        self.prefix = prefix.to_string();
+        self
+    }
+
     /// Name the threads `conlab-scene-{scene}-{i}` (what the timeline shows).
     pub fn scene(mut self, scene: &str) -> Self {
         self.prefix = format!("conlab-scene-{scene}");

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{Engine, Fold, KeepOutputs, TaskCtx, TaskResult, Tasks};
+use super::{AsyncCtx, Engine, Fold, KeepOutputs, TaskCtx, TaskFuture, TaskResult, Tasks};
 use crate::core::{Answer, Model, TaskError, TaskOutput};
 
 /// What kind of work it is: drives defaults, the dashboard's grouping and explanations.
@@ -135,6 +135,14 @@ pub trait Workload: Send + Sync {
     fn plan(&self, args: &WorkloadArgs) -> anyhow::Result<Plan>;
     /// Run one task; call `ctx.tick()` often in compute loops.
     fn run_task(&self, task: &Value, ctx: &mut TaskCtx) -> Result<TaskOutput, TaskError>;
+    /// The task as a future on the async model's loop (timers, sockets and file reads
+    /// awaited). `None` (the default) means the workload has no async body: under `async`
+    /// its synchronous [`Workload::run_task`] runs on the loop and blocks it while it runs
+    /// — faithfully, as CPU work in a coroutine does — unless `--offload` hands it to a
+    /// pool. Must be `Some` for every task or for none.
+    fn run_task_async<'a>(&'a self, _task: Value, _ctx: AsyncCtx<'a>) -> Option<TaskFuture<'a>> {
+        None
+    }
     /// Workloads that stage their tasks (a pipeline, a lesson scene) run the whole job
     /// here with the engine's pools (`engine.threads()`, `engine.processes()`, ...)
     /// instead of `model`'s default pool; `None` means "use the model's pool" (the

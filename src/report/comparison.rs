@@ -44,6 +44,15 @@ pub struct Row {
     /// The busiest worker's time ÷ the mean: 1.00 is perfect balance; `None` without busy
     /// times or with one worker.
     pub imbalance: Option<f64>,
+    /// Peak resident memory of conlab's process tree during the run, in MB (the largest
+    /// over the repeats); `None` where it was not measured.
+    pub peak_rss_mb: Option<f64>,
+    /// Most threads at once (this process and its worker processes).
+    pub peak_threads: Option<u64>,
+    /// Async only: the latest heartbeat, in ms (the largest over the repeats).
+    pub loop_lag_max_ms: Option<f64>,
+    /// Async only: the 99th percentile of heartbeat lag, in ms (median over the repeats).
+    pub loop_lag_p99_ms: Option<f64>,
 }
 
 impl Row {
@@ -186,6 +195,29 @@ pub fn summarise(measured: &[(Model, Vec<RunReport>, f64)], spinners: usize) -> 
                 failed: reports.iter().map(|r| r.failures.len()).sum(),
                 imbalance: imbalance(&busy_s),
                 busy_s,
+                peak_rss_mb: reports
+                    .iter()
+                    .filter_map(|r| r.memory)
+                    .map(|m| crate::headless::mb(m.peak_rss_bytes))
+                    .reduce(f64::max),
+                peak_threads: reports
+                    .iter()
+                    .filter_map(|r| r.memory)
+                    .map(|m| m.peak_threads)
+                    .max(),
+                loop_lag_max_ms: reports
+                    .iter()
+                    .filter_map(|r| r.loop_lag)
+                    .map(|l| l.max_lag_us as f64 / 1e3)
+                    .reduce(f64::max),
+                loop_lag_p99_ms: {
+                    let p: Vec<f64> = reports
+                        .iter()
+                        .filter_map(|r| r.loop_lag)
+                        .map(|l| l.p99_lag_us as f64 / 1e3)
+                        .collect();
+                    (!p.is_empty()).then(|| median(&p))
+                },
             }
         })
         .collect();
@@ -221,6 +253,8 @@ mod tests {
 
     fn report(model: Model, secs: f64, cpu: f64, answer: &str) -> RunReport {
         RunReport {
+            loop_lag: None,
+            memory: None,
             workload: "primes".into(),
             model,
             workers: 2,

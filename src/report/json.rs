@@ -22,7 +22,7 @@ mod tests {
         let out = JsonExporter.export(&super::super::fixture::comparison());
         let v: serde_json::Value = serde_json::from_str(&out).expect("valid JSON");
         let rows = v.as_array().expect("an array");
-        assert_eq!(rows.len(), 3);
+        assert_eq!(rows.len(), 4);
         for key in [
             "workload",
             "size",
@@ -44,9 +44,15 @@ mod tests {
             "busy_s",
             "imbalance",
             "split",
+            "peak_rss_mb",
+            "peak_threads",
+            "loop_lag_max_ms",
+            "loop_lag_p99_ms",
         ] {
             assert!(rows[0].get(key).is_some(), "missing {key}");
         }
         assert_eq!(rows[2]["model"], "processes");
+        assert_eq!(rows[3]["model"], "async");
+        assert_eq!(rows[3]["loop_lag_max_ms"], 101.0);
     }
 }

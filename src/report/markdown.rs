@@ -1,7 +1,7 @@
 //! `--format markdown`: a table to paste into notes and docs.
 
 use super::comparison::Comparison;
-use super::{Exporter, answer_cell, percent, times};
+use super::{Exporter, answer_cell, lag_cell, percent, times};
 
 pub struct MarkdownExporter;
 
@@ -15,11 +15,11 @@ impl Exporter for MarkdownExporter {
             if c.gil { "on" } else { "off" },
             c.capacity
         );
-        s += "| model | elapsed (median) | min | max | speed-up | efficiency | cores busy | of capacity | busy/worker | imbalance | answer |\n";
-        s += "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n";
+        s += "| model | elapsed (median) | min | max | speed-up | efficiency | cores busy | of capacity | busy/worker | imbalance | peak RSS | threads | loop lag max | p99 | answer |\n";
+        s += "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n";
         for r in &c.rows {
             s += &format!(
-                "| {} | {:.3} s | {:.3} s | {:.3} s | {} | {} | {:.2} | {} | {} | {} | {} |\n",
+                "| {} | {:.3} s | {:.3} s | {:.3} s | {} | {} | {:.2} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
                 r.model,
                 r.elapsed_median_s,
                 r.elapsed_min_s,
@@ -30,6 +30,10 @@ impl Exporter for MarkdownExporter {
                 percent(r.of_capacity),
                 r.busy_cell(),
                 times(r.imbalance),
+                r.peak_rss_mb.map_or("—".into(), |m| format!("{m:.1} MB")),
+                r.peak_threads.map_or("—".into(), |t| t.to_string()),
+                lag_cell(r.loop_lag_max_ms),
+                lag_cell(r.loop_lag_p99_ms),
                 answer_cell(r)
             );
         }
@@ -44,7 +48,7 @@ mod tests {
     #[test]
     fn a_row_per_model() {
         let out = MarkdownExporter.export(&super::super::fixture::comparison());
-        assert_eq!(out.lines().filter(|l| l.starts_with("| ")).count(), 4);
+        assert_eq!(out.lines().filter(|l| l.starts_with("| ")).count(), 5);
         assert!(out.contains("| processes | 1.700 s"));
         assert!(out.contains("| 1.02–1.61 s | 1.23× |"), "{out}");
     }

@@ -37,6 +37,11 @@ pub(crate) fn percent(x: Option<f64>) -> String {
     x.map_or("—".into(), |v| format!("{:.0}%", v * 100.0))
 }
 
+/// A loop lag in ms ("12.3 ms"), or "—" for models without a loop.
+pub(crate) fn lag_cell(ms: Option<f64>) -> String {
+    ms.map_or("—".into(), |v| format!("{v:.1} ms"))
+}
+
 /// The answer with ✓ when every model agrees, ✗ otherwise.
 pub(crate) fn answer_cell(r: &comparison::Row) -> String {
     match &r.answer {
@@ -79,6 +84,18 @@ pub(crate) mod fixture {
                 vec![med * 0.6, med * 0.95]
             },
             imbalance: (workers > 1).then_some(0.95 / 0.775),
+            peak_rss_mb: Some(if model == Model::Processes {
+                21.5
+            } else {
+                8.25
+            }),
+            peak_threads: Some(match model {
+                Model::Threads => 4,
+                Model::Processes => 10,
+                _ => 2,
+            }),
+            loop_lag_max_ms: (model == Model::Async).then_some(101.0),
+            loop_lag_p99_ms: (model == Model::Async).then_some(100.5),
         };
         Comparison {
             workload: "primes".into(),
@@ -95,6 +112,7 @@ pub(crate) mod fixture {
                 row(Model::Sequential, 1, 3.1, Some(1.0), 1.0),
                 row(Model::Threads, 2, 3.2, Some(3.1 / 3.2), 1.01),
                 row(Model::Processes, 2, 1.7, Some(3.1 / 1.7), 1.9),
+                row(Model::Async, 2, 3.15, Some(3.1 / 3.15), 1.0),
             ],
         }
     }

@@ -1,7 +1,7 @@
 //! `--format table`: aligned columns for a terminal, with the machine's capacity.
 
 use super::comparison::Comparison;
-use super::{Exporter, answer_cell, percent, times};
+use super::{Exporter, answer_cell, lag_cell, percent, times};
 
 pub struct TableExporter;
 
@@ -43,9 +43,13 @@ impl Exporter for TableExporter {
             "of capacity",
             "busy/worker",
             "imbalance",
+            "peak RSS",
+            "threads",
+            "loop lag max",
+            "p99",
             "answer",
         ];
-        let rows: Vec<[String; 12]> = c
+        let rows: Vec<[String; 16]> = c
             .rows
             .iter()
             .map(|r| {
@@ -61,6 +65,10 @@ impl Exporter for TableExporter {
                     percent(r.of_capacity),
                     r.busy_cell(),
                     times(r.imbalance),
+                    r.peak_rss_mb.map_or("—".into(), |m| format!("{m:.1} MB")),
+                    r.peak_threads.map_or("—".into(), |t| t.to_string()),
+                    lag_cell(r.loop_lag_max_ms),
+                    lag_cell(r.loop_lag_p99_ms),
                     answer_cell(r),
                 ]
             })
@@ -72,12 +80,12 @@ impl Exporter for TableExporter {
                 .max()
                 .unwrap_or(0)
         };
-        let widths: Vec<usize> = (0..12).map(width).collect();
+        let widths: Vec<usize> = (0..16).map(width).collect();
         let line = |cells: Vec<&str>| {
             let mut l = String::new();
             for (i, cell) in cells.iter().enumerate() {
                 let pad = widths[i].saturating_sub(cell.chars().count());
-                if i == 0 || i == 11 {
+                if i == 0 || i == 15 {
                     l += cell;
                     l += &" ".repeat(pad);
                 } else {

@@ -228,7 +228,19 @@ impl<W: Write> TraceWriter<W> {
                     tr.open.insert((*worker, *task), now);
                 }
             }
-            Event::Progress { .. } => {}
+            Event::Progress { .. } | Event::Measured { .. } => {}
+            Event::LoopLag {
+                lag_us, in_flight, ..
+            } => {
+                self.put(
+                    json!({"ph": "C", "name": "loop lag (ms)", "ts": now, "pid": base,
+                    "args": {"lag": *lag_us as f64 / 1e3}}),
+                );
+                self.put(
+                    json!({"ph": "C", "name": "in flight", "ts": now, "pid": base,
+                    "args": {"tasks": in_flight}}),
+                );
+            }
             Event::Span {
                 worker,
                 kind,

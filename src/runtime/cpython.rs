@@ -272,6 +272,8 @@ impl Runner for CpythonRunner {
                 "workload": w.name(),
                 "model": spec.model,
                 "workers": if spec.model == crate::core::Model::Sequential { 1 } else { args.workers },
+                "offload": spec.asyncio.offload.name(),
+                "max_in_flight": spec.asyncio.max_in_flight,
                 "tasks": plan.tasks,
                 "start_method": self.start_method.map(StartMethod::name),
                 "switch_interval_s": spec.gil.switch_interval.as_secs_f64(),
@@ -359,6 +361,7 @@ impl Runner for CpythonRunner {
             args.workers
         };
         let mut tr = Translator::new(mono0, interpreter, lanes, tasks);
+        let sampler = crate::exec::memory::Sampler::start();
         let ending = loop {
             if cancel.is_cancelled() {
                 break Ending::Cancelled;
@@ -383,6 +386,7 @@ impl Runner for CpythonRunner {
                 Err(RecvTimeoutError::Timeout) => {}
             }
         };
+        let memory = sampler.finish();
         let (elapsed, cancelled) = match ending {
             Ending::Finished(t) => {
                 finish(&mut proc, &lines);
@@ -410,6 +414,7 @@ impl Runner for CpythonRunner {
             .saturating_sub(Duration::from_micros(startup_cpu_us));
         drop(plan);
 
+        let loop_lag = tr.loop_lag();
         let mut fold = w.folder(&args);
         let mut failures = Vec::new();
         let mut never_ran = false;
@@ -434,6 +439,8 @@ impl Runner for CpythonRunner {
                 cancelled: cancelled || never_ran,
                 elapsed,
                 cpu,
+                memory,
+                loop_lag,
             },
         ))
     }

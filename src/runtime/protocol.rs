@@ -68,6 +68,13 @@ pub enum DriverEvent {
         #[serde(default)]
         ppid: u32,
     },
+    /// One heartbeat of the asyncio loop (the async model): how late its 10 ms timer
+    /// fired, and the tasks in flight then.
+    Lag {
+        t: u64,
+        lag_us: u64,
+        in_flight: u64,
+    },
     /// The convoy measurement (`conlab fidelity`), not part of a run.
     Convoy {
         alone_median_ms: f64,
@@ -100,7 +107,21 @@ pub struct Translator {
     foreign_cpu: HashMap<u32, u64>,
     pub results: Vec<TaskResult>,
     pub finished: usize,
+    /// The asyncio loop's heartbeats (async runs only).
+    lag: Option<LoopLagTally>,
 }
+
+/// Heartbeats seen so far, and the window of the next coalesced `LoopLag` event.
+#[derive(Default)]
+struct LoopLagTally {
+    hist: crate::exec::asyncio::LagHistogram,
+    peak_in_flight: u64,
+    window_max: u64,
+    emitted_at: Option<u64>,
+}
+
+/// At most one `LoopLag` event per this long (as the native heartbeat).
+const LAG_EVERY_US: u64 = 100_000;
 
 /// What the runner should do after an event.
 #[derive(Debug, PartialEq)]
@@ -120,7 +141,20 @@ impl Translator {
             foreign_cpu: HashMap::new(),
             results: vec![None; tasks],
             finished: 0,
+            lag: None,
         }
+    }
+
+    /// The asyncio loop's lag over the run (`None` when the driver sent no heartbeat).
+    pub fn loop_lag(&self) -> Option<crate::core::LoopStats> {
+        let l = self.lag.as_ref()?;
+        Some(crate::core::LoopStats {
+            beats: l.hist.count(),
+            max_lag_us: l.hist.max(),
+            p99_lag_us: l.hist.quantile(0.99),
+            mean_lag_us: l.hist.mean(),
+            peak_in_flight: l.peak_in_flight,
+        })
     }
 
     /// CPU time of pool processes that are not the interpreter's children.
@@ -160,6 +194,32 @@ impl Translator {
     pub fn handle(&mut self, ev: DriverEvent, sink: &Sink) -> Result<Step, String> {
         match ev {
             DriverEvent::Hello { .. } | DriverEvent::Convoy { .. } => {}
+            DriverEvent::Lag {
+                t,
+                lag_us,
+                in_flight,
+            } => {
+                let at = self.at(t);
+                let l = self.lag.get_or_insert_with(LoopLagTally::default);
+                l.hist.record(lag_us);
+                l.peak_in_flight = l.peak_in_flight.max(in_flight);
+                l.window_max = l.window_max.max(lag_us);
+                if l.emitted_at
+                    .is_none_or(|e| at.saturating_sub(e) >= LAG_EVERY_US)
+                {
+                    sink.emit_at(
+                        at,
+                        Event::LoopLag {
+                            worker: 0,
+                            lag_us,
+                            max_us: l.window_max,
+                            in_flight,
+                        },
+                    );
+                    l.emitted_at = Some(at);
+                    l.window_max = 0;
+                }
+            }
             DriverEvent::Worker { pid, tid, t } => {
                 let (worker, new) = self.slot(pid, tid);
                 if new {

@@ -1,15 +1,18 @@
 //! Connections: the listening socket (a deep accept queue, TCP_NODELAY), the accept loop
 //! (at most `max_connections` at once, a pause on accept errors such as EMFILE) and one
-//! hyper HTTP/1.1 connection per client, configured from [`Limits`]: header size and count,
-//! read buffer, header-read timeout, and a write timeout for clients that stop reading.
+//! hyper connection per client, HTTP/1.1 or — when the client opens with HTTP/2's preface
+//! (h2c, prior knowledge: the async model's client) — HTTP/2 with its requests as
+//! concurrent streams; configured from [`Limits`]: header size and count, read buffer,
+//! header-read timeout, and a write timeout for clients that stop reading.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use hyper::server::conn::http1;
+use hyper::server::conn::http2;
 use hyper::service::service_fn;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, oneshot};
 use tokio_io_timeout::TimeoutStream;
@@ -73,9 +76,53 @@ pub fn http1_builder(limits: &Limits) -> http1::Builder {
 /// Serve one accepted connection until it ends (or the runtime stops).
 pub async fn serve_connection(tcp: tokio::net::TcpStream, peer: SocketAddr, limits: Arc<Limits>) {
     let _ = tcp.set_nodelay(true);
+    let h2 = opens_with_h2(&tcp, &limits).await;
     let mut io = TimeoutStream::new(tcp);
     io.set_write_timeout(Some(limits.write_timeout));
-    serve_io(TokioIo::new(Box::pin(io)), peer, limits).await;
+    let io = TokioIo::new(Box::pin(io));
+    if h2 {
+        serve_io_h2(io, peer, limits).await;
+    } else {
+        serve_io(io, peer, limits).await;
+    }
+}
+
+/// Concurrent HTTP/2 streams one connection may carry (the async model's 10,000 requests
+/// in flight share one connection).
+const MAX_H2_STREAMS: u32 = 100_000;
+
+/// HTTP/2's connection preface starts so; no HTTP/1.1 request does (`PRI` is no method).
+const H2_PREFACE_START: &[u8] = b"PRI * HTTP/2.0";
+
+/// hyper's HTTP/2 connection settings: many concurrent streams, the header cap of
+/// `limits`.
+pub fn http2_builder(limits: &Limits) -> http2::Builder<TokioExecutor> {
+    let mut b = http2::Builder::new(TokioExecutor::new());
+    b.timer(TokioTimer::new())
+        .max_concurrent_streams(MAX_H2_STREAMS)
+        .max_header_list_size(limits.max_header_size as u32);
+    b
+}
+
+/// Does the client open with HTTP/2's preface? Peeks (reads nothing) until the first bytes
+/// arrive or the head's read timeout passes (then HTTP/1.1's own timeout answers).
+async fn opens_with_h2(tcp: &tokio::net::TcpStream, limits: &Limits) -> bool {
+    let mut buf = [0u8; H2_PREFACE_START.len()];
+    let deadline = tokio::time::Instant::now() + limits.header_read_timeout;
+    loop {
+        let n = match tokio::time::timeout_at(deadline, tcp.peek(&mut buf)).await {
+            Ok(Ok(n)) => n,
+            _ => return false,
+        };
+        if n == 0 || !H2_PREFACE_START.starts_with(&buf[..n]) {
+            return false;
+        }
+        if n == buf.len() {
+            return true;
+        }
+        // A prefix of the preface so far: wait for more of it.
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
 }
 
 /// Serve HTTP/1.1 on any byte stream (a socket, or an in-memory pipe in tests) until the
@@ -86,6 +133,16 @@ where
     I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
 {
     let builder = http1_builder(&limits);
+    let svc = service_fn(move |req| handle(req, peer, limits.clone()));
+    let _ = builder.serve_connection(io, svc).await;
+}
+
+/// Serve HTTP/2 on a byte stream whose client sent the preface.
+async fn serve_io_h2<I>(io: I, peer: SocketAddr, limits: Arc<Limits>)
+where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
+    let builder = http2_builder(&limits);
     let svc = service_fn(move |req| handle(req, peer, limits.clone()));
     let _ = builder.serve_connection(io, svc).await;
 }

@@ -248,7 +248,8 @@ fn pressing_a_runs_every_model_through_the_runner_seam() {
         runner: MockRunner::new("168")
             .takes(Model::Sequential, secs(2.0), secs(2.0))
             .takes(Model::Threads, secs(1.9), secs(2.0))
-            .takes(Model::Processes, secs(1.1), secs(2.1)),
+            .takes(Model::Processes, secs(1.1), secs(2.1))
+            .takes(Model::Async, secs(2.05), secs(2.0)),
         tx: tx.clone(),
         runs: AtomicUsize::new(0),
         quit_after: Model::ALL.len(),
@@ -262,6 +263,10 @@ fn pressing_a_runs_every_model_through_the_runner_seam() {
     assert!(!app.is_running());
     assert_eq!(app.speedup(2), Some(2_000_000.0 / 1_100_000.0));
     assert_eq!(app.answers_agree(), Some(true));
+    assert!(
+        app.panels.iter().all(|p| p.is_finished()),
+        "every model ran"
+    );
     // The loop draws at most every FRAME, so its last frame may predate the last
     // events; draw the final state once more the way the loop does.
     terminal.draw(|f| crate::ui::draw(f, &app)).expect("draw");

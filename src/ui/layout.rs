@@ -3,6 +3,14 @@
 
 use ratatui::layout::{Constraint, Layout, Rect};
 
+use crate::core::Model;
+
+/// One panel per model.
+pub const MODELS: usize = Model::ALL.len();
+/// Model panels sit side by side from this width (each gets about 30 columns); below it,
+/// in two rows.
+pub const SIDE_BY_SIDE_WIDTH: u16 = 120;
+
 /// The smallest terminal the dashboard draws in.
 pub const MIN_WIDTH: u16 = 64;
 pub const MIN_HEIGHT: u16 = 22;
@@ -13,7 +21,7 @@ pub struct Areas {
     pub header: Rect,
     pub cpu: Rect,
     pub progress: Rect,
-    pub models: [Rect; 3],
+    pub models: [Rect; MODELS],
     pub timeline: Rect,
     /// Lesson mode's panel (empty otherwise).
     pub lesson: Rect,
@@ -59,7 +67,18 @@ pub fn areas(area: Rect, cores: usize, workers: usize) -> Areas {
     };
     let [header, body, explain, keys] = rows(area, explain_h);
     let h = body.height;
-    let models_h = if h >= 40 { 8 } else { 7 };
+    let side_by_side = body.width >= SIDE_BY_SIDE_WIDTH;
+    let panel_h = if h >= 40 {
+        8
+    } else if side_by_side || h >= 30 {
+        7
+    } else if h >= 19 {
+        5
+    } else {
+        // The smallest screen: the time and the comparison bar.
+        4
+    };
+    let models_h = if side_by_side { panel_h } else { panel_h * 2 };
     let top_w = body.width;
     let cpu_w = top_w / 2;
     let rest = h.saturating_sub(models_h);
@@ -67,12 +86,16 @@ pub fn areas(area: Rect, cores: usize, workers: usize) -> Areas {
     // their cores and workers need; what is left is shared between them.
     let timeline_min = if area.width >= 120 { 5 } else { 6 };
     let lanes = workers.clamp(1, 64) as u16;
-    let top_need = (cpu_rows_wanted(cores, cpu_w) + 2).max(lanes + 3).max(6);
+    // Two rows of model panels leave the CPU and progress panels a row less.
+    let top_floor = if side_by_side { 6 } else { 5 };
+    let top_need = (cpu_rows_wanted(cores, cpu_w) + 2)
+        .max(lanes + 3)
+        .max(top_floor);
     let timeline_want = (lanes * 4 + 4).max(timeline_min);
     let top_h = if top_need + timeline_want <= rest {
         top_need + (rest - top_need - timeline_want) / 2
     } else {
-        top_need.clamp(6, rest.saturating_sub(timeline_min).max(6))
+        top_need.clamp(top_floor, rest.saturating_sub(timeline_min).max(top_floor))
     };
     let [top, models, timeline] = Layout::vertical([
         Constraint::Length(top_h),
@@ -82,7 +105,7 @@ pub fn areas(area: Rect, cores: usize, workers: usize) -> Areas {
     .areas(body);
     let [cpu, progress] =
         Layout::horizontal([Constraint::Length(cpu_w), Constraint::Min(0)]).areas(top);
-    let models: [Rect; 3] = Layout::horizontal([Constraint::Ratio(1, 3); 3]).areas(models);
+    let models = model_grid(models, if side_by_side { 1 } else { 2 });
     Areas {
         header,
         cpu,
@@ -127,7 +150,8 @@ fn large_areas(area: Rect, cores: usize, workers: usize) -> Areas {
     .areas(body);
     let [cpu, progress] =
         Layout::horizontal([Constraint::Length(cpu_w), Constraint::Min(0)]).areas(top);
-    let models: [Rect; 3] = Layout::horizontal([Constraint::Ratio(1, 3); 3]).areas(models);
+    // Every model side by side: the big screen is wide enough for all of them.
+    let models = model_grid(models, 1);
     Areas {
         header,
         cpu,
@@ -181,7 +205,7 @@ pub fn lesson_areas(area: Rect, cores: usize, workers: usize, lesson_rows: u16) 
     .areas(body);
     let [cpu, progress] =
         Layout::horizontal([Constraint::Length(body.width / 2), Constraint::Min(0)]).areas(top);
-    let models: [Rect; 3] = Layout::horizontal([Constraint::Ratio(1, 3); 3]).areas(models);
+    let models = model_grid(models, 1);
     Areas {
         header,
         cpu,
@@ -192,6 +216,19 @@ pub fn lesson_areas(area: Rect, cores: usize, workers: usize, lesson_rows: u16) 
         explain,
         keys,
     }
+}
+
+/// [`MODELS`] panels in `rows` rows of equal panels, left to right, top to bottom.
+fn model_grid(area: Rect, rows: usize) -> [Rect; MODELS] {
+    let per_row = MODELS.div_ceil(rows.max(1));
+    let row_areas = Layout::vertical(vec![Constraint::Ratio(1, rows as u32); rows]).split(area);
+    let mut out = [Rect::default(); MODELS];
+    for (i, slot) in out.iter_mut().enumerate() {
+        let cols = Layout::horizontal(vec![Constraint::Ratio(1, per_row as u32); per_row])
+            .split(row_areas[i / per_row]);
+        *slot = cols[i % per_row];
+    }
+    out
 }
 
 /// The model panel at terminal cell (`x`, `y`) of screen `a`, if any.
@@ -212,10 +249,22 @@ mod tests {
             let sum = a.header.height
                 + a.cpu.height
                 + a.models[0].height
+                + if w < SIDE_BY_SIDE_WIDTH {
+                    a.models[MODELS - 1].height
+                } else {
+                    0
+                }
                 + a.timeline.height
                 + a.explain.height
                 + 1;
             assert_eq!(sum, h, "{w}x{h}");
+            // Every model has a panel of its own, none overlapping another.
+            for (i, m) in a.models.iter().enumerate() {
+                assert!(m.width >= 16 && m.height >= 4, "{w}x{h} panel {i}: {m:?}");
+                for n in &a.models[i + 1..] {
+                    assert!(!m.intersects(*n), "{w}x{h}: {m:?} and {n:?}");
+                }
+            }
             assert!(a.timeline.height >= 4, "{w}x{h} timeline {:?}", a.timeline);
             assert_eq!(a.cpu.width + a.progress.width, w);
         }

@@ -91,7 +91,8 @@ pub fn lines(app: &App, width: usize) -> Vec<Line<'static>> {
         ));
     }
     let runs = match step.models.len() {
-        3 => "the three models in turn".to_string(),
+        _ if step.models == crate::core::Model::POOLS => "the three models in turn".to_string(),
+        _ if step.models == crate::core::Model::ALL => "every model in turn".to_string(),
         _ => step
             .models
             .iter()

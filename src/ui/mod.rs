@@ -61,7 +61,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         buf.set_style(row, app.theme.base);
         Paragraph::new(cpu::strip(app, row.width as usize)).render(row, buf);
     }
-    for i in 0..3 {
+    for i in 0..a.models.len() {
         models::render(app, i, a.models[i], buf);
     }
     if a.lesson.height > 0 {

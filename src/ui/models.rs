@@ -34,10 +34,11 @@ pub fn render(app: &App, i: usize, area: Rect, buf: &mut Buffer) {
         } else {
             ""
         };
-        let w = if p.model == Model::Sequential {
-            String::new()
-        } else {
-            format!("{}w", c.workers)
+        let w = match p.model {
+            Model::Sequential => String::new(),
+            // One thread runs the loop (workers serve only --offload).
+            Model::Async => "1 loop".to_string(),
+            _ => format!("{}w", c.workers),
         };
         let text = format!(" {w}{gil} ");
         if !text.trim().is_empty() {
@@ -48,6 +49,10 @@ pub fn render(app: &App, i: usize, area: Rect, buf: &mut Buffer) {
     b.render(area, buf);
     let width = inner.width as usize;
     let mut lines: Vec<Line> = Vec::new();
+    // A finished panel's rows by what a short panel (four models two by two at 80x24)
+    // keeps first: 0 the time, 1 the answer, 2 the speed-up, 3 the loop lag, 4 memory,
+    // 5 cores busy. The rows keep their order; the least wanted go when rows run out.
+    let mut keep: Vec<u8> = Vec::new();
     let big = t.title.add_modifier(Modifier::BOLD);
     match &p.state {
         RunState::Idle
@@ -75,6 +80,9 @@ pub fn render(app: &App, i: usize, area: Rect, buf: &mut Buffer) {
                 format!("{:.0}% done", p.progress() * 100.0),
                 t.dim,
             ));
+            if let Some(l) = &p.lag {
+                lines.push(loop_line(l.lag_us, l.max_us, Some(l.in_flight), t));
+            }
         }
         RunState::Cancelled => {
             lines.push(Line::from(vec![
@@ -88,6 +96,7 @@ pub fn render(app: &App, i: usize, area: Rect, buf: &mut Buffer) {
         }
         RunState::Finished => {
             lines.push(Line::styled(secs(p.elapsed_us), big));
+            keep.push(0);
             let speed = match app.speedup(i) {
                 Some(s) if p.model == Model::Sequential => {
                     let long = format!("speed-up {s:.2}× baseline");
@@ -112,7 +121,9 @@ pub fn render(app: &App, i: usize, area: Rect, buf: &mut Buffer) {
                         Span::styled(format!("{s:.2}×"), style.add_modifier(Modifier::BOLD)),
                     ];
                     let eff = format!("  eff {:.0}%", s / w as f64 * 100.0);
-                    if width >= 15 + eff.len() {
+                    // Efficiency is per worker; the loop is one thread and its
+                    // speed-up on waits is not a matter of workers.
+                    if width >= 15 + eff.len() && p.model != Model::Async {
                         v.push(Span::styled(eff, t.text));
                     }
                     v
@@ -128,6 +139,19 @@ pub fn render(app: &App, i: usize, area: Rect, buf: &mut Buffer) {
                     .is_some_and(|l| !l.current().models.contains(&Model::Sequential));
             if !(no_baseline && app.speedup(i).is_none()) {
                 lines.push(Line::from(speed));
+                keep.push(2);
+            }
+            if let Some(m) = &p.memory {
+                lines.push(Line::from(vec![
+                    Span::styled("peak ", t.dim),
+                    Span::styled(format!("{:.1} MB", m.peak_rss_bytes as f64 / 1e6), t.text),
+                    Span::styled(format!(" · {} thr", m.peak_threads), t.dim),
+                ]));
+                keep.push(4);
+            }
+            if let Some(l) = &p.loop_lag {
+                lines.push(loop_line(l.p99_lag_us, l.max_lag_us, None, t));
+                keep.push(3);
             }
             if let Some(a) = &p.answer {
                 let mark = match app.answers_agree() {
@@ -155,12 +179,14 @@ pub fn render(app: &App, i: usize, area: Rect, buf: &mut Buffer) {
                         mark,
                     ]));
                 }
+                keep.push(1);
             }
             if let Some(u) = p.utilisation() {
                 lines.push(Line::from(vec![
                     Span::styled("cores busy ", t.dim),
                     Span::styled(format!("{u:.2}"), t.text),
                 ]));
+                keep.push(5);
             }
             // Per-worker busy time: how evenly the work was shared (any model).
             if let Some((min, max, ratio)) = p.busy_spread()
@@ -196,7 +222,24 @@ pub fn render(app: &App, i: usize, area: Rect, buf: &mut Buffer) {
         .map(|q| q.elapsed_us)
         .max()
         .unwrap_or(0);
-    lines.truncate(rows.saturating_sub(1));
+    let room = rows.saturating_sub(1);
+    if keep.len() == lines.len() && lines.len() > room {
+        let mut ranks = keep.clone();
+        ranks.sort_unstable();
+        let cut = ranks.get(room).copied().unwrap_or(u8::MAX);
+        let mut kept = 0;
+        lines = lines
+            .into_iter()
+            .zip(keep)
+            .filter(|(_, k)| {
+                let ok = *k < cut && kept < room;
+                kept += usize::from(ok);
+                ok
+            })
+            .map(|(l, _)| l)
+            .collect();
+    }
+    lines.truncate(room);
     while lines.len() < rows.saturating_sub(1) {
         lines.push(Line::raw(""));
     }
@@ -220,4 +263,45 @@ pub fn render(app: &App, i: usize, area: Rect, buf: &mut Buffer) {
         ]));
     }
     Paragraph::new(lines).render(inner, buf);
+}
+
+/// The async loop's lag: "lag 2.1 ms · max 310 ms · 9,998 in flight" (live), or the
+/// run's p99 and max once finished.
+fn loop_line<'a>(
+    lag_us: u64,
+    max_us: u64,
+    in_flight: Option<u64>,
+    t: &super::theme::Theme,
+) -> Line<'a> {
+    let ms = |us: u64| {
+        if us >= 10_000 {
+            format!("{:.0} ms", us as f64 / 1e3)
+        } else {
+            format!("{:.1} ms", us as f64 / 1e3)
+        }
+    };
+    let style = if max_us >= 100_000 {
+        t.bad
+    } else if max_us >= 20_000 {
+        t.warn
+    } else {
+        t.ok
+    };
+    let mut v = vec![
+        Span::styled(
+            if in_flight.is_some() {
+                "lag "
+            } else {
+                "lag p99 "
+            },
+            t.dim,
+        ),
+        Span::styled(ms(lag_us), t.text),
+        Span::styled(" max ", t.dim),
+        Span::styled(ms(max_us), style),
+    ];
+    if let Some(n) = in_flight {
+        v.push(Span::styled(format!(" · {n} in flight"), t.dim));
+    }
+    Line::from(v)
 }

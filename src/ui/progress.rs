@@ -34,7 +34,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         let lines = vec![
             Line::from(vec![
                 Span::styled("a", t.key),
-                Span::styled(" run all three models in turn", t.dim),
+                Span::styled(" run every model in turn", t.dim),
             ]),
             Line::from(vec![
                 Span::styled("⏎", t.key),

@@ -109,7 +109,7 @@ macro_rules! snap {
 
 #[test]
 fn screens_80x24_and_160x48() {
-    for (w, h) in [(80u16, 24u16), (160, 48)] {
+    for (w, h) in [(80u16, 24u16), (120, 36), (160, 48)] {
         snap!(format!("screen_idle_{w}x{h}"), screen(&idle(2), w, h));
         snap!(format!("screen_running_{w}x{h}"), screen(&running(2), w, h));
         let mut done = three_finished(2);
@@ -301,7 +301,7 @@ fn header_progress_models_timeline_panels() {
         "progress_running",
         panel(50, 6, |a, b| super::progress::render(&r, a, b))
     );
-    for i in 0..3 {
+    for i in 0..Model::ALL.len() {
         snap!(
             format!("model_{}_finished", Model::ALL[i]),
             panel(30, 7, |a, b| super::models::render(&f, i, a, b))

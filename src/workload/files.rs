@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use super::{Answer, Plan, TaskOutput, WorkKind, Workload, WorkloadArgs, split_ranges, thousands};
 use crate::core::TaskError;
-use crate::exec::TaskCtx;
+use crate::exec::{AsyncCtx, TaskCtx, TaskFuture};
 
 pub struct Files;
 
@@ -178,6 +178,31 @@ fn count_file(path: &str, counts: &mut Counts, ctx: &mut TaskCtx) -> Result<(), 
     Ok(())
 }
 
+/// [`count_file`] on the async model's loop: the open and every read awaited (tokio::fs,
+/// which runs them on its blocking threads, as aiofiles does), the counting on the loop.
+async fn count_file_async(
+    path: &str,
+    counts: &mut Counts,
+    ctx: &mut AsyncCtx<'_>,
+) -> Result<(), TaskError> {
+    use tokio::io::AsyncReadExt;
+    let fail = |e: std::io::Error| TaskError::failed(format!("{path}: {e}"));
+    let mut file = ctx.open(Path::new(path)).await.map_err(fail)?;
+    let mut buf = vec![0u8; READ_CHUNK];
+    loop {
+        if ctx.is_cancelled() {
+            return Err(TaskError::Cancelled);
+        }
+        let n = file.read(&mut buf).await.map_err(fail)?;
+        if n == 0 {
+            break;
+        }
+        counts.feed(&buf[..n]);
+    }
+    counts.end_file();
+    Ok(())
+}
+
 impl Workload for Files {
     fn options(&self) -> &'static [&'static str] {
         &["--dir"]
@@ -261,6 +286,28 @@ impl Workload for Files {
             value: counts.words.into(),
             extra: json!({ "files": total, "lines": counts.lines, "bytes": counts.bytes }),
         })
+    }
+    fn run_task_async<'a>(&'a self, task: Value, mut ctx: AsyncCtx<'a>) -> Option<TaskFuture<'a>> {
+        Some(Box::pin(async move {
+            let files = task
+                .get("files")
+                .and_then(Value::as_array)
+                .ok_or_else(|| TaskError::failed("malformed task: no array field `files`"))?;
+            let mut counts = Counts::default();
+            let total = files.len() as u64;
+            for (i, f) in files.iter().enumerate() {
+                ctx.progress(i as u64, total);
+                let path = f
+                    .as_str()
+                    .ok_or_else(|| TaskError::failed("malformed task: a file is not a string"))?;
+                count_file_async(path, &mut counts, &mut ctx).await?;
+            }
+            ctx.progress(total, total);
+            Ok(TaskOutput {
+                value: counts.words.into(),
+                extra: json!({ "files": total, "lines": counts.lines, "bytes": counts.bytes }),
+            })
+        }))
     }
     fn combine(&self, outputs: &[TaskOutput], _args: &WorkloadArgs) -> Answer {
         let sum = |k: &str| -> u128 {

@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 
 use super::{Answer, Plan, TaskOutput, WorkKind, Workload, WorkloadArgs, task_u64, thousands};
 use crate::core::TaskError;
-use crate::exec::TaskCtx;
+use crate::exec::{AsyncCtx, TaskCtx, TaskFuture};
 use crate::server::{self, Server, fds, httpbin};
 
 pub struct Http;
@@ -67,7 +67,7 @@ fn local_task(l: httpbin::LocalUrl, shown: &str) -> Value {
         .collect();
     // It may ask for the longest delay the server allows.
     let t = (Duration::from_millis(server::MAX_DELAY_MS) + SERVER_SLACK).as_millis() as u64;
-    json!({ "url": l.url, "timeout_ms": t, "headers": headers, "shown": shown })
+    json!({ "url": l.url, "timeout_ms": t, "headers": headers, "shown": shown, "local": true })
 }
 
 /// One fetch task per URL given: httpbin.org ones pointed at a freshly started embedded
@@ -146,7 +146,9 @@ pub fn plan_fetches(
     let t = (Duration::from_millis(delay) + SERVER_SLACK).as_millis() as u64;
     // `close`: one connection per request, like Python's bare `requests.get` (no session):
     // the cost of connecting is part of each request, as in the articles.
-    let task = json!({ "url": url, "timeout_ms": t, "close": true });
+    // `local`: the peer is the embedded server (the async client multiplexes its requests
+    // over HTTP/2 there; see exec/asyncio/client.rs).
+    let task = json!({ "url": url, "timeout_ms": t, "close": true, "local": true });
     Ok((vec![task; args.tasks], Some(srv)))
 }
 
@@ -320,6 +322,73 @@ pub fn fetch_task(task: &Value, ctx: &mut TaskCtx) -> Result<Fetched, TaskError>
     Ok(got)
 }
 
+/// A fetch task read before its future starts, so a request in flight keeps these few
+/// fields and not the task's JSON.
+pub struct FetchSpec {
+    url: String,
+    timeout: Duration,
+    headers: Vec<(String, String)>,
+    /// The embedded server is the peer.
+    local: bool,
+    /// The URL the user gave, named in failures instead of `url`.
+    shown: Option<String>,
+}
+
+impl FetchSpec {
+    pub fn read(task: &Value) -> Result<Self, TaskError> {
+        let url = task
+            .get("url")
+            .and_then(Value::as_str)
+            .ok_or_else(|| TaskError::failed("malformed task: no string field `url`"))?;
+        Ok(FetchSpec {
+            url: url.to_string(),
+            timeout: Duration::from_millis(task_u64(task, "timeout_ms")?),
+            headers: task
+                .get("headers")
+                .and_then(Value::as_object)
+                .map(|m| {
+                    m.iter()
+                        .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            local: task.get("local").and_then(Value::as_bool).unwrap_or(false),
+            shown: task
+                .get("shown")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+        })
+    }
+
+    fn name(&self, e: String) -> String {
+        match &self.shown {
+            Some(shown) => e.replacen(
+                &self.url,
+                &format!("{shown} (answered by the embedded server)"),
+                1,
+            ),
+            None => e,
+        }
+    }
+}
+
+/// [`fetch_task`] on the async model's loop: the GET awaited on the loop's one client.
+pub async fn fetch_task_async(spec: &FetchSpec, ctx: &AsyncCtx<'_>) -> Result<Fetched, TaskError> {
+    let got = ctx
+        .get(&spec.url, spec.timeout, &spec.headers, spec.local)
+        .await
+        .map_err(|e| TaskError::failed(spec.name(e)))?;
+    if !(200..300).contains(&got.status) {
+        return Err(TaskError::failed(
+            spec.name(format!("GET {}: HTTP status {}", spec.url, got.status)),
+        ));
+    }
+    Ok(Fetched {
+        status: got.status,
+        body: got.body,
+    })
+}
+
 /// Total bytes and one checksum over per-task digests (hex strings in `extra.sha256`),
 /// in task order.
 pub fn fold_digests(outputs: &[TaskOutput]) -> (u128, String) {
@@ -370,7 +439,14 @@ impl Workload for Http {
             a.delay_ms = args.delay_ms;
         }
         let (tasks, srv) = plan_fetches(&a, DEFAULT_DELAY_MS, DEFAULT_BYTES)?;
-        let mut plan = Plan::new(tasks);
+        // The embedded server's tasks are all alike: made on demand, not 10,000 copies.
+        let mut plan = match tasks.first() {
+            Some(t) if args.urls.is_empty() => {
+                let t = t.clone();
+                Plan::made(tasks.len(), move |_| t.clone())
+            }
+            _ => Plan::new(tasks),
+        };
         if let Some(s) = srv {
             plan.keep_alive.push(Box::new(s));
         }
@@ -384,6 +460,22 @@ impl Workload for Http {
             value: got.body.len() as u128,
             extra: json!({ "status": got.status, "sha256": hex(&digest) }),
         })
+    }
+    fn run_task_async<'a>(&'a self, task: Value, mut ctx: AsyncCtx<'a>) -> Option<TaskFuture<'a>> {
+        let spec = FetchSpec::read(&task);
+        drop(task);
+        Some(Box::pin(async move {
+            let spec = spec?;
+            ctx.progress(0, 1);
+            let got = fetch_task_async(&spec, &ctx).await?;
+            // Hashing the body is CPU work: it runs on the loop, between two awaits.
+            let digest = ctx.on_loop(|c| sha256_ticking(&got.body, c))?;
+            ctx.progress(1, 1);
+            Ok(TaskOutput {
+                value: got.body.len() as u128,
+                extra: json!({ "status": got.status, "sha256": hex(&digest) }),
+            })
+        }))
     }
     fn combine(&self, outputs: &[TaskOutput], _args: &WorkloadArgs) -> Answer {
         let (total, sum) = fold_digests(outputs);

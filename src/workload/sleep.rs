@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use super::{Answer, Plan, TaskOutput, WorkKind, Workload, WorkloadArgs, task_u64};
 use crate::core::TaskError;
-use crate::exec::TaskCtx;
+use crate::exec::{AsyncCtx, TaskCtx, TaskFuture};
 
 pub struct Sleep;
 
@@ -52,6 +52,15 @@ impl Workload for Sleep {
         ctx.sleep(Duration::from_millis(ms))?;
         ctx.progress(1, 1);
         Ok(TaskOutput::value(ms.into()))
+    }
+    fn run_task_async<'a>(&'a self, task: Value, mut ctx: AsyncCtx<'a>) -> Option<TaskFuture<'a>> {
+        Some(Box::pin(async move {
+            let ms = task_u64(&task, "ms")?;
+            ctx.progress(0, 1);
+            ctx.sleep(Duration::from_millis(ms)).await;
+            ctx.progress(1, 1);
+            Ok(TaskOutput::value(ms.into()))
+        }))
     }
     fn combine(&self, outputs: &[TaskOutput], _args: &WorkloadArgs) -> Answer {
         Answer {

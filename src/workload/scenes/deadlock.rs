@@ -442,6 +442,7 @@ mod tests {
                 ..args(None)
             },
             gil: GilConfig::default(),
+            asyncio: Default::default(),
             worker_exe: None,
         };
         let r = crate::runtime::run(&spec, &Sink::null(), &cancel).expect("runs");

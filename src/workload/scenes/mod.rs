@@ -70,6 +70,7 @@ pub(crate) mod testing {
                 enabled: gil,
                 ..GilConfig::default()
             },
+            asyncio: Default::default(),
             worker_exe: None,
         };
         let report = crate::runtime::run(&spec, &sink, &CancelToken::new()).expect("scene runs");

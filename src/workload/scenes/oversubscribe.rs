@@ -52,6 +52,10 @@ pub fn spin(seed: u64, n: u64, ctx: &mut TaskCtx) -> Result<u64, TaskError> {
 }
 
 impl Workload for Oversubscribe {
+    fn models(&self) -> &'static [Model] {
+        // About pools and dispatch: an event loop is not one of them.
+        &Model::POOLS
+    }
     fn answer_is_measured(&self) -> bool {
         true
     }

@@ -87,6 +87,10 @@ fn fail_all(job: &Job, msg: &str) -> Vec<TaskResult> {
 }
 
 impl Workload for Payload {
+    fn models(&self) -> &'static [Model] {
+        // About pools and dispatch: an event loop is not one of them.
+        &Model::POOLS
+    }
     fn name(&self) -> &'static str {
         "payload"
     }
@@ -179,6 +183,7 @@ impl Workload for Payload {
         let make_ms = ms(t0.elapsed());
         let t1 = Instant::now();
         let (mut results, run) = match model {
+            Model::Async => return None,
             Model::Sequential | Model::Threads => {
                 let gil = Gil::new(job.gil);
                 let workers = if model == Model::Sequential {

@@ -357,6 +357,7 @@ mod tests {
                 ..Default::default()
             },
             gil: GilConfig::default(),
+            asyncio: Default::default(),
             worker_exe: None,
         };
         let r = crate::runtime::run(&spec, &Sink::null(), &cancel).expect("runs");
