@@ -14,7 +14,13 @@ pub const SAMPLE_MS: u64 = 5;
 
 /// Names of this process's threads that do a run's work (the rest draw, read keys,
 /// sample the CPU or wait for signals).
-const RUN_THREADS: [&str; 3] = ["conlab-thread", "conlab-scene", "conlab-run-"];
+/// (The kernel keeps 15 bytes of a name: `conlab-async-loop` reads `conlab-async-lo`.)
+const RUN_THREADS: [&str; 4] = [
+    "conlab-thread",
+    "conlab-scene",
+    "conlab-run-",
+    "conlab-async",
+];
 
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct KernelView {
@@ -111,9 +117,17 @@ mod tests {
                 born(100, 101, "conlab-input"),
                 born(100, 102, "conlab-thread-0"),
                 born(100, 103, "conlab-run-threads"),
+                born(100, 104, "conlab-async-lo"),
                 born(200, 200, "python3"),
             ],
-            &[(100, 100), (100, 101), (100, 102), (100, 103), (200, 200)],
+            &[
+                (100, 100),
+                (100, 101),
+                (100, 102),
+                (100, 103),
+                (100, 104),
+                (200, 200),
+            ],
         ));
         let kept: Vec<u32> = v
             .lanes
@@ -122,7 +136,7 @@ mod tests {
             .filter(|l| v.keep(l))
             .map(|l| l.tid)
             .collect();
-        assert_eq!(kept, vec![102, 103, 200]);
+        assert_eq!(kept, vec![102, 103, 104, 200]);
     }
 
     #[test]
