@@ -16,6 +16,25 @@ use crate::app::timeline::Activity;
 use crate::exec::Model;
 use crate::workload::WorkKind;
 
+/// A timeline's frame: its title, and the legend at the right of the title, of the bottom
+/// border, or (neither) left to the caller to draw as a row.
+pub fn legend_block<'a>(
+    title: String,
+    leg: &[Span<'static>],
+    in_title: bool,
+    below: bool,
+    t: &Theme,
+) -> ratatui::widgets::Block<'a> {
+    let b = block(Line::styled(title, t.title), t, false);
+    if in_title {
+        b.title(Line::from(leg.to_vec()).right_aligned())
+    } else if below {
+        b.title_bottom(Line::from(leg.to_vec()).right_aligned())
+    } else {
+        b
+    }
+}
+
 /// The glyph and style of an activity (glyphs differ, so colour is never the only cue).
 pub fn glyph(a: Activity, t: &Theme) -> (char, Style) {
     match a {
@@ -127,12 +146,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     } else {
         base
     };
-    let mut b = block(Line::styled(title, t.title), t, false);
-    if legend_in_title {
-        b = b.title(Line::from(leg.clone()).right_aligned());
-    } else if legend_below {
-        b = b.title_bottom(Line::from(leg.clone()).right_aligned());
-    }
+    let b = legend_block(title, &leg, legend_in_title, legend_below, t);
     let inner = b.inner(area);
     b.render(area, buf);
     let width = inner.width as usize;

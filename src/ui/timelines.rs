@@ -8,9 +8,8 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Sparkline, Widget};
 
-use super::block;
 use super::fmt::secs;
-use super::timeline::{glyph, wait_names};
+use super::timeline::{glyph, legend_block, wait_names};
 use crate::app::timeline::Activity;
 use crate::app::{App, ModelRun};
 use crate::exec::Model;
@@ -199,12 +198,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     } else {
         title
     };
-    let mut b = block(Line::styled(title, t.title), t, false);
-    if legend_in_title {
-        b = b.title(Line::from(leg.clone()).right_aligned());
-    } else if legend_below {
-        b = b.title_bottom(Line::from(leg.clone()).right_aligned());
-    }
+    let b = legend_block(title, &leg, legend_in_title, legend_below, t);
     let inner = b.inner(area);
     b.render(area, buf);
     let mut y = inner.y;
