@@ -716,7 +716,7 @@ mod tests {
         let (a, sa) = from_recording(&rec, Vec::new()).expect("trace");
         let (b, _) = from_recording(&rec, Vec::new()).expect("trace");
         assert_eq!(a, b);
-        assert_eq!(sa.runs, 3);
+        assert_eq!(sa.runs, crate::exec::Model::ALL.len(), "one run per model");
         let v: Value = serde_json::from_slice(&a).expect("valid JSON");
         assert!(events(&v).iter().any(|e| e["name"] == "I/O wait"));
         assert!(events(&v).iter().any(|e| e["name"] == "CPU %"));
