@@ -34,6 +34,19 @@ struct Scene {
     present: bool,
 }
 
+impl Scene {
+    /// How the scene is drawn: its frame, theme, help overlay and presenter mode.
+    fn view(&self) -> View {
+        View {
+            width: self.frame.0,
+            height: self.frame.1,
+            theme: self.theme,
+            help: self.help,
+            present: self.present,
+        }
+    }
+}
+
 const SCENES: &[Scene] = &[
     Scene {
         name: "cpu-gil-on",
@@ -207,13 +220,7 @@ fn all_command(args: &ShotArgs, cancel: &CancelToken) -> Result<ExitCode, CliErr
                 "{e} (run `conlab shot --all --rerecord` to make it)"
             ))
         })?;
-        let view = View {
-            width: scene.frame.0,
-            height: scene.frame.1,
-            theme: scene.theme,
-            help: scene.help,
-            present: scene.present,
-        };
+        let view = scene.view();
         let mut app = replayed_app(&rec, scene.theme);
         app.selected = ALL_PANEL;
         let buf = render(&mut app, &view);
@@ -356,13 +363,7 @@ mod tests {
         for scene in SCENES {
             let path = dir.join(format!("{}.jsonl", scene.recording));
             let rec = record::load(&path).expect("committed recording loads");
-            let view = View {
-                width: scene.frame.0,
-                height: scene.frame.1,
-                theme: scene.theme,
-                help: scene.help,
-                present: scene.present,
-            };
+            let view = scene.view();
             let mut app = replayed_app(&rec, scene.theme);
             app.selected = 1;
             let a = render(&mut app, &view);
@@ -401,13 +402,7 @@ mod tests {
             let rec =
                 record::load(&root.join(format!("assets/recordings/{}.jsonl", scene.recording)))
                     .expect("committed recording loads");
-            let view = View {
-                width: scene.frame.0,
-                height: scene.frame.1,
-                theme: scene.theme,
-                help: scene.help,
-                present: scene.present,
-            };
+            let view = scene.view();
             let mut app = replayed_app(&rec, scene.theme);
             app.selected = ALL_PANEL;
             let title = title_of(&app);
