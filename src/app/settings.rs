@@ -29,6 +29,8 @@ pub struct Settings {
     /// parses them; size, tasks, workers and variant here are unused (they are the fields
     /// above). Each run gets those the workload reads ([`WorkloadArgs::only_options_of`]).
     pub flags: WorkloadArgs,
+    /// `--offload`, `--max-in-flight`: how the async model runs.
+    pub asyncio: crate::exec::AsyncOpts,
 }
 
 /// A probed interpreter, as the dashboard shows it.
@@ -59,6 +61,7 @@ impl Settings {
             runtime: Runtime::Native,
             cpython: Err("no Python was looked for (start the dashboard with conlab tui)".into()),
             flags: WorkloadArgs::default(),
+            asyncio: crate::exec::AsyncOpts::default(),
         };
         if s.size == 0 {
             s.size = s.workload().default_size();
@@ -164,6 +167,12 @@ impl Settings {
         if let Some(v) = &self.variant {
             shown.push(("--variant", v.clone()));
         }
+        if self.asyncio.offload != crate::exec::Offload::None {
+            shown.push(("--offload", self.asyncio.offload.name().to_string()));
+        }
+        if let Some(n) = self.asyncio.max_in_flight {
+            shown.push(("--max-in-flight", n.to_string()));
+        }
         shown
     }
 
@@ -197,7 +206,7 @@ impl Settings {
                     self.switch_interval_ms.max(0.05) / 1e3,
                 ),
             },
-            asyncio: Default::default(),
+            asyncio: self.asyncio,
             worker_exe: None,
         }
     }
@@ -206,6 +215,30 @@ impl Settings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_async_flags_reach_the_run_and_the_header() {
+        let mut s = Settings::new("primes", 0, 2, true, 5.0);
+        assert_eq!(
+            s.spec(Model::Async).asyncio,
+            crate::exec::AsyncOpts::default()
+        );
+        assert!(s.shown_flags().iter().all(|(f, _)| *f != "--offload"));
+        s.asyncio = crate::exec::AsyncOpts {
+            offload: crate::exec::Offload::Processes,
+            max_in_flight: Some(8),
+        };
+        assert_eq!(s.spec(Model::Async).asyncio, s.asyncio);
+        let shown = s.shown_flags();
+        assert!(
+            shown.contains(&("--offload", "processes".to_string())),
+            "{shown:?}"
+        );
+        assert!(
+            shown.contains(&("--max-in-flight", "8".to_string())),
+            "{shown:?}"
+        );
+    }
 
     #[test]
     fn size_stays_in_range() {

@@ -105,6 +105,10 @@ fn settings_from(args: &TuiArgs) -> Result<WithCpython, CliError> {
     s.tasks = wargs.tasks;
     s.variant = resolved.variant.clone();
     s.flags = wargs;
+    s.asyncio = crate::exec::AsyncOpts {
+        offload: o.offload,
+        max_in_flight: o.max_in_flight.map(|n| n as usize),
+    };
     let (avail, runner) = cpython_from(args)?;
     s.cpython = avail;
     if args.runtime.runtime == Runtime::Cpython {
