@@ -47,18 +47,26 @@ fn has_documented_keys(v: &Value) {
 
 #[test]
 fn race_without_the_gil_loses_updates_and_the_lock_none() {
-    let v = run_json(&[
-        "-w", "race", "-m", "threads", "-n", "2", "--gil", "off", "--size", "200000",
-    ]);
-    has_documented_keys(&v);
-    let d = &v["details"];
-    assert_eq!(d["expected"], 400_000);
-    assert!(
-        d["unsynchronised"]["lost_updates"].as_u64().expect("n") > 0,
-        "{d}"
-    );
-    assert_eq!(d["locked"]["lost_updates"], 0);
-    assert_eq!(v["answer"], d["unsynchronised"]["lost_updates"].to_string());
+    // Updates are lost only while both threads run at once; on a busy machine (other
+    // tests running beside this one) one thread can finish before the other is scheduled.
+    // So up to five runs: the lock must never lose one, and some run must lose some.
+    let mut lost_somewhere = Vec::new();
+    for _ in 0..5 {
+        let v = run_json(&[
+            "-w", "race", "-m", "threads", "-n", "2", "--gil", "off", "--size", "200000",
+        ]);
+        has_documented_keys(&v);
+        let d = &v["details"];
+        assert_eq!(d["expected"], 400_000);
+        assert_eq!(d["locked"]["lost_updates"], 0, "{d}");
+        assert_eq!(v["answer"], d["unsynchronised"]["lost_updates"].to_string());
+        let lost = d["unsynchronised"]["lost_updates"].as_u64().expect("n");
+        lost_somewhere.push(lost);
+        if lost > 0 {
+            return;
+        }
+    }
+    panic!("no run lost an update without the GIL: {lost_somewhere:?}");
 }
 
 #[test]
