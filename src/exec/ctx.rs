@@ -74,12 +74,7 @@ impl<'a> TaskCtx<'a> {
 
     /// Report `done` of `total` units; rate-limited, so call it as often as convenient.
     pub fn progress(&mut self, done: u64, total: u64) {
-        let now = Instant::now();
-        let due = self
-            .last_progress
-            .is_none_or(|t| now.duration_since(t) >= PROGRESS_EVERY);
-        if due || done >= total {
-            self.last_progress = Some(now);
+        if progress_due(&mut self.last_progress, done, total) {
             self.sink.emit(Event::Progress {
                 task: self.task,
                 worker: self.worker,
@@ -201,6 +196,18 @@ impl<'a> TaskCtx<'a> {
             });
         }
     }
+}
+
+/// Whether a progress report is due: at most one every [`PROGRESS_EVERY`], and always the
+/// last one (`done >= total`). Records the time when it is. Shared by both task contexts.
+pub(crate) fn progress_due(last: &mut Option<Instant>, done: u64, total: u64) -> bool {
+    let now = Instant::now();
+    let due = last.is_none_or(|t| now.duration_since(t) >= PROGRESS_EVERY);
+    if due || done >= total {
+        *last = Some(now);
+        return true;
+    }
+    false
 }
 
 #[cfg(test)]

@@ -268,17 +268,11 @@ impl Workload for Files {
         Ok(plan)
     }
     fn run_task(&self, task: &Value, ctx: &mut TaskCtx) -> Result<TaskOutput, TaskError> {
-        let files = task
-            .get("files")
-            .and_then(Value::as_array)
-            .ok_or_else(|| TaskError::failed("malformed task: no array field `files`"))?;
+        let files = task_files(task)?;
         let mut counts = Counts::default();
         let total = files.len() as u64;
-        for (i, f) in files.iter().enumerate() {
+        for (i, path) in files.into_iter().enumerate() {
             ctx.progress(i as u64, total);
-            let path = f
-                .as_str()
-                .ok_or_else(|| TaskError::failed("malformed task: a file is not a string"))?;
             count_file(path, &mut counts, ctx)?;
         }
         ctx.progress(total, total);
@@ -289,17 +283,11 @@ impl Workload for Files {
     }
     fn run_task_async<'a>(&'a self, task: Value, mut ctx: AsyncCtx<'a>) -> Option<TaskFuture<'a>> {
         Some(Box::pin(async move {
-            let files = task
-                .get("files")
-                .and_then(Value::as_array)
-                .ok_or_else(|| TaskError::failed("malformed task: no array field `files`"))?;
+            let files = task_files(&task)?;
             let mut counts = Counts::default();
             let total = files.len() as u64;
-            for (i, f) in files.iter().enumerate() {
+            for (i, path) in files.into_iter().enumerate() {
                 ctx.progress(i as u64, total);
-                let path = f
-                    .as_str()
-                    .ok_or_else(|| TaskError::failed("malformed task: a file is not a string"))?;
                 count_file_async(path, &mut counts, &mut ctx).await?;
             }
             ctx.progress(total, total);
@@ -326,6 +314,19 @@ impl Workload for Files {
             ),
         }
     }
+}
+
+/// A task's file paths (the same checks for the thread and the loop bodies).
+fn task_files(task: &Value) -> Result<Vec<&str>, TaskError> {
+    task.get("files")
+        .and_then(Value::as_array)
+        .ok_or_else(|| TaskError::failed("malformed task: no array field `files`"))?
+        .iter()
+        .map(|f| {
+            f.as_str()
+                .ok_or_else(|| TaskError::failed("malformed task: a file is not a string"))
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -13,9 +13,6 @@ use crate::exec::{CancelToken, Gil, Sink, TaskCtx};
 /// An async task body: a future on the loop.
 pub type TaskFuture<'a> = Pin<Box<dyn Future<Output = Result<TaskOutput, TaskError>> + 'a>>;
 
-/// Progress events per task at most this often (as [`TaskCtx`]).
-const PROGRESS_EVERY: Duration = Duration::from_millis(10);
-
 /// The loop's handle given to an async task body.
 pub struct AsyncCtx<'a> {
     pub task: usize,
@@ -77,12 +74,7 @@ impl<'a> AsyncCtx<'a> {
 
     /// Report `done` of `total` units; rate-limited.
     pub fn progress(&mut self, done: u64, total: u64) {
-        let now = Instant::now();
-        let due = self
-            .last_progress
-            .is_none_or(|t| now.duration_since(t) >= PROGRESS_EVERY);
-        if due || done >= total {
-            self.last_progress = Some(now);
+        if crate::exec::ctx::progress_due(&mut self.last_progress, done, total) {
             self.sink.emit(Event::Progress {
                 task: self.task,
                 worker: self.worker,
