@@ -460,6 +460,11 @@ pub struct CompareArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "table")]
     pub format: Format,
+    /// Sample conlab's own threads from /proc every 5 ms while each model runs and report
+    /// the share of the working threads' time on a CPU, runnable, and blocked on a lock,
+    /// on I/O or asleep (off: no sampler runs beside the models).
+    #[arg(long, value_enum, default_value = "on")]
+    pub kernel: OnOff,
     /// Save every engine event of every run and the CPU samples (a monitor samples every
     /// 250 ms meanwhile) to FILE (JSON lines) for `conlab replay` and `conlab shot --from`.
     #[arg(long, value_name = "FILE")]

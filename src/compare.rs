@@ -1,15 +1,18 @@
 //! `compare`: run several models one after another (never at the same time), repeat each,
 //! measure the machine's capacity alongside, and set the models side by side. Runs go
 //! through an [`exec::Runner`] (the native engine, or a test's mock); the comparison's
-//! data and exporters live in [`crate::report`].
+//! data and exporters live in [`crate::report`]. While each model runs, an
+//! [`Observer`] (conlab's own process tree sampled from `/proc`, or a test's fake) says
+//! how the kernel saw its working threads spend their time.
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use crate::cli::CompareArgs;
+use crate::cli::{CompareArgs, Format, OnOff};
 use crate::core::{Model, Stamped};
 use crate::exec::{CancelToken, RunReport, RunSpec, Runner, Sink};
 use crate::headless::{CliError, cancel_on_ctrl_c, run_with_events_on};
+use crate::observe::window::{Observer, OwnTree};
 use crate::report;
 pub use crate::report::comparison::{Comparison, Row, summarise};
 
@@ -28,16 +31,21 @@ pub struct Trial<'a> {
 }
 
 /// Run the trial on `runner`, measuring capacity with `capacity` right before each model,
-/// passing every event to `record` (with the run's number), and fold it into a comparison.
+/// watching each model's runs (all its repeats) through `observer` when given, passing
+/// every event to `record` (with the run's number), and fold it into a comparison.
 pub fn measure(
     runner: &dyn Runner,
     trial: &Trial,
     cancel: &CancelToken,
     capacity: &mut dyn FnMut() -> f64,
+    mut observer: Option<&mut dyn Observer>,
     record: Option<&Record<'_>>,
 ) -> Result<Comparison, CliError> {
     let mut run_number = 0u32;
     let mut runs: Vec<(Model, Vec<RunReport>, f64)> = Vec::new();
+    let mut shares = Vec::new();
+    // Why the kernel's view is missing: said once, however many models it missed.
+    let mut kernel_note: Option<String> = None;
     let workload = crate::workload::find(&trial.base.workload);
     for &model in trial.models {
         // A model the workload is not for is left out, and said so (not run to fail).
@@ -64,6 +72,15 @@ pub fn measure(
             model,
             ..trial.base.clone()
         };
+        // Watch after measuring capacity, so its spinners are not in the window.
+        let watching = match observer.as_deref_mut().map(Observer::begin) {
+            Some(Ok(())) => true,
+            Some(Err(e)) => {
+                kernel_note.get_or_insert(e);
+                false
+            }
+            None => false,
+        };
         let mut reports = Vec::new();
         for i in 0..trial.repeat {
             if trial.chatty {
@@ -72,7 +89,7 @@ pub fn measure(
             let n = run_number;
             let report = match record {
                 Some(r) => run_with_events_on(runner, &spec, cancel, |ev| r(n, ev))?,
-                None => runner.run(&spec, &Sink::null(), cancel)?,
+                None => run_on_own_thread(runner, &spec, cancel)?,
             };
             run_number += 1;
             if report.cancelled {
@@ -81,7 +98,12 @@ pub fn measure(
             }
             reports.push(report);
         }
+        let share = match observer.as_deref_mut() {
+            Some(o) if watching => o.end(),
+            _ => None,
+        };
         runs.push((model, reports, capacity));
+        shares.push(share);
     }
     if runs.is_empty()
         && let Some(w) = workload
@@ -101,7 +123,30 @@ pub fn measure(
     }
     let mut cmp = summarise(&runs, trial.spinners);
     cmp.switch_interval_ms = trial.base.gil.switch_interval.as_secs_f64() * 1e3;
+    for (row, share) in cmp.rows.iter_mut().zip(shares) {
+        row.kernel = share;
+    }
+    cmp.kernel_note = kernel_note;
     Ok(cmp)
+}
+
+/// Run `spec` on a thread named for the run (`conlab-run-MODEL`, as the dashboard's), so
+/// the kernel's view counts it among the run's threads (a sequential run computes on it)
+/// whichever thread called.
+fn run_on_own_thread(
+    runner: &dyn Runner,
+    spec: &RunSpec,
+    cancel: &CancelToken,
+) -> Result<RunReport, crate::exec::RunError> {
+    use crate::exec::RunError;
+    std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .name(format!("conlab-run-{}", spec.model))
+            .spawn_scoped(scope, || runner.run(spec, &Sink::null(), cancel))
+            .map_err(|e| RunError::Plan(anyhow::anyhow!("could not start the run thread: {e}")))?
+            .join()
+            .unwrap_or_else(|_| Err(RunError::Plan(anyhow::anyhow!("the run thread panicked"))))
+    })
 }
 
 pub fn compare_command(args: &CompareArgs) -> Result<ExitCode, CliError> {
@@ -144,17 +189,28 @@ pub fn compare_command(args: &CompareArgs) -> Result<ExitCode, CliError> {
         spinners,
         chatty: std::io::stderr().is_terminal(),
     };
+    let every = std::time::Duration::from_millis(crate::observe::SAMPLE_MS);
+    let mut kernel = (args.kernel == OnOff::On).then(|| OwnTree::new(every));
     let cmp = measure(
         runtime.runner.as_ref(),
         &trial,
         &cancel,
         &mut || crate::capacity::measure(spinners, &cancel),
+        kernel.as_mut().map(|k| k as &mut dyn Observer),
         capture.as_ref().map(|_| &record as &Record<'_>),
     )?;
+    drop(kernel);
     if let Some(c) = capture {
         c.finish()?;
     }
     let mut cmp = cmp;
+    cmp.kernel_sample_ms = (args.kernel == OnOff::On).then_some(crate::observe::SAMPLE_MS);
+    // The table and markdown say it beside the empty columns; say it for JSON and CSV too.
+    if let Some(note) = &cmp.kernel_note
+        && matches!(args.format, Format::Json | Format::Csv)
+    {
+        eprintln!("conlab: no kernel shares: {note}");
+    }
     cmp.split = base.args.split.map(|s| s.name().to_string());
     for r in &mut cmp.rows {
         r.split = cmp.split.clone();
@@ -175,6 +231,7 @@ mod tests {
 
     use super::*;
     use crate::exec::mock::MockRunner;
+    use crate::observe::KernelShare;
 
     fn secs(s: f64) -> Duration {
         Duration::from_secs_f64(s)
@@ -195,7 +252,15 @@ mod tests {
             spinners: 2,
             chatty: false,
         };
-        measure(runner, &trial, &CancelToken::new(), &mut || capacity, None).expect("compares")
+        measure(
+            runner,
+            &trial,
+            &CancelToken::new(),
+            &mut || capacity,
+            None,
+            None,
+        )
+        .expect("compares")
     }
 
     #[test]
@@ -270,6 +335,7 @@ mod tests {
             &trial,
             &CancelToken::new(),
             &mut || measured.next().unwrap_or(0.0),
+            None,
             Some(&record),
         )
         .expect("compares");
@@ -280,5 +346,149 @@ mod tests {
         // 4 runs × (RunStarted + 4 × (TaskStarted, TaskFinished) + RunFinished).
         assert_eq!(runs.len(), 4 * 10);
         assert_eq!(runs.iter().filter(|&&r| r == 3).count(), 10);
+    }
+
+    /// What happened, in order: windows opened and closed, runs and the thread each ran on.
+    type Log = Mutex<Vec<String>>;
+
+    /// A fake kernel: each window's share is `lock` = the window's number, so rows can be
+    /// told apart; `broken` fails every `begin` as a machine without /proc would.
+    struct FakeKernel<'a> {
+        log: &'a Log,
+        windows: usize,
+        broken: Option<&'static str>,
+    }
+
+    impl Observer for FakeKernel<'_> {
+        fn begin(&mut self) -> Result<(), String> {
+            if let Some(why) = self.broken {
+                self.log.lock().expect("lock").push("begin failed".into());
+                return Err(why.into());
+            }
+            self.log.lock().expect("lock").push("begin".into());
+            Ok(())
+        }
+        fn end(&mut self) -> Option<KernelShare> {
+            self.log.lock().expect("lock").push("end".into());
+            self.windows += 1;
+            Some(KernelShare {
+                lock: self.windows as f64,
+                threads_counted: 2,
+                ..KernelShare::default()
+            })
+        }
+    }
+
+    /// The mock, logging each run's model and the name of the thread it ran on.
+    struct Logged<'a>(MockRunner, &'a Log);
+
+    impl Runner for Logged<'_> {
+        fn run(
+            &self,
+            spec: &RunSpec,
+            sink: &Sink,
+            cancel: &CancelToken,
+        ) -> Result<RunReport, crate::exec::RunError> {
+            let thread = std::thread::current().name().unwrap_or("?").to_string();
+            self.1
+                .lock()
+                .expect("lock")
+                .push(format!("run {} on {thread}", spec.model));
+            self.0.run(spec, sink, cancel)
+        }
+    }
+
+    fn observed(kernel: &mut FakeKernel, log: &Log, record: bool) -> Comparison {
+        let runner = Logged(
+            MockRunner::new("25")
+                .takes(Model::Sequential, secs(1.0), secs(1.0))
+                .takes(Model::Threads, secs(1.0), secs(1.0)),
+            log,
+        );
+        let base = RunSpec::new("primes", Model::Sequential, 2);
+        let models = [Model::Sequential, Model::Threads];
+        let trial = Trial {
+            base: &base,
+            models: &models,
+            repeat: 2,
+            spinners: 2,
+            chatty: false,
+        };
+        let ignore = |_: u32, _: &Stamped| {};
+        measure(
+            &runner,
+            &trial,
+            &CancelToken::new(),
+            &mut || {
+                log.lock().expect("lock").push("capacity".into());
+                2.0
+            },
+            Some(kernel),
+            record.then_some(&ignore as &Record<'_>),
+        )
+        .expect("compares")
+    }
+
+    #[test]
+    fn each_models_runs_are_watched_in_a_window_of_their_own() {
+        for record in [false, true] {
+            let log = Log::default();
+            let mut kernel = FakeKernel {
+                log: &log,
+                windows: 0,
+                broken: None,
+            };
+            let cmp = observed(&mut kernel, &log, record);
+            let log = log.into_inner().expect("lock");
+            // The run thread's name marks it as the run's, whatever the caller's.
+            let run = |m: &str| match record {
+                true => format!("run {m} on conlab-run"),
+                false => format!("run {m} on conlab-run-{m}"),
+            };
+            let want = vec![
+                "capacity".to_string(),
+                "begin".into(),
+                run("sequential"),
+                run("sequential"),
+                "end".into(),
+                "capacity".into(),
+                "begin".into(),
+                run("threads"),
+                run("threads"),
+                "end".into(),
+            ];
+            assert_eq!(log, want);
+            let locks: Vec<f64> = cmp
+                .rows
+                .iter()
+                .map(|r| r.kernel.expect("seen").lock)
+                .collect();
+            assert_eq!(locks, vec![1.0, 2.0], "each row has its own window's share");
+            assert_eq!(cmp.kernel_note, None);
+        }
+    }
+
+    #[test]
+    fn without_proc_compare_still_works_and_says_why_once() {
+        let log = Log::default();
+        let mut kernel = FakeKernel {
+            log: &log,
+            windows: 0,
+            broken: Some("no /proc here"),
+        };
+        let cmp = observed(&mut kernel, &log, false);
+        assert_eq!(cmp.rows.len(), 2);
+        assert!(
+            cmp.rows
+                .iter()
+                .all(|r| r.kernel.is_none() && r.answers_agree)
+        );
+        assert_eq!(cmp.kernel_note.as_deref(), Some("no /proc here"));
+        let log = log.into_inner().expect("lock");
+        assert_eq!(log.iter().filter(|l| *l == "begin failed").count(), 2);
+        assert!(
+            !log.contains(&"end".to_string()),
+            "no window to close: {log:?}"
+        );
     }
 }

@@ -2,25 +2,16 @@
 //! from `/proc` beside the engine's own timeline, so the simulated GIL can be checked
 //! against the kernel (threads waiting for it show as blocked on a lock).
 //!
-//! conlab samples its own process tree; the lanes keep only the run's threads: the
-//! thread pool's workers and scene threads, the thread that runs a sequential run or
-//! feeds a pool, and every thread of a worker process or of the Python interpreter.
+//! conlab samples its own process tree; the lanes keep only the run's threads
+//! ([`crate::observe::run_threads`]: the pools' workers, the thread that runs a sequential
+//! run or feeds a pool, the async loop, every thread of a worker process or of the Python
+//! interpreter).
 
 use crate::observe::lanes::{Lane, Lanes};
 use crate::observe::{KernelSample, TreeTotals};
 
 /// Sampling period of the kernel view (the watch command's default).
-pub const SAMPLE_MS: u64 = 5;
-
-/// Names of this process's threads that do a run's work (the rest draw, read keys,
-/// sample the CPU or wait for signals).
-/// (The kernel keeps 15 bytes of a name: `conlab-async-loop` reads `conlab-async-lo`.)
-const RUN_THREADS: [&str; 4] = [
-    "conlab-thread",
-    "conlab-scene",
-    "conlab-run-",
-    "conlab-async",
-];
+pub const SAMPLE_MS: u64 = crate::observe::SAMPLE_MS;
 
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct KernelView {
@@ -65,7 +56,7 @@ impl KernelView {
 
     /// Whether `lane` is one of the run's threads.
     pub fn keep(&self, lane: &Lane) -> bool {
-        lane.pid != self.own_pid || RUN_THREADS.iter().any(|p| lane.name.starts_with(p))
+        crate::observe::run_threads::is_run_thread(self.own_pid, lane.pid, &lane.name)
     }
 
     /// Samples a column must hold for the whole kept history to fit `cols` columns.

@@ -6,12 +6,19 @@ pub mod classify;
 pub mod lanes;
 pub mod probe;
 pub mod proc;
+pub mod run_threads;
 pub mod sampler;
+pub mod share;
 pub mod totals;
+pub mod window;
 
 pub use classify::{Split, State, Wait};
 pub use probe::{Probe, ProbeError, check_proc};
+pub use share::KernelShare;
 pub use totals::{Totals, TreeTotals};
+
+/// Default sampling period, in ms (`watch`, the dashboard's `k` view, `compare`).
+pub const SAMPLE_MS: u64 = 5;
 
 /// One thread over one sampling interval.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]

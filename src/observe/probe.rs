@@ -57,6 +57,9 @@ struct ThreadSlot {
     /// Seen in at least one earlier sample (its interval is whole).
     settled: bool,
     name: String,
+    /// Its name was read again after it first ran: a new thread starts with its parent's
+    /// name and names itself once it runs, so the name read at birth may be the parent's.
+    named: bool,
 }
 
 struct ProcSlot {
@@ -89,6 +92,8 @@ pub struct Probe {
     max_open: usize,
     /// Per-thread files read so far (schedstat and wait), for the bench and tests.
     thread_reads: u64,
+    /// Threads that ran for the first time this sample: their names are read again.
+    to_name: Vec<u32>,
     buf: Vec<u8>,
 }
 
@@ -123,6 +128,7 @@ impl Probe {
             open: 0,
             max_open: max_open(),
             thread_reads: 0,
+            to_name: Vec::new(),
             buf: Vec::with_capacity(256),
         })
     }
@@ -211,6 +217,7 @@ impl Probe {
         for tid in gone {
             self.drop_thread(tid, &mut events);
         }
+        self.name_again(&mut events);
         KernelSample {
             at_ns: now.saturating_duration_since(self.start).as_nanos() as u64,
             interval_ns: interval,
@@ -266,6 +273,10 @@ impl Probe {
         slot.wait_known |= now.is_some();
         slot.probed |= probed;
         slot.ran |= d_run > 0;
+        if d_run > 0 && !slot.named {
+            slot.named = true;
+            self.to_name.push(tid);
+        }
         slot.run = run;
         slot.queued = queued;
         slot.wait = wait;
@@ -309,6 +320,30 @@ impl Probe {
                 (st.state != 'R').then(|| wait_from_stat_state(st.state))
             }
         }
+    }
+
+    /// Read again the names of threads that ran for the first time (once each).
+    fn name_again(&mut self, events: &mut Vec<TreeEvent>) {
+        let mut tids = std::mem::take(&mut self.to_name);
+        for tid in tids.drain(..) {
+            let Some(pid) = self.threads.get(&tid).map(|t| t.pid) else {
+                continue;
+            };
+            self.thread_reads += 1;
+            let Some(name) = self
+                .read_file(&task_path(pid, tid, "comm"))
+                .map(|s| s.trim_end().to_string())
+            else {
+                continue;
+            };
+            if let Some(slot) = self.threads.get_mut(&tid)
+                && slot.name != name
+            {
+                slot.name = name.clone();
+                events.push(TreeEvent::ThreadRenamed { pid, tid, name });
+            }
+        }
+        self.to_name = tids;
     }
 
     fn drop_thread(&mut self, tid: u32, events: &mut Vec<TreeEvent>) {
@@ -435,6 +470,7 @@ impl Probe {
             ran: true,
             settled: false,
             name: name.clone(),
+            named: false,
         };
         // Attached to a running program: what its threads did before is not ours to count.
         if first
@@ -669,6 +705,57 @@ mod tests {
         } else {
             assert_eq!(seen, want);
         }
+    }
+
+    #[test]
+    fn a_thread_named_after_it_was_found_is_named_once_it_runs() {
+        if check_proc().is_err() {
+            eprintln!("skipped: /proc unreadable here");
+            return;
+        }
+        // A new thread starts with its parent's name and names itself once it runs: the
+        // probe may find it in between (a short-lived pool thread would keep the wrong
+        // name to its end). Here the name changes while it has not run since it was found.
+        let (tid_tx, tid_rx) = crossbeam_channel::bounded::<u32>(0);
+        let (go_tx, go_rx) = crossbeam_channel::bounded::<()>(0);
+        let (ran_tx, ran_rx) = crossbeam_channel::bounded::<()>(0);
+        let h = std::thread::spawn(move || {
+            tid_tx.send(my_tid()).expect("send");
+            let _ = go_rx.recv();
+            let _ = ran_tx.send(());
+            let _ = go_rx.recv();
+        });
+        let tid = tid_rx.recv().expect("tid");
+        let me = std::process::id();
+        let mut p = Probe::new(me, false, Instant::now()).expect("probe");
+        p.sample(Instant::now());
+        std::fs::write(task_path(me, tid, "comm"), "conlab-renamed").expect("rename");
+        go_tx.send(()).expect("go");
+        ran_rx.recv().expect("ran");
+        let mut renamed = Vec::new();
+        // Until the kernel has charged its run (at most a few samples).
+        for _ in 0..50 {
+            let s = p.sample(Instant::now());
+            renamed.extend(
+                s.events
+                    .into_iter()
+                    .filter(|e| matches!(e, TreeEvent::ThreadRenamed { tid: t, .. } if *t == tid)),
+            );
+            if !renamed.is_empty() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        drop(go_tx);
+        h.join().expect("join");
+        assert_eq!(
+            renamed,
+            vec![TreeEvent::ThreadRenamed {
+                pid: me,
+                tid,
+                name: "conlab-renamed".into()
+            }]
+        );
     }
 
     #[test]

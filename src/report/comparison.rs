@@ -5,6 +5,7 @@ use serde::Serialize;
 
 use crate::core::Model;
 use crate::exec::RunReport;
+use crate::observe::KernelShare;
 
 /// One model's line in a comparison: the keys of `compare --format json`.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -53,6 +54,10 @@ pub struct Row {
     pub loop_lag_max_ms: Option<f64>,
     /// Async only: the 99th percentile of heartbeat lag, in ms (median over the repeats).
     pub loop_lag_p99_ms: Option<f64>,
+    /// What the kernel saw the run's working threads do over all the repeats (sampled
+    /// from `/proc`); `None` where it was not sampled ([`Comparison::kernel_note`] says
+    /// why).
+    pub kernel: Option<KernelShare>,
 }
 
 impl Row {
@@ -91,6 +96,10 @@ pub struct Comparison {
     pub split: Option<String>,
     pub capacity: f64,
     pub capacity_spinners: usize,
+    /// How often the kernel's view was sampled, in ms; `None` when it was not.
+    pub kernel_sample_ms: Option<u64>,
+    /// Why the rows have no kernel shares, when sampling was asked for and failed.
+    pub kernel_note: Option<String>,
     pub rows: Vec<Row>,
 }
 
@@ -218,6 +227,7 @@ pub fn summarise(measured: &[(Model, Vec<RunReport>, f64)], spinners: usize) -> 
                         .collect();
                     (!p.is_empty()).then(|| median(&p))
                 },
+                kernel: None,
             }
         })
         .collect();
@@ -240,6 +250,8 @@ pub fn summarise(measured: &[(Model, Vec<RunReport>, f64)], spinners: usize) -> 
         split: None,
         capacity,
         capacity_spinners: spinners,
+        kernel_sample_ms: None,
+        kernel_note: None,
         rows,
     }
 }

@@ -5,10 +5,21 @@ use super::comparison::Comparison;
 
 pub struct CsvExporter;
 
-const HEADER: &str = "model,gil,workers,repeat,elapsed_median_s,elapsed_min_s,elapsed_max_s,speedup,efficiency,cpu_utilisation,capacity,of_capacity,answer,answers_agree,failed,busy_s,imbalance,peak_rss_mb,peak_threads,loop_lag_max_ms,loop_lag_p99_ms";
+const HEADER: &str = "model,gil,workers,repeat,elapsed_median_s,elapsed_min_s,elapsed_max_s,speedup,efficiency,cpu_utilisation,capacity,of_capacity,answer,answers_agree,failed,busy_s,imbalance,peak_rss_mb,peak_threads,loop_lag_max_ms,loop_lag_p99_ms,kernel_on_cpu,kernel_runnable,kernel_lock,kernel_io,kernel_sleep,kernel_threads_counted,kernel_threads_seen";
 
 fn opt(x: Option<f64>) -> String {
     x.map_or(String::new(), |v| format!("{v:.4}"))
+}
+
+/// The kernel's seven fields (empty where it was not seen), comma-separated.
+fn kernel_fields(r: &super::comparison::Row) -> String {
+    match &r.kernel {
+        Some(k) => format!(
+            "{:.4},{:.4},{:.4},{:.4},{:.4},{},{}",
+            k.on_cpu, k.runnable, k.lock, k.io, k.sleep, k.threads_counted, k.threads_seen
+        ),
+        None => ",".repeat(6),
+    }
 }
 
 impl Exporter for CsvExporter {
@@ -16,7 +27,7 @@ impl Exporter for CsvExporter {
         let mut s = format!("{HEADER}\n");
         for r in &c.rows {
             s += &format!(
-                "{},{},{},{},{:.4},{:.4},{:.4},{},{},{:.3},{:.3},{},{},{},{},{},{},{},{},{},{}\n",
+                "{},{},{},{},{:.4},{:.4},{:.4},{},{},{:.3},{:.3},{},{},{},{},{},{},{},{},{},{},{}\n",
                 r.model,
                 r.gil,
                 r.workers,
@@ -43,6 +54,7 @@ impl Exporter for CsvExporter {
                 r.peak_threads.map_or(String::new(), |t| t.to_string()),
                 opt(r.loop_lag_max_ms),
                 opt(r.loop_lag_p99_ms),
+                kernel_fields(r),
             );
         }
         s
@@ -62,9 +74,29 @@ mod tests {
         assert!(lines.iter().all(|l| l.split(',').count() == cols));
         assert!(lines[3].starts_with("processes,true,2,3,1.7000"));
         assert!(
-            lines[3].ends_with(",1.0200;1.6150,1.2258,21.5000,10,,"),
+            lines[3].ends_with(
+                ",1.0200;1.6150,1.2258,21.5000,10,,,0.9600,0.0300,0.0000,0.0050,0.0050,2,5"
+            ),
             "{}",
             lines[3]
         );
+    }
+
+    #[test]
+    fn without_the_kernel_its_fields_are_empty() {
+        let out = CsvExporter.export(&super::super::fixture::without_kernel());
+        let lines: Vec<&str> = out.lines().collect();
+        let cols = lines[0].split(',').count();
+        assert!(lines.iter().all(|l| l.split(',').count() == cols));
+        assert!(
+            lines[1].ends_with(",1270607,true,0,3.1000,,8.2500,2,,,,,,,,,"),
+            "{}",
+            lines[1]
+        );
+    }
+
+    #[test]
+    fn csv_snapshot() {
+        insta::assert_snapshot!(CsvExporter.export(&super::super::fixture::comparison()));
     }
 }

@@ -48,11 +48,39 @@ mod tests {
             "peak_threads",
             "loop_lag_max_ms",
             "loop_lag_p99_ms",
+            "kernel",
         ] {
             assert!(rows[0].get(key).is_some(), "missing {key}");
         }
         assert_eq!(rows[2]["model"], "processes");
         assert_eq!(rows[3]["model"], "async");
         assert_eq!(rows[3]["loop_lag_max_ms"], 101.0);
+        let k = &rows[1]["kernel"];
+        for key in [
+            "on_cpu",
+            "runnable",
+            "lock",
+            "io",
+            "sleep",
+            "threads_counted",
+            "threads_seen",
+            "thread_s",
+        ] {
+            assert!(k.get(key).is_some(), "missing kernel.{key}");
+        }
+        assert_eq!(k["lock"], 0.49);
+        assert_eq!(k["threads_counted"], 2);
+    }
+
+    #[test]
+    fn json_snapshot() {
+        insta::assert_snapshot!(JsonExporter.export(&super::super::fixture::comparison()));
+    }
+
+    #[test]
+    fn without_the_kernel_it_is_null() {
+        let out = JsonExporter.export(&super::super::fixture::without_kernel());
+        let v: serde_json::Value = serde_json::from_str(&out).expect("valid JSON");
+        assert!(v[0]["kernel"].is_null());
     }
 }

@@ -1,7 +1,10 @@
 //! `--format markdown`: a table to paste into notes and docs.
 
 use super::comparison::Comparison;
-use super::{Exporter, answer_cell, lag_cell, percent, times};
+use super::{
+    Exporter, KERNEL_HEADER, KernelSection, answer_cell, kernel_cells, kernel_rule, kernel_section,
+    lag_cell, percent, times,
+};
 
 pub struct MarkdownExporter;
 
@@ -37,6 +40,23 @@ impl Exporter for MarkdownExporter {
                 answer_cell(r)
             );
         }
+        match kernel_section(c) {
+            None => {}
+            Some(KernelSection::Missing(why)) => {
+                s += &format!("\n**Kernel's view**: not measured — {why}\n");
+            }
+            Some(KernelSection::Shown { sample_ms }) => {
+                s += &format!(
+                    "\n**Kernel's view** — the working threads' time, sampled from /proc every {sample_ms} ms\n\n"
+                );
+                s += &format!("| model | {} |\n", KERNEL_HEADER.join(" | "));
+                s += "|---|---:|---:|---:|---:|---:|---:|\n";
+                for r in &c.rows {
+                    s += &format!("| {} | {} |\n", r.model, kernel_cells(r).join(" | "));
+                }
+                s += &format!("\n{}\n", kernel_rule().join(" "));
+            }
+        }
         s
     }
 }
@@ -48,8 +68,24 @@ mod tests {
     #[test]
     fn a_row_per_model() {
         let out = MarkdownExporter.export(&super::super::fixture::comparison());
-        assert_eq!(out.lines().filter(|l| l.starts_with("| ")).count(), 5);
+        // The main table and the kernel's, each a header and four models.
+        assert_eq!(out.lines().filter(|l| l.starts_with("| ")).count(), 10);
         assert!(out.contains("| processes | 1.700 s"));
         assert!(out.contains("| 1.02–1.61 s | 1.23× |"), "{out}");
+    }
+
+    #[test]
+    fn markdown_snapshot() {
+        insta::assert_snapshot!(MarkdownExporter.export(&super::super::fixture::comparison()));
+    }
+
+    #[test]
+    fn without_proc_it_says_why_and_draws_no_empty_table() {
+        let out = MarkdownExporter.export(&super::super::fixture::without_kernel());
+        assert_eq!(out.lines().filter(|l| l.starts_with("| ")).count(), 5);
+        assert!(
+            out.ends_with("**Kernel's view**: not measured — the kernel's per-thread view needs Linux's /proc, which is missing or unreadable here (/proc/7/task/7/schedstat: No such file or directory (os error 2))\n"),
+            "{out}"
+        );
     }
 }

@@ -42,6 +42,54 @@ pub(crate) fn lag_cell(ms: Option<f64>) -> String {
     ms.map_or("—".into(), |v| format!("{v:.1} ms"))
 }
 
+/// The kernel section's column heads (one row per model, beside the model's name).
+pub(crate) const KERNEL_HEADER: [&str; 6] =
+    ["counted", "on CPU", "runnable", "lock", "I/O", "asleep"];
+
+/// A row's kernel cells: the threads counted of those seen, then each share; "—" where
+/// the kernel was not seen.
+pub(crate) fn kernel_cells(r: &comparison::Row) -> [String; 6] {
+    match &r.kernel {
+        Some(k) => [
+            format!("{} of {}", k.threads_counted, k.threads_seen),
+            percent(Some(k.on_cpu)),
+            percent(Some(k.runnable)),
+            percent(Some(k.lock)),
+            percent(Some(k.io)),
+            percent(Some(k.sleep)),
+        ],
+        None => std::array::from_fn(|_| "—".to_string()),
+    }
+}
+
+/// The kernel section's title, or why there is none; `None` when it was not asked for
+/// (`--kernel off`) and nothing is to be said.
+pub(crate) enum KernelSection<'a> {
+    Shown { sample_ms: u64 },
+    Missing(&'a str),
+}
+
+pub(crate) fn kernel_section(c: &Comparison) -> Option<KernelSection<'_>> {
+    if let Some(note) = &c.kernel_note
+        && c.rows.iter().all(|r| r.kernel.is_none())
+    {
+        return Some(KernelSection::Missing(note));
+    }
+    let sample_ms = c.kernel_sample_ms?;
+    Some(KernelSection::Shown { sample_ms })
+}
+
+/// Which threads the kernel section counts, a footnote in lines of at most 80 columns.
+pub(crate) fn kernel_rule() -> [String; 2] {
+    [
+        format!(
+            "counted: the run's threads that did its work (time on a CPU at least {:.0}% of",
+            crate::observe::share::WORKING * 100.0
+        ),
+        "the busiest one's, so not a thread waiting in join) of all its threads seen".into(),
+    ]
+}
+
 /// The answer with ✓ when every model agrees, ✗ otherwise.
 pub(crate) fn answer_cell(r: &comparison::Row) -> String {
     match &r.answer {
@@ -56,6 +104,39 @@ pub(crate) fn answer_cell(r: &comparison::Row) -> String {
 pub(crate) mod fixture {
     use super::comparison::{Comparison, Row};
     use crate::exec::Model;
+    use crate::observe::KernelShare;
+
+    /// What the kernel might see of each model on 2 cores with the GIL on.
+    fn kernel(model: Model) -> KernelShare {
+        let (on_cpu, runnable, lock, io, counted, seen) = match model {
+            Model::Sequential => (0.985, 0.01, 0.0, 0.0, 1, 1),
+            Model::Threads => (0.49, 0.015, 0.49, 0.0, 2, 3),
+            Model::Processes => (0.96, 0.03, 0.0, 0.005, 2, 5),
+            Model::Async => (0.97, 0.02, 0.0, 0.001, 1, 2),
+        };
+        KernelShare {
+            on_cpu,
+            runnable,
+            lock,
+            io,
+            sleep: 1.0 - on_cpu - runnable - lock - io,
+            threads_counted: counted,
+            threads_seen: seen,
+            thread_s: 3.1 * counted as f64,
+        }
+    }
+
+    /// The fixture as it is where `/proc` cannot be read.
+    pub fn without_kernel() -> Comparison {
+        let mut c = comparison();
+        for r in &mut c.rows {
+            r.kernel = None;
+        }
+        c.kernel_note = Some(
+            "the kernel's per-thread view needs Linux's /proc, which is missing or unreadable here (/proc/7/task/7/schedstat: No such file or directory (os error 2))".into(),
+        );
+        c
+    }
 
     pub fn comparison() -> Comparison {
         let row = |model, workers, med: f64, speedup: Option<f64>, util| Row {
@@ -96,6 +177,7 @@ pub(crate) mod fixture {
             }),
             loop_lag_max_ms: (model == Model::Async).then_some(101.0),
             loop_lag_p99_ms: (model == Model::Async).then_some(100.5),
+            kernel: Some(kernel(model)),
         };
         Comparison {
             workload: "primes".into(),
@@ -108,6 +190,8 @@ pub(crate) mod fixture {
             split: Some("ranges".into()),
             capacity: 1.8,
             capacity_spinners: 2,
+            kernel_sample_ms: Some(5),
+            kernel_note: None,
             rows: vec![
                 row(Model::Sequential, 1, 3.1, Some(1.0), 1.0),
                 row(Model::Threads, 2, 3.2, Some(3.1 / 3.2), 1.01),

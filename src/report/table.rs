@@ -1,7 +1,10 @@
 //! `--format table`: aligned columns for a terminal, with the machine's capacity.
 
 use super::comparison::Comparison;
-use super::{Exporter, answer_cell, lag_cell, percent, times};
+use super::{
+    Exporter, KERNEL_HEADER, KernelSection, answer_cell, kernel_cells, kernel_rule, kernel_section,
+    lag_cell, percent, times,
+};
 
 pub struct TableExporter;
 
@@ -103,7 +106,58 @@ impl Exporter for TableExporter {
         if c.rows.iter().any(|r| !r.busy_s.is_empty()) {
             s += "\nbusy/worker: each worker's time running tasks (least–most); imbalance: the busiest ÷ the mean (1.00× = even)\n";
         }
+        s += &kernel_table(c);
         s
+    }
+}
+
+/// The kernel's view, a second table that fits 80 columns: per model, how its working
+/// threads spent their time.
+fn kernel_table(c: &Comparison) -> String {
+    match kernel_section(c) {
+        None => String::new(),
+        Some(KernelSection::Missing(why)) => format!("\nkernel's view: not measured — {why}\n"),
+        Some(KernelSection::Shown { sample_ms }) => {
+            let mut s = format!(
+                "\nkernel's view — the working threads' time, sampled from /proc every {sample_ms} ms\n"
+            );
+            let rows: Vec<(String, [String; 6])> = c
+                .rows
+                .iter()
+                .map(|r| (r.model.to_string(), kernel_cells(r)))
+                .collect();
+            let name = rows
+                .iter()
+                .map(|(m, _)| m.chars().count())
+                .chain(["model".len()])
+                .max()
+                .unwrap_or(0);
+            let widths: Vec<usize> = (0..6)
+                .map(|i| {
+                    rows.iter()
+                        .map(|(_, cells)| cells[i].chars().count())
+                        .chain([KERNEL_HEADER[i].chars().count()])
+                        .max()
+                        .unwrap_or(0)
+                })
+                .collect();
+            let line = |model: &str, cells: &[&str]| {
+                let mut l = format!("{model:<name$}");
+                for (cell, w) in cells.iter().zip(&widths) {
+                    l += &format!("  {cell:>w$}");
+                }
+                l + "\n"
+            };
+            s += &line("model", &KERNEL_HEADER);
+            for (model, cells) in &rows {
+                s += &line(model, &cells.each_ref().map(String::as_str));
+            }
+            for l in kernel_rule() {
+                s += &l;
+                s.push('\n');
+            }
+            s
+        }
     }
 }
 
@@ -114,5 +168,34 @@ mod tests {
     #[test]
     fn table_snapshot() {
         insta::assert_snapshot!(TableExporter.export(&super::super::fixture::comparison()));
+    }
+
+    #[test]
+    fn the_kernel_table_fits_80_columns() {
+        let out = TableExporter.export(&super::super::fixture::comparison());
+        let kernel = out
+            .split("\nkernel's view")
+            .nth(1)
+            .expect("a kernel section");
+        assert!(kernel.lines().all(|l| l.chars().count() <= 80), "{kernel}");
+        assert!(kernel.contains("threads      2 of 3     49%"), "{kernel}");
+    }
+
+    #[test]
+    fn without_proc_the_table_says_why_once() {
+        let out = TableExporter.export(&super::super::fixture::without_kernel());
+        insta::assert_snapshot!(out.split("\n\n").last().unwrap_or_default());
+        assert_eq!(out.matches("missing or unreadable").count(), 1, "{out}");
+        assert!(!out.contains("on CPU"), "no empty kernel table: {out}");
+    }
+
+    #[test]
+    fn kernel_off_shows_no_kernel_section() {
+        let mut c = super::super::fixture::comparison();
+        c.kernel_sample_ms = None;
+        for r in &mut c.rows {
+            r.kernel = None;
+        }
+        assert!(!TableExporter.export(&c).contains("kernel"));
     }
 }
