@@ -31,7 +31,7 @@ fn proc_readable() -> bool {
 
 /// `compare --format json` with `args`: the rows by model name.
 fn compare(args: &[&str]) -> Vec<Value> {
-    let mut all = vec!["compare", "--workers", "2", "--format", "json"];
+    let mut all = vec!["compare", "--format", "json"];
     all.extend_from_slice(args);
     let out = conlab(&all);
     assert!(
@@ -59,14 +59,27 @@ fn counted(r: &Value) -> u64 {
     r["kernel"]["threads_counted"].as_u64().expect("counted")
 }
 
-const PRIMES: [&str; 4] = ["--workload", "primes", "--size", "4000000"];
+const PRIMES: [&str; 6] = [
+    "--workload",
+    "primes",
+    "--size",
+    "4000000",
+    "--workers",
+    "2",
+];
 
 #[test]
 fn native_models_have_their_shapes() {
     if !proc_readable() {
         // Then compare works without the columns and says why, once.
         let out = conlab(&[
-            "compare", "--workload", "tiny", "--tasks", "8", "--format", "json",
+            "compare",
+            "--workload",
+            "tiny",
+            "--tasks",
+            "8",
+            "--format",
+            "json",
         ]);
         assert!(out.status.success());
         let rows: Vec<Value> = serde_json::from_slice(&out.stdout).expect("JSON");
@@ -110,6 +123,35 @@ fn native_models_have_their_shapes() {
 }
 
 #[test]
+fn waiting_work_counts_the_sleepers_not_the_thread_in_join() {
+    if !proc_readable() {
+        return;
+    }
+    let rows = compare(&[
+        "--workload",
+        "sleep",
+        "--size",
+        "200",
+        "--tasks",
+        "8",
+        "--workers",
+        "4",
+        "--models",
+        "threads,processes",
+    ]);
+    for model in ["threads", "processes"] {
+        let r = row(&rows, model);
+        // The four workers, sleeping: not the thread that waits for them on a lock, nor a
+        // worker process's stdin reader waiting for I/O.
+        assert_eq!(counted(r), 4, "{r}");
+        assert!(
+            share(r, "sleep") > 4.0 * (share(r, "lock") + share(r, "io")),
+            "{r}"
+        );
+    }
+}
+
+#[test]
 fn the_real_interpreters_threads_wait_on_its_gil() {
     if !proc_readable() {
         return;
@@ -127,6 +169,8 @@ fn the_real_interpreters_threads_wait_on_its_gil() {
         "primes",
         "--size",
         "1000000",
+        "--workers",
+        "2",
         "--models",
         "sequential,threads",
     ]);

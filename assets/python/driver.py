@@ -317,8 +317,22 @@ sys.modules["conlab_driver"].process_init()
 """
 
 
+def name_os_thread(name):
+    """Linux: the name the kernel shows for this thread (its comm), so conlab's kernel view
+    tells the driver's plumbing from the work (Python before 3.14 keeps names to itself)."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).prctl(15, name.encode()[:15], 0, 0, 0)  # PR_SET_NAME
+    except Exception:
+        pass
+
+
 def watch_stdin():
     """conlab keeps our stdin open until the run ends: EOF before that means it is gone."""
+    name_os_thread("conlab-stdin")
     try:
         while os.read(0, 4096):
             pass

@@ -2,23 +2,44 @@
 //! on a CPU, runnable (waiting for a core), blocked on a lock, on I/O and asleep — what
 //! `compare` reports per model.
 //!
-//! Which threads count: the run's threads ([`super::run_threads`]) that did the work —
-//! those whose time on a CPU, as a share of their own time in the window, is at least
-//! [`WORKING`] of the busiest one's. Shares, not seconds, so a short-lived worker
-//! process counts like a long one. This leaves out the thread that hands out tasks and
-//! waits in `join` (a futex, which would read as "blocked on a lock"), a worker process's
-//! pipe reader and the interpreter's main thread waiting for its pool, while threads that
-//! wait their turn for the GIL still count: under a fair GIL each gets about the same
-//! share, far above a quarter of the busiest.
+//! Which threads count: of the run's threads ([`super::run_threads`]), those that did its
+//! work — not a thread that hands out tasks and waits in `join` (a futex, which would read
+//! as "blocked on a lock"), nor one that waits for the results or feeds a pipe:
+//! 1. conlab's own plumbing ([`PLUMBING`]: the thread a model runs on, which feeds a pool
+//!    and waits or reads the interpreter's pipe; a worker process's and the Python
+//!    driver's stdin readers) counts only when it is all there is (a sequential run
+//!    computes on the run thread).
+//! 2. **Computing work** (the busiest of the rest was on a CPU at least [`COMPUTING`] of
+//!    its time): the threads on a CPU at least [`WORKING`] as much as the busiest, as a
+//!    share of their own time (so a short-lived worker process counts like a long one).
+//!    Threads waiting their turn for a GIL count — a fair GIL gives each about the same
+//!    share — while a main thread waiting for its pool is on a CPU a few hundredths as
+//!    much (its start-up).
+//! 3. **Waiting work** (sleeps, HTTP; or many threads taking turns for one GIL): a CPU
+//!    share tells nothing (an interpreter's start-up costs its main thread more CPU than
+//!    a sleeping worker uses), so the threads not blocked on a lock most of their time:
+//!    sleeping or waiting for I/O is the work, waiting in `join` is not. Should that
+//!    leave none (every thread takes turns for a lock), the rule for computing work.
 
 use serde::Serialize;
 
-use super::TreeTotals;
 use super::run_threads::is_run_thread;
+use super::{Split, TreeTotals};
 
-/// A thread counts when its share of time on a CPU is at least this fraction of the
-/// busiest run thread's.
+/// Computing work: a thread counts when its share of time on a CPU is at least this
+/// fraction of the busiest thread's.
 pub const WORKING: f64 = 0.25;
+
+/// Work computes when its busiest thread was on a CPU at least this share of its time
+/// (two threads sharing a GIL each are about half of it; a sleeping worker well under a
+/// hundredth, an interpreter's main thread waiting for its pool a few hundredths).
+pub const COMPUTING: f64 = 0.2;
+
+/// Name prefixes of conlab's plumbing among the run's threads: the thread a model runs on
+/// (`conlab-run-MODEL`; it feeds the pools and waits, or reads the interpreter's events),
+/// a worker process's stdin reader (`conlab-worker-stdin`, 15 bytes kept) and the Python
+/// driver's (`conlab-stdin`, named by the driver).
+pub const PLUMBING: [&str; 3] = ["conlab-run", "conlab-worker-s", "conlab-stdin"];
 
 /// The working threads' time, as fractions of it (they add up to 1).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
@@ -40,22 +61,26 @@ impl KernelShare {
     /// Fold what a window saw of conlab's own tree (`own_pid`) into the working threads'
     /// shares; `None` when no run thread was seen for any time.
     pub fn of(totals: &TreeTotals, own_pid: u32) -> Option<KernelShare> {
-        let run: Vec<_> = totals
+        let run: Vec<(bool, Split)> = totals
             .threads
             .values()
             .filter(|t| is_run_thread(own_pid, t.pid, &t.name))
-            .map(|t| t.split.settled())
-            .filter(|s| s.span > 0)
+            .map(|t| {
+                let plumbing = PLUMBING.iter().any(|p| t.name.starts_with(p));
+                (plumbing, t.split.settled())
+            })
+            .filter(|(_, s)| s.span > 0)
             .collect();
-        let cpu_share = |s: &super::Split| s.on_cpu as f64 / s.span as f64;
-        let busiest = run.iter().map(cpu_share).fold(0.0, f64::max);
-        let mut sum = super::Split::default();
-        let mut counted = 0;
-        for s in &run {
-            if cpu_share(s) >= WORKING * busiest {
-                sum.add(s);
-                counted += 1;
-            }
+        let only_plumbing = run.iter().all(|(plumbing, _)| *plumbing);
+        let candidates: Vec<&Split> = run
+            .iter()
+            .filter(|(plumbing, _)| only_plumbing || !plumbing)
+            .map(|(_, s)| s)
+            .collect();
+        let working = working(&candidates);
+        let mut sum = Split::default();
+        for s in &working {
+            sum.add(s);
         }
         let total = sum.total();
         if total == 0 {
@@ -68,18 +93,36 @@ impl KernelShare {
             lock: f(sum.lock),
             io: f(sum.io),
             sleep: f(sum.sleep),
-            threads_counted: counted,
+            threads_counted: working.len(),
             threads_seen: run.len(),
             thread_s: total as f64 / 1e9,
         })
     }
 }
 
+/// Rules 2 and 3 of the module's: the threads among `candidates` that did the work.
+fn working<'a>(candidates: &[&'a Split]) -> Vec<&'a Split> {
+    let cpu_share = |s: &Split| s.on_cpu as f64 / s.span as f64;
+    let busiest = candidates.iter().map(|s| cpu_share(s)).fold(0.0, f64::max);
+    let computing = |s: &&&Split| cpu_share(s) >= WORKING * busiest;
+    let not_locked = |s: &&&Split| 2 * s.lock < s.span;
+    let pick = |keep: &dyn Fn(&&&Split) -> bool| -> Vec<&'a Split> {
+        candidates.iter().filter(|s| keep(s)).copied().collect()
+    };
+    if busiest < COMPUTING {
+        let waiting = pick(&not_locked);
+        if !waiting.is_empty() {
+            return waiting;
+        }
+    }
+    pick(&computing)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::observe::Wait;
     use crate::observe::totals::ThreadTotal;
-    use crate::observe::{Split, Wait};
 
     const MS: u64 = 1_000_000;
 
@@ -127,27 +170,106 @@ mod tests {
     #[test]
     fn every_thread_of_a_child_process_is_the_runs() {
         let t = tree(vec![
+            thread(10, 11, "conlab-run-proce", split(2, Wait::Lock)),
             thread(20, 20, "conlab", split(97, Wait::Io)),
             thread(20, 21, "conlab-worker-s", split(0, Wait::Io)),
+            thread(20, 22, "ctrl-c", split(0, Wait::Lock)),
             thread(30, 30, "python3", split(90, Wait::Sleep)),
         ]);
         let s = KernelShare::of(&t, 10).expect("a share");
-        assert_eq!((s.threads_counted, s.threads_seen), (2, 3));
+        assert_eq!((s.threads_counted, s.threads_seen), (2, 5));
         assert!((s.on_cpu - 0.935).abs() < 1e-9, "{s:?}");
         assert!((s.io - 0.015).abs() < 1e-9 && (s.sleep - 0.05).abs() < 1e-9);
     }
 
     #[test]
-    fn waiting_work_still_has_a_share() {
-        // Nothing computes: every thread's share of a CPU is tiny, and the busiest sets
-        // the bar.
+    fn a_sequential_run_computes_on_the_run_thread() {
         let t = tree(vec![
-            thread(10, 12, "conlab-thread-0", split(1, Wait::Sleep)),
-            thread(10, 13, "conlab-thread-1", split(1, Wait::Sleep)),
+            thread(10, 10, "conlab", split(0, Wait::Lock)),
+            thread(10, 11, "conlab-run-seque", split(99, Wait::Sleep)),
         ]);
         let s = KernelShare::of(&t, 10).expect("a share");
-        assert_eq!(s.threads_counted, 2);
-        assert!((s.sleep - 0.99).abs() < 1e-9);
+        assert_eq!((s.threads_counted, s.threads_seen), (1, 1));
+        assert!((s.on_cpu - 0.99).abs() < 1e-9, "{s:?}");
+        // Waiting work too.
+        let t = tree(vec![thread(
+            10,
+            11,
+            "conlab-run-seque",
+            idle(30, Wait::Sleep),
+        )]);
+        assert_eq!(KernelShare::of(&t, 10).expect("a share").threads_counted, 1);
+    }
+
+    #[test]
+    fn the_interpreters_main_thread_waiting_for_its_threads_does_not_count() {
+        // Computing: its start-up is a few hundredths of its time, the workers' half.
+        let t = tree(vec![
+            thread(10, 11, "conlab-run-threa", idle(300, Wait::Io)),
+            thread(30, 30, "python3", split(4, Wait::Lock)),
+            thread(30, 31, "python3", split(50, Wait::Lock)),
+            thread(30, 32, "python3", split(47, Wait::Lock)),
+        ]);
+        let s = KernelShare::of(&t, 10).expect("a share");
+        assert_eq!((s.threads_counted, s.threads_seen), (2, 4));
+        assert!((s.lock - 0.515).abs() < 1e-9, "{s:?}");
+        // Waiting: its start-up is more CPU than the sleeping workers used, but it waits
+        // on a lock all the rest of the time.
+        let t = tree(vec![
+            thread(10, 11, "conlab-run-threa", idle(300, Wait::Io)),
+            thread(30, 30, "python3", split(6, Wait::Lock)),
+            thread(30, 31, "python3", idle(40, Wait::Sleep)),
+            thread(30, 32, "python3", idle(40, Wait::Sleep)),
+        ]);
+        let s = KernelShare::of(&t, 10).expect("a share");
+        assert_eq!((s.threads_counted, s.threads_seen), (2, 4));
+        assert!(s.sleep > 0.99 && s.lock == 0.0, "{s:?}");
+    }
+
+    /// `cpu` µs on a CPU of 100 ms, the rest waiting on `wait`.
+    fn idle(cpu_us: u64, wait: Wait) -> Split {
+        Split::of_interval(cpu_us * 1_000, 0, 100 * MS, Some(wait), true)
+    }
+
+    #[test]
+    fn waiting_work_counts_the_waiting_workers_not_the_one_in_join() {
+        // Nothing computes, and the coordinator used more CPU than the sleepers: the CPU
+        // tells nothing; the lock it waits on does.
+        let t = tree(vec![
+            thread(10, 11, "conlab-run-threa", idle(60, Wait::Lock)),
+            thread(10, 12, "conlab-thread-0", idle(50, Wait::Sleep)),
+            thread(10, 13, "conlab-thread-1", idle(10, Wait::Io)),
+        ]);
+        let s = KernelShare::of(&t, 10).expect("a share");
+        assert_eq!((s.threads_counted, s.threads_seen), (2, 3));
+        assert_eq!(s.lock, 0.0);
+        assert!((s.sleep - 0.49975).abs() < 1e-9, "{s:?}");
+        assert!((s.io - 0.49995).abs() < 1e-9, "{s:?}");
+    }
+
+    #[test]
+    fn many_threads_taking_turns_for_a_gil_still_compute() {
+        // 40 threads on one GIL: each on a CPU 2.5% of its time, the rest on the lock.
+        let mut threads: Vec<ThreadTotal> = (0..40)
+            .map(|i| {
+                let s = Split::of_interval(2_500_000, 0, 100 * MS, Some(Wait::Lock), true);
+                thread(10, 100 + i, "conlab-thread", s)
+            })
+            .collect();
+        threads.push(thread(10, 11, "conlab-run-threa", idle(20, Wait::Lock)));
+        let s = KernelShare::of(&tree(threads), 10).expect("a share");
+        assert_eq!((s.threads_counted, s.threads_seen), (40, 41));
+        assert!((s.lock - 0.975).abs() < 1e-9, "{s:?}");
+    }
+
+    #[test]
+    fn waiting_work_where_everything_waits_on_locks_falls_back_to_the_cpu() {
+        let t = tree(vec![
+            thread(10, 11, "conlab-run-threa", idle(1, Wait::Lock)),
+            thread(10, 12, "conlab-thread-0", idle(500, Wait::Lock)),
+        ]);
+        let s = KernelShare::of(&t, 10).expect("a share");
+        assert_eq!(s.threads_counted, 1);
     }
 
     #[test]

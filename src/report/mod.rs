@@ -79,14 +79,20 @@ pub(crate) fn kernel_section(c: &Comparison) -> Option<KernelSection<'_>> {
     Some(KernelSection::Shown { sample_ms })
 }
 
-/// Which threads the kernel section counts, a footnote in lines of at most 80 columns.
-pub(crate) fn kernel_rule() -> [String; 2] {
+/// Which threads the kernel section counts, a footnote in lines of at most 80 columns
+/// (the rule is [`crate::observe::share`]'s).
+pub(crate) fn kernel_rule() -> [String; 3] {
+    use crate::observe::share::{COMPUTING, WORKING};
     [
+        "counted: of the run's threads seen, those doing its work, not those feeding or".into(),
         format!(
-            "counted: the run's threads that did its work (time on a CPU at least {:.0}% of",
-            crate::observe::share::WORKING * 100.0
+            "waiting for it — computing work (a thread on a CPU {:.0}% of its time): those on a",
+            COMPUTING * 100.0
         ),
-        "the busiest one's, so not a thread waiting in join) of all its threads seen".into(),
+        format!(
+            "CPU at least {:.0}% as much as the busiest; else those not mostly on a lock",
+            WORKING * 100.0
+        ),
     ]
 }
 
