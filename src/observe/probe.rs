@@ -377,7 +377,8 @@ impl Probe {
                         t.ran = false;
                     }
                     if let Some(s) = self.read_file(&task_path(pid, tid, "children")) {
-                        todo.extend(parse_children(s));
+                        // conlab's guard is its child but no part of what is watched.
+                        todo.extend(parse_children(s).filter(|c| !crate::guard::is_guard(*c)));
                     }
                 }
                 if !self.threads.contains_key(&tid) {

@@ -270,9 +270,16 @@ impl Session {
         if let Target::Started(p) = &mut self.target
             && self.exit_code.is_none()
         {
-            // No stray: whatever the program left running in its group goes too; a
-            // program still running (an error path) is killed, or reaping would hang.
+            // No stray: whatever the program left running in its group goes too (asked
+            // to terminate, then killed if it has not within the grace); a program still
+            // running (an error path) is killed, or reaping would hang.
             p.signal(if exited { 1 } else { 2 });
+            if exited {
+                crate::runtime::child::wait_group_gone(p.pid, child::STOP_GRACE);
+                if p.group_running() {
+                    p.signal(2);
+                }
+            }
             let status = p.reap().ok();
             self.exit_code = status.as_ref().map(child::exit_code);
             self.kernel_cpu_s = child::children_cpu_s();
