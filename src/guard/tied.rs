@@ -51,6 +51,14 @@ pub fn exec_tied(parent: u32, argv: &[String]) -> ExitCode {
     ExitCode::from(exec_failure(&e))
 }
 
+/// A program started by [`spawn_tied`].
+pub struct Tied {
+    pub child: Child,
+    /// What the launcher used before the program began, in ns, from its `schedstat`: time
+    /// on a CPU and waiting for one. conlab's, not the program's (zero for a plain spawn).
+    pub launcher_ns: (u64, u64),
+}
+
 /// Start `program args` in a new process group, tied to conlab's life: through the
 /// launcher and watched by the guard when conlab is installed ([`super::install`]), a
 /// plain spawn otherwise. `stdio` sets its standard streams. The caller reaps the child,
@@ -62,12 +70,15 @@ pub fn spawn_tied(
     program: &OsStr,
     args: &[String],
     stdio: impl FnOnce(&mut Command),
-) -> std::io::Result<Child> {
+) -> std::io::Result<Tied> {
     let Some(exe) = super::installed() else {
         let mut cmd = Command::new(program);
         cmd.args(args).process_group(0);
         stdio(&mut cmd);
-        return cmd.spawn();
+        return cmd.spawn().map(|child| Tied {
+            child,
+            launcher_ns: (0, 0),
+        });
     };
     let mut cmd = super::conlab_command(exe);
     cmd.arg(EXEC_COMMAND)
@@ -102,6 +113,11 @@ pub fn spawn_tied(
             }
         }
     }
+    // Stopped, it cannot run: its clock now is all the launcher's.
+    let launcher_ns = std::fs::read_to_string(format!("/proc/{pid}/schedstat"))
+        .ok()
+        .and_then(|s| crate::observe::proc::parse_schedstat(&s))
+        .unwrap_or((0, 0));
     if let Err(e) = super::protect(child.id()) {
         let _ = child.kill();
         let _ = child.wait();
@@ -115,7 +131,7 @@ pub fn spawn_tied(
         let _ = child.wait();
         return Err(e.into());
     }
-    Ok(child)
+    Ok(Tied { child, launcher_ns })
 }
 
 #[cfg(test)]
@@ -132,11 +148,12 @@ mod tests {
 
     #[test]
     fn without_install_it_is_a_plain_spawn_in_its_own_group() {
-        let mut child = spawn_tied(OsStr::new("sh"), &["-c".into(), "exit 3".into()], |c| {
+        let mut tied = spawn_tied(OsStr::new("sh"), &["-c".into(), "exit 3".into()], |c| {
             c.stdout(std::process::Stdio::null());
         })
         .expect("sh");
-        let status = child.wait().expect("reaped");
+        assert_eq!(tied.launcher_ns, (0, 0), "no launcher");
+        let status = tied.child.wait().expect("reaped");
         assert_eq!(status.code(), Some(3));
     }
 }

@@ -29,6 +29,9 @@ pub enum Output {
 pub struct Program {
     child: Child,
     pub pid: u32,
+    /// conlab's launcher's time on a CPU and waiting for one (ns) before the program
+    /// began: left out of the program's figures.
+    pub launcher_ns: (u64, u64),
 }
 
 impl Program {
@@ -48,7 +51,7 @@ impl Program {
         };
         // Said before anything starts (the launcher would only learn it when it execs).
         runnable(exe).map_err(cant)?;
-        let child = crate::guard::tied::spawn_tied(exe.as_ref(), args, |cmd| {
+        let tied = crate::guard::tied::spawn_tied(exe.as_ref(), args, |cmd| {
             if output == Output::Null {
                 cmd.stdin(Stdio::null())
                     .stdout(Stdio::null())
@@ -57,8 +60,9 @@ impl Program {
         })
         .map_err(cant)?;
         Ok(Program {
-            pid: child.id(),
-            child,
+            pid: tied.child.id(),
+            child: tied.child,
+            launcher_ns: tied.launcher_ns,
         })
     }
 
