@@ -212,6 +212,7 @@ impl Probe {
             self.drop_thread(tid, &mut events);
         }
         KernelSample {
+            cost_ns: 0,
             at_ns: now.saturating_duration_since(self.start).as_nanos() as u64,
             interval_ns: interval,
             threads: out,
