@@ -701,11 +701,19 @@ mod tests {
         assert_eq!(parse_budget("1"), Ok(1.0));
         assert_eq!(parse_budget("0.5%"), Ok(0.5));
         assert_eq!(parse_budget("0"), Ok(0.0));
-        assert!(parse_budget("101").unwrap_err().contains("0 to 100"));
-        assert!(parse_budget("-1").unwrap_err().contains("out of range"));
+        assert!(
+            parse_budget("101")
+                .expect_err("refused")
+                .contains("0 to 100")
+        );
+        assert!(
+            parse_budget("-1")
+                .expect_err("refused")
+                .contains("out of range")
+        );
         assert!(
             parse_budget("lots")
-                .unwrap_err()
+                .expect_err("refused")
                 .contains("not a percentage")
         );
         let cli = Cli::try_parse_from(["conlab", "watch", "--budget", "0", "--", "true"])
