@@ -2,11 +2,13 @@
 //! no handler of its own runs. Each test marks one run of the real binary with a unique
 //! environment variable (everything it starts inherits it), waits until the processes of
 //! interest exist, SIGKILLs conlab, and polls /proc, with a deadline, until no live process
-//! carries the mark. Whatever a failing test leaves is killed when it ends.
+//! carries the mark. Whatever a failing test leaves is killed when it ends. (The dashboard's
+//! case, in a pseudo-terminal, is in `tui_e2e.rs`.)
 
-use std::io::{BufRead, BufReader, Read, Write};
+mod common;
+
+use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, kill};
@@ -73,6 +75,20 @@ fn count(ps: &[(u32, String)], comm: &str) -> usize {
 fn pythons(ps: &[(u32, String)]) -> usize {
     ps.iter().filter(|(_, c)| c.starts_with("python")).count()
 }
+
+/// A minute-long sleep in each of four tasks on two worker processes.
+const SLEEPING_POOL: [&str; 10] = [
+    "--workload",
+    "sleep",
+    "--model",
+    "processes",
+    "--workers",
+    "2",
+    "--tasks",
+    "4",
+    "--delay-ms",
+    "60000",
+];
 
 /// Poll until `f` gives a value, or panic naming `what` after `deadline`.
 fn wait_for<T>(what: &str, deadline: Duration, mut f: impl FnMut() -> Result<T, String>) -> T {
@@ -170,19 +186,6 @@ impl Drop for Marked {
     }
 }
 
-/// The interpreter itself (not a shim such as pyenv's), or why not.
-fn python() -> Result<String, String> {
-    let out = Command::new("python3")
-        .args(["-c", "import sys; print(sys.executable)"])
-        .output()
-        .map_err(|e| format!("python3 not found: {e}"))?;
-    let exe = String::from_utf8_lossy(&out.stdout).trim().to_string();
-    if !out.status.success() || exe.is_empty() {
-        return Err("python3 did not say where it lives".into());
-    }
-    Ok(exe)
-}
-
 // ------------------------------------------------------------------------ conlab watch
 
 #[test]
@@ -209,7 +212,7 @@ fn a_watched_program_and_its_background_job_die_with_conlab() {
 
 #[test]
 fn a_watched_programs_python_workers_die_with_conlab() {
-    let py = match python() {
+    let py = match common::python3() {
         Ok(p) => p,
         Err(why) => return println!("skipped: {why}"),
     };
@@ -283,23 +286,8 @@ fn an_attached_program_is_never_killed() {
 
 #[test]
 fn the_process_pools_workers_die_with_conlab() {
-    let mut run = Marked::start(
-        "run-processes",
-        &[
-            "run",
-            "--workload",
-            "sleep",
-            "--model",
-            "processes",
-            "--workers",
-            "2",
-            "--tasks",
-            "4",
-            "--delay-ms",
-            "60000",
-        ],
-        Stdio::null(),
-    );
+    let args: Vec<&str> = ["run"].into_iter().chain(SLEEPING_POOL).collect();
+    let mut run = Marked::start("run-processes", &args, Stdio::null());
     // conlab and its two workers (`conlab worker`).
     run.wait_until("two worker processes", |ps| count(ps, "conlab") == 3);
     run.sigkill_and_expect_nothing_left();
@@ -328,119 +316,27 @@ fn the_async_loops_offload_workers_die_with_conlab() {
     run.sigkill_and_expect_nothing_left();
 }
 
-/// The dashboard in a pseudo-terminal under a shell that ignores SIGHUP (so the kernel's
-/// hang-up, when the session's terminal goes, cannot be what ends the workers).
-#[test]
-fn the_dashboards_workers_die_with_conlab() {
-    use portable_pty::{CommandBuilder, PtySize, native_pty_system};
-    let pair = native_pty_system()
-        .openpty(PtySize {
-            rows: 36,
-            cols: 120,
-            pixel_width: 0,
-            pixel_height: 0,
-        })
-        .expect("a pty");
-    let mark = unique("tui");
-    let mut cmd = CommandBuilder::new("sh");
-    cmd.args([
-        "-c",
-        "trap '' HUP; exec \"$0\" \"$@\"",
-        conlab_exe(),
-        "tui",
-        "--workload",
-        "sleep",
-        "--delay-ms",
-        "60000",
-        "--tasks",
-        "4",
-        "--workers",
-        "2",
-    ]);
-    cmd.env("TERM", "xterm-256color");
-    cmd.env(MARK, &mark);
-    let mut child = pair.slave.spawn_command(cmd).expect("spawn conlab");
-    drop(pair.slave);
-    let parser = Arc::new(Mutex::new(vt100::Parser::new(
-        std::num::NonZeroU16::new(36).expect("rows"),
-        std::num::NonZeroU16::new(120).expect("cols"),
-        0,
-    )));
-    let mut reader = pair.master.try_clone_reader().expect("reader");
-    let feed = parser.clone();
-    let pump = std::thread::spawn(move || {
-        let mut buf = [0u8; 8192];
-        while let Ok(n) = reader.read(&mut buf) {
-            if n == 0 {
-                break;
-            }
-            feed.lock().expect("parser").process(&buf[..n]);
-        }
-    });
-    let run = Marked { mark, child: None };
-    let screen = || parser.lock().expect("parser").screen().contents();
-    wait_for("the idle dashboard", APPEAR, || {
-        let s = screen();
-        if s.contains("processes") && s.contains("timeline") {
-            Ok(())
-        } else {
-            Err(s)
-        }
-    });
-    // Select the processes panel (sequential is first) and run it alone.
-    let mut writer = pair.master.take_writer().expect("writer");
-    writer.write_all(b"ll\r").expect("keys");
-    writer.flush().expect("flush");
-    run.wait_until("the dashboard's two workers", |ps| count(ps, "conlab") == 3);
-    let pid = child.process_id().expect("pid");
-    kill(Pid::from_raw(pid as i32), Signal::SIGKILL).expect("SIGKILL conlab");
-    let _ = child.wait();
-    wait_for("every process conlab started to be gone", VANISH, || {
-        let left = marked(&run.mark);
-        if left.is_empty() {
-            Ok(())
-        } else {
-            Err(format!("left behind: {left:?}"))
-        }
-    });
-    drop(writer);
-    drop(pair.master);
-    let _ = pump.join();
-}
-
 // ---------------------------------------------------------------------- the CPython runtime
 
 /// A CPython process pool (`start_method`), its workers in a minute-long sleep; SIGKILL
 /// conlab. At least `python_processes` interpreters (the driver, the workers and what the
 /// start method adds: a resource tracker, a forkserver) are running before.
 fn cpython_pool_dies_with_conlab(start_method: &str, python_processes: usize) {
-    let py = match python() {
+    let py = match common::python3() {
         Ok(p) => p,
         Err(why) => return println!("skipped: {why}"),
     };
-    let mut run = Marked::start(
-        &format!("cpython-{start_method}"),
-        &[
-            "run",
-            "--runtime",
-            "cpython",
-            "--python",
-            &py,
-            "--start-method",
-            start_method,
-            "--workload",
-            "sleep",
-            "--model",
-            "processes",
-            "--workers",
-            "2",
-            "--tasks",
-            "4",
-            "--delay-ms",
-            "60000",
-        ],
-        Stdio::null(),
-    );
+    let mut args = vec![
+        "run",
+        "--runtime",
+        "cpython",
+        "--python",
+        &py,
+        "--start-method",
+        start_method,
+    ];
+    args.extend(SLEEPING_POOL);
+    let mut run = Marked::start(&format!("cpython-{start_method}"), &args, Stdio::null());
     // Every interpreter started, and two of them (the workers) asleep in their tasks.
     let ps = run.wait_until("the interpreter's pool, its workers in their tasks", |ps| {
         pythons(ps) >= python_processes
