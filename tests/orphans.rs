@@ -244,6 +244,38 @@ print('started', flush=True)\n    \
 }
 
 #[test]
+fn the_launcher_is_never_seen_as_the_watched_program() {
+    // The program starts through `conlab __exec`; from its first sample on, watch must see
+    // the program: no process or thread of conlab's in the recording, the JSON or the tree.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let rec = dir.path().join("watch.jsonl");
+    let rec_s = rec.to_str().expect("utf-8 path");
+    for _ in 0..5 {
+        let out = Command::new(conlab_exe())
+            .args(["watch", "--headless", "--json", "--record", rec_s, "--"])
+            .args(["sh", "-c", "sleep 0.05; exit 3"])
+            .stderr(Stdio::null())
+            .output()
+            .expect("conlab runs");
+        assert_eq!(out.status.code(), Some(3), "the exit code passes through");
+        let text = std::fs::read_to_string(&rec).expect("recording");
+        assert!(text.contains("\"process_born\""), "{text}");
+        for line in text.lines() {
+            assert!(
+                !line.contains("__exec") && !line.contains("\"name\":\"conlab"),
+                "conlab's launcher or guard in the recording: {line}"
+            );
+        }
+        let json = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            json.contains("\"cmd\":\"sh -c sleep 0.05; exit 3\""),
+            "{json}"
+        );
+        assert!(!json.contains("conlab"), "{json}");
+    }
+}
+
+#[test]
 fn an_attached_program_is_never_killed() {
     let mut target = Command::new("sleep")
         .arg("300")

@@ -9,6 +9,7 @@
 use std::ffi::OsStr;
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, ExitCode};
+use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, kill};
 use nix::sys::wait::{Id, WaitPidFlag, WaitStatus, waitid};
@@ -131,7 +132,35 @@ pub fn spawn_tied(
         let _ = child.wait();
         return Err(e.into());
     }
+    wait_exec(pid);
     Ok(Tied { child, launcher_ns })
+}
+
+/// Longest wait for a continued launcher to become the program.
+const EXEC_WAIT: Duration = Duration::from_secs(2);
+
+/// Wait (bounded) until the continued launcher has exec'd the program — its command line
+/// is no longer ours — or has ended: whoever looks at the process next sees the program,
+/// not conlab's launcher. Nothing is reaped.
+fn wait_exec(pid: Pid) {
+    let ours = |cmdline: &[u8]| cmdline.split(|b| *b == 0).nth(1) == Some(EXEC_COMMAND.as_bytes());
+    let deadline = Instant::now() + EXEC_WAIT;
+    while Instant::now() < deadline {
+        // Empty while the exec is under way (and for a zombie: `ended` then).
+        let launcher =
+            std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| c.is_empty() || ours(&c));
+        let ended = !matches!(
+            waitid(
+                Id::Pid(pid),
+                WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT,
+            ),
+            Ok(WaitStatus::StillAlive)
+        );
+        if !launcher || ended {
+            return;
+        }
+        std::thread::sleep(Duration::from_micros(100));
+    }
 }
 
 #[cfg(test)]
