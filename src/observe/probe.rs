@@ -4,12 +4,12 @@
 //! Kept cheap: each thread's `schedstat` stays open and is re-read with one `pread`; a
 //! thread's wait channel is read only when it spent part of the interval off a CPU and ran
 //! at all (a thread that has not run cannot have moved); the tree is walked for new
-//! threads and processes every few samples, memory and names refreshed more rarely.
+//! threads every 20 ms and for new processes every 60 ms, memory and names every 0.5 s.
 
 use std::collections::{BTreeMap, HashSet};
 use std::fs::File;
 use std::os::unix::fs::FileExt;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::classify::{Split, Wait, wait_from_stat_state, wait_from_syscall, wait_from_wchan};
 use super::proc::{
@@ -17,12 +17,13 @@ use super::proc::{
 };
 use super::{KernelSample, ThreadInterval, TreeEvent};
 
-/// Walk the tree for new threads every this many samples.
-pub const DISCOVER_EVERY: u64 = 4;
-/// Look for new child processes every this many samples (reads one file per thread).
-pub const CHILDREN_EVERY: u64 = 12;
-/// Refresh names and memory every this many samples.
-pub const SLOW_EVERY: u64 = 100;
+/// Walk the tree for new threads at most this often (every sample when the sampler has
+/// stretched its interval past it).
+pub const DISCOVER_EVERY: Duration = Duration::from_millis(20);
+/// Look for new child processes at most this often (reads one file per thread).
+pub const CHILDREN_EVERY: Duration = Duration::from_millis(60);
+/// Refresh names and memory at most this often.
+pub const SLOW_EVERY: Duration = Duration::from_millis(500);
 /// Threads whose files stay open at most (two each; the rest are opened per read).
 const MAX_OPEN: usize = 512;
 
@@ -82,9 +83,19 @@ pub struct Probe {
     last: Instant,
     start: Instant,
     samples: u64,
+    /// When the tree was last walked for threads, for child processes, and names and
+    /// memory refreshed.
+    walked: Option<Instant>,
+    walked_children: Option<Instant>,
+    refreshed: Option<Instant>,
+    /// This sample walks the tree (threads never seen waiting are looked at again).
+    walking: bool,
     /// Count threads already running at the first walk from zero (true when watch started
     /// the program) or from their current value (attached to a running one).
     from_birth: bool,
+    /// (on a CPU, waiting for one) in ns that the root's main thread spent before it
+    /// became the program (conlab's launcher, `guard::tied`): not the program's, not counted.
+    head_start: (u64, u64),
     /// `wchan` reads `0` for sleeping threads on this kernel (hidden from this user):
     /// read `syscall` instead.
     wchan_hidden: bool,
@@ -123,7 +134,12 @@ impl Probe {
             last: start,
             start,
             samples: 0,
+            walked: None,
+            walked_children: None,
+            refreshed: None,
+            walking: false,
             from_birth,
+            head_start: (0, 0),
             wchan_hidden: !wchan_visible(),
             open: 0,
             max_open: max_open(),
@@ -131,6 +147,13 @@ impl Probe {
             to_name: Vec::new(),
             buf: Vec::with_capacity(256),
         })
+    }
+
+    /// The root's main thread ran `run_ns` and waited `queued_ns` for a CPU (schedstat)
+    /// before it became the program: count from there, not from its birth.
+    pub fn with_head_start(mut self, run_ns: u64, queued_ns: u64) -> Probe {
+        self.head_start = (run_ns, queued_ns);
+        self
     }
 
     /// Threads currently known.
@@ -193,11 +216,20 @@ impl Probe {
             }
             p.cpu_ns = now_ns;
         }
-        if self.samples % DISCOVER_EVERY == 0 {
-            let children = self.samples % CHILDREN_EVERY == 0;
+        let due = |at: Option<Instant>, every: Duration| {
+            at.is_none_or(|a| now.saturating_duration_since(a) >= every)
+        };
+        self.walking = due(self.walked, DISCOVER_EVERY);
+        if self.walking {
+            let children = due(self.walked_children, CHILDREN_EVERY);
+            self.walked = Some(now);
+            if children {
+                self.walked_children = Some(now);
+            }
             self.discover(first, children, &mut events);
         }
-        if self.samples % SLOW_EVERY == 0 {
+        if due(self.refreshed, SLOW_EVERY) {
+            self.refreshed = Some(now);
             self.refresh_slow(&still, &mut events);
         }
         self.samples += 1;
@@ -219,6 +251,7 @@ impl Probe {
         }
         self.name_again(&mut events);
         KernelSample {
+            cost_ns: 0,
             at_ns: now.saturating_duration_since(self.start).as_nanos() as u64,
             interval_ns: interval,
             threads: out,
@@ -257,9 +290,9 @@ impl Probe {
         // A running thread's time is charged at scheduler ticks (4 ms at HZ=250), so a
         // computing thread often shows a little "off" time that is no wait: read where it
         // waits only when it was off for a quarter of the interval or more.
-        // Not yet seen waiting anywhere: look now, and again every few samples (it may
+        // Not yet seen waiting anywhere: look now, and again at each walk (it may
         // have been running the first time).
-        let first_look = !known && (!slot.probed || self.samples % DISCOVER_EVERY == 0);
+        let first_look = !known && (!slot.probed || self.walking);
         let now = if off > 0 && (first_look || (moved && off >= interval / 4)) {
             self.wait_of(pid, tid)
         } else {
@@ -412,7 +445,8 @@ impl Probe {
                         t.ran = false;
                     }
                     if let Some(s) = self.read_file(&task_path(pid, tid, "children")) {
-                        todo.extend(parse_children(s));
+                        // conlab's guard is its child but no part of what is watched.
+                        todo.extend(parse_children(s).filter(|c| !crate::guard::is_guard(*c)));
                     }
                 }
                 if !self.threads.contains_key(&tid) {
@@ -472,6 +506,11 @@ impl Probe {
             name: name.clone(),
             named: false,
         };
+        // Started through conlab's launcher: what it did before the program began is not
+        // the program's (the interval stays partial, as for any thread born in it).
+        if tid == self.root {
+            (slot.run, slot.queued) = self.head_start;
+        }
         // Attached to a running program: what its threads did before is not ours to count.
         if first
             && !self.from_birth
@@ -799,6 +838,47 @@ mod tests {
         );
         assert_eq!(last.threads.len(), 1);
         assert!(last.threads[0].split.sleep > 0, "{:?}", last.threads[0]);
+    }
+
+    #[test]
+    fn a_head_start_is_not_counted_as_the_programs() {
+        if check_proc().is_err() {
+            eprintln!("skipped: /proc unreadable here");
+            return;
+        }
+        // A stopped process stands for conlab's launcher, stopped before its exec: its
+        // clock cannot move, so all of it is the head start.
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .expect("sleep");
+        let pid = child.id();
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid as i32),
+            nix::sys::signal::Signal::SIGSTOP,
+        );
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .ok()
+            .and_then(|s| parse_stat(&s))
+            .is_none_or(|st| st.state != 'T')
+        {
+            assert!(Instant::now() < deadline, "sleep never stopped");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let (run, queued) = schedstat_of(None, pid, pid).expect("schedstat");
+        let at = Instant::now();
+        let whole = Probe::new(pid, true, at).expect("probe").sample(at);
+        let mut p = Probe::new(pid, true, at)
+            .expect("probe")
+            .with_head_start(run, queued);
+        let rest = p.sample(at);
+        let _ = child.kill();
+        let _ = child.wait();
+        assert!(run > 0, "exec took some CPU");
+        assert_eq!(whole.threads[0].split.on_cpu, run, "from birth: all of it");
+        assert_eq!(rest.threads[0].split.on_cpu, 0, "{:?}", rest.threads[0]);
+        assert_eq!(rest.threads[0].split.runnable, 0, "{:?}", rest.threads[0]);
     }
 
     #[test]

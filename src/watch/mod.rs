@@ -81,7 +81,11 @@ pub fn watch_command(args: &WatchArgs) -> Result<ExitCode, CliError> {
         ),
     };
     let probe = match Probe::new(target.pid(), matches!(target, Target::Started(_)), start) {
-        Ok(p) => p,
+        // conlab's launcher ran in the program's process before the program did.
+        Ok(p) => match &target {
+            Target::Started(prog) => p.with_head_start(prog.launcher_ns.0, prog.launcher_ns.1),
+            Target::Attached(_) => p,
+        },
         Err(e) => {
             if let Target::Started(mut p) = target {
                 p.kill();
@@ -104,7 +108,7 @@ pub fn watch_command(args: &WatchArgs) -> Result<ExitCode, CliError> {
             })
             .map_err(|e| anyhow::anyhow!("could not start the wait thread: {e}"))?;
     }
-    let sampler = Sampler::spawn(probe, every, tx.clone(), WatchMsg::Kernel)
+    let sampler = Sampler::spawn_within(probe, every, args.share(), tx.clone(), WatchMsg::Kernel)
         .map_err(|e| anyhow::anyhow!("could not start the sampler: {e}"))?;
     let title = match &target {
         Target::Started(_) => args.command.join(" "),
@@ -123,7 +127,7 @@ pub fn watch_command(args: &WatchArgs) -> Result<ExitCode, CliError> {
     signals.close();
     let out = result?;
     if headless {
-        print_outcome(&out, args.json);
+        print_outcome(&out, args.json, args.sample_ms, args.share());
     }
     Ok(match out.exit_code {
         Some(c) => ExitCode::from(c),
@@ -270,12 +274,21 @@ impl Session {
         if let Target::Started(p) = &mut self.target
             && self.exit_code.is_none()
         {
-            // No stray: whatever the program left running in its group goes too; a
-            // program still running (an error path) is killed, or reaping would hang.
+            // No stray: whatever the program left running in its group goes too (asked
+            // to terminate, then killed if it has not within the grace); a program still
+            // running (an error path) is killed, or reaping would hang.
             p.signal(if exited { 1 } else { 2 });
+            if exited {
+                crate::runtime::child::wait_group_gone(p.pid, child::STOP_GRACE);
+                if p.group_running() {
+                    p.signal(2);
+                }
+            }
             let status = p.reap().ok();
             self.exit_code = status.as_ref().map(child::exit_code);
-            self.kernel_cpu_s = child::children_cpu_s();
+            // Less what conlab's launcher used in that process before the program began.
+            let launcher_s = p.launcher_ns.0 as f64 / 1e9;
+            self.kernel_cpu_s = child::children_cpu_s().map(|k| (k - launcher_s).max(0.0));
         }
     }
 
@@ -304,9 +317,10 @@ fn run_headless(mut session: Session, rx: &Receiver<WatchMsg>) -> Result<Outcome
         match msg {
             Some(WatchMsg::Kernel(s)) => {
                 if totals.samples == 0 {
+                    let n = s.threads.len();
                     eprintln!(
-                        "conlab watch: watching pid {root} and its descendants ({} threads)",
-                        s.threads.len()
+                        "conlab watch: watching pid {root} and its descendants ({n} thread{})",
+                        if n == 1 { "" } else { "s" }
                     );
                 }
                 totals.apply(&s);
@@ -329,7 +343,42 @@ fn run_headless(mut session: Session, rx: &Receiver<WatchMsg>) -> Result<Outcome
 }
 
 /// The summary: one JSON object, or a table of threads and processes.
-fn print_outcome(out: &Outcome, as_json: bool) {
+/// What sampling cost and how often it happened, for `--json`.
+fn sampler_json(t: &TreeTotals, asked_ms: u64, share: Option<f64>) -> serde_json::Value {
+    json!({
+        "asked_ms": asked_ms,
+        "mean_interval_ms": t.mean_interval_ns().map(|n| n as f64 / 1e6),
+        "budget_share": share,
+        "cpu_s": t.sampler_ns as f64 / 1e9,
+        "share_of_core": t.sampler_share(),
+    })
+}
+
+/// The same in a sentence, for the summary.
+fn sampler_line(t: &TreeTotals, asked_ms: u64, share: Option<f64>) -> String {
+    let mean = t.mean_interval_ns().map(|n| n as f64 / 1e6);
+    let every = match mean {
+        Some(m) if m > asked_ms as f64 * 1.5 => format!(
+            "every {m:.1} ms on average (asked {asked_ms} ms; stretched to keep to {})",
+            share.map_or("its budget".into(), |s| format!(
+                "{:.2}% of a core",
+                s * 100.0
+            ))
+        ),
+        Some(m) => format!("every {m:.1} ms on average"),
+        None => format!("every {asked_ms} ms"),
+    };
+    match t.sampler_share() {
+        Some(s) => format!(
+            "sampled {every}; the sampler used {:.3} s of CPU, {:.2}% of one core",
+            t.sampler_ns as f64 / 1e9,
+            s * 100.0
+        ),
+        None => format!("sampled {every}"),
+    }
+}
+
+fn print_outcome(out: &Outcome, as_json: bool, asked_ms: u64, share: Option<f64>) {
     let (threads, processes) = out.totals.to_json();
     if as_json {
         let v = json!({
@@ -338,13 +387,14 @@ fn print_outcome(out: &Outcome, as_json: bool) {
             "samples": out.totals.samples,
             "tree_on_cpu_s": out.totals.tree_on_cpu_s(),
             "kernel_cpu_s": out.kernel_cpu_s,
+            "sampler": sampler_json(&out.totals, asked_ms, share),
             "threads": threads,
             "processes": processes,
         });
-        println!("{v}");
+        crate::outln!("{v}");
         return;
     }
-    println!(
+    crate::outln!(
         "watched {:.2} s, {} samples; the tree spent {:.3} s on a CPU{}",
         out.elapsed.as_secs_f64(),
         out.totals.samples,
@@ -353,14 +403,22 @@ fn print_outcome(out: &Outcome, as_json: bool) {
             .map(|k| format!(" (kernel's utime+stime: {k:.3} s)"))
             .unwrap_or_default()
     );
-    println!(
+    crate::outln!("{}", sampler_line(&out.totals, asked_ms, share));
+    crate::outln!(
         "{:>8} {:>8}  {:<16} {:>8} {:>8} {:>8} {:>8} {:>8}",
-        "pid", "tid", "name", "on CPU", "queued", "lock", "I/O", "sleep"
+        "pid",
+        "tid",
+        "name",
+        "on CPU",
+        "queued",
+        "lock",
+        "I/O",
+        "sleep"
     );
     for t in out.totals.threads.values() {
         let s = &t.split;
         let f = |ns: u64| format!("{:.3}", ns as f64 / 1e9);
-        println!(
+        crate::outln!(
             "{:>8} {:>8}  {:<16} {:>8} {:>8} {:>8} {:>8} {:>8}",
             t.pid,
             t.tid,
