@@ -55,6 +55,11 @@ pub struct KernelShare {
     pub threads_seen: usize,
     /// The counted threads' time in all, in thread-seconds.
     pub thread_s: f64,
+    /// The mean time between samples, in ms (the asked interval, or longer where the
+    /// sampler kept to its budget or the machine was busy); `None` with one sample.
+    pub sample_ms: Option<f64>,
+    /// What sampling cost: the sampler's CPU time as a share of one core.
+    pub sampler_cpu: Option<f64>,
 }
 
 impl KernelShare {
@@ -96,6 +101,8 @@ impl KernelShare {
             threads_counted: working.len(),
             threads_seen: run.len(),
             thread_s: total as f64 / 1e9,
+            sample_ms: totals.mean_interval_ns().map(|ns| ns as f64 / 1e6),
+            sampler_cpu: totals.sampler_share(),
         })
     }
 }

@@ -5,20 +5,28 @@ use super::comparison::Comparison;
 
 pub struct CsvExporter;
 
-const HEADER: &str = "model,gil,workers,repeat,elapsed_median_s,elapsed_min_s,elapsed_max_s,speedup,efficiency,cpu_utilisation,capacity,of_capacity,answer,answers_agree,failed,busy_s,imbalance,peak_rss_mb,peak_threads,loop_lag_max_ms,loop_lag_p99_ms,kernel_on_cpu,kernel_runnable,kernel_lock,kernel_io,kernel_sleep,kernel_threads_counted,kernel_threads_seen";
+const HEADER: &str = "model,gil,workers,repeat,elapsed_median_s,elapsed_min_s,elapsed_max_s,speedup,efficiency,cpu_utilisation,capacity,of_capacity,answer,answers_agree,failed,busy_s,imbalance,peak_rss_mb,peak_threads,loop_lag_max_ms,loop_lag_p99_ms,kernel_on_cpu,kernel_runnable,kernel_lock,kernel_io,kernel_sleep,kernel_threads_counted,kernel_threads_seen,kernel_sample_ms,kernel_sampler_cpu";
 
 fn opt(x: Option<f64>) -> String {
     x.map_or(String::new(), |v| format!("{v:.4}"))
 }
 
-/// The kernel's seven fields (empty where it was not seen), comma-separated.
+/// The kernel's nine fields (empty where it was not seen), comma-separated.
 fn kernel_fields(r: &super::comparison::Row) -> String {
     match &r.kernel {
         Some(k) => format!(
-            "{:.4},{:.4},{:.4},{:.4},{:.4},{},{}",
-            k.on_cpu, k.runnable, k.lock, k.io, k.sleep, k.threads_counted, k.threads_seen
+            "{:.4},{:.4},{:.4},{:.4},{:.4},{},{},{},{}",
+            k.on_cpu,
+            k.runnable,
+            k.lock,
+            k.io,
+            k.sleep,
+            k.threads_counted,
+            k.threads_seen,
+            opt(k.sample_ms),
+            opt(k.sampler_cpu)
         ),
-        None => ",".repeat(6),
+        None => ",".repeat(8),
     }
 }
 
@@ -75,7 +83,7 @@ mod tests {
         assert!(lines[3].starts_with("processes,true,2,3,1.7000"));
         assert!(
             lines[3].ends_with(
-                ",1.0200;1.6150,1.2258,21.5000,10,,,0.9600,0.0300,0.0000,0.0050,0.0050,2,5"
+                ",1.0200;1.6150,1.2258,21.5000,10,,,0.9600,0.0300,0.0000,0.0050,0.0050,2,5,5.0400,0.0071"
             ),
             "{}",
             lines[3]
@@ -89,7 +97,7 @@ mod tests {
         let cols = lines[0].split(',').count();
         assert!(lines.iter().all(|l| l.split(',').count() == cols));
         assert!(
-            lines[1].ends_with(",1270607,true,0,3.1000,,8.2500,2,,,,,,,,,"),
+            lines[1].ends_with(",1270607,true,0,3.1000,,8.2500,2,,,,,,,,,,,"),
             "{}",
             lines[1]
         );

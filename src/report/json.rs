@@ -65,6 +65,8 @@ mod tests {
             "threads_counted",
             "threads_seen",
             "thread_s",
+            "sample_ms",
+            "sampler_cpu",
         ] {
             assert!(k.get(key).is_some(), "missing kernel.{key}");
         }

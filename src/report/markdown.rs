@@ -2,8 +2,8 @@
 
 use super::comparison::Comparison;
 use super::{
-    Exporter, KERNEL_HEADER, KernelSection, answer_cell, kernel_cells, kernel_rule, kernel_section,
-    lag_cell, percent, times,
+    Exporter, KERNEL_HEADER, KernelSection, answer_cell, kernel_cells, kernel_rule,
+    kernel_sampling, kernel_section, lag_cell, percent, times,
 };
 
 pub struct MarkdownExporter;
@@ -46,8 +46,14 @@ impl Exporter for MarkdownExporter {
                 s += &format!("\n**Kernel's view**: not measured — {why}\n");
             }
             Some(KernelSection::Shown { sample_ms }) => {
+                let how = kernel_sampling(c);
+                let how = if how.is_empty() {
+                    how
+                } else {
+                    format!(" ({how})")
+                };
                 s += &format!(
-                    "\n**Kernel's view** — the working threads' time, sampled from /proc every {sample_ms} ms\n\n"
+                    "\n**Kernel's view** — the working threads' time, sampled from /proc every {sample_ms} ms{how}\n\n"
                 );
                 s += &format!("| model | {} |\n", KERNEL_HEADER.join(" | "));
                 s += "|---|---:|---:|---:|---:|---:|---:|\n";

@@ -69,6 +69,30 @@ pub(crate) enum KernelSection<'a> {
     Missing(&'a str),
 }
 
+/// How the kernel was sampled, from the rows: "mean 5.0–5.1 ms apart, the sampler at most
+/// 0.7% of a core" (empty where no row says).
+pub(crate) fn kernel_sampling(c: &Comparison) -> String {
+    let ks: Vec<&crate::observe::KernelShare> =
+        c.rows.iter().filter_map(|r| r.kernel.as_ref()).collect();
+    let range = |xs: Vec<f64>| {
+        let lo = xs.iter().copied().fold(f64::INFINITY, f64::min);
+        let hi = xs.iter().copied().fold(0.0, f64::max);
+        (!xs.is_empty()).then_some((lo, hi))
+    };
+    let mut parts = Vec::new();
+    if let Some((lo, hi)) = range(ks.iter().filter_map(|k| k.sample_ms).collect()) {
+        parts.push(if format!("{lo:.1}") == format!("{hi:.1}") {
+            format!("mean {lo:.1} ms apart")
+        } else {
+            format!("mean {lo:.1}–{hi:.1} ms apart")
+        });
+    }
+    if let Some((_, hi)) = range(ks.iter().filter_map(|k| k.sampler_cpu).collect()) {
+        parts.push(format!("the sampler at most {:.1}% of a core", hi * 100.0));
+    }
+    parts.join(", ")
+}
+
 pub(crate) fn kernel_section(c: &Comparison) -> Option<KernelSection<'_>> {
     if let Some(note) = &c.kernel_note
         && c.rows.iter().all(|r| r.kernel.is_none())
@@ -129,6 +153,12 @@ pub(crate) mod fixture {
             threads_counted: counted,
             threads_seen: seen,
             thread_s: 3.1 * counted as f64,
+            sample_ms: Some(5.04),
+            sampler_cpu: Some(if model == Model::Processes {
+                0.0071
+            } else {
+                0.0043
+            }),
         }
     }
 

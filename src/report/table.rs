@@ -2,8 +2,8 @@
 
 use super::comparison::Comparison;
 use super::{
-    Exporter, KERNEL_HEADER, KernelSection, answer_cell, kernel_cells, kernel_rule, kernel_section,
-    lag_cell, percent, times,
+    Exporter, KERNEL_HEADER, KernelSection, answer_cell, kernel_cells, kernel_rule,
+    kernel_sampling, kernel_section, lag_cell, percent, times,
 };
 
 pub struct TableExporter;
@@ -121,6 +121,10 @@ fn kernel_table(c: &Comparison) -> String {
             let mut s = format!(
                 "\nkernel's view — the working threads' time, sampled from /proc every {sample_ms} ms\n"
             );
+            let how = kernel_sampling(c);
+            if !how.is_empty() {
+                s += &format!("({how})\n");
+            }
             let rows: Vec<(String, [String; 6])> = c
                 .rows
                 .iter()
@@ -187,6 +191,19 @@ mod tests {
         insta::assert_snapshot!(out.split("\n\n").last().unwrap_or_default());
         assert_eq!(out.matches("missing or unreadable").count(), 1, "{out}");
         assert!(!out.contains("on CPU"), "no empty kernel table: {out}");
+    }
+
+    #[test]
+    fn a_stretched_sampler_is_said() {
+        let mut c = super::super::fixture::comparison();
+        if let Some(k) = c.rows[2].kernel.as_mut() {
+            k.sample_ms = Some(10.24);
+        }
+        let out = TableExporter.export(&c);
+        assert!(
+            out.contains("(mean 5.0–10.2 ms apart, the sampler at most 0.7% of a core)"),
+            "{out}"
+        );
     }
 
     #[test]
