@@ -313,31 +313,42 @@ mod tests {
         assert!(cmp.rows.iter().all(|r| r.speedup.is_none()));
     }
 
-    #[test]
-    fn capacity_is_measured_before_each_model_and_every_event_is_recorded() {
-        let runner = MockRunner::new("25")
+    /// Sequential and threads, one second each on the mock.
+    fn two_models() -> MockRunner {
+        MockRunner::new("25")
             .takes(Model::Sequential, secs(1.0), secs(1.0))
-            .takes(Model::Threads, secs(1.0), secs(1.0));
+            .takes(Model::Threads, secs(1.0), secs(1.0))
+    }
+
+    /// `f` on a trial of sequential and threads, twice each.
+    fn twice_each<R>(f: impl FnOnce(&Trial) -> R) -> R {
         let base = RunSpec::new("primes", Model::Sequential, 2);
         let models = [Model::Sequential, Model::Threads];
-        let trial = Trial {
+        f(&Trial {
             base: &base,
             models: &models,
             repeat: 2,
             spinners: 2,
             chatty: false,
-        };
+        })
+    }
+
+    #[test]
+    fn capacity_is_measured_before_each_model_and_every_event_is_recorded() {
+        let runner = two_models();
         let mut measured = vec![1.0, 3.0].into_iter();
         let recorded = Mutex::new(Vec::new());
         let record = |run: u32, _: &Stamped| recorded.lock().expect("lock").push(run);
-        let cmp = measure(
-            &runner,
-            &trial,
-            &CancelToken::new(),
-            &mut || measured.next().unwrap_or(0.0),
-            None,
-            Some(&record),
-        )
+        let cmp = twice_each(|trial| {
+            measure(
+                &runner,
+                trial,
+                &CancelToken::new(),
+                &mut || measured.next().unwrap_or(0.0),
+                None,
+                Some(&record),
+            )
+        })
         .expect("compares");
         assert_eq!(cmp.rows[0].capacity, 1.0);
         assert_eq!(cmp.rows[1].capacity, 3.0);
@@ -399,33 +410,21 @@ mod tests {
     }
 
     fn observed(kernel: &mut FakeKernel, log: &Log, record: bool) -> Comparison {
-        let runner = Logged(
-            MockRunner::new("25")
-                .takes(Model::Sequential, secs(1.0), secs(1.0))
-                .takes(Model::Threads, secs(1.0), secs(1.0)),
-            log,
-        );
-        let base = RunSpec::new("primes", Model::Sequential, 2);
-        let models = [Model::Sequential, Model::Threads];
-        let trial = Trial {
-            base: &base,
-            models: &models,
-            repeat: 2,
-            spinners: 2,
-            chatty: false,
-        };
+        let runner = Logged(two_models(), log);
         let ignore = |_: u32, _: &Stamped| {};
-        measure(
-            &runner,
-            &trial,
-            &CancelToken::new(),
-            &mut || {
-                log.lock().expect("lock").push("capacity".into());
-                2.0
-            },
-            Some(kernel),
-            record.then_some(&ignore as &Record<'_>),
-        )
+        twice_each(|trial| {
+            measure(
+                &runner,
+                trial,
+                &CancelToken::new(),
+                &mut || {
+                    log.lock().expect("lock").push("capacity".into());
+                    2.0
+                },
+                Some(kernel),
+                record.then_some(&ignore as &Record<'_>),
+            )
+        })
         .expect("compares")
     }
 

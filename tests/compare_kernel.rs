@@ -9,6 +9,11 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
+mod common;
+
+/// A compare over in a blink (the kernel shares' absence is what is checked).
+const TINY: [&str; 5] = ["compare", "--workload", "tiny", "--tasks", "8"];
+
 fn conlab(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_conlab"))
         .args(args)
@@ -156,9 +161,7 @@ fn the_real_interpreters_threads_wait_on_its_gil() {
     if !proc_readable() {
         return;
     }
-    if let Err(e) =
-        conlab::runtime::python::probe(std::path::Path::new(conlab::runtime::DEFAULT_PYTHON))
-    {
+    if let Err(e) = common::python3() {
         eprintln!("skipped: {e}");
         return;
     }
@@ -187,17 +190,7 @@ fn the_real_interpreters_threads_wait_on_its_gil() {
 
 #[test]
 fn kernel_off_runs_no_sampler_and_says_nothing() {
-    let out = conlab(&[
-        "compare",
-        "--workload",
-        "tiny",
-        "--tasks",
-        "8",
-        "--models",
-        "sequential",
-        "--kernel",
-        "off",
-    ]);
+    let out = conlab(&[&TINY[..], &["--models", "sequential", "--kernel", "off"]].concat());
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(!text.contains("kernel"), "{text}");

@@ -363,20 +363,25 @@ impl Probe {
                 continue;
             };
             self.thread_reads += 1;
-            let Some(name) = self
-                .read_file(&task_path(pid, tid, "comm"))
-                .map(|s| s.trim_end().to_string())
-            else {
-                continue;
-            };
-            if let Some(slot) = self.threads.get_mut(&tid)
-                && slot.name != name
-            {
-                slot.name = name.clone();
-                events.push(TreeEvent::ThreadRenamed { pid, tid, name });
-            }
+            self.read_name(pid, tid, events);
         }
         self.to_name = tids;
+    }
+
+    /// Read a thread's name; a change is a [`TreeEvent::ThreadRenamed`].
+    fn read_name(&mut self, pid: u32, tid: u32, events: &mut Vec<TreeEvent>) {
+        let Some(name) = self
+            .read_file(&task_path(pid, tid, "comm"))
+            .map(|s| s.trim_end().to_string())
+        else {
+            return;
+        };
+        if let Some(slot) = self.threads.get_mut(&tid)
+            && slot.name != name
+        {
+            slot.name = name.clone();
+            events.push(TreeEvent::ThreadRenamed { pid, tid, name });
+        }
     }
 
     fn drop_thread(&mut self, tid: u32, events: &mut Vec<TreeEvent>) {
@@ -559,18 +564,7 @@ impl Probe {
             .map(|(t, s)| (*t, s.pid))
             .collect();
         for (tid, pid) in tids {
-            let Some(name) = self
-                .read_file(&task_path(pid, tid, "comm"))
-                .map(|s| s.trim_end().to_string())
-            else {
-                continue;
-            };
-            if let Some(slot) = self.threads.get_mut(&tid)
-                && slot.name != name
-            {
-                slot.name = name.clone();
-                events.push(TreeEvent::ThreadRenamed { pid, tid, name });
-            }
+            self.read_name(pid, tid, events);
         }
     }
 }

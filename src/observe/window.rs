@@ -89,9 +89,10 @@ mod tests {
         }
         let mut o = OwnTree::new(Duration::from_millis(2));
         o.begin().expect("begin");
-        // A run thread that computes until the kernel has charged it 50 ms of CPU.
+        // A pool thread that computes until the kernel has charged it 50 ms of CPU (other
+        // tests may run threads of their own meanwhile: this one computes, so it counts).
         std::thread::Builder::new()
-            .name("conlab-run-test".into())
+            .name("conlab-thread-test".into())
             .spawn(|| {
                 let t = cpu_time::ThreadTime::now();
                 let mut x = 0u64;
