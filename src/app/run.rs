@@ -258,20 +258,22 @@ impl ModelRun {
                     w.progress = (*done, *total);
                 }
             }
+            Event::SpanStarted {
+                worker,
+                kind,
+                start_us,
+            } => {
+                self.timeline
+                    .span_started(*worker, activity(*kind), *start_us);
+            }
             Event::Span {
                 worker,
                 kind,
                 start_us,
                 end_us,
             } => {
-                let a = match kind {
-                    SpanKind::GilWait => Activity::GilWait,
-                    SpanKind::Io => Activity::Io,
-                    SpanKind::NativeHolding => Activity::NativeHold,
-                    // Native code with the GIL released is computing, drawn as such.
-                    SpanKind::NativeReleased => Activity::Compute,
-                };
-                self.timeline.span(*worker, a, *start_us, *end_us);
+                self.timeline
+                    .span(*worker, activity(*kind), *start_us, *end_us);
             }
             Event::TaskFinished {
                 worker,
@@ -347,5 +349,16 @@ impl ModelRun {
                 };
             }
         }
+    }
+}
+
+/// How the timeline draws a span of `kind`.
+fn activity(kind: SpanKind) -> Activity {
+    match kind {
+        SpanKind::GilWait => Activity::GilWait,
+        SpanKind::Io => Activity::Io,
+        SpanKind::NativeHolding => Activity::NativeHold,
+        // Native code with the GIL released is computing, drawn as such.
+        SpanKind::NativeReleased => Activity::Compute,
     }
 }
