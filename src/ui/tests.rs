@@ -562,3 +562,182 @@ fn timeline_draws_native_code_holding_the_gil_in_its_own_colour() {
     assert!(held.iter().all(|c| c.fg == native));
     snap!("timeline_native_holding", text(&buf));
 }
+
+/// The text of the panel titled `name` on the row where its title is (up to its frame's
+/// corner).
+fn title_of(screen: &str, name: &str) -> String {
+    screen
+        .lines()
+        .find_map(|l| {
+            let at = l.find(&format!(" {name} "))?;
+            let rest = &l[at..];
+            let end = rest.find(['╮', '┓']).unwrap_or(rest.len());
+            Some(rest[..end].to_string())
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn the_async_panel_is_titled_alike_in_every_mode() {
+    for offload in [crate::exec::Offload::None, crate::exec::Offload::Threads] {
+        let mut a = app("primes", 2, true);
+        a.settings.asyncio.offload = offload;
+        let id = started(&a.update(key('a'))).expect("starts");
+        let mut cmds = feed(
+            &mut a,
+            run_msgs(
+                id,
+                Model::Sequential,
+                2,
+                16,
+                3_020_000,
+                2_990_000,
+                false,
+                "1270607",
+            ),
+        );
+        for m in [Model::Threads, Model::Processes, Model::Async] {
+            let id = started(&cmds).expect("the next model starts");
+            cmds = feed(
+                &mut a,
+                run_msgs(id, m, 2, 16, 3_000_000, 3_000_000, false, "1270607"),
+            );
+        }
+        let want = match offload {
+            crate::exec::Offload::None => "1 loop",
+            _ => "1 loop + 2w",
+        };
+        let normal = screen(&a, 120, 36);
+        let big = screen(&a, 200, 60);
+        a.update(key('P'));
+        let present = screen(&a, 120, 36);
+        for (mode, s) in [("normal", &normal), ("big", &big), ("presenter", &present)] {
+            let t = title_of(s, "async");
+            assert!(t.contains(want), "{mode}: {t:?} should say {want:?}\n{s}");
+            if offload == crate::exec::Offload::None {
+                assert!(!t.contains("2w"), "{mode}: {t:?}\n{s}");
+            }
+        }
+        // One lane for the loop alone; with offload, the loop and the pool's workers.
+        let lanes = a.panels[3].timeline.lanes();
+        assert_eq!(lanes, if want == "1 loop" { 1 } else { 3 }, "{want}");
+        assert!(big.contains("async        3.000 s  loop"), "{big}");
+    }
+}
+
+/// Three finished runs where worker 1 of each pool was busy twice as long as worker 0
+/// (equal ranges of numbers: the upper range costs more).
+fn uneven_finished() -> App {
+    let mut a = app("primes", 2, true);
+    let mut cmds = a.update(key('a'));
+    for m in [
+        Model::Sequential,
+        Model::Threads,
+        Model::Processes,
+        Model::Async,
+    ] {
+        let id = started(&cmds).expect("the next model starts");
+        let msgs = run_msgs(id, m, 2, 16, 3_000_000, 3_000_000, false, "1270607")
+            .into_iter()
+            .map(|mut msg| {
+                if let Msg::Run { ev, .. } = &mut msg
+                    && let crate::exec::Event::TaskFinished {
+                        worker: 1, wall_us, ..
+                    } = &mut ev.event
+                {
+                    *wall_us *= 2;
+                }
+                msg
+            })
+            .collect();
+        cmds = feed(&mut a, msgs);
+    }
+    a
+}
+
+#[test]
+fn an_uneven_share_of_the_work_is_never_hidden_by_a_short_panel() {
+    let a = uneven_finished();
+    assert!(a.panels[1].busy_spread().is_some_and(|(_, _, r)| r > 1.3));
+    // The smallest screen has one row beside the time: it counts what it leaves out.
+    let s = screen(&a, 64, 22);
+    assert!(s.contains("more: speed-up +3"), "{s}");
+    for (w, h) in [(80, 24), (120, 36), (160, 48), (200, 60)] {
+        let s = screen(&a, w, h);
+        // Threads and processes: shown as a row, or named with its figure on the frame.
+        let said = s.matches("max/mean 1.33×").count();
+        assert!(
+            said >= 2,
+            "{w}x{h}: the imbalance is said {said} times\n{s}"
+        );
+    }
+    snap!("screen_uneven_80x24", screen(&a, 80, 24));
+}
+
+#[test]
+fn a_short_panel_names_what_it_leaves_out() {
+    let a = three_finished(2);
+    let s = screen(&a, 80, 24);
+    // Two rows and the bar: the time with the answer, the speed-up; the rest named.
+    assert!(s.contains("3.080 s  answer 1270607 ✓"), "{s}");
+    assert!(s.contains("speed-up 0.98×"), "{s}");
+    assert!(s.contains("more: memory · cores busy"), "{s}");
+    // The async loop's lag is named with its figure before the less wanted rows.
+    assert!(s.contains("more: lag max 191 ms · memory"), "{s}");
+    // Both workers' lanes: the time axis moves into the timeline's frame to make room.
+    assert!(s.contains("│w0 ") && s.contains("│w1 "), "{s}");
+    assert!(!s.contains("shown)") && s.contains("╰── 0 ──"), "{s}");
+    // Tall enough panels leave nothing out but an even share of the work.
+    let s = screen(&a, 120, 36);
+    assert!(
+        !s.contains("more: memory") && !s.contains("more: speed-up"),
+        "{s}"
+    );
+}
+
+/// Rows of the timelines panel (between its frame's top and bottom) that draw a lane.
+fn lane_rows(s: &str) -> (usize, usize) {
+    let rows: Vec<&str> = s
+        .lines()
+        .skip_while(|l| !l.contains("timelines"))
+        .skip(1)
+        .take_while(|l| !l.starts_with('╰'))
+        .collect();
+    let lanes = rows
+        .iter()
+        .filter(|l| l.contains('█') || l.contains('░'))
+        .filter(|l| !l.contains(" cpu "))
+        .count();
+    (lanes, rows.len())
+}
+
+#[test]
+fn on_the_big_screen_lanes_grow_into_the_room_one_or_two_runs_leave() {
+    let mut a = idle(2);
+    let enter = || {
+        Msg::Key(crossterm::event::KeyEvent::new(
+            crossterm::event::KeyCode::Enter,
+            crossterm::event::KeyModifiers::NONE,
+        ))
+    };
+    let run_selected = |a: &mut App, us: u64| {
+        let id = started(&a.update(enter())).expect("Enter runs the selected model");
+        let model = a.panels[a.selected].model;
+        feed(
+            a,
+            run_msgs(id, model, 2, 16, us, us, model == Model::Threads, "1270607"),
+        );
+    };
+    run_selected(&mut a, 3_000_000);
+    let one = screen(&a, 200, 60);
+    let (lanes, rows) = lane_rows(&one);
+    // One run of one lane: taller than the six rows lanes used to stop at, bounded.
+    assert!((8..=10).contains(&lanes), "{lanes} of {rows} rows\n{one}");
+    a.update(key('l'));
+    run_selected(&mut a, 3_080_000);
+    let two = screen(&a, 200, 60);
+    let (lanes, rows) = lane_rows(&two);
+    // Two runs, three lanes: most of the panel draws them.
+    assert!(lanes * 2 >= rows, "{lanes} of {rows} rows drawn\n{two}");
+    snap!("big_screen_two_runs_200x60", two);
+}
