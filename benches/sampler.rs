@@ -3,7 +3,9 @@
 //! Trees (each a child process, as under `conlab watch`): 100 threads blocked on a lock
 //! (one CPU-clock read shows none ran), 100 threads waking every 2 ms (every sample reads
 //! each one's schedstat and where it waits), 100 threads computing (schedstat only); and
-//! the timer alone, for scale. Run with `cargo bench --bench sampler`; one line per tree.
+//! the timer alone, for scale (alone and beside each tree: on an idle machine a wake-up
+//! costs more). Then the sampler as conlab runs it, keeping to 1% of a core: the interval
+//! it settled on for each tree and what it cost. Run with `cargo bench --bench sampler`.
 
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Command, Stdio};
@@ -11,6 +13,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use conlab::observe::budget::DEFAULT_SHARE;
+use conlab::observe::sampler::Sampler;
 use conlab::observe::{Probe, check_proc};
 
 const THREADS: usize = 100;
@@ -61,6 +65,31 @@ fn measure_timer() -> f64 {
         std::thread::sleep(next.saturating_duration_since(Instant::now()));
     }
     (my_cpu_ns() - cpu0) as f64 / SAMPLES as f64 / 1e3
+}
+
+/// The sampler thread as conlab runs it, keeping to 1% of a core for `secs`: the
+/// interval it settled on and what it cost, from the costs its samples carry.
+fn measure_governed(pid: u32, secs: f64) -> (f64, f64) {
+    let probe = Probe::new(pid, false, Instant::now()).expect("probe");
+    let (tx, rx) = crossbeam_channel::unbounded();
+    let mut s =
+        Sampler::spawn_within(probe, EVERY, Some(DEFAULT_SHARE), tx, |k| k).expect("sampler");
+    let end = Instant::now() + Duration::from_secs_f64(secs);
+    let (mut cost, mut n, mut first, mut last) = (0u64, 0u64, None, 0u64);
+    while let Ok(k) = rx.recv_deadline(end) {
+        // The first second settles the budget; count what follows.
+        if k.at_ns < 1_000_000_000 {
+            continue;
+        }
+        first.get_or_insert(k.at_ns);
+        cost += k.cost_ns;
+        n += 1;
+        last = k.at_ns;
+    }
+    s.finish();
+    let span = last.saturating_sub(first.unwrap_or(last)) as f64;
+    let every_ms = span / n.saturating_sub(1).max(1) as f64 / 1e6;
+    (every_ms, cost as f64 / span.max(1.0) * 100.0)
 }
 
 fn report(what: &str, per_us: f64, threads: usize, reads: f64) {
@@ -122,6 +151,11 @@ fn main() {
         ("waking", "100 threads waking every 2 ms"),
         ("computing", "100 threads computing"),
     ] {
+        // `CONLAB_SAMPLER_BENCH_ONLY=waking cargo bench --bench sampler`: one tree (for a
+        // profiler).
+        if std::env::var("CONLAB_SAMPLER_BENCH_ONLY").is_ok_and(|o| o != kind) {
+            continue;
+        }
         let mut c = Command::new(std::env::current_exe().expect("exe"))
             .env(CHILD, kind)
             .stdin(Stdio::piped())
@@ -134,6 +168,11 @@ fn main() {
             .expect("ready");
         let (per, n, reads) = measure(c.id());
         report(what, per, n, reads);
+        report("  (timer alone beside it)", measure_timer(), 0, 0.0);
+        let (every_ms, share) = measure_governed(c.id(), 4.0);
+        println!(
+            "sampler    kept to 1% (--budget 1, the default): every {every_ms:.1} ms = {share:.2}% of one core"
+        );
         drop(c.stdin.take());
         c.wait().expect("child exits");
     }

@@ -243,10 +243,10 @@ pub fn classify_command(args: &ClassifyArgs) -> Result<ExitCode, CliError> {
     }
     let j = classify_json(&sample, gil);
     if args.json {
-        println!("{j}");
+        crate::outln!("{j}");
     } else {
         let v = verdict(sample.wanted_cpu_per_wall());
-        println!(
+        crate::outln!(
             "{}: mostly {} — on one thread, {:.2} s on a CPU{} in {:.2} s wall \
              ({:.0}% wanting a CPU); {}{}",
             report.workload,
@@ -273,7 +273,7 @@ pub fn classify_command(args: &ClassifyArgs) -> Result<ExitCode, CliError> {
                 ""
             }
         );
-        println!(
+        crate::outln!(
             "recommended: {} — {}",
             j["recommended_model"].as_str().unwrap_or("?"),
             j["why"].as_str().unwrap_or("")

@@ -313,6 +313,28 @@ pub fn size_help() -> String {
 }
 
 /// `--size N`: a workload's size. A frame size (`120x36`) gets pointed to `shot --frame`.
+/// `--budget`: a percentage of one core, 0 to 100.
+pub fn parse_budget(s: &str) -> Result<f64, String> {
+    let p: f64 = s
+        .trim()
+        .trim_end_matches('%')
+        .parse()
+        .map_err(|_| format!("'{s}' is not a percentage (try 1 or 0.5)"))?;
+    if !(0.0..=100.0).contains(&p) {
+        return Err(format!(
+            "{p} is out of range: a share of one core, 0 to 100 (0: no limit)"
+        ));
+    }
+    Ok(p)
+}
+
+impl WatchArgs {
+    /// The sampler's budget as a share of one core (`None`: no limit).
+    pub fn share(&self) -> Option<f64> {
+        (self.budget > 0.0).then_some(self.budget / 100.0)
+    }
+}
+
 pub fn parse_size(s: &str) -> Result<u64, String> {
     if let Some((w, h)) = s.split_once(['x', 'X'])
         && w.trim().parse::<u16>().is_ok()
@@ -622,6 +644,10 @@ pub struct WatchArgs {
     /// Sample every this many milliseconds.
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=10_000))]
     pub sample_ms: u64,
+    /// Most of one core the sampler may use, in percent: reading a large, busy tree every
+    /// --sample-ms would cost more, so it samples less often (and says so). 0: no limit.
+    #[arg(long, value_name = "PCT", default_value_t = 1.0, value_parser = parse_budget)]
+    pub budget: f64,
     /// No screen: wait for the program and print a summary of every thread at the end.
     #[arg(long)]
     pub headless: bool,
@@ -668,6 +694,34 @@ mod tests {
         for w in crate::workload::all() {
             assert!(help.contains(w.name()), "{help}");
         }
+    }
+
+    #[test]
+    fn budget_is_a_percentage_of_a_core() {
+        assert_eq!(parse_budget("1"), Ok(1.0));
+        assert_eq!(parse_budget("0.5%"), Ok(0.5));
+        assert_eq!(parse_budget("0"), Ok(0.0));
+        assert!(
+            parse_budget("101")
+                .expect_err("refused")
+                .contains("0 to 100")
+        );
+        assert!(
+            parse_budget("-1")
+                .expect_err("refused")
+                .contains("out of range")
+        );
+        assert!(
+            parse_budget("lots")
+                .expect_err("refused")
+                .contains("not a percentage")
+        );
+        let cli = Cli::try_parse_from(["conlab", "watch", "--budget", "0", "--", "true"])
+            .expect("parses");
+        let Some(Command::Watch(w)) = cli.command else {
+            panic!("watch")
+        };
+        assert_eq!(w.share(), None);
     }
 
     #[test]

@@ -159,7 +159,7 @@ pub fn compare_command(args: &CompareArgs) -> Result<ExitCode, CliError> {
     for r in &mut cmp.rows {
         r.split = cmp.split.clone();
     }
-    print!("{}", report::exporter(args.format).export(&cmp));
+    crate::out!("{}", report::exporter(args.format).export(&cmp));
     let failed = cmp.rows.iter().any(|r| r.failed > 0);
     Ok(if failed {
         ExitCode::from(1)

@@ -176,11 +176,11 @@ pub fn run_command(args: &RunArgs) -> Result<ExitCode, CliError> {
         report.failures.retain(|(_, e)| !interrupted_by_cancel(e));
     }
     if args.json {
-        println!("{}", report_json(&report));
+        crate::outln!("{}", report_json(&report));
     } else {
-        print!("{}", summary(&report));
+        crate::out!("{}", summary(&report));
         if report.cancelled {
-            println!(
+            crate::outln!(
                 "  cancelled after {:.3} s: {done} of {} {} finished",
                 report.elapsed.as_secs_f64(),
                 report.tasks,

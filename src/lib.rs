@@ -15,6 +15,7 @@ pub mod headless;
 pub mod lesson;
 pub mod monitor;
 pub mod observe;
+pub mod out;
 pub mod record;
 pub mod replay;
 pub mod report;

@@ -252,3 +252,20 @@ fn a_sequential_run_says_one_thread_and_one_task() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(out.contains("(one thread, GIL on): 1 task\n"), "{out}");
 }
+
+#[test]
+fn a_reader_that_goes_away_ends_the_output_quietly() {
+    // `conlab lesson --list | head -1`: the pipe closes before conlab has written it all.
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_conlab"))
+        .args(["lesson", "--list"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("conlab starts");
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("conlab exits");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(out.status.code(), Some(0), "{err}");
+}

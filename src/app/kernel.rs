@@ -93,6 +93,7 @@ mod tests {
 
     fn sample(events: Vec<TreeEvent>, tids: &[(u32, u32)]) -> KernelSample {
         KernelSample {
+            cost_ns: 0,
             at_ns: 5_000_000,
             interval_ns: 5_000_000,
             threads: tids

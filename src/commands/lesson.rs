@@ -51,9 +51,9 @@ fn list(args: &LessonArgs) -> Result<ExitCode, CliError> {
             Ok(l) => {
                 let n = l.steps.len();
                 let steps = if n == 1 { "step" } else { "steps" };
-                println!("{name:<28} {} ({n} {steps})", l.title);
+                crate::outln!("{name:<28} {} ({n} {steps})", l.title);
             }
-            Err(e) => println!("{name:<28} INVALID: {e}"),
+            Err(e) => crate::outln!("{name:<28} INVALID: {e}"),
         }
     }
     if args.lesson.is_none() && !args.list {

@@ -149,7 +149,7 @@ fn print_motion(written: &[(PathBuf, MotionStats)]) {
         } else {
             "distinct pictures"
         };
-        println!(
+        crate::outln!(
             "{}  ({} frames, {} {what}, {:.0} KB)",
             path.display(),
             s.frames,
@@ -226,7 +226,7 @@ fn all_command(args: &ShotArgs, cancel: &CancelToken) -> Result<ExitCode, CliErr
         let buf = render(&mut app, &view);
         let title = title_of(&app);
         let out = write_files(&buf, &args.out, scene.name, &title, scene.theme)?;
-        println!("{}", out.display());
+        crate::outln!("{}", out.display());
         if scene.moving {
             let written = write_motion(
                 &rec,
@@ -342,7 +342,7 @@ pub fn shot_command(args: &ShotArgs) -> Result<ExitCode, CliError> {
         )
     });
     let out = write_files(&buf, &args.out, &name, &title_of(&app), args.theme)?;
-    println!("{}", out.display());
+    crate::outln!("{}", out.display());
     Ok(ExitCode::SUCCESS)
 }
 

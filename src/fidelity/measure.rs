@@ -206,7 +206,7 @@ pub fn fidelity_command(args: &FidelityArgs) -> Result<ExitCode, CliError> {
         convoy,
         native,
     };
-    print!("{}", super::exporter(args.format).export(&report));
+    crate::out!("{}", super::exporter(args.format).export(&report));
     let failed = report
         .rows
         .iter()

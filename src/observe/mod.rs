@@ -2,6 +2,7 @@
 //! milliseconds, each interval divided into on a CPU, runnable (waiting for a core), and
 //! blocked on a lock, on I/O or asleep — what the scheduler saw, not what the program says.
 
+pub mod budget;
 pub mod classify;
 pub mod lanes;
 pub mod probe;
@@ -70,4 +71,8 @@ pub struct KernelSample {
     pub threads: Vec<ThreadInterval>,
     /// Births, exits, renames and memory, in the order noticed (before `threads`).
     pub events: Vec<TreeEvent>,
+    /// CPU time the sampler spent on this sample (its wake-up, reads and send), in ns;
+    /// 0 where not measured (older recordings).
+    #[serde(default)]
+    pub cost_ns: u64,
 }

@@ -4,12 +4,12 @@
 //! Kept cheap: each thread's `schedstat` stays open and is re-read with one `pread`; a
 //! thread's wait channel is read only when it spent part of the interval off a CPU and ran
 //! at all (a thread that has not run cannot have moved); the tree is walked for new
-//! threads and processes every few samples, memory and names refreshed more rarely.
+//! threads every 20 ms and for new processes every 60 ms, memory and names every 0.5 s.
 
 use std::collections::{BTreeMap, HashSet};
 use std::fs::File;
 use std::os::unix::fs::FileExt;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::classify::{Split, Wait, wait_from_stat_state, wait_from_syscall, wait_from_wchan};
 use super::proc::{
@@ -17,12 +17,13 @@ use super::proc::{
 };
 use super::{KernelSample, ThreadInterval, TreeEvent};
 
-/// Walk the tree for new threads every this many samples.
-pub const DISCOVER_EVERY: u64 = 4;
-/// Look for new child processes every this many samples (reads one file per thread).
-pub const CHILDREN_EVERY: u64 = 12;
-/// Refresh names and memory every this many samples.
-pub const SLOW_EVERY: u64 = 100;
+/// Walk the tree for new threads at most this often (every sample when the sampler has
+/// stretched its interval past it).
+pub const DISCOVER_EVERY: Duration = Duration::from_millis(20);
+/// Look for new child processes at most this often (reads one file per thread).
+pub const CHILDREN_EVERY: Duration = Duration::from_millis(60);
+/// Refresh names and memory at most this often.
+pub const SLOW_EVERY: Duration = Duration::from_millis(500);
 /// Threads whose files stay open at most (two each; the rest are opened per read).
 const MAX_OPEN: usize = 512;
 
@@ -79,6 +80,13 @@ pub struct Probe {
     last: Instant,
     start: Instant,
     samples: u64,
+    /// When the tree was last walked for threads, for child processes, and names and
+    /// memory refreshed.
+    walked: Option<Instant>,
+    walked_children: Option<Instant>,
+    refreshed: Option<Instant>,
+    /// This sample walks the tree (threads never seen waiting are looked at again).
+    walking: bool,
     /// Count threads already running at the first walk from zero (true when watch started
     /// the program) or from their current value (attached to a running one).
     from_birth: bool,
@@ -118,6 +126,10 @@ impl Probe {
             last: start,
             start,
             samples: 0,
+            walked: None,
+            walked_children: None,
+            refreshed: None,
+            walking: false,
             from_birth,
             wchan_hidden: !wchan_visible(),
             open: 0,
@@ -187,11 +199,20 @@ impl Probe {
             }
             p.cpu_ns = now_ns;
         }
-        if self.samples % DISCOVER_EVERY == 0 {
-            let children = self.samples % CHILDREN_EVERY == 0;
+        let due = |at: Option<Instant>, every: Duration| {
+            at.is_none_or(|a| now.saturating_duration_since(a) >= every)
+        };
+        self.walking = due(self.walked, DISCOVER_EVERY);
+        if self.walking {
+            let children = due(self.walked_children, CHILDREN_EVERY);
+            self.walked = Some(now);
+            if children {
+                self.walked_children = Some(now);
+            }
             self.discover(first, children, &mut events);
         }
-        if self.samples % SLOW_EVERY == 0 {
+        if due(self.refreshed, SLOW_EVERY) {
+            self.refreshed = Some(now);
             self.refresh_slow(&still, &mut events);
         }
         self.samples += 1;
@@ -212,6 +233,7 @@ impl Probe {
             self.drop_thread(tid, &mut events);
         }
         KernelSample {
+            cost_ns: 0,
             at_ns: now.saturating_duration_since(self.start).as_nanos() as u64,
             interval_ns: interval,
             threads: out,
@@ -250,9 +272,9 @@ impl Probe {
         // A running thread's time is charged at scheduler ticks (4 ms at HZ=250), so a
         // computing thread often shows a little "off" time that is no wait: read where it
         // waits only when it was off for a quarter of the interval or more.
-        // Not yet seen waiting anywhere: look now, and again every few samples (it may
+        // Not yet seen waiting anywhere: look now, and again at each walk (it may
         // have been running the first time).
-        let first_look = !known && (!slot.probed || self.samples % DISCOVER_EVERY == 0);
+        let first_look = !known && (!slot.probed || self.walking);
         let now = if off > 0 && (first_look || (moved && off >= interval / 4)) {
             self.wait_of(pid, tid)
         } else {

@@ -1,13 +1,15 @@
 //! The kernel sampler thread: a [`Probe`] read every `every` on a named thread, each
 //! sample sent on the one channel (like the CPU monitor). It stops when its send fails,
 //! when the tree is gone, or when told to — then after one last sample, so nothing the
-//! program did before it exited is lost.
+//! program did before it exited is lost. It keeps to a share of one core (see
+//! [`super::budget`]): each sample says what it cost.
 
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{RecvTimeoutError, Sender};
 
+use super::budget::{self, Budget};
 use super::{KernelSample, Probe};
 
 /// The running sampler: [`Sampler::finish`] takes a last sample and stops it.
@@ -17,10 +19,23 @@ pub struct Sampler {
 }
 
 impl Sampler {
-    /// Sample `probe` every `every`, sending `wrap(sample)` on `tx`.
+    /// Sample `probe` every `every` (stretched to stay within the default share of one
+    /// core, [`budget::DEFAULT_SHARE`]), sending `wrap(sample)` on `tx`.
     pub fn spawn<T: Send + 'static>(
+        probe: Probe,
+        every: Duration,
+        tx: Sender<T>,
+        wrap: fn(KernelSample) -> T,
+    ) -> std::io::Result<Sampler> {
+        Sampler::spawn_within(probe, every, Some(budget::DEFAULT_SHARE), tx, wrap)
+    }
+
+    /// Sample `probe` every `every`, using at most `share` of one core (`None`: no
+    /// limit); each sample carries its own CPU cost and its interval.
+    pub fn spawn_within<T: Send + 'static>(
         mut probe: Probe,
         every: Duration,
+        share: Option<f64>,
         tx: Sender<T>,
         wrap: fn(KernelSample) -> T,
     ) -> std::io::Result<Sampler> {
@@ -28,13 +43,28 @@ impl Sampler {
         let handle = std::thread::Builder::new()
             .name("conlab-observe".into())
             .spawn(move || {
-                let every = every.max(Duration::from_micros(100));
+                let mut budget = Budget::new(every.max(Duration::from_micros(100)), share);
+                let mut cpu = budget::thread_cpu();
+                // What this sample cost: the sampler's CPU since the last one (its wake-up,
+                // the reads and the send).
+                let mut costed = |mut s: KernelSample, budget: &mut Budget| {
+                    let now = budget::thread_cpu();
+                    let cost = match (cpu, now) {
+                        (Some(a), Some(b)) => b.saturating_sub(a),
+                        _ => Duration::ZERO,
+                    };
+                    cpu = now;
+                    s.cost_ns = cost.as_nanos() as u64;
+                    budget.after(cost);
+                    s
+                };
                 let mut next = Instant::now();
                 loop {
-                    let sample = probe.sample(Instant::now());
+                    let sample = costed(probe.sample(Instant::now()), &mut budget);
                     if tx.send(wrap(sample)).is_err() || probe.is_empty() {
                         return;
                     }
+                    let every = budget.interval();
                     next += every;
                     let now = Instant::now();
                     if next < now {
@@ -45,7 +75,8 @@ impl Sampler {
                     match stop_rx.recv_timeout(next - now) {
                         Err(RecvTimeoutError::Timeout) => {}
                         Ok(()) | Err(RecvTimeoutError::Disconnected) => {
-                            let _ = tx.send(wrap(probe.sample_last(Instant::now())));
+                            let last = costed(probe.sample_last(Instant::now()), &mut budget);
+                            let _ = tx.send(wrap(last));
                             return;
                         }
                     }

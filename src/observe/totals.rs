@@ -69,12 +69,38 @@ pub struct TreeTotals {
     pub samples: u64,
     /// Exited threads dropped from `threads` to keep memory bounded.
     pub dropped_threads: u64,
+    /// CPU time the sampler spent on all samples, in ns (0 where not measured).
+    pub sampler_ns: u64,
+    /// The last sample's interval, in ns.
+    pub last_interval_ns: u64,
 }
 
 impl TreeTotals {
+    /// The sampler's own CPU as a share of one core over the whole watch (`None` before
+    /// any time passed or where the cost was not measured).
+    pub fn sampler_share(&self) -> Option<f64> {
+        (self.at_ns > 0 && self.sampler_ns > 0).then(|| self.sampler_ns as f64 / self.at_ns as f64)
+    }
+
+    /// The interval between samples now, in ms: the asked one, or the whole multiple of
+    /// it the sampler stretched to keep to its budget (read off the last sample, so
+    /// replays show it too).
+    pub fn interval_ms(&self, asked_ms: u64) -> u64 {
+        let asked = asked_ms.max(1);
+        let last = self.last_interval_ns as f64 / 1e6;
+        ((last / asked as f64).round() as u64).max(1) * asked
+    }
+
+    /// The mean time between samples, in ns.
+    pub fn mean_interval_ns(&self) -> Option<u64> {
+        (self.samples > 1).then(|| self.at_ns / (self.samples - 1))
+    }
+
     pub fn apply(&mut self, s: &KernelSample) {
         self.at_ns = s.at_ns;
         self.samples += 1;
+        self.sampler_ns += s.cost_ns;
+        self.last_interval_ns = s.interval_ns;
         for e in &s.events {
             self.event(e, s.at_ns);
         }
@@ -241,6 +267,7 @@ mod tests {
 
     fn born(at: u64) -> KernelSample {
         KernelSample {
+            cost_ns: 0,
             at_ns: at,
             interval_ns: at,
             threads: vec![],
@@ -270,6 +297,7 @@ mod tests {
         t.apply(&born(1_000));
         for i in 0..4 {
             t.apply(&KernelSample {
+                cost_ns: 0,
                 at_ns: 1_000 + (i + 1) * 5_000_000,
                 interval_ns: 5_000_000,
                 threads: vec![
@@ -304,6 +332,7 @@ mod tests {
         let mut t = TreeTotals::default();
         t.apply(&born(0));
         let exit = |at| KernelSample {
+            cost_ns: 0,
             at_ns: at,
             interval_ns: 5,
             threads: vec![],
@@ -345,5 +374,30 @@ mod tests {
         assert_eq!(t.threads.len(), MAX_THREADS);
         assert!(t.threads.contains_key(&10) && t.threads.contains_key(&11));
         assert_eq!(t.dropped_threads, 12);
+    }
+
+    #[test]
+    fn the_samplers_cost_adds_up_to_a_share_of_a_core() {
+        let mut t = TreeTotals::default();
+        assert_eq!(t.sampler_share(), None);
+        for i in 0..=100u64 {
+            t.apply(&KernelSample {
+                at_ns: i * 5_000_000,
+                interval_ns: 5_000_000,
+                cost_ns: 25_000,
+                ..KernelSample::default()
+            });
+        }
+        // 101 samples of 25 µs over 0.5 s: 0.505% of a core.
+        let share = t.sampler_share().expect("measured");
+        assert!((share - 101.0 * 25e3 / 5e8).abs() < 1e-12, "{share}");
+        assert_eq!(t.mean_interval_ns(), Some(5_000_000));
+        assert_eq!(t.last_interval_ns, 5_000_000);
+        assert_eq!(t.interval_ms(5), 5);
+        // A stretched sampler's interval, jitter and all, reads as its whole step.
+        t.last_interval_ns = 40_300_000;
+        assert_eq!(t.interval_ms(5), 40);
+        t.last_interval_ns = 0;
+        assert_eq!(t.interval_ms(5), 5);
     }
 }

@@ -22,10 +22,17 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let k = &app.kernel;
     let cols = (area.width as usize).saturating_sub(2 + NAME_W + STATS_W);
     let per = k.per_column(cols);
-    let title = format!(
+    let mut title = format!(
         " kernel's view · the run's threads · one column = {} ms · k: engine timeline ",
-        per * SAMPLE_MS
+        per * k.totals.interval_ms(SAMPLE_MS)
     );
+    // What sampling costs, where there is room for it.
+    if let Some(share) = k.totals.sampler_share() {
+        let more = format!("sampler {:.1}% of a core · ", share * 100.0);
+        if title.chars().count() + more.chars().count() + 2 <= area.width as usize {
+            title.insert_str(title.len() - "k: engine timeline ".len(), &more);
+        }
+    }
     let b = block(Line::styled(title, t.title), t, false);
     let inner = b.inner(area);
     b.render(area, buf);
@@ -103,6 +110,7 @@ mod tests {
                 split,
             };
             a.update(Msg::Kernel(Box::new(KernelSample {
+                cost_ns: 0,
                 at_ns: (i + 1) * 5 * MS,
                 interval_ns: 5 * MS,
                 threads: vec![

@@ -44,7 +44,10 @@ pub struct WatchApp {
     /// The program's command line, or `pid N`.
     pub title: String,
     pub root: u32,
+    /// The asked interval (`--sample-ms`).
     pub sample_ms: u64,
+    /// The share of one core the sampler keeps to (`--budget`), when known.
+    pub budget: Option<f64>,
     pub totals: TreeTotals,
     pub lanes: Lanes,
     pub cores: Vec<f32>,
@@ -67,6 +70,7 @@ impl WatchApp {
             title,
             root,
             sample_ms,
+            budget: None,
             totals: TreeTotals::default(),
             lanes: Lanes::default(),
             cores: Vec::new(),
@@ -151,6 +155,12 @@ impl WatchApp {
         (dt > 0).then(|| on as f64 / dt as f64 * 100.0)
     }
 
+    /// The interval between samples now, in ms: the asked one, or the whole multiple of
+    /// it the sampler stretched to (read off the last sample, so replays show it too).
+    pub fn interval_ms(&self) -> u64 {
+        self.totals.interval_ms(self.sample_ms)
+    }
+
     /// Seconds since watching started (the last sample's time: no clock read here).
     pub fn elapsed_s(&self) -> f64 {
         self.totals.at_ns as f64 / 1e9
@@ -168,6 +178,7 @@ mod tests {
 
     fn sample(at: u64, on: u64) -> KernelSample {
         KernelSample {
+            cost_ns: 0,
             at_ns: at,
             interval_ns: 5_000_000,
             threads: vec![ThreadInterval {

@@ -69,9 +69,8 @@ fn render_header(app: &WatchApp, area: Rect, buf: &mut Buffer) {
         Span::styled(fit(&app.title, (area.width as usize / 3).max(10)), t.accent),
         Span::styled(
             format!(
-                "  {:.1} s · every {} ms · {procs} process{} · {threads} thread{} · ",
+                "  {:.1} s · {procs} process{} · {threads} thread{} · ",
                 app.elapsed_s(),
-                app.sample_ms,
                 if procs == 1 { "" } else { "es" },
                 if threads == 1 { "" } else { "s" },
             ),
@@ -233,12 +232,8 @@ fn render_tree(app: &WatchApp, area: Rect, buf: &mut Buffer) {
 fn render_lanes(app: &WatchApp, area: Rect, buf: &mut Buffer) {
     let t = &app.theme;
     let per = app.samples_per_column();
-    let span_ms = per * app.sample_ms;
     let b = block(
-        Line::styled(
-            format!(" threads · the kernel's view · one column = {span_ms} ms · now at the right "),
-            t.title,
-        ),
+        Line::styled(lanes_title(app, area.width as usize), t.title),
         t,
         false,
     );
@@ -254,6 +249,55 @@ fn render_lanes(app: &WatchApp, area: Rect, buf: &mut Buffer) {
         empty: "waiting for the first sample…",
     };
     kernel_lanes::render(&view, t, inner, buf);
+}
+
+/// The lanes' title: what a column is, how often the kernel was sampled and what that
+/// cost — the parts that fit in `width`, the most important first.
+fn lanes_title(app: &WatchApp, width: usize) -> String {
+    let iv = app.interval_ms();
+    let col = app.samples_per_column() * iv;
+    let cost = app
+        .totals
+        .sampler_share()
+        .map(|s| format!("sampler {:.1}% of a core", s * 100.0));
+    let sampling = if iv > app.sample_ms {
+        let why = match app.budget {
+            Some(b) => format!("held to {}% of a core", fmt_pct(b * 100.0)),
+            None => "stretched".into(),
+        };
+        Some(format!(
+            "sampled every {iv} ms, not {}: {why}",
+            app.sample_ms
+        ))
+    } else {
+        Some(format!("sampled every {iv} ms"))
+    };
+    let parts: Vec<Option<String>> = vec![
+        Some("threads · the kernel's view".into()),
+        Some(format!("one column = {col} ms")),
+        sampling,
+        cost,
+        Some("now at the right".into()),
+    ];
+    let mut title = String::new();
+    for p in parts.into_iter().flatten() {
+        let next = if title.is_empty() {
+            p
+        } else {
+            format!("{title} · {p}")
+        };
+        if next.chars().count() + 4 > width && !title.is_empty() {
+            continue;
+        }
+        title = next;
+    }
+    format!(" {title} ")
+}
+
+/// A percentage without needless decimals (1, 0.5).
+fn fmt_pct(p: f64) -> String {
+    let s = format!("{p:.2}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
 fn render_footer(app: &WatchApp, area: Rect, buf: &mut Buffer) {
@@ -323,6 +367,7 @@ mod tests {
                 },
             };
             a.update(WatchMsg::Kernel(KernelSample {
+                cost_ns: 0,
                 at_ns: (i + 1) * 5_000_000,
                 interval_ns: 5_000_000,
                 threads: vec![th(100, 0), th(101, a_on), th(102, b_on)],
@@ -377,5 +422,39 @@ mod tests {
         for (w, h) in [(40, 8), (80, 24), (200, 60)] {
             let _ = screen(&alternating(), w, h);
         }
+    }
+
+    #[test]
+    fn the_lanes_say_how_often_and_at_what_cost_the_kernel_was_sampled() {
+        let mut a = alternating();
+        let title = lanes_title(&a, 200);
+        assert!(title.contains("one column = 5 ms"), "{title}");
+        assert!(title.contains("sampled every 5 ms"), "{title}");
+        assert!(
+            !title.contains("sampler"),
+            "no cost measured in the fixture: {title}"
+        );
+        // A sampler that stretched to 40 ms to keep to 1% of a core says so.
+        a.budget = Some(0.01);
+        let at = a.totals.at_ns;
+        for i in 1..=10u64 {
+            a.update(WatchMsg::Kernel(KernelSample {
+                at_ns: at + i * 40_000_000,
+                interval_ns: 40_000_000,
+                cost_ns: 400_000,
+                ..KernelSample::default()
+            }));
+        }
+        let title = lanes_title(&a, 200);
+        assert!(title.contains("one column = 40 ms"), "{title}");
+        assert!(
+            title.contains("sampled every 40 ms, not 5: held to 1% of a core"),
+            "{title}"
+        );
+        assert!(title.contains("sampler "), "{title}");
+        // Narrow: what a column is comes first; nothing is cut mid-word.
+        let narrow = lanes_title(&a, 60);
+        assert!(narrow.contains("one column = 40 ms"), "{narrow}");
+        assert!(narrow.chars().count() <= 60, "{narrow}");
     }
 }

@@ -34,6 +34,7 @@ pub fn run(
 ) -> Result<Outcome, CliError> {
     let theme = crate::ui::theme::from_env(args.theme);
     let mut app = WatchApp::new(theme, title, session.target.pid(), args.sample_ms);
+    app.budget = args.share();
     let mut terminal = ratatui::try_init().map_err(|e| anyhow::anyhow!("terminal: {e}"))?;
     let _restore = Restore;
     // A terminal that goes away stops watching the way SIGHUP does.

@@ -104,7 +104,7 @@ pub fn watch_command(args: &WatchArgs) -> Result<ExitCode, CliError> {
             })
             .map_err(|e| anyhow::anyhow!("could not start the wait thread: {e}"))?;
     }
-    let sampler = Sampler::spawn(probe, every, tx.clone(), WatchMsg::Kernel)
+    let sampler = Sampler::spawn_within(probe, every, args.share(), tx.clone(), WatchMsg::Kernel)
         .map_err(|e| anyhow::anyhow!("could not start the sampler: {e}"))?;
     let title = match &target {
         Target::Started(_) => args.command.join(" "),
@@ -123,7 +123,7 @@ pub fn watch_command(args: &WatchArgs) -> Result<ExitCode, CliError> {
     signals.close();
     let out = result?;
     if headless {
-        print_outcome(&out, args.json);
+        print_outcome(&out, args.json, args.sample_ms, args.share());
     }
     Ok(match out.exit_code {
         Some(c) => ExitCode::from(c),
@@ -304,9 +304,10 @@ fn run_headless(mut session: Session, rx: &Receiver<WatchMsg>) -> Result<Outcome
         match msg {
             Some(WatchMsg::Kernel(s)) => {
                 if totals.samples == 0 {
+                    let n = s.threads.len();
                     eprintln!(
-                        "conlab watch: watching pid {root} and its descendants ({} threads)",
-                        s.threads.len()
+                        "conlab watch: watching pid {root} and its descendants ({n} thread{})",
+                        if n == 1 { "" } else { "s" }
                     );
                 }
                 totals.apply(&s);
@@ -329,7 +330,42 @@ fn run_headless(mut session: Session, rx: &Receiver<WatchMsg>) -> Result<Outcome
 }
 
 /// The summary: one JSON object, or a table of threads and processes.
-fn print_outcome(out: &Outcome, as_json: bool) {
+/// What sampling cost and how often it happened, for `--json`.
+fn sampler_json(t: &TreeTotals, asked_ms: u64, share: Option<f64>) -> serde_json::Value {
+    json!({
+        "asked_ms": asked_ms,
+        "mean_interval_ms": t.mean_interval_ns().map(|n| n as f64 / 1e6),
+        "budget_share": share,
+        "cpu_s": t.sampler_ns as f64 / 1e9,
+        "share_of_core": t.sampler_share(),
+    })
+}
+
+/// The same in a sentence, for the summary.
+fn sampler_line(t: &TreeTotals, asked_ms: u64, share: Option<f64>) -> String {
+    let mean = t.mean_interval_ns().map(|n| n as f64 / 1e6);
+    let every = match mean {
+        Some(m) if m > asked_ms as f64 * 1.5 => format!(
+            "every {m:.1} ms on average (asked {asked_ms} ms; stretched to keep to {})",
+            share.map_or("its budget".into(), |s| format!(
+                "{:.2}% of a core",
+                s * 100.0
+            ))
+        ),
+        Some(m) => format!("every {m:.1} ms on average"),
+        None => format!("every {asked_ms} ms"),
+    };
+    match t.sampler_share() {
+        Some(s) => format!(
+            "sampled {every}; the sampler used {:.3} s of CPU, {:.2}% of one core",
+            t.sampler_ns as f64 / 1e9,
+            s * 100.0
+        ),
+        None => format!("sampled {every}"),
+    }
+}
+
+fn print_outcome(out: &Outcome, as_json: bool, asked_ms: u64, share: Option<f64>) {
     let (threads, processes) = out.totals.to_json();
     if as_json {
         let v = json!({
@@ -338,13 +374,14 @@ fn print_outcome(out: &Outcome, as_json: bool) {
             "samples": out.totals.samples,
             "tree_on_cpu_s": out.totals.tree_on_cpu_s(),
             "kernel_cpu_s": out.kernel_cpu_s,
+            "sampler": sampler_json(&out.totals, asked_ms, share),
             "threads": threads,
             "processes": processes,
         });
-        println!("{v}");
+        crate::outln!("{v}");
         return;
     }
-    println!(
+    crate::outln!(
         "watched {:.2} s, {} samples; the tree spent {:.3} s on a CPU{}",
         out.elapsed.as_secs_f64(),
         out.totals.samples,
@@ -353,14 +390,22 @@ fn print_outcome(out: &Outcome, as_json: bool) {
             .map(|k| format!(" (kernel's utime+stime: {k:.3} s)"))
             .unwrap_or_default()
     );
-    println!(
+    crate::outln!("{}", sampler_line(&out.totals, asked_ms, share));
+    crate::outln!(
         "{:>8} {:>8}  {:<16} {:>8} {:>8} {:>8} {:>8} {:>8}",
-        "pid", "tid", "name", "on CPU", "queued", "lock", "I/O", "sleep"
+        "pid",
+        "tid",
+        "name",
+        "on CPU",
+        "queued",
+        "lock",
+        "I/O",
+        "sleep"
     );
     for t in out.totals.threads.values() {
         let s = &t.split;
         let f = |ns: u64| format!("{:.3}", ns as f64 / 1e9);
-        println!(
+        crate::outln!(
             "{:>8} {:>8}  {:<16} {:>8} {:>8} {:>8} {:>8} {:>8}",
             t.pid,
             t.tid,
