@@ -13,7 +13,7 @@ use crate::workload::Answer;
 pub enum RunState {
     /// Never ran with the current workload and size.
     Idle,
-    /// Waiting for the run before it (`a` runs the three in turn).
+    /// Waiting for the run before it (`a` runs every model in turn).
     Queued,
     Running,
     Finished,

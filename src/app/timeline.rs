@@ -199,6 +199,18 @@ impl Timeline {
         }
     }
 
+    /// What `lane` is waiting for now, and since when (µs), if a wait's start was said
+    /// and its span has not arrived yet.
+    pub fn waiting(&self, lane: usize) -> Option<(Activity, u64)> {
+        let (what, start, _) = self.lanes.get(lane)?.wait?;
+        let a = match what {
+            1 => Activity::GilWait,
+            2 => Activity::Io,
+            _ => Activity::NativeHold,
+        };
+        Some((a, start))
+    }
+
     /// A span in which `worker` waited, or held the GIL in native code (inside a task).
     /// If its start was announced, only what [`Timeline::advance`] has not counted yet is
     /// added.
@@ -374,10 +386,12 @@ mod tests {
         // Ticks while the worker sleeps: the lane is waiting, live, not computing.
         t.advance(5_000);
         t.advance(9_000);
+        assert_eq!(t.waiting(0), Some((Io, 1_000)));
         assert_eq!(t.columns(0, 9, 9_000)[1..], [Io; 8]);
         assert_eq!(t.totals(0), [1_000, 0, 8_000]);
         // The span arrives at its end: only the rest is added.
         t.span(0, Io, 1_000, 10_000);
+        assert_eq!(t.waiting(0), None);
         t.task_finished(0, 10_500);
         t.advance(10_500);
         assert_eq!(t.totals(0), [1_500, 0, 9_000]);

@@ -741,3 +741,74 @@ fn on_the_big_screen_lanes_grow_into_the_room_one_or_two_runs_leave() {
     assert!(lanes * 2 >= rows, "{lanes} of {rows} rows drawn\n{two}");
     snap!("big_screen_two_runs_200x60", two);
 }
+
+#[test]
+fn a_sleeping_task_is_drawn_waiting_while_it_sleeps() {
+    use crate::exec::{Event, SpanKind};
+    let mut a = app("sleep", 2, true);
+    a.update(key('l'));
+    let id = started(&a.update(Msg::Key(crossterm::event::KeyEvent::new(
+        crossterm::event::KeyCode::Enter,
+        crossterm::event::KeyModifiers::NONE,
+    ))))
+    .expect("Enter runs threads");
+    let mut msgs = vec![ev(
+        id,
+        0,
+        Event::RunStarted {
+            workload: "sleep".into(),
+            model: Model::Threads,
+            workers: 2,
+            tasks: 2,
+            gil: true,
+            switch_interval_ms: 5.0,
+            size: 4000,
+        },
+    )];
+    for w in 0..2 {
+        msgs.push(ev(
+            id,
+            100,
+            Event::TaskStarted {
+                task: w,
+                worker: w,
+                pid: 1,
+                thread: format!("t{w}"),
+            },
+        ));
+        msgs.push(ev(
+            id,
+            110,
+            Event::Progress {
+                task: w,
+                worker: w,
+                done: 0,
+                total: 1,
+            },
+        ));
+        // The engine says the wait as it begins; its span comes only when it ends.
+        msgs.push(ev(
+            id,
+            120,
+            Event::SpanStarted {
+                worker: w,
+                kind: SpanKind::Io,
+                start_us: 120,
+            },
+        ));
+    }
+    feed(&mut a, msgs);
+    a.update(Msg::Tick(Duration::from_micros(1_000_000 + 2_400_000)));
+    let s = screen(&a, 120, 36);
+    let lane = s
+        .lines()
+        .find(|l| l.starts_with("│w0 ≈"))
+        .unwrap_or_else(|| panic!("w0 is not drawn waiting\n{s}"));
+    let glyphs: String = lane.chars().skip(4).take_while(|c| *c != ' ').collect();
+    assert!(
+        glyphs.chars().count() > 50 && glyphs.chars().all(|c| c == '≈'),
+        "a sleeping task drawn computing: {lane}"
+    );
+    assert!(lane.contains("100%≈"), "{lane}");
+    assert!(s.contains("≈≈ sleeping for 2.400 s"), "{s}");
+}

@@ -297,11 +297,17 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
                 y += 1;
             }
         }
-        // The machine's CPU under the run's lanes, on the same scale.
+        // The machine's CPU under the run's lanes, on the same scale (none for a run
+        // shorter than the first sample: a "cpu" row with nothing in it says nothing).
+        let data: Vec<Option<u64>> = (0..own_cols)
+            .map(|c| {
+                let mid = (u128::from(own) * (2 * c as u128 + 1) / (2 * own_cols as u128)) as u64;
+                p.cpu_trace.at(mid).map(u64::from)
+            })
+            .collect();
         if f.cpu_h > 0
             && y + f.cpu_h as u16 <= bottom.saturating_sub(1)
-            && own_cols > 0
-            && !p.cpu_trace.samples.is_empty()
+            && data.iter().any(Option::is_some)
         {
             let lead = format!(
                 "{:w$}{:<l$} ",
@@ -314,13 +320,6 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
                 Rect::new(inner.x, y + f.cpu_h as u16 - 1, gutter as u16, 1),
                 buf,
             );
-            let data: Vec<Option<u64>> = (0..own_cols)
-                .map(|c| {
-                    let mid =
-                        (u128::from(own) * (2 * c as u128 + 1) / (2 * own_cols as u128)) as u64;
-                    p.cpu_trace.at(mid).map(u64::from)
-                })
-                .collect();
             let r = Rect::new(x0, y, own_cols as u16, f.cpu_h as u16);
             Sparkline::default()
                 .data(data)
