@@ -812,3 +812,33 @@ fn a_sleeping_task_is_drawn_waiting_while_it_sleeps() {
     assert!(lane.contains("100%≈"), "{lane}");
     assert!(s.contains("≈≈ sleeping for 2.400 s"), "{s}");
 }
+
+/// Lesson mode on the big screen keeps the lesson layout (its words first, whole), with
+/// the big screen's timelines on one axis below, lanes grown into the room.
+#[test]
+fn lesson_mode_on_the_big_screen_puts_the_words_first_and_every_run_on_one_axis() {
+    let mut a = lesson_app("02-computing-with-the-gil", 1);
+    a.update(key('2'));
+    run_step(
+        &mut a,
+        &[
+            (Model::Sequential, 3_020_000),
+            (Model::Threads, 3_080_000),
+            (Model::Processes, 1_560_000),
+        ],
+        "1270607",
+        "primes below 20,000,000",
+    );
+    let s = screen(&a, 200, 60);
+    let at = |words: &str| {
+        s.lines()
+            .position(|l| l.contains(words))
+            .unwrap_or_else(|| panic!("{words:?} missing:\n{s}"))
+    };
+    // The lesson's reveal is not cut, and comes before the numbers and the lanes.
+    assert!(at("lesson Threads run about as long") < at("╭ sequential"), "{s}");
+    assert!(at("╭ sequential") < at("timelines · one time axis"), "{s}");
+    let (lanes, rows) = lane_rows(&s);
+    assert!(lanes * 2 >= rows, "{lanes} of {rows} rows draw lanes\n{s}");
+    snap!("lesson_revealed_200x60", s);
+}
