@@ -836,9 +836,81 @@ fn lesson_mode_on_the_big_screen_puts_the_words_first_and_every_run_on_one_axis(
             .unwrap_or_else(|| panic!("{words:?} missing:\n{s}"))
     };
     // The lesson's reveal is not cut, and comes before the numbers and the lanes.
-    assert!(at("lesson Threads run about as long") < at("╭ sequential"), "{s}");
+    assert!(
+        at("lesson Threads run about as long") < at("╭ sequential"),
+        "{s}"
+    );
     assert!(at("╭ sequential") < at("timelines · one time axis"), "{s}");
     let (lanes, rows) = lane_rows(&s);
     assert!(lanes * 2 >= rows, "{lanes} of {rows} rows draw lanes\n{s}");
     snap!("lesson_revealed_200x60", s);
+}
+
+#[test]
+fn the_legend_names_every_glyph_the_lanes_draw() {
+    use crate::exec::{Event, SpanKind};
+    // An async loop offloading primes to threads: the pool's workers wait for the GIL
+    // they share with the loop, and the loop parks while they compute.
+    let mut a = app("primes", 2, true);
+    a.settings.asyncio.offload = crate::exec::Offload::Threads;
+    for _ in 0..3 {
+        a.update(key('l'));
+    }
+    let id = started(&a.update(Msg::Key(crossterm::event::KeyEvent::new(
+        crossterm::event::KeyCode::Enter,
+        crossterm::event::KeyModifiers::NONE,
+    ))))
+    .expect("Enter runs async");
+    let mut msgs = vec![ev(
+        id,
+        0,
+        Event::RunStarted {
+            workload: "primes".into(),
+            model: Model::Async,
+            workers: 2,
+            tasks: 2,
+            gil: true,
+            switch_interval_ms: 5.0,
+            size: 20_000_000,
+        },
+    )];
+    for (worker, kind, start_us, end_us) in [
+        (1, SpanKind::GilWait, 1_000, 40_000),
+        (0, SpanKind::Io, 2_000, 90_000),
+    ] {
+        msgs.push(ev(
+            id,
+            start_us,
+            Event::TaskStarted {
+                task: worker,
+                worker,
+                pid: 1,
+                thread: "t".into(),
+            },
+        ));
+        msgs.push(ev(
+            id,
+            end_us,
+            Event::Span {
+                worker,
+                kind,
+                start_us,
+                end_us,
+            },
+        ));
+    }
+    feed(&mut a, msgs);
+    a.update(Msg::Tick(Duration::from_micros(1_000_000 + 100_000)));
+    let s = screen(&a, 120, 36);
+    let title = s
+        .lines()
+        .find(|l| l.contains("timeline · async"))
+        .unwrap_or_else(|| panic!("no timeline\n{s}"));
+    assert!(title.contains("░░ waiting for the GIL"), "{title}");
+    assert!(title.contains("≈≈ blocked"), "{title}");
+    let big = screen(&a, 200, 60);
+    assert!(
+        big.contains("░░ waiting for the GIL") && big.contains("≈≈ blocked"),
+        "{big}"
+    );
 }

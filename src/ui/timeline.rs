@@ -73,10 +73,14 @@ pub fn wait_names(app: &App) -> (&'static str, &'static str) {
 fn legend(app: &App, short: bool) -> Vec<Span<'static>> {
     let t = &app.theme;
     let p = &app.panels[app.focus()];
-    let shared_gil = match &p.config {
-        Some(c) => c.gil && p.model == Model::Threads,
-        None => app.settings.gil,
-    };
+    // What the lanes drew counts too: an async loop offloading to threads shares their
+    // GIL, and a loop parked on a CPU-bound workload waits.
+    let drawn = |k: usize| (0..p.timeline.lanes()).any(|l| p.timeline.totals(l)[k] > 0);
+    let shared_gil = drawn(1)
+        || match &p.config {
+            Some(c) => c.gil && p.model == Model::Threads,
+            None => app.settings.gil,
+        };
     let (wait, wait_short) = wait_names(app);
     let mut v = Vec::new();
     // Native code holding the GIL: only where it happens (the `native` scene, or a run
@@ -101,7 +105,7 @@ fn legend(app: &App, short: bool) -> Vec<Span<'static>> {
             continue;
         }
         // Pure computing never blocks outside the GIL: no entry for what cannot show.
-        if a == Activity::Io && app.settings.workload().kind() == WorkKind::Cpu {
+        if a == Activity::Io && app.settings.workload().kind() == WorkKind::Cpu && !drawn(2) {
             continue;
         }
         let (g, s) = glyph(a, t);

@@ -40,6 +40,14 @@ fn any_shared_gil(app: &App) -> bool {
     }) || (app.panels.iter().all(|p| p.config.is_none()) && app.settings.gil)
 }
 
+/// Did any run's lanes draw kind `k` (1 GIL waits, 2 other waits)? An async loop that
+/// offloads to threads waits for their GIL, and parks while they compute.
+fn drawn(app: &App, k: usize) -> bool {
+    app.panels
+        .iter()
+        .any(|p| (0..p.timeline.lanes()).any(|l| p.timeline.totals(l)[k] > 0))
+}
+
 /// The legend in long words, with the CPU row's meaning.
 fn legend(app: &App) -> Vec<Span<'static>> {
     let t = &app.theme;
@@ -58,13 +66,13 @@ fn legend(app: &App) -> Vec<Span<'static>> {
         (Activity::Io, wait),
         (Activity::Idle, "idle"),
     ] {
-        if a == Activity::GilWait && !any_shared_gil(app) {
+        if a == Activity::GilWait && !any_shared_gil(app) && !drawn(app, 1) {
             continue;
         }
         if a == Activity::NativeHold && !native_hold {
             continue;
         }
-        if a == Activity::Io && app.settings.workload().kind() == WorkKind::Cpu {
+        if a == Activity::Io && app.settings.workload().kind() == WorkKind::Cpu && !drawn(app, 2) {
             continue;
         }
         let (g, s) = glyph(a, t);
