@@ -96,6 +96,13 @@ Keys: q quit (stops a program watch started), +/- zoom, ↑/↓ scroll.")]
     /// Internal: a process-pool worker (tasks on stdin, events on stdout).
     #[command(hide = true)]
     Worker(WorkerArgs),
+    /// Internal: the guard that SIGKILLs the process groups conlab started once conlab is
+    /// gone (orders on stdin; see `guard`).
+    #[command(name = "__guard", hide = true)]
+    Guard,
+    /// Internal: start a program tied to conlab's life (see `guard::tied`).
+    #[command(name = "__exec", hide = true)]
+    Exec(ExecArgs),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -665,6 +672,16 @@ pub struct WatchArgs {
     pub shots: std::path::PathBuf,
     /// The program to run and its arguments (after `--`).
     #[arg(last = true, value_name = "CMD")]
+    pub command: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct ExecArgs {
+    /// conlab's pid: the program is not started if conlab is already gone.
+    #[arg(long)]
+    pub parent: u32,
+    /// The program and its arguments (after `--`).
+    #[arg(last = true, value_name = "CMD", required = true)]
     pub command: Vec<String>,
 }
 

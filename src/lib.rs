@@ -11,6 +11,7 @@ pub mod core;
 pub mod exec;
 pub mod fidelity;
 pub mod frame;
+pub mod guard;
 pub mod headless;
 pub mod lesson;
 pub mod monitor;

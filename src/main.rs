@@ -8,6 +8,10 @@ use conlab::cli::{Cli, Command, TuiArgs};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // This is conlab: the guard and tied programs are started by re-running it.
+    if let Ok(exe) = std::env::current_exe() {
+        conlab::guard::install(exe);
+    }
     // Many connections at once need many open files: take what the hard limit allows.
     let _ = conlab::server::fds::raise_open_files_limit();
     let result = match cli.command {
@@ -23,7 +27,11 @@ fn main() -> ExitCode {
         Some(Command::Fidelity(args)) => conlab::fidelity::fidelity_command(&args),
         Some(Command::Watch(args)) => conlab::watch::watch_command(&args),
         Some(Command::Worker(args)) => conlab::headless::worker_command(&args),
+        Some(Command::Guard) => Ok(conlab::guard::serve()),
+        Some(Command::Exec(args)) => Ok(conlab::guard::tied::exec_tied(args.parent, &args.command)),
     };
+    // Every group conlab started is stopped and reaped by now: let the guard go.
+    conlab::guard::shutdown();
     let code = match result {
         Ok(code) => code,
         Err(e) => {

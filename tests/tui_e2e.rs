@@ -3,7 +3,7 @@
 //! process was left behind. Waits only by polling the screen with a deadline.
 
 mod common;
-use common::{alive, descendants};
+use common::{alive, descendants, running};
 
 use std::io::{Read, Write};
 use std::sync::{Arc, Mutex};
@@ -377,6 +377,38 @@ fn hangup_mid_run(program: &str, args: &[&str]) {
     let status = run.wait_exit("its terminal closing");
     assert_eq!(status.exit_code(), 129, "{status:?}");
     run.assert_no_worker_left();
+}
+
+#[test]
+fn sigkill_mid_run_leaves_no_worker() {
+    // No handler of conlab's runs. Under a shell that ignores SIGHUP (which its workers
+    // inherit), so the hang-up the kernel sends when the session's leader dies is not what
+    // ends them: their own tie to conlab must (the parent-death signal, their stdin).
+    let script = "trap '' HUP; exec \"$0\" \"$@\"";
+    let mut args = vec!["-c", script, env!("CARGO_BIN_EXE_conlab")];
+    args.extend(LONG_SLEEPS);
+    let mut run = MidRun::start("sh", &args);
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(run.pid as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .expect("SIGKILL");
+    let status = run.wait_exit("SIGKILL");
+    assert!(!status.success(), "{status:?}");
+    // Killed, they may take the kernel a moment to end (zombies left to whoever reaps
+    // orphans do not count: they run nothing).
+    let t = Instant::now();
+    while run.workers.iter().any(|w| running(*w)) && t.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let left: Vec<u32> = run
+        .workers
+        .iter()
+        .copied()
+        .filter(|w| running(*w))
+        .collect();
+    assert!(left.is_empty(), "workers left running: {left:?}");
+    run.close_terminal(true);
 }
 
 #[test]

@@ -2,6 +2,8 @@
 //! a CPU and blocked on a lock, the tree's CPU against the kernel's own count), exit codes,
 //! bad input, and stopping without strays. Skips, saying why, without python3 or /proc.
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Output, Stdio};
 use std::sync::Mutex;
@@ -28,15 +30,7 @@ fn python() -> Result<String, String> {
     if !proc_readable() {
         return Err("/proc/PID/task/TID/schedstat is not readable here".into());
     }
-    let out = Command::new("python3")
-        .args(["-c", "import sys; print(sys.executable)"])
-        .output()
-        .map_err(|e| format!("python3 not found: {e}"))?;
-    let exe = String::from_utf8_lossy(&out.stdout).trim().to_string();
-    if !out.status.success() || exe.is_empty() {
-        return Err("python3 did not say where it lives".into());
-    }
-    Ok(exe)
+    common::python3()
 }
 
 fn fixture(name: &str) -> String {

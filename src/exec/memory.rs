@@ -41,7 +41,7 @@ pub fn parse_status(text: &str) -> Option<(u64, u64)> {
 }
 
 /// This process's descendants (its worker processes, and theirs: a Python driver's
-/// pool), from /proc.
+/// pool), from /proc; not the guard, which is conlab's but no run's.
 fn children() -> Vec<u32> {
     let me = std::process::id();
     let Ok(dir) = std::fs::read_dir("/proc") else {
@@ -50,6 +50,7 @@ fn children() -> Vec<u32> {
     let parents: Vec<(u32, u32)> = dir
         .flatten()
         .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| !crate::guard::is_guard(*pid))
         .filter_map(|pid| {
             let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
             Some((pid, parent_of(&stat)?))

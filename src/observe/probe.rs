@@ -90,6 +90,9 @@ pub struct Probe {
     /// Count threads already running at the first walk from zero (true when watch started
     /// the program) or from their current value (attached to a running one).
     from_birth: bool,
+    /// (on a CPU, waiting for one) in ns that the root's main thread spent before it
+    /// became the program (conlab's launcher, `guard::tied`): not the program's, not counted.
+    head_start: (u64, u64),
     /// `wchan` reads `0` for sleeping threads on this kernel (hidden from this user):
     /// read `syscall` instead.
     wchan_hidden: bool,
@@ -131,12 +134,20 @@ impl Probe {
             refreshed: None,
             walking: false,
             from_birth,
+            head_start: (0, 0),
             wchan_hidden: !wchan_visible(),
             open: 0,
             max_open: max_open(),
             thread_reads: 0,
             buf: Vec::with_capacity(256),
         })
+    }
+
+    /// The root's main thread ran `run_ns` and waited `queued_ns` for a CPU (schedstat)
+    /// before it became the program: count from there, not from its birth.
+    pub fn with_head_start(mut self, run_ns: u64, queued_ns: u64) -> Probe {
+        self.head_start = (run_ns, queued_ns);
+        self
     }
 
     /// Threads currently known.
@@ -399,7 +410,8 @@ impl Probe {
                         t.ran = false;
                     }
                     if let Some(s) = self.read_file(&task_path(pid, tid, "children")) {
-                        todo.extend(parse_children(s));
+                        // conlab's guard is its child but no part of what is watched.
+                        todo.extend(parse_children(s).filter(|c| !crate::guard::is_guard(*c)));
                     }
                 }
                 if !self.threads.contains_key(&tid) {
@@ -458,6 +470,11 @@ impl Probe {
             settled: false,
             name: name.clone(),
         };
+        // Started through conlab's launcher: what it did before the program began is not
+        // the program's (the interval stays partial, as for any thread born in it).
+        if tid == self.root {
+            (slot.run, slot.queued) = self.head_start;
+        }
         // Attached to a running program: what its threads did before is not ours to count.
         if first
             && !self.from_birth
@@ -734,6 +751,47 @@ mod tests {
         );
         assert_eq!(last.threads.len(), 1);
         assert!(last.threads[0].split.sleep > 0, "{:?}", last.threads[0]);
+    }
+
+    #[test]
+    fn a_head_start_is_not_counted_as_the_programs() {
+        if check_proc().is_err() {
+            eprintln!("skipped: /proc unreadable here");
+            return;
+        }
+        // A stopped process stands for conlab's launcher, stopped before its exec: its
+        // clock cannot move, so all of it is the head start.
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .expect("sleep");
+        let pid = child.id();
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid as i32),
+            nix::sys::signal::Signal::SIGSTOP,
+        );
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .ok()
+            .and_then(|s| parse_stat(&s))
+            .is_none_or(|st| st.state != 'T')
+        {
+            assert!(Instant::now() < deadline, "sleep never stopped");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let (run, queued) = schedstat_of(None, pid, pid).expect("schedstat");
+        let at = Instant::now();
+        let whole = Probe::new(pid, true, at).expect("probe").sample(at);
+        let mut p = Probe::new(pid, true, at)
+            .expect("probe")
+            .with_head_start(run, queued);
+        let rest = p.sample(at);
+        let _ = child.kill();
+        let _ = child.wait();
+        assert!(run > 0, "exec took some CPU");
+        assert_eq!(whole.threads[0].split.on_cpu, run, "from birth: all of it");
+        assert_eq!(rest.threads[0].split.on_cpu, 0, "{:?}", rest.threads[0]);
+        assert_eq!(rest.threads[0].split.runnable, 0, "{:?}", rest.threads[0]);
     }
 
     #[test]

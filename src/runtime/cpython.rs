@@ -82,14 +82,25 @@ impl CpythonRunner {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             // Its own group: one killpg reaches the interpreter and every pool child.
-            .process_group(0)
-            .spawn()
-            .map_err(|e| {
-                RunError::Plan(anyhow::anyhow!(
-                    "could not start `{}`: {e} (pass another interpreter with --python)",
-                    self.info.path.display()
-                ))
-            })
+            .process_group(0);
+        let mut child = cmd.spawn().map_err(|e| {
+            RunError::Plan(anyhow::anyhow!(
+                "could not start `{}`: {e} (pass another interpreter with --python)",
+                self.info.path.display()
+            ))
+        })?;
+        // If conlab dies, however, the guard kills the group. The driver's own watch (EOF on
+        // stdin) is not enough: its parent-death signal often kills it first, and then a
+        // forkserver and its pool children live on. Nothing in the group forks before the
+        // job is written, which is after this.
+        if let Err(e) = crate::guard::protect(child.id()) {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(RunError::Plan(anyhow::anyhow!(
+                "could not start the guard that stops the interpreter if conlab is killed: {e}"
+            )));
+        }
+        Ok(child)
     }
 }
 
@@ -125,6 +136,7 @@ enum Ending {
 fn stop(child: &mut Child) -> String {
     let pgid = child.id();
     child::kill_group(pgid);
+    crate::guard::forget(pgid);
     let status = match child.wait() {
         Ok(s) => s.to_string(),
         Err(e) => format!("could not be reaped: {e}"),

@@ -7,7 +7,7 @@
 //! task values the native workloads plan) and folds the outputs with the workload's own
 //! `combine`, so both runtimes give the same answer.
 
-mod child;
+pub(crate) mod child;
 pub mod cpython;
 mod native;
 pub mod protocol;

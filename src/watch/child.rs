@@ -1,8 +1,9 @@
 //! The program `watch` starts: spawned in its own process group (so stopping it reaches
-//! its whole tree), noticed when it exits without being reaped (so the last sample still
-//! sees it), stopped politely then firmly, and its exit status turned into ours.
+//! its whole tree) and tied to conlab's life (the guard kills that group if conlab dies),
+//! noticed when it exits without being reaped (so the last sample still sees it), stopped
+//! politely then firmly, and its exit status turned into ours.
 
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, ExitStatus, Stdio};
 use std::time::Duration;
 
 use nix::sys::signal::{Signal, killpg};
@@ -28,32 +29,40 @@ pub enum Output {
 pub struct Program {
     child: Child,
     pub pid: u32,
+    /// conlab's launcher's time on a CPU and waiting for one (ns) before the program
+    /// began: left out of the program's figures.
+    pub launcher_ns: (u64, u64),
 }
 
 impl Program {
-    /// Start `argv` in a new process group; a program that cannot be started is named.
+    /// Start `argv` in a new process group, tied to conlab's life (see
+    /// [`crate::guard::tied`]: if conlab dies, even of SIGKILL, the group is killed); a
+    /// program that cannot be started is named. Call it from the main thread.
     pub fn spawn(argv: &[String], output: Output) -> Result<Program, String> {
         let (exe, args) = argv
             .split_first()
             .ok_or_else(|| "no program given: conlab watch -- CMD ARGS…".to_string())?;
-        let mut cmd = Command::new(exe);
-        cmd.args(args);
-        std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
-        if output == Output::Null {
-            cmd.stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null());
-        }
-        let child = cmd.spawn().map_err(|e| match e.kind() {
+        let cant = |e: std::io::Error| match e.kind() {
             std::io::ErrorKind::NotFound => format!("cannot run '{exe}': command not found"),
             std::io::ErrorKind::PermissionDenied => {
                 format!("cannot run '{exe}': permission denied")
             }
             _ => format!("cannot run '{exe}': {e}"),
-        })?;
+        };
+        // Said before anything starts (the launcher would only learn it when it execs).
+        runnable(exe).map_err(cant)?;
+        let tied = crate::guard::tied::spawn_tied(exe.as_ref(), args, |cmd| {
+            if output == Output::Null {
+                cmd.stdin(Stdio::null())
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null());
+            }
+        })
+        .map_err(cant)?;
         Ok(Program {
-            pid: child.id(),
-            child,
+            pid: tied.child.id(),
+            child: tied.child,
+            launcher_ns: tied.launcher_ns,
         })
     }
 
@@ -64,8 +73,16 @@ impl Program {
         }
     }
 
-    /// Reap it (after [`wait_exited`] said it exited, this returns at once).
+    /// Whether anything of the program's group is still running (its leader, unreaped,
+    /// does not count once it exited).
+    pub fn group_running(&self) -> bool {
+        crate::runtime::child::group_alive(self.pid)
+    }
+
+    /// Reap it (after [`wait_exited`] said it exited, this returns at once). The guard
+    /// forgets its group first, while the leader still holds the group's id.
     pub fn reap(&mut self) -> std::io::Result<ExitStatus> {
+        crate::guard::forget(self.pid);
         self.child.wait()
     }
 
@@ -73,8 +90,46 @@ impl Program {
     pub fn kill(&mut self) {
         self.signal(2);
         let _ = self.child.kill();
-        let _ = self.child.wait();
+        let _ = self.reap();
     }
+}
+
+/// Whether `exe` names a program that can be run, found as `execvp` would find it: a path
+/// with a `/` as it is, a bare name in each directory of `PATH`.
+fn runnable(exe: &str) -> std::io::Result<()> {
+    use nix::unistd::{AccessFlags, access};
+    use std::io::{Error, ErrorKind};
+    let ok = |p: &std::path::Path| p.is_file() && access(p, AccessFlags::X_OK).is_ok();
+    if exe.contains('/') {
+        let p = std::path::Path::new(exe);
+        return match p.metadata() {
+            Err(e) => Err(e),
+            Ok(_) if ok(p) => Ok(()),
+            Ok(_) => Err(Error::from(ErrorKind::PermissionDenied)),
+        };
+    }
+    if exe.is_empty() {
+        return Err(Error::from(ErrorKind::NotFound));
+    }
+    let path = std::env::var_os("PATH").unwrap_or_else(|| "/bin:/usr/bin".into());
+    let mut denied = false;
+    for dir in std::env::split_paths(&path) {
+        let dir = if dir.as_os_str().is_empty() {
+            std::path::PathBuf::from(".")
+        } else {
+            dir
+        };
+        let p = dir.join(exe);
+        if ok(&p) {
+            return Ok(());
+        }
+        denied |= p.exists();
+    }
+    Err(Error::from(if denied {
+        ErrorKind::PermissionDenied
+    } else {
+        ErrorKind::NotFound
+    }))
 }
 
 /// Block until process `pid` (our child) has exited, leaving it unreaped: its `/proc`
@@ -141,5 +196,44 @@ mod tests {
             .expect("fails");
         assert!(e.contains("conlab-no-such-program-xyz") && e.contains("not found"));
         assert!(Program::spawn(&[], Output::Null).is_err());
+        let e = Program::spawn(&["/etc/passwd".into()], Output::Null)
+            .err()
+            .expect("not executable");
+        assert!(e.contains("permission denied"), "{e}");
+        let e = Program::spawn(&["./conlab-no-such-file".into()], Output::Null)
+            .err()
+            .expect("no such file");
+        assert!(e.contains("not found"), "{e}");
+    }
+
+    #[test]
+    fn programs_are_found_on_the_path_as_execvp_finds_them() {
+        assert!(runnable("sh").is_ok());
+        assert!(runnable("/bin/sh").is_ok());
+        assert_eq!(
+            runnable("conlab-no-such-program-xyz").map_err(|e| e.kind()),
+            Err(std::io::ErrorKind::NotFound)
+        );
+        assert_eq!(
+            runnable("").map_err(|e| e.kind()),
+            Err(std::io::ErrorKind::NotFound)
+        );
+        assert_eq!(
+            runnable("/").map_err(|e| e.kind()),
+            Err(std::io::ErrorKind::PermissionDenied),
+            "a directory is not a program"
+        );
+    }
+
+    #[test]
+    fn a_stray_in_the_group_is_seen_until_it_is_gone() {
+        // The shell exits at once; its background sleep stays in the group.
+        let mut p = Program::spawn(&sh("sleep 30 & exit 0"), Output::Null).expect("sh");
+        wait_exited(p.pid);
+        assert!(p.group_running(), "the background sleep");
+        p.signal(2);
+        crate::runtime::child::wait_group_gone(p.pid, std::time::Duration::from_secs(10));
+        assert!(!p.group_running());
+        assert_eq!(exit_code(&p.reap().expect("reap")), 0);
     }
 }

@@ -81,7 +81,11 @@ pub fn watch_command(args: &WatchArgs) -> Result<ExitCode, CliError> {
         ),
     };
     let probe = match Probe::new(target.pid(), matches!(target, Target::Started(_)), start) {
-        Ok(p) => p,
+        // conlab's launcher ran in the program's process before the program did.
+        Ok(p) => match &target {
+            Target::Started(prog) => p.with_head_start(prog.launcher_ns.0, prog.launcher_ns.1),
+            Target::Attached(_) => p,
+        },
         Err(e) => {
             if let Target::Started(mut p) = target {
                 p.kill();
@@ -270,12 +274,21 @@ impl Session {
         if let Target::Started(p) = &mut self.target
             && self.exit_code.is_none()
         {
-            // No stray: whatever the program left running in its group goes too; a
-            // program still running (an error path) is killed, or reaping would hang.
+            // No stray: whatever the program left running in its group goes too (asked
+            // to terminate, then killed if it has not within the grace); a program still
+            // running (an error path) is killed, or reaping would hang.
             p.signal(if exited { 1 } else { 2 });
+            if exited {
+                crate::runtime::child::wait_group_gone(p.pid, child::STOP_GRACE);
+                if p.group_running() {
+                    p.signal(2);
+                }
+            }
             let status = p.reap().ok();
             self.exit_code = status.as_ref().map(child::exit_code);
-            self.kernel_cpu_s = child::children_cpu_s();
+            // Less what conlab's launcher used in that process before the program began.
+            let launcher_s = p.launcher_ns.0 as f64 / 1e9;
+            self.kernel_cpu_s = child::children_cpu_s().map(|k| (k - launcher_s).max(0.0));
         }
     }
 

@@ -24,7 +24,34 @@ pub fn descendants(pid: u32) -> Vec<u32> {
     out
 }
 
+/// Is `pid` running (in /proc and not a zombie: an orphan's reaper may take its time)?
+pub fn running(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| {
+            let (_, rest) = s.rsplit_once(')')?;
+            rest.split_whitespace()
+                .next()
+                .map(|st| st != "Z" && st != "X")
+        })
+        .unwrap_or(false)
+}
+
 /// Is `pid` still in /proc? A zombie counts as alive (nobody reaped it).
 pub fn alive(pid: u32) -> bool {
     std::path::Path::new(&format!("/proc/{pid}")).exists()
+}
+
+/// The `python3` interpreter itself (its `sys.executable`, not a shim such as pyenv's), or
+/// why there is none: tests that need it print the reason and skip.
+pub fn python3() -> Result<String, String> {
+    let out = std::process::Command::new("python3")
+        .args(["-c", "import sys; print(sys.executable)"])
+        .output()
+        .map_err(|e| format!("python3 not found: {e}"))?;
+    let exe = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    if !out.status.success() || exe.is_empty() {
+        return Err("python3 did not say where it lives".into());
+    }
+    Ok(exe)
 }
