@@ -231,17 +231,7 @@ fn presenter_mode_shows_the_lesson_large() {
     let s = screen(&a, 100, 30);
     assert!(s.contains("? Will the threads"), "{s}");
     snap!("present_lesson_100x30", s);
-    a.update(key('2'));
-    run_step(
-        &mut a,
-        &[
-            (Model::Sequential, 3_020_000),
-            (Model::Threads, 3_080_000),
-            (Model::Processes, 1_560_000),
-        ],
-        "1270607",
-        "primes below 20,000,000",
-    );
+    reveal_lesson_02(&mut a);
     let s = screen(&a, 100, 30);
     for words in [
         "guessed no ✓",
@@ -338,6 +328,30 @@ fn no_color_keeps_meaning_in_glyphs() {
     assert!(text(&buf).contains("✓"));
 }
 
+/// The Enter key.
+fn enter() -> Msg {
+    Msg::Key(crossterm::event::KeyEvent::new(
+        crossterm::event::KeyCode::Enter,
+        crossterm::event::KeyModifiers::NONE,
+    ))
+}
+
+/// Lesson 02's first step: the room guesses "no", then its three models run (fixed
+/// times: threads no faster than sequential, processes twice as fast).
+fn reveal_lesson_02(a: &mut App) {
+    a.update(key('2'));
+    run_step(
+        a,
+        &[
+            (Model::Sequential, 3_020_000),
+            (Model::Threads, 3_080_000),
+            (Model::Processes, 1_560_000),
+        ],
+        "1270607",
+        "primes below 20,000,000",
+    );
+}
+
 /// A shipped lesson open at `step` (1-based), 2 cores, 2 workers.
 fn lesson_app(name: &str, step: usize) -> App {
     let mut a = idle(2);
@@ -353,10 +367,7 @@ fn lesson_app(name: &str, step: usize) -> App {
 /// Run every model of the lesson's step through fixed messages; `answer` and `meaning`
 /// are what each run reports.
 fn run_step(a: &mut App, times: &[(Model, u64)], answer: &str, meaning: &str) {
-    let mut cmds = a.update(Msg::Key(crossterm::event::KeyEvent::new(
-        crossterm::event::KeyCode::Enter,
-        crossterm::event::KeyModifiers::NONE,
-    )));
+    let mut cmds = a.update(enter());
     for &(m, us) in times {
         let id = started(&cmds).expect("the step's next model starts");
         let gil = m == Model::Threads && a.settings.gil;
@@ -386,17 +397,7 @@ fn lesson_at_80x24_shows_text_question_guess_and_reveal() {
         assert!(before.contains(words), "{words:?} missing:\n{before}");
     }
     snap!("lesson_before_80x24", before);
-    a.update(key('2'));
-    run_step(
-        &mut a,
-        &[
-            (Model::Sequential, 3_020_000),
-            (Model::Threads, 3_080_000),
-            (Model::Processes, 1_560_000),
-        ],
-        "1270607",
-        "primes below 20,000,000",
-    );
+    reveal_lesson_02(&mut a);
     let after = screen(&a, 80, 24);
     for words in [
         "? Will the threads",
@@ -582,27 +583,7 @@ fn the_async_panel_is_titled_alike_in_every_mode() {
     for offload in [crate::exec::Offload::None, crate::exec::Offload::Threads] {
         let mut a = app("primes", 2, true);
         a.settings.asyncio.offload = offload;
-        let id = started(&a.update(key('a'))).expect("starts");
-        let mut cmds = feed(
-            &mut a,
-            run_msgs(
-                id,
-                Model::Sequential,
-                2,
-                16,
-                3_020_000,
-                2_990_000,
-                false,
-                "1270607",
-            ),
-        );
-        for m in [Model::Threads, Model::Processes, Model::Async] {
-            let id = started(&cmds).expect("the next model starts");
-            cmds = feed(
-                &mut a,
-                run_msgs(id, m, 2, 16, 3_000_000, 3_000_000, false, "1270607"),
-            );
-        }
+        run_every_model(&mut a);
         let want = match offload {
             crate::exec::Offload::None => "1 loop",
             _ => "1 loop + 2w",
@@ -621,7 +602,7 @@ fn the_async_panel_is_titled_alike_in_every_mode() {
         // One lane for the loop alone; with offload, the loop and the pool's workers.
         let lanes = a.panels[3].timeline.lanes();
         assert_eq!(lanes, if want == "1 loop" { 1 } else { 3 }, "{want}");
-        assert!(big.contains("async        3.000 s  loop"), "{big}");
+        assert!(big.contains("async        3.050 s  loop"), "{big}");
     }
 }
 
@@ -714,12 +695,6 @@ fn lane_rows(s: &str) -> (usize, usize) {
 #[test]
 fn on_the_big_screen_lanes_grow_into_the_room_one_or_two_runs_leave() {
     let mut a = idle(2);
-    let enter = || {
-        Msg::Key(crossterm::event::KeyEvent::new(
-            crossterm::event::KeyCode::Enter,
-            crossterm::event::KeyModifiers::NONE,
-        ))
-    };
     let run_selected = |a: &mut App, us: u64| {
         let id = started(&a.update(enter())).expect("Enter runs the selected model");
         let model = a.panels[a.selected].model;
@@ -747,11 +722,7 @@ fn a_sleeping_task_is_drawn_waiting_while_it_sleeps() {
     use crate::exec::{Event, SpanKind};
     let mut a = app("sleep", 2, true);
     a.update(key('l'));
-    let id = started(&a.update(Msg::Key(crossterm::event::KeyEvent::new(
-        crossterm::event::KeyCode::Enter,
-        crossterm::event::KeyModifiers::NONE,
-    ))))
-    .expect("Enter runs threads");
+    let id = started(&a.update(enter())).expect("Enter runs threads");
     let mut msgs = vec![ev(
         id,
         0,
@@ -818,17 +789,7 @@ fn a_sleeping_task_is_drawn_waiting_while_it_sleeps() {
 #[test]
 fn lesson_mode_on_the_big_screen_puts_the_words_first_and_every_run_on_one_axis() {
     let mut a = lesson_app("02-computing-with-the-gil", 1);
-    a.update(key('2'));
-    run_step(
-        &mut a,
-        &[
-            (Model::Sequential, 3_020_000),
-            (Model::Threads, 3_080_000),
-            (Model::Processes, 1_560_000),
-        ],
-        "1270607",
-        "primes below 20,000,000",
-    );
+    reveal_lesson_02(&mut a);
     let s = screen(&a, 200, 60);
     let at = |words: &str| {
         s.lines()
@@ -856,11 +817,7 @@ fn the_legend_names_every_glyph_the_lanes_draw() {
     for _ in 0..3 {
         a.update(key('l'));
     }
-    let id = started(&a.update(Msg::Key(crossterm::event::KeyEvent::new(
-        crossterm::event::KeyCode::Enter,
-        crossterm::event::KeyModifiers::NONE,
-    ))))
-    .expect("Enter runs async");
+    let id = started(&a.update(enter())).expect("Enter runs async");
     let mut msgs = vec![ev(
         id,
         0,
