@@ -315,6 +315,12 @@ pub fn check_entry(entry: &Entry) -> Result<(), String> {
             index("task", *task)?;
             index("worker", *worker)
         }
+        Event::SpanStarted {
+            worker, start_us, ..
+        } => {
+            index("worker", *worker)?;
+            time("start_us", *start_us)
+        }
         Event::Span {
             worker,
             start_us,

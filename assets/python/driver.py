@@ -63,6 +63,14 @@ class Progress:
             emit({"ev": "progress", "task": self.task, "pid": self.pid,
                   "tid": self.tid, "done": done, "total": total, "t": now_us()})
 
+    def waiting(self, kind):
+        """A blocking call begins now: said at once, so a live timeline draws the thread
+        as waiting while it waits; `blocking` closes it. Returns its start."""
+        t0 = now_us()
+        emit({"ev": "span_start", "kind": kind, "pid": self.pid, "tid": self.tid,
+              "start": t0})
+        return t0
+
     def blocking(self, kind, start_us):
         """A blocking call (a sleep, a request, a read) that ran from start_us to now."""
         emit({"ev": "span", "kind": kind, "pid": self.pid, "tid": self.tid,
@@ -141,7 +149,7 @@ def fib(task, progress):
 def sleep(task, progress):
     ms = task["ms"]
     progress(0, 1)
-    t0 = now_us()
+    t0 = progress.waiting("io")
     time.sleep(ms / 1000)
     progress.blocking("io", t0)
     progress(1, 1)
@@ -172,7 +180,7 @@ def http(task, progress):
     else:
         opener = urllib.request.build_opener()
     progress(0, 1)
-    t0 = now_us()
+    t0 = progress.waiting("io")
     try:
         with opener.open(urllib.request.Request(url, headers=headers), timeout=timeout) as r:
             status = r.status

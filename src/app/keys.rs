@@ -12,7 +12,7 @@ use crate::exec::Model;
 pub const HELP: &[(&str, &str)] = &[
     ("← → h l  ↑ ↓", "select a model panel"),
     ("Enter", "run the selected model"),
-    ("a", "run all three, one after another"),
+    ("a", "run every model, one after another"),
     ("c", "cancel the run (and the queue)"),
     ("g", "GIL on / off (threads)"),
     ("r", "runtime: native (simulated GIL) / real CPython"),

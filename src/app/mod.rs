@@ -332,6 +332,7 @@ impl App {
         self.next_id += 1;
         self.active = Some((id, index_of(spec.model)));
         self.selected = index_of(spec.model);
+        self.panels[index_of(spec.model)].offload = spec.asyncio.offload;
         vec![Command::Start {
             id,
             spec: Box::new(spec),

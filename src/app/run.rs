@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use super::timeline::{Activity, Timeline};
-use crate::exec::{Event, Model, SpanKind, Stamped};
+use crate::exec::{Event, Model, Offload, SpanKind, Stamped};
 use crate::monitor::CpuSample;
 use crate::workload::Answer;
 
@@ -13,7 +13,7 @@ use crate::workload::Answer;
 pub enum RunState {
     /// Never ran with the current workload and size.
     Idle,
-    /// Waiting for the run before it (`a` runs the three in turn).
+    /// Waiting for the run before it (`a` runs every model in turn).
     Queued,
     Running,
     Finished,
@@ -75,6 +75,9 @@ pub struct ModelRun {
     pub loop_lag: Option<crate::core::LoopStats>,
     /// Async, live: the latest heartbeat lag, the worst so far (µs), tasks in flight.
     pub lag: Option<LiveLag>,
+    /// Async: where CPU work runs (from the run's spec; kept across [`ModelRun::reset`],
+    /// set before the run starts). Without offload the run is the loop alone.
+    pub offload: Offload,
 }
 
 /// The async loop's health as the last `LoopLag` events said.
@@ -110,7 +113,32 @@ impl ModelRun {
             memory: None,
             loop_lag: None,
             lag: None,
+            offload: Offload::None,
         }
+    }
+
+    /// Who ran it, in a few characters for titles: "2w" (threads, processes), "1 loop"
+    /// or "1 loop + 2w" (async, with offloaded work), nothing for sequential. Every panel
+    /// that titles a run says it with this.
+    pub fn workers_label(&self) -> Option<String> {
+        let c = self.config.as_ref()?;
+        match self.model {
+            Model::Sequential => None,
+            Model::Async if self.offload == Offload::None => Some("1 loop".to_string()),
+            Model::Async => Some(format!("1 loop + {}w", c.workers)),
+            Model::Threads | Model::Processes => Some(format!("{}w", c.workers)),
+        }
+    }
+
+    /// The run's title tags: [`ModelRun::workers_label`], and the GIL for threads.
+    pub fn title_tags(&self) -> Vec<String> {
+        let mut v: Vec<String> = self.workers_label().into_iter().collect();
+        if let Some(c) = &self.config
+            && self.model == Model::Threads
+        {
+            v.push(if c.gil { "GIL on" } else { "GIL off" }.to_string());
+        }
+        v
     }
 
     /// The least and most busy workers' time (µs) and the busiest ÷ the mean, over the
@@ -123,9 +151,11 @@ impl ModelRun {
         Some((min, max, max as f64 / mean.max(1.0)))
     }
 
-    /// Back to a fresh state, ready for a new run.
+    /// Back to a fresh state, ready for a new run (of the same spec: the offload stays).
     pub fn reset(&mut self) {
+        let offload = self.offload;
         *self = ModelRun::new(self.model);
+        self.offload = offload;
     }
 
     pub fn is_active(&self) -> bool {
@@ -221,9 +251,10 @@ impl ModelRun {
                 });
                 // Sequential runs every task on one thread, whatever `--workers` says; async
                 // runs them on its loop (lane 0), and offloaded work on the pool's workers
-                // (lanes 1..).
+                // (lanes 1..; none without offload).
                 let lanes = match self.model {
                     Model::Sequential => 1,
+                    Model::Async if self.offload == Offload::None => 1,
                     Model::Async => *workers + 1,
                     _ => *workers,
                 };
@@ -258,20 +289,22 @@ impl ModelRun {
                     w.progress = (*done, *total);
                 }
             }
+            Event::SpanStarted {
+                worker,
+                kind,
+                start_us,
+            } => {
+                self.timeline
+                    .span_started(*worker, activity(*kind), *start_us);
+            }
             Event::Span {
                 worker,
                 kind,
                 start_us,
                 end_us,
             } => {
-                let a = match kind {
-                    SpanKind::GilWait => Activity::GilWait,
-                    SpanKind::Io => Activity::Io,
-                    SpanKind::NativeHolding => Activity::NativeHold,
-                    // Native code with the GIL released is computing, drawn as such.
-                    SpanKind::NativeReleased => Activity::Compute,
-                };
-                self.timeline.span(*worker, a, *start_us, *end_us);
+                self.timeline
+                    .span(*worker, activity(*kind), *start_us, *end_us);
             }
             Event::TaskFinished {
                 worker,
@@ -347,5 +380,16 @@ impl ModelRun {
                 };
             }
         }
+    }
+}
+
+/// How the timeline draws a span of `kind`.
+fn activity(kind: SpanKind) -> Activity {
+    match kind {
+        SpanKind::GilWait => Activity::GilWait,
+        SpanKind::Io => Activity::Io,
+        SpanKind::NativeHolding => Activity::NativeHold,
+        // Native code with the GIL released is computing, drawn as such.
+        SpanKind::NativeReleased => Activity::Compute,
     }
 }

@@ -34,6 +34,9 @@ struct Lane {
     /// Tasks open on this lane at once (more than one only on the async loop's lane,
     /// where the lane is busy while any task is in flight).
     depth: usize,
+    /// A wait announced by its start and not yet closed by its span: (kind index, the
+    /// wait's start, counted up to).
+    wait: Option<(usize, u64, u64)>,
 }
 
 /// The timeline of one run.
@@ -62,6 +65,7 @@ impl Timeline {
                 buckets: vec![[0; KINDS]; BUCKETS],
                 open: None,
                 depth: 0,
+                wait: None,
             })
             .collect();
         Timeline {
@@ -118,7 +122,8 @@ impl Timeline {
         }
     }
 
-    /// Count every open task up to `now_us` (a tick or any event).
+    /// Count every open task, and every wait begun and not yet ended, up to `now_us` (a
+    /// tick or any event).
     pub fn advance(&mut self, now_us: u64) {
         self.grow_to(now_us);
         for lane in 0..self.lanes.len() {
@@ -127,6 +132,12 @@ impl Timeline {
             {
                 self.add(lane, 0, s, now_us);
                 self.lanes[lane].open = Some(now_us);
+            }
+            if let Some((what, start, counted)) = self.lanes[lane].wait
+                && now_us > counted
+            {
+                self.add(lane, what, counted, now_us);
+                self.lanes[lane].wait = Some((what, start, now_us));
             }
         }
         self.end_us = self.end_us.max(now_us);
@@ -156,6 +167,8 @@ impl Timeline {
             }
             if let Some(l) = self.lanes.get_mut(worker) {
                 l.open = None;
+                // A wait never closed (its span lost with a dead worker) ends with the task.
+                l.wait = None;
             }
         }
         if let Some(l) = self.lanes.get_mut(worker) {
@@ -164,20 +177,63 @@ impl Timeline {
         self.end_us = self.end_us.max(at_us);
     }
 
-    /// A span in which `worker` waited, or held the GIL in native code (inside a task).
-    pub fn span(&mut self, worker: usize, activity: Activity, start_us: u64, end_us: u64) {
-        let what = match activity {
-            Activity::GilWait => 1,
-            Activity::Io => 2,
-            Activity::NativeHold => 3,
-            _ => return,
+    /// The kind index a span of `activity` counts under (none for computing or idle).
+    fn kind_of(activity: Activity) -> Option<usize> {
+        match activity {
+            Activity::GilWait => Some(1),
+            Activity::Io => Some(2),
+            Activity::NativeHold => Some(3),
+            _ => None,
+        }
+    }
+
+    /// `worker` began to wait (`activity`) at `start_us`: drawn as such from now on, as
+    /// time advances, until its [`Timeline::span`] arrives.
+    pub fn span_started(&mut self, worker: usize, activity: Activity, start_us: u64) {
+        let Some(what) = Self::kind_of(activity) else {
+            return;
         };
-        self.add(worker, what, start_us, end_us);
+        self.end_us = self.end_us.max(start_us);
+        if let Some(l) = self.lanes.get_mut(worker) {
+            l.wait = Some((what, start_us, start_us));
+        }
+    }
+
+    /// What `lane` is waiting for now, and since when (µs), if a wait's start was said
+    /// and its span has not arrived yet.
+    pub fn waiting(&self, lane: usize) -> Option<(Activity, u64)> {
+        let (what, start, _) = self.lanes.get(lane)?.wait?;
+        let a = match what {
+            1 => Activity::GilWait,
+            2 => Activity::Io,
+            _ => Activity::NativeHold,
+        };
+        Some((a, start))
+    }
+
+    /// A span in which `worker` waited, or held the GIL in native code (inside a task).
+    /// If its start was announced, only what [`Timeline::advance`] has not counted yet is
+    /// added.
+    pub fn span(&mut self, worker: usize, activity: Activity, start_us: u64, end_us: u64) {
+        let Some(what) = Self::kind_of(activity) else {
+            return;
+        };
+        let mut from = start_us;
+        if let Some(l) = self.lanes.get_mut(worker)
+            && let Some((w, start, counted)) = l.wait
+            && w == what
+            && start == start_us
+        {
+            l.wait = None;
+            from = counted.max(start_us);
+        }
+        self.add(worker, what, from, end_us);
     }
 
     /// Close every open task (the run ended).
     pub fn close(&mut self, at_us: u64) {
         for lane in 0..self.lanes.len() {
+            self.lanes[lane].wait = None;
             self.lanes[lane].depth = self.lanes[lane].depth.min(1);
             self.task_finished(lane, at_us);
         }
@@ -320,6 +376,41 @@ mod tests {
         assert_eq!(t.columns(0, 2, 6_000), vec![Compute, NativeHold]);
         assert_eq!(t.native_hold_total(0), 3_000);
         assert_eq!(t.totals(0), [6_000, 0, 0], "still computing in the totals");
+    }
+
+    #[test]
+    fn a_wait_shows_as_waiting_while_it_lasts_and_is_counted_once() {
+        let mut t = Timeline::new(1);
+        t.task_started(0, 0);
+        t.span_started(0, Io, 1_000);
+        // Ticks while the worker sleeps: the lane is waiting, live, not computing.
+        t.advance(5_000);
+        t.advance(9_000);
+        assert_eq!(t.waiting(0), Some((Io, 1_000)));
+        assert_eq!(t.columns(0, 9, 9_000)[1..], [Io; 8]);
+        assert_eq!(t.totals(0), [1_000, 0, 8_000]);
+        // The span arrives at its end: only the rest is added.
+        t.span(0, Io, 1_000, 10_000);
+        assert_eq!(t.waiting(0), None);
+        t.task_finished(0, 10_500);
+        t.advance(10_500);
+        assert_eq!(t.totals(0), [1_500, 0, 9_000]);
+        // Computing after the wait is computing again.
+        t.task_started(0, 10_500);
+        t.advance(20_000);
+        assert_eq!(t.columns(0, 2, 20_000), vec![Io, Compute]);
+    }
+
+    #[test]
+    fn an_unclosed_wait_ends_with_its_task() {
+        let mut t = Timeline::new(1);
+        t.task_started(0, 0);
+        t.span_started(0, Io, 0);
+        t.advance(4_000);
+        t.task_finished(0, 4_000);
+        t.advance(8_000);
+        assert_eq!(t.totals(0), [0, 0, 4_000]);
+        assert_eq!(t.columns(0, 2, 8_000), vec![Io, Idle]);
     }
 
     #[test]

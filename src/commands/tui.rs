@@ -113,7 +113,9 @@ fn settings_from(args: &TuiArgs) -> Result<WithCpython, CliError> {
     s.cpython = avail;
     if args.runtime.runtime == Runtime::Cpython {
         s.switch_runtime().map_err(CliError::Usage)?;
-        if o.size.is_none() {
+        // CPython's smaller default size, unless the command line gave one (as --size or
+        // as a flag that is the size, such as sleep's --delay-ms).
+        if w.size_given(&s.flags).or(o.size).is_none() {
             s.size = crate::runtime::default_size(Runtime::Cpython, w);
         }
     }
@@ -133,6 +135,31 @@ mod tests {
             panic!("tui")
         };
         settings_from(&t).expect("valid").0
+    }
+
+    #[test]
+    fn a_size_given_as_a_flag_stands_on_the_cpython_runtime() {
+        let cli = Cli::try_parse_from([
+            "conlab",
+            "tui",
+            "--runtime",
+            "cpython",
+            "--workload",
+            "sleep",
+            "--delay-ms",
+            "6000",
+        ])
+        .expect("parses");
+        let Some(Command::Tui(t)) = cli.command else {
+            panic!("tui")
+        };
+        match settings_from(&t) {
+            Ok((s, _)) => {
+                assert_eq!(s.size, 6000);
+                assert_eq!(s.spec(Model::Threads).args.delay_ms, Some(6000));
+            }
+            Err(e) => eprintln!("skipped: no CPython here ({e})"),
+        }
     }
 
     /// Every workload flag `run` accepts reaches the WorkloadArgs of the dashboard's runs,

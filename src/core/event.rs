@@ -48,6 +48,16 @@ pub enum Event {
         done: u64,
         total: u64,
     },
+    /// A wait began (a blocking call with the GIL released: a sleep, a request, a read),
+    /// sent as it begins so a live timeline draws the worker as waiting while it waits.
+    /// The [`Event::Span`] of the same worker and kind that follows always closes it (it
+    /// is sent whatever the wait's length); readers that want whole intervals only (a
+    /// trace, a report) ignore this one.
+    SpanStarted {
+        worker: usize,
+        kind: SpanKind,
+        start_us: u64,
+    },
     /// An interval of a task worth drawing apart from plain interpreted computing: waiting
     /// for the GIL or for I/O, or running native code (holding or releasing the GIL).
     Span {

@@ -91,15 +91,28 @@ impl<'a> TaskCtx<'a> {
     /// If `f` panics, the GIL stays released and the panic goes on to the engine, which
     /// fails the task: the GIL is owned, so nothing this task does can free another
     /// thread's hold.
+    ///
+    /// The wait is announced as it begins ([`Event::SpanStarted`]), so a live timeline
+    /// draws the worker as waiting while it waits, and its span is sent whatever its
+    /// length, closing what was announced.
     pub fn without_gil<T>(&mut self, f: impl FnOnce() -> T) -> T {
         let start = Instant::now();
+        let start_us = self.sink.us_at(start);
+        self.sink.emit_at(
+            start_us,
+            Event::SpanStarted {
+                worker: self.worker,
+                kind: SpanKind::Io,
+                start_us,
+            },
+        );
         let mut io_end = start;
         let (out, wait) = Gil::released_during(&self.held, || {
             let out = f();
             io_end = Instant::now();
             out
         });
-        self.span(SpanKind::Io, (start, io_end));
+        self.span_always(SpanKind::Io, (start, io_end));
         if let Some(wait) = wait {
             self.span(SpanKind::GilWait, wait);
         }
@@ -257,6 +270,39 @@ mod tests {
             })
         });
         assert!(interpreted.is_empty(), "{interpreted:?}");
+    }
+
+    #[test]
+    fn a_wait_is_announced_as_it_begins_and_always_closed() {
+        let gil = Gil::new(GilConfig::default());
+        let cancel = CancelToken::new();
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let sink = Sink::channel(tx, |s| s);
+        {
+            let mut ctx = TaskCtx::new(0, 3, &gil, &cancel, &sink);
+            // Inside the wait, its start has already gone out.
+            let seen = ctx.without_gil(|| rx.try_iter().map(|s| s.event).collect::<Vec<_>>());
+            assert!(
+                matches!(
+                    seen.as_slice(),
+                    [Event::SpanStarted {
+                        worker: 3,
+                        kind: SpanKind::Io,
+                        ..
+                    }]
+                ),
+                "{seen:?}"
+            );
+            let Event::SpanStarted { start_us, .. } = seen[0] else {
+                unreachable!()
+            };
+            // A wait far shorter than a drawable span is still closed, at its start.
+            let after: Vec<Event> = rx.try_iter().map(|s| s.event).collect();
+            assert!(
+                matches!(after.as_slice(), [Event::Span { kind: SpanKind::Io, start_us: s, .. }] if *s == start_us),
+                "{after:?}"
+            );
+        }
     }
 
     #[test]

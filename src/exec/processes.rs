@@ -378,6 +378,14 @@ impl<'a, 'j> Pool<'a, 'j> {
                     total,
                 },
             ),
+            Event::SpanStarted { kind, start_us, .. } => sink.emit_at(
+                at(at_us),
+                Event::SpanStarted {
+                    worker: slot,
+                    kind,
+                    start_us: at(start_us),
+                },
+            ),
             Event::Span {
                 kind,
                 start_us,

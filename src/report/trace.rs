@@ -228,7 +228,8 @@ impl<W: Write> TraceWriter<W> {
                     tr.open.insert((*worker, *task), now);
                 }
             }
-            Event::Progress { .. } | Event::Measured { .. } => {}
+            // A wait's start is for live views: the Span that closes it is the slice.
+            Event::Progress { .. } | Event::Measured { .. } | Event::SpanStarted { .. } => {}
             Event::LoopLag {
                 lag_us, in_flight, ..
             } => {

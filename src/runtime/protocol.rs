@@ -44,6 +44,13 @@ pub enum DriverEvent {
         total: u64,
         t: u64,
     },
+    /// A blocking call began (sleeps and requests; closed by its `Span`).
+    SpanStart {
+        kind: String,
+        pid: u32,
+        tid: u64,
+        start: u64,
+    },
     Span {
         kind: String,
         pid: u32,
@@ -85,6 +92,16 @@ pub enum DriverEvent {
     End {
         t: u64,
     },
+}
+
+/// The engine's span kind for a driver's span `kind`.
+fn span_kind(kind: &str) -> Result<SpanKind, String> {
+    match kind {
+        "io" => Ok(SpanKind::Io),
+        "native_holding" => Ok(SpanKind::NativeHolding),
+        "native_released" => Ok(SpanKind::NativeReleased),
+        other => Err(format!("the driver reported a span of kind `{other}`")),
+    }
 }
 
 /// CLOCK_MONOTONIC now, in µs (the driver's `time.monotonic_ns() // 1000`).
@@ -268,6 +285,23 @@ impl Translator {
                     },
                 );
             }
+            DriverEvent::SpanStart {
+                kind,
+                pid,
+                tid,
+                start,
+            } => {
+                let kind = span_kind(&kind)?;
+                let (worker, _) = self.slot(pid, tid);
+                sink.emit_at(
+                    self.at(start),
+                    Event::SpanStarted {
+                        worker,
+                        kind,
+                        start_us: self.at(start),
+                    },
+                );
+            }
             DriverEvent::Span {
                 kind,
                 pid,
@@ -275,12 +309,7 @@ impl Translator {
                 start,
                 end,
             } => {
-                let kind = match kind.as_str() {
-                    "io" => SpanKind::Io,
-                    "native_holding" => SpanKind::NativeHolding,
-                    "native_released" => SpanKind::NativeReleased,
-                    other => return Err(format!("the driver reported a span of kind `{other}`")),
-                };
+                let kind = span_kind(&kind)?;
                 let (worker, _) = self.slot(pid, tid);
                 sink.emit_at(
                     self.at(end),
@@ -392,6 +421,7 @@ mod tests {
             &[
                 r#"{"ev":"start","task":0,"pid":7,"tid":70,"thread":"py-thread_0","t":1000100}"#,
                 r#"{"ev":"progress","task":0,"pid":7,"tid":70,"done":5,"total":10,"t":1000200}"#,
+                r#"{"ev":"span_start","kind":"io","pid":7,"tid":70,"start":1000250}"#,
                 r#"{"ev":"span","kind":"io","pid":7,"tid":70,"start":1000250,"end":1000300}"#,
                 r#"{"ev":"done","task":0,"pid":7,"tid":70,"t":1000400,"ok":{"value":"340282366920938463463374607431768211455","extra":null},"wall_us":300,"cpu_us":250}"#,
                 r#"{"ev":"end","t":1000500}"#,
@@ -404,8 +434,18 @@ mod tests {
         assert!(
             matches!(&got[1].event, Event::TaskStarted { thread, .. } if thread == "py-thread_0 · tid 70")
         );
+        // The wait is said as it begins, on the run's clock, then closed by its span.
+        assert_eq!(got[3].at_us, 250);
         assert_eq!(
             got[3].event,
+            Event::SpanStarted {
+                worker: 0,
+                kind: SpanKind::Io,
+                start_us: 250,
+            }
+        );
+        assert_eq!(
+            got[4].event,
             Event::Span {
                 worker: 0,
                 kind: SpanKind::Io,
@@ -414,7 +454,7 @@ mod tests {
             }
         );
         assert_eq!(
-            got[4].event,
+            got[5].event,
             Event::TaskFinished {
                 task: 0,
                 worker: 0,

@@ -28,7 +28,7 @@ pub fn need_terminal(workload: &str) -> Option<ExitCode> {
     }
     eprintln!(
         "conlab: the dashboard needs a terminal on stdin and stdout.\n\
-         For scripts and pipes use `conlab run` (one model) or `conlab compare` (all three),\n\
+         For scripts and pipes use `conlab run` (one model) or `conlab compare` (every model),\n\
          e.g. conlab run --workload {workload} --model threads --workers 2"
     );
     Some(ExitCode::from(2))

@@ -9,6 +9,7 @@ use ratatui::widgets::{Paragraph, Widget};
 
 use super::block;
 use super::fmt::{bar, fit, secs};
+use super::theme::Theme;
 use crate::app::{App, RunState};
 use crate::exec::Model;
 
@@ -26,195 +27,29 @@ pub fn render(app: &App, i: usize, area: Rect, buf: &mut Buffer) {
         t,
         selected,
     );
-    if let Some(c) = &p.config
-        && area.width >= 30
-    {
-        let gil = if p.model == Model::Threads {
-            if c.gil { " · GIL on" } else { " · GIL off" }
-        } else {
-            ""
-        };
-        let w = match p.model {
-            Model::Sequential => String::new(),
-            // One thread runs the loop (workers serve only --offload).
-            Model::Async => "1 loop".to_string(),
-            _ => format!("{}w", c.workers),
-        };
-        let text = format!(" {w}{gil} ");
-        if !text.trim().is_empty() {
-            b = b.title(Line::styled(text, t.dim).right_aligned());
-        }
+    let tags = p.title_tags();
+    if !tags.is_empty() && area.width >= 30 {
+        let text = format!(" {} ", tags.join(" · "));
+        b = b.title(Line::styled(text, t.dim).right_aligned());
     }
     let inner = b.inner(area);
-    b.render(area, buf);
     let width = inner.width as usize;
-    let mut lines: Vec<Line> = Vec::new();
-    // A finished panel's rows by what a short panel (four models two by two at 80x24)
-    // keeps first: 0 the time, 1 the answer, 2 the speed-up, 3 the loop lag, 4 memory,
-    // 5 cores busy. The rows keep their order; the least wanted go when rows run out.
-    let mut keep: Vec<u8> = Vec::new();
-    let big = t.title.add_modifier(Modifier::BOLD);
-    match &p.state {
-        RunState::Idle
-            if app
-                .lesson
-                .as_ref()
-                .is_some_and(|l| !l.current().models.contains(&p.model)) =>
-        {
-            lines.push(Line::styled("not in this step", t.dim));
-        }
-        RunState::Idle => {
-            lines.push(Line::styled("—", t.dim));
-            lines.push(Line::from(vec![
-                Span::styled("⏎", t.key),
-                Span::styled(" run this model", t.dim),
-            ]));
-        }
-        RunState::Queued => lines.push(Line::styled("queued…", t.dim)),
-        RunState::Running => {
-            lines.push(Line::from(vec![
-                Span::styled(secs(p.elapsed_us), big),
-                Span::styled("  running", t.accent),
-            ]));
-            lines.push(Line::styled(
-                format!("{:.0}% done", p.progress() * 100.0),
-                t.dim,
-            ));
-            if let Some(l) = &p.lag {
-                lines.push(loop_line(l.lag_us, l.max_us, Some(l.in_flight), t));
-            }
-        }
-        RunState::Cancelled => {
-            lines.push(Line::from(vec![
-                Span::styled(secs(p.elapsed_us), t.dim),
-                Span::styled("  cancelled", t.warn),
-            ]));
-        }
-        RunState::Failed(why) => {
-            lines.push(Line::styled("failed", t.bad));
-            lines.push(Line::styled(fit(why, width), t.bad));
-        }
-        RunState::Finished => {
-            lines.push(Line::styled(secs(p.elapsed_us), big));
-            keep.push(0);
-            let speed = match app.speedup(i) {
-                Some(s) if p.model == Model::Sequential => {
-                    let long = format!("speed-up {s:.2}× baseline");
-                    let text = if long.chars().count() <= width {
-                        long
-                    } else {
-                        fit(&format!("{s:.2}× (baseline)"), width)
-                    };
-                    vec![Span::styled(text, t.text)]
-                }
-                Some(s) => {
-                    let w = p.config.as_ref().map_or(1, |c| c.workers.max(1));
-                    let style = if s >= 1.3 {
-                        t.ok
-                    } else if s < 0.95 {
-                        t.bad
-                    } else {
-                        t.warn
-                    };
-                    let mut v = vec![
-                        Span::styled("speed-up ", t.dim),
-                        Span::styled(format!("{s:.2}×"), style.add_modifier(Modifier::BOLD)),
-                    ];
-                    let eff = format!("  eff {:.0}%", s / w as f64 * 100.0);
-                    // Efficiency is per worker; the loop is one thread and its
-                    // speed-up on waits is not a matter of workers.
-                    if width >= 15 + eff.len() && p.model != Model::Async {
-                        v.push(Span::styled(eff, t.text));
-                    }
-                    v
-                }
-                None => vec![Span::styled("speed-up — (run sequential)", t.dim)],
-            };
-            // A scene's answer is its lesson, and a lesson step without sequential has
-            // no baseline: no speed-up row asking for one.
-            let no_baseline = app.settings.workload().answer_is_measured()
-                || app
-                    .lesson
-                    .as_ref()
-                    .is_some_and(|l| !l.current().models.contains(&Model::Sequential));
-            if !(no_baseline && app.speedup(i).is_none()) {
-                lines.push(Line::from(speed));
-                keep.push(2);
-            }
-            if let Some(m) = &p.memory {
-                lines.push(Line::from(vec![
-                    Span::styled("peak ", t.dim),
-                    Span::styled(format!("{:.1} MB", m.peak_rss_bytes as f64 / 1e6), t.text),
-                    Span::styled(format!(" · {} thr", m.peak_threads), t.dim),
-                ]));
-                keep.push(4);
-            }
-            if let Some(l) = &p.loop_lag {
-                lines.push(loop_line(l.p99_lag_us, l.max_lag_us, None, t));
-                keep.push(3);
-            }
-            if let Some(a) = &p.answer {
-                let mark = match app.answers_agree() {
-                    Some(true) => Span::styled(" ✓", t.ok.add_modifier(Modifier::BOLD)),
-                    Some(false) => Span::styled(" ✗", t.bad.add_modifier(Modifier::BOLD)),
-                    None => Span::raw(""),
-                };
-                if app.settings.workload().answer_is_measured() {
-                    // A scene's answer is a measurement: say what it counts.
-                    lines.push(Line::from(vec![
-                        Span::styled(fit(&a.value, width), t.text),
-                        Span::styled(
-                            fit(
-                                &format!(" {}", a.meaning),
-                                width.saturating_sub(a.value.chars().count()),
-                            ),
-                            t.dim,
-                        ),
-                    ]));
-                } else {
-                    let room = width.saturating_sub(9);
-                    lines.push(Line::from(vec![
-                        Span::styled("answer ", t.dim),
-                        Span::styled(fit(&a.value, room), t.text),
-                        mark,
-                    ]));
-                }
-                keep.push(1);
-            }
-            if let Some(u) = p.utilisation() {
-                lines.push(Line::from(vec![
-                    Span::styled("cores busy ", t.dim),
-                    Span::styled(format!("{u:.2}"), t.text),
-                ]));
-                keep.push(5);
-            }
-            // Per-worker busy time: how evenly the work was shared (any model).
-            if let Some((min, max, ratio)) = p.busy_spread()
-                && p.busy_us.iter().filter(|b| **b > 0).count() > 1
-            {
-                let style = if ratio >= 1.15 { t.warn } else { t.text };
-                lines.push(Line::from(vec![
-                    Span::styled("busy ", t.dim),
-                    Span::styled(
-                        fit(
-                            &format!(
-                                "{:.2}–{:.2} s · max/mean {ratio:.2}×",
-                                min as f64 / 1e6,
-                                max as f64 / 1e6
-                            ),
-                            width.saturating_sub(5),
-                        ),
-                        style,
-                    ),
-                ]));
-            }
-        }
-    }
-    let rows = inner.height as usize;
-    if rows == 0 {
+    let rows = rows(app, i, width);
+    let height = inner.height as usize;
+    if height == 0 {
+        b.render(area, buf);
         return;
     }
-    // The comparison bar sits on the last row.
+    // The comparison bar sits on the last row; the rows above show what fits, by rank.
+    let (mut lines, hidden) = fit_rows(rows, height.saturating_sub(1), width);
+    if !hidden.is_empty() {
+        b = b.title_bottom(hidden_note(
+            &hidden,
+            inner.width.saturating_sub(2) as usize,
+            t,
+        ));
+    }
+    b.render(area, buf);
     let max = app
         .panels
         .iter()
@@ -222,25 +57,7 @@ pub fn render(app: &App, i: usize, area: Rect, buf: &mut Buffer) {
         .map(|q| q.elapsed_us)
         .max()
         .unwrap_or(0);
-    let room = rows.saturating_sub(1);
-    if keep.len() == lines.len() && lines.len() > room {
-        let mut ranks = keep.clone();
-        ranks.sort_unstable();
-        let cut = ranks.get(room).copied().unwrap_or(u8::MAX);
-        let mut kept = 0;
-        lines = lines
-            .into_iter()
-            .zip(keep)
-            .filter(|(_, k)| {
-                let ok = *k < cut && kept < room;
-                kept += usize::from(ok);
-                ok
-            })
-            .map(|(l, _)| l)
-            .collect();
-    }
-    lines.truncate(room);
-    while lines.len() < rows.saturating_sub(1) {
+    while lines.len() < height.saturating_sub(1) {
         lines.push(Line::raw(""));
     }
     if p.config.is_some() && max > 0 {
@@ -265,21 +82,339 @@ pub fn render(app: &App, i: usize, area: Rect, buf: &mut Buffer) {
     Paragraph::new(lines).render(inner, buf);
 }
 
-/// The async loop's lag: "lag 2.1 ms · max 310 ms · 9,998 in flight" (live), or the
-/// run's p99 and max once finished.
-fn loop_line<'a>(
-    lag_us: u64,
-    max_us: u64,
-    in_flight: Option<u64>,
-    t: &super::theme::Theme,
-) -> Line<'a> {
-    let ms = |us: u64| {
-        if us >= 10_000 {
-            format!("{:.0} ms", us as f64 / 1e3)
-        } else {
-            format!("{:.1} ms", us as f64 / 1e3)
+/// One row of a panel: what it shows, how much it matters when rows run out (0 first),
+/// and what the panel's frame calls it when it is left out (with its figure when that
+/// figure is a warning, so a short panel never hides one silently).
+struct Row<'a> {
+    line: Line<'a>,
+    rank: u8,
+    hidden_as: Option<Span<'a>>,
+    /// Figures the first row can carry instead when this row is left out.
+    inline: Vec<Span<'a>>,
+}
+
+impl<'a> Row<'a> {
+    fn new(line: impl Into<Line<'a>>, rank: u8) -> Self {
+        Row {
+            line: line.into(),
+            rank,
+            hidden_as: None,
+            inline: Vec::new(),
         }
+    }
+
+    fn hidden_as(mut self, s: Span<'a>) -> Self {
+        self.hidden_as = Some(s);
+        self
+    }
+}
+
+/// The rows a panel would like, in order, each ranked. Finished: 0 the time, 1 the
+/// speed-up, 2 the loop lag (async) or an uneven share of the work (busiest worker 15%
+/// over the mean or more), 3 the answer, 4 memory, 5 cores busy, 6 an even share.
+fn rows<'a>(app: &'a App, i: usize, width: usize) -> Vec<Row<'a>> {
+    let t = &app.theme;
+    let p = &app.panels[i];
+    let big = t.title.add_modifier(Modifier::BOLD);
+    let mut out: Vec<Row> = Vec::new();
+    match &p.state {
+        RunState::Idle
+            if app
+                .lesson
+                .as_ref()
+                .is_some_and(|l| !l.current().models.contains(&p.model)) =>
+        {
+            out.push(Row::new(Line::styled("not in this step", t.dim), 0));
+        }
+        RunState::Idle => {
+            out.push(Row::new(Line::styled("—", t.dim), 0));
+            out.push(Row::new(
+                Line::from(vec![
+                    Span::styled("⏎", t.key),
+                    Span::styled(" run this model", t.dim),
+                ]),
+                1,
+            ));
+        }
+        RunState::Queued => out.push(Row::new(Line::styled("queued…", t.dim), 0)),
+        RunState::Running => {
+            out.push(Row::new(
+                Line::from(vec![
+                    Span::styled(secs(p.elapsed_us), big),
+                    Span::styled("  running", t.accent),
+                ]),
+                0,
+            ));
+            let done = format!("{:.0}% done", p.progress() * 100.0);
+            let mut r = Row::new(Line::styled(done.clone(), t.dim), 2);
+            r.inline = vec![Span::styled(format!(" · {done}"), t.accent)];
+            out.push(r);
+            if let Some(l) = &p.lag {
+                out.push(
+                    Row::new(loop_line(l.lag_us, l.max_us, Some(l.in_flight), t), 1)
+                        .hidden_as(lag_note(l.max_us, t)),
+                );
+            }
+        }
+        RunState::Cancelled => {
+            out.push(Row::new(
+                Line::from(vec![
+                    Span::styled(secs(p.elapsed_us), t.dim),
+                    Span::styled("  cancelled", t.warn),
+                ]),
+                0,
+            ));
+        }
+        RunState::Failed(why) => {
+            out.push(Row::new(Line::styled("failed", t.bad), 0));
+            out.push(Row::new(Line::styled(fit(why, width), t.bad), 1));
+        }
+        RunState::Finished => finished_rows(app, i, width, &mut out),
+    }
+    out
+}
+
+fn finished_rows<'a>(app: &'a App, i: usize, width: usize, out: &mut Vec<Row<'a>>) {
+    let t = &app.theme;
+    let p = &app.panels[i];
+    let big = t.title.add_modifier(Modifier::BOLD);
+    out.push(Row::new(Line::styled(secs(p.elapsed_us), big), 0));
+    let speed = match app.speedup(i) {
+        Some(s) if p.model == Model::Sequential => {
+            let long = format!("speed-up {s:.2}× baseline");
+            let text = if long.chars().count() <= width {
+                long
+            } else {
+                fit(&format!("{s:.2}× (baseline)"), width)
+            };
+            vec![Span::styled(text, t.text)]
+        }
+        Some(s) => {
+            let w = p.config.as_ref().map_or(1, |c| c.workers.max(1));
+            let style = if s >= 1.3 {
+                t.ok
+            } else if s < 0.95 {
+                t.bad
+            } else {
+                t.warn
+            };
+            let mut v = vec![
+                Span::styled("speed-up ", t.dim),
+                Span::styled(format!("{s:.2}×"), style.add_modifier(Modifier::BOLD)),
+            ];
+            let eff = format!("  eff {:.0}%", s / w as f64 * 100.0);
+            // Efficiency is per worker; the loop is one thread and its
+            // speed-up on waits is not a matter of workers.
+            if width >= 15 + eff.len() && p.model != Model::Async {
+                v.push(Span::styled(eff, t.text));
+            }
+            v
+        }
+        None => vec![Span::styled("speed-up — (run sequential)", t.dim)],
     };
+    // A scene's answer is its lesson, and a lesson step without sequential has
+    // no baseline: no speed-up row asking for one.
+    let no_baseline = app.settings.workload().answer_is_measured()
+        || app
+            .lesson
+            .as_ref()
+            .is_some_and(|l| !l.current().models.contains(&Model::Sequential));
+    if !(no_baseline && app.speedup(i).is_none()) {
+        out.push(Row::new(Line::from(speed), 1).hidden_as(Span::styled("speed-up", t.dim)));
+    }
+    if let Some(m) = &p.memory {
+        out.push(
+            Row::new(
+                Line::from(vec![
+                    Span::styled("peak ", t.dim),
+                    Span::styled(format!("{:.1} MB", m.peak_rss_bytes as f64 / 1e6), t.text),
+                    Span::styled(format!(" · {} thr", m.peak_threads), t.dim),
+                ]),
+                4,
+            )
+            .hidden_as(Span::styled("memory", t.dim)),
+        );
+    }
+    if let Some(l) = &p.loop_lag {
+        out.push(
+            Row::new(loop_line(l.p99_lag_us, l.max_lag_us, None, t), 2)
+                .hidden_as(lag_note(l.max_lag_us, t)),
+        );
+    }
+    if let Some(a) = &p.answer {
+        let mark = match app.answers_agree() {
+            Some(true) => Span::styled(" ✓", t.ok.add_modifier(Modifier::BOLD)),
+            Some(false) => Span::styled(" ✗", t.bad.add_modifier(Modifier::BOLD)),
+            None => Span::raw(""),
+        };
+        if app.settings.workload().answer_is_measured() {
+            // A scene's answer is a measurement: say what it counts.
+            out.push(
+                Row::new(
+                    Line::from(vec![
+                        Span::styled(fit(&a.value, width), t.text),
+                        Span::styled(
+                            fit(
+                                &format!(" {}", a.meaning),
+                                width.saturating_sub(a.value.chars().count()),
+                            ),
+                            t.dim,
+                        ),
+                    ]),
+                    1,
+                )
+                .hidden_as(Span::styled("answer", t.dim)),
+            );
+        } else {
+            let room = width.saturating_sub(9);
+            let mut r = Row::new(
+                Line::from(vec![
+                    Span::styled("answer ", t.dim),
+                    Span::styled(fit(&a.value, room), t.text),
+                    mark.clone(),
+                ]),
+                3,
+            )
+            .hidden_as(Span::styled("answer", t.dim));
+            // Left out, the answer rides on the time's row when it fits there.
+            r.inline = vec![
+                Span::styled("  answer ", t.dim),
+                Span::styled(a.value.clone(), t.text),
+                mark,
+            ];
+            out.push(r);
+        }
+    }
+    if let Some(u) = p.utilisation() {
+        out.push(
+            Row::new(
+                Line::from(vec![
+                    Span::styled("cores busy ", t.dim),
+                    Span::styled(format!("{u:.2}"), t.text),
+                ]),
+                5,
+            )
+            .hidden_as(Span::styled("cores busy", t.dim)),
+        );
+    }
+    // Per-worker busy time: how evenly the work was shared (any model).
+    if let Some((min, max, ratio)) = p.busy_spread()
+        && p.busy_us.iter().filter(|b| **b > 0).count() > 1
+    {
+        let uneven = ratio >= UNEVEN;
+        let style = if uneven { t.warn } else { t.text };
+        // The ratio is the figure that matters: the range shortens, then goes, first.
+        let (min, max) = (min as f64 / 1e6, max as f64 / 1e6);
+        let text = [
+            format!("{min:.2}–{max:.2} s · max/mean {ratio:.2}×"),
+            format!("{min:.1}–{max:.1} s · max/mean {ratio:.2}×"),
+            format!("max/mean {ratio:.2}×"),
+        ]
+        .into_iter()
+        .find(|s| s.chars().count() + 5 <= width)
+        .unwrap_or_else(|| fit(&format!("{ratio:.2}×"), width.saturating_sub(5)));
+        let row = Row::new(
+            Line::from(vec![
+                Span::styled("busy ", t.dim),
+                Span::styled(text, style),
+            ]),
+            if uneven { 2 } else { 6 },
+        );
+        out.push(if uneven {
+            row.hidden_as(Span::styled(format!("busy max/mean {ratio:.2}×"), t.warn))
+        } else {
+            row.hidden_as(Span::styled("balance", t.dim))
+        });
+    }
+}
+
+/// Busiest worker ÷ mean from which the share of work is called uneven (and warned of).
+const UNEVEN: f64 = 1.15;
+
+/// The rows that fit in `room`, in their order: first rows that can ride on the first
+/// row (the answer beside the time) do so, then the most wanted rows are kept. Returns
+/// the lines and what was left out, the most wanted first.
+fn fit_rows<'a>(
+    mut rows: Vec<Row<'a>>,
+    room: usize,
+    width: usize,
+) -> (Vec<Line<'a>>, Vec<Span<'a>>) {
+    let mut k = rows.len();
+    while rows.len() > room && k > 1 {
+        k -= 1;
+        let first: usize = rows[0].line.spans.iter().map(|s| s.width()).sum();
+        let extra: usize = rows[k].inline.iter().map(|s| s.width()).sum();
+        if extra > 0 && first + extra <= width {
+            let r = rows.remove(k);
+            rows[0].line.spans.extend(r.inline);
+        }
+    }
+    if rows.len() <= room {
+        return (rows.into_iter().map(|r| r.line).collect(), Vec::new());
+    }
+    let mut ranks: Vec<u8> = rows.iter().map(|r| r.rank).collect();
+    ranks.sort_unstable();
+    // Keep rows ranked below the cut, then rows at the cut while room lasts.
+    let cut = ranks.get(room).copied().unwrap_or(u8::MAX);
+    let mut at_cut = room - ranks.iter().filter(|r| **r < cut).count();
+    let mut lines = Vec::new();
+    let mut hidden = Vec::new();
+    for r in rows {
+        let keep = r.rank < cut || (r.rank == cut && at_cut > 0);
+        if keep && r.rank == cut {
+            at_cut -= 1;
+        }
+        if keep {
+            lines.push(r.line);
+        } else if let Some(h) = r.hidden_as {
+            hidden.push((r.rank, h));
+        }
+    }
+    // The frame names the most wanted of them first.
+    hidden.sort_by_key(|(rank, _)| *rank);
+    (lines, hidden.into_iter().map(|(_, h)| h).collect())
+}
+
+/// The bottom border's note of rows left out: " more: memory · cores busy ", as many
+/// names as fit in `width` and a count of the rest.
+fn hidden_note<'a>(hidden: &[Span<'a>], width: usize, t: &Theme) -> Line<'a> {
+    for shown in (0..=hidden.len()).rev() {
+        let mut spans = vec![Span::styled(" more: ", t.dim)];
+        for (k, h) in hidden[..shown].iter().enumerate() {
+            if k > 0 {
+                spans.push(Span::styled(" · ", t.dim));
+            }
+            spans.push(h.clone());
+        }
+        let rest = hidden.len() - shown;
+        if rest > 0 {
+            spans.push(Span::styled(
+                if shown > 0 {
+                    format!(" +{rest} ")
+                } else {
+                    format!("{rest} rows ")
+                },
+                t.dim,
+            ));
+        } else {
+            spans.push(Span::styled(" ", t.dim));
+        }
+        let line = Line::from(spans);
+        if line.width() <= width || shown == 0 {
+            return line.right_aligned();
+        }
+    }
+    Line::default()
+}
+
+/// A left-out lag row, as the frame says it: "lag max 349 ms", coloured as the row's.
+fn lag_note<'a>(max_us: u64, t: &Theme) -> Span<'a> {
+    let (text, style) = lag_max(max_us, t);
+    Span::styled(format!("lag max {text}"), style)
+}
+
+/// The worst lag, in words and in the colour its size calls for.
+fn lag_max(max_us: u64, t: &Theme) -> (String, ratatui::style::Style) {
     let style = if max_us >= 100_000 {
         t.bad
     } else if max_us >= 20_000 {
@@ -287,6 +422,22 @@ fn loop_line<'a>(
     } else {
         t.ok
     };
+    (lag_ms(max_us), style)
+}
+
+/// Milliseconds, one decimal below 10 ms: "2.1 ms", "310 ms".
+fn lag_ms(us: u64) -> String {
+    if us >= 10_000 {
+        format!("{:.0} ms", us as f64 / 1e3)
+    } else {
+        format!("{:.1} ms", us as f64 / 1e3)
+    }
+}
+
+/// The async loop's lag: "lag 2.1 ms · max 310 ms · 9,998 in flight" (live), or the
+/// run's p99 and max once finished.
+fn loop_line<'a>(lag_us: u64, max_us: u64, in_flight: Option<u64>, t: &Theme) -> Line<'a> {
+    let (max, style) = lag_max(max_us, t);
     let mut v = vec![
         Span::styled(
             if in_flight.is_some() {
@@ -296,9 +447,9 @@ fn loop_line<'a>(
             },
             t.dim,
         ),
-        Span::styled(ms(lag_us), t.text),
+        Span::styled(lag_ms(lag_us), t.text),
         Span::styled(" max ", t.dim),
-        Span::styled(ms(max_us), style),
+        Span::styled(max, style),
     ];
     if let Some(n) = in_flight {
         v.push(Span::styled(format!(" · {n} in flight"), t.dim));

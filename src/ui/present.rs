@@ -166,13 +166,8 @@ fn render_numbers(app: &App, i: usize, area: Rect, buf: &mut Buffer) {
     let p: &ModelRun = &app.panels[i];
     let selected = app.selected == i;
     let mut title = format!(" {} ", p.model);
-    if let Some(c) = &p.config
-        && p.model != Model::Sequential
-    {
-        title += &format!("· {}w ", c.workers);
-        if p.model == Model::Threads {
-            title += if c.gil { "· GIL on " } else { "· GIL off " };
-        }
+    for tag in p.title_tags() {
+        title += &format!("· {tag} ");
     }
     let b = block(
         Line::styled(title, if selected { t.border_selected } else { t.title }),

@@ -7,7 +7,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget};
 
 use super::block;
-use super::fmt::bar;
+use super::fmt::{bar, fit, secs};
+use super::timeline::{glyph, lane_label, wait_names};
+use crate::app::timeline::Activity;
 use crate::app::{App, RunState};
 use crate::exec::Model;
 
@@ -65,14 +67,20 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     } else {
         workers.len()
     };
-    let lw = workers.len().saturating_sub(1).to_string().len() + 1;
+    let lw = (0..workers.len())
+        .map(|i| lane_label(p.model, i).chars().count())
+        .max()
+        .unwrap_or(2);
     // Room to spare: a blank line between workers reads better.
     let gap = !workers.is_empty() && avail >= 2 * workers.len();
     if gap {
         lines.push(Line::raw(""));
     }
     for (i, w) in workers.iter().enumerate().take(show) {
-        let mut spans = vec![Span::styled(format!("{:<lw$}", format!("w{i}")), t.dim)];
+        let mut spans = vec![Span::styled(
+            format!("{:<lw$}", lane_label(p.model, i)),
+            t.dim,
+        )];
         let pid = if p.model == Model::Processes && w.pid != 0 {
             format!(" pid {:<7}", w.pid)
         } else {
@@ -90,12 +98,27 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
                 };
                 let tail = format!(" {:>3.0}%", pct * 100.0);
                 let bw = width.saturating_sub(head + label.chars().count() + tail.len() + 1);
-                let (fill, empty) = bar(bw, pct);
                 spans.push(Span::styled(label, t.text));
                 spans.push(Span::raw(" "));
-                spans.push(Span::styled(fill, t.compute));
-                spans.push(Span::styled(empty, t.bar_empty));
-                spans.push(Span::styled(tail, t.text));
+                // A task that waits (a sleep, a request) makes no progress meanwhile:
+                // say what it waits for and how long, not an empty bar.
+                match p.timeline.waiting(i) {
+                    Some((a, since)) if pct == 0.0 && a == Activity::Io => {
+                        let (g, style) = glyph(a, t);
+                        let text = format!(
+                            "{g}{g} {} for {}",
+                            wait_names(app).0,
+                            secs(p.elapsed_us.saturating_sub(since))
+                        );
+                        spans.push(Span::styled(fit(&text, bw + tail.len()), style));
+                    }
+                    _ => {
+                        let (fill, empty) = bar(bw, pct);
+                        spans.push(Span::styled(fill, t.compute));
+                        spans.push(Span::styled(empty, t.bar_empty));
+                        spans.push(Span::styled(tail, t.text));
+                    }
+                }
             }
             None => spans.push(Span::styled(
                 format!(

@@ -231,17 +231,7 @@ fn presenter_mode_shows_the_lesson_large() {
     let s = screen(&a, 100, 30);
     assert!(s.contains("? Will the threads"), "{s}");
     snap!("present_lesson_100x30", s);
-    a.update(key('2'));
-    run_step(
-        &mut a,
-        &[
-            (Model::Sequential, 3_020_000),
-            (Model::Threads, 3_080_000),
-            (Model::Processes, 1_560_000),
-        ],
-        "1270607",
-        "primes below 20,000,000",
-    );
+    reveal_lesson_02(&mut a);
     let s = screen(&a, 100, 30);
     for words in [
         "guessed no ✓",
@@ -338,6 +328,30 @@ fn no_color_keeps_meaning_in_glyphs() {
     assert!(text(&buf).contains("✓"));
 }
 
+/// The Enter key.
+fn enter() -> Msg {
+    Msg::Key(crossterm::event::KeyEvent::new(
+        crossterm::event::KeyCode::Enter,
+        crossterm::event::KeyModifiers::NONE,
+    ))
+}
+
+/// Lesson 02's first step: the room guesses "no", then its three models run (fixed
+/// times: threads no faster than sequential, processes twice as fast).
+fn reveal_lesson_02(a: &mut App) {
+    a.update(key('2'));
+    run_step(
+        a,
+        &[
+            (Model::Sequential, 3_020_000),
+            (Model::Threads, 3_080_000),
+            (Model::Processes, 1_560_000),
+        ],
+        "1270607",
+        "primes below 20,000,000",
+    );
+}
+
 /// A shipped lesson open at `step` (1-based), 2 cores, 2 workers.
 fn lesson_app(name: &str, step: usize) -> App {
     let mut a = idle(2);
@@ -353,10 +367,7 @@ fn lesson_app(name: &str, step: usize) -> App {
 /// Run every model of the lesson's step through fixed messages; `answer` and `meaning`
 /// are what each run reports.
 fn run_step(a: &mut App, times: &[(Model, u64)], answer: &str, meaning: &str) {
-    let mut cmds = a.update(Msg::Key(crossterm::event::KeyEvent::new(
-        crossterm::event::KeyCode::Enter,
-        crossterm::event::KeyModifiers::NONE,
-    )));
+    let mut cmds = a.update(enter());
     for &(m, us) in times {
         let id = started(&cmds).expect("the step's next model starts");
         let gil = m == Model::Threads && a.settings.gil;
@@ -386,17 +397,7 @@ fn lesson_at_80x24_shows_text_question_guess_and_reveal() {
         assert!(before.contains(words), "{words:?} missing:\n{before}");
     }
     snap!("lesson_before_80x24", before);
-    a.update(key('2'));
-    run_step(
-        &mut a,
-        &[
-            (Model::Sequential, 3_020_000),
-            (Model::Threads, 3_080_000),
-            (Model::Processes, 1_560_000),
-        ],
-        "1270607",
-        "primes below 20,000,000",
-    );
+    reveal_lesson_02(&mut a);
     let after = screen(&a, 80, 24);
     for words in [
         "? Will the threads",
@@ -561,4 +562,312 @@ fn timeline_draws_native_code_holding_the_gil_in_its_own_colour() {
     assert!(!held.is_empty(), "{}", text(&buf));
     assert!(held.iter().all(|c| c.fg == native));
     snap!("timeline_native_holding", text(&buf));
+}
+
+/// The text of the panel titled `name` on the row where its title is (up to its frame's
+/// corner).
+fn title_of(screen: &str, name: &str) -> String {
+    screen
+        .lines()
+        .find_map(|l| {
+            let at = l.find(&format!(" {name} "))?;
+            let rest = &l[at..];
+            let end = rest.find(['╮', '┓']).unwrap_or(rest.len());
+            Some(rest[..end].to_string())
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn the_async_panel_is_titled_alike_in_every_mode() {
+    for offload in [crate::exec::Offload::None, crate::exec::Offload::Threads] {
+        let mut a = app("primes", 2, true);
+        a.settings.asyncio.offload = offload;
+        run_every_model(&mut a);
+        let want = match offload {
+            crate::exec::Offload::None => "1 loop",
+            _ => "1 loop + 2w",
+        };
+        let normal = screen(&a, 120, 36);
+        let big = screen(&a, 200, 60);
+        a.update(key('P'));
+        let present = screen(&a, 120, 36);
+        for (mode, s) in [("normal", &normal), ("big", &big), ("presenter", &present)] {
+            let t = title_of(s, "async");
+            assert!(t.contains(want), "{mode}: {t:?} should say {want:?}\n{s}");
+            if offload == crate::exec::Offload::None {
+                assert!(!t.contains("2w"), "{mode}: {t:?}\n{s}");
+            }
+        }
+        // One lane for the loop alone; with offload, the loop and the pool's workers.
+        let lanes = a.panels[3].timeline.lanes();
+        assert_eq!(lanes, if want == "1 loop" { 1 } else { 3 }, "{want}");
+        assert!(big.contains("async        3.050 s  loop"), "{big}");
+    }
+}
+
+/// Three finished runs where worker 1 of each pool was busy twice as long as worker 0
+/// (equal ranges of numbers: the upper range costs more).
+fn uneven_finished() -> App {
+    let mut a = app("primes", 2, true);
+    let mut cmds = a.update(key('a'));
+    for m in [
+        Model::Sequential,
+        Model::Threads,
+        Model::Processes,
+        Model::Async,
+    ] {
+        let id = started(&cmds).expect("the next model starts");
+        let msgs = run_msgs(id, m, 2, 16, 3_000_000, 3_000_000, false, "1270607")
+            .into_iter()
+            .map(|mut msg| {
+                if let Msg::Run { ev, .. } = &mut msg
+                    && let crate::exec::Event::TaskFinished {
+                        worker: 1, wall_us, ..
+                    } = &mut ev.event
+                {
+                    *wall_us *= 2;
+                }
+                msg
+            })
+            .collect();
+        cmds = feed(&mut a, msgs);
+    }
+    a
+}
+
+#[test]
+fn an_uneven_share_of_the_work_is_never_hidden_by_a_short_panel() {
+    let a = uneven_finished();
+    assert!(a.panels[1].busy_spread().is_some_and(|(_, _, r)| r > 1.3));
+    // The smallest screen has one row beside the time: it counts what it leaves out.
+    let s = screen(&a, 64, 22);
+    assert!(s.contains("more: speed-up +3"), "{s}");
+    for (w, h) in [(80, 24), (120, 36), (160, 48), (200, 60)] {
+        let s = screen(&a, w, h);
+        // Threads and processes: shown as a row, or named with its figure on the frame.
+        let said = s.matches("max/mean 1.33×").count();
+        assert!(
+            said >= 2,
+            "{w}x{h}: the imbalance is said {said} times\n{s}"
+        );
+    }
+    snap!("screen_uneven_80x24", screen(&a, 80, 24));
+}
+
+#[test]
+fn a_short_panel_names_what_it_leaves_out() {
+    let a = three_finished(2);
+    let s = screen(&a, 80, 24);
+    // Two rows and the bar: the time with the answer, the speed-up; the rest named.
+    assert!(s.contains("3.080 s  answer 1270607 ✓"), "{s}");
+    assert!(s.contains("speed-up 0.98×"), "{s}");
+    assert!(s.contains("more: memory · cores busy"), "{s}");
+    // The async loop's lag is named with its figure before the less wanted rows.
+    assert!(s.contains("more: lag max 191 ms · memory"), "{s}");
+    // Both workers' lanes: the time axis moves into the timeline's frame to make room.
+    assert!(s.contains("│w0 ") && s.contains("│w1 "), "{s}");
+    assert!(!s.contains("shown)") && s.contains("╰── 0 ──"), "{s}");
+    // Tall enough panels leave nothing out but an even share of the work.
+    let s = screen(&a, 120, 36);
+    assert!(
+        !s.contains("more: memory") && !s.contains("more: speed-up"),
+        "{s}"
+    );
+}
+
+/// Rows of the timelines panel (between its frame's top and bottom) that draw a lane.
+fn lane_rows(s: &str) -> (usize, usize) {
+    let rows: Vec<&str> = s
+        .lines()
+        .skip_while(|l| !l.contains("timelines"))
+        .skip(1)
+        .take_while(|l| !l.starts_with('╰'))
+        .collect();
+    let lanes = rows
+        .iter()
+        .filter(|l| l.contains('█') || l.contains('░'))
+        .filter(|l| !l.contains(" cpu "))
+        .count();
+    (lanes, rows.len())
+}
+
+#[test]
+fn on_the_big_screen_lanes_grow_into_the_room_one_or_two_runs_leave() {
+    let mut a = idle(2);
+    let run_selected = |a: &mut App, us: u64| {
+        let id = started(&a.update(enter())).expect("Enter runs the selected model");
+        let model = a.panels[a.selected].model;
+        feed(
+            a,
+            run_msgs(id, model, 2, 16, us, us, model == Model::Threads, "1270607"),
+        );
+    };
+    run_selected(&mut a, 3_000_000);
+    let one = screen(&a, 200, 60);
+    let (lanes, rows) = lane_rows(&one);
+    // One run of one lane: taller than the six rows lanes used to stop at, bounded.
+    assert!((8..=10).contains(&lanes), "{lanes} of {rows} rows\n{one}");
+    a.update(key('l'));
+    run_selected(&mut a, 3_080_000);
+    let two = screen(&a, 200, 60);
+    let (lanes, rows) = lane_rows(&two);
+    // Two runs, three lanes: most of the panel draws them.
+    assert!(lanes * 2 >= rows, "{lanes} of {rows} rows drawn\n{two}");
+    snap!("big_screen_two_runs_200x60", two);
+}
+
+#[test]
+fn a_sleeping_task_is_drawn_waiting_while_it_sleeps() {
+    use crate::exec::{Event, SpanKind};
+    let mut a = app("sleep", 2, true);
+    a.update(key('l'));
+    let id = started(&a.update(enter())).expect("Enter runs threads");
+    let mut msgs = vec![ev(
+        id,
+        0,
+        Event::RunStarted {
+            workload: "sleep".into(),
+            model: Model::Threads,
+            workers: 2,
+            tasks: 2,
+            gil: true,
+            switch_interval_ms: 5.0,
+            size: 4000,
+        },
+    )];
+    for w in 0..2 {
+        msgs.push(ev(
+            id,
+            100,
+            Event::TaskStarted {
+                task: w,
+                worker: w,
+                pid: 1,
+                thread: format!("t{w}"),
+            },
+        ));
+        msgs.push(ev(
+            id,
+            110,
+            Event::Progress {
+                task: w,
+                worker: w,
+                done: 0,
+                total: 1,
+            },
+        ));
+        // The engine says the wait as it begins; its span comes only when it ends.
+        msgs.push(ev(
+            id,
+            120,
+            Event::SpanStarted {
+                worker: w,
+                kind: SpanKind::Io,
+                start_us: 120,
+            },
+        ));
+    }
+    feed(&mut a, msgs);
+    a.update(Msg::Tick(Duration::from_micros(1_000_000 + 2_400_000)));
+    let s = screen(&a, 120, 36);
+    let lane = s
+        .lines()
+        .find(|l| l.starts_with("│w0 ≈"))
+        .unwrap_or_else(|| panic!("w0 is not drawn waiting\n{s}"));
+    let glyphs: String = lane.chars().skip(4).take_while(|c| *c != ' ').collect();
+    assert!(
+        glyphs.chars().count() > 50 && glyphs.chars().all(|c| c == '≈'),
+        "a sleeping task drawn computing: {lane}"
+    );
+    assert!(lane.contains("100%≈"), "{lane}");
+    assert!(s.contains("≈≈ sleeping for 2.400 s"), "{s}");
+}
+
+/// Lesson mode on the big screen keeps the lesson layout (its words first, whole), with
+/// the big screen's timelines on one axis below, lanes grown into the room.
+#[test]
+fn lesson_mode_on_the_big_screen_puts_the_words_first_and_every_run_on_one_axis() {
+    let mut a = lesson_app("02-computing-with-the-gil", 1);
+    reveal_lesson_02(&mut a);
+    let s = screen(&a, 200, 60);
+    let at = |words: &str| {
+        s.lines()
+            .position(|l| l.contains(words))
+            .unwrap_or_else(|| panic!("{words:?} missing:\n{s}"))
+    };
+    // The lesson's reveal is not cut, and comes before the numbers and the lanes.
+    assert!(
+        at("lesson Threads run about as long") < at("╭ sequential"),
+        "{s}"
+    );
+    assert!(at("╭ sequential") < at("timelines · one time axis"), "{s}");
+    let (lanes, rows) = lane_rows(&s);
+    assert!(lanes * 2 >= rows, "{lanes} of {rows} rows draw lanes\n{s}");
+    snap!("lesson_revealed_200x60", s);
+}
+
+#[test]
+fn the_legend_names_every_glyph_the_lanes_draw() {
+    use crate::exec::{Event, SpanKind};
+    // An async loop offloading primes to threads: the pool's workers wait for the GIL
+    // they share with the loop, and the loop parks while they compute.
+    let mut a = app("primes", 2, true);
+    a.settings.asyncio.offload = crate::exec::Offload::Threads;
+    for _ in 0..3 {
+        a.update(key('l'));
+    }
+    let id = started(&a.update(enter())).expect("Enter runs async");
+    let mut msgs = vec![ev(
+        id,
+        0,
+        Event::RunStarted {
+            workload: "primes".into(),
+            model: Model::Async,
+            workers: 2,
+            tasks: 2,
+            gil: true,
+            switch_interval_ms: 5.0,
+            size: 20_000_000,
+        },
+    )];
+    for (worker, kind, start_us, end_us) in [
+        (1, SpanKind::GilWait, 1_000, 40_000),
+        (0, SpanKind::Io, 2_000, 90_000),
+    ] {
+        msgs.push(ev(
+            id,
+            start_us,
+            Event::TaskStarted {
+                task: worker,
+                worker,
+                pid: 1,
+                thread: "t".into(),
+            },
+        ));
+        msgs.push(ev(
+            id,
+            end_us,
+            Event::Span {
+                worker,
+                kind,
+                start_us,
+                end_us,
+            },
+        ));
+    }
+    feed(&mut a, msgs);
+    a.update(Msg::Tick(Duration::from_micros(1_000_000 + 100_000)));
+    let s = screen(&a, 120, 36);
+    let title = s
+        .lines()
+        .find(|l| l.contains("timeline · async"))
+        .unwrap_or_else(|| panic!("no timeline\n{s}"));
+    assert!(title.contains("░░ waiting for the GIL"), "{title}");
+    assert!(title.contains("≈≈ blocked"), "{title}");
+    let big = screen(&a, 200, 60);
+    assert!(
+        big.contains("░░ waiting for the GIL") && big.contains("≈≈ blocked"),
+        "{big}"
+    );
 }

@@ -46,6 +46,16 @@ pub fn glyph(a: Activity, t: &Theme) -> (char, Style) {
     }
 }
 
+/// A lane's name: "w3", or "loop" for the async model's event loop (lane 0; its
+/// offload pool's workers are w1, w2, …).
+pub fn lane_label(model: Model, lane: usize) -> String {
+    if model == Model::Async && lane == 0 {
+        "loop".to_string()
+    } else {
+        format!("w{lane}")
+    }
+}
+
 /// What a worker outside the GIL was blocked on, in this workload: (long, short) names.
 /// (The engine records every wait outside the GIL alike: a sleep, a socket, a lock.)
 pub fn wait_names(app: &App) -> (&'static str, &'static str) {
@@ -63,10 +73,14 @@ pub fn wait_names(app: &App) -> (&'static str, &'static str) {
 fn legend(app: &App, short: bool) -> Vec<Span<'static>> {
     let t = &app.theme;
     let p = &app.panels[app.focus()];
-    let shared_gil = match &p.config {
-        Some(c) => c.gil && p.model == Model::Threads,
-        None => app.settings.gil,
-    };
+    // What the lanes drew counts too: an async loop offloading to threads shares their
+    // GIL, and a loop parked on a CPU-bound workload waits.
+    let drawn = |k: usize| (0..p.timeline.lanes()).any(|l| p.timeline.totals(l)[k] > 0);
+    let shared_gil = drawn(1)
+        || match &p.config {
+            Some(c) => c.gil && p.model == Model::Threads,
+            None => app.settings.gil,
+        };
     let (wait, wait_short) = wait_names(app);
     let mut v = Vec::new();
     // Native code holding the GIL: only where it happens (the `native` scene, or a run
@@ -91,7 +105,7 @@ fn legend(app: &App, short: bool) -> Vec<Span<'static>> {
             continue;
         }
         // Pure computing never blocks outside the GIL: no entry for what cannot show.
-        if a == Activity::Io && app.settings.workload().kind() == WorkKind::Cpu {
+        if a == Activity::Io && app.settings.workload().kind() == WorkKind::Cpu && !drawn(2) {
             continue;
         }
         let (g, s) = glyph(a, t);
@@ -111,11 +125,18 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let p = &app.panels[app.focus()];
     let tl = &p.timeline;
     let base = if p.config.is_some() {
+        let who = match p.workers_label() {
+            // The loop (and its offload pool) as the model panel says it.
+            Some(l) if p.model == Model::Async => l,
+            _ => format!(
+                "{} worker{}",
+                tl.workers,
+                if tl.workers == 1 { "" } else { "s" }
+            ),
+        };
         format!(
-            " timeline · {} · {} worker{}{} ",
+            " timeline · {} · {who}{} ",
             p.model,
-            tl.workers,
-            if tl.workers == 1 { "" } else { "s" },
             // The driver knows task spans and its blocking calls, not GIL waits.
             if p.runtime.is_some() {
                 " · CPython: █ inside a task is inferred (GIL waits not measured)"
@@ -139,7 +160,11 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let legend_below = !legend_in_title && fits(&leg, 0);
     let legend_row = !legend_in_title && !legend_below;
     // Lanes that fit: one row each, under the legend (if on a row), over the axis.
-    let lanes_fit = (area.height as usize).saturating_sub(3 + usize::from(legend_row));
+    let mut lanes_fit = (area.height as usize).saturating_sub(3 + usize::from(legend_row));
+    // Short of rows for every lane (two workers at 80x24), the time axis moves into the
+    // bottom border, if the legend left it free: a lane is worth more than a frame.
+    let axis_in_border = !legend_below && p.config.is_some() && tl.lanes() > lanes_fit;
+    lanes_fit += usize::from(axis_in_border);
     let shown_lanes = tl.lanes().min(lanes_fit.max(1));
     let title = if p.config.is_some() && shown_lanes < tl.workers {
         format!("{}({shown_lanes} shown) ", base)
@@ -166,11 +191,15 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     }
     let span_us = tl.shown_us().max(1);
     let lanes = tl.lanes();
-    let lw = lanes.saturating_sub(1).to_string().len() + 2;
+    let lw = (0..lanes)
+        .map(|l| lane_label(p.model, l).chars().count())
+        .max()
+        .unwrap_or(2)
+        + 1;
     let show_totals = width >= 90;
     let totals_w = if show_totals { 20 } else { 0 };
     let cols = width.saturating_sub(lw + totals_w);
-    let lane_rows = rows.saturating_sub(1);
+    let lane_rows = rows.saturating_sub(usize::from(!axis_in_border));
     // Lanes that do not fit are counted in the title, never drawn over the axis.
     let shown = lanes.min(lane_rows.max(1));
     let lane_h = if shown == lanes && lanes > 0 {
@@ -206,7 +235,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
                 continue;
             }
             let label = if row == 0 {
-                format!("w{lane}")
+                lane_label(p.model, lane)
             } else {
                 String::new()
             };
@@ -223,20 +252,39 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             lines.push(Line::from(line));
         }
     }
-    // Time axis under the lanes.
-    if rows > 0 {
-        let end = secs(span_us);
-        let mid = secs(span_us / 2);
-        let mut axis = format!("{:lw$}0", "");
-        let mid_at = lw + cols / 2 - mid.chars().count() / 2;
-        let end_at = (lw + cols).saturating_sub(end.chars().count());
-        if mid_at > axis.chars().count() + 2 && mid_at + mid.chars().count() + 2 < end_at {
-            axis += &" ".repeat(mid_at - axis.chars().count());
-            axis += &mid;
+    // Time axis under the lanes: "0", the middle and the end, at their columns.
+    let end = secs(span_us);
+    let mid = secs(span_us / 2);
+    let mut ticks = vec![(lw, "0".to_string())];
+    let mid_at = lw + cols / 2 - mid.chars().count() / 2;
+    let end_at = (lw + cols).saturating_sub(end.chars().count());
+    if mid_at > lw + 3 && mid_at + mid.chars().count() + 2 < end_at {
+        ticks.push((mid_at, mid));
+    }
+    if end_at > lw + 1 {
+        ticks.push((end_at, end));
+    }
+    if axis_in_border {
+        while lines.len() < inner.height as usize {
+            lines.push(Line::raw(""));
         }
-        if end_at > axis.chars().count() {
-            axis += &" ".repeat(end_at - axis.chars().count());
-            axis += &end;
+        Paragraph::new(lines).render(inner, buf);
+        // Each label with a blank either side, over the frame's bottom line.
+        let y = area.y + area.height.saturating_sub(1);
+        for (at, label) in ticks {
+            let text = format!(" {label} ");
+            let x = (inner.x as usize + at).saturating_sub(1);
+            let room = (inner.x + inner.width) as usize - x.min((inner.x + inner.width) as usize);
+            let text: String = text.chars().take(room).collect();
+            buf.set_string(x as u16, y, text, t.dim);
+        }
+        return;
+    }
+    if rows > 0 {
+        let mut axis = String::new();
+        for (at, label) in ticks {
+            axis += &" ".repeat(at.saturating_sub(axis.chars().count()));
+            axis += &label;
         }
         while lines.len() < rows.saturating_sub(1) + usize::from(legend_row) {
             lines.push(Line::raw(""));

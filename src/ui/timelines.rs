@@ -9,16 +9,18 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Sparkline, Widget};
 
 use super::fmt::secs;
-use super::timeline::{glyph, legend_block, wait_names};
+use super::timeline::{glyph, lane_label, legend_block, wait_names};
 use crate::app::timeline::Activity;
 use crate::app::{App, ModelRun};
 use crate::exec::Model;
 use crate::workload::WorkKind;
 
 /// The tallest a lane grows (rows; from 3 its last row is a gap), and the CPU row under
-/// each model's lanes.
-const MAX_LANE_H: usize = 6;
-const MAX_CPU_H: usize = 4;
+/// each model's lanes. Lanes grow into the room one or two runs leave on a big screen,
+/// but no further: past a sixth of a 60-row screen a taller band of the same glyphs
+/// tells nothing more, and lengths are what the eye compares.
+const MAX_LANE_H: usize = 10;
+const MAX_CPU_H: usize = 6;
 
 /// The runs drawn: every model that ran (or runs) with the current settings, in the
 /// order of [`App::panels`].
@@ -36,6 +38,14 @@ fn any_shared_gil(app: &App) -> bool {
         Some(c) => c.gil && p.model == Model::Threads,
         None => false,
     }) || (app.panels.iter().all(|p| p.config.is_none()) && app.settings.gil)
+}
+
+/// Did any run's lanes draw kind `k` (1 GIL waits, 2 other waits)? An async loop that
+/// offloads to threads waits for their GIL, and parks while they compute.
+fn drawn(app: &App, k: usize) -> bool {
+    app.panels
+        .iter()
+        .any(|p| (0..p.timeline.lanes()).any(|l| p.timeline.totals(l)[k] > 0))
 }
 
 /// The legend in long words, with the CPU row's meaning.
@@ -56,13 +66,13 @@ fn legend(app: &App) -> Vec<Span<'static>> {
         (Activity::Io, wait),
         (Activity::Idle, "idle"),
     ] {
-        if a == Activity::GilWait && !any_shared_gil(app) {
+        if a == Activity::GilWait && !any_shared_gil(app) && !drawn(app, 1) {
             continue;
         }
         if a == Activity::NativeHold && !native_hold {
             continue;
         }
-        if a == Activity::Io && app.settings.workload().kind() == WorkKind::Cpu {
+        if a == Activity::Io && app.settings.workload().kind() == WorkKind::Cpu && !drawn(app, 2) {
             continue;
         }
         let (g, s) = glyph(a, t);
@@ -116,11 +126,17 @@ fn fit(runs: &[(usize, &ModelRun)], rows: usize) -> Fit {
             lanes: all.iter().map(|&l| l.min(per)).collect(),
         };
     }
+    // Lanes grow first, the CPU rows keeping about half their height (so a tall lane
+    // never sits on a one-row CPU), then whichever still can.
     let (mut lane_h, mut cpu_h) = (1, 1);
     loop {
-        if lane_h < MAX_LANE_H && need(lane_h + 1, cpu_h, true) <= rows {
+        let lane_fits = lane_h < MAX_LANE_H && need(lane_h + 1, cpu_h, true) <= rows;
+        let cpu_fits = cpu_h < MAX_CPU_H && cpu_h < lane_h && need(lane_h, cpu_h + 1, true) <= rows;
+        if cpu_fits && cpu_h * 2 < lane_h {
+            cpu_h += 1;
+        } else if lane_fits {
             lane_h += 1;
-        } else if cpu_h < MAX_CPU_H && cpu_h < lane_h && need(lane_h, cpu_h + 1, true) <= rows {
+        } else if cpu_fits {
             cpu_h += 1;
         } else {
             break;
@@ -161,9 +177,10 @@ fn lane_spans(p: &ModelRun, lane: usize, cols: usize, app: &App) -> Vec<Span<'st
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let t = &app.theme;
     let runs = runs(app);
+    // The pools' workers (sequential has one thread, async one loop: their rows say so).
     let workers: Vec<String> = runs
         .iter()
-        .filter(|(_, p)| p.model != Model::Sequential)
+        .filter(|(_, p)| matches!(p.model, Model::Threads | Model::Processes))
         .map(|(_, p)| p.timeline.workers.to_string())
         .collect();
     let title = if runs.is_empty() {
@@ -226,12 +243,11 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         .map(|(_, p)| p.model.name().chars().count())
         .max()
         .unwrap_or(0);
-    let max_lanes = runs
+    let lane_w = runs
         .iter()
-        .map(|(_, p)| p.timeline.lanes())
+        .flat_map(|(_, p)| (0..p.timeline.lanes()).map(|l| lane_label(p.model, l).chars().count()))
         .max()
-        .unwrap_or(1);
-    let lane_w = max_lanes.saturating_sub(1).to_string().len() + 1;
+        .unwrap_or(2);
     // "processes  1.569 s  w0 " before the lanes.
     let gutter = name_w + 2 + 8 + 2 + lane_w.max(3) + 1;
     let width = inner.width as usize;
@@ -276,7 +292,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
                     line.push(Span::raw(" ".repeat(name_w + 12)));
                 }
                 let label = if row == 0 {
-                    format!("w{lane}")
+                    lane_label(p.model, lane)
                 } else {
                     String::new()
                 };
@@ -289,11 +305,17 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
                 y += 1;
             }
         }
-        // The machine's CPU under the run's lanes, on the same scale.
+        // The machine's CPU under the run's lanes, on the same scale (none for a run
+        // shorter than the first sample: a "cpu" row with nothing in it says nothing).
+        let data: Vec<Option<u64>> = (0..own_cols)
+            .map(|c| {
+                let mid = (u128::from(own) * (2 * c as u128 + 1) / (2 * own_cols as u128)) as u64;
+                p.cpu_trace.at(mid).map(u64::from)
+            })
+            .collect();
         if f.cpu_h > 0
             && y + f.cpu_h as u16 <= bottom.saturating_sub(1)
-            && own_cols > 0
-            && !p.cpu_trace.samples.is_empty()
+            && data.iter().any(Option::is_some)
         {
             let lead = format!(
                 "{:w$}{:<l$} ",
@@ -306,13 +328,6 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
                 Rect::new(inner.x, y + f.cpu_h as u16 - 1, gutter as u16, 1),
                 buf,
             );
-            let data: Vec<Option<u64>> = (0..own_cols)
-                .map(|c| {
-                    let mid =
-                        (u128::from(own) * (2 * c as u128 + 1) / (2 * own_cols as u128)) as u64;
-                    p.cpu_trace.at(mid).map(u64::from)
-                })
-                .collect();
             let r = Rect::new(x0, y, own_cols as u16, f.cpu_h as u16);
             Sparkline::default()
                 .data(data)
@@ -323,10 +338,11 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             y += f.cpu_h as u16;
         }
     }
-    // The shared time axis along the bottom row.
+    // The shared time axis right under the runs (the room left, if any, below it).
     if inner.height > 0 {
+        let y = y.min(bottom - 1);
         Paragraph::new(Line::styled(axis(span_us, gutter, cols), t.dim))
-            .render(Rect::new(inner.x, bottom - 1, inner.width, 1), buf);
+            .render(Rect::new(inner.x, y, inner.width, 1), buf);
     }
 }
 

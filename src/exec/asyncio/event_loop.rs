@@ -248,11 +248,13 @@ impl Loop<'_, '_, '_> {
                 }
             }
         };
+        self.pulse.start();
         tokio::select! {
             _ = gather => {},
             _ = beat(&self.pulse, self.job.sink, LOOP_WORKER, self.beat_gil) => {},
             _ = watch_cancel => {},
         }
+        self.pulse.finish();
     }
 
     /// One task as a future: its async body, or its wait for the offload pool, or its

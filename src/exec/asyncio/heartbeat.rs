@@ -93,6 +93,8 @@ pub struct Pulse {
     pub in_flight: Cell<u64>,
     pub peak_in_flight: Cell<u64>,
     hist: std::cell::RefCell<LagHistogram>,
+    /// When the next beat is due (from [`Pulse::start`]; `None` before it).
+    due: Cell<Option<tokio::time::Instant>>,
 }
 
 impl Pulse {
@@ -101,6 +103,26 @@ impl Pulse {
             in_flight: Cell::new(0),
             peak_in_flight: Cell::new(0),
             hist: Default::default(),
+            due: Cell::new(None),
+        }
+    }
+
+    /// The run starts: the first beat is due a period from now, whenever the heartbeat
+    /// is first polled (a loop blocked from its first turn would otherwise never set it).
+    pub fn start(&self) {
+        self.due.set(Some(tokio::time::Instant::now() + HEARTBEAT));
+    }
+
+    /// The run ends: a beat overdue and not fired (the loop never got back to it) counts,
+    /// its lag up to now a lower bound — not a run with no lag at all.
+    pub fn finish(&self) {
+        if let Some(due) = self.due.take() {
+            let now = tokio::time::Instant::now();
+            if now > due {
+                self.hist
+                    .borrow_mut()
+                    .record(now.duration_since(due).as_micros() as u64);
+            }
         }
     }
 
@@ -130,7 +152,10 @@ impl Pulse {
 /// `LoopLag` events on worker `worker`. With a `gil` (CPU offloaded to GIL threads), a
 /// beat must take the GIL to run, as a Python callback must, and that wait is lag too.
 pub async fn beat(pulse: &Pulse, sink: &Sink, worker: usize, gil: Option<&Gil>) {
-    let mut due = tokio::time::Instant::now() + HEARTBEAT;
+    let mut due = pulse
+        .due
+        .get()
+        .unwrap_or_else(|| tokio::time::Instant::now() + HEARTBEAT);
     let mut last_emit = Instant::now();
     let mut window_max = 0u64;
     loop {
@@ -155,12 +180,30 @@ pub async fn beat(pulse: &Pulse, sink: &Sink, worker: usize, gil: Option<&Gil>) 
         // The next beat is due a period after this one fired (asyncio's call_later from
         // the callback): a blocked loop shows one long lag, not a burst of catch-up beats.
         due = now + HEARTBEAT;
+        pulse.due.set(Some(due));
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_beat_the_loop_never_got_back_to_counts_at_the_end() {
+        // Blocked from the first turn to the end: the heartbeat never fired.
+        let p = Pulse::new();
+        p.start();
+        tokio::time::advance(Duration::from_millis(460)).await;
+        p.finish();
+        let s = p.stats();
+        assert_eq!(s.beats, 1);
+        assert_eq!(s.max_lag_us, 450_000, "at least the run less a period");
+        // A loop that kept beating has nothing overdue at its end.
+        let p = Pulse::new();
+        p.start();
+        p.finish();
+        assert_eq!(p.stats().beats, 0);
+    }
 
     #[test]
     fn buckets_are_monotonic_and_cover_their_values() {

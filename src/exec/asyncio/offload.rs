@@ -79,6 +79,7 @@ pub fn pool_sink(inner: &Sink, waiters: Arc<Waiters>) -> Sink {
             | Event::TaskStarted { worker, .. }
             | Event::Progress { worker, .. }
             | Event::Span { worker, .. }
+            | Event::SpanStarted { worker, .. }
             | Event::WorkerDied { worker, .. }
             | Event::LoopLag { worker, .. } => {
                 *worker += 1;
