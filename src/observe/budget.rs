@@ -67,6 +67,11 @@ impl Budget {
         self.asked * self.step
     }
 
+    /// The interval now, in multiples of the asked one.
+    pub fn step(&self) -> u32 {
+        self.step
+    }
+
     /// Whether the interval is longer than asked.
     pub fn stretched(&self) -> bool {
         self.step > 1

@@ -150,6 +150,7 @@ mod tests {
 
     fn sample(tid: u32, on_cpu: u64, lock: u64, events: Vec<TreeEvent>) -> KernelSample {
         KernelSample {
+            planned_step: 0,
             cost_ns: 0,
             at_ns: 0,
             interval_ns: on_cpu + lock,

@@ -82,4 +82,9 @@ pub struct KernelSample {
     /// 0 where not measured (older recordings).
     #[serde(default)]
     pub cost_ns: u64,
+    /// The interval the sampler planned, in multiples of the asked one (1: as asked; more:
+    /// stretched to keep to its budget); 0 where not known (older recordings). A longer
+    /// `interval_ns` than planned means the sampler waited for a core.
+    #[serde(default)]
+    pub planned_step: u32,
 }

@@ -4,7 +4,7 @@
 //! Kept cheap: each thread's `schedstat` stays open and is re-read with one `pread`; a
 //! thread's wait channel is read only when it spent part of the interval off a CPU and ran
 //! at all (a thread that has not run cannot have moved); the tree is walked for new
-//! threads every 20 ms and for new processes every 60 ms, memory and names every 0.5 s.
+//! threads every 4 samples and for new processes every 12, memory and names every 0.5 s.
 
 use std::collections::{BTreeMap, HashSet};
 use std::fs::File;
@@ -17,11 +17,12 @@ use super::proc::{
 };
 use super::{KernelSample, ThreadInterval, TreeEvent};
 
-/// Walk the tree for new threads at most this often (every sample when the sampler has
-/// stretched its interval past it).
-pub const DISCOVER_EVERY: Duration = Duration::from_millis(20);
-/// Look for new child processes at most this often (reads one file per thread).
-pub const CHILDREN_EVERY: Duration = Duration::from_millis(60);
+/// Walk the tree for new threads every this many samples (counted in samples, not time:
+/// a sampler stretched by its budget must not walk at every sample, which would cost
+/// more per sample and stretch it further).
+pub const DISCOVER_EVERY: u64 = 4;
+/// Look for new child processes every this many samples (reads one file per thread).
+pub const CHILDREN_EVERY: u64 = 12;
 /// Refresh names and memory at most this often.
 pub const SLOW_EVERY: Duration = Duration::from_millis(500);
 /// Threads whose files stay open at most (two each; the rest are opened per read).
@@ -83,10 +84,7 @@ pub struct Probe {
     last: Instant,
     start: Instant,
     samples: u64,
-    /// When the tree was last walked for threads, for child processes, and names and
-    /// memory refreshed.
-    walked: Option<Instant>,
-    walked_children: Option<Instant>,
+    /// When names and memory were last refreshed.
     refreshed: Option<Instant>,
     /// This sample walks the tree (threads never seen waiting are looked at again).
     walking: bool,
@@ -134,8 +132,6 @@ impl Probe {
             last: start,
             start,
             samples: 0,
-            walked: None,
-            walked_children: None,
             refreshed: None,
             walking: false,
             from_birth,
@@ -219,13 +215,9 @@ impl Probe {
         let due = |at: Option<Instant>, every: Duration| {
             at.is_none_or(|a| now.saturating_duration_since(a) >= every)
         };
-        self.walking = due(self.walked, DISCOVER_EVERY);
+        self.walking = self.samples % DISCOVER_EVERY == 0;
         if self.walking {
-            let children = due(self.walked_children, CHILDREN_EVERY);
-            self.walked = Some(now);
-            if children {
-                self.walked_children = Some(now);
-            }
+            let children = self.samples % CHILDREN_EVERY == 0;
             self.discover(first, children, &mut events);
         }
         if due(self.refreshed, SLOW_EVERY) {
@@ -251,6 +243,7 @@ impl Probe {
         }
         self.name_again(&mut events);
         KernelSample {
+            planned_step: 0,
             cost_ns: 0,
             at_ns: now.saturating_duration_since(self.start).as_nanos() as u64,
             interval_ns: interval,

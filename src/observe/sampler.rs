@@ -55,6 +55,7 @@ impl Sampler {
                     };
                     cpu = now;
                     s.cost_ns = cost.as_nanos() as u64;
+                    s.planned_step = budget.step();
                     budget.after(cost);
                     s
                 };

@@ -59,6 +59,17 @@ pub struct ProcessTotal {
     pub exited_ns: Option<u64>,
 }
 
+/// Why samples came less often than asked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Longer {
+    /// The sampler stretched its interval to keep to its budget.
+    Budget,
+    /// The sampler waited for a core (the machine is busy).
+    Busy,
+    Both,
+    Unknown,
+}
+
 /// Everything a sample stream adds up to.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct TreeTotals {
@@ -73,6 +84,11 @@ pub struct TreeTotals {
     pub sampler_ns: u64,
     /// The last sample's interval, in ns.
     pub last_interval_ns: u64,
+    /// The interval the sampler planned for the last sample, in multiples of the asked one
+    /// (0: not known).
+    pub last_planned_step: u32,
+    /// Samples whose interval was stretched by the sampler's budget.
+    pub stretched_samples: u64,
 }
 
 impl TreeTotals {
@@ -91,6 +107,25 @@ impl TreeTotals {
         ((last / asked as f64).round() as u64).max(1) * asked
     }
 
+    /// Why the last interval was longer than `asked_ms`: the budget stretched it, or the
+    /// sampler waited for a core on a busy machine (or both); `None` if it was not.
+    pub fn why_longer(&self, asked_ms: u64) -> Option<Longer> {
+        let asked = asked_ms.max(1);
+        let actual = self.interval_ms(asked);
+        if actual <= asked {
+            return None;
+        }
+        let planned = u64::from(self.last_planned_step.max(1)) * asked;
+        let late = self.last_planned_step > 0 && actual as f64 > planned as f64 * 1.5;
+        Some(match (self.last_planned_step > 1, late) {
+            (true, false) => Longer::Budget,
+            (false, true) => Longer::Busy,
+            (true, true) => Longer::Both,
+            // Not known (an older recording).
+            (false, false) => Longer::Unknown,
+        })
+    }
+
     /// The mean time between samples, in ns.
     pub fn mean_interval_ns(&self) -> Option<u64> {
         (self.samples > 1).then(|| self.at_ns / (self.samples - 1))
@@ -101,6 +136,10 @@ impl TreeTotals {
         self.samples += 1;
         self.sampler_ns += s.cost_ns;
         self.last_interval_ns = s.interval_ns;
+        self.last_planned_step = s.planned_step;
+        if s.planned_step > 1 {
+            self.stretched_samples += 1;
+        }
         for e in &s.events {
             self.event(e, s.at_ns);
         }
@@ -267,6 +306,7 @@ mod tests {
 
     fn born(at: u64) -> KernelSample {
         KernelSample {
+            planned_step: 0,
             cost_ns: 0,
             at_ns: at,
             interval_ns: at,
@@ -297,6 +337,7 @@ mod tests {
         t.apply(&born(1_000));
         for i in 0..4 {
             t.apply(&KernelSample {
+                planned_step: 0,
                 cost_ns: 0,
                 at_ns: 1_000 + (i + 1) * 5_000_000,
                 interval_ns: 5_000_000,
@@ -332,6 +373,7 @@ mod tests {
         let mut t = TreeTotals::default();
         t.apply(&born(0));
         let exit = |at| KernelSample {
+            planned_step: 0,
             cost_ns: 0,
             at_ns: at,
             interval_ns: 5,
@@ -397,7 +439,18 @@ mod tests {
         // A stretched sampler's interval, jitter and all, reads as its whole step.
         t.last_interval_ns = 40_300_000;
         assert_eq!(t.interval_ms(5), 40);
+        // Planned 40 ms: the budget.
+        t.last_planned_step = 8;
+        assert_eq!(t.why_longer(5), Some(Longer::Budget));
+        // Planned 5 ms, came at 40: waited for a core.
+        t.last_planned_step = 1;
+        assert_eq!(t.why_longer(5), Some(Longer::Busy));
+        t.last_planned_step = 2;
+        assert_eq!(t.why_longer(5), Some(Longer::Both));
+        t.last_planned_step = 0;
+        assert_eq!(t.why_longer(5), Some(Longer::Unknown));
         t.last_interval_ns = 0;
         assert_eq!(t.interval_ms(5), 5);
+        assert_eq!(t.why_longer(5), None);
     }
 }

@@ -110,6 +110,7 @@ mod tests {
                 split,
             };
             a.update(Msg::Kernel(Box::new(KernelSample {
+                planned_step: 0,
                 cost_ns: 0,
                 at_ns: (i + 1) * 5 * MS,
                 interval_ns: 5 * MS,

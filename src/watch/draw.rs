@@ -9,6 +9,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget};
 
 use super::app::WatchApp;
+use crate::observe::totals::Longer;
 use crate::ui::block;
 use crate::ui::fmt::{bar, bytes, fit};
 use crate::ui::kernel_lanes::{self, LaneView};
@@ -260,22 +261,26 @@ fn lanes_title(app: &WatchApp, width: usize) -> String {
         .totals
         .sampler_share()
         .map(|s| format!("sampler {:.1}% of a core", s * 100.0));
-    let sampling = if iv > app.sample_ms {
-        let why = match app.budget {
-            Some(b) => format!("held to {}% of a core", fmt_pct(b * 100.0)),
-            None => "stretched".into(),
-        };
-        Some(format!(
-            "sampled every {iv} ms, not {}: {why}",
-            app.sample_ms
-        ))
-    } else {
-        Some(format!("sampled every {iv} ms"))
+    let sampling = match app.totals.why_longer(app.sample_ms) {
+        None => format!("sampled every {iv} ms"),
+        Some(why) => {
+            let budget = match app.budget {
+                Some(b) => format!("held to {}% of a core", fmt_pct(b * 100.0)),
+                None => "stretched".into(),
+            };
+            let why = match why {
+                Longer::Budget => budget,
+                Longer::Busy => "the sampler waited for a core".into(),
+                Longer::Both => format!("{budget}, and waited for a core"),
+                Longer::Unknown => "stretched".into(),
+            };
+            format!("sampled every {iv} ms, not {}: {why}", app.sample_ms)
+        }
     };
     let parts: Vec<Option<String>> = vec![
         Some("threads · the kernel's view".into()),
         Some(format!("one column = {col} ms")),
-        sampling,
+        Some(sampling),
         cost,
         Some("now at the right".into()),
     ];
@@ -367,6 +372,7 @@ mod tests {
                 },
             };
             a.update(WatchMsg::Kernel(KernelSample {
+                planned_step: 0,
                 cost_ns: 0,
                 at_ns: (i + 1) * 5_000_000,
                 interval_ns: 5_000_000,
@@ -442,6 +448,7 @@ mod tests {
                 at_ns: at + i * 40_000_000,
                 interval_ns: 40_000_000,
                 cost_ns: 400_000,
+                planned_step: 8,
                 ..KernelSample::default()
             }));
         }
@@ -452,6 +459,20 @@ mod tests {
             "{title}"
         );
         assert!(title.contains("sampler "), "{title}");
+        // Planned 5 ms but came every 40: the machine kept the sampler waiting, not the
+        // budget.
+        let at = a.totals.at_ns;
+        a.update(WatchMsg::Kernel(KernelSample {
+            at_ns: at + 40_000_000,
+            interval_ns: 40_000_000,
+            planned_step: 1,
+            ..KernelSample::default()
+        }));
+        let busy = lanes_title(&a, 200);
+        assert!(
+            busy.contains("sampled every 40 ms, not 5: the sampler waited for a core"),
+            "{busy}"
+        );
         // Narrow: what a column is comes first; nothing is cut mid-word.
         let narrow = lanes_title(&a, 60);
         assert!(narrow.contains("one column = 40 ms"), "{narrow}");

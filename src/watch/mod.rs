@@ -349,6 +349,7 @@ fn sampler_json(t: &TreeTotals, asked_ms: u64, share: Option<f64>) -> serde_json
         "asked_ms": asked_ms,
         "mean_interval_ms": t.mean_interval_ns().map(|n| n as f64 / 1e6),
         "budget_share": share,
+        "stretched_samples": t.stretched_samples,
         "cpu_s": t.sampler_ns as f64 / 1e9,
         "share_of_core": t.sampler_share(),
     })
@@ -357,13 +358,16 @@ fn sampler_json(t: &TreeTotals, asked_ms: u64, share: Option<f64>) -> serde_json
 /// The same in a sentence, for the summary.
 fn sampler_line(t: &TreeTotals, asked_ms: u64, share: Option<f64>) -> String {
     let mean = t.mean_interval_ns().map(|n| n as f64 / 1e6);
+    let budget = share.map_or("its budget".into(), |s| {
+        format!("{:.2}% of a core", s * 100.0)
+    });
+    let stretched = t.stretched_samples as f64 / t.samples.max(1) as f64 * 100.0;
     let every = match mean {
+        Some(m) if m > asked_ms as f64 * 1.5 && t.stretched_samples > 0 => format!(
+            "every {m:.1} ms on average (asked {asked_ms} ms; {stretched:.0}% of samples stretched to keep to {budget})"
+        ),
         Some(m) if m > asked_ms as f64 * 1.5 => format!(
-            "every {m:.1} ms on average (asked {asked_ms} ms; stretched to keep to {})",
-            share.map_or("its budget".into(), |s| format!(
-                "{:.2}% of a core",
-                s * 100.0
-            ))
+            "every {m:.1} ms on average (asked {asked_ms} ms; the sampler waited for a core on a busy machine)"
         ),
         Some(m) => format!("every {m:.1} ms on average"),
         None => format!("every {asked_ms} ms"),
