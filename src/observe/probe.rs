@@ -4,7 +4,8 @@
 //! Kept cheap: each thread's `schedstat` stays open and is re-read with one `pread`; a
 //! thread's wait channel is read only when it spent part of the interval off a CPU and ran
 //! at all (a thread that has not run cannot have moved); the tree is walked for new
-//! threads every 4 samples and for new processes every 12, memory and names every 0.5 s.
+//! threads every 4 samples or 20 ms and for new processes every 12 or 60 ms (never two
+//! samples in a row), memory and names every 0.5 s.
 
 use std::collections::{BTreeMap, HashSet};
 use std::fs::File;
@@ -17,12 +18,13 @@ use super::proc::{
 };
 use super::{KernelSample, ThreadInterval, TreeEvent};
 
-/// Walk the tree for new threads every this many samples (counted in samples, not time:
-/// a sampler stretched by its budget must not walk at every sample, which would cost
-/// more per sample and stretch it further).
-pub const DISCOVER_EVERY: u64 = 4;
-/// Look for new child processes every this many samples (reads one file per thread).
-pub const CHILDREN_EVERY: u64 = 12;
+/// Walk the tree for new threads every this many samples, or sooner once this much time
+/// has passed — but never at two samples in a row: a sampler stretched by its budget
+/// must not walk at every sample, which would cost more and stretch it further, nor find
+/// a short run's worker processes too late.
+pub const DISCOVER_EVERY: (u64, Duration) = (4, Duration::from_millis(20));
+/// Look for new child processes (reads one file per thread that ran) likewise.
+pub const CHILDREN_EVERY: (u64, Duration) = (12, Duration::from_millis(60));
 /// Refresh names and memory at most this often.
 pub const SLOW_EVERY: Duration = Duration::from_millis(500);
 /// Threads whose files stay open at most (two each; the rest are opened per read).
@@ -86,6 +88,9 @@ pub struct Probe {
     samples: u64,
     /// When names and memory were last refreshed.
     refreshed: Option<Instant>,
+    /// The sample and time of the last walk for threads, and for child processes.
+    walked: Option<(u64, Instant)>,
+    walked_children: Option<(u64, Instant)>,
     /// This sample walks the tree (threads never seen waiting are looked at again).
     walking: bool,
     /// Count threads already running at the first walk from zero (true when watch started
@@ -133,6 +138,8 @@ impl Probe {
             start,
             samples: 0,
             refreshed: None,
+            walked: None,
+            walked_children: None,
             walking: false,
             from_birth,
             head_start: (0, 0),
@@ -215,9 +222,20 @@ impl Probe {
         let due = |at: Option<Instant>, every: Duration| {
             at.is_none_or(|a| now.saturating_duration_since(a) >= every)
         };
-        self.walking = self.samples % DISCOVER_EVERY == 0;
+        let n = self.samples;
+        let walk_due = |last: Option<(u64, Instant)>, (every, soon): (u64, Duration)| {
+            last.is_none_or(|(at, t)| {
+                let since = n - at;
+                since >= every || (since >= 2 && now.saturating_duration_since(t) >= soon)
+            })
+        };
+        self.walking = walk_due(self.walked, DISCOVER_EVERY);
         if self.walking {
-            let children = self.samples % CHILDREN_EVERY == 0;
+            let children = walk_due(self.walked_children, CHILDREN_EVERY);
+            self.walked = Some((n, now));
+            if children {
+                self.walked_children = Some((n, now));
+            }
             self.discover(first, children, &mut events);
         }
         if due(self.refreshed, SLOW_EVERY) {
