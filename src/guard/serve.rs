@@ -1,5 +1,8 @@
 //! The guard process itself (`conlab __guard`): read "kill PGID" and "forget PGID" lines
-//! from conlab until the pipe closes, then SIGKILL every group still looked after.
+//! from conlab until the pipe closes, then stop every group still looked after: SIGTERM
+//! first, so a program can clean up (Python's multiprocessing resource tracker ignores
+//! SIGTERM and, once the workers are gone, unlinks their semaphores in /dev/shm — killed
+//! outright, it leaves them there for good), then SIGKILL whatever is left after a grace.
 
 use std::collections::BTreeSet;
 use std::io::BufRead;
@@ -10,6 +13,9 @@ use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 
 use crate::core::lines::{Line, read_line_capped};
+
+/// How long the groups get between SIGTERM and SIGKILL.
+pub const GRACE: std::time::Duration = std::time::Duration::from_millis(1500);
 
 /// Longest line conlab sends ("forget 4194304" and room to spare).
 const MAX_LINE: usize = 64;
@@ -69,14 +75,32 @@ pub fn serve() -> std::process::ExitCode {
         let _ = signal_hook::flag::register(sig, Arc::new(AtomicBool::new(false)));
     }
     let mine = nix::unistd::getpgrp().as_raw();
-    let groups = follow(&mut std::io::stdin().lock());
-    for g in groups {
-        let Ok(g) = i32::try_from(g) else { continue };
-        if g != mine {
-            let _ = killpg(Pid::from_raw(g), Signal::SIGKILL);
-        }
-    }
+    let groups: Vec<Pid> = follow(&mut std::io::stdin().lock())
+        .into_iter()
+        .filter_map(|g| i32::try_from(g).ok())
+        .filter(|g| *g != mine)
+        .map(Pid::from_raw)
+        .collect();
+    stop(&groups, GRACE);
     std::process::ExitCode::SUCCESS
+}
+
+/// SIGTERM every group, wait (up to `grace`) until each is empty, SIGKILL the rest.
+fn stop(groups: &[Pid], grace: std::time::Duration) {
+    let alive = |g: &Pid| killpg(*g, None).is_ok();
+    let mut left: Vec<Pid> = groups.iter().copied().filter(alive).collect();
+    for g in &left {
+        let _ = killpg(*g, Signal::SIGTERM);
+    }
+    // Nothing to join or wait on: the group's processes are not our children. Poll.
+    let end = std::time::Instant::now() + grace;
+    while !left.is_empty() && std::time::Instant::now() < end {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        left.retain(alive);
+    }
+    for g in &left {
+        let _ = killpg(*g, Signal::SIGKILL);
+    }
 }
 
 #[cfg(test)]
@@ -92,6 +116,37 @@ mod tests {
         ] {
             assert_eq!(parse(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn a_group_that_ignores_sigterm_is_killed_after_the_grace() {
+        use std::os::unix::process::CommandExt;
+        use std::process::Command;
+        // One process that ends on SIGTERM, one that ignores it (as Python's resource
+        // tracker does), each in its own group.
+        let mut polite = Command::new("sleep")
+            .arg("30")
+            .process_group(0)
+            .spawn()
+            .expect("sleep");
+        let mut stubborn = Command::new("sh")
+            .args(["-c", "trap '' TERM; echo ready; sleep 30 & wait; sleep 30"])
+            .process_group(0)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("sh");
+        // Its trap is set once it says so.
+        let mut line = String::new();
+        std::io::BufRead::read_line(
+            &mut std::io::BufReader::new(stubborn.stdout.take().expect("stdout")),
+            &mut line,
+        )
+        .expect("ready");
+        let groups = [polite.id(), stubborn.id()].map(|p| Pid::from_raw(p as i32));
+        stop(&groups, std::time::Duration::from_millis(300));
+        use std::os::unix::process::ExitStatusExt;
+        assert_eq!(polite.wait().expect("reaped").signal(), Some(15));
+        assert_eq!(stubborn.wait().expect("reaped").signal(), Some(9));
     }
 
     #[test]
