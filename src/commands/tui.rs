@@ -94,10 +94,12 @@ fn settings_from(args: &TuiArgs) -> Result<WithCpython, CliError> {
         .clone()
         .resolve(w)
         .map_err(|e| CliError::Usage(e.to_string()))?;
+    // A size the command line gave: --size, or a flag that is the size (sleep's and http's
+    // --delay-ms), which shows as the size.
+    let size_given = w.size_given(&wargs).or(o.size);
     let mut s = Settings::new(
         w.name(),
-        // A flag that is the size (http's --delay-ms) shows as the size.
-        w.size_given(&wargs).or(o.size).unwrap_or(0),
+        size_given.unwrap_or(0),
         o.workers(),
         o.gil == OnOff::On,
         o.switch_interval_ms,
@@ -113,9 +115,8 @@ fn settings_from(args: &TuiArgs) -> Result<WithCpython, CliError> {
     s.cpython = avail;
     if args.runtime.runtime == Runtime::Cpython {
         s.switch_runtime().map_err(CliError::Usage)?;
-        // CPython's smaller default size, unless the command line gave one (as --size or
-        // as a flag that is the size, such as sleep's --delay-ms).
-        if w.size_given(&s.flags).or(o.size).is_none() {
+        // CPython's smaller default size, unless the command line gave one.
+        if size_given.is_none() {
             s.size = crate::runtime::default_size(Runtime::Cpython, w);
         }
     }
