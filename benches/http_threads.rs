@@ -18,7 +18,7 @@ fn main() {
     for round in 0..3 {
         let (mut started, mut finished) = (Vec::new(), Vec::new());
         let report =
-            conlab::headless::run_with_events(&spec, &CancelToken::new(), |ev| match ev.event {
+            conlab::runtime::run_with_events(&spec, &CancelToken::new(), |ev| match ev.event {
                 Event::TaskStarted { .. } => started.push(ev.at_us),
                 Event::TaskFinished { .. } => finished.push(ev.at_us),
                 _ => {}

@@ -257,6 +257,7 @@ impl WorkloadOpts {
 }
 
 pub use crate::core::default_workers;
+pub use crate::report::{FidelityFormat, Format};
 
 /// Which runtime runs the tasks: shared by `run`, `compare`, `fidelity`, the dashboard
 /// and `shot`.
@@ -461,14 +462,6 @@ pub struct RunArgs {
     pub trace: Option<PathBuf>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    Table,
-    Json,
-    Csv,
-    Markdown,
-}
-
 #[derive(Args, Debug)]
 pub struct CompareArgs {
     #[command(flatten)]
@@ -585,13 +578,6 @@ pub struct ShotArgs {
     /// With --all: where the recordings live.
     #[arg(long, default_value = "assets/recordings")]
     pub recordings: PathBuf,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum FidelityFormat {
-    Table,
-    Json,
-    Markdown,
 }
 
 #[derive(Args, Debug)]

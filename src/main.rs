@@ -10,28 +10,28 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     // This is conlab: the guard and tied programs are started by re-running it.
     if let Ok(exe) = std::env::current_exe() {
-        conlab::guard::install(exe);
+        conlab::sys::guard::install(exe);
     }
     // Many connections at once need many open files: take what the hard limit allows.
-    let _ = conlab::server::fds::raise_open_files_limit();
+    let _ = conlab::sys::fds::raise_open_files_limit();
     let result = match cli.command {
         None => conlab::commands::tui::tui_command(&TuiArgs::defaults()),
         Some(Command::Tui(args)) => conlab::commands::tui::tui_command(&args),
-        Some(Command::Run(args)) => conlab::headless::run_command(&args),
-        Some(Command::Compare(args)) => conlab::compare::compare_command(&args),
+        Some(Command::Run(args)) => conlab::commands::run::run_command(&args),
+        Some(Command::Compare(args)) => conlab::commands::compare::compare_command(&args),
         Some(Command::Replay(args)) => conlab::commands::replay::replay_command(&args),
         Some(Command::Lesson(args)) => conlab::commands::lesson::lesson_command(&args),
         Some(Command::Shot(args)) => conlab::commands::shot::shot_command(&args),
-        Some(Command::Serve(args)) => conlab::server::serve_command(&args),
-        Some(Command::Classify(args)) => conlab::classify::classify_command(&args),
-        Some(Command::Fidelity(args)) => conlab::fidelity::fidelity_command(&args),
-        Some(Command::Watch(args)) => conlab::watch::watch_command(&args),
-        Some(Command::Worker(args)) => conlab::headless::worker_command(&args),
-        Some(Command::Guard) => Ok(conlab::guard::serve()),
-        Some(Command::Exec(args)) => Ok(conlab::guard::tied::exec_tied(args.parent, &args.command)),
+        Some(Command::Serve(args)) => conlab::commands::serve::serve_command(&args),
+        Some(Command::Classify(args)) => conlab::commands::classify::classify_command(&args),
+        Some(Command::Fidelity(args)) => conlab::commands::fidelity::fidelity_command(&args),
+        Some(Command::Watch(args)) => conlab::commands::watch::watch_command(&args),
+        Some(Command::Worker(args)) => conlab::commands::worker::worker_command(&args),
+        Some(Command::Guard) => conlab::commands::guard::guard_command(),
+        Some(Command::Exec(args)) => conlab::commands::exec::exec_command(&args),
     };
     // Every group conlab started is stopped and reaped by now: let the guard go.
-    conlab::guard::shutdown();
+    conlab::sys::guard::shutdown();
     let code = match result {
         Ok(code) => code,
         Err(e) => {
@@ -42,5 +42,5 @@ fn main() -> ExitCode {
     };
     // Ended by SIGINT, SIGTERM or SIGHUP (after cancelling, reaping and restoring): say so
     // in the exit code, as the shell would (130, 143, 129).
-    conlab::signals::exit_code(code)
+    conlab::sys::signals::exit_code(code)
 }

@@ -336,7 +336,7 @@ fn the_open_files_limit_is_raised_or_the_run_refused_up_front() {
             .output()
             .expect("sh runs")
     };
-    let hard = conlab::server::fds::raise_open_files_limit().map_or(0, |l| l.1);
+    let hard = conlab::sys::fds::raise_open_files_limit().map_or(0, |l| l.1);
     if hard >= 1024 {
         let out = sh(
             "ulimit -Sn 256 && exec \"$1\" run --workload http --tasks 300 --workers 300 --delay-ms 10 --model threads --json",

@@ -413,11 +413,11 @@ fn hold_pipe(writer: u32, reader: u32, fd: u32) -> std::fs::File {
 /// Whether process `pid` is in a sleep (`time.sleep`), as conlab's kernel view reads it:
 /// from `wchan` where the kernel shows it, else from the system call it is blocked in.
 fn asleep(pid: u32) -> bool {
-    use conlab::observe::classify::{Wait, wait_from_syscall, wait_from_wchan};
+    use conlab::observe::thread_state::{Wait, wait_from_syscall, wait_from_wchan};
     let wchan = std::fs::read_to_string(format!("/proc/{pid}/wchan")).unwrap_or_default();
     let wait = wait_from_wchan(&wchan).or_else(|| {
         let s = std::fs::read_to_string(format!("/proc/{pid}/syscall")).ok()?;
-        conlab::observe::proc::parse_syscall(&s).map(wait_from_syscall)
+        conlab::sys::proc::parse_syscall(&s).map(wait_from_syscall)
     });
     wait == Some(Wait::Sleep)
 }

@@ -328,10 +328,11 @@ fn hostile_files_are_refused_with_the_line() {
         "title = \"t\"\nsummary = \"s\"\n\n[[step]]\ntitle = \"x\"\ntext = \"y\"\nworkload = \"primes\"\nswitch_interval_ms = inf\n",
     )
     .expect("write");
-    let err = conlab::lesson::load(&lesson).expect_err("inf refused");
+    let err = conlab::experiment::lesson::load(&lesson).expect_err("inf refused");
     assert_eq!(err.line, 8, "{err}");
     assert!(err.message.contains("switch_interval_ms"), "{err}");
-    let err = conlab::lesson::load(std::path::Path::new("/dev/zero")).expect_err("not a lesson");
+    let err = conlab::experiment::lesson::load(std::path::Path::new("/dev/zero"))
+        .expect_err("not a lesson");
     assert!(err.to_string().contains("/dev/zero"), "{err}");
 }
 
@@ -423,13 +424,13 @@ proptest! {
         let mut text = br#"{"conlab_recording":1,"writer":"t","cores":2}"#.to_vec();
         text.push(b'\n');
         text.extend(&body);
-        match conlab::record::parse(&text[..], "p") {
+        match conlab::recording::record::parse(&text[..], "p") {
             Ok(rec) => {
                 let mut app = conlab::app::App::new(
                     conlab::app::Settings::new("primes", 0, 2, true, 5.0),
                     conlab::ui::theme::Theme::default(),
                 );
-                conlab::replay::Player::new(rec).play_all(&mut app);
+                conlab::recording::replay::Player::new(rec).play_all(&mut app);
             }
             Err(e) => prop_assert!(e.to_string().contains("line "), "{}", e),
         }
@@ -447,14 +448,14 @@ proptest! {
                 serde_json::to_string(&ms).unwrap_or_else(|_| "null".into())),
             format_args!(r#"{{"kind":"event","t_us":{t},"run":0,"event":{{"at_us":{at},"event":{{"type":"span","worker":{worker},"kind":"io","start_us":{at},"end_us":{end}}}}}}}"#),
         );
-        if let Ok(rec) = conlab::record::parse(lines.as_bytes(), "p") {
-            prop_assert!(t <= conlab::record::MAX_T_US && end <= conlab::record::MAX_T_US);
+        if let Ok(rec) = conlab::recording::record::parse(lines.as_bytes(), "p") {
+            prop_assert!(t <= conlab::recording::record::MAX_T_US && end <= conlab::recording::record::MAX_T_US);
             prop_assert!(ms.is_finite() && ms >= 0.05);
             let mut app = conlab::app::App::new(
                 conlab::app::Settings::new("primes", 0, 2, true, 5.0),
                 conlab::ui::theme::Theme::default(),
             );
-            conlab::replay::Player::new(rec).play_all(&mut app);
+            conlab::recording::replay::Player::new(rec).play_all(&mut app);
         }
     }
 
@@ -468,7 +469,7 @@ proptest! {
         let text = format!(
             "title = \"t\"\nsummary = \"s\"\n[[step]]\ntitle = \"x\"\ntext = \"y\"\nworkload = \"sleep\"\nswitch_interval_ms = {ms_text}\nworkers = {workers}\nsize = {size}\n"
         );
-        match conlab::lesson::parse(&text, "p.toml") {
+        match conlab::experiment::lesson::parse(&text, "p.toml") {
             Ok(_) => {
                 prop_assert!(conlab::core::GilConfig::interval_from_ms(ms).is_ok());
                 prop_assert!((1..=4096).contains(&workers));

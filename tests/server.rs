@@ -447,7 +447,7 @@ fn the_write_timeout_frees_connections_held_by_readers_that_never_read() {
 fn ten_thousand_concurrent_delayed_requests() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     const N: usize = 10_000;
-    let (soft, hard) = conlab::server::fds::raise_open_files_limit().expect("getrlimit");
+    let (soft, hard) = conlab::sys::fds::raise_open_files_limit().expect("getrlimit");
     assert!(
         soft >= 10_500,
         "open-files limit {soft} (hard {hard}) is too low for {N} connections"

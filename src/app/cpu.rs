@@ -3,7 +3,7 @@
 
 use std::collections::VecDeque;
 
-use crate::monitor::CpuSample;
+use crate::observe::monitor::CpuSample;
 
 /// Samples kept per core (64 × 250 ms = 16 s).
 pub const HISTORY: usize = 64;

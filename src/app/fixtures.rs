@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use super::{App, Command, Msg, RunId, Settings};
 use crate::exec::{Event, Model, SpanKind, Stamped};
-use crate::monitor::CpuSample;
+use crate::observe::monitor::CpuSample;
 use crate::ui::theme::Theme;
 use crate::workload::Answer;
 

@@ -1,9 +1,6 @@
 //! Keys and mouse clicks: what each does to the [`App`].
 
-use crossterm::event::{
-    KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
-};
-use ratatui::layout::Rect;
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use super::{App, Command};
 use crate::exec::Model;
@@ -59,7 +56,7 @@ pub fn on_key(app: &mut App, k: KeyEvent) -> Vec<Command> {
         app.notice = Some("replaying a recording: runs and settings are as recorded".into());
         return Vec::new();
     }
-    if let Some(cmds) = super::lesson::on_key(app, k) {
+    if let Some(cmds) = super::lesson_mode::on_key(app, k) {
         return cmds;
     }
     match k.code {
@@ -154,21 +151,13 @@ pub fn on_key(app: &mut App, k: KeyEvent) -> Vec<Command> {
     Vec::new()
 }
 
-pub fn on_mouse(app: &mut App, m: MouseEvent) -> Vec<Command> {
-    if m.kind != MouseEventKind::Down(MouseButton::Left) {
-        return Vec::new();
-    }
+/// A left click, located by the loop: closes the help, or selects the panel under it.
+pub fn on_click(app: &mut App, panel: Option<usize>) -> Vec<Command> {
     if app.help {
         app.help = false;
         return Vec::new();
     }
-    let area = Rect::new(0, 0, app.size.0, app.size.1);
-    // Presenter mode's panels are elsewhere: a click there selects nothing.
-    if crate::ui::layout::too_small(area) || app.present {
-        return Vec::new();
-    }
-    let a = crate::ui::screen_areas(app, area);
-    if let Some(i) = crate::ui::layout::model_panel_at(&a, m.column, m.row) {
+    if let Some(i) = panel {
         app.selected = i;
     }
     Vec::new()

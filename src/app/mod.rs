@@ -8,10 +8,11 @@ mod explain;
 pub mod fixtures;
 pub mod kernel;
 pub mod keys;
-pub mod lesson;
+pub mod lesson_mode;
 mod msg;
 mod run;
 mod settings;
+mod theme_choice;
 pub mod timeline;
 
 use std::collections::VecDeque;
@@ -22,9 +23,9 @@ pub use explain::explain;
 pub use msg::{Command, Msg, ReplayMsg, RunId};
 pub use run::{ModelRun, RunConfig, RunState, WorkerState};
 pub use settings::{CpythonAvail, MAX_WORKERS, NATIVE_LABEL, Settings};
+pub use theme_choice::{ThemeChoice, ThemeName};
 
 use crate::exec::{Event, Model, RunSpec};
-use crate::ui::theme::Theme;
 
 const CANCELLING: &str = "cancelling…";
 
@@ -32,7 +33,8 @@ const CANCELLING: &str = "cancelling…";
 #[derive(Debug)]
 pub struct App {
     pub settings: Settings,
-    pub theme: Theme,
+    /// The theme chosen (drawing resolves it into styles).
+    pub theme: ThemeChoice,
     /// The selected model panel (index into [`Model::ALL`]).
     pub selected: usize,
     pub panels: [ModelRun; Model::ALL.len()],
@@ -60,7 +62,7 @@ pub struct App {
     /// shown unlike a warning, gone at the next key.
     pub info: Option<String>,
     /// Lesson mode: the lesson and its step.
-    pub lesson: Option<lesson::LessonState>,
+    pub lesson: Option<lesson_mode::LessonState>,
     /// Replaying a recording: keys that would start runs are refused.
     pub replaying: bool,
     /// The last `i` (classify) verdict, shown on the explanation line until a run.
@@ -77,10 +79,10 @@ pub(crate) fn index_of(m: Model) -> usize {
 }
 
 impl App {
-    pub fn new(settings: Settings, theme: Theme) -> Self {
+    pub fn new(settings: Settings, theme: impl Into<ThemeChoice>) -> Self {
         App {
             settings,
-            theme,
+            theme: theme.into(),
             selected: 0,
             panels: Model::ALL.map(ModelRun::new),
             cpu: CpuState::default(),
@@ -138,7 +140,8 @@ impl App {
     pub fn update(&mut self, msg: Msg) -> Vec<Command> {
         match msg {
             Msg::Key(k) => keys::on_key(self, k),
-            Msg::Mouse(m) => keys::on_mouse(self, m),
+            Msg::Mouse(_) => Vec::new(),
+            Msg::Click(panel) => keys::on_click(self, panel),
             Msg::Resize(w, h) => {
                 self.size = (w, h);
                 Vec::new()
@@ -239,13 +242,19 @@ impl App {
                 self.kernel.apply(&s);
                 Vec::new()
             }
+            Msg::KernelUnavailable(why) => {
+                self.kernel.on = false;
+                self.kernel.unavailable = Some(why.clone());
+                self.notice = Some(why);
+                Vec::new()
+            }
             Msg::Notice(line) => {
                 self.notice = Some(line);
                 Vec::new()
             }
             Msg::Replay(r) => self.on_replay(r),
             Msg::Lesson(l) => {
-                lesson::start(self, *l);
+                lesson_mode::start(self, *l);
                 Vec::new()
             }
             Msg::Quit => vec![Command::Quit],

@@ -7,7 +7,7 @@ use std::time::Duration;
 use crossterm::event::{KeyEvent, MouseEvent};
 
 use crate::exec::{Model, RunSpec, Stamped};
-use crate::monitor::CpuSample;
+use crate::observe::monitor::CpuSample;
 
 use super::Settings;
 
@@ -18,7 +18,11 @@ pub type RunId = u64;
 #[derive(Clone, Debug)]
 pub enum Msg {
     Key(KeyEvent),
+    /// A mouse event as the terminal gave it: the loop locates it with drawing's layout
+    /// (`ui::hit_test`) and sends [`Msg::Click`] instead; `update` ignores it.
     Mouse(MouseEvent),
+    /// A left click, located: the model panel under it, if any.
+    Click(Option<usize>),
     Resize(u16, u16),
     /// Time passes: the loop's clock (since the dashboard started).
     Tick(Duration),
@@ -40,12 +44,14 @@ pub enum Msg {
     ShotSaved(Result<PathBuf, String>),
     /// A sample of the kernel's view of conlab's process tree (`k`).
     Kernel(Box<crate::observe::KernelSample>),
+    /// The kernel's view could not start: why.
+    KernelUnavailable(String),
     /// A line for the status bar from outside the app.
     Notice(String),
     /// A recording being played back.
     Replay(ReplayMsg),
     /// Open a lesson at its first step.
-    Lesson(Box<crate::lesson::Lesson>),
+    Lesson(Box<crate::experiment::lesson::Lesson>),
     /// Quit from outside (SIGTERM / SIGINT).
     Quit,
 }

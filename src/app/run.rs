@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::timeline::{Activity, Timeline};
 use crate::exec::{Event, Model, Offload, SpanKind, Stamped};
-use crate::monitor::CpuSample;
+use crate::observe::monitor::CpuSample;
 use crate::workload::Answer;
 
 /// Where a model's run stands.

@@ -316,13 +316,25 @@ fn clicking_a_model_panel_selects_it() {
     a.update(Msg::Resize(120, 36));
     let areas = crate::ui::layout::areas(ratatui::layout::Rect::new(0, 0, 120, 36), 0, 2);
     let r = areas.models[2];
-    a.update(Msg::Mouse(MouseEvent {
-        kind: MouseEventKind::Down(MouseButton::Left),
+    let click = |kind| MouseEvent {
+        kind,
         column: r.x + 2,
         row: r.y + 2,
         modifiers: KeyModifiers::NONE,
-    }));
+    };
+    // The loop locates the click with drawing's layout, then the app selects.
+    let located = crate::ui::hit_test(&a, click(MouseEventKind::Down(MouseButton::Left)));
+    assert_eq!(
+        located.as_ref().map(|m| matches!(m, Msg::Click(Some(2)))),
+        Some(true)
+    );
+    assert!(crate::ui::hit_test(&a, click(MouseEventKind::Moved)).is_none());
+    a.update(located.expect("a click"));
     assert_eq!(a.selected, 2);
+    // A raw mouse event reaching the app changes nothing.
+    a.update(Msg::Mouse(click(MouseEventKind::Down(MouseButton::Left))));
+    a.update(Msg::Click(Some(1)));
+    assert_eq!(a.selected, 1);
 }
 
 #[test]

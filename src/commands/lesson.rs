@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use crate::app::{App, Msg, Settings};
 use crate::cli::LessonArgs;
-use crate::headless::CliError;
+use crate::commands::error::CliError;
 use crate::tui::{self, Extras};
 use crate::ui::theme;
 
@@ -15,11 +15,11 @@ pub fn lesson_command(args: &LessonArgs) -> Result<ExitCode, CliError> {
         return list(args);
     }
     let name = args.lesson.as_deref().unwrap_or_default();
-    let lesson = crate::lesson::open(name).map_err(CliError::Usage)?;
+    let lesson = crate::experiment::lesson::open(name).map_err(CliError::Usage)?;
     if let Some(code) = tui::need_terminal(lesson.steps[0].workload.get_ref()) {
         return Ok(code);
     }
-    let workers = args.workers.unwrap_or_else(crate::cli::default_workers);
+    let workers = args.workers.unwrap_or_else(crate::core::default_workers);
     let mut settings = Settings::new("primes", 0, workers, true, 5.0);
     // A step on the real interpreter needs one: looked for only when a step asks.
     let wants_python = lesson
@@ -35,18 +35,18 @@ pub fn lesson_command(args: &LessonArgs) -> Result<ExitCode, CliError> {
     let mut app = App::new(settings, theme::from_env(args.theme));
     app.present = args.present;
     app.update(Msg::Lesson(Box::new(lesson)));
-    tui::open(
+    Ok(tui::open(
         app,
         Extras {
             cpython,
             ..Extras::default()
         },
-    )
+    )?)
 }
 
 /// Print every shipped lesson with its title and step count (or why it is invalid).
 fn list(args: &LessonArgs) -> Result<ExitCode, CliError> {
-    for (name, lesson) in crate::lesson::shipped() {
+    for (name, lesson) in crate::experiment::lesson::shipped() {
         match lesson {
             Ok(l) => {
                 let n = l.steps.len();

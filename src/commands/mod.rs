@@ -1,6 +1,19 @@
-//! One file per subcommand: parse-checked arguments in, an exit code out.
+//! One file per subcommand: parse-checked arguments in, an exit code out; plus the command
+//! error type ([`error`]) and Ctrl-C handling ([`ctrl_c`]). The layers below take small
+//! option structs these build from the flags, and return plain errors.
 
+pub mod classify;
+pub mod compare;
+pub mod ctrl_c;
+pub mod error;
+pub mod exec;
+pub mod fidelity;
+pub mod guard;
 pub mod lesson;
 pub mod replay;
+pub mod run;
+pub mod serve;
 pub mod shot;
 pub mod tui;
+pub mod watch;
+pub mod worker;

@@ -7,8 +7,8 @@ use std::process::ExitCode;
 
 use crate::app::{App, Msg, ReplayMsg, Settings};
 use crate::cli::ReplayArgs;
-use crate::headless::CliError;
-use crate::replay::Player;
+use crate::commands::error::CliError;
+use crate::recording::replay::Player;
 use crate::tui::{self, Extras};
 use crate::ui::theme;
 
@@ -20,7 +20,8 @@ pub fn replay_command(args: &ReplayArgs) -> Result<ExitCode, CliError> {
             args.speed
         )));
     }
-    let rec = crate::record::load(&args.file).map_err(|e| CliError::Usage(e.to_string()))?;
+    let rec =
+        crate::recording::record::load(&args.file).map_err(|e| CliError::Usage(e.to_string()))?;
     if let Some(path) = &args.trace {
         let note = write_trace(&rec, path)?;
         eprintln!("{note}");
@@ -33,10 +34,10 @@ pub fn replay_command(args: &ReplayArgs) -> Result<ExitCode, CliError> {
         return Ok(code);
     }
     // A `conlab watch --record` recording plays in the watch screen.
-    if crate::watch::replay::app_for(&rec, crate::ui::theme::Theme::default()).is_some() {
+    if crate::watch::playback::app_for(&rec, crate::ui::theme::Theme::default()).is_some() {
         let theme = theme::from_env(args.theme);
         let shots = std::path::Path::new("screenshots");
-        return crate::watch::replay::run(&rec, args.speed, theme, shots);
+        return Ok(crate::watch::playback::run(&rec, args.speed, theme, shots)?);
     }
     let mut app = App::new(
         Settings::new("primes", 0, 1, true, 5.0),
@@ -44,29 +45,29 @@ pub fn replay_command(args: &ReplayArgs) -> Result<ExitCode, CliError> {
     );
     app.present = args.present;
     app.update(Msg::Replay(ReplayMsg::Begin));
-    tui::open(
+    Ok(tui::open(
         app,
         Extras {
             player: Some((Player::new(rec), args.speed)),
             ..Extras::default()
         },
-    )
+    )?)
 }
 
 /// The whole recording as a trace in `path`; returns what it holds, for stderr.
-fn write_trace(rec: &crate::record::Recording, path: &Path) -> Result<String, CliError> {
+fn write_trace(rec: &crate::recording::record::Recording, path: &Path) -> Result<String, CliError> {
     let file = std::fs::File::create(path).map_err(|e| {
         CliError::Usage(format!(
             "invalid --trace: cannot write {}: {e}",
             path.display()
         ))
     })?;
-    let (_, summary) = crate::report::trace::from_recording(rec, std::io::BufWriter::new(file))
+    let (_, summary) = crate::recording::trace::from_recording(rec, std::io::BufWriter::new(file))
         .map_err(|e| {
             CliError::Other(anyhow::anyhow!(
                 "cannot write trace {}: {e}",
                 path.display()
             ))
         })?;
-    Ok(crate::capture::trace_note(path, summary))
+    Ok(crate::recording::capture::trace_note(path, summary))
 }

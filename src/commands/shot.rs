@@ -7,11 +7,12 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::cli::{OnOff, ShotArgs};
+use crate::commands::ctrl_c::cancel_on_ctrl_c;
+use crate::commands::error::CliError;
 use crate::exec::{CancelToken, Model, RunSpec};
 use crate::frame::animate::Loop;
-use crate::headless::{CliError, cancel_on_ctrl_c};
-use crate::record;
-use crate::shot::{
+use crate::recording::record;
+use crate::recording::shot::{
     Motion, MotionOut, MotionStats, View, check_motion, parse_frame_size, record_scenario, render,
     replayed_app, title_of, write_files, write_motion,
 };
@@ -206,7 +207,7 @@ fn all_command(args: &ShotArgs, cancel: &CancelToken) -> Result<ExitCode, CliErr
             std::fs::create_dir_all(&rec_dir).map_err(|e| CliError::Other(e.into()))?;
             let specs = scenario_specs(
                 scene.workload,
-                crate::cli::default_workers(),
+                crate::core::default_workers(),
                 scene.gil,
                 &Model::ALL,
             );
@@ -272,7 +273,7 @@ pub fn shot_command(args: &ShotArgs) -> Result<ExitCode, CliError> {
                     crate::workload::names().join(", ")
                 ))
             })?;
-            let workers = args.workers.unwrap_or_else(crate::cli::default_workers);
+            let workers = args.workers.unwrap_or_else(crate::core::default_workers);
             let mut specs = scenario_specs(w.name(), workers, args.gil == OnOff::On, &args.models);
             for s in &mut specs {
                 s.args.size = args.size.unwrap_or(0);
@@ -301,8 +302,12 @@ pub fn shot_command(args: &ShotArgs) -> Result<ExitCode, CliError> {
                     .collect::<Vec<_>>()
                     .join(", ")
             ));
-            let ran =
-                crate::shot::record_scenario_on(runtime.runner.as_ref(), &specs, &path, &cancel);
+            let ran = crate::recording::shot::record_scenario_on(
+                runtime.runner.as_ref(),
+                &specs,
+                &path,
+                &cancel,
+            );
             if let Some(s) = spinner {
                 s.finish_and_clear();
             }

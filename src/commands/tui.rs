@@ -5,12 +5,12 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use crate::app::{App, CpythonAvail, Settings};
-use crate::capture::TraceFile;
 use crate::cli::{OnOff, TuiArgs};
+use crate::commands::error::CliError;
 use crate::core::Runtime;
 use crate::exec::{Model, Runner};
-use crate::headless::CliError;
-use crate::record::Recorder;
+use crate::recording::capture::TraceFile;
+use crate::recording::record::Recorder;
 use crate::runtime::{CpythonRunner, python};
 use crate::tui::{self, Extras};
 use crate::ui::theme;
@@ -37,7 +37,7 @@ pub fn tui_command(args: &TuiArgs) -> Result<ExitCode, CliError> {
         .map_err(|e| CliError::Usage(format!("{e:#}")))?;
     let mut app = App::new(settings, theme::from_env(args.theme));
     app.present = args.present;
-    tui::open(
+    Ok(tui::open(
         app,
         Extras {
             recorder,
@@ -45,7 +45,7 @@ pub fn tui_command(args: &TuiArgs) -> Result<ExitCode, CliError> {
             cpython,
             ..Extras::default()
         },
-    )
+    )?)
 }
 
 /// The interpreter `r` switches to: probed now (a missing one is only an error when

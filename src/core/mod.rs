@@ -5,6 +5,7 @@
 mod code_kind;
 mod error;
 mod event;
+pub mod fmt;
 mod gil_config;
 pub mod lines;
 mod machine;
@@ -15,7 +16,7 @@ mod runtime;
 mod units;
 
 pub use code_kind::CodeKind;
-pub use error::TaskError;
+pub use error::{LabError, TaskError};
 pub use event::{Event, SpanKind, Stamped};
 pub use gil_config::{GilConfig, SWITCH_INTERVAL_MS};
 pub use machine::default_workers;

@@ -50,7 +50,7 @@ fn children() -> Vec<u32> {
     let parents: Vec<(u32, u32)> = dir
         .flatten()
         .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|pid| !crate::guard::is_guard(*pid))
+        .filter(|pid| !crate::sys::guard::is_guard(*pid))
         .filter_map(|pid| {
             let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
             Some((pid, parent_of(&stat)?))

@@ -9,6 +9,7 @@
 pub mod asyncio;
 mod bystanders;
 mod cancel;
+pub mod capacity;
 mod child;
 mod ctx;
 mod engine;
@@ -163,6 +164,16 @@ pub enum RunError {
     },
     #[error("{0:#}")]
     Plan(anyhow::Error),
+}
+
+/// A run that could not start was refused as asked (a command exits 2).
+impl From<RunError> for crate::core::LabError {
+    fn from(e: RunError) -> Self {
+        match e {
+            RunError::Plan(e) => crate::core::LabError::Refused(format!("{e:#}")),
+            other => crate::core::LabError::Refused(other.to_string()),
+        }
+    }
 }
 
 /// CPU time used so far by this process plus its reaped children.

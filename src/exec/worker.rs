@@ -118,7 +118,7 @@ pub fn serve(gil: GilConfig, find: Lookup) -> anyhow::Result<()> {
         let msg = msg.map_err(anyhow::Error::msg)?;
         let w = check_message(&msg, find).map_err(anyhow::Error::msg)?;
         // One task per message: index 0 of a one-task job, renamed to the pool's id.
-        let tasks = crate::workload::Tasks::from(vec![msg.task]);
+        let tasks = super::Tasks::from(vec![msg.task]);
         let job = Job {
             workload: w,
             tasks: &tasks,

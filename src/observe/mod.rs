@@ -3,19 +3,19 @@
 //! blocked on a lock, on I/O or asleep — what the scheduler saw, not what the program says.
 
 pub mod budget;
-pub mod classify;
 pub mod lanes;
+pub mod monitor;
 pub mod probe;
-pub mod proc;
 pub mod run_threads;
 pub mod sampler;
 pub mod share;
 pub mod totals;
 pub mod window;
 
-pub use classify::{Split, State, Wait};
+pub mod thread_state;
 pub use probe::{Probe, ProbeError, check_proc};
 pub use share::KernelShare;
+pub use thread_state::{Split, State, Wait};
 pub use totals::{Totals, TreeTotals};
 
 /// Default sampling period, in ms (`watch`, the dashboard's `k` view, `compare`).

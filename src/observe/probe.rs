@@ -12,11 +12,11 @@ use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::time::{Duration, Instant};
 
-use super::classify::{Split, Wait, wait_from_stat_state, wait_from_syscall, wait_from_wchan};
-use super::proc::{
+use super::thread_state::{Split, Wait, wait_from_stat_state, wait_from_syscall, wait_from_wchan};
+use super::{KernelSample, ThreadInterval, TreeEvent};
+use crate::sys::proc::{
     parse_children, parse_cmdline, parse_rss, parse_schedstat, parse_stat, parse_syscall,
 };
-use super::{KernelSample, ThreadInterval, TreeEvent};
 
 /// Walk the tree for new threads every this many samples, or sooner once this much time
 /// has passed — but never at two samples in a row: a sampler stretched by its budget
@@ -462,7 +462,7 @@ impl Probe {
                     }
                     if let Some(s) = self.read_file(&task_path(pid, tid, "children")) {
                         // conlab's guard is its child but no part of what is watched.
-                        todo.extend(parse_children(s).filter(|c| !crate::guard::is_guard(*c)));
+                        todo.extend(parse_children(s).filter(|c| !crate::sys::guard::is_guard(*c)));
                     }
                 }
                 if !self.threads.contains_key(&tid) {

@@ -1,7 +1,7 @@
 //! `--format csv`: a header line, then one line per model.
 
 use super::Exporter;
-use super::comparison::Comparison;
+use crate::experiment::comparison::Comparison;
 
 pub struct CsvExporter;
 
@@ -12,7 +12,7 @@ fn opt(x: Option<f64>) -> String {
 }
 
 /// The kernel's nine fields (empty where it was not seen), comma-separated.
-fn kernel_fields(r: &super::comparison::Row) -> String {
+fn kernel_fields(r: &crate::experiment::comparison::Row) -> String {
     match &r.kernel {
         Some(k) => format!(
             "{:.4},{:.4},{:.4},{:.4},{:.4},{},{},{},{}",

@@ -1,7 +1,7 @@
 //! `--format json`: an array with one object per model.
 
 use super::Exporter;
-use super::comparison::Comparison;
+use crate::experiment::comparison::Comparison;
 
 pub struct JsonExporter;
 

@@ -1,10 +1,10 @@
 //! `--format markdown`: a table to paste into notes and docs.
 
-use super::comparison::Comparison;
 use super::{
     Exporter, KERNEL_HEADER, KernelSection, answer_cell, kernel_cells, kernel_rule,
     kernel_sampling, kernel_section, lag_cell, percent, times,
 };
+use crate::experiment::comparison::Comparison;
 
 pub struct MarkdownExporter;
 

@@ -3,15 +3,16 @@
 //! ([`trace`], streamed from the events). Rendered frames (screenshots) live in
 //! `crate::frame`.
 
-pub mod comparison;
 mod csv;
+pub mod fidelity;
+mod format;
 mod json;
 mod markdown;
+pub mod run;
 mod table;
-pub mod trace;
 
-use crate::cli::Format;
-use comparison::Comparison;
+use crate::experiment::comparison::Comparison;
+pub use format::{FidelityFormat, Format};
 
 /// Turns a comparison into one output format.
 pub trait Exporter {
@@ -48,7 +49,7 @@ pub(crate) const KERNEL_HEADER: [&str; 6] =
 
 /// A row's kernel cells: the threads counted of those seen, then each share; "—" where
 /// the kernel was not seen.
-pub(crate) fn kernel_cells(r: &comparison::Row) -> [String; 6] {
+pub(crate) fn kernel_cells(r: &crate::experiment::comparison::Row) -> [String; 6] {
     match &r.kernel {
         Some(k) => [
             format!("{} of {}", k.threads_counted, k.threads_seen),
@@ -121,7 +122,7 @@ pub(crate) fn kernel_rule() -> [String; 3] {
 }
 
 /// The answer with ✓ when every model agrees, ✗ otherwise.
-pub(crate) fn answer_cell(r: &comparison::Row) -> String {
+pub(crate) fn answer_cell(r: &crate::experiment::comparison::Row) -> String {
     match &r.answer {
         Some(a) if r.answers_agree => format!("{a} ✓"),
         Some(a) => format!("{a} ✗"),
@@ -132,8 +133,8 @@ pub(crate) fn answer_cell(r: &comparison::Row) -> String {
 
 #[cfg(test)]
 pub(crate) mod fixture {
-    use super::comparison::{Comparison, Row};
     use crate::exec::Model;
+    use crate::experiment::comparison::{Comparison, Row};
     use crate::observe::KernelShare;
 
     /// What the kernel might see of each model on 2 cores with the GIL on.

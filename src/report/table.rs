@@ -1,10 +1,10 @@
 //! `--format table`: aligned columns for a terminal, with the machine's capacity.
 
-use super::comparison::Comparison;
 use super::{
     Exporter, KERNEL_HEADER, KernelSection, answer_cell, kernel_cells, kernel_rule,
     kernel_sampling, kernel_section, lag_cell, percent, times,
 };
+use crate::experiment::comparison::Comparison;
 
 pub struct TableExporter;
 

@@ -93,7 +93,7 @@ impl CpythonRunner {
         // stdin) is not enough: its parent-death signal often kills it first, and then a
         // forkserver and its pool children live on. Nothing in the group forks before the
         // job is written, which is after this.
-        if let Err(e) = crate::guard::protect(child.id()) {
+        if let Err(e) = crate::sys::guard::protect(child.id()) {
             let _ = child.kill();
             let _ = child.wait();
             return Err(RunError::Plan(anyhow::anyhow!(
@@ -136,7 +136,7 @@ enum Ending {
 fn stop(child: &mut Child) -> String {
     let pgid = child.id();
     child::kill_group(pgid);
-    crate::guard::forget(pgid);
+    crate::sys::guard::forget(pgid);
     let status = match child.wait() {
         Ok(s) => s.to_string(),
         Err(e) => format!("could not be reaped: {e}"),

@@ -9,6 +9,7 @@
 
 pub(crate) mod child;
 pub mod cpython;
+mod events;
 mod native;
 pub mod protocol;
 pub mod python;
@@ -17,6 +18,7 @@ pub mod sizes;
 use std::path::PathBuf;
 
 pub use cpython::CpythonRunner;
+pub use events::{run_with_events, run_with_events_on};
 pub use native::{NativeRunner, run};
 pub use python::{PythonError, PythonInfo};
 

@@ -11,7 +11,6 @@
 mod body;
 mod conn;
 mod echo;
-pub mod fds;
 #[cfg(test)]
 mod fuzz;
 pub mod httpbin;
@@ -19,7 +18,6 @@ mod limits;
 mod pattern;
 mod query;
 pub mod route;
-mod serve;
 mod service;
 mod status;
 
@@ -33,7 +31,6 @@ use tokio::sync::oneshot;
 pub use limits::{Limits, MAX_BYTES, MAX_DELAY_MS, MAX_DRIP_BYTES, MAX_URL_LEN};
 pub use pattern::{pattern, pattern_fill, pattern_fill_seeded};
 pub use route::{INDEX, Route, route};
-pub use serve::serve_command;
 
 /// Threads of the server's runtime (the accept loop has one more of its own).
 const WORKER_THREADS: usize = 2;

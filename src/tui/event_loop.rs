@@ -14,22 +14,19 @@ use ratatui::backend::Backend;
 use ratatui::layout::Size;
 
 use super::run::RunJob;
-use super::{classify, screenshot};
+use super::{classify_job, screenshot};
 use crate::app::{App, Command, Msg, ReplayMsg};
-use crate::capture::TraceFile;
 use crate::core::Runtime;
 use crate::exec::Runner;
 use crate::observe::Probe;
 use crate::observe::sampler::Sampler;
-use crate::record::Recorder;
-use crate::replay::Player;
+use crate::recording::capture::TraceFile;
+use crate::recording::record::Recorder;
+use crate::recording::replay::Player;
 use crate::runtime::NativeRunner;
 use crate::ui;
 
-/// Redraw at most this often: 10 fps, the rate live numbers change at (ticks are 100 ms).
-/// Drawing a 200x60 screen cost ~4% of a core at 30 fps and ~3% at 20 fps during a run:
-/// the dashboard must not disturb what it measures.
-pub const FRAME: Duration = Duration::from_millis(100);
+pub use crate::ui::FRAME;
 /// While a run is in progress, time advances at least this often (live elapsed).
 pub const TICK: Duration = Duration::from_millis(100);
 
@@ -144,6 +141,14 @@ pub fn run_loop_with<B: Backend>(
         let recorder = extras.recorder.as_ref();
         let mut trace = extras.trace.as_mut();
         let mut handle = |msg: Msg, app: &mut App| {
+            // A mouse event is located with drawing's layout before the app sees it.
+            let msg = match msg {
+                Msg::Mouse(m) => match ui::hit_test(app, m) {
+                    Some(click) => click,
+                    None => return,
+                },
+                other => other,
+            };
             if let Some(r) = recorder {
                 record(r, &msg);
             }
@@ -162,7 +167,7 @@ pub fn run_loop_with<B: Backend>(
                     }
                     Command::Cancel => runs.cancel(),
                     Command::Screenshot => want_shot.set(true),
-                    Command::Classify(spec) => classify::spawn(*spec, tx),
+                    Command::Classify(spec) => classify_job::spawn(*spec, tx),
                     Command::Kernel(on) => want_kernel.set(Some(on)),
                     Command::Quit => quit.set(true),
                 }
@@ -199,11 +204,7 @@ pub fn run_loop_with<B: Backend>(
             if on {
                 match kernel_sampler(tx) {
                     Ok(s) => kernel = Some(s),
-                    Err(why) => {
-                        app.kernel.on = false;
-                        app.kernel.unavailable = Some(why.clone());
-                        handle(Msg::Notice(why), app);
-                    }
+                    Err(why) => handle(Msg::KernelUnavailable(why), app),
                 }
             }
             dirty = true;

@@ -72,7 +72,7 @@ impl Input {
                 .name("conlab-hangup".into())
                 .spawn(move || {
                     if wait_for_hangup() {
-                        crate::signals::note_hangup();
+                        crate::sys::signals::note_hangup();
                         let _ = tx.send(hung_up);
                     }
                 })?;

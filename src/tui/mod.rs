@@ -2,12 +2,11 @@
 //! (input, CPU monitor, Ctrl-C), run the [`event_loop`] until quit, give the terminal back.
 //! Background jobs each live in their own file and report over the one channel.
 
-pub mod classify;
+pub mod classify_job;
 pub mod event_loop;
 pub mod input;
 pub mod run;
 pub mod screenshot;
-pub mod terminal;
 
 use std::io::IsTerminal;
 use std::io::Write;
@@ -19,7 +18,7 @@ use ratatui::backend::Backend;
 pub use event_loop::{Extras, FRAME, TICK, run_loop, run_loop_with};
 
 use crate::app::{App, Msg};
-use crate::headless::CliError;
+use crate::core::LabError;
 
 /// Refuse politely without a terminal, pointing to the headless commands.
 pub fn need_terminal(workload: &str) -> Option<ExitCode> {
@@ -35,23 +34,24 @@ pub fn need_terminal(workload: &str) -> Option<ExitCode> {
 }
 
 /// Take the terminal, run the dashboard, give the terminal back (on quit, error or panic).
-pub fn open(app: App, mut extras: Extras) -> Result<ExitCode, CliError> {
-    let mut session = terminal::Session::start().map_err(|e| CliError::Other(e.into()))?;
+pub fn open(app: App, mut extras: Extras) -> Result<ExitCode, LabError> {
+    let mut session =
+        crate::sys::terminal::Session::start().map_err(|e| LabError::Failed(e.into()))?;
     let (result, quit_summary) = run_dashboard(&mut session.terminal, app, &mut extras);
-    let hung_up = crate::signals::hung_up();
+    let hung_up = crate::sys::signals::hung_up();
     if hung_up {
-        terminal::abandon(session);
+        crate::sys::terminal::abandon(session);
     } else {
         drop(session);
     }
     // With the terminal gone, drawing fails: that is the hang-up, not an error of its own.
     if !hung_up {
-        result.map_err(|e| CliError::Other(e.into()))?;
+        result.map_err(|e| LabError::Failed(e.into()))?;
     }
     // Written, never `eprintln!`: stderr may be the terminal that just went away, and a
     // failed write must not turn a clean exit into a panic.
     let mut err = std::io::stderr();
-    if let Some(sig) = crate::signals::received() {
+    if let Some(sig) = crate::sys::signals::received() {
         let why = if hung_up {
             " (the terminal hung up)"
         } else {
@@ -60,7 +60,7 @@ pub fn open(app: App, mut extras: Extras) -> Result<ExitCode, CliError> {
         let _ = writeln!(
             err,
             "conlab: {}{why}: {quit_summary}",
-            crate::signals::name(sig)
+            crate::sys::signals::name(sig)
         );
     }
     if let Some(r) = &extras.recorder {
@@ -88,12 +88,12 @@ fn run_dashboard<B: Backend>(
         let input = input::Input::spawn(tx.clone(), input::dashboard_msg, Msg::Quit)?;
         // A replay brings its own CPU samples.
         if extras.player.is_none() {
-            crate::monitor::spawn(tx.clone(), Msg::Cpu)?;
+            crate::observe::monitor::spawn(tx.clone(), Msg::Cpu)?;
         }
         let sig = tx.clone();
         // SIGINT, SIGTERM, SIGHUP: quit the way `q` does (cancel the run, reap its workers,
         // give the terminal back); `open` then says what was cancelled.
-        crate::signals::watch(move |_| {
+        crate::sys::signals::watch(move |_| {
             let _ = sig.send(Msg::Quit);
         })?;
         let result = run_loop_with(terminal, &mut app, &tx, &rx, extras);

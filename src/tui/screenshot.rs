@@ -18,11 +18,11 @@ fn write(app: &App, size: Size, dir: &Path) -> anyhow::Result<PathBuf> {
     let area = Rect::new(0, 0, size.width, size.height);
     let mut buf = Buffer::empty(area);
     ui::render(app, area, &mut buf);
-    crate::shot::write_files(
+    crate::recording::shot::write_files(
         &buf,
         dir,
         &format!("conlab-{}", timestamp()),
-        &crate::shot::title_of(app),
+        &crate::recording::shot::title_of(app),
         app.theme.name,
     )
 }

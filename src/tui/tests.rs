@@ -12,7 +12,7 @@ use crate::app::Settings;
 use crate::exec::CancelToken;
 use crate::exec::mock::MockRunner;
 use crate::exec::{Event, Model, RunError, RunReport, RunSpec, Runner, Sink, Stamped};
-use crate::record::Recorder;
+use crate::recording::record::Recorder;
 use crate::ui::theme;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::backend::TestBackend;
@@ -83,7 +83,7 @@ fn recording_captures_what_the_loop_receives() {
         theme::Theme::default(),
     );
     let (tx, rx) = crossbeam_channel::unbounded();
-    tx.send(Msg::Cpu(crate::monitor::CpuSample {
+    tx.send(Msg::Cpu(crate::observe::monitor::CpuSample {
         cores: vec![10.0, 20.0],
         ..Default::default()
     }))
@@ -95,9 +95,12 @@ fn recording_captures_what_the_loop_receives() {
     };
     run_loop_with(&mut terminal, &mut app, &tx, &rx, &mut extras).expect("loop");
     drop(extras);
-    let rec = crate::record::load(&path).expect("valid recording");
+    let rec = crate::recording::record::load(&path).expect("valid recording");
     assert_eq!(rec.entries.len(), 1);
-    assert!(matches!(rec.entries[0], crate::record::Entry::Cpu { .. }));
+    assert!(matches!(
+        rec.entries[0],
+        crate::recording::record::Entry::Cpu { .. }
+    ));
 }
 
 #[test]
@@ -293,7 +296,7 @@ fn trace_holds_every_run_of_the_session_and_closes_on_quit() {
         runs: AtomicUsize::new(0),
         quit_after: Model::ALL.len(),
     };
-    tx.send(Msg::Cpu(crate::monitor::CpuSample {
+    tx.send(Msg::Cpu(crate::observe::monitor::CpuSample {
         cores: vec![10.0, 20.0],
         ..Default::default()
     }))
@@ -301,7 +304,7 @@ fn trace_holds_every_run_of_the_session_and_closes_on_quit() {
     tx.send(key('a')).expect("send");
     let mut extras = Extras {
         runner: Arc::new(runner),
-        trace: Some(crate::capture::TraceFile::create(&path).expect("trace")),
+        trace: Some(crate::recording::capture::TraceFile::create(&path).expect("trace")),
         ..Extras::default()
     };
     run_loop_with(&mut terminal, &mut app, &tx, &rx, &mut extras).expect("loop");

@@ -7,15 +7,15 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget};
 
-use super::fmt::{bar, bytes, spark};
 use super::{block, theme::Theme};
 use crate::app::App;
+use crate::core::fmt::{bar, bytes, spark};
 
 /// Narrowest column of per-core bars.
 const MIN_BAR_COLUMN: usize = 24;
 
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
-    let t = &app.theme;
+    let t = &Theme::of(app.theme);
     let c = &app.cpu;
     let n = c.cores();
     let digits = n > 0 && (1..=2).contains(&grid_cell_width(n, area));
@@ -68,7 +68,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
 /// Few cores, much room: per core a bar and a history chart several rows tall.
 fn render_tall(app: &App, area: Rect, buf: &mut Buffer) {
     use ratatui::widgets::{RenderDirection, Sparkline};
-    let t = &app.theme;
+    let t = &Theme::of(app.theme);
     let c = &app.cpu;
     let n = c.cores() as u16;
     let k = (area.height / n).min(10);
@@ -105,7 +105,7 @@ fn render_tall(app: &App, area: Rect, buf: &mut Buffer) {
 }
 
 fn bar_lines<'a>(app: &'a App, rows: usize, columns: usize, col_w: usize) -> Vec<Line<'a>> {
-    let t = &app.theme;
+    let t = &Theme::of(app.theme);
     let c = &app.cpu;
     let n = c.cores();
     let lw = (n.saturating_sub(1)).to_string().len();
@@ -182,7 +182,7 @@ fn cell_text(pct: f32, cw: usize) -> String {
 }
 
 fn grid_lines<'a>(app: &'a App, rows: usize, width: usize) -> Vec<Line<'a>> {
-    let t: &Theme = &app.theme;
+    let t: &Theme = &Theme::of(app.theme);
     let cores = &app.cpu.last.cores;
     let n = cores.len();
     let cw = choose_cell(n, rows, width);
@@ -246,7 +246,7 @@ fn grid_lines<'a>(app: &'a App, rows: usize, width: usize) -> Vec<Line<'a>> {
 /// 80x24): each core's bar and number while they fit, else one cell per core; then
 /// conlab's own CPU.
 pub fn strip(app: &App, width: usize) -> Line<'static> {
-    let t = &app.theme;
+    let t = &Theme::of(app.theme);
     let c = &app.cpu;
     let n = c.cores();
     let mut spans = vec![Span::styled(" CPU ", t.title)];
@@ -284,7 +284,7 @@ pub fn strip(app: &App, width: usize) -> Line<'static> {
 }
 
 fn tree_line<'a>(app: &'a App, width: usize) -> Line<'a> {
-    let t = &app.theme;
+    let t = &Theme::of(app.theme);
     let s = &app.cpu.last;
     if app.cpu.cores() == 0 {
         return Line::raw("");
@@ -300,7 +300,7 @@ fn tree_line<'a>(app: &'a App, width: usize) -> Line<'a> {
     let text = if text.chars().count() <= width {
         text
     } else {
-        super::fmt::fit(
+        crate::core::fmt::fit(
             &format!("conlab {:.0}% · {}", s.tree_cpu, bytes(s.tree_mem)),
             width,
         )

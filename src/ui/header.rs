@@ -6,9 +6,10 @@ use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget};
 
-use super::fmt::{fit, thousands};
 use crate::app::App;
+use crate::core::fmt::{fit, thousands};
 use crate::exec::Model;
+use crate::ui::theme::Theme;
 use crate::workload::WorkKind;
 
 fn kind_name(k: WorkKind) -> &'static str {
@@ -31,7 +32,7 @@ fn runtime_label(app: &App) -> String {
 }
 
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
-    let t = &app.theme;
+    let t = &Theme::of(app.theme);
     let s = &app.settings;
     let w = s.workload();
     let gil = if s.gil {

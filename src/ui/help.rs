@@ -7,9 +7,10 @@ use ratatui::widgets::{Clear, Paragraph, Widget};
 
 use super::block;
 use crate::app::{App, keys::HELP};
+use crate::ui::theme::Theme;
 
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
-    let t = &app.theme;
+    let t = &Theme::of(app.theme);
     let kw = HELP
         .iter()
         .map(|(k, _)| k.chars().count())

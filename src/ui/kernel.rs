@@ -11,6 +11,7 @@ use super::block;
 use super::kernel_lanes::{self, LaneView};
 use crate::app::App;
 use crate::app::kernel::SAMPLE_MS;
+use crate::ui::theme::Theme;
 
 /// Width of the thread-name column.
 const NAME_W: usize = 22;
@@ -18,7 +19,7 @@ const NAME_W: usize = 22;
 const STATS_W: usize = 24;
 
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
-    let t = &app.theme;
+    let t = &Theme::of(app.theme);
     let k = &app.kernel;
     let cols = (area.width as usize).saturating_sub(2 + NAME_W + STATS_W);
     let per = k.per_column(cols);

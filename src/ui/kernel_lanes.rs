@@ -9,8 +9,8 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget};
 
-use super::fmt::fit;
 use super::theme::Theme;
+use crate::core::fmt::fit;
 use crate::observe::lanes::{Cell, Lane, Lanes};
 use crate::observe::{State, TreeTotals};
 

@@ -2,19 +2,19 @@
 //! no clock, no I/O, no state of its own.
 
 pub mod cpu;
-pub mod fmt;
 pub mod header;
 pub mod help;
 pub mod kernel;
 pub mod kernel_lanes;
 pub mod layout;
-pub mod lesson;
+pub mod lesson_panel;
 pub mod models;
 pub mod present;
 pub mod progress;
 pub mod theme;
 pub mod timeline;
 pub mod timelines;
+pub mod wrap;
 
 use ratatui::Frame;
 use ratatui::buffer::Buffer;
@@ -34,7 +34,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
 /// Render the whole dashboard into `buf` (what [`draw`] does, usable without a terminal).
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     // The theme's own background under everything (nothing under NO_COLOR).
-    buf.set_style(area, app.theme.base);
+    buf.set_style(area, Theme::of(app.theme).base);
     if layout::too_small(area) {
         render_too_small(app, area, buf);
         return;
@@ -58,14 +58,14 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         for x in row.x..row.x + row.width {
             buf[(x, row.y)].reset();
         }
-        buf.set_style(row, app.theme.base);
+        buf.set_style(row, Theme::of(app.theme).base);
         Paragraph::new(cpu::strip(app, row.width as usize)).render(row, buf);
     }
     for i in 0..a.models.len() {
         models::render(app, i, a.models[i], buf);
     }
     if a.lesson.height > 0 {
-        lesson::render(app, a.lesson, buf);
+        lesson_panel::render(app, a.lesson, buf);
     }
     if app.kernel.on {
         kernel::render(app, a.timeline, buf);
@@ -82,10 +82,33 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
 }
 
 /// Where each panel goes on a screen of `area` (lesson mode gives the lesson's words room).
+/// Redraw at most this often: 10 fps, the rate live numbers change at (ticks are 100 ms).
+/// Drawing a 200x60 screen cost ~4% of a core at 30 fps and ~3% at 20 fps during a run:
+/// the dashboard must not disturb what it measures.
+pub const FRAME: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// Where a mouse event landed, as the message `App::update` takes: a left click becomes
+/// [`Msg::Click`] with the model panel under it (none in presenter mode or on a screen too
+/// small to draw); anything else is no message.
+pub fn hit_test(app: &App, m: crossterm::event::MouseEvent) -> Option<crate::app::Msg> {
+    use crossterm::event::{MouseButton, MouseEventKind};
+    if m.kind != MouseEventKind::Down(MouseButton::Left) {
+        return None;
+    }
+    let area = Rect::new(0, 0, app.size.0, app.size.1);
+    if app.help || layout::too_small(area) || app.present {
+        return Some(crate::app::Msg::Click(None));
+    }
+    let a = screen_areas(app, area);
+    Some(crate::app::Msg::Click(layout::model_panel_at(
+        &a, m.column, m.row,
+    )))
+}
+
 pub fn screen_areas(app: &App, area: Rect) -> layout::Areas {
     let (cores, workers) = (app.cpu.cores(), app.shown_workers());
     if app.lesson.is_some() {
-        let rows = lesson::rows_wanted(app, area.width);
+        let rows = lesson_panel::rows_wanted(app, area.width);
         layout::lesson_areas(area, cores, workers, rows)
     } else {
         layout::areas(area, cores, workers)
@@ -110,7 +133,7 @@ pub fn block<'a>(title: impl Into<Line<'a>>, t: &Theme, selected: bool) -> Block
 }
 
 fn render_too_small(app: &App, area: Rect, buf: &mut Buffer) {
-    let t = &app.theme;
+    let t = &Theme::of(app.theme);
     let msg = format!(
         "too small (need {}×{}, have {}×{})",
         layout::MIN_WIDTH,
@@ -148,13 +171,16 @@ fn wrap(text: &str, width: usize, rows: usize) -> Vec<String> {
     }
     if lines.len() > rows {
         let rest = lines.split_off(rows.max(1) - 1).join(" ");
-        lines.push(fmt::fit(&rest, width));
+        lines.push(crate::core::fmt::fit(&rest, width));
     }
-    lines.into_iter().map(|l| fmt::fit(&l, width)).collect()
+    lines
+        .into_iter()
+        .map(|l| crate::core::fmt::fit(&l, width))
+        .collect()
 }
 
 fn render_explain(app: &App, area: Rect, buf: &mut Buffer) {
-    let t = &app.theme;
+    let t = &Theme::of(app.theme);
     let width = (area.width as usize).saturating_sub(3);
     let rows = area.height.max(1) as usize;
     let (mark, text, style) = if let Some(n) = &app.notice {
@@ -213,7 +239,7 @@ fn render_explain(app: &App, area: Rect, buf: &mut Buffer) {
 }
 
 fn render_keys(app: &App, area: Rect, buf: &mut Buffer) {
-    let t = &app.theme;
+    let t = &Theme::of(app.theme);
     let lesson: &[(&str, &str)] = &[("n", "next"), ("p", "back"), ("⏎", "run")];
     let normal: &[(&str, &str)] = &[("a", "run all"), ("⏎", "run")];
     let rest: &[(&str, &str)] = &[

@@ -8,13 +8,13 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget};
 
 use super::block;
-use super::fmt::{bar, fit, secs};
 use super::theme::Theme;
 use crate::app::{App, RunState};
+use crate::core::fmt::{bar, fit, secs};
 use crate::exec::Model;
 
 pub fn render(app: &App, i: usize, area: Rect, buf: &mut Buffer) {
-    let t = &app.theme;
+    let t = &Theme::of(app.theme);
     let p = &app.panels[i];
     let selected = app.selected == i;
     let name = if selected {
@@ -113,7 +113,7 @@ impl<'a> Row<'a> {
 /// speed-up, 2 the loop lag (async) or an uneven share of the work (busiest worker 15%
 /// over the mean or more), 3 the answer, 4 memory, 5 cores busy, 6 an even share.
 fn rows<'a>(app: &'a App, i: usize, width: usize) -> Vec<Row<'a>> {
-    let t = &app.theme;
+    let t = &Theme::of(app.theme);
     let p = &app.panels[i];
     let big = t.title.add_modifier(Modifier::BOLD);
     let mut out: Vec<Row> = Vec::new();
@@ -175,7 +175,7 @@ fn rows<'a>(app: &'a App, i: usize, width: usize) -> Vec<Row<'a>> {
 }
 
 fn finished_rows<'a>(app: &'a App, i: usize, width: usize, out: &mut Vec<Row<'a>>) {
-    let t = &app.theme;
+    let t = &Theme::of(app.theme);
     let p = &app.panels[i];
     let big = t.title.add_modifier(Modifier::BOLD);
     out.push(Row::new(Line::styled(secs(p.elapsed_us), big), 0));

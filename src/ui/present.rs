@@ -10,10 +10,11 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget, Wrap};
 use tui_big_text::{BigText, PixelSize};
 
-use super::fmt::{fit, thousands};
-use super::{block, lesson, timelines};
+use super::{block, lesson_panel, timelines};
 use crate::app::{App, ModelRun, RunState};
+use crate::core::fmt::{fit, thousands};
 use crate::exec::Model;
+use crate::ui::theme::Theme;
 
 /// Rows of large digits (both pixel sizes used are four rows tall).
 const DIGIT_ROWS: u16 = 4;
@@ -37,9 +38,9 @@ fn shown(app: &App) -> Vec<usize> {
 }
 
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
-    let t = &app.theme;
+    let t = &Theme::of(app.theme);
     let lesson_rows = if app.lesson.is_some() {
-        lesson::rows_wanted(app, area.width).min(area.height / 3)
+        lesson_panel::rows_wanted(app, area.width).min(area.height / 3)
     } else {
         0
     };
@@ -64,7 +65,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     .areas(area);
     render_head(app, head, buf);
     if lesson_rows > 0 {
-        lesson::render(app, lesson_area, buf);
+        lesson_panel::render(app, lesson_area, buf);
     }
     let panels = shown(app);
     let cols = Layout::horizontal(vec![
@@ -101,7 +102,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
 
 /// One line: the workload, its size, the workers and the GIL, bold.
 fn render_head(app: &App, area: Rect, buf: &mut Buffer) {
-    let t = &app.theme;
+    let t = &Theme::of(app.theme);
     let s = &app.settings;
     let gil = if s.gil { "GIL on" } else { "GIL off" };
     let text = format!(
@@ -162,7 +163,7 @@ fn big(text: &str, style: Style, area: Rect, buf: &mut Buffer) {
 }
 
 fn render_numbers(app: &App, i: usize, area: Rect, buf: &mut Buffer) {
-    let t = &app.theme;
+    let t = &Theme::of(app.theme);
     let p: &ModelRun = &app.panels[i];
     let selected = app.selected == i;
     let mut title = format!(" {} ", p.model);
@@ -267,7 +268,7 @@ fn render_numbers(app: &App, i: usize, area: Rect, buf: &mut Buffer) {
 
 /// The explanation, framed and bold, wrapped over the box's rows.
 fn render_explain(app: &App, area: Rect, buf: &mut Buffer) {
-    let t = &app.theme;
+    let t = &Theme::of(app.theme);
     let (text, style) = if let Some(n) = &app.notice {
         (n.clone(), t.warn)
     } else if let Some(n) = &app.info {

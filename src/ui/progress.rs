@@ -7,14 +7,15 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget};
 
 use super::block;
-use super::fmt::{bar, fit, secs};
 use super::timeline::{glyph, lane_label, wait_names};
 use crate::app::timeline::Activity;
 use crate::app::{App, RunState};
+use crate::core::fmt::{bar, fit, secs};
 use crate::exec::Model;
+use crate::ui::theme::Theme;
 
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
-    let t = &app.theme;
+    let t = &Theme::of(app.theme);
     let p = &app.panels[app.focus()];
     let title = match &p.state {
         RunState::Running => format!(" progress · {} ", p.model),

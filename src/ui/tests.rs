@@ -316,7 +316,7 @@ fn header_progress_models_timeline_panels() {
 #[test]
 fn no_color_keeps_meaning_in_glyphs() {
     let mut a = three_finished(2);
-    a.theme = super::theme::Theme::new(super::theme::ThemeName::Dark, false);
+    a.theme = super::theme::Theme::new(super::theme::ThemeName::Dark, false).into();
     let area = Rect::new(0, 0, 80, 24);
     let mut buf = Buffer::empty(area);
     super::render(&a, area, &mut buf);
@@ -356,7 +356,7 @@ fn reveal_lesson_02(a: &mut App) {
 fn lesson_app(name: &str, step: usize) -> App {
     let mut a = idle(2);
     a.update(Msg::Lesson(Box::new(
-        crate::lesson::open(name).expect("shipped lesson"),
+        crate::experiment::lesson::open(name).expect("shipped lesson"),
     )));
     for _ in 1..step {
         a.update(key('n'));
@@ -461,7 +461,7 @@ fn coloured_themes_paint_every_cell_and_no_color_paints_none() {
     ] {
         for help in [false, true] {
             let mut a = three_finished(2);
-            a.theme = Theme::new(name, true);
+            a.theme = Theme::new(name, true).into();
             a.help = help;
             let area = Rect::new(0, 0, 80, 24);
             let mut buf = Buffer::empty(area);
@@ -470,7 +470,7 @@ fn coloured_themes_paint_every_cell_and_no_color_paints_none() {
             let stray = buf
                 .content
                 .iter()
-                .filter(|c| c.bg != bg && !a.theme.load.contains(&c.bg))
+                .filter(|c| c.bg != bg && !super::theme::Theme::of(a.theme).load.contains(&c.bg))
                 .count();
             assert_eq!(
                 stray, 0,
@@ -555,9 +555,12 @@ fn timeline_draws_native_code_holding_the_gil_in_its_own_colour() {
     let area = Rect::new(0, 0, 100, 6);
     let mut buf = Buffer::empty(area);
     super::timeline::render(&a, area, &mut buf);
-    let native = a.theme.native.fg.expect("the native colour");
-    assert_ne!(Some(native), a.theme.compute.fg);
-    assert_ne!(Some(native), a.theme.gil.fg);
+    let native = super::theme::Theme::of(a.theme)
+        .native
+        .fg
+        .expect("the native colour");
+    assert_ne!(Some(native), super::theme::Theme::of(a.theme).compute.fg);
+    assert_ne!(Some(native), super::theme::Theme::of(a.theme).gil.fg);
     let held: Vec<_> = buf.content.iter().filter(|c| c.symbol() == "▓").collect();
     assert!(!held.is_empty(), "{}", text(&buf));
     assert!(held.iter().all(|c| c.fg == native));

@@ -13,14 +13,7 @@
 
 use ratatui::style::{Color, Modifier, Style};
 
-/// The themes `--theme` offers.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
-pub enum ThemeName {
-    #[default]
-    Dark,
-    Light,
-    HighContrast,
-}
+pub use crate::app::{ThemeChoice, ThemeName};
 
 /// Every style the panels use.
 #[derive(Clone, Debug, PartialEq)]
@@ -219,8 +212,23 @@ impl Default for Theme {
 
 /// The theme for `name`, honouring `NO_COLOR` (any non-empty value).
 pub fn from_env(name: ThemeName) -> Theme {
-    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-    Theme::new(name, !no_color)
+    Theme::of(ThemeChoice::from_env(name))
+}
+
+impl Theme {
+    /// The styles of the theme the user chose.
+    pub fn of(choice: ThemeChoice) -> Theme {
+        Theme::new(choice.name, choice.color)
+    }
+}
+
+impl From<Theme> for ThemeChoice {
+    fn from(t: Theme) -> Self {
+        ThemeChoice {
+            name: t.name,
+            color: t.color,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -9,10 +9,10 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget};
 
 use super::block;
-use super::fmt::secs;
 use super::theme::Theme;
 use crate::app::App;
 use crate::app::timeline::Activity;
+use crate::core::fmt::secs;
 use crate::exec::Model;
 use crate::workload::WorkKind;
 
@@ -71,7 +71,7 @@ pub fn wait_names(app: &App) -> (&'static str, &'static str) {
 /// The legend: only the activities this run can show (no GIL waits without a shared
 /// GIL), in long or short words.
 fn legend(app: &App, short: bool) -> Vec<Span<'static>> {
-    let t = &app.theme;
+    let t = &Theme::of(app.theme);
     let p = &app.panels[app.focus()];
     // What the lanes drew counts too: an async loop offloading to threads shares their
     // GIL, and a loop parked on a CPU-bound workload waits.
@@ -121,7 +121,7 @@ fn legend(app: &App, short: bool) -> Vec<Span<'static>> {
 }
 
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
-    let t = &app.theme;
+    let t = &Theme::of(app.theme);
     let p = &app.panels[app.focus()];
     let tl = &p.timeline;
     let base = if p.config.is_some() {

@@ -8,11 +8,12 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Sparkline, Widget};
 
-use super::fmt::secs;
 use super::timeline::{glyph, lane_label, legend_block, wait_names};
 use crate::app::timeline::Activity;
 use crate::app::{App, ModelRun};
+use crate::core::fmt::secs;
 use crate::exec::Model;
+use crate::ui::theme::Theme;
 use crate::workload::WorkKind;
 
 /// The tallest a lane grows (rows; from 3 its last row is a gap), and the CPU row under
@@ -50,7 +51,7 @@ fn drawn(app: &App, k: usize) -> bool {
 
 /// The legend in long words, with the CPU row's meaning.
 fn legend(app: &App) -> Vec<Span<'static>> {
-    let t = &app.theme;
+    let t = &Theme::of(app.theme);
     let (wait, _) = wait_names(app);
     let mut v = Vec::new();
     // Native code holding the GIL: only where it happens.
@@ -152,7 +153,7 @@ fn fit(runs: &[(usize, &ModelRun)], rows: usize) -> Fit {
 
 /// One lane's activity as styled runs of glyphs, `cols` columns for the run's own span.
 fn lane_spans(p: &ModelRun, lane: usize, cols: usize, app: &App) -> Vec<Span<'static>> {
-    let t = &app.theme;
+    let t = &Theme::of(app.theme);
     let mut spans: Vec<Span> = Vec::new();
     if cols == 0 {
         return spans;
@@ -175,7 +176,7 @@ fn lane_spans(p: &ModelRun, lane: usize, cols: usize, app: &App) -> Vec<Span<'st
 }
 
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
-    let t = &app.theme;
+    let t = &Theme::of(app.theme);
     let runs = runs(app);
     // The pools' workers (sequential has one thread, async one loop: their rows say so).
     let workers: Vec<String> = runs
@@ -392,7 +393,7 @@ fn tick(us: u64, span_us: u64) -> String {
 
 /// The CPU rows in the theme's plain text colour: apart from every state's colour.
 fn cpu_style(app: &App) -> Style {
-    app.theme.text
+    Theme::of(app.theme).text
 }
 
 #[cfg(test)]

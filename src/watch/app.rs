@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, VecDeque};
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use crate::monitor::CpuSample;
 use crate::observe::lanes::Lanes;
+use crate::observe::monitor::CpuSample;
 use crate::observe::{KernelSample, TreeEvent, TreeTotals};
 use crate::ui::theme::Theme;
 

@@ -36,7 +36,7 @@ pub struct Program {
 
 impl Program {
     /// Start `argv` in a new process group, tied to conlab's life (see
-    /// [`crate::guard::tied`]: if conlab dies, even of SIGKILL, the group is killed); a
+    /// [`crate::sys::guard::tied`]: if conlab dies, even of SIGKILL, the group is killed); a
     /// program that cannot be started is named. Call it from the main thread.
     pub fn spawn(argv: &[String], output: Output) -> Result<Program, String> {
         let (exe, args) = argv
@@ -51,7 +51,7 @@ impl Program {
         };
         // Said before anything starts (the launcher would only learn it when it execs).
         runnable(exe).map_err(cant)?;
-        let tied = crate::guard::tied::spawn_tied(exe.as_ref(), args, |cmd| {
+        let tied = crate::sys::guard::tied::spawn_tied(exe.as_ref(), args, |cmd| {
             if output == Output::Null {
                 cmd.stdin(Stdio::null())
                     .stdout(Stdio::null())
@@ -82,7 +82,7 @@ impl Program {
     /// Reap it (after [`wait_exited`] said it exited, this returns at once). The guard
     /// forgets its group first, while the leader still holds the group's id.
     pub fn reap(&mut self) -> std::io::Result<ExitStatus> {
-        crate::guard::forget(self.pid);
+        crate::sys::guard::forget(self.pid);
         self.child.wait()
     }
 

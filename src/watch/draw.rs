@@ -9,9 +9,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget};
 
 use super::app::WatchApp;
+use crate::core::fmt::{bar, bytes, fit};
 use crate::observe::totals::Longer;
 use crate::ui::block;
-use crate::ui::fmt::{bar, bytes, fit};
 use crate::ui::kernel_lanes::{self, LaneView};
 
 pub fn draw(frame: &mut Frame, app: &WatchApp) {
@@ -339,7 +339,7 @@ mod tests {
             100,
             5,
         );
-        a.update(WatchMsg::Cpu(crate::monitor::CpuSample {
+        a.update(WatchMsg::Cpu(crate::observe::monitor::CpuSample {
             cores: vec![97.0, 12.0],
             ..Default::default()
         }));

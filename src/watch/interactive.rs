@@ -7,9 +7,9 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, Sender};
 use crossterm::event;
 
+use super::WatchOptions;
 use super::app::{Action, WatchApp, WatchMsg};
-use super::{CliError, Outcome, Session, Stopper, Target, recv_until};
-use crate::cli::WatchArgs;
+use super::{LabError, Outcome, Session, Stopper, Target, recv_until};
 use crate::tui::input::Input;
 
 const FRAME: Duration = Duration::from_millis(100);
@@ -26,15 +26,15 @@ impl Drop for Restore {
 }
 
 pub fn run(
-    args: &WatchArgs,
+    args: &WatchOptions,
     title: String,
     mut session: Session,
     tx: &Sender<WatchMsg>,
     rx: &Receiver<WatchMsg>,
-) -> Result<Outcome, CliError> {
+) -> Result<Outcome, LabError> {
     let theme = crate::ui::theme::from_env(args.theme);
     let mut app = WatchApp::new(theme, title, session.target.pid(), args.sample_ms);
-    app.budget = args.share();
+    app.budget = args.budget;
     let mut terminal = ratatui::try_init().map_err(|e| anyhow::anyhow!("terminal: {e}"))?;
     let _restore = Restore;
     // A terminal that goes away stops watching the way SIGHUP does.
@@ -42,13 +42,13 @@ pub fn run(
     let input = Input::spawn(tx.clone(), watch_msg, hangup)
         .map_err(|e| anyhow::anyhow!("could not start the input thread: {e}"))?;
     // Exits on its first failed send, once `rx` is dropped.
-    let _ = crate::monitor::spawn(tx.clone(), WatchMsg::Cpu);
+    let _ = crate::observe::monitor::spawn(tx.clone(), WatchMsg::Cpu);
     let mut stopper = Stopper::new();
     let attached = matches!(session.target, Target::Attached(_));
     let mut quitting = false;
     let mut next_draw = Instant::now();
     let mut program_done = false;
-    let result: Result<(), CliError> = loop {
+    let result: Result<(), LabError> = loop {
         let deadline = stopper.deadline().map_or(next_draw, |d| d.min(next_draw));
         let first = recv_until(rx, Some(deadline));
         stopper.tick(&session.target, Instant::now());
@@ -90,14 +90,14 @@ pub fn run(
         }
         if Instant::now() >= next_draw {
             if let Err(e) = terminal.draw(|f| super::draw::draw(f, &app)) {
-                break Err(CliError::Other(anyhow::anyhow!("drawing: {e}")));
+                break Err(LabError::Failed(anyhow::anyhow!("drawing: {e}")));
             }
             next_draw = Instant::now() + FRAME;
         }
     };
     input.stop();
     drop(_restore);
-    if crate::signals::hung_up() {
+    if crate::sys::signals::hung_up() {
         // ratatui's drop would show the cursor and `eprintln!` (panic) on the dead terminal.
         std::mem::forget(terminal);
     }
@@ -118,7 +118,7 @@ pub(super) fn save_shot(
     super::draw::render(app, area, &mut buf);
     let name = format!("conlab-watch-{}", crate::tui::screenshot::timestamp());
     let title = format!("conlab watch — {}", app.title);
-    crate::shot::write_files(&buf, dir, &name, &title, app.theme.name)
+    crate::recording::shot::write_files(&buf, dir, &name, &title, app.theme.name)
 }
 
 /// What watch takes from the terminal: key presses and resizes.

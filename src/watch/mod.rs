@@ -5,7 +5,7 @@ pub mod app;
 pub mod child;
 pub mod draw;
 mod interactive;
-pub mod replay;
+pub mod playback;
 
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -13,8 +13,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, Sender};
 use serde_json::json;
 
-use crate::cli::WatchArgs;
-use crate::headless::CliError;
+use crate::core::LabError;
 use crate::observe::sampler::Sampler;
 use crate::observe::{Probe, ProbeError, TreeTotals};
 use app::WatchMsg;
@@ -45,20 +44,39 @@ pub struct Outcome {
     pub kernel_cpu_s: Option<f64>,
 }
 
-pub fn watch_command(args: &WatchArgs) -> Result<ExitCode, CliError> {
+/// What to watch and how: built by `conlab watch` from its flags.
+#[derive(Clone, Debug)]
+pub struct WatchOptions {
+    /// Attach to this running process instead of starting `command`.
+    pub pid: Option<u32>,
+    pub sample_ms: u64,
+    /// The sampler's budget as a share of one core (`None`: no limit).
+    pub budget: Option<f64>,
+    /// No screen: a summary at the end (`json`: as one JSON object).
+    pub headless: bool,
+    pub json: bool,
+    pub theme: crate::ui::theme::ThemeName,
+    pub record: Option<std::path::PathBuf>,
+    /// Where `s` saves screenshots.
+    pub shots: std::path::PathBuf,
+    pub command: Vec<String>,
+}
+
+/// Watch until the program ends (or Ctrl-C); its exit code, when we started it.
+pub fn watch(args: &WatchOptions) -> Result<ExitCode, LabError> {
     if args.pid.is_none() && args.command.is_empty() {
-        return Err(CliError::Usage(
+        return Err(LabError::Refused(
             "nothing to watch: give a program (conlab watch -- CMD ARGS…) or --pid PID".into(),
         ));
     }
-    crate::observe::check_proc().map_err(|e| CliError::Usage(e.to_string()))?;
+    crate::observe::check_proc().map_err(|e| LabError::Refused(e.to_string()))?;
     let every = Duration::from_millis(args.sample_ms);
     let headless = args.headless || args.json;
     // Before anything starts: a recording that cannot be written is a usage error.
     let recorder = match &args.record {
         Some(path) => Some(
-            crate::record::Recorder::create(path)
-                .map_err(|e| CliError::Usage(format!("invalid --record: {e:#}")))?,
+            crate::recording::record::Recorder::create(path)
+                .map_err(|e| LabError::Refused(format!("invalid --record: {e:#}")))?,
         ),
         None => None,
     };
@@ -77,7 +95,7 @@ pub fn watch_command(args: &WatchArgs) -> Result<ExitCode, CliError> {
                     Output::Null
                 },
             )
-            .map_err(CliError::Usage)?,
+            .map_err(LabError::Refused)?,
         ),
     };
     let probe = match Probe::new(target.pid(), matches!(target, Target::Started(_)), start) {
@@ -92,8 +110,10 @@ pub fn watch_command(args: &WatchArgs) -> Result<ExitCode, CliError> {
             }
             signals.close();
             return Err(match e {
-                ProbeError::NoSuchPid(pid) => CliError::Usage(format!("no process with pid {pid}")),
-                e => CliError::Usage(e.to_string()),
+                ProbeError::NoSuchPid(pid) => {
+                    LabError::Refused(format!("no process with pid {pid}"))
+                }
+                e => LabError::Refused(e.to_string()),
             });
         }
     };
@@ -108,7 +128,7 @@ pub fn watch_command(args: &WatchArgs) -> Result<ExitCode, CliError> {
             })
             .map_err(|e| anyhow::anyhow!("could not start the wait thread: {e}"))?;
     }
-    let sampler = Sampler::spawn_within(probe, every, args.share(), tx.clone(), WatchMsg::Kernel)
+    let sampler = Sampler::spawn_within(probe, every, args.budget, tx.clone(), WatchMsg::Kernel)
         .map_err(|e| anyhow::anyhow!("could not start the sampler: {e}"))?;
     let title = match &target {
         Target::Started(_) => args.command.join(" "),
@@ -127,7 +147,7 @@ pub fn watch_command(args: &WatchArgs) -> Result<ExitCode, CliError> {
     signals.close();
     let out = result?;
     if headless {
-        print_outcome(&out, args.json, args.sample_ms, args.share());
+        print_outcome(&out, args.json, args.sample_ms, args.budget);
     }
     Ok(match out.exit_code {
         Some(c) => ExitCode::from(c),
@@ -217,7 +237,7 @@ pub struct Session {
     start: Instant,
     elapsed: Option<Duration>,
     /// `--record`: every kernel and CPU sample, as they arrive.
-    recorder: Option<crate::record::Recorder>,
+    recorder: Option<crate::recording::record::Recorder>,
 }
 
 impl Session {
@@ -234,7 +254,12 @@ impl Session {
     }
 
     /// Record what is watched and every sample from now on into `r`.
-    pub fn record_into(&mut self, r: crate::record::Recorder, title: &str, sample_ms: u64) {
+    pub fn record_into(
+        &mut self,
+        r: crate::recording::record::Recorder,
+        title: &str,
+        sample_ms: u64,
+    ) {
         r.watch(title, self.target.pid(), sample_ms);
         self.recorder = Some(r);
     }
@@ -303,7 +328,7 @@ impl Session {
 }
 
 /// Wait for the program (or the attached process) to end, stopping it on a signal.
-fn run_headless(mut session: Session, rx: &Receiver<WatchMsg>) -> Result<Outcome, CliError> {
+fn run_headless(mut session: Session, rx: &Receiver<WatchMsg>) -> Result<Outcome, LabError> {
     let mut totals = TreeTotals::default();
     let mut stopper = Stopper::new();
     let root = session.target.pid();
@@ -426,7 +451,7 @@ fn print_outcome(out: &Outcome, as_json: bool, asked_ms: u64, share: Option<f64>
             "{:>8} {:>8}  {:<16} {:>8} {:>8} {:>8} {:>8} {:>8}",
             t.pid,
             t.tid,
-            crate::ui::fmt::fit(&t.name, 16),
+            crate::core::fmt::fit(&t.name, 16),
             f(s.on_cpu),
             f(s.runnable),
             f(s.lock),

@@ -13,7 +13,8 @@ use sha2::{Digest, Sha256};
 use super::{Answer, Plan, TaskOutput, WorkKind, Workload, WorkloadArgs, task_u64, thousands};
 use crate::core::TaskError;
 use crate::exec::{AsyncCtx, TaskCtx, TaskFuture};
-use crate::server::{self, Server, fds, httpbin};
+use crate::server::{self, Server, httpbin};
+use crate::sys::fds;
 
 pub struct Http;
 
@@ -642,7 +643,7 @@ mod tests {
 
     #[test]
     fn more_connections_than_open_files_are_refused_up_front() {
-        let (soft, _) = server::fds::raise_open_files_limit().expect("getrlimit");
+        let (soft, _) = crate::sys::fds::raise_open_files_limit().expect("getrlimit");
         let n = usize::try_from(soft / 2 + 100).expect("fits");
         let args = WorkloadArgs {
             tasks: n,

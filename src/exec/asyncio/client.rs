@@ -51,7 +51,7 @@ fn connector() -> HttpConnector {
 
 /// HTTP/1.1 connections this process can hold at once beside what it has open.
 fn h1_budget() -> usize {
-    let soft = crate::server::fds::raise_open_files_limit().map_or(1024, |(soft, _)| soft);
+    let soft = crate::sys::fds::raise_open_files_limit().map_or(1024, |(soft, _)| soft);
     soft.saturating_sub(FD_HEADROOM).clamp(16, 1 << 20) as usize
 }
 

@@ -179,7 +179,7 @@ impl Workload for Native {
         let workers = job.tasks.len().saturating_sub(1).max(1);
         let calls = workers * CALLS_PER_WORKER;
         // The ceiling for the speed-up, measured now beside the run (as `compare` does).
-        let capacity = crate::capacity::measure(
+        let capacity = crate::exec::capacity::measure(
             workers.min(crate::core::default_workers()).max(1),
             job.cancel,
         );

@@ -1,0 +1,23 @@
+//! `conlab watch`: run a program (or attach to one) and show what the kernel saw each of
+//! its threads do; the watching is [`crate::watch`]'s.
+
+use std::process::ExitCode;
+
+use super::error::CliError;
+use crate::cli::WatchArgs;
+use crate::watch::{WatchOptions, watch};
+
+pub fn watch_command(args: &WatchArgs) -> Result<ExitCode, CliError> {
+    let opts = WatchOptions {
+        pid: args.pid,
+        sample_ms: args.sample_ms,
+        budget: args.share(),
+        headless: args.headless || args.json,
+        json: args.json,
+        theme: args.theme,
+        record: args.record.clone(),
+        shots: args.shots.clone(),
+        command: args.command.clone(),
+    };
+    Ok(watch(&opts)?)
+}

@@ -1,0 +1,413 @@
+//! Comparing models: run several models one after another (never at the same time), repeat each,
+//! measure the machine's capacity alongside, and set the models side by side. Runs go
+//! through an [`exec::Runner`] (the native engine, or a test's mock); the comparison's
+//! data and exporters live in [`crate::report`]. While each model runs, an
+//! [`Observer`] (conlab's own process tree sampled from `/proc`, or a test's fake) says
+//! how the kernel saw its working threads spend their time.
+
+use crate::core::{LabError, Model, Stamped};
+use crate::exec::{CancelToken, RunReport, RunSpec, Runner, Sink};
+pub use crate::experiment::comparison::{Comparison, Row, summarise};
+use crate::observe::window::Observer;
+use crate::runtime::run_with_events_on;
+
+/// Receives every event of every run, with the run's number (for `--record`, `--trace`).
+pub type Record<'a> = dyn Fn(u32, &Stamped) + 'a;
+
+/// What to compare: one spec, run under each model `repeat` times.
+pub struct Trial<'a> {
+    pub base: &'a RunSpec,
+    pub models: &'a [Model],
+    pub repeat: usize,
+    /// Cores the capacity measurement keeps busy.
+    pub spinners: usize,
+    /// Show progress on stderr.
+    pub chatty: bool,
+}
+
+/// Run the trial on `runner`, measuring capacity with `capacity` right before each model,
+/// watching each model's runs (all its repeats) through `observer` when given, passing
+/// every event to `record` (with the run's number), and fold it into a comparison.
+pub fn measure(
+    runner: &dyn Runner,
+    trial: &Trial,
+    cancel: &CancelToken,
+    capacity: &mut dyn FnMut() -> f64,
+    mut observer: Option<&mut dyn Observer>,
+    record: Option<&Record<'_>>,
+) -> Result<Comparison, LabError> {
+    let mut run_number = 0u32;
+    let mut runs: Vec<(Model, Vec<RunReport>, f64)> = Vec::new();
+    let mut shares = Vec::new();
+    // Why the kernel's view is missing: said once, however many models it missed.
+    let mut kernel_note: Option<String> = None;
+    let workload = crate::workload::find(&trial.base.workload);
+    for &model in trial.models {
+        // A model the workload is not for is left out, and said so (not run to fail).
+        if let Some(w) = workload
+            && !w.models().contains(&model)
+        {
+            eprintln!(
+                "{model}: not for this workload ({})",
+                crate::exec::unsupported(w, model)
+            );
+            continue;
+        }
+        if let Err(e) = trial.base.args.check_split(model) {
+            eprintln!("{model}: left out ({e})");
+            continue;
+        }
+        // The machine's capacity changes from moment to moment on shared machines:
+        // measure it right before each model, so each row is judged by its own ceiling.
+        if trial.chatty {
+            eprint!("\r{model:<10} measuring machine capacity…        ");
+        }
+        let capacity = capacity();
+        let spec = RunSpec {
+            model,
+            ..trial.base.clone()
+        };
+        // Watch after measuring capacity, so its spinners are not in the window.
+        let watching = match observer.as_deref_mut().map(Observer::begin) {
+            Some(Ok(())) => true,
+            Some(Err(e)) => {
+                kernel_note.get_or_insert(e);
+                false
+            }
+            None => false,
+        };
+        let mut reports = Vec::new();
+        for i in 0..trial.repeat {
+            if trial.chatty {
+                eprint!("\r{model:<10} run {}/{}…        ", i + 1, trial.repeat);
+            }
+            let n = run_number;
+            let report = match record {
+                Some(r) => run_with_events_on(runner, &spec, cancel, |ev| r(n, ev))?,
+                None => run_on_own_thread(runner, &spec, cancel)?,
+            };
+            run_number += 1;
+            if report.cancelled {
+                eprintln!();
+                return Err(LabError::Refused("cancelled".into()));
+            }
+            reports.push(report);
+        }
+        let share = match observer.as_deref_mut() {
+            Some(o) if watching => o.end(),
+            _ => None,
+        };
+        runs.push((model, reports, capacity));
+        shares.push(share);
+    }
+    if runs.is_empty()
+        && let Some(w) = workload
+    {
+        return Err(LabError::Refused(format!(
+            "none of the models asked for runs {}; it runs under: {}",
+            w.name(),
+            w.models()
+                .iter()
+                .map(|m| m.name())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
+    if trial.chatty {
+        eprint!("\r{:40}\r", "");
+    }
+    let mut cmp = summarise(&runs, trial.spinners);
+    cmp.switch_interval_ms = trial.base.gil.switch_interval.as_secs_f64() * 1e3;
+    for (row, share) in cmp.rows.iter_mut().zip(shares) {
+        row.kernel = share;
+    }
+    cmp.kernel_note = kernel_note;
+    Ok(cmp)
+}
+
+/// Run `spec` on a thread named for the run (`conlab-run-MODEL`, as the dashboard's), so
+/// the kernel's view counts it among the run's threads (a sequential run computes on it)
+/// whichever thread called.
+fn run_on_own_thread(
+    runner: &dyn Runner,
+    spec: &RunSpec,
+    cancel: &CancelToken,
+) -> Result<RunReport, crate::exec::RunError> {
+    use crate::exec::RunError;
+    std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .name(format!("conlab-run-{}", spec.model))
+            .spawn_scoped(scope, || runner.run(spec, &Sink::null(), cancel))
+            .map_err(|e| RunError::Plan(anyhow::anyhow!("could not start the run thread: {e}")))?
+            .join()
+            .unwrap_or_else(|_| Err(RunError::Plan(anyhow::anyhow!("the run thread panicked"))))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::exec::mock::MockRunner;
+    use crate::observe::KernelShare;
+
+    fn secs(s: f64) -> Duration {
+        Duration::from_secs_f64(s)
+    }
+
+    /// Compare `models` on the mock, `repeat` times each, on a machine of `capacity` cores.
+    fn compare_on(
+        runner: &MockRunner,
+        models: &[Model],
+        repeat: usize,
+        capacity: f64,
+    ) -> Comparison {
+        let base = RunSpec::new("primes", Model::Sequential, 2);
+        let trial = Trial {
+            base: &base,
+            models,
+            repeat,
+            spinners: 2,
+            chatty: false,
+        };
+        measure(
+            runner,
+            &trial,
+            &CancelToken::new(),
+            &mut || capacity,
+            None,
+            None,
+        )
+        .expect("compares")
+    }
+
+    #[test]
+    fn speedup_and_of_capacity_come_from_the_runners_exact_figures() {
+        let runner = MockRunner::new("25")
+            .takes(Model::Sequential, secs(4.0), secs(4.0))
+            .takes(Model::Threads, secs(4.0), secs(4.0))
+            .takes(Model::Processes, secs(2.5), secs(4.0))
+            .takes(Model::Async, secs(4.1), secs(4.0));
+        let cmp = compare_on(&runner, &Model::ALL, 3, 1.6);
+        let p = &cmp.rows[2];
+        assert_eq!(p.model, Model::Processes);
+        assert_eq!(p.repeat, 3);
+        assert_eq!(p.elapsed_median_s, 2.5);
+        assert_eq!(p.speedup, Some(1.6));
+        assert_eq!(p.efficiency, Some(0.8));
+        assert_eq!(p.of_capacity, Some(1.0));
+        assert_eq!(p.cpu_utilisation, 1.6);
+        assert_eq!(cmp.rows[1].speedup, Some(1.0));
+        assert_eq!(
+            cmp.rows[0].of_capacity,
+            Some(1.0),
+            "sequential's ceiling is 1×"
+        );
+        assert!(cmp.rows.iter().all(|r| r.answers_agree));
+        assert_eq!(cmp.switch_interval_ms, 5.0);
+    }
+
+    #[test]
+    fn a_failed_model_gets_no_speedup_and_fails_the_agreement() {
+        let runner = MockRunner::new("25")
+            .takes(Model::Sequential, secs(4.0), secs(4.0))
+            .fails(Model::Threads, secs(1.0));
+        let cmp = compare_on(&runner, &[Model::Sequential, Model::Threads], 1, 2.0);
+        let t = &cmp.rows[1];
+        assert_eq!(t.failed, 4);
+        assert_eq!(t.speedup, None);
+        assert_eq!(t.of_capacity, None);
+        assert_eq!(t.answer, None);
+        assert!(!t.answers_agree);
+        assert_eq!(cmp.rows[0].speedup, Some(1.0));
+    }
+
+    #[test]
+    fn a_failed_sequential_run_is_no_baseline() {
+        let runner = MockRunner::new("25")
+            .fails(Model::Sequential, secs(4.0))
+            .takes(Model::Threads, secs(2.0), secs(4.0));
+        let cmp = compare_on(&runner, &[Model::Sequential, Model::Threads], 1, 2.0);
+        assert!(cmp.rows.iter().all(|r| r.speedup.is_none()));
+    }
+
+    /// Sequential and threads, one second each on the mock.
+    fn two_models() -> MockRunner {
+        MockRunner::new("25")
+            .takes(Model::Sequential, secs(1.0), secs(1.0))
+            .takes(Model::Threads, secs(1.0), secs(1.0))
+    }
+
+    /// `f` on a trial of sequential and threads, twice each.
+    fn twice_each<R>(f: impl FnOnce(&Trial) -> R) -> R {
+        let base = RunSpec::new("primes", Model::Sequential, 2);
+        let models = [Model::Sequential, Model::Threads];
+        f(&Trial {
+            base: &base,
+            models: &models,
+            repeat: 2,
+            spinners: 2,
+            chatty: false,
+        })
+    }
+
+    #[test]
+    fn capacity_is_measured_before_each_model_and_every_event_is_recorded() {
+        let runner = two_models();
+        let mut measured = vec![1.0, 3.0].into_iter();
+        let recorded = Mutex::new(Vec::new());
+        let record = |run: u32, _: &Stamped| recorded.lock().expect("lock").push(run);
+        let cmp = twice_each(|trial| {
+            measure(
+                &runner,
+                trial,
+                &CancelToken::new(),
+                &mut || measured.next().unwrap_or(0.0),
+                None,
+                Some(&record),
+            )
+        })
+        .expect("compares");
+        assert_eq!(cmp.rows[0].capacity, 1.0);
+        assert_eq!(cmp.rows[1].capacity, 3.0);
+        assert_eq!(cmp.capacity, 2.0);
+        let runs = recorded.into_inner().expect("lock");
+        // 4 runs × (RunStarted + 4 × (TaskStarted, TaskFinished) + RunFinished).
+        assert_eq!(runs.len(), 4 * 10);
+        assert_eq!(runs.iter().filter(|&&r| r == 3).count(), 10);
+    }
+
+    /// What happened, in order: windows opened and closed, runs and the thread each ran on.
+    type Log = Mutex<Vec<String>>;
+
+    /// A fake kernel: each window's share is `lock` = the window's number, so rows can be
+    /// told apart; `broken` fails every `begin` as a machine without /proc would.
+    struct FakeKernel<'a> {
+        log: &'a Log,
+        windows: usize,
+        broken: Option<&'static str>,
+    }
+
+    impl Observer for FakeKernel<'_> {
+        fn begin(&mut self) -> Result<(), String> {
+            if let Some(why) = self.broken {
+                self.log.lock().expect("lock").push("begin failed".into());
+                return Err(why.into());
+            }
+            self.log.lock().expect("lock").push("begin".into());
+            Ok(())
+        }
+        fn end(&mut self) -> Option<KernelShare> {
+            self.log.lock().expect("lock").push("end".into());
+            self.windows += 1;
+            Some(KernelShare {
+                lock: self.windows as f64,
+                threads_counted: 2,
+                ..KernelShare::default()
+            })
+        }
+    }
+
+    /// The mock, logging each run's model and the name of the thread it ran on.
+    struct Logged<'a>(MockRunner, &'a Log);
+
+    impl Runner for Logged<'_> {
+        fn run(
+            &self,
+            spec: &RunSpec,
+            sink: &Sink,
+            cancel: &CancelToken,
+        ) -> Result<RunReport, crate::exec::RunError> {
+            let thread = std::thread::current().name().unwrap_or("?").to_string();
+            self.1
+                .lock()
+                .expect("lock")
+                .push(format!("run {} on {thread}", spec.model));
+            self.0.run(spec, sink, cancel)
+        }
+    }
+
+    fn observed(kernel: &mut FakeKernel, log: &Log, record: bool) -> Comparison {
+        let runner = Logged(two_models(), log);
+        let ignore = |_: u32, _: &Stamped| {};
+        twice_each(|trial| {
+            measure(
+                &runner,
+                trial,
+                &CancelToken::new(),
+                &mut || {
+                    log.lock().expect("lock").push("capacity".into());
+                    2.0
+                },
+                Some(kernel),
+                record.then_some(&ignore as &Record<'_>),
+            )
+        })
+        .expect("compares")
+    }
+
+    #[test]
+    fn each_models_runs_are_watched_in_a_window_of_their_own() {
+        for record in [false, true] {
+            let log = Log::default();
+            let mut kernel = FakeKernel {
+                log: &log,
+                windows: 0,
+                broken: None,
+            };
+            let cmp = observed(&mut kernel, &log, record);
+            let log = log.into_inner().expect("lock");
+            // The run thread's name marks it as the run's, whatever the caller's.
+            let run = |m: &str| match record {
+                true => format!("run {m} on conlab-run"),
+                false => format!("run {m} on conlab-run-{m}"),
+            };
+            let want = vec![
+                "capacity".to_string(),
+                "begin".into(),
+                run("sequential"),
+                run("sequential"),
+                "end".into(),
+                "capacity".into(),
+                "begin".into(),
+                run("threads"),
+                run("threads"),
+                "end".into(),
+            ];
+            assert_eq!(log, want);
+            let locks: Vec<f64> = cmp
+                .rows
+                .iter()
+                .map(|r| r.kernel.expect("seen").lock)
+                .collect();
+            assert_eq!(locks, vec![1.0, 2.0], "each row has its own window's share");
+            assert_eq!(cmp.kernel_note, None);
+        }
+    }
+
+    #[test]
+    fn without_proc_compare_still_works_and_says_why_once() {
+        let log = Log::default();
+        let mut kernel = FakeKernel {
+            log: &log,
+            windows: 0,
+            broken: Some("no /proc here"),
+        };
+        let cmp = observed(&mut kernel, &log, false);
+        assert_eq!(cmp.rows.len(), 2);
+        assert!(
+            cmp.rows
+                .iter()
+                .all(|r| r.kernel.is_none() && r.answers_agree)
+        );
+        assert_eq!(cmp.kernel_note.as_deref(), Some("no /proc here"));
+        let log = log.into_inner().expect("lock");
+        assert_eq!(log.iter().filter(|l| *l == "begin failed").count(), 2);
+        assert!(
+            !log.contains(&"end".to_string()),
+            "no window to close: {log:?}"
+        );
+    }
+}

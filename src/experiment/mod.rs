@@ -1,0 +1,9 @@
+//! Measuring to a verdict: `compare` (models side by side), `classify` (does it wait or
+//! compute?), `fidelity` (the simulation against the real CPython) and the lessons whose
+//! steps these experiments judge.
+
+pub mod classify;
+pub mod compare;
+pub mod comparison;
+pub mod fidelity;
+pub mod lesson;

@@ -1,0 +1,9 @@
+//! OS plumbing shared by the layers above: the guard that outlives nothing, signals, the
+//! open-files limit, parsing `/proc` text, taking and giving back the terminal, stdout.
+
+pub mod fds;
+pub mod guard;
+pub mod out;
+pub mod proc;
+pub mod signals;
+pub mod terminal;
