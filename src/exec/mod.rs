@@ -178,23 +178,7 @@ impl From<RunError> for crate::core::LabError {
 
 /// CPU time used so far by this process plus its reaped children.
 pub fn cpu_now() -> Duration {
-    let own = cpu_time::ProcessTime::try_now()
-        .map(|t| t.as_duration())
-        .unwrap_or_default();
-    own + children_cpu()
-}
-
-fn children_cpu() -> Duration {
-    use nix::sys::resource::{UsageWho, getrusage};
-    match getrusage(UsageWho::RUSAGE_CHILDREN) {
-        Ok(u) => {
-            let tv = |t: nix::sys::time::TimeVal| {
-                Duration::from_secs(t.tv_sec() as u64) + Duration::from_micros(t.tv_usec() as u64)
-            };
-            tv(u.user_time()) + tv(u.system_time())
-        }
-        Err(_) => Duration::ZERO,
-    }
+    crate::sys::cpu::own_cpu()
 }
 
 /// Run workload `w` with the spec's model, options and GIL (its name is not looked up).

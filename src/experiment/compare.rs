@@ -8,7 +8,9 @@
 use crate::core::{LabError, Model, Stamped};
 use crate::exec::{CancelToken, RunReport, RunSpec, Runner, Sink};
 pub use crate::experiment::comparison::{Comparison, Row, summarise};
-use crate::observe::window::Observer;
+use crate::observe::Interference;
+use crate::observe::interference::MachineWatch;
+use crate::observe::window::{Observer, Seen};
 use crate::runtime::run_with_events_on;
 
 /// Receives every event of every run, with the run's number (for `--record`, `--trace`).
@@ -25,9 +27,21 @@ pub struct Trial<'a> {
     pub chatty: bool,
 }
 
-/// Run the trial on `runner`, measuring capacity with `capacity` right before each model,
-/// watching each model's runs (all its repeats) through `observer` when given, passing
-/// every event to `record` (with the run's number), and fold it into a comparison.
+/// One model's share of a trial as it is measured.
+struct ModelTrial {
+    model: Model,
+    reports: Vec<RunReport>,
+    capacity: f64,
+    seen: Option<Seen>,
+    interference: Option<Interference>,
+}
+
+/// Run the trial on `runner`: the repeats interleaved across models (sequential,
+/// threads, processes, sequential, threads, …) so a machine that drifts hits every model
+/// alike; the machine's capacity measured with `capacity` right before each model's first
+/// run; each run watched through `observer` when given (what the kernel saw) and against
+/// the machine's counters (what other programs took); every event passed to `record`
+/// (with the run's number). Folded into a comparison with its verdict.
 pub fn measure(
     runner: &dyn Runner,
     trial: &Trial,
@@ -37,11 +51,10 @@ pub fn measure(
     record: Option<&Record<'_>>,
 ) -> Result<Comparison, LabError> {
     let mut run_number = 0u32;
-    let mut runs: Vec<(Model, Vec<RunReport>, f64)> = Vec::new();
-    let mut shares = Vec::new();
     // Why the kernel's view is missing: said once, however many models it missed.
     let mut kernel_note: Option<String> = None;
     let workload = crate::workload::find(&trial.base.workload);
+    let mut trials: Vec<ModelTrial> = Vec::new();
     for &model in trial.models {
         // A model the workload is not for is left out, and said so (not run to fail).
         if let Some(w) = workload
@@ -57,50 +70,15 @@ pub fn measure(
             eprintln!("{model}: left out ({e})");
             continue;
         }
-        // The machine's capacity changes from moment to moment on shared machines:
-        // measure it right before each model, so each row is judged by its own ceiling.
-        if trial.chatty {
-            eprint!("\r{model:<10} measuring machine capacity…        ");
-        }
-        let capacity = capacity();
-        let spec = RunSpec {
+        trials.push(ModelTrial {
             model,
-            ..trial.base.clone()
-        };
-        // Watch after measuring capacity, so its spinners are not in the window.
-        let watching = match observer.as_deref_mut().map(Observer::begin) {
-            Some(Ok(())) => true,
-            Some(Err(e)) => {
-                kernel_note.get_or_insert(e);
-                false
-            }
-            None => false,
-        };
-        let mut reports = Vec::new();
-        for i in 0..trial.repeat {
-            if trial.chatty {
-                eprint!("\r{model:<10} run {}/{}…        ", i + 1, trial.repeat);
-            }
-            let n = run_number;
-            let report = match record {
-                Some(r) => run_with_events_on(runner, &spec, cancel, |ev| r(n, ev))?,
-                None => run_on_own_thread(runner, &spec, cancel)?,
-            };
-            run_number += 1;
-            if report.cancelled {
-                eprintln!();
-                return Err(LabError::Refused("cancelled".into()));
-            }
-            reports.push(report);
-        }
-        let share = match observer.as_deref_mut() {
-            Some(o) if watching => o.end(),
-            _ => None,
-        };
-        runs.push((model, reports, capacity));
-        shares.push(share);
+            reports: Vec::new(),
+            capacity: 0.0,
+            seen: None,
+            interference: None,
+        });
     }
-    if runs.is_empty()
+    if trials.is_empty()
         && let Some(w) = workload
     {
         return Err(LabError::Refused(format!(
@@ -113,15 +91,86 @@ pub fn measure(
                 .join(", ")
         )));
     }
+    for round in 0..trial.repeat {
+        for mt in trials.iter_mut() {
+            let model = mt.model;
+            if round == 0 {
+                // The machine's capacity changes from moment to moment on shared
+                // machines: measure it right before each model, so each row is judged
+                // by its own ceiling.
+                if trial.chatty {
+                    eprint!("\r{model:<10} measuring machine capacity…        ");
+                }
+                mt.capacity = capacity();
+            }
+            let spec = RunSpec {
+                model,
+                ..trial.base.clone()
+            };
+            if trial.chatty {
+                eprint!("\r{model:<10} run {}/{}…        ", round + 1, trial.repeat);
+            }
+            // Watch after measuring capacity, so its spinners are not in the window.
+            let watching = match observer.as_deref_mut().map(Observer::begin) {
+                Some(Ok(())) => true,
+                Some(Err(e)) => {
+                    kernel_note.get_or_insert(e);
+                    false
+                }
+                None => false,
+            };
+            let machine = MachineWatch::begin();
+            let n = run_number;
+            let report = match record {
+                Some(r) => run_with_events_on(runner, &spec, cancel, |ev| r(n, ev)),
+                None => run_on_own_thread(runner, &spec, cancel),
+            };
+            let seen = match observer.as_deref_mut() {
+                Some(o) if watching => o.end(),
+                _ => None,
+            };
+            let (wall, others) = machine.end();
+            let report = report?;
+            run_number += 1;
+            if report.cancelled {
+                eprintln!();
+                return Err(LabError::Refused("cancelled".into()));
+            }
+            let window = Interference::of(
+                report.elapsed.as_secs_f64().min(wall).max(0.0),
+                others,
+                seen.as_ref().and_then(|s| s.share.as_ref()),
+            );
+            match &mut mt.interference {
+                Some(i) => i.merge(&window),
+                None => mt.interference = Some(window),
+            }
+            if let Some(s) = seen {
+                match &mut mt.seen {
+                    Some(all) => all.merge(s),
+                    None => mt.seen = Some(s),
+                }
+            }
+            mt.reports.push(report);
+        }
+    }
     if trial.chatty {
         eprint!("\r{:40}\r", "");
     }
+    let runs: Vec<(Model, Vec<RunReport>, f64)> = trials
+        .iter()
+        .map(|t| (t.model, t.reports.clone(), t.capacity))
+        .collect();
     let mut cmp = summarise(&runs, trial.spinners);
     cmp.switch_interval_ms = trial.base.gil.switch_interval.as_secs_f64() * 1e3;
-    for (row, share) in cmp.rows.iter_mut().zip(shares) {
-        row.kernel = share;
+    cmp.interleaved = trial.repeat > 1 && trials.len() > 1;
+    for (row, t) in cmp.rows.iter_mut().zip(trials) {
+        row.kernel = t.seen.as_ref().and_then(|s| s.share);
+        row.concurrency = t.seen.map(|s| s.concurrency).filter(|c| c.samples > 0);
+        row.interference = t.interference;
     }
     cmp.kernel_note = kernel_note;
+    cmp.judge();
     Ok(cmp)
 }
 
@@ -299,13 +348,17 @@ mod tests {
             self.log.lock().expect("lock").push("begin".into());
             Ok(())
         }
-        fn end(&mut self) -> Option<KernelShare> {
+        fn end(&mut self) -> Option<Seen> {
             self.log.lock().expect("lock").push("end".into());
             self.windows += 1;
-            Some(KernelShare {
-                lock: self.windows as f64,
-                threads_counted: 2,
-                ..KernelShare::default()
+            Some(Seen {
+                share: Some(KernelShare {
+                    lock: self.windows as f64,
+                    threads_counted: 2,
+                    thread_s: 1.0,
+                    ..KernelShare::default()
+                }),
+                concurrency: Default::default(),
             })
         }
     }
@@ -349,7 +402,7 @@ mod tests {
     }
 
     #[test]
-    fn each_models_runs_are_watched_in_a_window_of_their_own() {
+    fn each_run_is_watched_in_a_window_of_its_own_and_repeats_interleave() {
         for record in [false, true] {
             let log = Log::default();
             let mut kernel = FakeKernel {
@@ -368,21 +421,27 @@ mod tests {
                 "capacity".to_string(),
                 "begin".into(),
                 run("sequential"),
-                run("sequential"),
                 "end".into(),
                 "capacity".into(),
                 "begin".into(),
                 run("threads"),
+                "end".into(),
+                "begin".into(),
+                run("sequential"),
+                "end".into(),
+                "begin".into(),
                 run("threads"),
                 "end".into(),
             ];
             assert_eq!(log, want);
+            assert!(cmp.interleaved);
             let locks: Vec<f64> = cmp
                 .rows
                 .iter()
                 .map(|r| r.kernel.expect("seen").lock)
                 .collect();
-            assert_eq!(locks, vec![1.0, 2.0], "each row has its own window's share");
+            // Windows 1 and 3 were sequential's, 2 and 4 threads': merged per model.
+            assert_eq!(locks, vec![2.0, 3.0], "each row has its own windows' share");
             assert_eq!(cmp.kernel_note, None);
         }
     }
@@ -404,7 +463,7 @@ mod tests {
         );
         assert_eq!(cmp.kernel_note.as_deref(), Some("no /proc here"));
         let log = log.into_inner().expect("lock");
-        assert_eq!(log.iter().filter(|l| *l == "begin failed").count(), 2);
+        assert_eq!(log.iter().filter(|l| *l == "begin failed").count(), 4);
         assert!(
             !log.contains(&"end".to_string()),
             "no window to close: {log:?}"

@@ -3,9 +3,10 @@
 
 use serde::Serialize;
 
+use super::verdict::{self, Evidence, Judged, State};
 use crate::core::Model;
 use crate::exec::RunReport;
-use crate::observe::KernelShare;
+use crate::observe::{Concurrency, Interference, KernelShare};
 
 /// One model's line in a comparison: the keys of `compare --format json`.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -32,9 +33,12 @@ pub struct Row {
     /// The ceiling this row's speed-up is held against: 1× for one worker, else the
     /// machine's capacity measured right before this model.
     pub capacity: f64,
-    /// Speed-up ÷ capacity; `None` without a speed-up, and for waiting work (fewer cores
-    /// busy than half the speed-up), whose speed-up does not come from cores.
+    /// Speed-up ÷ capacity; `None` without a speed-up, and for waiting work.
     pub of_capacity: Option<f64>,
+    /// The work mostly waited: fewer cores busy than half its speed-up (or than half a
+    /// core). Its speed-up comes from overlapping waits, not cores, so efficiency and
+    /// share of capacity are "—".
+    pub waiting: bool,
     /// `None` if any repeat failed or was cancelled.
     pub answer: Option<String>,
     pub answers_agree: bool,
@@ -58,9 +62,34 @@ pub struct Row {
     /// from `/proc`); `None` where it was not sampled ([`Comparison::kernel_note`] says
     /// why).
     pub kernel: Option<KernelShare>,
+    /// What other programs took from this model's runs.
+    pub interference: Option<Interference>,
+    /// How many of its threads were on a CPU at once, sample by sample (`None`: not
+    /// sampled).
+    pub concurrency: Option<Concurrency>,
+    /// Whether this row's speed-up can be trusted: inconclusive when it or the sequential
+    /// baseline was disturbed, with the reason.
+    pub verdict: State,
+    /// An outlier among its repeats, in words.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warning: Option<String>,
 }
 
 impl Row {
+    /// What a verdict reads of this row.
+    pub fn evidence(&self, elapsed_s: Vec<f64>) -> Evidence {
+        Evidence {
+            model: self.model,
+            elapsed_s,
+            interference: self
+                .interference
+                .unwrap_or_else(|| Interference::of(self.elapsed_median_s, None, None)),
+            concurrency: self.concurrency.clone(),
+            waiting: self.waiting,
+            gil: self.gil,
+        }
+    }
+
     /// Busy time per worker, for a table cell: "3.10 s" or "1.02–2.95 s".
     pub fn busy_cell(&self) -> String {
         let min = self.busy_s.iter().copied().fold(f64::INFINITY, f64::min);
@@ -100,7 +129,48 @@ pub struct Comparison {
     pub kernel_sample_ms: Option<u64>,
     /// Why the rows have no kernel shares, when sampling was asked for and failed.
     pub kernel_note: Option<String>,
+    /// The repeats ran interleaved across models.
+    pub interleaved: bool,
+    /// The model that finished first, and whether the measurement supports saying so
+    /// (`None` with fewer than two models that succeeded).
+    pub fastest: Option<Judged<Model>>,
+    /// Outliers among the repeats, in words.
+    pub warnings: Vec<String>,
     pub rows: Vec<Row>,
+    /// Each row's repeats' times, for the verdict (the rows keep min, median and max).
+    #[serde(skip)]
+    pub elapsed: Vec<Vec<f64>>,
+}
+
+impl Comparison {
+    /// Make the verdict from the rows: each row's speed-up, the fastest model, outliers.
+    pub fn judge(&mut self) {
+        let evidence: Vec<Evidence> = self
+            .rows
+            .iter()
+            .zip(&self.elapsed)
+            .filter(|(r, _)| r.answer.is_some())
+            .map(|(r, el)| r.evidence(el.clone()))
+            .collect();
+        let baseline = evidence.iter().find(|e| e.model == Model::Sequential);
+        for row in &mut self.rows {
+            let own = evidence.iter().find(|e| e.model == row.model);
+            let doubt = own.and_then(Evidence::disturbance).or_else(|| {
+                baseline
+                    .filter(|_| row.speedup.is_some())
+                    .and_then(Evidence::disturbance)
+            });
+            row.verdict = match doubt {
+                Some(d) => State::inconclusive(d),
+                None => State::Conclusive,
+            };
+            row.warning = own.and_then(Evidence::outlier);
+        }
+        self.fastest = (evidence.len() > 1)
+            .then(|| verdict::extreme(&evidence, false))
+            .flatten();
+        self.warnings = verdict::warnings(&evidence);
+    }
 }
 
 /// The median of a copy of `xs`.
@@ -180,6 +250,8 @@ pub fn summarise(measured: &[(Model, Vec<RunReport>, f64)], spinners: usize) -> 
                 })
                 .map(|r| r.busy_us.iter().map(|us| *us as f64 / 1e6).collect())
                 .unwrap_or_default();
+            // Waiting work: its speed-up does not come from cores.
+            let waiting = cpu_utilisation < 0.5 * speedup.unwrap_or(1.0).max(1.0);
             Row {
                 workload: first.map(|r| r.workload.clone()).unwrap_or_default(),
                 size: first.map_or(0, |r| r.size),
@@ -193,12 +265,11 @@ pub fn summarise(measured: &[(Model, Vec<RunReport>, f64)], spinners: usize) -> 
                 elapsed_min_s: el.iter().copied().fold(f64::INFINITY, f64::min),
                 elapsed_max_s: el.iter().copied().fold(0.0, f64::max),
                 speedup,
-                efficiency: speedup.map(|s| s / workers as f64),
+                efficiency: speedup.filter(|_| !waiting).map(|s| s / workers as f64),
                 cpu_utilisation,
                 capacity: ceiling,
-                of_capacity: speedup
-                    .filter(|&s| workers == 1 || cpu_utilisation >= 0.5 * s)
-                    .map(|s| s / ceiling),
+                of_capacity: speedup.filter(|_| !waiting).map(|s| s / ceiling),
+                waiting,
                 answer,
                 answers_agree: agree,
                 failed: reports.iter().map(|r| r.failures.len()).sum(),
@@ -228,10 +299,14 @@ pub fn summarise(measured: &[(Model, Vec<RunReport>, f64)], spinners: usize) -> 
                     (!p.is_empty()).then(|| median(&p))
                 },
                 kernel: None,
+                interference: None,
+                concurrency: None,
+                verdict: State::Conclusive,
+                warning: None,
             }
         })
         .collect();
-    Comparison {
+    let mut cmp = Comparison {
         workload: first.map(|r| r.workload.clone()).unwrap_or_default(),
         meaning: first
             .and_then(|r| r.answer.as_ref())
@@ -252,8 +327,17 @@ pub fn summarise(measured: &[(Model, Vec<RunReport>, f64)], spinners: usize) -> 
         capacity_spinners: spinners,
         kernel_sample_ms: None,
         kernel_note: None,
+        interleaved: false,
+        fastest: None,
+        warnings: Vec::new(),
         rows,
-    }
+        elapsed: runs
+            .iter()
+            .map(|(_, r)| r.iter().map(|x| x.elapsed.as_secs_f64()).collect())
+            .collect(),
+    };
+    cmp.judge();
+    cmp
 }
 
 #[cfg(test)]

@@ -7,3 +7,4 @@ pub mod compare;
 pub mod comparison;
 pub mod fidelity;
 pub mod lesson;
+pub mod verdict;

@@ -3,6 +3,8 @@
 //! blocked on a lock, on I/O or asleep — what the scheduler saw, not what the program says.
 
 pub mod budget;
+pub mod concurrency;
+pub mod interference;
 pub mod lanes;
 pub mod monitor;
 pub mod probe;
@@ -13,6 +15,8 @@ pub mod totals;
 pub mod window;
 
 pub mod thread_state;
+pub use concurrency::Concurrency;
+pub use interference::Interference;
 pub use probe::{Probe, ProbeError, check_proc};
 pub use share::KernelShare;
 pub use thread_state::{Split, State, Wait};

@@ -107,6 +107,37 @@ impl KernelShare {
     }
 }
 
+impl KernelShare {
+    /// Two windows of the same model together: each share weighted by its thread time.
+    pub fn merged(&self, other: &KernelShare) -> KernelShare {
+        let (a, b) = (self.thread_s, other.thread_s);
+        let total = a + b;
+        let mix = |x: f64, y: f64| {
+            if total > 0.0 {
+                (x * a + y * b) / total
+            } else {
+                (x + y) / 2.0
+            }
+        };
+        let opt = |x: Option<f64>, y: Option<f64>| match (x, y) {
+            (Some(x), Some(y)) => Some(mix(x, y)),
+            (x, y) => x.or(y),
+        };
+        KernelShare {
+            on_cpu: mix(self.on_cpu, other.on_cpu),
+            runnable: mix(self.runnable, other.runnable),
+            lock: mix(self.lock, other.lock),
+            io: mix(self.io, other.io),
+            sleep: mix(self.sleep, other.sleep),
+            threads_counted: self.threads_counted.max(other.threads_counted),
+            threads_seen: self.threads_seen.max(other.threads_seen),
+            thread_s: total,
+            sample_ms: opt(self.sample_ms, other.sample_ms),
+            sampler_cpu: opt(self.sampler_cpu, other.sampler_cpu),
+        }
+    }
+}
+
 /// Rules 2 and 3 of the module's: the threads among `candidates` that did the work.
 fn working<'a>(candidates: &[&'a Split]) -> Vec<&'a Split> {
     let cpu_share = |s: &Split| s.on_cpu as f64 / s.span as f64;
@@ -284,5 +315,24 @@ mod tests {
         let t = tree(vec![thread(10, 10, "conlab", split(100, Wait::Lock))]);
         assert_eq!(KernelShare::of(&t, 10), None);
         assert_eq!(KernelShare::of(&TreeTotals::default(), 10), None);
+    }
+
+    #[test]
+    fn windows_merge_weighted_by_thread_time() {
+        let a = KernelShare {
+            on_cpu: 1.0,
+            thread_s: 3.0,
+            threads_counted: 2,
+            ..Default::default()
+        };
+        let b = KernelShare {
+            runnable: 1.0,
+            thread_s: 1.0,
+            threads_counted: 1,
+            ..Default::default()
+        };
+        let m = a.merged(&b);
+        assert_eq!((m.on_cpu, m.runnable, m.thread_s), (0.75, 0.25, 4.0));
+        assert_eq!(m.threads_counted, 2);
     }
 }

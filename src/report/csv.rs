@@ -5,7 +5,7 @@ use crate::experiment::comparison::Comparison;
 
 pub struct CsvExporter;
 
-const HEADER: &str = "model,gil,workers,repeat,elapsed_median_s,elapsed_min_s,elapsed_max_s,speedup,efficiency,cpu_utilisation,capacity,of_capacity,answer,answers_agree,failed,busy_s,imbalance,peak_rss_mb,peak_threads,loop_lag_max_ms,loop_lag_p99_ms,kernel_on_cpu,kernel_runnable,kernel_lock,kernel_io,kernel_sleep,kernel_threads_counted,kernel_threads_seen,kernel_sample_ms,kernel_sampler_cpu";
+const HEADER: &str = "model,gil,workers,repeat,elapsed_median_s,elapsed_min_s,elapsed_max_s,speedup,efficiency,cpu_utilisation,capacity,of_capacity,answer,answers_agree,failed,busy_s,imbalance,peak_rss_mb,peak_threads,loop_lag_max_ms,loop_lag_p99_ms,kernel_on_cpu,kernel_runnable,kernel_lock,kernel_io,kernel_sleep,kernel_threads_counted,kernel_threads_seen,kernel_sample_ms,kernel_sampler_cpu,waiting,verdict,verdict_reason,runqueue_s,runqueue_share,others_cores,at_once,cpu_per_wall";
 
 fn opt(x: Option<f64>) -> String {
     x.map_or(String::new(), |v| format!("{v:.4}"))
@@ -30,12 +30,40 @@ fn kernel_fields(r: &crate::experiment::comparison::Row) -> String {
     }
 }
 
+/// The verdict and interference fields: waiting, the state, its reason (quoted), the
+/// run-queue wait, other programs' cores, the concurrency histogram (`n:count` joined by
+/// `;`) and CPU-seconds per wall-second.
+fn verdict_fields(r: &crate::experiment::comparison::Row) -> String {
+    let i = r.interference.unwrap_or_default();
+    let reason = r.verdict.reason().unwrap_or("").replace('"', "'");
+    format!(
+        "{},{},\"{}\",{},{},{},{},{}",
+        r.waiting,
+        r.verdict.name(),
+        reason,
+        opt(i.runqueue_s),
+        opt(i.runqueue_share),
+        opt(i.others_cores),
+        r.concurrency.as_ref().map_or(String::new(), |c| c
+            .at_once
+            .iter()
+            .enumerate()
+            .filter(|(_, k)| **k > 0)
+            .map(|(n, k)| format!("{n}:{k}"))
+            .collect::<Vec<_>>()
+            .join(";")),
+        r.concurrency
+            .as_ref()
+            .map_or(String::new(), |c| format!("{:.3}", c.cpu_per_wall)),
+    )
+}
+
 impl Exporter for CsvExporter {
     fn export(&self, c: &Comparison) -> String {
         let mut s = format!("{HEADER}\n");
         for r in &c.rows {
             s += &format!(
-                "{},{},{},{},{:.4},{:.4},{:.4},{},{},{:.3},{:.3},{},{},{},{},{},{},{},{},{},{},{}\n",
+                "{},{},{},{},{:.4},{:.4},{:.4},{},{},{:.3},{:.3},{},{},{},{},{},{},{},{},{},{},{},{}\n",
                 r.model,
                 r.gil,
                 r.workers,
@@ -63,6 +91,7 @@ impl Exporter for CsvExporter {
                 opt(r.loop_lag_max_ms),
                 opt(r.loop_lag_p99_ms),
                 kernel_fields(r),
+                verdict_fields(r),
             );
         }
         s
@@ -83,7 +112,7 @@ mod tests {
         assert!(lines[3].starts_with("processes,true,2,3,1.7000"));
         assert!(
             lines[3].ends_with(
-                ",1.0200;1.6150,1.2258,21.5000,10,,,0.9600,0.0300,0.0000,0.0050,0.0050,2,5,5.0400,0.0071"
+                r#",1.0200;1.6150,1.2258,21.5000,10,,,0.9600,0.0300,0.0000,0.0050,0.0050,2,5,5.0400,0.0071,false,conclusive,"",0.1860,0.0300,0.0300,1:10;2:90,1.900"#
             ),
             "{}",
             lines[3]
@@ -97,7 +126,7 @@ mod tests {
         let cols = lines[0].split(',').count();
         assert!(lines.iter().all(|l| l.split(',').count() == cols));
         assert!(
-            lines[1].ends_with(",1270607,true,0,3.1000,,8.2500,2,,,,,,,,,,,"),
+            lines[1].ends_with(r#",1270607,true,0,3.1000,,8.2500,2,,,,,,,,,,,,false,conclusive,"",0.0310,0.0100,0.0300,1:100,1.000"#),
             "{}",
             lines[1]
         );

@@ -40,6 +40,21 @@ impl Exporter for MarkdownExporter {
                 answer_cell(r)
             );
         }
+        let said = super::verdict::sentences(c);
+        if !said.is_empty() {
+            s += "\n";
+            for l in said {
+                s += &format!("- {l}\n");
+            }
+        }
+        let rows = super::verdict::evidence(c);
+        if let Some((head, rows)) = rows.split_first() {
+            s += &format!("\n| {} |\n|---|---:|---:|---|---:|\n", head.join(" | "));
+            for r in rows {
+                s += &format!("| {} |\n", r.join(" | "));
+            }
+            s += &format!("\n{}\n", super::verdict::LEGEND);
+        }
         match kernel_section(c) {
             None => {}
             Some(KernelSection::Missing(why)) => {
@@ -74,8 +89,9 @@ mod tests {
     #[test]
     fn a_row_per_model() {
         let out = MarkdownExporter.export(&super::super::fixture::comparison());
-        // The main table and the kernel's, each a header and four models.
-        assert_eq!(out.lines().filter(|l| l.starts_with("| ")).count(), 10);
+        // The main table, the verdict's evidence and the kernel's, each a header and
+        // four models.
+        assert_eq!(out.lines().filter(|l| l.starts_with("| ")).count(), 15);
         assert!(out.contains("| processes | 1.700 s"));
         assert!(out.contains("| 1.02–1.61 s | 1.23× |"), "{out}");
     }
@@ -88,7 +104,7 @@ mod tests {
     #[test]
     fn without_proc_it_says_why_and_draws_no_empty_table() {
         let out = MarkdownExporter.export(&super::super::fixture::without_kernel());
-        assert_eq!(out.lines().filter(|l| l.starts_with("| ")).count(), 5);
+        assert_eq!(out.lines().filter(|l| l.starts_with("| ")).count(), 10);
         assert!(
             out.ends_with("**Kernel's view**: not measured — the kernel's per-thread view needs Linux's /proc, which is missing or unreadable here (/proc/7/task/7/schedstat: No such file or directory (os error 2))\n"),
             "{out}"

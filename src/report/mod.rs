@@ -10,6 +10,7 @@ mod json;
 mod markdown;
 pub mod run;
 mod table;
+mod verdict;
 
 use crate::experiment::comparison::Comparison;
 pub use format::{FidelityFormat, Format};
@@ -135,7 +136,8 @@ pub(crate) fn answer_cell(r: &crate::experiment::comparison::Row) -> String {
 pub(crate) mod fixture {
     use crate::exec::Model;
     use crate::experiment::comparison::{Comparison, Row};
-    use crate::observe::KernelShare;
+    use crate::experiment::verdict::State;
+    use crate::observe::{Concurrency, Interference, KernelShare};
 
     /// What the kernel might see of each model on 2 cores with the GIL on.
     fn kernel(model: Model) -> KernelShare {
@@ -215,8 +217,17 @@ pub(crate) mod fixture {
             loop_lag_max_ms: (model == Model::Async).then_some(101.0),
             loop_lag_p99_ms: (model == Model::Async).then_some(100.5),
             kernel: Some(kernel(model)),
+            waiting: false,
+            interference: Some(Interference::of(
+                med * 3.0,
+                Some(0.03 * med * 3.0),
+                Some(&kernel(model)),
+            )),
+            concurrency: Some(at_once(model)),
+            verdict: State::Conclusive,
+            warning: None,
         };
-        Comparison {
+        let mut c = Comparison {
             workload: "primes".into(),
             meaning: "primes below 20,000,000".into(),
             size: 20_000_000,
@@ -235,6 +246,27 @@ pub(crate) mod fixture {
                 row(Model::Processes, 2, 1.7, Some(3.1 / 1.7), 1.9),
                 row(Model::Async, 2, 3.15, Some(3.1 / 3.15), 1.0),
             ],
+            interleaved: true,
+            fastest: None,
+            warnings: Vec::new(),
+            elapsed: [3.1, 3.2, 1.7, 3.15]
+                .iter()
+                .map(|m| vec![m - 0.05, *m, m + 0.05])
+                .collect(),
+        };
+        c.judge();
+        c
+    }
+
+    /// Threads on a CPU at once as each model shows it with the GIL on: one at a time,
+    /// but for processes (two).
+    fn at_once(model: Model) -> Concurrency {
+        let mut c = Concurrency::default();
+        let two = model == Model::Processes;
+        for i in 0..100u64 {
+            let n = if two && i % 10 != 0 { 2 } else { 1 };
+            c.add(n * 5_000_000, 5_000_000);
         }
+        c
     }
 }

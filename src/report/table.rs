@@ -106,9 +106,54 @@ impl Exporter for TableExporter {
         if c.rows.iter().any(|r| !r.busy_s.is_empty()) {
             s += "\nbusy/worker: each worker's time running tasks (least–most); imbalance: the busiest ÷ the mean (1.00× = even)\n";
         }
+        s += &verdict_section(c);
         s += &kernel_table(c);
         s
     }
+}
+
+/// The verdict and its evidence, in 80 columns.
+fn verdict_section(c: &Comparison) -> String {
+    use super::verdict::{LEGEND, evidence, sentences, wrap};
+    let mut s = String::new();
+    let said = sentences(c);
+    if !said.is_empty() {
+        s += "\n";
+        for l in said {
+            for (i, w) in wrap(&l, 78).into_iter().enumerate() {
+                s += if i == 0 { "" } else { "  " };
+                s += &w;
+                s += "\n";
+            }
+        }
+    }
+    let rows = evidence(c);
+    if !rows.is_empty() {
+        let width = |i: usize| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0);
+        let widths: Vec<usize> = (0..5).map(width).collect();
+        s += "\n";
+        for r in &rows {
+            let mut l = String::new();
+            for (i, cell) in r.iter().enumerate() {
+                let pad = widths[i].saturating_sub(cell.chars().count());
+                if i == 0 || i == 3 {
+                    l += cell;
+                    l += &" ".repeat(pad);
+                } else {
+                    l += &" ".repeat(pad);
+                    l += cell;
+                }
+                l += "  ";
+            }
+            s += l.trim_end();
+            s += "\n";
+        }
+        for w in wrap(LEGEND, 80) {
+            s += &w;
+            s += "\n";
+        }
+    }
+    s
 }
 
 /// The kernel's view, a second table that fits 80 columns: per model, how its working

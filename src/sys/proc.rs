@@ -75,6 +75,25 @@ pub fn parse_rss(status: &str) -> Option<u64> {
     Some(kb * 1024)
 }
 
+/// `/proc/stat`'s first line (`cpu  user nice system idle iowait irq softirq steal …`):
+/// (busy, all) clock ticks summed over every core since boot. Busy is everything but idle
+/// and iowait; `steal` (time a hypervisor gave this machine's CPUs to others) counts as
+/// busy: it is CPU a run here could not have.
+pub fn parse_stat_cpu(s: &str) -> Option<(u64, u64)> {
+    let line = s.lines().next()?;
+    let mut it = line.split_ascii_whitespace();
+    if it.next()? != "cpu" {
+        return None;
+    }
+    let f: Vec<u64> = it.take(8).map(|x| x.parse().ok()).collect::<Option<_>>()?;
+    if f.len() < 5 {
+        return None;
+    }
+    let all: u64 = f.iter().sum();
+    let idle = f[3] + f[4];
+    Some((all - idle, all))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -135,5 +154,14 @@ mod tests {
         let status = "Name:\tpython3\nVmPeak:\t  164060 kB\nVmRSS:\t    9760 kB\nThreads:\t3\n";
         assert_eq!(parse_rss(status), Some(9760 * 1024));
         assert_eq!(parse_rss("Name:\tkthreadd\n"), None);
+    }
+
+    #[test]
+    fn machine_cpu_busy_and_all() {
+        let s = "cpu  100 5 50 800 20 3 2 10 0 0\ncpu0 50 2 25 400 10 1 1 5 0 0\n";
+        assert_eq!(parse_stat_cpu(s), Some((170, 990)));
+        assert_eq!(parse_stat_cpu("cpu0 1 2 3 4 5\n"), None);
+        assert_eq!(parse_stat_cpu("cpu 1 2\n"), None);
+        assert_eq!(parse_stat_cpu(""), None);
     }
 }

@@ -1,0 +1,150 @@
+//! Interference: what other programs took from a run. Two figures no root is needed for:
+//! the run's working threads' time ready to run but not running (the kernel's run-queue
+//! delay, `schedstat`'s second field, summed by the sampler), and the CPU other programs
+//! used meanwhile (`/proc/stat`'s busy time minus conlab's own tree). A verdict reads
+//! them to say whether a wall-time ratio can be trusted.
+
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use super::KernelShare;
+use crate::sys::cpu::{machine_busy_s, own_cpu};
+
+/// What other programs took from one window of runs (one model's, or several merged).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+pub struct Interference {
+    /// Wall time watched, in seconds.
+    pub wall_s: f64,
+    /// The run's working threads' time runnable but not on a CPU, in thread-seconds
+    /// (`None`: the kernel's view was not sampled).
+    pub runqueue_s: Option<f64>,
+    /// That as a share of the working threads' time.
+    pub runqueue_share: Option<f64>,
+    /// CPU-seconds other programs used meanwhile (`None`: no `/proc/stat`).
+    pub others_cpu_s: Option<f64>,
+    /// That per wall-second: the cores other programs kept busy on average.
+    pub others_cores: Option<f64>,
+    #[serde(skip)]
+    thread_s: f64,
+}
+
+impl Interference {
+    /// Fold a window's wall time, other programs' CPU and the kernel's view together.
+    pub fn of(wall_s: f64, others_cpu_s: Option<f64>, share: Option<&KernelShare>) -> Self {
+        let mut i = Interference {
+            wall_s,
+            others_cpu_s: others_cpu_s.map(|o| o.max(0.0)),
+            ..Default::default()
+        };
+        if let Some(s) = share {
+            i.thread_s = s.thread_s;
+            i.runqueue_s = Some(s.runnable * s.thread_s);
+        }
+        i.derive();
+        i
+    }
+
+    fn derive(&mut self) {
+        self.runqueue_share = self
+            .runqueue_s
+            .filter(|_| self.thread_s > 0.0)
+            .map(|r| r / self.thread_s);
+        self.others_cores = self
+            .others_cpu_s
+            .filter(|_| self.wall_s > 0.0)
+            .map(|o| o / self.wall_s);
+    }
+
+    /// Add another window (the same model's next repeat).
+    pub fn merge(&mut self, other: &Interference) {
+        let add = |a: Option<f64>, b: Option<f64>| match (a, b) {
+            (Some(a), Some(b)) => Some(a + b),
+            (a, b) => a.or(b),
+        };
+        self.wall_s += other.wall_s;
+        self.thread_s += other.thread_s;
+        self.runqueue_s = add(self.runqueue_s, other.runqueue_s);
+        self.others_cpu_s = add(self.others_cpu_s, other.others_cpu_s);
+        self.derive();
+    }
+}
+
+/// The machine's and conlab's CPU counters at the start of a window.
+#[derive(Clone, Copy, Debug)]
+pub struct MachineWatch {
+    t0: Instant,
+    machine0: Option<f64>,
+    own0: Duration,
+}
+
+impl MachineWatch {
+    pub fn begin() -> Self {
+        MachineWatch {
+            t0: Instant::now(),
+            machine0: machine_busy_s(),
+            own0: own_cpu(),
+        }
+    }
+
+    /// (wall seconds since `begin`, CPU-seconds other programs used meanwhile). conlab's
+    /// own tree counts its reaped children: end a window after the run's workers are
+    /// reaped.
+    pub fn end(&self) -> (f64, Option<f64>) {
+        let wall = self.t0.elapsed().as_secs_f64();
+        let own = (own_cpu().saturating_sub(self.own0)).as_secs_f64();
+        let others = self
+            .machine0
+            .zip(machine_busy_s())
+            .map(|(a, b)| (b - a - own).max(0.0));
+        (wall, others)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn share(runnable: f64, thread_s: f64) -> KernelShare {
+        KernelShare {
+            on_cpu: 1.0 - runnable,
+            runnable,
+            thread_s,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn figures_and_shares() {
+        let i = Interference::of(2.0, Some(3.0), Some(&share(0.25, 4.0)));
+        assert_eq!(i.runqueue_s, Some(1.0));
+        assert_eq!(i.runqueue_share, Some(0.25));
+        assert_eq!(i.others_cores, Some(1.5));
+        let none = Interference::of(2.0, None, None);
+        assert_eq!((none.runqueue_share, none.others_cores), (None, None));
+        assert_eq!(
+            Interference::of(1.0, Some(-0.5), None).others_cpu_s,
+            Some(0.0)
+        );
+    }
+
+    #[test]
+    fn repeats_merge_by_adding_time() {
+        let mut a = Interference::of(1.0, Some(1.0), Some(&share(0.5, 1.0)));
+        a.merge(&Interference::of(3.0, Some(0.0), Some(&share(0.0, 3.0))));
+        assert_eq!(a.wall_s, 4.0);
+        assert_eq!(a.runqueue_s, Some(0.5));
+        assert_eq!(a.runqueue_share, Some(0.5 / 4.0));
+        assert_eq!(a.others_cores, Some(0.25));
+    }
+
+    #[test]
+    fn a_window_measures_wall_and_others() {
+        let w = MachineWatch::begin();
+        let (wall, others) = w.end();
+        assert!(wall >= 0.0);
+        if let Some(o) = others {
+            assert!(o >= 0.0);
+        }
+    }
+}
