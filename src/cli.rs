@@ -427,6 +427,20 @@ pub struct LessonArgs {
     /// every model's timeline on one time axis, the explanation framed (key `P` toggles).
     #[arg(long)]
     pub present: bool,
+    /// No dashboard: run every step as the dashboard would, judge it as the reveal would,
+    /// and print per step the question, the expected and the measured answer and the
+    /// verdict (right, wrong, inconclusive with the reason). Exit 1 if any is wrong.
+    #[arg(long)]
+    pub auto: bool,
+    /// With --auto: every shipped lesson, one after another.
+    #[arg(long, requires = "auto", conflicts_with = "lesson")]
+    pub all: bool,
+    /// With --auto: print a JSON array, one object per step.
+    #[arg(long, requires = "auto")]
+    pub json: bool,
+    /// With --auto: runs of each model per step, interleaved across models.
+    #[arg(long, requires = "auto", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=20))]
+    pub repeat: u32,
 }
 
 impl TuiArgs {

@@ -146,6 +146,26 @@ pub fn explain(app: &App) -> Option<String> {
     {
         line += &format!("; the baseline shared the CPU with {o:.1} busy cores");
     }
+    // The verdict: a speed-up the measurement cannot support is said to be one.
+    let evidence = |m| super::lesson_mode::model_runs(app, m).map(|r| r.evidence);
+    let (own, base) = (evidence(m), evidence(Model::Sequential));
+    let doubt = own
+        .as_ref()
+        .and_then(|e| e.disturbance())
+        .or_else(|| base.as_ref().and_then(|e| e.disturbance()));
+    if let Some(d) = doubt {
+        let gil_bound = own
+            .as_ref()
+            .is_some_and(|e| m == Model::Threads && e.gil && e.one_at_a_time());
+        return Some(if gil_bound && s >= 1.1 {
+            format!(
+                "threads {s:.2}× is no real speed-up: never more than one thread on a CPU at \
+                 once — {d}"
+            )
+        } else {
+            format!("{m} {s:.2}× — inconclusive: {d}; run again when the machine is quiet")
+        });
+    }
     if s >= NO_GAIN && u >= NO_GAIN {
         let eff = s / w as f64;
         if cores > 0 && w > cores && eff < 0.75 {

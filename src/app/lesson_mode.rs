@@ -3,12 +3,16 @@
 //! no, a time, a number, a choice: keys 1..), Enter runs it, and the measured answer is
 //! revealed first, then whether the guess (and the lesson's written text) matched it.
 
+use std::time::Duration;
+
 use crossterm::event::{KeyCode, KeyEvent};
 
 use super::{App, Command, Settings, index_of};
-use crate::core::fmt;
 use crate::exec::Model;
-use crate::experiment::lesson::{AnswerKind, Lesson, Op, Step, YesIf, closest};
+use crate::experiment::judge::{ModelRuns, judge};
+use crate::experiment::lesson::{Lesson, Step};
+use crate::experiment::verdict::Evidence;
+use crate::observe::Interference;
 
 /// Where a lesson is.
 #[derive(Clone, Debug, PartialEq)]
@@ -17,6 +21,24 @@ pub struct LessonState {
     pub step: usize,
     /// The audience's guess before the run: an index into the step's options.
     pub guess: Option<usize>,
+    /// Waiting for a quiet moment before running the step again (`w`).
+    pub quiet: Option<QuietWait>,
+}
+
+/// How long `w` waits for other programs to quiet down before running anyway.
+pub const QUIET_PATIENCE: Duration = Duration::from_secs(60);
+/// How long the machine must stay quiet before the step runs.
+pub const QUIET_FOR: Duration = Duration::from_secs(2);
+
+/// Waiting for other programs to leave the cores alone (`w` after an inconclusive step).
+#[derive(Clone, Debug, PartialEq)]
+pub struct QuietWait {
+    /// The loop's clock when waiting gives up and runs anyway.
+    pub until: Duration,
+    /// Since when the machine has been quiet, if it is now.
+    pub quiet_since: Option<Duration>,
+    /// Cores other programs kept busy at the last CPU sample.
+    pub others: Option<f64>,
 }
 
 impl LessonState {
@@ -36,19 +58,19 @@ pub fn start(app: &mut App, lesson: Lesson) {
         lesson,
         step: 0,
         guess: None,
+        quiet: None,
     });
     enter_step(app);
 }
 
-/// Apply the current step's scene to the settings and clear old results.
-fn enter_step(app: &mut App) {
-    let Some(l) = &mut app.lesson else { return };
-    l.guess = None;
-    let step = l.current().clone();
+/// The settings a step runs with, from the dashboard's `current` ones (workers when the
+/// step sets none, the CPython interpreter found): the step's scene, and a notice when
+/// it asks for real CPython that is not there (the simulation runs instead).
+pub fn settings_for(step: &Step, current: &Settings) -> (Settings, Option<String>) {
     let mut s = Settings::new(
         step.workload.get_ref(),
         step.size.unwrap_or(0),
-        step.workers.unwrap_or(app.settings.workers),
+        step.workers.unwrap_or(current.workers),
         step.gil,
         step.switch_interval_ms
             .as_ref()
@@ -57,7 +79,7 @@ fn enter_step(app: &mut App) {
     s.tasks = step.tasks.unwrap_or(0);
     s.variant = step.variant.clone();
     s.flags.split = step.split;
-    s.cpython = app.settings.cpython.clone();
+    s.cpython = current.cpython.clone();
     // The real interpreter when the step asks for it and it is there; else the
     // simulation, and the status line says why.
     let mut notice = None;
@@ -68,6 +90,16 @@ fn enter_step(app: &mut App) {
             "this step runs real CPython, but {why}: running the simulation"
         ));
     }
+    (s, notice)
+}
+
+/// Apply the current step's scene to the settings and clear old results.
+fn enter_step(app: &mut App) {
+    let Some(l) = &mut app.lesson else { return };
+    l.guess = None;
+    l.quiet = None;
+    let step = l.current().clone();
+    let (s, notice) = settings_for(&step, &app.settings);
     app.settings = s;
     app.reset_results();
     app.selected = step.models.first().map_or(0, |m| index_of(*m));
@@ -101,27 +133,39 @@ pub fn step_done(app: &App) -> bool {
             .all(|m| app.panels[index_of(*m)].is_finished())
 }
 
-/// What the run measured, put against the question.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Verdict {
-    /// The measurement, first: "threads fastest, in 1.02 s".
-    pub measured: String,
-    /// The option the measurement picks, when a measurement can decide the question.
-    pub right: Option<usize>,
-    /// The option the written reveal expects, when it says and the measurement disagrees.
-    pub text_disagrees: Option<usize>,
-}
+/// What the run measured, put against the question: judged in
+/// [`crate::experiment::judge`], the same as `conlab lesson --auto`.
+pub use crate::experiment::judge::StepVerdict as Verdict;
 
-/// The measured answer of one model: "297560 updates lost … on threads in 0.41 s".
-fn answer_of(app: &App, m: Model) -> Option<String> {
+/// What one finished model of the step measured, as the judge reads it: its time, the
+/// cores other programs kept busy meanwhile (the CPU monitor's samples), its answer and
+/// its workers' busy times.
+pub(crate) fn model_runs(app: &App, m: Model) -> Option<ModelRuns> {
     let p = &app.panels[index_of(m)];
-    let a = p.answer.as_ref()?;
-    Some(format!(
-        "{} {} (on {m}, {})",
-        a.value,
-        a.meaning,
-        fmt::secs(p.elapsed_us)
-    ))
+    if !p.is_finished() || p.elapsed_us == 0 {
+        return None;
+    }
+    let wall = p.elapsed_us as f64 / 1e6;
+    let mut evidence = Evidence::times(m, vec![wall]);
+    evidence.interference = p
+        .witness
+        .as_ref()
+        .map(|w| w.interference)
+        .unwrap_or_else(|| Interference::of(wall, p.others_busy().map(|o| o * wall), None));
+    evidence.concurrency = p.witness.as_ref().map(|w| w.concurrency.clone());
+    evidence.gil = app.settings.gil;
+    evidence.waiting = match p.witness.as_ref().and_then(|w| w.share.as_ref()) {
+        Some(share) => crate::experiment::verdict::waits(share),
+        None => p.cpu_us.is_some_and(|cpu| (cpu as f64 / 1e6) < 0.5 * wall),
+    };
+    Some(ModelRuns {
+        evidence,
+        answer: p
+            .answer
+            .as_ref()
+            .map(|a| (a.value.clone(), a.meaning.clone())),
+        busy_s: p.busy_us.iter().map(|us| *us as f64 / 1e6).collect(),
+    })
 }
 
 /// The measured answer of the step, once it is done.
@@ -130,110 +174,12 @@ pub fn verdict(app: &App) -> Option<Verdict> {
         return None;
     }
     let step = app.lesson.as_ref()?.current();
-    let done = finished(app, step);
-    let options = step.options();
-    let (measured, right) = match step.answer_kind() {
-        AnswerKind::Fastest | AnswerKind::Slowest => {
-            let slowest = step.answer_kind() == AnswerKind::Slowest;
-            let pick = if slowest {
-                done.iter().max_by_key(|x| x.1)
-            } else {
-                done.iter().min_by_key(|x| x.1)
-            }?;
-            let word = if slowest { "slowest" } else { "fastest" };
-            (
-                format!("{} {word}, in {}", pick.0, fmt::secs(pick.1)),
-                step.models.iter().position(|m| *m == pick.0),
-            )
-        }
-        AnswerKind::Time => {
-            let m = step.timed_model();
-            let (_, us) = done.iter().find(|x| x.0 == m)?;
-            let i = closest(&step.values, *us as f64 / 1e6);
-            (format!("{m} took {}", fmt::secs(*us)), i)
-        }
-        AnswerKind::Number => {
-            let m = *step.models.first()?;
-            let a = app.panels[index_of(m)].answer.as_ref()?;
-            let i = a
-                .value
-                .replace(',', "")
-                .parse::<f64>()
-                .ok()
-                .and_then(|x| closest(&step.values, x));
-            (answer_of(app, m)?, i)
-        }
-        AnswerKind::YesNo => match step.yes_if() {
-            Some(YesIf::Answer { op, value }) => {
-                let m = *step.models.first()?;
-                let got = &app.panels[index_of(m)].answer.as_ref()?.value;
-                let yes = compare(got, op, &value);
-                (answer_of(app, m)?, yes.map(|y| usize::from(!y)))
-            }
-            Some(YesIf::Faster { a, b }) => {
-                let ta = done.iter().find(|x| x.0 == a)?.1 as f64;
-                let tb = done.iter().find(|x| x.0 == b)?.1 as f64;
-                let ratio = tb / ta;
-                (
-                    format!("{a} ran {ratio:.2}× as fast as {b} (yes needs 1.10× or more)"),
-                    Some(usize::from(ratio < 1.1)),
-                )
-            }
-            Some(YesIf::Uneven { model }) => {
-                let (min, max, ratio) = app.panels[index_of(model)].busy_spread()?;
-                (
-                    format!(
-                        "{model}: workers busy {:.2}–{:.2} s, the busiest {ratio:.2}× the mean \
-                         (yes needs {:.2}× or more)",
-                        min as f64 / 1e6,
-                        max as f64 / 1e6,
-                        crate::experiment::lesson::UNEVEN
-                    ),
-                    Some(usize::from(ratio < crate::experiment::lesson::UNEVEN)),
-                )
-            }
-            None => (plain(app, step, &done)?, None),
-        },
-        AnswerKind::Choice | AnswerKind::Open => (plain(app, step, &done)?, None),
-    };
-    let text_disagrees = step
-        .expected()
-        .zip(right)
-        .and_then(|(e, r)| (e != r && e < options.len()).then_some(e));
-    Some(Verdict {
-        measured,
-        right,
-        text_disagrees,
-    })
-}
-
-/// The measurement with no question to decide: one model's answer, or the times.
-fn plain(app: &App, step: &Step, done: &[(Model, u64)]) -> Option<String> {
-    if step.models.len() == 1 {
-        return answer_of(app, step.models[0]);
-    }
-    let (m, us) = done.iter().min_by_key(|x| x.1)?;
-    Some(format!("{m} fastest, in {}", fmt::secs(*us)))
-}
-
-/// `got OP want`: numbers compare as numbers, words only with == and !=.
-fn compare(got: &str, op: Op, want: &str) -> Option<bool> {
-    let num = |s: &str| s.replace(',', "").parse::<f64>().ok();
-    match (num(got), num(want)) {
-        (Some(g), Some(w)) => Some(match op {
-            Op::Eq => g == w,
-            Op::Ne => g != w,
-            Op::Lt => g < w,
-            Op::Le => g <= w,
-            Op::Gt => g > w,
-            Op::Ge => g >= w,
-        }),
-        _ => match op {
-            Op::Eq => Some(got == want),
-            Op::Ne => Some(got != want),
-            _ => None,
-        },
-    }
+    let runs: Vec<ModelRuns> = step
+        .models
+        .iter()
+        .filter_map(|&m| model_runs(app, m))
+        .collect();
+    judge(step, &runs)
 }
 
 /// Lesson keys; `None` lets the normal keys handle it.
@@ -241,7 +187,7 @@ pub fn on_key(app: &mut App, k: KeyEvent) -> Option<Vec<Command>> {
     let l = app.lesson.as_ref()?;
     let last = l.lesson.steps.len() - 1;
     let step = l.step;
-    let models = l.current().models.clone();
+
     let options = l.current().options();
     match k.code {
         KeyCode::Char('n') | KeyCode::PageDown => {
@@ -281,17 +227,88 @@ pub fn on_key(app: &mut App, k: KeyEvent) -> Option<Vec<Command>> {
             }
             Some(Vec::new())
         }
-        KeyCode::Enter | KeyCode::Char('a') => {
-            let kernel = app.lesson.as_ref().is_some_and(|l| l.current().kernel);
-            let mut cmds = Vec::new();
-            // A step about what the scheduler sees turns the kernel's view on first.
-            if kernel && !app.kernel.on && !app.replaying {
-                cmds.push(Command::Kernel(app.kernel.toggle()));
+        KeyCode::Char('w') if !app.is_running() => {
+            let until = app.now + QUIET_PATIENCE;
+            if let Some(l) = &mut app.lesson {
+                l.quiet = Some(QuietWait {
+                    until,
+                    quiet_since: None,
+                    others: None,
+                });
             }
-            cmds.extend(app.enqueue(&models));
-            Some(cmds)
+            Some(Vec::new())
         }
+        KeyCode::Esc if app.lesson.as_ref().is_some_and(|l| l.quiet.is_some()) => {
+            if let Some(l) = &mut app.lesson {
+                l.quiet = None;
+            }
+            app.info = Some("stopped waiting for a quiet moment".into());
+            Some(Vec::new())
+        }
+        KeyCode::Enter | KeyCode::Char('a') => Some(run_step(app)),
         _ => None,
+    }
+}
+
+/// Run the step's models (again), the kernel's view first when the step asks for it.
+fn run_step(app: &mut App) -> Vec<Command> {
+    if let Some(l) = &mut app.lesson {
+        l.quiet = None;
+    }
+    let models = match &app.lesson {
+        Some(l) => l.current().models.clone(),
+        None => return Vec::new(),
+    };
+    let kernel = app.lesson.as_ref().is_some_and(|l| l.current().kernel);
+    let mut cmds = Vec::new();
+    // A step about what the scheduler sees turns the kernel's view on first.
+    if kernel && !app.kernel.on && !app.replaying {
+        cmds.push(Command::Kernel(app.kernel.toggle()));
+    }
+    cmds.extend(app.enqueue(&models));
+    cmds
+}
+
+/// Is the lesson waiting for a quiet moment (the loop must tick)?
+pub fn waiting_for_quiet(app: &App) -> bool {
+    app.lesson.as_ref().is_some_and(|l| l.quiet.is_some())
+}
+
+/// A CPU sample while waiting for quiet: run the step once other programs have kept
+/// under [`crate::experiment::verdict::OTHERS_CORES`] for [`QUIET_FOR`].
+pub fn on_cpu(app: &mut App, s: &crate::observe::monitor::CpuSample) -> Vec<Command> {
+    let now = app.now;
+    let Some(q) = app.lesson.as_mut().and_then(|l| l.quiet.as_mut()) else {
+        return Vec::new();
+    };
+    let all: f32 = s.cores.iter().sum();
+    let others = f64::from((all - s.tree_cpu).max(0.0)) / 100.0;
+    q.others = Some(others);
+    if others < crate::experiment::verdict::OTHERS_CORES {
+        let since = *q.quiet_since.get_or_insert(now);
+        if now.saturating_sub(since) >= QUIET_FOR {
+            app.info = Some("the machine is quiet: running the step again".into());
+            return run_step(app);
+        }
+    } else {
+        q.quiet_since = None;
+    }
+    Vec::new()
+}
+
+/// Time passes while waiting for quiet: past the patience, run anyway and say so.
+pub fn on_tick(app: &mut App) -> Vec<Command> {
+    let now = app.now;
+    match app.lesson.as_ref().and_then(|l| l.quiet.as_ref()) {
+        Some(q) if now >= q.until => {
+            app.notice = Some(format!(
+                "other programs stayed busy for {} s: running anyway — the verdict will say if \
+                 it cannot tell",
+                QUIET_PATIENCE.as_secs()
+            ));
+            run_step(app)
+        }
+        _ => Vec::new(),
     }
 }
 

@@ -107,7 +107,13 @@ impl App {
 
     /// Does time need to pass (live elapsed)? Otherwise the loop may sleep until a message.
     pub fn wants_ticks(&self) -> bool {
-        self.active.is_some()
+        self.active.is_some() || lesson_mode::waiting_for_quiet(self)
+    }
+
+    /// What model `m`'s finished run measured, as a verdict reads it (its time, what other
+    /// programs took from it, its threads at once).
+    pub fn evidence(&self, m: Model) -> Option<crate::experiment::verdict::Evidence> {
+        lesson_mode::model_runs(self, m).map(|r| r.evidence)
     }
 
     pub fn is_running(&self) -> bool {
@@ -151,14 +157,15 @@ impl App {
                 if let Some((_, i)) = self.active {
                     self.panels[i].tick(now);
                 }
-                Vec::new()
+                lesson_mode::on_tick(self)
             }
             Msg::Cpu(s) => {
                 if let Some((_, i)) = self.active {
                     self.panels[i].sample(&s);
                 }
+                let cmds = lesson_mode::on_cpu(self, &s);
                 self.cpu.push(s);
-                Vec::new()
+                cmds
             }
             Msg::Run { id, at, ev } => {
                 let Some((aid, i)) = self.active else {
@@ -198,6 +205,14 @@ impl App {
                         self.selected = t;
                     }
                     return next;
+                }
+                Vec::new()
+            }
+            Msg::Witnessed { id, witness } => {
+                if let Some((aid, i)) = self.active
+                    && aid == id
+                {
+                    self.panels[i].witness = Some(*witness);
                 }
                 Vec::new()
             }

@@ -33,6 +33,11 @@ pub enum Msg {
         at: Duration,
         ev: Stamped,
     },
+    /// What a witness saw of run `id` (sent before it ends): interference, concurrency.
+    Witnessed {
+        id: RunId,
+        witness: Box<crate::observe::witness::RunWitness>,
+    },
     /// Run `id`'s thread ended; `Err` when it could not start (bad size, ...).
     RunEnded {
         id: RunId,

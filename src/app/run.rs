@@ -62,6 +62,8 @@ pub struct ModelRun {
     pub timeline: Timeline,
     /// CPU samples taken during the run: sum of cores kept busy by other programs.
     pub others_sum: f64,
+    /// What the run's witness saw (interference, concurrency), when one watched.
+    pub witness: Option<crate::observe::witness::RunWitness>,
     pub samples: u32,
     /// The machine's CPU during the run, on the run's own time axis.
     pub cpu_trace: super::cpu::CpuTrace,
@@ -106,6 +108,7 @@ impl ModelRun {
             workers: Vec::new(),
             timeline: Timeline::default(),
             others_sum: 0.0,
+            witness: None,
             samples: 0,
             cpu_trace: Default::default(),
             runtime: None,

@@ -150,7 +150,11 @@ fn other_programs_busy_is_named() {
     a.update(fin);
     a.selected = 1;
     let e = explain(&a).expect("explained");
-    assert!(e.contains("other programs held 1.5 of 2 cores"), "{e}");
+    // With no run-queue figure, heavy load makes the speed-up inconclusive, said so.
+    assert!(
+        e.contains("inconclusive: other programs kept 1.5 cores busy"),
+        "{e}"
+    );
 }
 
 #[test]

@@ -54,6 +54,7 @@ pub fn compare_command(args: &CompareArgs) -> Result<ExitCode, CliError> {
         repeat: args.repeat as usize,
         spinners,
         chatty: std::io::stderr().is_terminal(),
+        machine: true,
     };
     let every = std::time::Duration::from_millis(crate::observe::SAMPLE_MS);
     let mut kernel = (args.kernel == OnOff::On).then(|| OwnTree::new(every));

@@ -9,8 +9,11 @@ use crate::commands::error::CliError;
 use crate::tui::{self, Extras};
 use crate::ui::theme;
 
-/// List the lessons, or open one.
+/// List the lessons, rehearse them (`--auto`), or open one.
 pub fn lesson_command(args: &LessonArgs) -> Result<ExitCode, CliError> {
+    if args.auto {
+        return super::rehearse::rehearse_command(args);
+    }
     if args.list || args.lesson.is_none() {
         return list(args);
     }

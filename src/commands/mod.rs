@@ -10,6 +10,7 @@ pub mod exec;
 pub mod fidelity;
 pub mod guard;
 pub mod lesson;
+pub mod rehearse;
 pub mod replay;
 pub mod run;
 pub mod serve;

@@ -25,6 +25,9 @@ pub struct Trial<'a> {
     pub spinners: usize,
     /// Show progress on stderr.
     pub chatty: bool,
+    /// Read the machine's counters around each run (what other programs took); off
+    /// where the runs are a test's fakes, which the machine's load has nothing to do with.
+    pub machine: bool,
 }
 
 /// One model's share of a trial as it is measured.
@@ -119,7 +122,7 @@ pub fn measure(
                 }
                 None => false,
             };
-            let machine = MachineWatch::begin();
+            let machine = trial.machine.then(MachineWatch::begin);
             let n = run_number;
             let report = match record {
                 Some(r) => run_with_events_on(runner, &spec, cancel, |ev| r(n, ev)),
@@ -129,7 +132,10 @@ pub fn measure(
                 Some(o) if watching => o.end(),
                 _ => None,
             };
-            let (wall, others) = machine.end();
+            let (wall, others) = match machine {
+                Some(m) => m.end(),
+                None => (f64::INFINITY, None),
+            };
             let report = report?;
             run_number += 1;
             if report.cancelled {
@@ -220,6 +226,7 @@ mod tests {
             repeat,
             spinners: 2,
             chatty: false,
+            machine: false,
         };
         measure(
             runner,
@@ -299,6 +306,7 @@ mod tests {
             repeat: 2,
             spinners: 2,
             chatty: false,
+            machine: false,
         })
     }
 

@@ -85,7 +85,8 @@ impl Row {
                 .interference
                 .unwrap_or_else(|| Interference::of(self.elapsed_median_s, None, None)),
             concurrency: self.concurrency.clone(),
-            waiting: self.waiting,
+            // The kernel's view tells waiting from starved; without it, CPU over wall.
+            waiting: self.kernel.as_ref().map_or(self.waiting, verdict::waits),
             gil: self.gil,
         }
     }

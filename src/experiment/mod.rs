@@ -6,5 +6,7 @@ pub mod classify;
 pub mod compare;
 pub mod comparison;
 pub mod fidelity;
+pub mod judge;
 pub mod lesson;
+pub mod rehearsal;
 pub mod verdict;

@@ -110,6 +110,13 @@ pub struct Evidence {
     pub gil: bool,
 }
 
+/// Work that mostly waited, as the kernel saw its working threads: asleep or on I/O
+/// more than half their time. (Run-queue and lock waits are time wanting a CPU: a
+/// starved or GIL-bound computation is not waiting work.)
+pub fn waits(share: &crate::observe::KernelShare) -> bool {
+    share.io + share.sleep > 0.5
+}
+
 impl Evidence {
     /// Evidence of runs with nothing known beside their times (a test, an old recording).
     pub fn times(model: Model, elapsed_s: Vec<f64>) -> Self {
@@ -143,10 +150,10 @@ impl Evidence {
         let busy_others = others.is_none_or(|o| o >= OTHERS_CORES);
         match (i.runqueue_s, i.runqueue_share) {
             (Some(wait), Some(share)) if share >= RUNQUEUE_SHARE && busy_others => {
-                let who = if self.model == Model::Sequential {
-                    "sequential".to_string()
-                } else {
-                    format!("{}'s workers", self.model)
+                let who = match self.model {
+                    Model::Sequential => "sequential".to_string(),
+                    Model::Threads | Model::Processes => format!("{}' workers", self.model),
+                    m => format!("{m}'s workers"),
                 };
                 let held = match others {
                     Some(o) => format!(

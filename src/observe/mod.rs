@@ -13,6 +13,7 @@ pub mod sampler;
 pub mod share;
 pub mod totals;
 pub mod window;
+pub mod witness;
 
 pub mod thread_state;
 pub use concurrency::Concurrency;

@@ -20,7 +20,7 @@ pub(crate) fn sentences(c: &Comparison) -> Vec<String> {
         if let Some(reason) = r.verdict.reason()
             && c.fastest.as_ref().and_then(|f| f.state.reason()) != Some(reason)
         {
-            out.push(format!("{}'s speed-up is inconclusive: {reason}", r.model));
+            out.push(format!("{} speed-up inconclusive: {reason}", r.model));
         }
     }
     for w in &c.warnings {

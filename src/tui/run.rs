@@ -34,6 +34,7 @@ fn send_or_give_up(tx: &Sender<Msg>, mut msg: Msg, cancel: &CancelToken, patienc
 
 use crate::app::{Msg, RunId};
 use crate::exec::{CancelToken, RunSpec, Runner, Sink};
+use crate::observe::witness::Witness;
 
 /// The run in progress (at most one) and what performs runs.
 pub struct RunJob {
@@ -87,10 +88,22 @@ impl RunJob {
                     };
                     send_or_give_up(&events, msg, &sink_cancel, Duration::ZERO);
                 });
-                let result = runner
-                    .run(&spec, &sink, &cancel)
-                    .map(|_| ())
-                    .map_err(|e| e.to_string());
+                // Watched, so the verdict can tell a run other programs disturbed.
+                let witness = Witness::begin(Duration::from_millis(crate::observe::SAMPLE_MS));
+                let result = runner.run(&spec, &sink, &cancel);
+                if let Ok(report) = &result {
+                    let witness = witness.end(report.elapsed.as_secs_f64());
+                    send_or_give_up(
+                        &ended,
+                        Msg::Witnessed {
+                            id,
+                            witness: Box::new(witness),
+                        },
+                        &cancel,
+                        Duration::from_secs(1),
+                    );
+                }
+                let result = result.map(|_| ()).map_err(|e| e.to_string());
                 // The end must reach a dashboard that still drains (after `c`); one that
                 // is quitting and joining this thread stops draining: give up after 1 s.
                 send_or_give_up(

@@ -25,6 +25,30 @@ pub fn lines(app: &App, width: usize) -> Vec<Line<'static>> {
     let options = step.options();
     let mut out = wrap_spans(vec![Span::styled(step.text.clone(), t.text)], width, 0);
     let guess = l.guess_text();
+    if let Some(q) = &l.quiet {
+        let left = q.until.saturating_sub(app.now).as_secs();
+        let others = q
+            .others
+            .map_or("measuring other programs' load".to_string(), |o| {
+                format!("other programs use {o:.1} cores")
+            });
+        out.extend(wrap_spans(
+            vec![
+                Span::styled("⏳ waiting for a quiet moment: ", t.accent),
+                Span::styled(
+                    format!("{others} · runs once quiet for 2 s, or in {left} s · "),
+                    t.text,
+                ),
+                Span::styled("⏎", t.key),
+                Span::styled(" runs now, ", t.dim),
+                Span::styled("Esc", t.key),
+                Span::styled(" stops waiting", t.dim),
+            ],
+            width,
+            2,
+        ));
+        return out;
+    }
     if let Some(v) = verdict(app) {
         if let Some(q) = &step.predict {
             let mut q = vec![
@@ -52,11 +76,52 @@ pub fn lines(app: &App, width: usize) -> Vec<Line<'static>> {
         out.extend(wrap_spans(
             vec![
                 Span::styled("measured ", t.accent),
-                Span::styled(v.measured.clone(), t.ok),
+                Span::styled(
+                    v.measured.clone(),
+                    if v.state.is_conclusive() {
+                        t.ok
+                    } else {
+                        t.warn
+                    },
+                ),
             ],
             width,
             2,
         ));
+        if let Some(e) = &v.evidence {
+            out.extend(wrap_spans(
+                vec![
+                    Span::styled("because ", t.accent),
+                    Span::styled(e.clone(), t.text),
+                ],
+                width,
+                2,
+            ));
+        }
+        if let Some(reason) = v.state.reason() {
+            // Never ask the class to trust a disturbed measurement: say what disturbed
+            // it, and offer to run again or to wait for a quiet moment.
+            out.extend(wrap_spans(
+                vec![
+                    Span::styled("⚠ inconclusive: ", t.warn),
+                    Span::styled(reason.to_string(), t.text),
+                    Span::styled(" — ", t.dim),
+                    Span::styled("⏎", t.key),
+                    Span::styled(" runs the step again, ", t.dim),
+                    Span::styled("w", t.key),
+                    Span::styled(" waits for a quiet moment", t.dim),
+                ],
+                width,
+                2,
+            ));
+        }
+        for w in &v.warnings {
+            out.extend(wrap_spans(
+                vec![Span::styled(format!("⚠ {w}"), t.warn)],
+                width,
+                2,
+            ));
+        }
         if let (Some(e), Some(r)) = (v.text_disagrees, v.right) {
             out.extend(wrap_spans(
                 vec![Span::styled(

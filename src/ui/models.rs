@@ -203,9 +203,10 @@ fn finished_rows<'a>(app: &'a App, i: usize, width: usize, out: &mut Vec<Row<'a>
                 Span::styled(format!("{s:.2}×"), style.add_modifier(Modifier::BOLD)),
             ];
             let eff = format!("  eff {:.0}%", s / w as f64 * 100.0);
-            // Efficiency is per worker; the loop is one thread and its
-            // speed-up on waits is not a matter of workers.
-            if width >= 15 + eff.len() && p.model != Model::Async {
+            // Efficiency is per worker and per core: waiting work's speed-up comes from
+            // overlapping waits, not cores ("—"), and the loop is one thread.
+            let waiting = app.evidence(p.model).is_some_and(|e| e.waiting);
+            if width >= 15 + eff.len() && p.model != Model::Async && !waiting {
                 v.push(Span::styled(eff, t.text));
             }
             v
@@ -221,6 +222,21 @@ fn finished_rows<'a>(app: &'a App, i: usize, width: usize, out: &mut Vec<Row<'a>
             .is_some_and(|l| !l.current().models.contains(&Model::Sequential));
     if !(no_baseline && app.speedup(i).is_none()) {
         out.push(Row::new(Line::from(speed), 1).hidden_as(Span::styled("speed-up", t.dim)));
+    }
+    // Other programs held the cores this run wanted: its time is not its own.
+    if let Some(e) = app.evidence(p.model)
+        && e.disturbance().is_some()
+    {
+        let i = e.interference;
+        let text = match (i.runqueue_s, i.others_cores) {
+            (Some(w), _) => format!("⚠ waited {w:.2} s for a CPU"),
+            (None, Some(o)) => format!("⚠ others busy {o:.1} cores"),
+            _ => "⚠ disturbed".to_string(),
+        };
+        out.push(
+            Row::new(Line::styled(fit(&text, width), t.warn), 1)
+                .hidden_as(Span::styled("⚠", t.warn)),
+        );
     }
     if let Some(m) = &p.memory {
         out.push(
