@@ -93,6 +93,21 @@ conlab watch --pid 1234\n\nLanes: on a CPU, waiting for a core, blocked on a loc
 CPython's GIL), on I/O, asleep — from /proc/PID/task/TID/{schedstat,wchan}.\n\
 Keys: q quit (stops a program watch started), +/- zoom, ↑/↓ scroll.")]
     Watch(WatchArgs),
+    /// Print a shell completion script: bash, zsh, fish, powershell (or elvish).
+    #[command(
+        after_help = "Install (each shell reads its folder when it starts):\n  \
+conlab completions bash > ~/.local/share/bash-completion/completions/conlab\n  \
+conlab completions zsh > ~/.zfunc/_conlab      (with fpath+=~/.zfunc before compinit in ~/.zshrc)\n  \
+conlab completions fish > ~/.config/fish/completions/conlab.fish\n  \
+conlab completions powershell >> $PROFILE"
+    )]
+    Completions(CompletionsArgs),
+    /// Print conlab's manual page (roff), or write one page per command into a folder.
+    #[command(after_help = "Examples:\n  \
+conlab man | man -l -                           read it now\n  \
+conlab man --out-dir ~/.local/share/man/man1    install conlab.1 and conlab-run.1, …\n  \
+man conlab-run")]
+    Man(ManArgs),
     /// Internal: a process-pool worker (tasks on stdin, events on stdout).
     #[command(hide = true)]
     Worker(WorkerArgs),
@@ -133,7 +148,7 @@ pub struct WorkloadOpts {
     #[arg(long, value_enum, default_value = "on")]
     pub gil: OnOff,
     /// GIL switch interval in milliseconds (CPython's default is 5).
-    #[arg(long, default_value_t = 5.0)]
+    #[arg(long, default_value_t = crate::core::DEFAULT_SWITCH_INTERVAL_MS)]
     pub switch_interval_ms: f64,
     /// HTTP workloads: the embedded server's delay per request, in ms.
     #[arg(long)]
@@ -678,6 +693,21 @@ pub struct WatchArgs {
     /// The program to run and its arguments (after `--`).
     #[arg(last = true, value_name = "CMD")]
     pub command: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Args, Debug)]
+pub struct ManArgs {
+    /// Write conlab.1 and one page per command (conlab-run.1, …) into DIR instead of
+    /// printing conlab.1.
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]

@@ -4,10 +4,19 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
+use clap::error::ErrorKind;
 use conlab::cli::{Cli, Command, TuiArgs};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // `-V` / `--version`: the version and the defaults a bug report needs, not clap's
+        // one line (see commands::version).
+        Err(e) if e.kind() == ErrorKind::DisplayVersion => {
+            return finish(conlab::commands::version::version_command());
+        }
+        Err(e) => e.exit(),
+    };
     // This is conlab: the guard and tied programs are started by re-running it.
     if let Ok(exe) = std::env::current_exe() {
         conlab::sys::guard::install(exe);
@@ -29,7 +38,16 @@ fn main() -> ExitCode {
         Some(Command::Worker(args)) => conlab::commands::worker::worker_command(&args),
         Some(Command::Guard) => conlab::commands::guard::guard_command(),
         Some(Command::Exec(args)) => conlab::commands::exec::exec_command(&args),
+        Some(Command::Completions(args)) => {
+            conlab::commands::completions::completions_command(&args)
+        }
+        Some(Command::Man(args)) => conlab::commands::man::man_command(&args),
     };
+    finish(result)
+}
+
+/// Print an error, set the exit code.
+fn finish(result: Result<ExitCode, conlab::commands::error::CliError>) -> ExitCode {
     // Every group conlab started is stopped and reaped by now: let the guard go.
     conlab::sys::guard::shutdown();
     let code = match result {

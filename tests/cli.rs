@@ -269,3 +269,89 @@ fn a_reader_that_goes_away_ends_the_output_quietly() {
     assert!(!err.contains("panicked"), "{err}");
     assert_eq!(out.status.code(), Some(0), "{err}");
 }
+
+#[test]
+fn completions_bash_is_a_script_naming_the_subcommands() {
+    let out = conlab(&["completions", "bash"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let script = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        script.contains("complete -F _conlab"),
+        "not a bash completion script"
+    );
+    for sub in [
+        "tui",
+        "run",
+        "compare",
+        "shot",
+        "replay",
+        "lesson",
+        "serve",
+        "classify",
+        "fidelity",
+        "watch",
+        "completions",
+        "man",
+    ] {
+        assert!(script.contains(&format!(" {sub} ")), "{sub} is not offered");
+    }
+    assert!(
+        !script.contains("__guard"),
+        "an internal command is offered"
+    );
+    for shell in ["zsh", "fish", "powershell"] {
+        let out = conlab(&["completions", shell]);
+        assert!(out.status.success(), "{shell}: {}", stderr(&out));
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("lesson"),
+            "{shell}"
+        );
+    }
+    let out = conlab(&["completions", "tcsh"]);
+    assert_eq!(out.status.code(), Some(2), "an unknown shell is bad input");
+}
+
+#[test]
+fn man_prints_a_roff_page_and_writes_one_per_command() {
+    let out = conlab(&["man"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let page = String::from_utf8_lossy(&out.stdout);
+    assert!(page.contains(".TH conlab 1"), "no roff title: {page}");
+    for section in [".SH NAME", ".SH SYNOPSIS", ".SH SUBCOMMANDS"] {
+        assert!(page.contains(section), "no {section}");
+    }
+    assert!(page.contains("conlab\\-lesson"), "lesson is not listed");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = conlab(&["man", "--out-dir", dir.path().to_str().expect("utf-8 path")]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    for name in [
+        "conlab.1",
+        "conlab-run.1",
+        "conlab-lesson.1",
+        "conlab-completions.1",
+    ] {
+        let text = std::fs::read_to_string(dir.path().join(name)).expect(name);
+        assert!(text.starts_with(".ie") || text.contains(".TH"), "{name}");
+    }
+    assert!(
+        !dir.path().join("conlab-__guard.1").exists(),
+        "an internal command got a page"
+    );
+}
+
+#[test]
+fn version_names_the_gil_default_and_the_python() {
+    let out = conlab(&["--version"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next(),
+        Some(format!("conlab {}", env!("CARGO_PKG_VERSION")).as_str())
+    );
+    assert!(text.contains("switch interval 5 ms"), "{text}");
+    assert!(text.contains("python:"), "{text}");
+    assert!(text.contains("--python"), "{text}");
+    let short = conlab(&["-V"]);
+    assert_eq!(short.stdout, out.stdout, "-V and --version agree");
+}

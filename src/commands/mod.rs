@@ -4,17 +4,20 @@
 
 pub mod classify;
 pub mod compare;
+pub mod completions;
 pub mod ctrl_c;
 pub mod error;
 pub mod exec;
 pub mod fidelity;
 pub mod guard;
 pub mod lesson;
+pub mod man;
 pub mod rehearse;
 pub mod replay;
 pub mod run;
 pub mod serve;
 pub mod shot;
 pub mod tui;
+pub mod version;
 pub mod watch;
 pub mod worker;

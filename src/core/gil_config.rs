@@ -14,10 +14,14 @@ impl Default for GilConfig {
     fn default() -> Self {
         GilConfig {
             enabled: true,
-            switch_interval: Duration::from_millis(5),
+            switch_interval: Duration::from_secs_f64(DEFAULT_SWITCH_INTERVAL_MS / 1e3),
         }
     }
 }
+
+/// The switch interval when none is given, in ms: CPython's `sys.getswitchinterval()`
+/// default (the `--switch-interval-ms` default; `conlab --version` prints it).
+pub const DEFAULT_SWITCH_INTERVAL_MS: f64 = 5.0;
 
 /// Switch intervals allowed anywhere (flag, lesson, recording, worker), in ms.
 pub const SWITCH_INTERVAL_MS: std::ops::RangeInclusive<f64> = 0.05..=1000.0;
@@ -57,6 +61,10 @@ mod tests {
         assert_eq!(
             GilConfig::interval_from_ms(5.0),
             Ok(Duration::from_millis(5))
+        );
+        assert_eq!(
+            GilConfig::default().switch_interval,
+            Duration::from_millis(5)
         );
     }
 }

@@ -92,6 +92,11 @@ fn min_version() -> String {
 
 /// Run `python` with the probe and check it is recent enough.
 pub fn probe(python: &Path) -> Result<PythonInfo, PythonError> {
+    probe_within(python, PROBE_TIMEOUT)
+}
+
+/// [`probe`], giving up (and killing the probe) after `timeout`.
+pub fn probe_within(python: &Path, timeout: Duration) -> Result<PythonInfo, PythonError> {
     let shown = python.display().to_string();
     let mut child = Command::new(python)
         .args(["-I", "-c", PROBE])
@@ -117,7 +122,7 @@ pub fn probe(python: &Path) -> Result<PythonInfo, PythonError> {
             let _ = tx.send((o, e));
         });
     let got = match reader {
-        Ok(_) => rx.recv_timeout(PROBE_TIMEOUT).ok(),
+        Ok(_) => rx.recv_timeout(timeout).ok(),
         Err(_) => None,
     };
     if got.is_none() {
@@ -127,7 +132,7 @@ pub fn probe(python: &Path) -> Result<PythonInfo, PythonError> {
     let Some((out, err)) = got else {
         return Err(PythonError::NotPython(
             shown,
-            format!("no answer within {} s", PROBE_TIMEOUT.as_secs()),
+            format!("no answer within {} s", timeout.as_secs_f64()),
         ));
     };
     let text = String::from_utf8_lossy(&out);
