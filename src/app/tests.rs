@@ -6,6 +6,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::fixtures::*;
 use super::*;
+use crate::exec::RunEnd;
 
 fn code(c: KeyCode) -> Msg {
     Msg::Key(KeyEvent::new(c, KeyModifiers::NONE))
@@ -175,13 +176,13 @@ fn cancel_clears_the_queue_and_ignores_late_events() {
     let c = a.update(ev(
         id,
         500_000,
-        Event::RunFinished {
+        Event::RunFinished(RunEnd {
             answer: None,
             elapsed_us: 500_000,
             cpu_us: 400_000,
             failed: 0,
             cancelled: true,
-        },
+        }),
     ));
     assert!(c.is_empty(), "nothing more starts after a cancel");
     assert_eq!(

@@ -25,17 +25,12 @@ pub enum SpanKind {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Event {
-    RunStarted {
-        workload: String,
-        model: Model,
-        workers: usize,
-        tasks: usize,
-        gil: bool,
-        switch_interval_ms: f64,
-        size: u64,
-    },
+    RunStarted(RunStart),
     /// A worker (thread or process) came up; `pid` is its process id.
-    WorkerStarted { worker: usize, pid: u32 },
+    WorkerStarted {
+        worker: usize,
+        pid: u32,
+    },
     TaskStarted {
         task: usize,
         worker: usize,
@@ -90,20 +85,40 @@ pub enum Event {
         in_flight: u64,
     },
     /// A free-form measured fact a workload wants shown (e.g. "stage download 1.02 s").
-    Note { key: String, value: String },
+    Note {
+        key: String,
+        value: String,
+    },
     /// What the run measured besides time, sent just before `RunFinished`: peak memory
     /// and threads (sampled during the run) and, for async runs, the loop's lag.
     Measured {
         memory: Option<MemoryStats>,
         loop_lag: Option<LoopStats>,
     },
-    RunFinished {
-        answer: Option<Answer>,
-        elapsed_us: u64,
-        cpu_us: u64,
-        failed: usize,
-        cancelled: bool,
-    },
+    RunFinished(RunEnd),
+}
+
+/// What a run was started with: the first event of every run. Serialised inside its
+/// [`Event::RunStarted`] as if its fields were the variant's own.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunStart {
+    pub workload: String,
+    pub model: Model,
+    pub workers: usize,
+    pub tasks: usize,
+    pub gil: bool,
+    pub switch_interval_ms: f64,
+    pub size: u64,
+}
+
+/// How a run ended: the last event of every run (see [`RunStart`] for its form).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunEnd {
+    pub answer: Option<Answer>,
+    pub elapsed_us: u64,
+    pub cpu_us: u64,
+    pub failed: usize,
+    pub cancelled: bool,
 }
 
 /// An [`Event`] with the engine's timestamp (µs since the run started).

@@ -17,10 +17,10 @@ use crate::ui::wrap::wrap_spans;
 
 /// The panel's lines for an inner width of `width` cells.
 pub fn lines(app: &App, width: usize) -> Vec<Line<'static>> {
-    let Some(l) = &app.lesson else {
+    let Some(l) = &app.lesson() else {
         return Vec::new();
     };
-    let t = &Theme::of(app.theme);
+    let t = &Theme::of(app.theme());
     let step = l.current();
     let options = step.options();
     let mut out = wrap_spans(vec![Span::styled(step.text.clone(), t.text)], width, 0);
@@ -138,8 +138,8 @@ pub fn rows_wanted(app: &App, width: u16) -> u16 {
 }
 
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
-    let Some(l) = &app.lesson else { return };
-    let t = &Theme::of(app.theme);
+    let Some(l) = &app.lesson() else { return };
+    let t = &Theme::of(app.theme());
     let step = l.current();
     let head = format!(
         " lesson {}/{} · {} ",
