@@ -481,6 +481,6 @@ fn a_model_the_workload_is_not_for_is_not_run() {
     }
     assert!(matches!(
         &a.panels[0].state,
-        RunState::Failed(why) if why.starts_with("not for this workload")
+        RunState::Failed(why) if why == "not for this workload (recycle runs under processes)"
     ));
 }

@@ -128,3 +128,42 @@ pub struct Stamped {
     /// Not `flatten`ed: serde's flatten buffers values and cannot carry u128 answers.
     pub event: Event,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn run_start_and_end_read_and_write_as_flat_tagged_objects() {
+        // As the committed recordings hold them: the struct's fields beside the tag.
+        let line = r#"{"type":"run_started","workload":"sleep","model":"threads","workers":2,"tasks":8,"gil":true,"switch_interval_ms":5.0,"size":500}"#;
+        let ev: Event = serde_json::from_str(line).expect("a recorded RunStarted");
+        let Event::RunStarted(r) = &ev else {
+            panic!("{ev:?}")
+        };
+        assert_eq!(
+            (r.model, r.workers, r.tasks, r.size),
+            (Model::Threads, 2, 8, 500)
+        );
+        let back: serde_json::Value = serde_json::to_value(&ev).expect("serialises");
+        let want: serde_json::Value = serde_json::from_str(line).expect("json");
+        assert_eq!(back, want);
+
+        let end = Event::RunFinished(RunEnd {
+            answer: Some(Answer {
+                value: "8".into(),
+                meaning: "tasks".into(),
+            }),
+            elapsed_us: 7,
+            cpu_us: 3,
+            failed: 0,
+            cancelled: false,
+        });
+        let v = serde_json::to_value(&end).expect("serialises");
+        assert_eq!(v["type"], "run_finished");
+        assert_eq!(v["elapsed_us"], 7);
+        assert_eq!(v["answer"]["value"], "8");
+        let again: Event = serde_json::from_value(v).expect("reads back");
+        assert_eq!(again, end);
+    }
+}
