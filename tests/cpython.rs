@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use conlab::core::Runtime;
-use conlab::exec::{CancelToken, Event, Model, RunReport, RunSpec, Runner, Sink, Stamped};
+use conlab::exec::{CancelToken, Event, Model, RunEnd, RunReport, RunSpec, Runner, Sink, Stamped};
 use conlab::runtime::{self, CpythonRunner, RuntimeChoice};
 
 /// Tests that start interpreters take this, so process checks see only their own.
@@ -83,13 +83,13 @@ fn every_workload_answers_as_the_native_runtime_does_in_every_model() {
                 .filter(|e| matches!(e.event, Event::TaskFinished { .. }))
                 .count();
             assert_eq!(finished, tasks, "{w} on {model}: one TaskFinished per task");
-            assert!(matches!(evs[0].event, Event::RunStarted { .. }));
+            assert!(matches!(evs[0].event, Event::RunStarted(_)));
             assert!(matches!(
                 evs.last().map(|e| &e.event),
-                Some(Event::RunFinished {
+                Some(Event::RunFinished(RunEnd {
                     cancelled: false,
                     ..
-                })
+                }))
             ));
         }
     }

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use super::{App, Command, Msg, RunId, Settings};
-use crate::exec::{Event, Model, SpanKind, Stamped};
+use crate::exec::{Event, Model, Offload, RunEnd, RunStart, SpanKind, Stamped};
 use crate::observe::monitor::CpuSample;
 use crate::ui::theme::Theme;
 use crate::workload::Answer;
@@ -13,6 +13,13 @@ pub fn app(workload: &str, workers: usize, gil: bool) -> App {
         Settings::new(workload, 0, workers, gil, 5.0),
         Theme::default(),
     )
+}
+
+/// [`app`] with the async model's `--offload`.
+pub fn offloading(workload: &str, workers: usize, gil: bool, offload: Offload) -> App {
+    let mut a = app(workload, workers, gil);
+    a.settings.asyncio.offload = offload;
+    a
 }
 
 pub fn ev(id: RunId, at_us: u64, event: Event) -> Msg {
@@ -56,7 +63,7 @@ pub fn run_msgs(
     let mut v = vec![ev(
         id,
         0,
-        Event::RunStarted {
+        Event::RunStarted(RunStart {
             workload: "primes".into(),
             model,
             workers,
@@ -64,7 +71,7 @@ pub fn run_msgs(
             gil: true,
             switch_interval_ms: 5.0,
             size: 20_000_000,
-        },
+        }),
     )];
     // Sequential and async (CPU work on the loop) run every task on one lane.
     let lanes = if matches!(model, Model::Sequential | Model::Async) {
@@ -167,7 +174,7 @@ pub fn run_msgs(
     v.push(ev(
         id,
         elapsed_us,
-        Event::RunFinished {
+        Event::RunFinished(RunEnd {
             answer: Some(Answer {
                 value: answer.into(),
                 meaning: "primes below 20,000,000".into(),
@@ -176,7 +183,7 @@ pub fn run_msgs(
             cpu_us,
             failed: 0,
             cancelled: false,
-        },
+        }),
     ));
     v
 }

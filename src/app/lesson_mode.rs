@@ -317,7 +317,7 @@ mod tests {
     use super::*;
     use crate::app::Msg;
     use crate::app::fixtures::{ev, feed, key, started};
-    use crate::exec::Event;
+    use crate::exec::{Event, RunEnd, RunStart};
     use crate::ui::theme::Theme;
     use crate::workload::Answer;
 
@@ -440,24 +440,28 @@ models = ["threads"]
         );
         let cmds = feed(&mut app, vec![key('a')]);
         let id = started(&cmds).expect("step's first model starts");
-        let finish = |us| Event::RunFinished {
-            answer: Some(Answer {
-                value: "1".into(),
-                meaning: "m".into(),
-            }),
-            elapsed_us: us,
-            cpu_us: us,
-            failed: 0,
-            cancelled: false,
+        let finish = |us| {
+            Event::RunFinished(RunEnd {
+                answer: Some(Answer {
+                    value: "1".into(),
+                    meaning: "m".into(),
+                }),
+                elapsed_us: us,
+                cpu_us: us,
+                failed: 0,
+                cancelled: false,
+            })
         };
-        let begin = |model| Event::RunStarted {
-            workload: "primes".into(),
-            model,
-            workers: 2,
-            tasks: 4,
-            gil: false,
-            switch_interval_ms: 5.0,
-            size: 1000,
+        let begin = |model| {
+            Event::RunStarted(RunStart {
+                workload: "primes".into(),
+                model,
+                workers: 2,
+                tasks: 4,
+                gil: false,
+                switch_interval_ms: 5.0,
+                size: 1000,
+            })
         };
         let cmds = feed(
             &mut app,

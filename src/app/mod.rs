@@ -10,6 +10,7 @@ pub mod kernel;
 pub mod keys;
 pub mod lesson_mode;
 mod msg;
+mod read;
 mod run;
 mod settings;
 mod theme_choice;
@@ -29,46 +30,47 @@ use crate::exec::{Event, Model, RunSpec};
 
 const CANCELLING: &str = "cancelling…";
 
-/// All the dashboard's state.
+/// All the dashboard's state. Only [`App::update`] changes it; the rest of the program
+/// reads it through the getters of `read.rs`.
 #[derive(Debug)]
 pub struct App {
-    pub settings: Settings,
+    settings: Settings,
     /// The theme chosen (drawing resolves it into styles).
-    pub theme: ThemeChoice,
+    theme: ThemeChoice,
     /// The selected model panel (index into [`Model::ALL`]).
-    pub selected: usize,
-    pub panels: [ModelRun; Model::ALL.len()],
-    pub cpu: CpuState,
-    pub help: bool,
+    selected: usize,
+    panels: [ModelRun; Model::ALL.len()],
+    cpu: CpuState,
+    help: bool,
     /// Presenter mode (`--present`, `P`): fewer, larger things for a projector.
-    pub present: bool,
+    present: bool,
     /// The terminal's size (for mouse hit-testing).
-    pub size: (u16, u16),
+    size: (u16, u16),
     /// The loop's clock at the last tick.
-    pub now: Duration,
+    now: Duration,
     /// The run in progress: its id and panel.
-    pub active: Option<(RunId, usize)>,
+    active: Option<(RunId, usize)>,
     /// Runs waiting their turn (`a`).
-    pub queue: VecDeque<RunSpec>,
+    queue: VecDeque<RunSpec>,
     /// A classify sample is running: no run starts until it ends (one measurement at a
     /// time, or each skews the other).
-    pub classifying: bool,
+    classifying: bool,
     next_id: RunId,
     /// The panel whose run finished last (the explanation talks about it).
-    pub last_finished: Option<usize>,
+    last_finished: Option<usize>,
     /// A short message for the status line (refusals, errors).
-    pub notice: Option<String>,
+    notice: Option<String>,
     /// A short success or progress message (a screenshot saved, a replay finished);
     /// shown unlike a warning, gone at the next key.
-    pub info: Option<String>,
+    info: Option<String>,
     /// Lesson mode: the lesson and its step.
-    pub lesson: Option<lesson_mode::LessonState>,
+    lesson: Option<lesson_mode::LessonState>,
     /// Replaying a recording: keys that would start runs are refused.
-    pub replaying: bool,
+    replaying: bool,
     /// The last `i` (classify) verdict, shown on the explanation line until a run.
-    pub classified: Option<String>,
+    classified: Option<String>,
     /// The kernel's view of the run's threads (`k`).
-    pub kernel: kernel::KernelView,
+    kernel: kernel::KernelView,
     /// After a run of several models, the panel to select: the one whose timeline
     /// teaches (threads: GIL turns or overlapped waits; processes for tiny tasks).
     teach: Option<usize>,
@@ -152,6 +154,22 @@ impl App {
                 self.size = (w, h);
                 Vec::new()
             }
+            Msg::Select(panel) => {
+                self.selected = panel.min(self.panels.len() - 1);
+                Vec::new()
+            }
+            Msg::Help(on) => {
+                self.help = on;
+                Vec::new()
+            }
+            Msg::Present(on) => {
+                self.present = on;
+                Vec::new()
+            }
+            Msg::Theme(theme) => {
+                self.theme = theme;
+                Vec::new()
+            }
             Msg::Tick(now) => {
                 self.now = now;
                 if let Some((_, i)) = self.active {
@@ -187,7 +205,7 @@ impl App {
                     }
                     _ => {}
                 }
-                if let Event::RunFinished { .. } = ev.event {
+                if let Event::RunFinished(_) = ev.event {
                     self.active = None;
                     if self.notice.as_deref() == Some(CANCELLING) {
                         self.notice = None;
@@ -334,11 +352,7 @@ impl App {
                 self.panels[index_of(m)].state = RunState::Failed(format!(
                     "not for this workload ({} runs under {})",
                     w.name(),
-                    w.models()
-                        .iter()
-                        .map(|m| m.name())
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    w.model_names()
                 ));
                 continue;
             }

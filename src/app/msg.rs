@@ -9,7 +9,7 @@ use crossterm::event::{KeyEvent, MouseEvent};
 use crate::exec::{Model, RunSpec, Stamped};
 use crate::observe::monitor::CpuSample;
 
-use super::Settings;
+use super::{Settings, ThemeChoice};
 
 /// Identifies one run, so late events of a cancelled run are recognised and ignored.
 pub type RunId = u64;
@@ -24,6 +24,14 @@ pub enum Msg {
     /// A left click, located: the model panel under it, if any.
     Click(Option<usize>),
     Resize(u16, u16),
+    /// Select model panel `i` (index into [`Model::ALL`]), as a click on it does.
+    Select(usize),
+    /// Show (`true`) or close the help overlay.
+    Help(bool),
+    /// Presenter mode on or off (`--present`; `P` toggles it).
+    Present(bool),
+    /// Draw with this theme.
+    Theme(ThemeChoice),
     /// Time passes: the loop's clock (since the dashboard started).
     Tick(Duration),
     Cpu(CpuSample),

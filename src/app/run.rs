@@ -227,30 +227,23 @@ impl ModelRun {
 
     /// Apply one engine event sent at loop time `at`.
     pub fn apply(&mut self, at: Duration, s: &Stamped) {
-        if !matches!(s.event, Event::RunStarted { .. }) && self.state != RunState::Running {
+        if !matches!(s.event, Event::RunStarted(_)) && self.state != RunState::Running {
             return;
         }
-        if !matches!(s.event, Event::RunFinished { .. }) {
+        if !matches!(s.event, Event::RunFinished(_)) {
             self.elapsed_us = self.elapsed_us.max(s.at_us);
         }
         match &s.event {
-            Event::RunStarted {
-                workers,
-                tasks,
-                gil,
-                switch_interval_ms,
-                size,
-                ..
-            } => {
+            Event::RunStarted(r) => {
                 self.reset();
                 self.state = RunState::Running;
                 self.origin = Some(at.saturating_sub(Duration::from_micros(s.at_us)));
                 self.config = Some(RunConfig {
-                    workers: *workers,
-                    gil: *gil,
-                    switch_interval_ms: *switch_interval_ms,
-                    tasks: *tasks,
-                    size: *size,
+                    workers: r.workers,
+                    gil: r.gil,
+                    switch_interval_ms: r.switch_interval_ms,
+                    tasks: r.tasks,
+                    size: r.size,
                 });
                 // Sequential runs every task on one thread, whatever `--workers` says; async
                 // runs them on its loop (lane 0), and offloaded work on the pool's workers
@@ -258,8 +251,8 @@ impl ModelRun {
                 let lanes = match self.model {
                     Model::Sequential => 1,
                     Model::Async if self.offload == Offload::None => 1,
-                    Model::Async => *workers + 1,
-                    _ => *workers,
+                    Model::Async => r.workers + 1,
+                    _ => r.workers,
                 };
                 self.workers = vec![WorkerState::default(); lanes.min(MAX_WORKERS_SHOWN)];
                 self.timeline = Timeline::new(lanes);
@@ -359,25 +352,19 @@ impl ModelRun {
                 self.memory = *memory;
                 self.loop_lag = *loop_lag;
             }
-            Event::RunFinished {
-                answer,
-                elapsed_us,
-                cpu_us,
-                failed,
-                cancelled,
-            } => {
-                self.elapsed_us = *elapsed_us;
-                self.cpu_us = Some(*cpu_us);
-                self.answer = answer.clone();
-                self.failed = self.failed.max(*failed);
-                self.timeline.close(*elapsed_us);
+            Event::RunFinished(end) => {
+                self.elapsed_us = end.elapsed_us;
+                self.cpu_us = Some(end.cpu_us);
+                self.answer = end.answer.clone();
+                self.failed = self.failed.max(end.failed);
+                self.timeline.close(end.elapsed_us);
                 for w in &mut self.workers {
                     w.task = None;
                 }
-                self.state = if *cancelled {
+                self.state = if end.cancelled {
                     RunState::Cancelled
-                } else if *failed > 0 || answer.is_none() {
-                    RunState::Failed(format!("{failed} task(s) failed"))
+                } else if end.failed > 0 || end.answer.is_none() {
+                    RunState::Failed(format!("{} task(s) failed", end.failed))
                 } else {
                     RunState::Finished
                 };

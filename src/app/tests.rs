@@ -6,6 +6,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::fixtures::*;
 use super::*;
+use crate::exec::RunEnd;
 
 fn code(c: KeyCode) -> Msg {
     Msg::Key(KeyEvent::new(c, KeyModifiers::NONE))
@@ -179,13 +180,13 @@ fn cancel_clears_the_queue_and_ignores_late_events() {
     let c = a.update(ev(
         id,
         500_000,
-        Event::RunFinished {
+        Event::RunFinished(RunEnd {
             answer: None,
             elapsed_us: 500_000,
             cpu_us: 400_000,
             failed: 0,
             cancelled: true,
-        },
+        }),
     ));
     assert!(c.is_empty(), "nothing more starts after a cancel");
     assert_eq!(
@@ -484,6 +485,6 @@ fn a_model_the_workload_is_not_for_is_not_run() {
     }
     assert!(matches!(
         &a.panels[0].state,
-        RunState::Failed(why) if why.starts_with("not for this workload")
+        RunState::Failed(why) if why == "not for this workload (recycle runs under processes)"
     ));
 }

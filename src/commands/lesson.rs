@@ -36,7 +36,7 @@ pub fn lesson_command(args: &LessonArgs) -> Result<ExitCode, CliError> {
         cpython = runner;
     }
     let mut app = App::new(settings, theme::from_env(args.theme));
-    app.present = args.present;
+    app.update(Msg::Present(args.present));
     app.update(Msg::Lesson(Box::new(lesson)));
     Ok(tui::open(
         app,

@@ -43,7 +43,7 @@ pub fn replay_command(args: &ReplayArgs) -> Result<ExitCode, CliError> {
         Settings::new("primes", 0, 1, true, 5.0),
         theme::from_env(args.theme),
     );
-    app.present = args.present;
+    app.update(Msg::Present(args.present));
     app.update(Msg::Replay(ReplayMsg::Begin));
     Ok(tui::open(
         app,

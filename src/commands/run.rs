@@ -10,7 +10,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use super::ctrl_c::{cancel_on_ctrl_c, cancelled_exit};
 use super::error::CliError;
 use crate::cli::RunArgs;
-use crate::core::Event;
+use crate::core::{Event, RunStart};
 use crate::exec::CancelToken;
 use crate::report::run::{plural, report_json, summary, worker_trouble};
 use crate::runtime::run_with_events_on;
@@ -70,12 +70,12 @@ pub fn run_command(args: &RunArgs) -> Result<ExitCode, CliError> {
         }
         if let Some(pb) = &pb {
             match &ev.event {
-                Event::RunStarted {
+                Event::RunStarted(RunStart {
                     tasks,
                     workload,
                     model,
                     ..
-                } => {
+                }) => {
                     pb.set_length(*tasks as u64);
                     pb.set_style(bar_style());
                     pb.set_message(format!("{workload} on {model}"));

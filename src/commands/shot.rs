@@ -6,6 +6,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use crate::app::Msg;
 use crate::cli::{OnOff, ShotArgs};
 use crate::commands::ctrl_c::cancel_on_ctrl_c;
 use crate::commands::error::CliError;
@@ -48,83 +49,60 @@ impl Scene {
     }
 }
 
+/// The usual scene: the dark theme over the primes recording with the GIL on, at
+/// [`ALL_SIZE`], a still; each scene below says how it differs.
+const PRIMES: Scene = Scene {
+    name: "",
+    recording: "primes-gil-on",
+    theme: ThemeName::Dark,
+    help: false,
+    workload: "primes",
+    gil: true,
+    moving: false,
+    frame: ALL_SIZE,
+    present: false,
+};
+
 const SCENES: &[Scene] = &[
     Scene {
         name: "cpu-gil-on",
-        recording: "primes-gil-on",
-        theme: ThemeName::Dark,
-        help: false,
-        workload: "primes",
-        gil: true,
         moving: true,
-        frame: ALL_SIZE,
-        present: false,
+        ..PRIMES
     },
     Scene {
         name: "cpu-gil-off",
         recording: "primes-gil-off",
-        theme: ThemeName::Dark,
-        help: false,
-        workload: "primes",
         gil: false,
         moving: true,
-        frame: ALL_SIZE,
-        present: false,
+        ..PRIMES
     },
     Scene {
         name: "io-bound",
         recording: "io-gil-on",
-        theme: ThemeName::Dark,
-        help: false,
         workload: "sleep",
-        gil: true,
         moving: true,
-        frame: ALL_SIZE,
-        present: false,
+        ..PRIMES
     },
     Scene {
         name: "help",
-        recording: "primes-gil-on",
-        theme: ThemeName::Dark,
         help: true,
-        workload: "primes",
-        gil: true,
-        moving: false,
-        frame: ALL_SIZE,
-        present: false,
+        ..PRIMES
     },
     Scene {
         name: "light-theme",
-        recording: "primes-gil-on",
         theme: ThemeName::Light,
-        help: false,
-        workload: "primes",
-        gil: true,
-        moving: false,
-        frame: ALL_SIZE,
-        present: false,
+        ..PRIMES
     },
     Scene {
         name: "big-screen",
-        recording: "primes-gil-on",
-        theme: ThemeName::Dark,
-        help: false,
-        workload: "primes",
-        gil: true,
-        moving: false,
         frame: (200, 60),
-        present: false,
+        ..PRIMES
     },
     Scene {
         name: "presenter",
-        recording: "primes-gil-on",
-        theme: ThemeName::Dark,
-        help: false,
-        workload: "primes",
-        gil: true,
-        moving: false,
         frame: (100, 30),
         present: true,
+        ..PRIMES
     },
 ];
 
@@ -223,7 +201,7 @@ fn all_command(args: &ShotArgs, cancel: &CancelToken) -> Result<ExitCode, CliErr
         })?;
         let view = scene.view();
         let mut app = replayed_app(&rec, scene.theme);
-        app.selected = ALL_PANEL;
+        app.update(Msg::Select(ALL_PANEL));
         let buf = render(&mut app, &view);
         let title = title_of(&app);
         let out = write_files(&buf, &args.out, scene.name, &title, scene.theme)?;
@@ -340,8 +318,8 @@ pub fn shot_command(args: &ShotArgs) -> Result<ExitCode, CliError> {
     let name = args.name.clone().unwrap_or_else(|| {
         format!(
             "{}-gil-{}-{}x{}",
-            app.settings.workload().name(),
-            if app.settings.gil { "on" } else { "off" },
+            app.settings().workload().name(),
+            if app.settings().gil { "on" } else { "off" },
             width,
             height
         )
@@ -370,10 +348,10 @@ mod tests {
             let rec = record::load(&path).expect("committed recording loads");
             let view = scene.view();
             let mut app = replayed_app(&rec, scene.theme);
-            app.selected = 1;
+            app.update(Msg::Select(1));
             let a = render(&mut app, &view);
             let mut again = replayed_app(&rec, scene.theme);
-            again.selected = 1;
+            again.update(Msg::Select(1));
             let b = render(&mut again, &view);
             let title = "t";
             assert_eq!(
@@ -409,7 +387,7 @@ mod tests {
                     .expect("committed recording loads");
             let view = scene.view();
             let mut app = replayed_app(&rec, scene.theme);
-            app.selected = ALL_PANEL;
+            app.update(Msg::Select(ALL_PANEL));
             let title = title_of(&app);
             let mut bytes = Vec::new();
             for run in ["a", "b"] {

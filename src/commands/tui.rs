@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use std::sync::Arc;
 
-use crate::app::{App, CpythonAvail, Settings};
+use crate::app::{App, CpythonAvail, Msg, Settings};
 use crate::cli::{OnOff, TuiArgs};
 use crate::commands::error::CliError;
 use crate::core::Runtime;
@@ -36,7 +36,7 @@ pub fn tui_command(args: &TuiArgs) -> Result<ExitCode, CliError> {
         .transpose()
         .map_err(|e| CliError::Usage(format!("{e:#}")))?;
     let mut app = App::new(settings, theme::from_env(args.theme));
-    app.present = args.present;
+    app.update(Msg::Present(args.present));
     Ok(tui::open(
         app,
         Extras {

@@ -25,17 +25,12 @@ pub enum SpanKind {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Event {
-    RunStarted {
-        workload: String,
-        model: Model,
-        workers: usize,
-        tasks: usize,
-        gil: bool,
-        switch_interval_ms: f64,
-        size: u64,
-    },
+    RunStarted(RunStart),
     /// A worker (thread or process) came up; `pid` is its process id.
-    WorkerStarted { worker: usize, pid: u32 },
+    WorkerStarted {
+        worker: usize,
+        pid: u32,
+    },
     TaskStarted {
         task: usize,
         worker: usize,
@@ -90,20 +85,40 @@ pub enum Event {
         in_flight: u64,
     },
     /// A free-form measured fact a workload wants shown (e.g. "stage download 1.02 s").
-    Note { key: String, value: String },
+    Note {
+        key: String,
+        value: String,
+    },
     /// What the run measured besides time, sent just before `RunFinished`: peak memory
     /// and threads (sampled during the run) and, for async runs, the loop's lag.
     Measured {
         memory: Option<MemoryStats>,
         loop_lag: Option<LoopStats>,
     },
-    RunFinished {
-        answer: Option<Answer>,
-        elapsed_us: u64,
-        cpu_us: u64,
-        failed: usize,
-        cancelled: bool,
-    },
+    RunFinished(RunEnd),
+}
+
+/// What a run was started with: the first event of every run. Serialised inside its
+/// [`Event::RunStarted`] as if its fields were the variant's own.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunStart {
+    pub workload: String,
+    pub model: Model,
+    pub workers: usize,
+    pub tasks: usize,
+    pub gil: bool,
+    pub switch_interval_ms: f64,
+    pub size: u64,
+}
+
+/// How a run ended: the last event of every run (see [`RunStart`] for its form).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunEnd {
+    pub answer: Option<Answer>,
+    pub elapsed_us: u64,
+    pub cpu_us: u64,
+    pub failed: usize,
+    pub cancelled: bool,
 }
 
 /// An [`Event`] with the engine's timestamp (µs since the run started).
@@ -112,4 +127,43 @@ pub struct Stamped {
     pub at_us: u64,
     /// Not `flatten`ed: serde's flatten buffers values and cannot carry u128 answers.
     pub event: Event,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn run_start_and_end_read_and_write_as_flat_tagged_objects() {
+        // As the committed recordings hold them: the struct's fields beside the tag.
+        let line = r#"{"type":"run_started","workload":"sleep","model":"threads","workers":2,"tasks":8,"gil":true,"switch_interval_ms":5.0,"size":500}"#;
+        let ev: Event = serde_json::from_str(line).expect("a recorded RunStarted");
+        let Event::RunStarted(r) = &ev else {
+            panic!("{ev:?}")
+        };
+        assert_eq!(
+            (r.model, r.workers, r.tasks, r.size),
+            (Model::Threads, 2, 8, 500)
+        );
+        let back: serde_json::Value = serde_json::to_value(&ev).expect("serialises");
+        let want: serde_json::Value = serde_json::from_str(line).expect("json");
+        assert_eq!(back, want);
+
+        let end = Event::RunFinished(RunEnd {
+            answer: Some(Answer {
+                value: "8".into(),
+                meaning: "tasks".into(),
+            }),
+            elapsed_us: 7,
+            cpu_us: 3,
+            failed: 0,
+            cancelled: false,
+        });
+        let v = serde_json::to_value(&end).expect("serialises");
+        assert_eq!(v["type"], "run_finished");
+        assert_eq!(v["elapsed_us"], 7);
+        assert_eq!(v["answer"]["value"], "8");
+        let again: Event = serde_json::from_value(v).expect("reads back");
+        assert_eq!(again, end);
+    }
 }

@@ -39,7 +39,7 @@ pub fn spark(
 }
 
 /// 20000000 → "20,000,000".
-pub fn thousands(n: u64) -> String {
+pub fn thousands(n: u128) -> String {
     let s = n.to_string();
     let mut out = String::with_capacity(s.len() + s.len() / 3);
     for (i, c) in s.chars().enumerate() {
@@ -110,6 +110,8 @@ mod tests {
     fn numbers_read_well() {
         assert_eq!(thousands(20_000_000), "20,000,000");
         assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1,000");
+        assert_eq!(thousands(u128::MAX / 10u128.pow(30)), "340,282,366");
         assert_eq!(secs(3_102_000), "3.102 s");
         assert_eq!(fit("abcdef", 4), "abc…");
         assert_eq!(spark([0u8, 100].into_iter(), 4), "   █");

@@ -17,7 +17,7 @@ mod units;
 
 pub use code_kind::CodeKind;
 pub use error::{LabError, TaskError};
-pub use event::{Event, SpanKind, Stamped};
+pub use event::{Event, RunEnd, RunStart, SpanKind, Stamped};
 pub use gil_config::{DEFAULT_SWITCH_INTERVAL_MS, GilConfig, SWITCH_INTERVAL_MS};
 pub use machine::default_workers;
 pub use measures::{LoopStats, MemoryStats};

@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use super::{CancelToken, Sink};
-use super::{RunError, RunReport, RunSpec, Runner};
-use crate::core::{Answer, Event, Model, TaskOutput};
+use super::{RunError, RunReport, RunResult, RunSpec, Runner};
+use crate::core::{Answer, Event, Model, RunEnd, RunStart, TaskOutput};
 
 /// What one model's run takes under the mock.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -74,12 +74,7 @@ impl MockRunner {
 }
 
 impl Runner for MockRunner {
-    fn run(
-        &self,
-        spec: &RunSpec,
-        sink: &Sink,
-        _cancel: &CancelToken,
-    ) -> Result<RunReport, RunError> {
+    fn run(&self, spec: &RunSpec, sink: &Sink, _cancel: &CancelToken) -> RunResult {
         let took = self
             .takes
             .iter()
@@ -104,7 +99,7 @@ impl Runner for MockRunner {
         let sink = sink.restarted();
         sink.emit_at(
             0,
-            Event::RunStarted {
+            Event::RunStarted(RunStart {
                 workload: spec.workload.clone(),
                 model: spec.model,
                 workers,
@@ -112,7 +107,7 @@ impl Runner for MockRunner {
                 gil: spec.gil.enabled,
                 switch_interval_ms: spec.gil.switch_interval.as_secs_f64() * 1e3,
                 size: spec.args.size,
-            },
+            }),
         );
         let answer = Answer {
             value: self.answer.clone(),
@@ -152,13 +147,13 @@ impl Runner for MockRunner {
         let answer = (!took.failed).then_some(answer);
         sink.emit_at(
             us(took.elapsed),
-            Event::RunFinished {
+            Event::RunFinished(RunEnd {
                 answer: answer.clone(),
                 elapsed_us: us(took.elapsed),
                 cpu_us: us(took.cpu),
                 failed: failures.len(),
                 cancelled: false,
-            },
+            }),
         );
         Ok(RunReport {
             workload: spec.workload.clone(),
@@ -229,7 +224,7 @@ mod tests {
         assert_eq!(events.len(), 1 + 2 * 4 + 1);
         assert!(matches!(
             events[0].event,
-            Event::RunStarted { tasks: 4, .. }
+            Event::RunStarted(RunStart { tasks: 4, .. })
         ));
         assert!(matches!(
             events[2].event,

@@ -32,7 +32,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-pub use crate::core::{Event, GilConfig, Model, SpanKind, Stamped, TaskError};
+pub use crate::core::{Event, GilConfig, Model, RunEnd, RunStart, SpanKind, Stamped, TaskError};
 pub use asyncio::{AsyncCtx, AsyncOpts, Offload, TaskFuture};
 pub use bystanders::Bystanders;
 pub use cancel::{CancelToken, HookGuard};
@@ -100,8 +100,7 @@ pub struct Job<'a> {
 /// here, another runtime, or a test's mock). Implementations emit the same [`Event`]s into
 /// the sink, so nothing above this trait knows which one ran.
 pub trait Runner: Send + Sync {
-    fn run(&self, spec: &RunSpec, sink: &Sink, cancel: &CancelToken)
-    -> Result<RunReport, RunError>;
+    fn run(&self, spec: &RunSpec, sink: &Sink, cancel: &CancelToken) -> RunResult;
 }
 
 /// The measured outcome of one run.
@@ -148,6 +147,9 @@ impl RunReport {
     }
 }
 
+/// What a run ends with: its report, or why it could not start.
+pub type RunResult = Result<RunReport, RunError>;
+
 /// Why a run could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
@@ -187,7 +189,7 @@ pub fn run_workload(
     spec: &RunSpec,
     sink: &Sink,
     cancel: &CancelToken,
-) -> Result<RunReport, RunError> {
+) -> RunResult {
     if !w.models().contains(&spec.model) {
         return Err(unsupported(w, spec.model));
     }
@@ -196,7 +198,7 @@ pub fn run_workload(
     let plan = w.plan(&args).map_err(RunError::Plan)?;
     let busy = BusyTally::default();
     let sink = busy.wrap(&sink.restarted());
-    sink.emit(Event::RunStarted {
+    sink.emit(Event::RunStarted(RunStart {
         workload: w.name().to_string(),
         model: spec.model,
         workers: args.workers,
@@ -204,7 +206,7 @@ pub fn run_workload(
         gil: spec.gil.enabled,
         switch_interval_ms: spec.gil.switch_interval.as_secs_f64() * 1e3,
         size: args.size,
-    });
+    }));
     // Threads already running (the dashboard's own) are not the run's: their CPU is left out.
     let bystanders = Bystanders::now();
     let sampler = memory::Sampler::start();
@@ -352,13 +354,13 @@ pub fn finish_run(
         memory: end.memory,
         loop_lag: end.loop_lag,
     });
-    sink.emit(Event::RunFinished {
+    sink.emit(Event::RunFinished(RunEnd {
         answer: answer.clone(),
         elapsed_us: end.elapsed.as_micros() as u64,
         cpu_us: end.cpu.as_micros() as u64,
         failed: end.failures.len(),
         cancelled: end.cancelled,
-    });
+    }));
     RunReport {
         workload: w.name().to_string(),
         model,
@@ -383,12 +385,7 @@ pub fn unsupported(w: &dyn Workload, model: Model) -> RunError {
     RunError::Unsupported {
         workload: w.name().to_string(),
         model,
-        supported: w
-            .models()
-            .iter()
-            .map(|m| m.name())
-            .collect::<Vec<_>>()
-            .join(", "),
+        supported: w.model_names(),
     }
 }
 

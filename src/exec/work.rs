@@ -193,6 +193,11 @@ pub trait Workload: Send + Sync {
     fn models(&self) -> &'static [Model] {
         &Model::ALL
     }
+    /// [`Workload::models`] as words for a refusal: "sequential, threads, processes".
+    fn model_names(&self) -> String {
+        let names: Vec<_> = self.models().iter().map(|m| m.name()).collect();
+        names.join(", ")
+    }
     /// Variants this workload accepts for `--variant` (empty: none).
     fn variants(&self) -> &'static [&'static str] {
         &[]

@@ -87,11 +87,7 @@ pub fn measure(
         return Err(LabError::Refused(format!(
             "none of the models asked for runs {}; it runs under: {}",
             w.name(),
-            w.models()
-                .iter()
-                .map(|m| m.name())
-                .collect::<Vec<_>>()
-                .join(", ")
+            w.model_names()
         )));
     }
     for round in 0..trial.repeat {

@@ -205,7 +205,7 @@ pub fn trace_note(path: &Path, s: trace::TraceSummary) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::{Event, Model};
+    use crate::core::{Event, Model, RunStart};
 
     #[test]
     fn keeps_events_and_cpu_samples_in_both_files() {
@@ -218,7 +218,7 @@ mod tests {
             0,
             &Stamped {
                 at_us: 0,
-                event: Event::RunStarted {
+                event: Event::RunStarted(RunStart {
                     workload: "sleep".into(),
                     model: Model::Threads,
                     workers: 1,
@@ -226,7 +226,7 @@ mod tests {
                     gil: true,
                     switch_interval_ms: 5.0,
                     size: 1,
-                },
+                }),
             },
         );
         // The forwarder hands samples on as they come: feed one through the same path.

@@ -13,7 +13,7 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 
 use crate::core::lines::{Line, MAX_LINE, read_line_capped};
-use crate::exec::{Event, Stamped};
+use crate::exec::{Event, RunEnd, RunStart, Stamped};
 
 /// The format version this build writes and the newest it reads.
 pub const VERSION: u32 = 1;
@@ -291,12 +291,12 @@ pub fn check_entry(entry: &Entry) -> Result<(), String> {
     };
     time("at_us", event.at_us)?;
     match &event.event {
-        Event::RunStarted {
+        Event::RunStarted(RunStart {
             workers,
             tasks,
             switch_interval_ms,
             ..
-        } => {
+        }) => {
             if !(1..=crate::workload::MAX_WORKERS).contains(workers) {
                 return Err(format!(
                     "workers {workers} is out of range (allowed 1..={})",
@@ -343,9 +343,9 @@ pub fn check_entry(entry: &Entry) -> Result<(), String> {
             time("wall_us", *wall_us)?;
             time("cpu_us", *cpu_us)
         }
-        Event::RunFinished {
+        Event::RunFinished(RunEnd {
             elapsed_us, cpu_us, ..
-        } => {
+        }) => {
             time("elapsed_us", *elapsed_us)?;
             time("cpu_us", *cpu_us)
         }

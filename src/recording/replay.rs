@@ -62,22 +62,18 @@ impl Player {
                 // A watch recording's entries: `conlab replay` plays those in the watch screen.
                 Entry::Watch { .. } | Entry::Kernel { .. } => {}
                 Entry::Event { run, event, .. } => {
-                    if let Event::RunStarted {
-                        workload,
-                        model,
-                        workers,
-                        tasks,
-                        gil,
-                        switch_interval_ms,
-                        size,
-                    } = &event.event
-                    {
-                        let mut settings =
-                            Settings::new(workload, *size, *workers, *gil, *switch_interval_ms);
-                        settings.tasks = *tasks;
+                    if let Event::RunStarted(r) = &event.event {
+                        let mut settings = Settings::new(
+                            &r.workload,
+                            r.size,
+                            r.workers,
+                            r.gil,
+                            r.switch_interval_ms,
+                        );
+                        settings.tasks = r.tasks;
                         let replay = ReplayMsg::Run {
                             settings: Box::new(settings),
-                            model: *model,
+                            model: r.model,
                         };
                         // The Start command is not carried out — the recorded events stand
                         // in for the run — but its id is where they go.
@@ -112,6 +108,7 @@ impl Player {
 mod tests {
     use super::*;
     use crate::exec::{Model, Stamped};
+    use crate::exec::{RunEnd, RunStart};
     use crate::recording::record::Header;
     use crate::ui::theme::Theme;
     use crate::workload::{Answer, TaskOutput};
@@ -122,24 +119,28 @@ mod tests {
             run,
             event: Stamped { at_us: t_us, event },
         };
-        let started = |model| Event::RunStarted {
-            workload: "primes".into(),
-            model,
-            workers: 2,
-            tasks: 1,
-            gil: true,
-            switch_interval_ms: 5.0,
-            size: 1000,
+        let started = |model| {
+            Event::RunStarted(RunStart {
+                workload: "primes".into(),
+                model,
+                workers: 2,
+                tasks: 1,
+                gil: true,
+                switch_interval_ms: 5.0,
+                size: 1000,
+            })
         };
-        let finished = |us| Event::RunFinished {
-            answer: Some(Answer {
-                value: "168".into(),
-                meaning: "primes below 1,000".into(),
-            }),
-            elapsed_us: us,
-            cpu_us: us,
-            failed: 0,
-            cancelled: false,
+        let finished = |us| {
+            Event::RunFinished(RunEnd {
+                answer: Some(Answer {
+                    value: "168".into(),
+                    meaning: "primes below 1,000".into(),
+                }),
+                elapsed_us: us,
+                cpu_us: us,
+                failed: 0,
+                cancelled: false,
+            })
         };
         let task = |worker| Event::TaskFinished {
             task: 0,
@@ -173,11 +174,11 @@ mod tests {
     fn replay_fills_the_recorded_panels() {
         let mut app = App::new(Settings::new("sleep", 0, 1, false, 5.0), Theme::default());
         Player::new(rec()).play_all(&mut app);
-        assert_eq!(app.settings.workload().name(), "primes");
+        assert_eq!(app.settings().workload().name(), "primes");
         assert_eq!(app.speedup(2), Some(2.0));
         assert_eq!(app.answers_agree(), Some(true));
         assert!(!app.is_running());
-        assert_eq!(app.cpu.cores(), 2);
+        assert_eq!(app.cpu().cores(), 2);
     }
 
     #[test]

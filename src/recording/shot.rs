@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 
-use crate::app::{App, Settings};
+use crate::app::{App, Msg, Settings};
 use crate::exec::{CancelToken, RunSpec, Sink, Stamped};
 use crate::frame::animate::{Animation, Loop};
 use crate::frame::cast::Cast;
@@ -64,9 +64,9 @@ pub fn replayed_app(rec: &Recording, theme: ThemeName) -> App {
 
 /// Render `app` into a buffer of the view's size.
 pub fn render(app: &mut App, view: &View) -> Buffer {
-    app.size = (view.width, view.height);
-    app.help = view.help;
-    app.present = view.present;
+    app.update(Msg::Resize(view.width, view.height));
+    app.update(Msg::Help(view.help));
+    app.update(Msg::Present(view.present));
     let area = Rect::new(0, 0, view.width, view.height);
     let mut buf = Buffer::empty(area);
     ui::render(app, area, &mut buf);
@@ -98,7 +98,7 @@ pub fn write_files(
 /// The window title drawn atop a screenshot, from what the app shows (the one place this
 /// format is written).
 pub fn title_of(app: &App) -> String {
-    let s = &app.settings;
+    let s = &app.settings();
     format!(
         "conlab — {} · {} workers · GIL {}",
         s.workload().name(),
@@ -182,7 +182,7 @@ pub fn play_frames(
     }
     player.play_all(&mut app);
     if let Some(panel) = final_panel {
-        app.selected = panel;
+        app.update(Msg::Select(panel));
     }
     let at_s = (last + 1) as f64 / motion.fps;
     each(&render(&mut app, view), at_s);
@@ -234,41 +234,27 @@ pub fn write_motion(
     })
     .map_err(anyhow::Error::msg)?;
     let mut written = Vec::new();
-    let write = |path: &Path, body: &str| -> anyhow::Result<()> {
+    let mut write = |path: &Path, stored: usize, body: String| -> anyhow::Result<()> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)
                 .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
         }
-        std::fs::write(path, body)
-            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))
+        std::fs::write(path, &body)
+            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+        let bytes = body.len();
+        let stats = MotionStats {
+            frames,
+            stored,
+            bytes,
+        };
+        written.push((path.to_path_buf(), stats));
+        Ok(())
     };
     if let (Some(a), Some((path, loops))) = (anim, &out.svg) {
-        let stored = a.pictures();
-        let body = a.finish(cycle, *loops);
-        write(path, &body)?;
-        let bytes = body.len();
-        written.push((
-            path.clone(),
-            MotionStats {
-                frames,
-                stored,
-                bytes,
-            },
-        ));
+        write(path, a.pictures(), a.finish(cycle, *loops))?;
     }
     if let (Some(c), Some(path)) = (cast, &out.cast) {
-        let stored = c.events();
-        let body = c.finish(cycle);
-        write(path, &body)?;
-        let bytes = body.len();
-        written.push((
-            path.clone(),
-            MotionStats {
-                frames,
-                stored,
-                bytes,
-            },
-        ));
+        write(path, c.events(), c.finish(cycle))?;
     }
     Ok(written)
 }

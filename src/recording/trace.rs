@@ -188,7 +188,7 @@ impl<W: Write> TraceWriter<W> {
     /// An engine event of run number `run`, received at `t_us` (trace time). The run's
     /// own times place it: the receipt time only anchors the run's start.
     pub fn event(&mut self, run: u32, t_us: u64, ev: &Stamped) {
-        if matches!(ev.event, Event::RunStarted { .. }) {
+        if matches!(ev.event, Event::RunStarted(_)) {
             self.run_started(run, t_us.saturating_sub(ev.at_us), ev);
         }
         let Some(track) = self.runs.get(&run) else {
@@ -212,7 +212,7 @@ impl<W: Write> TraceWriter<W> {
         let now = at(ev.at_us);
         let base = RunTrack::pid(run);
         match &ev.event {
-            Event::RunStarted { .. } => {}
+            Event::RunStarted(_) => {}
             Event::WorkerStarted { worker, pid } => {
                 let (p, t) = self.worker_track(run, *worker, Some(*pid));
                 self.put(
@@ -317,41 +317,31 @@ impl<W: Write> TraceWriter<W> {
                     "pid": base, "tid": base, "args": {"value": value}}),
                 );
             }
-            Event::RunFinished {
-                answer,
-                elapsed_us,
-                cpu_us,
-                failed,
-                cancelled,
-            } => {
+            Event::RunFinished(end) => {
                 let start = at(0);
+                let answer = end
+                    .answer
+                    .as_ref()
+                    .map(|a| format!("{} ({})", a.value, a.meaning));
                 self.put(json!({"ph": "X", "name": "run", "cat": "run", "ts": start,
-                    "dur": *elapsed_us, "pid": base, "tid": base,
-                    "args": {"answer": answer.as_ref().map(|a| format!("{} ({})", a.value, a.meaning)),
-                        "elapsed_s": *elapsed_us as f64 / 1e6, "cpu_s": *cpu_us as f64 / 1e6,
-                        "failed": failed, "cancelled": cancelled}}));
+                    "dur": end.elapsed_us, "pid": base, "tid": base,
+                    "args": {"answer": answer,
+                        "elapsed_s": end.elapsed_us as f64 / 1e6, "cpu_s": end.cpu_us as f64 / 1e6,
+                        "failed": end.failed, "cancelled": end.cancelled}}));
             }
         }
     }
 
     fn run_started(&mut self, run: u32, offset_us: u64, ev: &Stamped) {
-        let Event::RunStarted {
-            workload,
-            model,
-            workers,
-            tasks,
-            gil,
-            switch_interval_ms,
-            size,
-        } = &ev.event
-        else {
+        let Event::RunStarted(r) = &ev.event else {
             return;
         };
+
         self.runs.insert(
             run,
             RunTrack {
                 offset_us,
-                model: *model,
+                model: r.model,
                 named: HashSet::new(),
                 open: HashMap::new(),
                 done: 0,
@@ -359,25 +349,28 @@ impl<W: Write> TraceWriter<W> {
             },
         );
         let pid = RunTrack::pid(run);
-        let gil_text = if *gil {
-            format!("GIL on ({switch_interval_ms} ms switch interval)")
+        let gil_text = if r.gil {
+            format!("GIL on ({} ms switch interval)", r.switch_interval_ms)
         } else {
             "GIL off".to_string()
         };
         let name = format!(
-            "run {}: {workload} · {model} · {} · {gil_text}",
+            "run {}: {} · {} · {} · {gil_text}",
             run + 1,
-            plural(*workers, "worker")
+            r.workload,
+            r.model,
+            plural(r.workers, "worker")
         );
-        let labels = format!("size {size}, {}", plural(*tasks, "task"));
+        let labels = format!("size {}, {}", r.size, plural(r.tasks, "task"));
         self.meta("process_name", pid, pid, json!({"name": name}));
         self.meta("process_labels", pid, pid, json!({"labels": labels}));
         self.meta("process_sort_index", pid, pid, json!({"sort_index": pid}));
         self.meta("thread_name", pid, pid, json!({"name": "run"}));
         self.meta("thread_sort_index", pid, pid, json!({"sort_index": 0}));
         self.settings.push(json!({
-            "run": run + 1, "workload": workload, "model": model, "workers": workers,
-            "tasks": tasks, "size": size, "gil": gil, "switch_interval_ms": switch_interval_ms,
+            "run": run + 1, "workload": r.workload, "model": r.model, "workers": r.workers,
+            "tasks": r.tasks, "size": r.size, "gil": r.gil,
+            "switch_interval_ms": r.switch_interval_ms,
             "start_us": offset_us,
         }));
     }
@@ -462,6 +455,7 @@ impl<W: Write> TraceWriter<W> {
 mod tests {
     use super::*;
     use crate::core::{Answer, TaskOutput};
+    use crate::core::{RunEnd, RunStart};
 
     fn st(at_us: u64, event: Event) -> Stamped {
         Stamped { at_us, event }
@@ -471,7 +465,7 @@ mod tests {
     fn run_events(model: Model) -> Vec<Stamped> {
         let mut v = vec![st(
             0,
-            Event::RunStarted {
+            Event::RunStarted(RunStart {
                 workload: "primes".into(),
                 model,
                 workers: 2,
@@ -479,7 +473,7 @@ mod tests {
                 gil: true,
                 switch_interval_ms: 5.0,
                 size: 1000,
-            },
+            }),
         )];
         for w in 0..2 {
             let pid = if model == Model::Processes {
@@ -532,7 +526,7 @@ mod tests {
         }
         v.push(st(
             1010,
-            Event::RunFinished {
+            Event::RunFinished(RunEnd {
                 answer: Some(Answer {
                     value: "168".into(),
                     meaning: "primes below 1,000".into(),
@@ -541,7 +535,7 @@ mod tests {
                 cpu_us: 1400,
                 failed: 0,
                 cancelled: false,
-            },
+            }),
         ));
         v
     }

@@ -16,8 +16,8 @@ use super::child::{self, Line, Tail};
 use super::protocol::{self, DriverEvent, Step, Translator, monotonic_us};
 use super::python::PythonInfo;
 use super::sizes;
-use crate::core::Event;
-use crate::exec::{CancelToken, RunError, RunReport, RunSpec, Runner, Sink, cpu_now};
+use crate::core::{Event, RunStart};
+use crate::exec::{CancelToken, RunError, RunResult, RunSpec, Runner, Sink, cpu_now};
 use crate::workload;
 
 /// The driver's source, embedded so an installed conlab works anywhere.
@@ -238,12 +238,7 @@ impl CpythonRunner {
 }
 
 impl Runner for CpythonRunner {
-    fn run(
-        &self,
-        spec: &RunSpec,
-        sink: &Sink,
-        cancel: &CancelToken,
-    ) -> Result<RunReport, RunError> {
+    fn run(&self, spec: &RunSpec, sink: &Sink, cancel: &CancelToken) -> RunResult {
         let w = workload::find(&spec.workload).ok_or_else(|| RunError::UnknownWorkload {
             name: spec.workload.clone(),
             known: sizes::SUPPORTED.join(", "),
@@ -352,7 +347,7 @@ impl Runner for CpythonRunner {
         let sink = sink.restarted();
         let mono0 = monotonic_us();
         let t0 = Instant::now();
-        sink.emit(Event::RunStarted {
+        sink.emit(Event::RunStarted(RunStart {
             workload: w.name().to_string(),
             model: spec.model,
             workers: args.workers,
@@ -360,7 +355,7 @@ impl Runner for CpythonRunner {
             gil,
             switch_interval_ms: switch_interval_s * 1e3,
             size: args.size,
-        });
+        }));
         // Which interpreter ran it, for readers that only see events (a replay, a shot).
         sink.emit(Event::Note {
             key: RUNTIME_NOTE.into(),

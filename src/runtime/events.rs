@@ -2,7 +2,7 @@
 //! headless reader of runs (run, compare, classify, fidelity) is built on.
 
 use crate::core::Stamped;
-use crate::exec::{CancelToken, RunError, RunReport, RunSpec, Runner, Sink};
+use crate::exec::{CancelToken, RunError, RunResult, RunSpec, Runner, Sink};
 
 /// Run a spec on the native engine on a background thread, feeding its events to
 /// `on_event` on this one.
@@ -10,7 +10,7 @@ pub fn run_with_events(
     spec: &RunSpec,
     cancel: &CancelToken,
     on_event: impl FnMut(&Stamped),
-) -> Result<RunReport, RunError> {
+) -> RunResult {
     run_with_events_on(&crate::runtime::NativeRunner, spec, cancel, on_event)
 }
 
@@ -20,7 +20,7 @@ pub fn run_with_events_on(
     spec: &RunSpec,
     cancel: &CancelToken,
     mut on_event: impl FnMut(&Stamped),
-) -> Result<RunReport, RunError> {
+) -> RunResult {
     let (tx, rx) = crossbeam_channel::unbounded::<Stamped>();
     let sink = Sink::channel(tx, |s| s);
     std::thread::scope(|scope| {

@@ -2,12 +2,12 @@
 //! process's threads or in its worker processes. It sits above both `exec` (which runs a
 //! `&dyn Workload`) and `workload` (the catalog), so neither depends on the other.
 
-use crate::exec::{self, CancelToken, RunError, RunReport, RunSpec, Runner, Sink};
+use crate::exec::{self, CancelToken, RunError, RunResult, RunSpec, Runner, Sink};
 use crate::workload;
 
 /// Run one spec to the end (or until cancelled), emitting events into `sink`; the
 /// workload is looked up in the catalog by the spec's name.
-pub fn run(spec: &RunSpec, sink: &Sink, cancel: &CancelToken) -> Result<RunReport, RunError> {
+pub fn run(spec: &RunSpec, sink: &Sink, cancel: &CancelToken) -> RunResult {
     let w = workload::find(&spec.workload).ok_or_else(|| RunError::UnknownWorkload {
         name: spec.workload.clone(),
         known: workload::names().join(", "),
@@ -20,12 +20,7 @@ pub fn run(spec: &RunSpec, sink: &Sink, cancel: &CancelToken) -> Result<RunRepor
 pub struct NativeRunner;
 
 impl Runner for NativeRunner {
-    fn run(
-        &self,
-        spec: &RunSpec,
-        sink: &Sink,
-        cancel: &CancelToken,
-    ) -> Result<RunReport, RunError> {
+    fn run(&self, spec: &RunSpec, sink: &Sink, cancel: &CancelToken) -> RunResult {
         run(spec, sink, cancel)
     }
 }

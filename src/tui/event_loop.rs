@@ -159,7 +159,7 @@ pub fn run_loop_with<B: Backend>(
                 match cmd {
                     Command::Start { id, spec } => {
                         // The settings name the runtime; the run goes to its runner.
-                        runs.set_runner(match (app.settings.runtime, &cpython) {
+                        runs.set_runner(match (app.settings().runtime, &cpython) {
                             (Runtime::Cpython, Some(c)) => c.clone(),
                             _ => native.clone(),
                         });
@@ -195,7 +195,9 @@ pub fn run_loop_with<B: Backend>(
                 .shots_dir
                 .clone()
                 .unwrap_or_else(|| PathBuf::from("screenshots"));
-            let size = terminal.size().unwrap_or(Size::new(app.size.0, app.size.1));
+            let size = terminal
+                .size()
+                .unwrap_or(Size::new(app.size().0, app.size().1));
             handle(screenshot::save(app, size, &dir), app);
             dirty = true;
         }

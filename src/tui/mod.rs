@@ -110,7 +110,7 @@ fn run_dashboard<B: Backend>(
 pub fn quit_summary(app: &App) -> String {
     use crate::app::RunState;
     let lines: Vec<String> = app
-        .panels
+        .panels()
         .iter()
         .filter_map(|p| {
             let what = match &p.state {
@@ -135,8 +135,8 @@ pub fn quit_summary(app: &App) -> String {
     } else {
         format!(
             "dashboard closed; {} on {} worker(s):\n{}",
-            app.settings.workload().name(),
-            app.settings.workers,
+            app.settings().workload().name(),
+            app.settings().workers,
             lines.join("\n")
         )
     }

@@ -23,7 +23,7 @@ fn write(app: &App, size: Size, dir: &Path) -> anyhow::Result<PathBuf> {
         dir,
         &format!("conlab-{}", timestamp()),
         &crate::recording::shot::title_of(app),
-        app.theme.name,
+        app.theme().name,
     )
 }
 

@@ -11,7 +11,7 @@ use super::*;
 use crate::app::Settings;
 use crate::exec::CancelToken;
 use crate::exec::mock::MockRunner;
-use crate::exec::{Event, Model, RunError, RunReport, RunSpec, Runner, Sink, Stamped};
+use crate::exec::{Event, Model, RunResult, RunSpec, Runner, Sink, Stamped};
 use crate::recording::record::Recorder;
 use crate::ui::theme;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -67,9 +67,9 @@ fn s_saves_the_frame_and_says_where() {
         );
     }
     assert!(
-        app.info.as_deref().is_some_and(|n| n.contains("saved")),
+        app.info().is_some_and(|n| n.contains("saved")),
         "{:?}",
-        app.info
+        app.info()
     );
 }
 
@@ -224,12 +224,7 @@ struct QuitAfter {
 }
 
 impl Runner for QuitAfter {
-    fn run(
-        &self,
-        spec: &RunSpec,
-        sink: &Sink,
-        cancel: &CancelToken,
-    ) -> Result<RunReport, RunError> {
+    fn run(&self, spec: &RunSpec, sink: &Sink, cancel: &CancelToken) -> RunResult {
         let report = self.runner.run(spec, sink, cancel);
         if self.runs.fetch_add(1, Ordering::SeqCst) + 1 == self.quit_after {
             let _ = self.tx.send(Msg::Quit);
@@ -267,7 +262,7 @@ fn pressing_a_runs_every_model_through_the_runner_seam() {
     assert_eq!(app.speedup(2), Some(2_000_000.0 / 1_100_000.0));
     assert_eq!(app.answers_agree(), Some(true));
     assert!(
-        app.panels.iter().all(|p| p.is_finished()),
+        app.panels().iter().all(|p| p.is_finished()),
         "every model ran"
     );
     // The loop draws at most every FRAME, so its last frame may predate the last

@@ -15,8 +15,8 @@ use crate::core::fmt::{bar, bytes, spark};
 const MIN_BAR_COLUMN: usize = 24;
 
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
-    let t = &Theme::of(app.theme);
-    let c = &app.cpu;
+    let t = &Theme::of(app.theme());
+    let c = &app.cpu();
     let n = c.cores();
     let digits = n > 0 && (1..=2).contains(&grid_cell_width(n, area));
     let title = if n == 0 {
@@ -68,8 +68,8 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
 /// Few cores, much room: per core a bar and a history chart several rows tall.
 fn render_tall(app: &App, area: Rect, buf: &mut Buffer) {
     use ratatui::widgets::{RenderDirection, Sparkline};
-    let t = &Theme::of(app.theme);
-    let c = &app.cpu;
+    let t = &Theme::of(app.theme());
+    let c = &app.cpu();
     let n = c.cores() as u16;
     let k = (area.height / n).min(10);
     let lw = (n.saturating_sub(1)).to_string().len() as u16;
@@ -105,8 +105,8 @@ fn render_tall(app: &App, area: Rect, buf: &mut Buffer) {
 }
 
 fn bar_lines<'a>(app: &'a App, rows: usize, columns: usize, col_w: usize) -> Vec<Line<'a>> {
-    let t = &Theme::of(app.theme);
-    let c = &app.cpu;
+    let t = &Theme::of(app.theme());
+    let c = &app.cpu();
     let n = c.cores();
     let lw = (n.saturating_sub(1)).to_string().len();
     let rem = col_w.saturating_sub(lw + 1 + 5 + 1);
@@ -182,8 +182,8 @@ fn cell_text(pct: f32, cw: usize) -> String {
 }
 
 fn grid_lines<'a>(app: &'a App, rows: usize, width: usize) -> Vec<Line<'a>> {
-    let t: &Theme = &Theme::of(app.theme);
-    let cores = &app.cpu.last.cores;
+    let t: &Theme = &Theme::of(app.theme());
+    let cores = &app.cpu().last.cores;
     let n = cores.len();
     let cw = choose_cell(n, rows, width);
     // Room to spare: each cell gets a small bar after its number.
@@ -246,8 +246,8 @@ fn grid_lines<'a>(app: &'a App, rows: usize, width: usize) -> Vec<Line<'a>> {
 /// 80x24): each core's bar and number while they fit, else one cell per core; then
 /// conlab's own CPU.
 pub fn strip(app: &App, width: usize) -> Line<'static> {
-    let t = &Theme::of(app.theme);
-    let c = &app.cpu;
+    let t = &Theme::of(app.theme());
+    let c = &app.cpu();
     let n = c.cores();
     let mut spans = vec![Span::styled(" CPU ", t.title)];
     if n == 0 {
@@ -284,9 +284,9 @@ pub fn strip(app: &App, width: usize) -> Line<'static> {
 }
 
 fn tree_line<'a>(app: &'a App, width: usize) -> Line<'a> {
-    let t = &Theme::of(app.theme);
-    let s = &app.cpu.last;
-    if app.cpu.cores() == 0 {
+    let t = &Theme::of(app.theme());
+    let s = &app.cpu().last;
+    if app.cpu().cores() == 0 {
         return Line::raw("");
     }
     let text = format!(
@@ -308,9 +308,9 @@ fn tree_line<'a>(app: &'a App, width: usize) -> Line<'a> {
     let room = width.saturating_sub(text.chars().count() + 1);
     let mut spans = vec![Span::styled(text, t.accent)];
     if room >= 6 {
-        let max = (app.cpu.cores() as u16 * 100).max(100);
+        let max = (app.cpu().cores() as u16 * 100).max(100);
         let hist = app
-            .cpu
+            .cpu()
             .tree_history
             .iter()
             .map(|&v| ((v.min(max) as u32 * 100) / max as u32) as u8)

@@ -25,25 +25,25 @@ fn kind_name(k: WorkKind) -> &'static str {
 /// The runtime that ran the shown panel (a replay knows it only from the run's note),
 /// else the one the next run uses (`r` clears the panels, so the two never disagree).
 fn runtime_label(app: &App) -> String {
-    match &app.panels[app.focus()].runtime {
+    match &app.panels()[app.focus()].runtime {
         Some(label) => label.clone(),
-        None => app.settings.runtime_label(),
+        None => app.settings().runtime_label(),
     }
 }
 
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
-    let t = &Theme::of(app.theme);
-    let s = &app.settings;
+    let t = &Theme::of(app.theme());
+    let s = &app.settings();
     let w = s.workload();
     let gil = if s.gil {
         format!("on · {} ms", s.switch_interval_ms)
     } else {
         "off".to_string()
     };
-    let model = Model::ALL[app.selected].name();
+    let model = Model::ALL[app.selected()].name();
     let items: [(&str, &str, String); 5] = [
         ("w", "workload", w.name().to_string()),
-        ("[]", "size", thousands(s.size)),
+        ("[]", "size", thousands(s.size.into())),
         ("+-", "workers", s.workers.to_string()),
         ("g", "GIL", gil),
         ("←→", "model", model.to_string()),
@@ -68,8 +68,8 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     if line1.width() > area.width as usize {
         line1 = build(false);
     }
-    let status = if let Some((_, i)) = app.active {
-        let queued = app.queue.len();
+    let status = if let Some((_, i)) = app.active() {
+        let queued = app.queue().len();
         format!(
             "▶ running {}{}",
             Model::ALL[i].name(),

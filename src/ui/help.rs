@@ -10,7 +10,7 @@ use crate::app::{App, keys::HELP};
 use crate::ui::theme::Theme;
 
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
-    let t = &Theme::of(app.theme);
+    let t = &Theme::of(app.theme());
     let kw = HELP
         .iter()
         .map(|(k, _)| k.chars().count())

@@ -19,8 +19,8 @@ const NAME_W: usize = 22;
 const STATS_W: usize = 24;
 
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
-    let t = &Theme::of(app.theme);
-    let k = &app.kernel;
+    let t = &Theme::of(app.theme());
+    let k = &app.kernel();
     let cols = (area.width as usize).saturating_sub(2 + NAME_W + STATS_W);
     let per = k.per_column(cols);
     let mut title = format!(
@@ -83,7 +83,7 @@ mod tests {
     /// Two pool threads taking turns at a GIL (4 samples each), the run's thread asleep,
     /// and the dashboard's input thread (left out): fixed numbers, no timing.
     fn gil_turns(a: &mut App) {
-        let me = a.kernel.own_pid;
+        let me = a.kernel().own_pid;
         let born = |tid, name: &str| TreeEvent::ThreadBorn {
             pid: me,
             tid,

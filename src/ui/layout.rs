@@ -97,6 +97,25 @@ pub fn areas(area: Rect, cores: usize, workers: usize) -> Areas {
     } else {
         top_need.clamp(top_floor, rest.saturating_sub(timeline_min).max(top_floor))
     };
+    let body = body_areas(
+        body,
+        top_h,
+        cpu_w,
+        models_h,
+        if side_by_side { 1 } else { 2 },
+    );
+    Areas {
+        header,
+        explain,
+        keys,
+        ..body
+    }
+}
+
+/// The body without lesson mode, from the top: the CPU and progress panels side by side
+/// (`top_h` rows, the CPU panel `cpu_w` wide), the model panels (`models_h` rows, in
+/// `grid_rows` rows), the timeline below. The header, explanation and keys are left empty.
+fn body_areas(body: Rect, top_h: u16, cpu_w: u16, models_h: u16, grid_rows: usize) -> Areas {
     let [top, models, timeline] = Layout::vertical([
         Constraint::Length(top_h),
         Constraint::Length(models_h),
@@ -105,16 +124,15 @@ pub fn areas(area: Rect, cores: usize, workers: usize) -> Areas {
     .areas(body);
     let [cpu, progress] =
         Layout::horizontal([Constraint::Length(cpu_w), Constraint::Min(0)]).areas(top);
-    let models = model_grid(models, if side_by_side { 1 } else { 2 });
     Areas {
-        header,
+        header: Rect::default(),
         cpu,
         progress,
-        models,
+        models: model_grid(models, grid_rows),
         timeline,
         lesson: Rect::default(),
-        explain,
-        keys,
+        explain: Rect::default(),
+        keys: Rect::default(),
     }
 }
 
@@ -142,25 +160,13 @@ fn large_areas(area: Rect, cores: usize, workers: usize) -> Areas {
     let top_h = cpu_need
         .max(progress_need)
         .clamp(5, (body.height / 4).max(5));
-    let [top, models, timeline] = Layout::vertical([
-        Constraint::Length(top_h),
-        Constraint::Length(7),
-        Constraint::Min(0),
-    ])
-    .areas(body);
-    let [cpu, progress] =
-        Layout::horizontal([Constraint::Length(cpu_w), Constraint::Min(0)]).areas(top);
     // Every model side by side: the big screen is wide enough for all of them.
-    let models = model_grid(models, 1);
+    let body = body_areas(body, top_h, cpu_w, 7, 1);
     Areas {
         header,
-        cpu,
-        progress,
-        models,
-        timeline,
-        lesson: Rect::default(),
         explain,
         keys,
+        ..body
     }
 }
 

@@ -17,16 +17,16 @@ use crate::ui::wrap::wrap_spans;
 
 /// The panel's lines for an inner width of `width` cells.
 pub fn lines(app: &App, width: usize) -> Vec<Line<'static>> {
-    let Some(l) = &app.lesson else {
+    let Some(l) = &app.lesson() else {
         return Vec::new();
     };
-    let t = &Theme::of(app.theme);
+    let t = &Theme::of(app.theme());
     let step = l.current();
     let options = step.options();
     let mut out = wrap_spans(vec![Span::styled(step.text.clone(), t.text)], width, 0);
     let guess = l.guess_text();
     if let Some(q) = &l.quiet {
-        let left = q.until.saturating_sub(app.now).as_secs();
+        let left = q.until.saturating_sub(app.now()).as_secs();
         let others = q
             .others
             .map_or("measuring other programs' load".to_string(), |o| {
@@ -203,8 +203,8 @@ pub fn rows_wanted(app: &App, width: u16) -> u16 {
 }
 
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
-    let Some(l) = &app.lesson else { return };
-    let t = &Theme::of(app.theme);
+    let Some(l) = &app.lesson() else { return };
+    let t = &Theme::of(app.theme());
     let step = l.current();
     let head = format!(
         " lesson {}/{} · {} ",

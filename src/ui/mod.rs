@@ -34,14 +34,14 @@ pub fn draw(frame: &mut Frame, app: &App) {
 /// Render the whole dashboard into `buf` (what [`draw`] does, usable without a terminal).
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     // The theme's own background under everything (nothing under NO_COLOR).
-    buf.set_style(area, Theme::of(app.theme).base);
+    buf.set_style(area, Theme::of(app.theme()).base);
     if layout::too_small(area) {
         render_too_small(app, area, buf);
         return;
     }
-    if app.present {
+    if app.present() {
         present::render(app, area, buf);
-        if app.help {
+        if app.help() {
             help::render(app, area, buf);
         }
         return;
@@ -58,7 +58,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         for x in row.x..row.x + row.width {
             buf[(x, row.y)].reset();
         }
-        buf.set_style(row, Theme::of(app.theme).base);
+        buf.set_style(row, Theme::of(app.theme()).base);
         Paragraph::new(cpu::strip(app, row.width as usize)).render(row, buf);
     }
     for i in 0..a.models.len() {
@@ -67,7 +67,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     if a.lesson.height > 0 {
         lesson_panel::render(app, a.lesson, buf);
     }
-    if app.kernel.on {
+    if app.kernel().on {
         kernel::render(app, a.timeline, buf);
     } else if layout::is_large(area) {
         timelines::render(app, a.timeline, buf);
@@ -76,7 +76,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     }
     render_explain(app, a.explain, buf);
     render_keys(app, a.keys, buf);
-    if app.help {
+    if app.help() {
         help::render(app, area, buf);
     }
 }
@@ -95,8 +95,8 @@ pub fn hit_test(app: &App, m: crossterm::event::MouseEvent) -> Option<crate::app
     if m.kind != MouseEventKind::Down(MouseButton::Left) {
         return None;
     }
-    let area = Rect::new(0, 0, app.size.0, app.size.1);
-    if app.help || layout::too_small(area) || app.present {
+    let area = Rect::new(0, 0, app.size().0, app.size().1);
+    if app.help() || layout::too_small(area) || app.present() {
         return Some(crate::app::Msg::Click(None));
     }
     let a = screen_areas(app, area);
@@ -106,8 +106,8 @@ pub fn hit_test(app: &App, m: crossterm::event::MouseEvent) -> Option<crate::app
 }
 
 pub fn screen_areas(app: &App, area: Rect) -> layout::Areas {
-    let (cores, workers) = (app.cpu.cores(), app.shown_workers());
-    if app.lesson.is_some() {
+    let (cores, workers) = (app.cpu().cores(), app.shown_workers());
+    if app.lesson().is_some() {
         let rows = lesson_panel::rows_wanted(app, area.width);
         layout::lesson_areas(area, cores, workers, rows)
     } else {
@@ -133,7 +133,7 @@ pub fn block<'a>(title: impl Into<Line<'a>>, t: &Theme, selected: bool) -> Block
 }
 
 fn render_too_small(app: &App, area: Rect, buf: &mut Buffer) {
-    let t = &Theme::of(app.theme);
+    let t = &Theme::of(app.theme());
     let msg = format!(
         "too small (need {}×{}, have {}×{})",
         layout::MIN_WIDTH,
@@ -180,15 +180,15 @@ fn wrap(text: &str, width: usize, rows: usize) -> Vec<String> {
 }
 
 fn render_explain(app: &App, area: Rect, buf: &mut Buffer) {
-    let t = &Theme::of(app.theme);
+    let t = &Theme::of(app.theme());
     let width = (area.width as usize).saturating_sub(3);
     let rows = area.height.max(1) as usize;
-    let (mark, text, style) = if let Some(n) = &app.notice {
-        (Span::styled(" ! ", t.warn), n.clone(), t.warn)
-    } else if let Some(n) = &app.info {
-        (Span::styled(" ✓ ", t.ok), n.clone(), t.text)
-    } else if let Some(c) = app.classified.as_ref().filter(|_| !app.is_running()) {
-        (Span::styled(" ◆ ", t.accent), c.clone(), t.title)
+    let (mark, text, style) = if let Some(n) = app.notice() {
+        (Span::styled(" ! ", t.warn), n.to_string(), t.warn)
+    } else if let Some(n) = app.info() {
+        (Span::styled(" ✓ ", t.ok), n.to_string(), t.text)
+    } else if let Some(c) = app.classified().filter(|_| !app.is_running()) {
+        (Span::styled(" ◆ ", t.accent), c.to_string(), t.title)
     } else if let Some(e) = explain(app) {
         (Span::styled(" ▸ ", t.accent), e, t.title)
     } else if app.is_running() {
@@ -198,7 +198,7 @@ fn render_explain(app: &App, area: Rect, buf: &mut Buffer) {
             t.dim,
         )
     } else {
-        let line = if app.lesson.is_some() {
+        let line = if app.lesson().is_some() {
             Line::from(vec![
                 Span::styled(" ▸ ", t.accent),
                 Span::styled("guess, then press ", t.dim),
@@ -239,7 +239,7 @@ fn render_explain(app: &App, area: Rect, buf: &mut Buffer) {
 }
 
 fn render_keys(app: &App, area: Rect, buf: &mut Buffer) {
-    let t = &Theme::of(app.theme);
+    let t = &Theme::of(app.theme());
     let lesson: &[(&str, &str)] = &[("n", "next"), ("p", "back"), ("⏎", "run")];
     let normal: &[(&str, &str)] = &[("a", "run all"), ("⏎", "run")];
     let rest: &[(&str, &str)] = &[
@@ -257,7 +257,11 @@ fn render_keys(app: &App, area: Rect, buf: &mut Buffer) {
             .map(|(k, w)| k.chars().count() + w.len() + 3)
             .sum()
     };
-    let first = if app.lesson.is_some() { lesson } else { normal };
+    let first = if app.lesson().is_some() {
+        lesson
+    } else {
+        normal
+    };
     let mut room = (area.width as usize).saturating_sub(1 + width(last));
     let mut shown: Vec<(&str, &str)> = Vec::new();
     for item in first.iter().chain(rest) {

@@ -14,9 +14,9 @@ use crate::core::fmt::{bar, fit, secs};
 use crate::exec::Model;
 
 pub fn render(app: &App, i: usize, area: Rect, buf: &mut Buffer) {
-    let t = &Theme::of(app.theme);
-    let p = &app.panels[i];
-    let selected = app.selected == i;
+    let t = &Theme::of(app.theme());
+    let p = &app.panels()[i];
+    let selected = app.selected() == i;
     let name = if selected {
         format!(" ▸ {} ", p.model)
     } else {
@@ -51,7 +51,7 @@ pub fn render(app: &App, i: usize, area: Rect, buf: &mut Buffer) {
     }
     b.render(area, buf);
     let max = app
-        .panels
+        .panels()
         .iter()
         .filter(|q| q.config.is_some())
         .map(|q| q.elapsed_us)
@@ -63,7 +63,7 @@ pub fn render(app: &App, i: usize, area: Rect, buf: &mut Buffer) {
     if p.config.is_some() && max > 0 {
         let frac = p.elapsed_us as f64 / max as f64;
         let fastest = app
-            .panels
+            .panels()
             .iter()
             .filter(|q| q.is_finished())
             .map(|q| q.elapsed_us)
@@ -113,15 +113,14 @@ impl<'a> Row<'a> {
 /// speed-up, 2 the loop lag (async) or an uneven share of the work (busiest worker 15%
 /// over the mean or more), 3 the answer, 4 memory, 5 cores busy, 6 an even share.
 fn rows<'a>(app: &'a App, i: usize, width: usize) -> Vec<Row<'a>> {
-    let t = &Theme::of(app.theme);
-    let p = &app.panels[i];
+    let t = &Theme::of(app.theme());
+    let p = &app.panels()[i];
     let big = t.title.add_modifier(Modifier::BOLD);
     let mut out: Vec<Row> = Vec::new();
     match &p.state {
         RunState::Idle
             if app
-                .lesson
-                .as_ref()
+                .lesson()
                 .is_some_and(|l| !l.current().models.contains(&p.model)) =>
         {
             out.push(Row::new(Line::styled("not in this step", t.dim), 0));
@@ -175,8 +174,8 @@ fn rows<'a>(app: &'a App, i: usize, width: usize) -> Vec<Row<'a>> {
 }
 
 fn finished_rows<'a>(app: &'a App, i: usize, width: usize, out: &mut Vec<Row<'a>>) {
-    let t = &Theme::of(app.theme);
-    let p = &app.panels[i];
+    let t = &Theme::of(app.theme());
+    let p = &app.panels()[i];
     let big = t.title.add_modifier(Modifier::BOLD);
     out.push(Row::new(Line::styled(secs(p.elapsed_us), big), 0));
     let speed = match app.speedup(i) {
@@ -215,10 +214,9 @@ fn finished_rows<'a>(app: &'a App, i: usize, width: usize, out: &mut Vec<Row<'a>
     };
     // A scene's answer is its lesson, and a lesson step without sequential has
     // no baseline: no speed-up row asking for one.
-    let no_baseline = app.settings.workload().answer_is_measured()
+    let no_baseline = app.settings().workload().answer_is_measured()
         || app
-            .lesson
-            .as_ref()
+            .lesson()
             .is_some_and(|l| !l.current().models.contains(&Model::Sequential));
     if !(no_baseline && app.speedup(i).is_none()) {
         out.push(Row::new(Line::from(speed), 1).hidden_as(Span::styled("speed-up", t.dim)));
@@ -263,7 +261,7 @@ fn finished_rows<'a>(app: &'a App, i: usize, width: usize, out: &mut Vec<Row<'a>
             Some(false) => Span::styled(" ✗", t.bad.add_modifier(Modifier::BOLD)),
             None => Span::raw(""),
         };
-        if app.settings.workload().answer_is_measured() {
+        if app.settings().workload().answer_is_measured() {
             // A scene's answer is a measurement: say what it counts.
             out.push(
                 Row::new(

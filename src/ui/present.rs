@@ -22,31 +22,30 @@ const DIGIT_ROWS: u16 = 4;
 /// The panels shown: every model that ran, runs or waits; before any run, every model
 /// (or the lesson step's).
 fn shown(app: &App) -> Vec<usize> {
-    let ran: Vec<usize> = (0..app.panels.len())
-        .filter(|&i| app.panels[i].state != RunState::Idle)
+    let ran: Vec<usize> = (0..app.panels().len())
+        .filter(|&i| app.panels()[i].state != RunState::Idle)
         .collect();
     if !ran.is_empty() {
         return ran;
     }
-    (0..app.panels.len())
+    (0..app.panels().len())
         .filter(|&i| {
-            app.lesson
-                .as_ref()
-                .is_none_or(|l| l.current().models.contains(&app.panels[i].model))
+            app.lesson()
+                .is_none_or(|l| l.current().models.contains(&app.panels()[i].model))
         })
         .collect()
 }
 
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
-    let t = &Theme::of(app.theme);
-    let lesson_rows = if app.lesson.is_some() {
+    let t = &Theme::of(app.theme());
+    let lesson_rows = if app.lesson().is_some() {
         lesson_panel::rows_wanted(app, area.width).min(area.height / 3)
     } else {
         0
     };
     // Numbers: a frame, elapsed digits, speed-up digits (once a run has finished), a
     // line for the answer.
-    let any_finished = app.panels.iter().any(|p| p.is_finished());
+    let any_finished = app.panels().iter().any(|p| p.is_finished());
     let mut numbers_h = 2 + (1 + u16::from(any_finished)) * DIGIT_ROWS + 1;
     let explain_h = 4;
     let fixed = 1 + lesson_rows + explain_h + 1;
@@ -83,9 +82,9 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let line = Line::from(vec![
         Span::styled(" P", t.key),
         Span::styled(" leave presenter mode  ", t.dim),
-        Span::styled(if app.lesson.is_some() { "n" } else { "a" }, t.key),
+        Span::styled(if app.lesson().is_some() { "n" } else { "a" }, t.key),
         Span::styled(
-            if app.lesson.is_some() {
+            if app.lesson().is_some() {
                 " next step  "
             } else {
                 " run all  "
@@ -102,13 +101,13 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
 
 /// One line: the workload, its size, the workers and the GIL, bold.
 fn render_head(app: &App, area: Rect, buf: &mut Buffer) {
-    let t = &Theme::of(app.theme);
-    let s = &app.settings;
+    let t = &Theme::of(app.theme());
+    let s = &app.settings();
     let gil = if s.gil { "GIL on" } else { "GIL off" };
     let text = format!(
         " {} · size {} · {} workers · {gil} · {} ",
         s.workload().name(),
-        thousands(s.size),
+        thousands(s.size.into()),
         s.workers,
         s.runtime_label()
     );
@@ -163,9 +162,9 @@ fn big(text: &str, style: Style, area: Rect, buf: &mut Buffer) {
 }
 
 fn render_numbers(app: &App, i: usize, area: Rect, buf: &mut Buffer) {
-    let t = &Theme::of(app.theme);
-    let p: &ModelRun = &app.panels[i];
-    let selected = app.selected == i;
+    let t = &Theme::of(app.theme());
+    let p: &ModelRun = &app.panels()[i];
+    let selected = app.selected() == i;
     let mut title = format!(" {} ", p.model);
     for tag in p.title_tags() {
         title += &format!("· {tag} ");
@@ -242,7 +241,7 @@ fn render_numbers(app: &App, i: usize, area: Rect, buf: &mut Buffer) {
                 ));
             }
             if let Some(a) = &p.answer
-                && !app.settings.workload().answer_is_measured()
+                && !app.settings().workload().answer_is_measured()
             {
                 let mark = match app.answers_agree() {
                     Some(true) => " ✓",
@@ -268,11 +267,11 @@ fn render_numbers(app: &App, i: usize, area: Rect, buf: &mut Buffer) {
 
 /// The explanation, framed and bold, wrapped over the box's rows.
 fn render_explain(app: &App, area: Rect, buf: &mut Buffer) {
-    let t = &Theme::of(app.theme);
-    let (text, style) = if let Some(n) = &app.notice {
-        (n.clone(), t.warn)
-    } else if let Some(n) = &app.info {
-        (n.clone(), t.text)
+    let t = &Theme::of(app.theme());
+    let (text, style) = if let Some(n) = app.notice() {
+        (n.to_string(), t.warn)
+    } else if let Some(n) = app.info() {
+        (n.to_string(), t.text)
     } else if let Some(e) = crate::app::explain(app) {
         (e, t.title)
     } else if app.is_running() {
@@ -280,7 +279,7 @@ fn render_explain(app: &App, area: Rect, buf: &mut Buffer) {
             "measuring… the explanation follows the numbers".to_string(),
             t.dim,
         )
-    } else if app.lesson.is_some() {
+    } else if app.lesson().is_some() {
         (
             "guess, then press ⏎ to run the step; n / p move between steps".to_string(),
             t.dim,

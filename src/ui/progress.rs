@@ -15,8 +15,8 @@ use crate::exec::Model;
 use crate::ui::theme::Theme;
 
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
-    let t = &Theme::of(app.theme);
-    let p = &app.panels[app.focus()];
+    let t = &Theme::of(app.theme());
+    let p = &app.panels()[app.focus()];
     let title = match &p.state {
         RunState::Running => format!(" progress · {} ", p.model),
         RunState::Idle => " progress ".to_string(),

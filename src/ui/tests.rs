@@ -62,7 +62,7 @@ fn idle(cores: usize) -> App {
 fn running(cores: usize) -> App {
     let mut a = idle(cores);
     let _ = a.update(key('a'));
-    let id = a.active.map(|x| x.0).unwrap_or(1);
+    let id = a.active().map(|x| x.0).unwrap_or(1);
     let c = feed(
         &mut a,
         run_msgs(
@@ -114,7 +114,7 @@ fn screens_80x24_and_160x48() {
         snap!(format!("screen_running_{w}x{h}"), screen(&running(2), w, h));
         let mut done = three_finished(2);
         snap!(format!("screen_finished_{w}x{h}"), screen(&done, w, h));
-        done.help = true;
+        done.update(Msg::Help(true));
         snap!(format!("screen_help_{w}x{h}"), screen(&done, w, h));
     }
 }
@@ -135,7 +135,7 @@ fn three_finished_sampled() -> App {
             .into_iter()
             .enumerate()
         {
-            let finished = matches!(&m, Msg::Run { ev, .. } if matches!(ev.event, crate::exec::Event::RunFinished { .. }));
+            let finished = matches!(&m, Msg::Run { ev, .. } if matches!(ev.event, crate::exec::Event::RunFinished(_)));
             if finished {
                 msgs.push(cpu(cores.to_vec(), 190.0));
             }
@@ -177,7 +177,7 @@ fn the_big_screen_stacks_every_model_on_one_time_axis() {
 fn presenter_mode_shows_large_digits_and_one_time_axis() {
     let mut done = three_finished_sampled();
     done.update(key('P'));
-    assert!(done.present, "P turns presenter mode on");
+    assert!(done.present(), "P turns presenter mode on");
     let s = screen(&done, 100, 30);
     snap!("present_finished_100x30", s.clone());
     // Large digits are drawn in block characters, not as the plain "3.020 s" text.
@@ -191,10 +191,10 @@ fn presenter_mode_shows_large_digits_and_one_time_axis() {
     }
     snap!("present_finished_200x60", screen(&done, 200, 60));
     let mut r = running(2);
-    r.present = true;
+    r.update(Msg::Present(true));
     snap!("present_running_100x30", screen(&r, 100, 30));
     done.update(key('P'));
-    assert!(!done.present, "P again leaves it");
+    assert!(!done.present(), "P again leaves it");
 }
 
 #[test]
@@ -208,7 +208,7 @@ fn presenter_mode_and_the_big_screen_draw_at_any_size_without_panicking() {
     states.push(lesson_app("02-computing-with-the-gil", 1));
     for mut a in states {
         for present in [false, true] {
-            a.present = present;
+            a.update(Msg::Present(present));
             for (w, h) in [
                 (64, 22),
                 (80, 24),
@@ -227,7 +227,7 @@ fn presenter_mode_and_the_big_screen_draw_at_any_size_without_panicking() {
 #[test]
 fn presenter_mode_shows_the_lesson_large() {
     let mut a = lesson_app("02-computing-with-the-gil", 1);
-    a.present = true;
+    a.update(Msg::Present(true));
     let s = screen(&a, 100, 30);
     assert!(s.contains("? Will the threads"), "{s}");
     snap!("present_lesson_100x30", s);
@@ -306,7 +306,7 @@ fn header_progress_models_timeline_panels() {
         panel(80, 7, |a, b| super::timeline::render(&r, a, b))
     );
     let mut g = f;
-    g.selected = 1;
+    g.update(Msg::Select(1));
     snap!(
         "timeline_threads_gil",
         panel(120, 8, |a, b| super::timeline::render(&g, a, b))
@@ -316,7 +316,9 @@ fn header_progress_models_timeline_panels() {
 #[test]
 fn no_color_keeps_meaning_in_glyphs() {
     let mut a = three_finished(2);
-    a.theme = super::theme::Theme::new(super::theme::ThemeName::Dark, false).into();
+    a.update(Msg::Theme(
+        super::theme::Theme::new(super::theme::ThemeName::Dark, false).into(),
+    ));
     let area = Rect::new(0, 0, 80, 24);
     let mut buf = Buffer::empty(area);
     super::render(&a, area, &mut buf);
@@ -370,12 +372,12 @@ fn run_step(a: &mut App, times: &[(Model, u64)], answer: &str, meaning: &str) {
     let mut cmds = a.update(enter());
     for &(m, us) in times {
         let id = started(&cmds).expect("the step's next model starts");
-        let gil = m == Model::Threads && a.settings.gil;
+        let gil = m == Model::Threads && a.settings().gil;
         let mut msgs = run_msgs(id, m, 2, 8, us, us, gil, answer);
         if let Some(Msg::Run { ev, .. }) = msgs.last_mut()
-            && let crate::exec::Event::RunFinished {
+            && let crate::exec::Event::RunFinished(crate::exec::RunEnd {
                 answer: Some(ans), ..
-            } = &mut ev.event
+            }) = &mut ev.event
         {
             ans.meaning = meaning.to_string();
         }
@@ -461,8 +463,8 @@ fn coloured_themes_paint_every_cell_and_no_color_paints_none() {
     ] {
         for help in [false, true] {
             let mut a = three_finished(2);
-            a.theme = Theme::new(name, true).into();
-            a.help = help;
+            a.update(Msg::Theme(Theme::new(name, true).into()));
+            a.update(Msg::Help(help));
             let area = Rect::new(0, 0, 80, 24);
             let mut buf = Buffer::empty(area);
             super::render(&a, area, &mut buf);
@@ -470,7 +472,7 @@ fn coloured_themes_paint_every_cell_and_no_color_paints_none() {
             let stray = buf
                 .content
                 .iter()
-                .filter(|c| c.bg != bg && !super::theme::Theme::of(a.theme).load.contains(&c.bg))
+                .filter(|c| c.bg != bg && !super::theme::Theme::of(a.theme()).load.contains(&c.bg))
                 .count();
             assert_eq!(
                 stray, 0,
@@ -490,16 +492,16 @@ fn at_64x22_cut_text_ends_with_an_ellipsis() {
 /// worker 1 waits for it; the timeline draws holding as its own glyph (▓) and colour.
 #[test]
 fn timeline_draws_native_code_holding_the_gil_in_its_own_colour() {
-    use crate::exec::{Event, SpanKind};
+    use crate::exec::{Event, RunStart, SpanKind};
     let mut a = app("native", 2, true);
     let cmds = a.update(key('a'));
     let id = started(&cmds)
-        .or(a.active.map(|x| x.0))
+        .or(a.active().map(|x| x.0))
         .expect("a run started");
     let mut msgs = vec![ev(
         id,
         0,
-        Event::RunStarted {
+        Event::RunStarted(RunStart {
             workload: "native".into(),
             model: Model::Threads,
             workers: 2,
@@ -507,7 +509,7 @@ fn timeline_draws_native_code_holding_the_gil_in_its_own_colour() {
             gil: true,
             switch_interval_ms: 5.0,
             size: 32,
-        },
+        }),
     )];
     for w in 0..2 {
         msgs.push(ev(
@@ -551,16 +553,16 @@ fn timeline_draws_native_code_holding_the_gil_in_its_own_colour() {
     ));
     feed(&mut a, msgs);
     a.update(Msg::Tick(Duration::from_micros(1_000_000 + 160_000)));
-    a.selected = 1;
+    a.update(Msg::Select(1));
     let area = Rect::new(0, 0, 100, 6);
     let mut buf = Buffer::empty(area);
     super::timeline::render(&a, area, &mut buf);
-    let native = super::theme::Theme::of(a.theme)
+    let native = super::theme::Theme::of(a.theme())
         .native
         .fg
         .expect("the native colour");
-    assert_ne!(Some(native), super::theme::Theme::of(a.theme).compute.fg);
-    assert_ne!(Some(native), super::theme::Theme::of(a.theme).gil.fg);
+    assert_ne!(Some(native), super::theme::Theme::of(a.theme()).compute.fg);
+    assert_ne!(Some(native), super::theme::Theme::of(a.theme()).gil.fg);
     let held: Vec<_> = buf.content.iter().filter(|c| c.symbol() == "▓").collect();
     assert!(!held.is_empty(), "{}", text(&buf));
     assert!(held.iter().all(|c| c.fg == native));
@@ -584,8 +586,7 @@ fn title_of(screen: &str, name: &str) -> String {
 #[test]
 fn the_async_panel_is_titled_alike_in_every_mode() {
     for offload in [crate::exec::Offload::None, crate::exec::Offload::Threads] {
-        let mut a = app("primes", 2, true);
-        a.settings.asyncio.offload = offload;
+        let mut a = offloading("primes", 2, true, offload);
         run_every_model(&mut a);
         let want = match offload {
             crate::exec::Offload::None => "1 loop",
@@ -603,7 +604,7 @@ fn the_async_panel_is_titled_alike_in_every_mode() {
             }
         }
         // One lane for the loop alone; with offload, the loop and the pool's workers.
-        let lanes = a.panels[3].timeline.lanes();
+        let lanes = a.panels()[3].timeline.lanes();
         assert_eq!(lanes, if want == "1 loop" { 1 } else { 3 }, "{want}");
         assert!(big.contains("async        3.050 s  loop"), "{big}");
     }
@@ -642,7 +643,7 @@ fn uneven_finished() -> App {
 #[test]
 fn an_uneven_share_of_the_work_is_never_hidden_by_a_short_panel() {
     let a = uneven_finished();
-    assert!(a.panels[1].busy_spread().is_some_and(|(_, _, r)| r > 1.3));
+    assert!(a.panels()[1].busy_spread().is_some_and(|(_, _, r)| r > 1.3));
     // The smallest screen has one row beside the time: it counts what it leaves out.
     let s = screen(&a, 64, 22);
     assert!(s.contains("more: speed-up +3"), "{s}");
@@ -700,7 +701,7 @@ fn on_the_big_screen_lanes_grow_into_the_room_one_or_two_runs_leave() {
     let mut a = idle(2);
     let run_selected = |a: &mut App, us: u64| {
         let id = started(&a.update(enter())).expect("Enter runs the selected model");
-        let model = a.panels[a.selected].model;
+        let model = a.panels()[a.selected()].model;
         feed(
             a,
             run_msgs(id, model, 2, 16, us, us, model == Model::Threads, "1270607"),
@@ -722,14 +723,14 @@ fn on_the_big_screen_lanes_grow_into_the_room_one_or_two_runs_leave() {
 
 #[test]
 fn a_sleeping_task_is_drawn_waiting_while_it_sleeps() {
-    use crate::exec::{Event, SpanKind};
+    use crate::exec::{Event, RunStart, SpanKind};
     let mut a = app("sleep", 2, true);
     a.update(key('l'));
     let id = started(&a.update(enter())).expect("Enter runs threads");
     let mut msgs = vec![ev(
         id,
         0,
-        Event::RunStarted {
+        Event::RunStarted(RunStart {
             workload: "sleep".into(),
             model: Model::Threads,
             workers: 2,
@@ -737,7 +738,7 @@ fn a_sleeping_task_is_drawn_waiting_while_it_sleeps() {
             gil: true,
             switch_interval_ms: 5.0,
             size: 4000,
-        },
+        }),
     )];
     for w in 0..2 {
         msgs.push(ev(
@@ -812,11 +813,10 @@ fn lesson_mode_on_the_big_screen_puts_the_words_first_and_every_run_on_one_axis(
 
 #[test]
 fn the_legend_names_every_glyph_the_lanes_draw() {
-    use crate::exec::{Event, SpanKind};
+    use crate::exec::{Event, RunStart, SpanKind};
     // An async loop offloading primes to threads: the pool's workers wait for the GIL
     // they share with the loop, and the loop parks while they compute.
-    let mut a = app("primes", 2, true);
-    a.settings.asyncio.offload = crate::exec::Offload::Threads;
+    let mut a = offloading("primes", 2, true, crate::exec::Offload::Threads);
     for _ in 0..3 {
         a.update(key('l'));
     }
@@ -824,7 +824,7 @@ fn the_legend_names_every_glyph_the_lanes_draw() {
     let mut msgs = vec![ev(
         id,
         0,
-        Event::RunStarted {
+        Event::RunStarted(RunStart {
             workload: "primes".into(),
             model: Model::Async,
             workers: 2,
@@ -832,7 +832,7 @@ fn the_legend_names_every_glyph_the_lanes_draw() {
             gil: true,
             switch_interval_ms: 5.0,
             size: 20_000_000,
-        },
+        }),
     )];
     for (worker, kind, start_us, end_us) in [
         (1, SpanKind::GilWait, 1_000, 40_000),

@@ -59,7 +59,7 @@ pub fn lane_label(model: Model, lane: usize) -> String {
 /// What a worker outside the GIL was blocked on, in this workload: (long, short) names.
 /// (The engine records every wait outside the GIL alike: a sleep, a socket, a lock.)
 pub fn wait_names(app: &App) -> (&'static str, &'static str) {
-    let w = app.settings.workload();
+    let w = app.settings().workload();
     match (w.name(), w.kind()) {
         ("sleep" | "convoy" | "native", _) => ("sleeping", "sleep"),
         ("rate-limit", _) | (_, WorkKind::Io | WorkKind::Mixed) => ("waiting on I/O", "I/O"),
@@ -71,21 +71,21 @@ pub fn wait_names(app: &App) -> (&'static str, &'static str) {
 /// The legend: only the activities this run can show (no GIL waits without a shared
 /// GIL), in long or short words.
 fn legend(app: &App, short: bool) -> Vec<Span<'static>> {
-    let t = &Theme::of(app.theme);
-    let p = &app.panels[app.focus()];
+    let t = &Theme::of(app.theme());
+    let p = &app.panels()[app.focus()];
     // What the lanes drew counts too: an async loop offloading to threads shares their
     // GIL, and a loop parked on a CPU-bound workload waits.
     let drawn = |k: usize| (0..p.timeline.lanes()).any(|l| p.timeline.totals(l)[k] > 0);
     let shared_gil = drawn(1)
         || match &p.config {
             Some(c) => c.gil && p.model == Model::Threads,
-            None => app.settings.gil,
+            None => app.settings().gil,
         };
     let (wait, wait_short) = wait_names(app);
     let mut v = Vec::new();
     // Native code holding the GIL: only where it happens (the `native` scene, or a run
     // that drew some).
-    let native_hold = app.settings.workload().name() == "native"
+    let native_hold = app.settings().workload().name() == "native"
         || (0..p.timeline.lanes()).any(|l| p.timeline.native_hold_total(l) > 0);
     for (a, name, brief) in [
         (Activity::Compute, "computing", "compute"),
@@ -105,7 +105,7 @@ fn legend(app: &App, short: bool) -> Vec<Span<'static>> {
             continue;
         }
         // Pure computing never blocks outside the GIL: no entry for what cannot show.
-        if a == Activity::Io && app.settings.workload().kind() == WorkKind::Cpu && !drawn(2) {
+        if a == Activity::Io && app.settings().workload().kind() == WorkKind::Cpu && !drawn(2) {
             continue;
         }
         let (g, s) = glyph(a, t);
@@ -121,8 +121,8 @@ fn legend(app: &App, short: bool) -> Vec<Span<'static>> {
 }
 
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
-    let t = &Theme::of(app.theme);
-    let p = &app.panels[app.focus()];
+    let t = &Theme::of(app.theme());
+    let p = &app.panels()[app.focus()];
     let tl = &p.timeline;
     let base = if p.config.is_some() {
         let who = match p.workers_label() {

@@ -26,7 +26,7 @@ const MAX_CPU_H: usize = 6;
 /// The runs drawn: every model that ran (or runs) with the current settings, in the
 /// order of [`App::panels`].
 fn runs(app: &App) -> Vec<(usize, &ModelRun)> {
-    app.panels
+    app.panels()
         .iter()
         .enumerate()
         .filter(|(_, p)| p.config.is_some())
@@ -35,29 +35,29 @@ fn runs(app: &App) -> Vec<(usize, &ModelRun)> {
 
 /// Does any run show GIL waits (threads sharing one GIL)?
 fn any_shared_gil(app: &App) -> bool {
-    app.panels.iter().any(|p| match &p.config {
+    app.panels().iter().any(|p| match &p.config {
         Some(c) => c.gil && p.model == Model::Threads,
         None => false,
-    }) || (app.panels.iter().all(|p| p.config.is_none()) && app.settings.gil)
+    }) || (app.panels().iter().all(|p| p.config.is_none()) && app.settings().gil)
 }
 
 /// Did any run's lanes draw kind `k` (1 GIL waits, 2 other waits)? An async loop that
 /// offloads to threads waits for their GIL, and parks while they compute.
 fn drawn(app: &App, k: usize) -> bool {
-    app.panels
+    app.panels()
         .iter()
         .any(|p| (0..p.timeline.lanes()).any(|l| p.timeline.totals(l)[k] > 0))
 }
 
 /// The legend in long words, with the CPU row's meaning.
 fn legend(app: &App) -> Vec<Span<'static>> {
-    let t = &Theme::of(app.theme);
+    let t = &Theme::of(app.theme());
     let (wait, _) = wait_names(app);
     let mut v = Vec::new();
     // Native code holding the GIL: only where it happens.
-    let native_hold = app.settings.workload().name() == "native"
+    let native_hold = app.settings().workload().name() == "native"
         || app
-            .panels
+            .panels()
             .iter()
             .any(|p| (0..p.timeline.lanes()).any(|l| p.timeline.native_hold_total(l) > 0));
     for (a, name) in [
@@ -73,7 +73,8 @@ fn legend(app: &App) -> Vec<Span<'static>> {
         if a == Activity::NativeHold && !native_hold {
             continue;
         }
-        if a == Activity::Io && app.settings.workload().kind() == WorkKind::Cpu && !drawn(app, 2) {
+        if a == Activity::Io && app.settings().workload().kind() == WorkKind::Cpu && !drawn(app, 2)
+        {
             continue;
         }
         let (g, s) = glyph(a, t);
@@ -153,7 +154,7 @@ fn fit(runs: &[(usize, &ModelRun)], rows: usize) -> Fit {
 
 /// One lane's activity as styled runs of glyphs, `cols` columns for the run's own span.
 fn lane_spans(p: &ModelRun, lane: usize, cols: usize, app: &App) -> Vec<Span<'static>> {
-    let t = &Theme::of(app.theme);
+    let t = &Theme::of(app.theme());
     let mut spans: Vec<Span> = Vec::new();
     if cols == 0 {
         return spans;
@@ -176,7 +177,7 @@ fn lane_spans(p: &ModelRun, lane: usize, cols: usize, app: &App) -> Vec<Span<'st
 }
 
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
-    let t = &Theme::of(app.theme);
+    let t = &Theme::of(app.theme());
     let runs = runs(app);
     // The pools' workers (sequential has one thread, async one loop: their rows say so).
     let workers: Vec<String> = runs
@@ -264,7 +265,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         let own_cols = ((u128::from(own) * cols as u128 + u128::from(span_us) / 2)
             / u128::from(span_us)) as usize;
         let own_cols = own_cols.min(cols);
-        let selected = app.selected == *i;
+        let selected = app.selected() == *i;
         let name_style = if selected { t.border_selected } else { t.title };
         let time_style = if p.is_finished() { t.text } else { t.accent };
         let lanes = f.lanes[k];
@@ -393,7 +394,7 @@ fn tick(us: u64, span_us: u64) -> String {
 
 /// The CPU rows in the theme's plain text colour: apart from every state's colour.
 fn cpu_style(app: &App) -> Style {
-    Theme::of(app.theme).text
+    Theme::of(app.theme()).text
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 //! or a thread, so it is tested with fixed messages.
 
 use std::collections::{BTreeMap, VecDeque};
+use std::path::PathBuf;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
@@ -27,6 +28,15 @@ pub enum WatchMsg {
     ProgramExited,
     /// SIGINT, SIGTERM or SIGHUP reached conlab.
     Signal(i32),
+    /// Watching is over: the program was reaped with this exit code (`None`: unknown, or
+    /// an attached process), and these samples were still queued (they count in the
+    /// totals only).
+    Ended {
+        exit_code: Option<i32>,
+        late: Vec<KernelSample>,
+    },
+    /// The screenshot `s` asked for was saved (the SVG's path), or why not.
+    ShotSaved(Result<PathBuf, String>),
 }
 
 /// What the loop must do after an update.
@@ -99,7 +109,32 @@ impl WatchApp {
                 Action::None
             }
             WatchMsg::Signal(_) => Action::Quit,
+            WatchMsg::Ended { exit_code, late } => {
+                for s in &late {
+                    self.totals.apply(s);
+                }
+                self.finished = Some(exit_code);
+                Action::None
+            }
+            WatchMsg::ShotSaved(r) => {
+                self.note = Some(match r {
+                    Ok(path) => format!("✓ saved {}", path.display()),
+                    Err(e) => format!("screenshot not saved: {e}"),
+                });
+                Action::None
+            }
         }
+    }
+
+    /// The share of one core the sampler keeps to (`--budget`), shown in the lanes' title.
+    pub fn with_budget(mut self, budget: Option<f64>) -> Self {
+        self.budget = budget;
+        self
+    }
+
+    /// What was counted, for the summary once the screen is closed.
+    pub fn into_totals(self) -> TreeTotals {
+        self.totals
     }
 
     fn kernel(&mut self, s: &KernelSample) {
@@ -260,5 +295,35 @@ mod tests {
         assert_eq!(a.process_cpu(10), None);
         a.update(WatchMsg::ProgramExited);
         assert_eq!(a.finished, Some(None));
+    }
+
+    #[test]
+    fn the_end_counts_late_samples_in_the_totals_only() {
+        let mut a = app().with_budget(Some(0.02));
+        assert_eq!(a.budget, Some(0.02));
+        a.update(WatchMsg::Kernel(sample(0, 5_000_000)));
+        let lanes = a.lanes.clone();
+        a.update(WatchMsg::Ended {
+            exit_code: Some(3),
+            late: vec![sample(5_000_000, 5_000_000), sample(10_000_000, 0)],
+        });
+        assert_eq!(a.finished, Some(Some(3)));
+        assert_eq!(a.totals.samples, 3);
+        assert_eq!(a.lanes, lanes, "the lanes stop where the screen stopped");
+        assert_eq!(a.into_totals().samples, 3);
+    }
+
+    #[test]
+    fn a_saved_screenshot_is_noted_until_the_next_key() {
+        let mut a = app();
+        a.update(WatchMsg::ShotSaved(Ok(PathBuf::from("shots/w.svg"))));
+        assert_eq!(a.note.as_deref(), Some("✓ saved shots/w.svg"));
+        a.update(WatchMsg::ShotSaved(Err("disk full".into())));
+        assert_eq!(a.note.as_deref(), Some("screenshot not saved: disk full"));
+        a.update(WatchMsg::Key(KeyEvent::new(
+            KeyCode::Char('x'),
+            KeyModifiers::NONE,
+        )));
+        assert_eq!(a.note, None);
     }
 }

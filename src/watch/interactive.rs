@@ -33,8 +33,8 @@ pub fn run(
     rx: &Receiver<WatchMsg>,
 ) -> Result<Outcome, LabError> {
     let theme = crate::ui::theme::from_env(args.theme);
-    let mut app = WatchApp::new(theme, title, session.target.pid(), args.sample_ms);
-    app.budget = args.budget;
+    let mut app =
+        WatchApp::new(theme, title, session.target.pid(), args.sample_ms).with_budget(args.budget);
     let mut terminal = ratatui::try_init().map_err(|e| anyhow::anyhow!("terminal: {e}"))?;
     let _restore = Restore;
     // A terminal that goes away stops watching the way SIGHUP does.
@@ -58,10 +58,7 @@ pub fn run(
             let action = app.update(msg);
             if action == Action::Screenshot {
                 let size = terminal.size().unwrap_or_default();
-                app.note = Some(match save_shot(&app, size, &args.shots) {
-                    Ok(path) => format!("✓ saved {}", path.display()),
-                    Err(e) => format!("screenshot not saved: {e:#}"),
-                });
+                app.update(save_shot(&app, size, &args.shots));
             }
             if action == Action::Quit {
                 quitting = true;
@@ -72,8 +69,9 @@ pub fn run(
             }
             if exited {
                 program_done = true;
-                session.end(rx, &mut app.totals, true);
-                app.finished = Some(session.exit_code.map(i32::from));
+                let late = session.end(rx, true);
+                let exit_code = session.exit_code.map(i32::from);
+                app.update(WatchMsg::Ended { exit_code, late });
             }
         }
         let root_gone = app
@@ -83,7 +81,10 @@ pub fn run(
             .is_some_and(|p| p.exited_ns.is_some());
         if attached && root_gone && !program_done {
             program_done = true;
-            app.finished = Some(None);
+            app.update(WatchMsg::Ended {
+                exit_code: None,
+                late: Vec::new(),
+            });
         }
         if quitting && (attached || program_done) {
             break Ok(());
@@ -101,14 +102,25 @@ pub fn run(
         // ratatui's drop would show the cursor and `eprintln!` (panic) on the dead terminal.
         std::mem::forget(terminal);
     }
-    let mut totals = std::mem::take(&mut app.totals);
-    session.end(rx, &mut totals, program_done);
+    let mut totals = app.into_totals();
+    for s in session.end(rx, program_done) {
+        totals.apply(&s);
+    }
     result?;
     Ok(session.outcome(totals))
 }
 
-/// What the screen shows now, at `size`, saved as SVG, text and ANSI in `dir`.
+/// What the screen shows now, at `size`, saved as SVG, text and ANSI in `dir`; the result
+/// as a message for the app.
 pub(super) fn save_shot(
+    app: &WatchApp,
+    size: ratatui::layout::Size,
+    dir: &std::path::Path,
+) -> WatchMsg {
+    WatchMsg::ShotSaved(write_shot(app, size, dir).map_err(|e| format!("{e:#}")))
+}
+
+fn write_shot(
     app: &WatchApp,
     size: ratatui::layout::Size,
     dir: &std::path::Path,

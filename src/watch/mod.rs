@@ -15,7 +15,7 @@ use serde_json::json;
 
 use crate::core::LabError;
 use crate::observe::sampler::Sampler;
-use crate::observe::{Probe, ProbeError, TreeTotals};
+use crate::observe::{KernelSample, Probe, ProbeError, TreeTotals};
 use app::WatchMsg;
 use child::{Output, Program};
 
@@ -280,17 +280,18 @@ impl Session {
 
     /// The program exited (or watching stops): take the last sample, stop what is left
     /// of the program's group, reap it, and read the kernel's count of its tree's CPU.
-    /// The samples still in `rx` are added to `totals`. `exited`: the program was seen
-    /// exiting.
-    pub fn end(&mut self, rx: &Receiver<WatchMsg>, totals: &mut TreeTotals, exited: bool) {
+    /// Returns the kernel samples still in `rx` (recorded, not yet counted). `exited`: the
+    /// program was seen exiting.
+    pub fn end(&mut self, rx: &Receiver<WatchMsg>, exited: bool) -> Vec<KernelSample> {
         if let Some(mut s) = self.sampler.take() {
             s.finish();
             self.elapsed = Some(self.start.elapsed());
         }
+        let mut late = Vec::new();
         for m in rx.try_iter() {
             self.keep(&m);
             if let WatchMsg::Kernel(s) = m {
-                totals.apply(&s);
+                late.push(s);
             }
         }
         if let Some(r) = &self.recorder {
@@ -315,6 +316,7 @@ impl Session {
             let launcher_s = p.launcher_ns.0 as f64 / 1e9;
             self.kernel_cpu_s = child::children_cpu_s().map(|k| (k - launcher_s).max(0.0));
         }
+        late
     }
 
     pub fn outcome(&self, totals: TreeTotals) -> Outcome {
@@ -363,7 +365,9 @@ fn run_headless(mut session: Session, rx: &Receiver<WatchMsg>) -> Result<Outcome
             Some(_) | None => {}
         }
     };
-    session.end(rx, &mut totals, exited);
+    for s in session.end(rx, exited) {
+        totals.apply(&s);
+    }
     Ok(session.outcome(totals))
 }
 

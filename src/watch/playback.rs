@@ -56,7 +56,7 @@ pub fn play_until(rec: &Recording, mut pos: usize, app: &mut WatchApp, now: Dura
         pos += 1;
     }
     if pos >= rec.entries.len() {
-        app.finished.get_or_insert(None);
+        app.update(WatchMsg::ProgramExited);
     }
     pos
 }
@@ -94,10 +94,7 @@ pub fn run(
             Action::Quit => break Ok(()),
             Action::Screenshot => {
                 let size = terminal.size().unwrap_or_default();
-                app.note = Some(match save_shot(&app, size, shots) {
-                    Ok(path) => format!("✓ saved {}", path.display()),
-                    Err(e) => format!("screenshot not saved: {e:#}"),
-                });
+                app.update(save_shot(&app, size, shots));
             }
             Action::None => {}
         }

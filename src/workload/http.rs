@@ -285,41 +285,16 @@ pub fn sha256_ticking(data: &[u8], ctx: &mut TaskCtx) -> Result<[u8; 32], TaskEr
 /// Run one fetch task `{url, timeout_ms, close?, headers?, shown?}`: GET without the GIL,
 /// fail on non-2xx. `shown` is the URL the user gave, named in failures instead of `url`.
 pub fn fetch_task(task: &Value, ctx: &mut TaskCtx) -> Result<Fetched, TaskError> {
-    let url = task
-        .get("url")
-        .and_then(Value::as_str)
-        .ok_or_else(|| TaskError::failed("malformed task: no string field `url`"))?;
-    let timeout = Duration::from_millis(task_u64(task, "timeout_ms")?);
+    let spec = FetchSpec::read(task)?;
     let close = task.get("close").and_then(Value::as_bool).unwrap_or(false);
-    let headers: Vec<(String, String)> = task
-        .get("headers")
-        .and_then(Value::as_object)
-        .map(|m| {
-            m.iter()
-                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
-                .collect()
-        })
-        .unwrap_or_default();
-    let name = |e: String| match task.get("shown").and_then(Value::as_str) {
-        Some(shown) => e.replacen(
-            url,
-            &format!("{shown} (answered by the embedded server)"),
-            1,
-        ),
-        None => e,
-    };
     ctx.tick()?;
     ctx.progress(0, 1);
-    let got = fetch_in(ctx, url, timeout, close, &headers).map_err(|e| match e {
-        TaskError::Failed(m) => TaskError::failed(name(m)),
-        other => other,
-    })?;
-    if !(200..300).contains(&got.status) {
-        return Err(TaskError::failed(name(format!(
-            "GET {url}: HTTP status {}",
-            got.status
-        ))));
-    }
+    let got =
+        fetch_in(ctx, &spec.url, spec.timeout, close, &spec.headers).map_err(|e| match e {
+            TaskError::Failed(m) => TaskError::failed(spec.name(m)),
+            other => other,
+        })?;
+    spec.check_status(got.status)?;
     Ok(got)
 }
 
@@ -361,6 +336,15 @@ impl FetchSpec {
         })
     }
 
+    /// Fail on a status other than 2xx.
+    fn check_status(&self, status: u16) -> Result<(), TaskError> {
+        if (200..300).contains(&status) {
+            return Ok(());
+        }
+        let e = format!("GET {}: HTTP status {status}", self.url);
+        Err(TaskError::failed(self.name(e)))
+    }
+
     fn name(&self, e: String) -> String {
         match &self.shown {
             Some(shown) => e.replacen(
@@ -376,14 +360,11 @@ impl FetchSpec {
 /// [`fetch_task`] on the async model's loop: the GET awaited on the loop's one client.
 pub async fn fetch_task_async(spec: &FetchSpec, ctx: &AsyncCtx<'_>) -> Result<Fetched, TaskError> {
     let got = ctx
+        .http()
         .get(&spec.url, spec.timeout, &spec.headers, spec.local)
         .await
         .map_err(|e| TaskError::failed(spec.name(e)))?;
-    if !(200..300).contains(&got.status) {
-        return Err(TaskError::failed(
-            spec.name(format!("GET {}: HTTP status {}", spec.url, got.status)),
-        ));
-    }
+    spec.check_status(got.status)?;
     Ok(Fetched {
         status: got.status,
         body: got.body,

@@ -22,6 +22,7 @@ use serde_json::Value;
 pub use catalog::{all, find, names};
 
 use crate::core::TaskError;
+pub use crate::core::fmt::thousands;
 pub use crate::core::{Answer, TaskOutput};
 pub use crate::exec::work::{ArgError, MAX_WORKERS, Plan, WorkKind, Workload, WorkloadArgs};
 pub use crate::exec::{Fold, KeepOutputs, SumValues, Tasks};
@@ -38,19 +39,6 @@ pub fn task_u64(task: &Value, field: &str) -> Result<u64, TaskError> {
 pub fn split_ranges(n: u64, k: usize) -> Vec<(u64, u64)> {
     let k = k.max(1) as u64;
     (0..k).map(|i| (n * i / k, n * (i + 1) / k)).collect()
-}
-
-/// Group digits: 22000000 → "22,000,000".
-pub fn thousands(n: u128) -> String {
-    let s = n.to_string();
-    let mut out = String::with_capacity(s.len() + s.len() / 3);
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 #[cfg(test)]
@@ -96,13 +84,6 @@ mod tests {
                 );
             }
         }
-    }
-
-    #[test]
-    fn thousands_groups_digits() {
-        assert_eq!(thousands(22_000_000), "22,000,000");
-        assert_eq!(thousands(999), "999");
-        assert_eq!(thousands(1000), "1,000");
     }
 
     #[test]

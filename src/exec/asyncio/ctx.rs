@@ -6,7 +6,7 @@ use std::path::Path;
 use std::pin::Pin;
 use std::time::{Duration, Instant};
 
-use super::client::{Fetched, HttpClient};
+use super::client::HttpClient;
 use crate::core::{Event, TaskError, TaskOutput};
 use crate::exec::{CancelToken, Gil, Sink, TaskCtx};
 
@@ -54,16 +54,10 @@ impl<'a> AsyncCtx<'a> {
         tokio::time::sleep(d).await;
     }
 
-    /// GET `url` on the loop's shared client (`await session.get(url)`); `local`: the
-    /// embedded server.
-    pub async fn get(
-        &self,
-        url: &str,
-        timeout: Duration,
-        headers: &[(String, String)],
-        local: bool,
-    ) -> Result<Fetched, String> {
-        self.client.get(url, timeout, headers, local).await
+    /// The loop's shared HTTP client (`aiohttp.ClientSession`): `ctx.http().get(...)` is
+    /// `await session.get(url)`.
+    pub fn http(&self) -> &'a HttpClient {
+        self.client
     }
 
     /// Open a file without blocking the loop (tokio::fs: the open and each read run on

@@ -28,11 +28,7 @@ impl FidelityExporter for Markdown {
         if let Some(c) = convoy_line(f) {
             out += &format!("\n{c}\n");
         }
-        for line in native_lines(f) {
-            out += &line;
-            out += "\n";
-        }
-        out
+        out + &native_lines(f)
     }
 }
 

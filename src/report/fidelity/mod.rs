@@ -79,14 +79,14 @@ fn convoy_line(f: &Fidelity) -> Option<String> {
     ))
 }
 
-/// One line per variant of the `native` scene.
-fn native_lines(f: &Fidelity) -> Vec<String> {
+/// One line per variant of the `native` scene, each ending in a newline.
+fn native_lines(f: &Fidelity) -> String {
     f.native
         .iter()
         .map(|n| {
             format!(
                 "native {:<11} threads {:.2}× (CPython {:.2}×); bystander waits worst {:.1} ms, \
-                 median {:.2} ms (CPython {:.1} / {:.2} ms); one call {:.1} ms (CPython {:.1} ms)",
+                 median {:.2} ms (CPython {:.1} / {:.2} ms); one call {:.1} ms (CPython {:.1} ms)\n",
                 n.variant,
                 n.native_speedup,
                 n.cpython_speedup,

@@ -77,11 +77,7 @@ impl FidelityExporter for Table {
             out += &c;
             out += "\n";
         }
-        for line in native_lines(f) {
-            out += &line;
-            out += "\n";
-        }
-        out
+        out + &native_lines(f)
     }
 }
 

@@ -79,6 +79,32 @@ fn task_len(task: &Value) -> Result<usize, TaskError> {
     Ok(len as usize)
 }
 
+/// Run `tasks` on a pool of `job.workers` processes; what the pool measured, with the
+/// `mode` said and `before` (what was timed before the tasks went out, in ms).
+fn in_processes(
+    job: &Job,
+    tasks: Vec<Value>,
+    mode: &str,
+    before: (&str, f64),
+) -> (Vec<TaskResult>, Value) {
+    let sub = Job {
+        tasks: &tasks.into(),
+        ..*job
+    };
+    let (r, stats) = Engine::new(&sub)
+        .processes()
+        .workers(job.workers)
+        .max_tasks_per_child(None)
+        .run();
+    let mut s = stats.to_json();
+    if let Some(o) = s.as_object_mut() {
+        o.insert("mode".into(), mode.into());
+        o.insert("bytes_moved".into(), stats.bytes_sent.into());
+        o.insert(before.0.into(), before.1.into());
+    }
+    (r, s)
+}
+
 fn fail_all(job: &Job, msg: &str) -> Vec<TaskResult> {
     job.tasks
         .iter()
@@ -222,26 +248,14 @@ impl Workload for Payload {
                 let tasks: Vec<Value> = (0..n)
                     .map(|i| json!({ "path": path, "off": i * p, "len": p }))
                     .collect();
-                let sub = Job {
-                    tasks: &tasks.clone().into(),
-                    ..*job
-                };
-                let (r, stats) = Engine::new(&sub)
-                    .processes()
-                    .workers(job.workers)
-                    .max_tasks_per_child(None)
-                    .run();
+                let got = in_processes(
+                    job,
+                    tasks,
+                    "processes read their slice of one shared memory file (memfd)",
+                    ("shared_file_write_ms", write_ms),
+                );
                 drop(file);
-                let mut s = stats.to_json();
-                if let Some(o) = s.as_object_mut() {
-                    o.insert(
-                        "mode".into(),
-                        "processes read their slice of one shared memory file (memfd)".into(),
-                    );
-                    o.insert("bytes_moved".into(), stats.bytes_sent.into());
-                    o.insert("shared_file_write_ms".into(), write_ms.into());
-                }
-                (r, s)
+                got
             }
             Model::Processes => {
                 // Python pickles each argument into the pipe; we serialise it as JSON.
@@ -255,25 +269,12 @@ impl Workload for Payload {
                     tasks.push(json!({ "data": s }));
                 }
                 let copy_ms = ms(c0.elapsed());
-                let sub = Job {
-                    tasks: &tasks.clone().into(),
-                    ..*job
-                };
-                let (r, stats) = Engine::new(&sub)
-                    .processes()
-                    .workers(job.workers)
-                    .max_tasks_per_child(None)
-                    .run();
-                let mut s = stats.to_json();
-                if let Some(o) = s.as_object_mut() {
-                    o.insert(
-                        "mode".into(),
-                        "processes get a serialised copy of each payload through a pipe".into(),
-                    );
-                    o.insert("bytes_moved".into(), stats.bytes_sent.into());
-                    o.insert("copy_into_messages_ms".into(), copy_ms.into());
-                }
-                (r, s)
+                in_processes(
+                    job,
+                    tasks,
+                    "processes get a serialised copy of each payload through a pipe",
+                    ("copy_into_messages_ms", copy_ms),
+                )
             }
         };
         let mut run = run;
