@@ -22,8 +22,6 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use tokio::sync::{Mutex, Semaphore};
 
-/// Largest body read from any URL (as the blocking client's).
-const MAX_BODY: usize = 256 * 1024 * 1024;
 /// Open files left for everything else when sizing the HTTP/1.1 pool.
 const FD_HEADROOM: u64 = 256;
 
@@ -65,14 +63,17 @@ impl HttpClient {
     }
 
     /// GET `url` within `timeout` with `headers`; any status is returned, transport
-    /// failures described. `local`: the peer is the embedded server (HTTP/2).
+    /// failures described. `local`: the peer is the embedded server (HTTP/2). A body over
+    /// `max_body` bytes fails the request, naming the cap.
     pub async fn get(
         &self,
         url: &str,
         timeout: Duration,
         headers: &[(String, String)],
         local: bool,
+        max_body: u64,
     ) -> Result<Fetched, String> {
+        let max = usize::try_from(max_body).unwrap_or(usize::MAX);
         let uri: hyper::Uri = url.parse().map_err(|e| format!("GET {url}: {e}"))?;
         if uri.scheme_str() != Some("http") {
             return Err(format!(
@@ -105,16 +106,22 @@ impl HttpClient {
             // each; inline they would be carried by every one of 10,000 requests waiting
             // on its response, boxed they cost only while they run.
             if local {
-                return self.get_h2(url, req).await;
+                return self.get_h2(url, req, max).await;
             }
             let resp = Box::pin(self.h1.request(req))
                 .await
                 .map_err(|e| describe(url, &e))?;
             let status = resp.status().as_u16();
-            let body = Limited::new(resp.into_body(), MAX_BODY)
+            let body = Limited::new(resp.into_body(), max)
                 .collect()
                 .await
-                .map_err(|e| format!("GET {url}: reading the body: {e}"))?
+                .map_err(|e| {
+                    if e.is::<http_body_util::LengthLimitError>() {
+                        over_cap(url, max_body)
+                    } else {
+                        format!("GET {url}: reading the body: {e}")
+                    }
+                })?
                 .to_bytes();
             Ok(Fetched {
                 status,
@@ -134,6 +141,7 @@ impl HttpClient {
         &self,
         url: &str,
         req: hyper::Request<Empty<Bytes>>,
+        max: usize,
     ) -> Result<Fetched, String> {
         let fail = |e: &dyn std::fmt::Display| format!("GET {url}: {e}");
         let sender = Box::pin(self.h2_sender(url, &req)).await?;
@@ -159,8 +167,8 @@ impl HttpClient {
         let mut got = Vec::new();
         while let Some(chunk) = body.data().await {
             let chunk = chunk.map_err(|e| format!("GET {url}: reading the body: {e}"))?;
-            if got.len() + chunk.len() > MAX_BODY {
-                return Err(format!("GET {url}: the body is over {MAX_BODY} bytes"));
+            if got.len() + chunk.len() > max {
+                return Err(over_cap(url, max as u64));
             }
             got.extend_from_slice(&chunk);
             let _ = body.flow_control().release_capacity(chunk.len());
@@ -201,6 +209,14 @@ impl HttpClient {
         open.push((authority, sender.clone()));
         Ok(sender)
     }
+}
+
+/// A body over `max` bytes, said as the blocking client says it.
+fn over_cap(url: &str, max: u64) -> String {
+    format!(
+        "GET {url}: the body is over the cap of {} a response",
+        crate::core::fmt::cap_bytes(max)
+    )
 }
 
 /// The error and its causes, e.g. "client error (Connect): tcp connect error: Connection

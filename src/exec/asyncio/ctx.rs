@@ -55,15 +55,18 @@ impl<'a> AsyncCtx<'a> {
     }
 
     /// GET `url` on the loop's shared client (`await session.get(url)`); `local`: the
-    /// embedded server.
+    /// embedded server; a body over `max_body` bytes fails the request, naming the cap.
     pub async fn get(
         &self,
         url: &str,
         timeout: Duration,
         headers: &[(String, String)],
         local: bool,
+        max_body: u64,
     ) -> Result<Fetched, String> {
-        self.client.get(url, timeout, headers, local).await
+        self.client
+            .get(url, timeout, headers, local, max_body)
+            .await
     }
 
     /// Open a file without blocking the loop (tokio::fs: the open and each read run on
