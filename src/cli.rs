@@ -644,7 +644,8 @@ pub struct WatchArgs {
     /// No screen: wait for the program and print a summary of every thread at the end.
     #[arg(long)]
     pub headless: bool,
-    /// With --headless (implied): print the summary as one JSON object.
+    /// With --headless (implied): print the summary as one JSON object, alone on stdout
+    /// (the program's own stdout goes to stderr).
     #[arg(long)]
     pub json: bool,
     /// Colour theme.

@@ -6,8 +6,31 @@ use std::process::ExitCode;
 use clap::Parser;
 use conlab::cli::{Cli, Command, TuiArgs};
 
+/// The command line, or the exit: `--help` and `--version` printed with the write checked
+/// (a full disk is an error, exit 1), usage errors as clap says them.
+fn parse() -> Result<Cli, ExitCode> {
+    let e = match Cli::try_parse() {
+        Ok(cli) => return Ok(cli),
+        Err(e) => e,
+    };
+    if e.use_stderr() {
+        e.exit();
+    }
+    conlab::sys::out::check(e.print());
+    match conlab::sys::out::finish_after_print() {
+        Ok(()) => Err(ExitCode::SUCCESS),
+        Err(why) => {
+            let _ = writeln!(std::io::stderr(), "conlab: error: {why}");
+            Err(ExitCode::FAILURE)
+        }
+    }
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match parse() {
+        Ok(cli) => cli,
+        Err(code) => return code,
+    };
     // This is conlab: the guard and tied programs are started by re-running it.
     if let Ok(exe) = std::env::current_exe() {
         conlab::sys::guard::install(exe);
@@ -32,7 +55,7 @@ fn main() -> ExitCode {
     };
     // Every group conlab started is stopped and reaped by now: let the guard go.
     conlab::sys::guard::shutdown();
-    let code = match result {
+    let mut code = match result {
         Ok(code) => code,
         Err(e) => {
             // Not `eprintln!`: stderr may be a terminal that hung up.
@@ -40,6 +63,13 @@ fn main() -> ExitCode {
             ExitCode::from(e.exit_code())
         }
     };
+    // What was printed must have arrived: a lost result is a failure, said so.
+    if let Err(why) = conlab::sys::out::finish() {
+        let _ = writeln!(std::io::stderr(), "conlab: error: {why}");
+        if code == ExitCode::SUCCESS {
+            code = ExitCode::FAILURE;
+        }
+    }
     // Ended by SIGINT, SIGTERM or SIGHUP (after cancelling, reaping and restoring): say so
     // in the exit code, as the shell would (130, 143, 129).
     conlab::sys::signals::exit_code(code)

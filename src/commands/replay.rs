@@ -56,18 +56,20 @@ pub fn replay_command(args: &ReplayArgs) -> Result<ExitCode, CliError> {
 
 /// The whole recording as a trace in `path`; returns what it holds, for stderr.
 fn write_trace(rec: &crate::recording::record::Recording, path: &Path) -> Result<String, CliError> {
-    let file = std::fs::File::create(path).map_err(|e| {
+    let file = crate::sys::atomic_file::AtomicFile::create(path).map_err(|e| {
         CliError::Usage(format!(
             "invalid --trace: cannot write {}: {e}",
             path.display()
         ))
     })?;
-    let (_, summary) = crate::recording::trace::from_recording(rec, std::io::BufWriter::new(file))
-        .map_err(|e| {
-            CliError::Other(anyhow::anyhow!(
-                "cannot write trace {}: {e}",
-                path.display()
-            ))
-        })?;
+    let lost = |e: std::io::Error| {
+        CliError::Other(anyhow::anyhow!(
+            "cannot write trace {}: {e}",
+            path.display()
+        ))
+    };
+    // Whole or not at all: the trace is renamed into place once complete.
+    let (file, summary) = crate::recording::trace::from_recording(rec, file).map_err(lost)?;
+    file.commit().map_err(lost)?;
     Ok(crate::recording::capture::trace_note(path, summary))
 }

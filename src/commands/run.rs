@@ -52,8 +52,11 @@ pub fn run_command(args: &RunArgs) -> Result<ExitCode, CliError> {
             args.model
         )));
     }
-    let runtime = crate::runtime::prepare(&args.runtime.choice().map_err(CliError::Usage)?)
-        .map_err(|e| CliError::Usage(e.to_string()))?;
+    let runtime = crate::runtime::prepare_cancellable(
+        &args.runtime.choice().map_err(CliError::Usage)?,
+        &cancel,
+    )
+    .map_err(|e| CliError::Usage(e.to_string()))?;
     let capture =
         crate::recording::capture::Capture::open(args.record.as_deref(), args.trace.as_deref())
             .map_err(|e| CliError::Usage(format!("{e:#}")))?;

@@ -1,6 +1,7 @@
 //! OS plumbing shared by the layers above: the guard that outlives nothing, signals, the
 //! open-files limit, parsing `/proc` text, taking and giving back the terminal, stdout.
 
+pub mod atomic_file;
 pub mod fds;
 pub mod guard;
 pub mod out;
