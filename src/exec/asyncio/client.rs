@@ -77,6 +77,12 @@ fn h1_budget() -> usize {
     soft.saturating_sub(FD_HEADROOM).clamp(16, 1 << 20) as usize
 }
 
+impl Default for HttpClient {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl HttpClient {
     pub fn new() -> Self {
         HttpClient {
