@@ -161,6 +161,8 @@ pub fn probe_cancellable(python: &Path, cancel: &CancelToken) -> Result<PythonIn
     // Before reaping: the group's id cannot be reused while its leader is unreaped.
     crate::sys::guard::forget(pgid);
     let status = child.wait();
+    // The check was the guard's only charge (at the dashboard's start, say): let it go.
+    crate::sys::guard::release_if_idle();
     let (out, err) = match waited {
         Waited::Answered(o, e) => (o, e),
         Waited::Cancelled => return Err(PythonError::Cancelled(shown)),
