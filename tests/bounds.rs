@@ -268,3 +268,30 @@ fn watch_refuses_its_own_pid() {
     assert_eq!(o.status.code(), Some(2), "{err}");
     assert!(err.contains("this conlab itself"), "{err}");
 }
+
+#[test]
+fn a_watch_recording_is_not_exported_as_an_empty_trace() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let rec = dir.path().join("w.jsonl");
+    let o = conlab()
+        .args(["watch", "--headless", "--record"])
+        .arg(&rec)
+        .args(["--", "sh", "-c", "exit 0"])
+        .stdin(Stdio::null())
+        .output()
+        .expect("conlab runs");
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let trace = dir.path().join("t.json");
+    let o = conlab()
+        .arg("replay")
+        .arg(&rec)
+        .arg("--trace")
+        .arg(&trace)
+        .stdin(Stdio::null())
+        .output()
+        .expect("conlab runs");
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("`conlab watch` recording"), "{err}");
+    assert!(!trace.exists(), "an empty trace was written");
+}

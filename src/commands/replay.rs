@@ -23,6 +23,18 @@ pub fn replay_command(args: &ReplayArgs) -> Result<ExitCode, CliError> {
     let rec =
         crate::recording::record::load(&args.file).map_err(|e| CliError::Usage(e.to_string()))?;
     if let Some(path) = &args.trace {
+        // Kernel samples are not trace tracks yet: the trace would be empty.
+        if rec
+            .entries
+            .iter()
+            .any(|e| matches!(e, crate::recording::record::Entry::Watch { .. }))
+        {
+            return Err(CliError::Usage(format!(
+                "invalid --trace: {} is a `conlab watch` recording, whose kernel samples a \
+                 trace cannot show yet (it would be empty); replay it without --trace",
+                args.file.display()
+            )));
+        }
         let note = write_trace(&rec, path)?;
         eprintln!("{note}");
         // The trace was the job when there is no terminal to play it in.
