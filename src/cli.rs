@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::core::Runtime;
-use crate::exec::{GilConfig, Model, RunSpec};
+use crate::exec::{CancelToken, GilConfig, Model, RunSpec};
 use crate::runtime::{RuntimeChoice, StartMethod};
 pub use crate::server::httpbin::HttpbinMode;
 use crate::workload::WorkloadArgs;
@@ -228,31 +228,26 @@ impl WorkloadOpts {
         }
     }
 
-    /// `--url` plus the URLs of `--urls-file`, in order.
-    pub fn urls(&self) -> Result<Vec<String>, String> {
+    /// `--url` plus the URLs of `--urls-file`, in order: the file read within its caps
+    /// (`workload::url_list`), and given up at once when `cancel` is cancelled.
+    pub fn urls(&self, cancel: &CancelToken) -> Result<Vec<String>, String> {
         let mut urls = self.urls.clone();
         if let Some(path) = &self.urls_file {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| format!("invalid --urls-file: cannot read {}: {e}", path.display()))?;
-            urls.extend(
-                text.lines()
-                    .map(str::trim)
-                    .filter(|l| !l.is_empty() && !l.starts_with('#'))
-                    .map(str::to_string),
-            );
-            if urls.is_empty() {
-                return Err(format!(
-                    "invalid --urls-file: {} lists no URLs",
-                    path.display()
-                ));
-            }
+            urls.extend(crate::workload::url_list::read(path, cancel)?);
         }
         Ok(urls)
     }
 
+    /// [`WorkloadOpts::spec_cancellable`] with a token nobody cancels (a Ctrl-C before
+    /// conlab watches for signals ends it as the default action does).
     pub fn spec(&self, model: Model) -> Result<RunSpec, String> {
+        self.spec_cancellable(model, &CancelToken::new())
+    }
+
+    /// The run these flags ask for; reading `--urls-file` stops when `cancel` is cancelled.
+    pub fn spec_cancellable(&self, model: Model, cancel: &CancelToken) -> Result<RunSpec, String> {
         let mut args = self.workload_args();
-        args.urls = self.urls()?;
+        args.urls = self.urls(cancel)?;
         // Given URLs and no --tasks: fetch each once.
         if self.tasks.is_none() && !args.urls.is_empty() {
             args.tasks = args.urls.len();
@@ -678,7 +673,8 @@ pub struct WatchArgs {
     /// No screen: wait for the program and print a summary of every thread at the end.
     #[arg(long)]
     pub headless: bool,
-    /// With --headless (implied): print the summary as one JSON object.
+    /// With --headless (implied): print the summary as one JSON object, alone on stdout
+    /// (the program's own stdout goes to stderr).
     #[arg(long)]
     pub json: bool,
     /// Colour theme.

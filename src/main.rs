@@ -7,15 +7,35 @@ use clap::Parser;
 use clap::error::ErrorKind;
 use conlab::cli::{Cli, Command, TuiArgs};
 
-fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
-        // `-V` / `--version`: the version and the defaults a bug report needs, not clap's
-        // one line (see commands::version).
-        Err(e) if e.kind() == ErrorKind::DisplayVersion => {
-            return finish(conlab::commands::version::version_command());
+/// The command line, or the exit: `--help` printed with the write checked (a full disk is
+/// an error, exit 1), `--version` with the defaults a bug report needs, usage errors as
+/// clap says them.
+fn parse() -> Result<Cli, ExitCode> {
+    let e = match Cli::try_parse() {
+        Ok(cli) => return Ok(cli),
+        Err(e) => e,
+    };
+    // `-V` / `--version`: not clap's one line (see commands::version).
+    if e.kind() == ErrorKind::DisplayVersion {
+        return Err(finish(conlab::commands::version::version_command()));
+    }
+    if e.use_stderr() {
+        e.exit();
+    }
+    conlab::sys::out::check(e.print());
+    match conlab::sys::out::finish_after_print() {
+        Ok(()) => Err(ExitCode::SUCCESS),
+        Err(why) => {
+            let _ = writeln!(std::io::stderr(), "conlab: error: {why}");
+            Err(ExitCode::FAILURE)
         }
-        Err(e) => e.exit(),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = match parse() {
+        Ok(cli) => cli,
+        Err(code) => return code,
     };
     // This is conlab: the guard and tied programs are started by re-running it.
     if let Ok(exe) = std::env::current_exe() {
@@ -50,7 +70,7 @@ fn main() -> ExitCode {
 fn finish(result: Result<ExitCode, conlab::commands::error::CliError>) -> ExitCode {
     // Every group conlab started is stopped and reaped by now: let the guard go.
     conlab::sys::guard::shutdown();
-    let code = match result {
+    let mut code = match result {
         Ok(code) => code,
         Err(e) => {
             // Not `eprintln!`: stderr may be a terminal that hung up.
@@ -58,6 +78,13 @@ fn finish(result: Result<ExitCode, conlab::commands::error::CliError>) -> ExitCo
             ExitCode::from(e.exit_code())
         }
     };
+    // What was printed must have arrived: a lost result is a failure, said so.
+    if let Err(why) = conlab::sys::out::finish() {
+        let _ = writeln!(std::io::stderr(), "conlab: error: {why}");
+        if code == ExitCode::SUCCESS {
+            code = ExitCode::FAILURE;
+        }
+    }
     // Ended by SIGINT, SIGTERM or SIGHUP (after cancelling, reaping and restoring): say so
     // in the exit code, as the shell would (130, 143, 129).
     conlab::sys::signals::exit_code(code)

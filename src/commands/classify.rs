@@ -13,9 +13,12 @@ use crate::experiment::classify::{Sample, classify_json, sample_spec, verdict};
 
 /// Run the sample: one worker, sequentially on this thread, cancelled after the budget.
 fn sample(args: &ClassifyArgs) -> Result<Sample, CliError> {
-    let spec = args.opts.spec(Model::Sequential).map_err(CliError::Usage)?;
     let cancel = CancelToken::new();
     cancel_on_ctrl_c(&cancel);
+    let spec = args
+        .opts
+        .spec_cancellable(Model::Sequential, &cancel)
+        .map_err(CliError::Usage)?;
     Ok(sample_spec(
         spec,
         Duration::from_millis(args.budget_ms),

@@ -23,6 +23,18 @@ pub fn replay_command(args: &ReplayArgs) -> Result<ExitCode, CliError> {
     let rec =
         crate::recording::record::load(&args.file).map_err(|e| CliError::Usage(e.to_string()))?;
     if let Some(path) = &args.trace {
+        // Kernel samples are not trace tracks yet: the trace would be empty.
+        if rec
+            .entries
+            .iter()
+            .any(|e| matches!(e, crate::recording::record::Entry::Watch { .. }))
+        {
+            return Err(CliError::Usage(format!(
+                "invalid --trace: {} is a `conlab watch` recording, whose kernel samples a \
+                 trace cannot show yet (it would be empty); replay it without --trace",
+                args.file.display()
+            )));
+        }
         let note = write_trace(&rec, path)?;
         eprintln!("{note}");
         // The trace was the job when there is no terminal to play it in.
@@ -56,18 +68,20 @@ pub fn replay_command(args: &ReplayArgs) -> Result<ExitCode, CliError> {
 
 /// The whole recording as a trace in `path`; returns what it holds, for stderr.
 fn write_trace(rec: &crate::recording::record::Recording, path: &Path) -> Result<String, CliError> {
-    let file = std::fs::File::create(path).map_err(|e| {
+    let file = crate::sys::atomic_file::AtomicFile::create(path).map_err(|e| {
         CliError::Usage(format!(
             "invalid --trace: cannot write {}: {e}",
             path.display()
         ))
     })?;
-    let (_, summary) = crate::recording::trace::from_recording(rec, std::io::BufWriter::new(file))
-        .map_err(|e| {
-            CliError::Other(anyhow::anyhow!(
-                "cannot write trace {}: {e}",
-                path.display()
-            ))
-        })?;
+    let lost = |e: std::io::Error| {
+        CliError::Other(anyhow::anyhow!(
+            "cannot write trace {}: {e}",
+            path.display()
+        ))
+    };
+    // Whole or not at all: the trace is renamed into place once complete.
+    let (file, summary) = crate::recording::trace::from_recording(rec, file).map_err(lost)?;
+    file.commit().map_err(lost)?;
     Ok(crate::recording::capture::trace_note(path, summary))
 }

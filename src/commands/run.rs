@@ -39,17 +39,24 @@ fn progress_bar(enabled: bool) -> Option<ProgressBar> {
 }
 
 pub fn run_command(args: &RunArgs) -> Result<ExitCode, CliError> {
-    let spec = args.opts.spec(args.model).map_err(CliError::Usage)?;
+    // Ctrl-C is watched from the start: it also ends a `--urls-file` read.
+    let cancel = CancelToken::new();
+    cancel_on_ctrl_c(&cancel);
+    let spec = args
+        .opts
+        .spec_cancellable(args.model, &cancel)
+        .map_err(CliError::Usage)?;
     if args.opts.max_tasks_per_child.is_some() && args.model != crate::core::Model::Processes {
         return Err(CliError::Usage(format!(
             "invalid --max-tasks-per-child: applies to worker processes (--model processes), not --model {}",
             args.model
         )));
     }
-    let runtime = crate::runtime::prepare(&args.runtime.choice().map_err(CliError::Usage)?)
-        .map_err(|e| CliError::Usage(e.to_string()))?;
-    let cancel = CancelToken::new();
-    cancel_on_ctrl_c(&cancel);
+    let runtime = crate::runtime::prepare_cancellable(
+        &args.runtime.choice().map_err(CliError::Usage)?,
+        &cancel,
+    )
+    .map_err(|e| CliError::Usage(e.to_string()))?;
     let capture =
         crate::recording::capture::Capture::open(args.record.as_deref(), args.trace.as_deref())
             .map_err(|e| CliError::Usage(format!("{e:#}")))?;

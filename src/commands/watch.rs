@@ -8,6 +8,12 @@ use crate::cli::WatchArgs;
 use crate::watch::{WatchOptions, watch};
 
 pub fn watch_command(args: &WatchArgs) -> Result<ExitCode, CliError> {
+    if args.pid == Some(std::process::id()) {
+        return Err(CliError::Usage(format!(
+            "invalid --pid {}: that is this conlab itself; give another process's pid",
+            std::process::id()
+        )));
+    }
     let opts = WatchOptions {
         pid: args.pid,
         sample_ms: args.sample_ms,

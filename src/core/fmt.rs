@@ -75,6 +75,16 @@ pub fn bytes(b: u64) -> String {
     }
 }
 
+/// A cap in bytes as it was set: "16 MiB", "256 KiB", "1000 bytes".
+pub fn cap_bytes(n: u64) -> String {
+    match n {
+        n if n >= 1 << 30 && n % (1 << 30) == 0 => format!("{} GiB", n >> 30),
+        n if n >= 1 << 20 && n % (1 << 20) == 0 => format!("{} MiB", n >> 20),
+        n if n >= 1 << 10 && n % (1 << 10) == 0 => format!("{} KiB", n >> 10),
+        n => format!("{n} bytes"),
+    }
+}
+
 /// Cut `s` to at most `width` characters, ending with "…" when cut.
 pub fn fit(s: &str, width: usize) -> String {
     if s.chars().count() <= width {
@@ -96,6 +106,14 @@ pub fn mb(bytes: u64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn caps_are_shown_in_binary_units() {
+        assert_eq!(cap_bytes(1 << 30), "1 GiB");
+        assert_eq!(cap_bytes(16 << 20), "16 MiB");
+        assert_eq!(cap_bytes(256 << 10), "256 KiB");
+        assert_eq!(cap_bytes(1000), "1000 bytes");
+    }
 
     #[test]
     fn bars_fill_exactly() {

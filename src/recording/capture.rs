@@ -4,8 +4,6 @@
 //! samples the machine (as the dashboard's does, every 250 ms) so the recording replays
 //! with its CPU panel and the trace has CPU counters.
 
-use std::fs::File;
-use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -22,7 +20,7 @@ use crate::recording::trace::{self, TraceWriter};
 pub struct TraceFile {
     path: PathBuf,
     /// Taken out (`None`) once finished.
-    writer: Option<TraceWriter<BufWriter<File>>>,
+    writer: Option<TraceWriter<crate::sys::atomic_file::AtomicFile>>,
 }
 
 impl TraceFile {
@@ -53,8 +51,10 @@ impl TraceFile {
         let Some(w) = self.writer.take() else {
             return Ok(None);
         };
-        let (_, s) = w
+        let (f, s) = w
             .finish()
+            .map_err(|e| anyhow::anyhow!("cannot write trace {}: {e}", self.path.display()))?;
+        f.commit()
             .map_err(|e| anyhow::anyhow!("cannot write trace {}: {e}", self.path.display()))?;
         Ok(Some(trace_note(&self.path, s)))
     }
@@ -162,7 +162,7 @@ impl Capture {
         };
         let _ = f.join();
         if let Some(r) = &self.sinks.recorder {
-            r.flush()
+            r.finish()
                 .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", r.path().display()))?;
         }
         if let Some(t) = &self.sinks.trace

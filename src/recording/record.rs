@@ -5,7 +5,7 @@
 //! [`Entry`]. Readers reject a newer version or a malformed line, naming the line number.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Instant;
@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::core::lines::{Line, MAX_LINE, read_line_capped};
 use crate::exec::{Event, RunEnd, RunStart, Stamped};
+use crate::sys::atomic_file::AtomicFile;
 
 /// The format version this build writes and the newest it reads.
 pub const VERSION: u32 = 1;
@@ -63,18 +64,25 @@ impl Entry {
     }
 }
 
-/// Writes a recording as things happen. Shareable between threads.
+/// Writes a recording as things happen, under a temporary name renamed into place when it
+/// is finished ([`Recorder::finish`], or dropped): a full disk leaves no truncated file,
+/// and the first failed write is reported. Shareable between threads.
 pub struct Recorder {
     t0: Instant,
-    out: Mutex<BufWriter<File>>,
+    out: Mutex<Out>,
     path: PathBuf,
+}
+
+/// The file being written and the first write that failed.
+struct Out {
+    file: Option<AtomicFile>,
+    error: Option<String>,
 }
 
 impl Recorder {
     pub fn create(path: &Path) -> anyhow::Result<Self> {
-        let file = File::create(path)
+        let mut out = AtomicFile::create(path)
             .map_err(|e| anyhow::anyhow!("cannot write recording {}: {e}", path.display()))?;
-        let mut out = BufWriter::new(file);
         let header = Header {
             conlab_recording: VERSION,
             writer: format!("conlab {}", env!("CARGO_PKG_VERSION")),
@@ -83,7 +91,10 @@ impl Recorder {
         writeln!(out, "{}", serde_json::to_string(&header)?)?;
         Ok(Recorder {
             t0: Instant::now(),
-            out: Mutex::new(out),
+            out: Mutex::new(Out {
+                file: Some(out),
+                error: None,
+            }),
             path: path.to_path_buf(),
         })
     }
@@ -99,9 +110,15 @@ impl Recorder {
     /// Stamp and write under one lock, so lines are in time order whatever the thread.
     fn write(&self, entry: impl FnOnce(u64) -> Entry) {
         let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
+        let Out { file, error } = &mut *out;
+        let Some(f) = file.as_mut().filter(|_| error.is_none()) else {
+            return;
+        };
         if let Ok(line) = serde_json::to_string(&entry(self.now_us())) {
-            // A full disk must not stop the run; the recording is then short.
-            let _ = writeln!(out, "{line}");
+            // A full disk must not stop the run: it is said when the recording finishes.
+            if let Err(e) = writeln!(f, "{line}") {
+                *error = Some(e.to_string());
+            }
         }
     }
 
@@ -134,14 +151,38 @@ impl Recorder {
         });
     }
 
+    /// Flush what was written so far; an error names the first write that failed.
     pub fn flush(&self) -> std::io::Result<()> {
-        self.out.lock().unwrap_or_else(|e| e.into_inner()).flush()
+        let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(e) = &out.error {
+            return Err(std::io::Error::other(e.clone()));
+        }
+        match out.file.as_mut() {
+            Some(f) => f.flush(),
+            None => Ok(()),
+        }
+    }
+
+    /// Put the recording in place (later entries are not written). After a failed write
+    /// the file is removed instead, and the error says what was lost.
+    pub fn finish(&self) -> std::io::Result<()> {
+        let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(f) = out.file.take() else {
+            return Ok(());
+        };
+        if let Some(e) = &out.error {
+            drop(f);
+            return Err(std::io::Error::other(format!(
+                "{e} (the recording was not kept)"
+            )));
+        }
+        f.commit()
     }
 }
 
 impl Drop for Recorder {
     fn drop(&mut self) {
-        let _ = self.flush();
+        let _ = self.finish();
     }
 }
 
@@ -168,30 +209,69 @@ pub enum RecordingError {
     },
 }
 
-/// Parse a recording from any reader; `name` is used in error messages.
+/// A reader that remembers the last byte consumed: whether the last line read ended with
+/// its newline, or was cut off (a recording whose writer was killed mid-line).
+struct LastByte<R> {
+    inner: R,
+    last: Option<u8>,
+}
+
+impl<R: BufRead> std::io::Read for LastByte<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if n > 0 {
+            self.last = Some(buf[n - 1]);
+        }
+        Ok(n)
+    }
+}
+
+impl<R: BufRead> BufRead for LastByte<R> {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        self.inner.fill_buf()
+    }
+
+    fn consume(&mut self, amt: usize) {
+        // The buffer is filled already: this reads nothing.
+        if amt > 0
+            && let Ok(b) = self.inner.fill_buf()
+        {
+            self.last = b.get(amt - 1).copied();
+        }
+        self.inner.consume(amt);
+    }
+}
+
+/// Parse a recording from any reader; `name` is used in error messages. A last line cut
+/// off before its newline (the writer was killed mid-line) is left out, the lines before
+/// it kept; a malformed complete line is an error naming it.
 pub fn parse(reader: impl BufRead, name: &str) -> Result<Recording, RecordingError> {
     let bad = |line: usize, message: String| RecordingError::Malformed {
         path: name.to_string(),
         line,
         message,
     };
-    let mut reader = reader;
-    let mut next_line = |n: usize| -> Result<Option<String>, RecordingError> {
-        match read_line_capped(&mut reader, MAX_LINE) {
-            Ok(Line::Text(t)) => Ok(Some(t)),
-            Ok(Line::Eof) => Ok(None),
-            Ok(Line::TooLong) => Err(bad(
-                n,
-                format!(
-                    "line longer than {} MiB: not a conlab recording",
-                    MAX_LINE >> 20
-                ),
-            )),
-            Ok(Line::NotText) => Err(bad(n, "not UTF-8 text".into())),
-            Err(e) => Err(bad(n, e.to_string())),
-        }
+    let mut reader = LastByte {
+        inner: reader,
+        last: None,
     };
-    let header: Header = match next_line(1)? {
+    let next_line =
+        |reader: &mut LastByte<_>, n: usize| -> Result<Option<String>, RecordingError> {
+            match read_line_capped(reader, MAX_LINE) {
+                Ok(Line::Text(t)) => Ok(Some(t)),
+                Ok(Line::Eof) => Ok(None),
+                Ok(Line::TooLong) => Err(bad(
+                    n,
+                    format!(
+                        "line longer than {} MiB: not a conlab recording",
+                        MAX_LINE >> 20
+                    ),
+                )),
+                Ok(Line::NotText) => Err(bad(n, "not UTF-8 text".into())),
+                Err(e) => Err(bad(n, e.to_string())),
+            }
+        };
+    let header: Header = match next_line(&mut reader, 1)? {
         None => {
             return Err(bad(
                 1,
@@ -225,12 +305,17 @@ pub fn parse(reader: impl BufRead, name: &str) -> Result<Recording, RecordingErr
     let mut n = 1;
     while let Some(line) = {
         n += 1;
-        next_line(n)?
+        next_line(&mut reader, n)?
     } {
         if line.trim().is_empty() {
             continue;
         }
-        let entry: Entry = serde_json::from_str(&line).map_err(|e| bad(n, e.to_string()))?;
+        let entry: Entry = match serde_json::from_str(&line) {
+            Ok(e) => e,
+            // Cut off: nothing follows and no newline ended it.
+            Err(_) if reader.last != Some(b'\n') => break,
+            Err(e) => return Err(bad(n, e.to_string())),
+        };
         check_entry(&entry).map_err(|e| bad(n, e))?;
         if entries
             .last()
@@ -401,6 +486,22 @@ mod tests {
             r#"{"kind":"cpu","t_us":1,"sample":{}}"#
         );
         let err = parse(text.as_bytes(), "x.jsonl").expect_err("malformed");
+        assert!(err.to_string().starts_with("x.jsonl: line 3:"), "{err}");
+    }
+
+    #[test]
+    fn a_last_line_cut_off_is_left_out_and_the_rest_kept() {
+        let good = format!(
+            "{}\n{}\n",
+            r#"{"conlab_recording":1,"writer":"t","cores":2}"#,
+            r#"{"kind":"cpu","t_us":1,"sample":{}}"#
+        );
+        let cut = format!("{good}{{\"kind\":\"cpu\",\"t_u");
+        let rec = parse(cut.as_bytes(), "x.jsonl").expect("the good lines");
+        assert_eq!(rec.entries.len(), 1);
+        // The same line complete but malformed is still an error.
+        let bad = format!("{good}{{\"kind\":\"cpu\",\"t_u\n");
+        let err = parse(bad.as_bytes(), "x.jsonl").expect_err("malformed");
         assert!(err.to_string().starts_with("x.jsonl: line 3:"), "{err}");
     }
 

@@ -24,18 +24,18 @@ use crate::ui::{self, theme::Theme, theme::ThemeName};
 pub fn parse_frame_size(s: &str) -> Result<(u16, u16), String> {
     let (w, h) = s
         .split_once(['x', 'X'])
-        .ok_or_else(|| format!("invalid --size `{s}`: expected WIDTHxHEIGHT, e.g. 120x36"))?;
+        .ok_or_else(|| format!("invalid --frame `{s}`: expected WIDTHxHEIGHT, e.g. 120x36"))?;
     let w: u16 = w
         .trim()
         .parse()
-        .map_err(|_| format!("invalid --size `{s}`: bad width"))?;
+        .map_err(|_| format!("invalid --frame `{s}`: bad width"))?;
     let h: u16 = h
         .trim()
         .parse()
-        .map_err(|_| format!("invalid --size `{s}`: bad height"))?;
+        .map_err(|_| format!("invalid --frame `{s}`: bad height"))?;
     if !(20..=500).contains(&w) || !(8..=200).contains(&h) {
         return Err(format!(
-            "invalid --size `{s}`: allowed 20..=500 columns and 8..=200 rows"
+            "invalid --frame `{s}`: allowed 20..=500 columns and 8..=200 rows"
         ));
     }
     Ok((w, h))
@@ -85,8 +85,9 @@ pub fn write_files(
         .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
     let defaults = svg::defaults_for(theme == ThemeName::Light);
     let svg_path = dir.join(format!("{name}.svg"));
+    // Whole or not at all: a full disk leaves no truncated picture.
     let write = |path: PathBuf, body: String| {
-        std::fs::write(&path, body)
+        crate::sys::atomic_file::write(&path, body.as_bytes())
             .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))
     };
     write(svg_path.clone(), svg::render(buf, title, defaults))?;
@@ -239,7 +240,7 @@ pub fn write_motion(
             std::fs::create_dir_all(dir)
                 .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
         }
-        std::fs::write(path, &body)
+        crate::sys::atomic_file::write(path, body.as_bytes())
             .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
         let bytes = body.len();
         let stats = MotionStats {
@@ -316,7 +317,9 @@ pub fn record_scenario_on(
         }
         Ok(())
     })?;
-    recorder.flush()?;
+    recorder
+        .finish()
+        .map_err(|e| anyhow::anyhow!("cannot write recording {}: {e}", path.display()))?;
     Ok(())
 }
 
@@ -339,5 +342,8 @@ mod tests {
                 .contains("allowed")
         );
         assert!(parse_frame_size("ax5").is_err());
+        // It is --frame's value: the error names --frame, not the workload's --size.
+        let err = parse_frame_size("0x0").expect_err("invalid");
+        assert!(err.contains("--frame") && !err.contains("--size"), "{err}");
     }
 }

@@ -14,8 +14,7 @@
 //! (or of the command). The settings of every run also go to `otherData`.
 
 use std::collections::{HashMap, HashSet};
-use std::fs::File;
-use std::io::{self, BufWriter, Write};
+use std::io::{self, Write};
 use std::path::Path;
 
 use serde_json::{Value, json};
@@ -23,6 +22,7 @@ use serde_json::{Value, json};
 use crate::core::{Event, Model, SpanKind, Stamped};
 use crate::observe::monitor::CpuSample;
 use crate::recording::record::{Entry, Recording};
+use crate::sys::atomic_file::AtomicFile;
 
 /// Trace events written at most; later ones are counted and dropped (a run can have
 /// millions of events: past this, Perfetto's JSON import slows to a crawl).
@@ -76,10 +76,12 @@ pub struct TraceWriter<W: Write> {
 }
 
 /// Create `path` and start a trace in it.
-pub fn create(path: &Path) -> anyhow::Result<TraceWriter<BufWriter<File>>> {
-    let file = File::create(path)
+/// The trace is written under a temporary name: [`AtomicFile::commit`] the writer
+/// [`TraceWriter::finish`] gives back to put it in place.
+pub fn create(path: &Path) -> anyhow::Result<TraceWriter<AtomicFile>> {
+    let file = AtomicFile::create(path)
         .map_err(|e| anyhow::anyhow!("cannot write trace {}: {e}", path.display()))?;
-    Ok(TraceWriter::new(BufWriter::new(file))?)
+    Ok(TraceWriter::new(file)?)
 }
 
 /// The whole of a recording as a trace (CPU samples included).

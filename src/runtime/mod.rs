@@ -77,6 +77,14 @@ pub struct Prepared {
 /// The runner for `choice`; CPython is probed first (no Python, or too old: an error
 /// naming `--python`). The native runtime never looks for Python.
 pub fn prepare(choice: &RuntimeChoice) -> Result<Prepared, PythonError> {
+    prepare_cancellable(choice, &crate::exec::CancelToken::new())
+}
+
+/// [`prepare`], the interpreter's check given up the moment `cancel` is cancelled.
+pub fn prepare_cancellable(
+    choice: &RuntimeChoice,
+    cancel: &crate::exec::CancelToken,
+) -> Result<Prepared, PythonError> {
     match choice.runtime {
         Runtime::Native => Ok(Prepared {
             runner: Box::new(NativeRunner),
@@ -84,7 +92,7 @@ pub fn prepare(choice: &RuntimeChoice) -> Result<Prepared, PythonError> {
             python: None,
         }),
         Runtime::Cpython => {
-            let info = python::probe(&choice.python)?;
+            let info = python::probe_cancellable(&choice.python, cancel)?;
             Ok(Prepared {
                 label: info.label(),
                 runner: Box::new(CpythonRunner::new(info.clone(), choice.start_method)),

@@ -1,5 +1,7 @@
 //! Finding the interpreter: run `--python` once with a tiny probe and learn its version,
-//! build (GIL or free-threaded) and default start method — or say clearly why not.
+//! build (GIL or free-threaded) and default start method — or say clearly why not. The
+//! probe runs in its own process group, looked after by the guard (so it dies with conlab,
+//! however conlab ends) and killed at once when the command is cancelled (Ctrl-C).
 
 use std::io::Read;
 use std::os::unix::process::CommandExt;
@@ -8,6 +10,8 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use serde::Deserialize;
+
+use crate::exec::CancelToken;
 
 /// The oldest Python the driver runs on (`threading.get_native_id`, `math.isqrt`).
 pub const MIN_VERSION: (u32, u32) = (3, 8);
@@ -84,6 +88,8 @@ pub enum PythonError {
     TooOld(String, String),
     #[error("`{0}` did not behave like Python 3 ({1}); pass a Python {min}+ with --python PATH", min = min_version())]
     NotPython(String, String),
+    #[error("cancelled while checking the interpreter `{0}` (it was stopped)")]
+    Cancelled(String),
 }
 
 fn min_version() -> String {
@@ -92,11 +98,32 @@ fn min_version() -> String {
 
 /// Run `python` with the probe and check it is recent enough.
 pub fn probe(python: &Path) -> Result<PythonInfo, PythonError> {
-    probe_within(python, PROBE_TIMEOUT)
+    probe_cancellable(python, &CancelToken::new())
 }
 
 /// [`probe`], giving up (and killing the probe) after `timeout`.
 pub fn probe_within(python: &Path, timeout: Duration) -> Result<PythonInfo, PythonError> {
+    probe_until(python, &CancelToken::new(), timeout)
+}
+
+/// How the probe's wait ended.
+enum Waited {
+    Answered(Vec<u8>, Vec<u8>),
+    Cancelled,
+    TimedOut,
+}
+
+/// [`probe`], given up (the probe's group killed) the moment `cancel` is cancelled.
+pub fn probe_cancellable(python: &Path, cancel: &CancelToken) -> Result<PythonInfo, PythonError> {
+    probe_until(python, cancel, PROBE_TIMEOUT)
+}
+
+/// The probe, given up on `cancel` or after `timeout`.
+fn probe_until(
+    python: &Path,
+    cancel: &CancelToken,
+    timeout: Duration,
+) -> Result<PythonInfo, PythonError> {
     let shown = python.display().to_string();
     let mut child = Command::new(python)
         .args(["-I", "-c", PROBE])
@@ -106,8 +133,13 @@ pub fn probe_within(python: &Path, timeout: Duration) -> Result<PythonInfo, Pyth
         .process_group(0)
         .spawn()
         .map_err(|e| PythonError::NotFound(shown.clone(), e.to_string()))?;
+    let pgid = child.id();
+    // Killed by the guard if conlab dies first (a guard that cannot start leaves the old
+    // behaviour: the cancel and the timeout below still kill it).
+    let _ = crate::sys::guard::protect(pgid);
     let (Some(mut out), Some(mut err)) = (child.stdout.take(), child.stderr.take()) else {
-        let _ = child.kill();
+        super::child::kill_group(pgid);
+        crate::sys::guard::forget(pgid);
         let _ = child.wait();
         return Err(PythonError::NotPython(shown, "no pipes".into()));
     };
@@ -121,19 +153,39 @@ pub fn probe_within(python: &Path, timeout: Duration) -> Result<PythonInfo, Pyth
             let _ = (&mut err).take(1 << 16).read_to_end(&mut e);
             let _ = tx.send((o, e));
         });
-    let got = match reader {
-        Ok(_) => rx.recv_timeout(timeout).ok(),
-        Err(_) => None,
+    let (stop_tx, stop_rx) = crossbeam_channel::bounded::<()>(1);
+    let hook = cancel.on_cancel(move || {
+        let _ = stop_tx.try_send(());
+    });
+    let waited = match reader {
+        Ok(_) => crossbeam_channel::select! {
+            recv(rx) -> got => match got {
+                Ok((o, e)) => Waited::Answered(o, e),
+                Err(_) => Waited::TimedOut,
+            },
+            recv(stop_rx) -> _ => Waited::Cancelled,
+            default(timeout) => Waited::TimedOut,
+        },
+        Err(_) => Waited::TimedOut,
     };
-    if got.is_none() {
-        super::child::kill_group(child.id());
+    drop(hook);
+    if !matches!(waited, Waited::Answered(..)) {
+        super::child::kill_group(pgid);
     }
+    // Before reaping: the group's id cannot be reused while its leader is unreaped.
+    crate::sys::guard::forget(pgid);
     let status = child.wait();
-    let Some((out, err)) = got else {
-        return Err(PythonError::NotPython(
-            shown,
-            format!("no answer within {} s", timeout.as_secs_f64()),
-        ));
+    // The check was the guard's only charge (at the dashboard's start, say): let it go.
+    crate::sys::guard::release_if_idle();
+    let (out, err) = match waited {
+        Waited::Answered(o, e) => (o, e),
+        Waited::Cancelled => return Err(PythonError::Cancelled(shown)),
+        Waited::TimedOut => {
+            return Err(PythonError::NotPython(
+                shown,
+                format!("no answer within {} s", timeout.as_secs_f64()),
+            ));
+        }
     };
     let text = String::from_utf8_lossy(&out);
     match serde_json::from_str::<PythonInfo>(text.trim()) {
@@ -187,6 +239,19 @@ mod tests {
             info((3, 14, 0), true, true).label(),
             "CPython 3.14.0t · GIL"
         );
+    }
+
+    #[test]
+    fn a_cancel_stops_a_probe_that_hangs() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let script = dir.path().join("python");
+        std::fs::write(&script, "#!/bin/sh\nexec sleep 600\n").expect("writes");
+        std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .expect("chmod");
+        let cancel = CancelToken::new();
+        cancel.cancel();
+        let err = probe_cancellable(&script, &cancel).expect_err("cancelled");
+        assert!(matches!(err, PythonError::Cancelled(_)), "{err}");
     }
 
     #[test]

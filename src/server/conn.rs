@@ -87,20 +87,20 @@ pub async fn serve_connection(tcp: tokio::net::TcpStream, peer: SocketAddr, limi
     }
 }
 
-/// Concurrent HTTP/2 streams one connection may carry (the async model's 10,000 requests
-/// in flight share one connection).
-const MAX_H2_STREAMS: u32 = 100_000;
-
 /// HTTP/2's connection preface starts so; no HTTP/1.1 request does (`PRI` is no method).
 const H2_PREFACE_START: &[u8] = b"PRI * HTTP/2.0";
 
-/// hyper's HTTP/2 connection settings: many concurrent streams, the header cap of
-/// `limits`.
+/// hyper's HTTP/2 connection settings from `limits`: concurrent streams, the header list
+/// cap, and what each stream may buffer for a client that does not read; a client that
+/// opens and resets streams in a loop is cut off by hyper's own reset caps.
 pub fn http2_builder(limits: &Limits) -> http2::Builder<TokioExecutor> {
     let mut b = http2::Builder::new(TokioExecutor::new());
     b.timer(TokioTimer::new())
-        .max_concurrent_streams(MAX_H2_STREAMS)
-        .max_header_list_size(limits.max_header_size as u32);
+        .max_concurrent_streams(limits.max_h2_streams)
+        .max_header_list_size(limits.max_header_size as u32)
+        .max_send_buf_size(limits.h2_send_buf)
+        .max_pending_accept_reset_streams(Some(20))
+        .max_local_error_reset_streams(Some(1024));
     b
 }
 

@@ -10,6 +10,8 @@ pub const MAX_DELAY_MS: u64 = 60_000;
 pub const MAX_BYTES: u64 = 64 * 1024 * 1024;
 /// Largest `/drip` body; larger `numbytes` are clamped to it, as httpbin does.
 pub const MAX_DRIP_BYTES: u64 = 10 * 1024 * 1024;
+/// Concurrent HTTP/2 streams on one connection, by default.
+pub const MAX_H2_STREAMS: u32 = 1000;
 /// Longest request target (path and query) accepted.
 pub const MAX_URL_LEN: usize = 2048;
 
@@ -36,6 +38,11 @@ pub struct Limits {
     pub max_body: u64,
     /// Connections served at once; more wait in the kernel's accept queue.
     pub max_connections: usize,
+    /// Concurrent HTTP/2 streams one connection may carry (SETTINGS_MAX_CONCURRENT_STREAMS;
+    /// a client wanting more opens more connections, as the async model's does).
+    pub max_h2_streams: u32,
+    /// Response bytes an HTTP/2 stream may buffer for a client that does not read them.
+    pub h2_send_buf: usize,
 }
 
 impl Default for Limits {
@@ -49,6 +56,8 @@ impl Default for Limits {
             body_read_timeout: Duration::from_secs(30),
             max_body: 1024 * 1024,
             max_connections: 16 * 1024,
+            max_h2_streams: MAX_H2_STREAMS,
+            h2_send_buf: 16 * 1024,
         }
     }
 }
@@ -60,6 +69,8 @@ impl Limits {
         self.max_header_size = self.max_header_size.clamp(1024, self.max_buf_size);
         self.max_headers = self.max_headers.max(1);
         self.max_connections = self.max_connections.max(1);
+        self.max_h2_streams = self.max_h2_streams.max(1);
+        self.h2_send_buf = self.h2_send_buf.max(1024);
         self
     }
 }

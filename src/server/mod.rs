@@ -28,7 +28,7 @@ use std::time::Duration;
 
 use tokio::sync::oneshot;
 
-pub use limits::{Limits, MAX_BYTES, MAX_DELAY_MS, MAX_DRIP_BYTES, MAX_URL_LEN};
+pub use limits::{Limits, MAX_BYTES, MAX_DELAY_MS, MAX_DRIP_BYTES, MAX_H2_STREAMS, MAX_URL_LEN};
 pub use pattern::{pattern, pattern_fill, pattern_fill_seeded};
 pub use route::{INDEX, Route, route};
 

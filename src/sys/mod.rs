@@ -2,6 +2,7 @@
 //! open-files limit, parsing `/proc` text, taking and giving back the terminal, stdout.
 
 pub mod cpu;
+pub mod atomic_file;
 pub mod fds;
 pub mod guard;
 pub mod out;

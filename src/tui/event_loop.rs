@@ -218,13 +218,20 @@ pub fn run_loop_with<B: Backend>(
     drop(kernel);
     runs.cancel();
     runs.join();
-    if let Some(r) = &extras.recorder {
-        let _ = r.flush();
-    }
     if let Some(t) = &mut extras.trace {
         extras.trace_note = t
             .finish()
             .unwrap_or_else(|e| Some(format!("conlab: {e:#}")));
+    }
+    // The recording put in place; a write that failed is said with the trace's note.
+    if let Some(r) = &extras.recorder
+        && let Err(e) = r.finish()
+    {
+        let lost = format!("conlab: cannot write recording {}: {e}", r.path().display());
+        extras.trace_note = Some(match extras.trace_note.take() {
+            Some(n) => format!("{n}\n{lost}"),
+            None => lost,
+        });
     }
     result
 }

@@ -3,6 +3,7 @@
 //! noticed when it exits without being reaped (so the last sample still sees it), stopped
 //! politely then firmly, and its exit status turned into ours.
 
+use std::os::fd::AsFd;
 use std::process::{Child, ExitStatus, Stdio};
 use std::time::Duration;
 
@@ -24,6 +25,9 @@ pub enum Output {
     Inherit,
     /// Nothing: the screen is the dashboard's (interactive).
     Null,
+    /// Ours, but its stdout goes to our stderr (headless `--json`: conlab's stdout holds
+    /// the JSON alone).
+    StdoutToStderr,
 }
 
 pub struct Program {
@@ -52,10 +56,22 @@ impl Program {
         // Said before anything starts (the launcher would only learn it when it execs).
         runnable(exe).map_err(cant)?;
         let tied = crate::sys::guard::tied::spawn_tied(exe.as_ref(), args, |cmd| {
-            if output == Output::Null {
-                cmd.stdin(Stdio::null())
-                    .stdout(Stdio::null())
-                    .stderr(Stdio::null());
+            match output {
+                Output::Inherit => {}
+                Output::Null => {
+                    cmd.stdin(Stdio::null())
+                        .stdout(Stdio::null())
+                        .stderr(Stdio::null());
+                }
+                Output::StdoutToStderr => {
+                    // A stderr that cannot be duplicated: the output is dropped, never
+                    // mixed into the JSON.
+                    let to = std::io::stderr()
+                        .as_fd()
+                        .try_clone_to_owned()
+                        .map_or_else(|_| Stdio::null(), Stdio::from);
+                    cmd.stdout(to);
+                }
             }
         })
         .map_err(cant)?;

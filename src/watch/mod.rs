@@ -89,10 +89,11 @@ pub fn watch(args: &WatchOptions) -> Result<ExitCode, LabError> {
         None => Target::Started(
             Program::spawn(
                 &args.command,
-                if headless {
-                    Output::Inherit
-                } else {
-                    Output::Null
+                // With --json stdout is conlab's JSON alone: the program prints to stderr.
+                match (headless, args.json) {
+                    (true, true) => Output::StdoutToStderr,
+                    (true, false) => Output::Inherit,
+                    (false, _) => Output::Null,
                 },
             )
             .map_err(LabError::Refused)?,

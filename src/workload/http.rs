@@ -26,8 +26,12 @@ pub const DEFAULT_BYTES: u64 = 1024;
 const URL_TIMEOUT: Duration = Duration::from_secs(30);
 /// Slack over the embedded server's delay before a request counts as timed out.
 const SERVER_SLACK: Duration = Duration::from_secs(30);
-/// Largest body read from any URL.
-pub const MAX_BODY: u64 = 256 * 1024 * 1024;
+/// Largest body read from a URL a user gave (fewer bytes when many workers share
+/// [`BODY_BUDGET`]).
+pub const MAX_BODY: u64 = 16 * 1024 * 1024;
+/// The bodies every worker of a run may hold at once, together: each response's cap is
+/// this shared out (`workers × cap` stays within it).
+pub const BODY_BUDGET: u64 = 1024 * 1024 * 1024;
 /// Hash this much between GIL hand-over points.
 const HASH_CHUNK: usize = 64 * 1024;
 
@@ -55,12 +59,38 @@ pub fn check_url(url: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// One fetch task per element (`{url, timeout_ms, close}`), and the embedded server when
-/// one was started.
+/// Bodies held at once: one per worker (at most one per task).
+fn holders(args: &WorkloadArgs) -> u64 {
+    args.workers.min(args.tasks).max(1) as u64
+}
+
+/// The cap on each response from a user's URL: [`MAX_BODY`], or less when the run's
+/// workers share [`BODY_BUDGET`] (4,096 workers: 256 KiB each).
+pub fn url_body_cap(args: &WorkloadArgs) -> u64 {
+    MAX_BODY.min(BODY_BUDGET / holders(args))
+}
+
+/// Refuse up front embedded-server bodies of `bytes` that, one per worker, would hold more
+/// than [`BODY_BUDGET`] at once.
+fn check_body_budget(args: &WorkloadArgs, bytes: u64) -> anyhow::Result<()> {
+    let n = holders(args);
+    if bytes.saturating_mul(n) > BODY_BUDGET {
+        anyhow::bail!(
+            "invalid --bytes: {n} workers × {} would hold more than the cap of {} of bodies \
+             at once; lower --bytes or --workers",
+            crate::core::fmt::cap_bytes(bytes),
+            crate::core::fmt::cap_bytes(BODY_BUDGET)
+        );
+    }
+    Ok(())
+}
+
+/// One fetch task per element (`{url, timeout_ms, close, max_body}`), and the embedded
+/// server when one was started.
 pub type Fetches = (Vec<Value>, Option<Server>);
 
 /// The fetch task of an httpbin.org URL `shown` answered by the embedded server.
-fn local_task(l: httpbin::LocalUrl, shown: &str) -> Value {
+fn local_task(l: httpbin::LocalUrl, shown: &str, max_body: u64) -> Value {
     let headers: serde_json::Map<String, Value> = l
         .headers
         .into_iter()
@@ -68,7 +98,8 @@ fn local_task(l: httpbin::LocalUrl, shown: &str) -> Value {
         .collect();
     // It may ask for the longest delay the server allows.
     let t = (Duration::from_millis(server::MAX_DELAY_MS) + SERVER_SLACK).as_millis() as u64;
-    json!({ "url": l.url, "timeout_ms": t, "headers": headers, "shown": shown, "local": true })
+    json!({ "url": l.url, "timeout_ms": t, "headers": headers, "shown": shown, "local": true,
+            "max_body": max_body })
 }
 
 /// One fetch task per URL given: httpbin.org ones pointed at a freshly started embedded
@@ -82,13 +113,14 @@ fn url_tasks(args: &WorkloadArgs) -> anyhow::Result<(Vec<Value>, Option<Server>)
     };
     let base = srv.as_ref().map(|s| s.url(""));
     let timeout_ms = URL_TIMEOUT.as_millis() as u64;
+    let max_body = url_body_cap(args);
     let tasks = args
         .urls
         .iter()
         .map(
             |u| match base.as_deref().and_then(|b| httpbin::local(u, b)) {
-                Some(l) => local_task(l, u),
-                None => json!({ "url": u, "timeout_ms": timeout_ms }),
+                Some(l) => local_task(l, u, max_body),
+                None => json!({ "url": u, "timeout_ms": timeout_ms, "max_body": max_body }),
             },
         )
         .collect();
@@ -141,6 +173,7 @@ pub fn plan_fetches(
             server::MAX_BYTES
         );
     }
+    check_body_budget(args, bytes)?;
     check_open_files(args, true)?;
     let srv = Server::start_loopback()?;
     let url = srv.url(&format!("/delay-ms/{delay}?bytes={bytes}"));
@@ -149,7 +182,9 @@ pub fn plan_fetches(
     // the cost of connecting is part of each request, as in the articles.
     // `local`: the peer is the embedded server (the async client multiplexes its requests
     // over HTTP/2 there; see exec/asyncio/client.rs).
-    let task = json!({ "url": url, "timeout_ms": t, "close": true, "local": true });
+    // `max_body`: the size asked for, exactly.
+    let task =
+        json!({ "url": url, "timeout_ms": t, "close": true, "local": true, "max_body": bytes });
     Ok((vec![task; args.tasks], Some(srv)))
 }
 
@@ -189,19 +224,33 @@ pub struct Fetched {
     pub body: Vec<u8>,
 }
 
-/// GET `url` within `timeout` (blocking; call it inside `ctx.without_gil`). Any status is
-/// returned; transport failures are described for a person.
-pub fn fetch(url: &str, timeout: Duration, close: bool) -> Result<Fetched, String> {
-    fetch_with(url, timeout, close, &[])
+/// How to GET: the timeout, one connection per request or not, extra request headers,
+/// and the cap on the body.
+pub struct Get<'a> {
+    pub timeout: Duration,
+    pub close: bool,
+    pub headers: &'a [(String, String)],
+    /// Largest body read; a longer one fails the request, naming the cap.
+    pub max_body: u64,
 }
 
-/// [`fetch`] with extra request headers.
-pub fn fetch_with(
-    url: &str,
-    timeout: Duration,
-    close: bool,
-    headers: &[(String, String)],
-) -> Result<Fetched, String> {
+/// The error of a body over `max_body`.
+pub fn over_cap(url: &str, max_body: u64) -> String {
+    format!(
+        "GET {url}: the body is over the cap of {} a response",
+        crate::core::fmt::cap_bytes(max_body)
+    )
+}
+
+/// GET `url` (blocking; call it inside `ctx.without_gil`). Any status is returned;
+/// transport failures and a body over the cap are described for a person.
+pub fn fetch_with(url: &str, get: &Get) -> Result<Fetched, String> {
+    let Get {
+        timeout,
+        close,
+        headers,
+        max_body,
+    } = *get;
     let describe = |e: ureq::Error| match e {
         ureq::Error::Timeout(t) => format!("GET {url}: timed out ({t}) after {timeout:?}"),
         ureq::Error::HostNotFound => format!("GET {url}: host not found"),
@@ -230,12 +279,17 @@ pub fn fetch_with(
             .map_err(describe)?;
         let status = resp.status().as_u16();
         let mut body = Vec::new();
+        // One byte over the cap tells a body at the cap from a longer one.
         resp.body_mut()
             .with_config()
-            .limit(MAX_BODY)
+            .limit(u64::MAX)
             .reader()
+            .take(max_body.saturating_add(1))
             .read_to_end(&mut body)
             .map_err(|e| format!("GET {url}: reading the body: {e}"))?;
+        if body.len() as u64 > max_body {
+            return Err(over_cap(url, max_body));
+        }
         Ok(Fetched { status, body })
     }
 }
@@ -243,16 +297,10 @@ pub fn fetch_with(
 /// [`fetch`] inside a task: without the GIL, and interrupted at once when the run is
 /// cancelled (the hook shuts this thread's agent down, which fails the request in flight:
 /// cancel must not wait out the server's delay).
-pub fn fetch_in(
-    ctx: &mut TaskCtx,
-    url: &str,
-    timeout: Duration,
-    close: bool,
-    headers: &[(String, String)],
-) -> Result<Fetched, TaskError> {
+pub fn fetch_in(ctx: &mut TaskCtx, url: &str, get: &Get) -> Result<Fetched, TaskError> {
     let this = agent();
     let interrupt = ctx.on_cancel(move || this.shutdown());
-    let got = ctx.without_gil(|| fetch_with(url, timeout, close, headers));
+    let got = ctx.without_gil(|| fetch_with(url, get));
     drop(interrupt);
     if ctx.is_cancelled() {
         forget_agent();
@@ -282,18 +330,30 @@ pub fn sha256_ticking(data: &[u8], ctx: &mut TaskCtx) -> Result<[u8; 32], TaskEr
     Ok(h.finalize().into())
 }
 
-/// Run one fetch task `{url, timeout_ms, close?, headers?, shown?}`: GET without the GIL,
-/// fail on non-2xx. `shown` is the URL the user gave, named in failures instead of `url`.
+/// A task's `max_body`, or [`MAX_BODY`] for a task planned without one.
+fn task_max_body(task: &Value) -> u64 {
+    task.get("max_body")
+        .and_then(Value::as_u64)
+        .unwrap_or(MAX_BODY)
+}
+
+/// Run one fetch task `{url, timeout_ms, close?, headers?, shown?, max_body?}`: GET
+/// without the GIL, fail on non-2xx. `shown` is the URL the user gave, named in failures instead of `url`.
 pub fn fetch_task(task: &Value, ctx: &mut TaskCtx) -> Result<Fetched, TaskError> {
     let spec = FetchSpec::read(task)?;
     let close = task.get("close").and_then(Value::as_bool).unwrap_or(false);
     ctx.tick()?;
     ctx.progress(0, 1);
-    let got =
-        fetch_in(ctx, &spec.url, spec.timeout, close, &spec.headers).map_err(|e| match e {
-            TaskError::Failed(m) => TaskError::failed(spec.name(m)),
-            other => other,
-        })?;
+    let get = Get {
+        timeout: spec.timeout,
+        close,
+        headers: &spec.headers,
+        max_body: spec.max_body,
+    };
+    let got = fetch_in(ctx, &spec.url, &get).map_err(|e| match e {
+        TaskError::Failed(m) => TaskError::failed(spec.name(m)),
+        other => other,
+    })?;
     spec.check_status(got.status)?;
     Ok(got)
 }
@@ -308,6 +368,8 @@ pub struct FetchSpec {
     local: bool,
     /// The URL the user gave, named in failures instead of `url`.
     shown: Option<String>,
+    /// Largest body read.
+    max_body: u64,
 }
 
 impl FetchSpec {
@@ -333,6 +395,7 @@ impl FetchSpec {
                 .get("shown")
                 .and_then(Value::as_str)
                 .map(str::to_string),
+            max_body: task_max_body(task),
         })
     }
 
@@ -361,7 +424,13 @@ impl FetchSpec {
 pub async fn fetch_task_async(spec: &FetchSpec, ctx: &AsyncCtx<'_>) -> Result<Fetched, TaskError> {
     let got = ctx
         .http()
-        .get(&spec.url, spec.timeout, &spec.headers, spec.local)
+        .get(
+            &spec.url,
+            spec.timeout,
+            &spec.headers,
+            spec.local,
+            spec.max_body,
+        )
         .await
         .map_err(|e| TaskError::failed(spec.name(e)))?;
     spec.check_status(got.status)?;
@@ -503,6 +572,67 @@ mod tests {
         let want = hex(&Sha256::digest(server::pattern(3000)));
         assert_eq!(out.extra["sha256"], want);
         assert_eq!(out.extra["status"], 200);
+    }
+
+    #[test]
+    fn a_body_over_the_cap_fails_the_task_naming_the_cap() {
+        let srv = Server::start_loopback().expect("starts");
+        let mut t = task(&srv.url("/bytes/3000"), 5000);
+        t["max_body"] = json!(3000);
+        assert_eq!(run(t.clone()).expect("at the cap").value, 3000);
+        t["max_body"] = json!(2999);
+        let err = run(t).expect_err("over the cap").to_string();
+        assert!(
+            err.contains("over the cap of 2999 bytes a response"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn the_async_client_caps_a_body_too() {
+        let srv = Server::start_loopback().expect("starts");
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let client = crate::exec::asyncio::HttpClient::new();
+        let url = srv.url("/bytes/3000");
+        for local in [false, true] {
+            let got = rt.block_on(client.get(&url, Duration::from_secs(5), &[], local, 2048));
+            let err = got.err().expect("over the cap");
+            assert!(
+                err.contains("over the cap of 2 KiB a response"),
+                "{local}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn workers_share_one_budget_for_bodies() {
+        let mut args = WorkloadArgs {
+            tasks: 10_000,
+            workers: 4096,
+            urls: vec!["http://127.0.0.1:1/".into()],
+            ..Default::default()
+        };
+        assert_eq!(url_body_cap(&args), 256 * 1024);
+        assert!(url_body_cap(&args) * 4096 <= BODY_BUDGET);
+        args.workers = 4;
+        assert_eq!(url_body_cap(&args), MAX_BODY);
+        let plan = Http.plan(&args).expect("planned");
+        assert_eq!(plan.tasks[0]["max_body"], MAX_BODY);
+
+        let big = WorkloadArgs {
+            tasks: 64,
+            workers: 64,
+            bytes: Some(server::MAX_BYTES),
+            ..Default::default()
+        };
+        let err = Http.plan(&big).err().expect("refused").to_string();
+        assert!(
+            err.contains("--bytes") && err.contains("cap of 1 GiB"),
+            "{err}"
+        );
     }
 
     #[test]

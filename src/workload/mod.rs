@@ -16,6 +16,7 @@ pub mod scenes;
 mod sleep;
 mod squares;
 mod tiny;
+pub mod url_list;
 
 use serde_json::Value;
 

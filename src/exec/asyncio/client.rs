@@ -6,13 +6,16 @@
 //! Two ways on one loop. Requests to the embedded server go over HTTP/2 (h2c, prior
 //! knowledge; the `h2` crate hyper itself runs on, over a tokio socket, because hyper's
 //! client spawns a task of its own per request, 1.7 KB each in flight): every request is
-//! its own stream, multiplexed on one connection, so 10,000
-//! requests in flight hold a handful of open files instead of 20,000 (a loopback
-//! connection costs one on each side, in this one process, against a limit often of
-//! 20,000). Any other URL gets HTTP/1.1, a connection per request in flight, at most as
-//! many at once as the open-files limit leaves room for (more wait for a slot).
+//! its own stream, up to 1,000 (the server's cap) multiplexed on one connection, so 10,000
+//! requests in flight hold 20 open files instead of 20,000 (a loopback connection costs
+//! one on each side, in this one process, against a limit often of 20,000). Any other URL
+//! gets HTTP/1.1, a connection per request in flight, at most as many at once as the
+//! open-files limit leaves room for (more wait for a slot). Every body is read up to the
+//! cap its task was given, and no further.
 
 use std::error::Error as _;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use http_body_util::{BodyExt, Empty, Limited};
@@ -22,8 +25,6 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use tokio::sync::{Mutex, Semaphore};
 
-/// Largest body read from any URL (as the blocking client's).
-const MAX_BODY: usize = 256 * 1024 * 1024;
 /// Open files left for everything else when sizing the HTTP/1.1 pool.
 const FD_HEADROOM: u64 = 256;
 
@@ -33,11 +34,32 @@ pub struct Fetched {
     pub body: Vec<u8>,
 }
 
+/// Streams one HTTP/2 connection carries at once: the embedded server's cap. More
+/// requests in flight to one host open more connections.
+const STREAMS_PER_H2: usize = crate::server::MAX_H2_STREAMS as usize;
+
+/// An HTTP/2 connection to a host:port, and its streams in flight.
+struct H2Conn {
+    authority: String,
+    sender: h2::client::SendRequest<Bytes>,
+    in_flight: Arc<AtomicUsize>,
+}
+
+/// A stream's place on its connection, given back when the request ends however it ends.
+struct StreamSlot(Arc<AtomicUsize>);
+
+impl Drop for StreamSlot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 /// One client per loop: its connection pools are shared by every task on the loop.
 pub struct HttpClient {
     h1: Client<HttpConnector, Empty<Bytes>>,
-    /// One HTTP/2 connection per embedded server (host:port), opened on first use.
-    h2: Mutex<Vec<(String, h2::client::SendRequest<Bytes>)>>,
+    /// HTTP/2 connections to the embedded server (host:port), opened on demand: one per
+    /// [`STREAMS_PER_H2`] requests in flight.
+    h2: Mutex<Vec<H2Conn>>,
     /// HTTP/1.1 requests in flight at once (each holds a connection: an open file).
     h1_slots: Semaphore,
 }
@@ -55,6 +77,12 @@ fn h1_budget() -> usize {
     soft.saturating_sub(FD_HEADROOM).clamp(16, 1 << 20) as usize
 }
 
+impl Default for HttpClient {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl HttpClient {
     pub fn new() -> Self {
         HttpClient {
@@ -65,14 +93,17 @@ impl HttpClient {
     }
 
     /// GET `url` within `timeout` with `headers`; any status is returned, transport
-    /// failures described. `local`: the peer is the embedded server (HTTP/2).
+    /// failures described. `local`: the peer is the embedded server (HTTP/2). A body over
+    /// `max_body` bytes fails the request, naming the cap.
     pub async fn get(
         &self,
         url: &str,
         timeout: Duration,
         headers: &[(String, String)],
         local: bool,
+        max_body: u64,
     ) -> Result<Fetched, String> {
+        let max = usize::try_from(max_body).unwrap_or(usize::MAX);
         let uri: hyper::Uri = url.parse().map_err(|e| format!("GET {url}: {e}"))?;
         if uri.scheme_str() != Some("http") {
             return Err(format!(
@@ -105,16 +136,22 @@ impl HttpClient {
             // each; inline they would be carried by every one of 10,000 requests waiting
             // on its response, boxed they cost only while they run.
             if local {
-                return self.get_h2(url, req).await;
+                return self.get_h2(url, req, max).await;
             }
             let resp = Box::pin(self.h1.request(req))
                 .await
                 .map_err(|e| describe(url, &e))?;
             let status = resp.status().as_u16();
-            let body = Limited::new(resp.into_body(), MAX_BODY)
+            let body = Limited::new(resp.into_body(), max)
                 .collect()
                 .await
-                .map_err(|e| format!("GET {url}: reading the body: {e}"))?
+                .map_err(|e| {
+                    if e.is::<http_body_util::LengthLimitError>() {
+                        over_cap(url, max_body)
+                    } else {
+                        format!("GET {url}: reading the body: {e}")
+                    }
+                })?
                 .to_bytes();
             Ok(Fetched {
                 status,
@@ -134,19 +171,19 @@ impl HttpClient {
         &self,
         url: &str,
         req: hyper::Request<Empty<Bytes>>,
+        max: usize,
     ) -> Result<Fetched, String> {
         let fail = |e: &dyn std::fmt::Display| format!("GET {url}: {e}");
-        let sender = Box::pin(self.h2_sender(url, &req)).await?;
+        let (sender, slot) = Box::pin(self.h2_sender(url, &req)).await?;
         let (parts, _) = req.into_parts();
         let mut ready = match sender.ready().await {
             Ok(r) => r,
             Err(e) => {
                 // The connection is gone: the next request opens a new one.
-                let authority = parts.uri.authority().map(|a| a.to_string());
                 self.h2
                     .lock()
                     .await
-                    .retain(|(a, _)| Some(a) != authority.as_ref());
+                    .retain(|c| !Arc::ptr_eq(&c.in_flight, &slot.0));
                 return Err(fail(&e));
             }
         };
@@ -159,8 +196,8 @@ impl HttpClient {
         let mut got = Vec::new();
         while let Some(chunk) = body.data().await {
             let chunk = chunk.map_err(|e| format!("GET {url}: reading the body: {e}"))?;
-            if got.len() + chunk.len() > MAX_BODY {
-                return Err(format!("GET {url}: the body is over {MAX_BODY} bytes"));
+            if got.len() + chunk.len() > max {
+                return Err(over_cap(url, max as u64));
             }
             got.extend_from_slice(&chunk);
             let _ = body.flow_control().release_capacity(chunk.len());
@@ -168,26 +205,33 @@ impl HttpClient {
         Ok(Fetched { status, body: got })
     }
 
-    /// The HTTP/2 connection to `req`'s host:port, opened (and its driver spawned on the
-    /// loop) on first use or when the last one closed.
+    /// An HTTP/2 connection to `req`'s host:port with room for one more stream, and that
+    /// stream's slot: one already open, or a new one (its driver spawned on the loop).
     async fn h2_sender(
         &self,
         url: &str,
         req: &hyper::Request<Empty<Bytes>>,
-    ) -> Result<h2::client::SendRequest<Bytes>, String> {
+    ) -> Result<(h2::client::SendRequest<Bytes>, StreamSlot), String> {
         let Some(authority) = req.uri().authority().map(|a| a.to_string()) else {
             return Err(format!("GET {url}: no host"));
         };
         let mut open = self.h2.lock().await;
-        if let Some((_, s)) = open.iter().find(|(a, _)| *a == authority) {
-            return Ok(s.clone());
+        let take = |c: &H2Conn| {
+            c.in_flight.fetch_add(1, Ordering::SeqCst);
+            (c.sender.clone(), StreamSlot(c.in_flight.clone()))
+        };
+        if let Some(c) = open.iter().find(|c| {
+            c.authority == authority && c.in_flight.load(Ordering::SeqCst) < STREAMS_PER_H2
+        }) {
+            return Ok(take(c));
         }
         let fail = |e: &dyn std::fmt::Display| format!("GET {url}: {e}");
         let tcp = tokio::net::TcpStream::connect(&authority)
             .await
             .map_err(|e| fail(&e))?;
         let _ = tcp.set_nodelay(true);
-        // Windows wide enough that 10,000 small replies never wait for a WINDOW_UPDATE.
+        // Windows wide enough that a connection's small replies never wait for a
+        // WINDOW_UPDATE.
         let (sender, conn) = h2::client::Builder::new()
             .initial_window_size(1 << 20)
             .initial_connection_window_size(1 << 30)
@@ -197,10 +241,23 @@ impl HttpClient {
         tokio::spawn(async move {
             let _ = conn.await;
         });
-        open.retain(|(a, _)| *a != authority);
-        open.push((authority, sender.clone()));
-        Ok(sender)
+        let c = H2Conn {
+            authority,
+            sender,
+            in_flight: Arc::new(AtomicUsize::new(0)),
+        };
+        let got = take(&c);
+        open.push(c);
+        Ok(got)
     }
+}
+
+/// A body over `max` bytes, said as the blocking client says it.
+fn over_cap(url: &str, max: u64) -> String {
+    format!(
+        "GET {url}: the body is over the cap of {} a response",
+        crate::core::fmt::cap_bytes(max)
+    )
 }
 
 /// The error and its causes, e.g. "client error (Connect): tcp connect error: Connection
@@ -213,4 +270,52 @@ fn describe(url: &str, e: &hyper_util::client::legacy::Error) -> String {
         cause = c.source();
     }
     msg
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn more_streams_than_one_connection_carries_open_more_connections() {
+        let srv = crate::server::Server::start_loopback().expect("starts");
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let client = std::rc::Rc::new(HttpClient::new());
+        let url = srv.url("/delay-ms/60000");
+        let n = STREAMS_PER_H2 * 2 + 1;
+        rt.block_on(async {
+            let local = tokio::task::LocalSet::new();
+            local
+                .run_until(async {
+                    for _ in 0..n {
+                        let (c, u) = (client.clone(), url.clone());
+                        tokio::task::spawn_local(async move {
+                            let _ = c.get(&u, Duration::from_secs(90), &[], true, 1024).await;
+                        });
+                    }
+                    // Every request has taken its stream's slot: count the connections.
+                    loop {
+                        let open = client.h2.lock().await;
+                        let held: usize = open
+                            .iter()
+                            .map(|c| c.in_flight.load(Ordering::SeqCst))
+                            .sum();
+                        if held == n {
+                            assert_eq!(open.len(), 3, "{n} streams");
+                            assert!(
+                                open.iter()
+                                    .all(|c| c.in_flight.load(Ordering::SeqCst) <= STREAMS_PER_H2)
+                            );
+                            break;
+                        }
+                        drop(open);
+                        tokio::task::yield_now().await;
+                    }
+                })
+                .await;
+        });
+    }
 }

@@ -19,7 +19,7 @@ mod timed;
 use serde::{Deserialize, Serialize};
 
 pub use crate::core::LoopStats;
-pub use client::Fetched;
+pub use client::{Fetched, HttpClient};
 pub use ctx::{AsyncCtx, TaskFuture};
 pub use event_loop::{DEFAULT_MAX_IN_FLIGHT, run_into};
 pub use heartbeat::{HEARTBEAT, LagHistogram};

@@ -142,9 +142,31 @@ pub fn forget(pgid: u32) {
 /// conlab is exiting normally: close the guard's pipe and reap it. Groups still looked
 /// after (none, normally) are killed by it, as when conlab dies.
 pub fn shutdown() {
-    let Some(Running { mut child, stdin }) = lock().running.take() else {
-        return;
+    let running = lock().running.take();
+    if let Some(r) = running {
+        reap(r);
+    }
+}
+
+/// No group is looked after now: let the guard go (the next [`protect`] starts one
+/// again), so a short use — the CPython version check — leaves no process behind it.
+pub fn release_if_idle() {
+    let running = {
+        let mut state = lock();
+        if !state.groups.is_empty() {
+            return;
+        }
+        // Taken under the lock: a later `protect` starts a new guard, never tells this one.
+        state.running.take()
     };
+    if let Some(r) = running {
+        reap(r);
+    }
+}
+
+/// Close a guard's pipe (it exits, killing any group it still looks after) and reap it.
+fn reap(Running { mut child, stdin }: Running) {
+    let pid = child.id();
     drop(stdin);
     let deadline = Instant::now() + EXIT_WAIT;
     while Instant::now() < deadline {
@@ -157,7 +179,8 @@ pub fn shutdown() {
         let _ = child.kill();
     }
     let _ = child.wait();
-    PID.store(0, Ordering::SeqCst);
+    // Unless a newer guard took its place meanwhile.
+    let _ = PID.compare_exchange(pid, 0, Ordering::SeqCst, Ordering::SeqCst);
 }
 
 /// A command that re-runs conlab: through `/proc/self/exe` where there is one (it still

@@ -29,7 +29,14 @@ fn request(task: &Value, ctx: &mut TaskCtx) -> Result<(), TaskError> {
         .get("url")
         .and_then(Value::as_str)
         .ok_or_else(|| TaskError::failed("malformed task: no `url`"))?;
-    let got = crate::workload::http::fetch_in(ctx, url, TIMEOUT, true, &[])?;
+    let get = crate::workload::http::Get {
+        timeout: TIMEOUT,
+        close: true,
+        headers: &[],
+        // The embedded server's small answers.
+        max_body: 64 * 1024,
+    };
+    let got = crate::workload::http::fetch_in(ctx, url, &get)?;
     if got.status != 200 {
         return Err(TaskError::failed(format!(
             "GET {url}: status {}",
