@@ -10,6 +10,8 @@ use serde::Serialize;
 
 use crate::core::{LabError, Model};
 use crate::exec::{CancelToken, RunReport, RunSpec, Runner, Sink};
+use crate::observe::Interference;
+use crate::observe::interference::MachineWatch;
 use crate::runtime::{self, CpythonRunner, StartMethod, sizes};
 
 /// The verdict's tolerance: speed-ups within ±10% of each other agree.
@@ -45,6 +47,12 @@ pub struct Row {
     /// Machine capacity measured right before this model's runs (mean over repeats).
     pub capacity: f64,
     pub repeat: usize,
+    /// Cores other programs kept busy on average during this row's runs (both runtimes
+    /// and the sequential baselines); `None` without `/proc/stat`.
+    pub others_cores: Option<f64>,
+    /// Whether the comparison can be trusted: inconclusive when other programs kept at
+    /// least half a core busy (a ✗ then is no evidence against the simulation).
+    pub verdict: super::verdict::State,
 }
 
 /// The convoy effect in both runtimes.
@@ -186,7 +194,21 @@ fn run_one(
     spec: &RunSpec,
     cancel: &CancelToken,
 ) -> Result<RunReport, LabError> {
-    let r = runner.run(spec, &Sink::null(), cancel)?;
+    run_watched(runner, spec, cancel, &mut Interference::default())
+}
+
+/// [`run_one`], adding what other programs took meanwhile to `seen`.
+fn run_watched(
+    runner: &dyn Runner,
+    spec: &RunSpec,
+    cancel: &CancelToken,
+    seen: &mut Interference,
+) -> Result<RunReport, LabError> {
+    let watch = MachineWatch::begin();
+    let r = runner.run(spec, &Sink::null(), cancel);
+    let (wall, others) = watch.end();
+    seen.merge(&Interference::of(wall, others, None));
+    let r = r?;
     if r.cancelled {
         return Err(LabError::Refused("cancelled".into()));
     }
@@ -229,6 +251,7 @@ pub fn measure(args: &FidelityOptions, cancel: &CancelToken) -> Result<Fidelity,
         // Per model: (native reports, CPython reports, capacities).
         let mut per_model: Vec<(Vec<RunReport>, Vec<RunReport>, Vec<f64>)> =
             Model::ALL.iter().map(|_| Default::default()).collect();
+        let mut seen: Vec<Interference> = Model::ALL.iter().map(|_| Default::default()).collect();
         for rep in 0..repeat {
             for (i, &model) in Model::ALL.iter().enumerate() {
                 if chatty {
@@ -243,18 +266,24 @@ pub fn measure(args: &FidelityOptions, cancel: &CancelToken) -> Result<Fidelity,
                         rep + 1
                     );
                 }
-                per_model[i]
-                    .0
-                    .push(run_one(&native, &spec(model, native_size), cancel)?);
+                per_model[i].0.push(run_watched(
+                    &native,
+                    &spec(model, native_size),
+                    cancel,
+                    &mut seen[i],
+                )?);
                 if chatty {
                     eprint!(
                         "\r{name} · {model} · CPython {}/{repeat}…         ",
                         rep + 1
                     );
                 }
-                per_model[i]
-                    .1
-                    .push(run_one(&python, &spec(model, cpython_size), cancel)?);
+                per_model[i].1.push(run_watched(
+                    &python,
+                    &spec(model, cpython_size),
+                    cancel,
+                    &mut seen[i],
+                )?);
             }
         }
         let med = |rs: &[RunReport]| {
@@ -280,6 +309,17 @@ pub fn measure(args: &FidelityOptions, cancel: &CancelToken) -> Result<Fidelity,
             let (n, c, caps) = &per_model[i];
             let (ne, ce) = (med(n), med(c));
             let (native_speedup, cpython_speedup, diff_pct, within) = compare(nseq, ne, cseq, ce);
+            // A speed-up leans on its sequential baseline: both rows' load counts.
+            let mut load = seen[i];
+            if i > 0 {
+                load.merge(&seen[0]);
+            }
+            let verdict = match load.others_cores {
+                Some(o) if o >= 0.5 => super::verdict::State::inconclusive(format!(
+                    "other programs kept {o:.1} cores busy during these runs"
+                )),
+                _ => super::verdict::State::Conclusive,
+            };
             rows.push(Row {
                 workload: name.clone(),
                 model,
@@ -304,6 +344,8 @@ pub fn measure(args: &FidelityOptions, cancel: &CancelToken) -> Result<Fidelity,
                 python: info.label(),
                 capacity: caps.iter().sum::<f64>() / caps.len().max(1) as f64,
                 repeat,
+                others_cores: load.others_cores,
+                verdict,
             });
         }
     }

@@ -1,8 +1,8 @@
 //! OS plumbing shared by the layers above: the guard that outlives nothing, signals, the
 //! open-files limit, parsing `/proc` text, taking and giving back the terminal, stdout.
 
-pub mod cpu;
 pub mod atomic_file;
+pub mod cpu;
 pub mod fds;
 pub mod guard;
 pub mod out;

@@ -20,7 +20,11 @@ impl FidelityExporter for Markdown {
                 r.native_speedup,
                 r.cpython_speedup,
                 pct(r.diff_pct),
-                if r.within_10pct { "✓" } else { "✗" },
+                match (&r.verdict, r.within_10pct) {
+                    (crate::experiment::verdict::State::Inconclusive { .. }, _) => "? (busy)",
+                    (_, true) => "✓",
+                    (_, false) => "✗",
+                },
                 r.capacity,
                 answers(r)
             );

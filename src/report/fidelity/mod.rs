@@ -30,10 +30,10 @@ fn pct(x: f64) -> String {
 }
 
 fn verdict(r: &Row) -> &'static str {
-    if r.within_10pct {
-        "✓ within ±10%"
-    } else {
-        "✗ outside ±10%"
+    match (&r.verdict, r.within_10pct) {
+        (crate::experiment::verdict::State::Inconclusive { .. }, _) => "? inconclusive (busy)",
+        (_, true) => "✓ within ±10%",
+        (_, false) => "✗ outside ±10%",
     }
 }
 
@@ -119,6 +119,8 @@ pub(crate) mod fixture {
             cpython_speedup: cs,
             diff_pct: (ns / cs - 1.0) * 100.0,
             within_10pct: within,
+            others_cores: Some(0.02),
+            verdict: crate::experiment::verdict::State::Conclusive,
             native_cores_busy: 1.0,
             cpython_cores_busy: 1.0,
             native_answer: Some("1270607".into()),
