@@ -111,7 +111,9 @@ pub fn judge(step: &Step, runs: &[ModelRuns]) -> Option<StepVerdict> {
                 .parse::<f64>()
                 .ok()
                 .and_then(|x| closest(&step.values, x));
-            (answer_of(r)?, i, State::Conclusive)
+            // A magnitude (a wait in ms, a count of wake-ups) moves with the machine's
+            // load as a time does: a disturbed run cannot vouch for it.
+            (answer_of(r)?, i, verdict::undisturbed(&r.evidence))
         }
         AnswerKind::YesNo => match step.yes_if() {
             Some(YesIf::Answer { op, value }) => {
@@ -292,6 +294,21 @@ mod tests {
         assert_eq!(v.right, Some(2));
         assert_eq!(v.text_disagrees, Some(1));
         assert_eq!(v.measured, "processes fastest, in 1.600 s");
+    }
+
+    #[test]
+    fn a_magnitude_measured_on_a_disturbed_run_is_inconclusive() {
+        // The convoy's wait for the GIL, measured while other programs held the cores.
+        let s = step(
+            "workload = \"convoy\"\nmodels = [\"threads\"]\npredict = \"how long?\"\nanswer = \"number\"\nvalues = [0.01, 1, 5]\nunit = \"ms\"\nexpect = 5\n",
+        );
+        let mut r = runs(Model::Threads, 1.0);
+        r.answer = Some(("0.003".into(), "ms median wait".into()));
+        let quiet = judge(&s, std::slice::from_ref(&r)).expect("judged");
+        assert_eq!((quiet.right, quiet.state.is_conclusive()), (Some(0), true));
+        let busy = judge(&s, &[starved(r, 0.5, 2.0)]).expect("judged");
+        assert_eq!(busy.right, None);
+        assert!(busy.state.reason().is_some_and(|w| w.contains("waited")), "{busy:?}");
     }
 
     #[test]

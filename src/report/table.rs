@@ -85,19 +85,7 @@ impl Exporter for TableExporter {
         };
         let widths: Vec<usize> = (0..16).map(width).collect();
         let line = |cells: Vec<&str>| {
-            let mut l = String::new();
-            for (i, cell) in cells.iter().enumerate() {
-                let pad = widths[i].saturating_sub(cell.chars().count());
-                if i == 0 || i == 15 {
-                    l += cell;
-                    l += &" ".repeat(pad);
-                } else {
-                    l += &" ".repeat(pad);
-                    l += cell;
-                }
-                l += "  ";
-            }
-            l.trim_end().to_string() + "\n"
+            aligned(&cells, &widths, &[0, 15]) + "\n"
         };
         s += &line(header.to_vec());
         for r in &rows {
@@ -110,6 +98,24 @@ impl Exporter for TableExporter {
         s += &kernel_table(c);
         s
     }
+}
+
+/// One table line: each cell padded to its column's width, to the left in the columns
+/// `left` names (text), to the right in the others (numbers); two spaces between.
+fn aligned(cells: &[&str], widths: &[usize], left: &[usize]) -> String {
+    let mut l = String::new();
+    for (i, cell) in cells.iter().enumerate() {
+        let pad = " ".repeat(widths[i].saturating_sub(cell.chars().count()));
+        if left.contains(&i) {
+            l += cell;
+            l += &pad;
+        } else {
+            l += &pad;
+            l += cell;
+        }
+        l += "  ";
+    }
+    l.trim_end().to_string()
 }
 
 /// The verdict and its evidence, in 80 columns.
@@ -133,19 +139,8 @@ fn verdict_section(c: &Comparison) -> String {
         let widths: Vec<usize> = (0..5).map(width).collect();
         s += "\n";
         for r in &rows {
-            let mut l = String::new();
-            for (i, cell) in r.iter().enumerate() {
-                let pad = widths[i].saturating_sub(cell.chars().count());
-                if i == 0 || i == 3 {
-                    l += cell;
-                    l += &" ".repeat(pad);
-                } else {
-                    l += &" ".repeat(pad);
-                    l += cell;
-                }
-                l += "  ";
-            }
-            s += l.trim_end();
+            let cells: Vec<&str> = r.iter().map(String::as_str).collect();
+            s += &aligned(&cells, &widths, &[0, 3]);
             s += "\n";
         }
         for w in wrap(LEGEND, 80) {
