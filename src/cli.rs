@@ -16,10 +16,12 @@ use crate::workload::WorkloadArgs;
     name = "conlab",
     version,
     about = "A terminal concurrency lab: run one workload sequentially, on threads and on processes, and watch why.",
-    long_about = "conlab runs CPU-bound, I/O-bound and tiny workloads under three execution models \
-(sequential, a thread pool, a process pool) and measures them. Threads share a simulated \
+    long_about = "conlab runs CPU-bound, I/O-bound and tiny workloads under four execution models \
+(sequential, a thread pool, a process pool, an asyncio event loop) and measures them. Threads share a simulated \
 CPython GIL (switch interval, released around I/O) so they behave as they do in Python; \
---gil off shows free-threaded behaviour.\n\nWith no subcommand it opens the dashboard.",
+--gil off shows free-threaded behaviour.\n\nWith no subcommand it opens the dashboard, and takes the dashboard's options \
+(`conlab --present`, `conlab --theme light`, `conlab --runtime cpython`).",
+    args_conflicts_with_subcommands = true,
     after_help = "Examples:\n  conlab                                   open the dashboard\n  \
 conlab run --workload primes --model processes --workers 2 --json\n  \
 conlab compare --workload primes --workers 2 --gil on --format table\n  \
@@ -28,6 +30,9 @@ conlab compare --workload sleep --workers 4"
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
+    /// The dashboard's options, for `conlab` without a subcommand.
+    #[command(flatten)]
+    pub tui: TuiArgs,
 }
 
 #[derive(Subcommand, Debug)]
@@ -115,8 +120,8 @@ pub enum OnOff {
 #[derive(Args, Debug, Clone)]
 pub struct WorkloadOpts {
     /// Workload to run: primes, naive-primes, squares, fib, sleep, http, files, pipeline,
-    /// tiny, or a lesson scene (race, deadlock, queue, convoy, oversubscribe, payload,
-    /// recycle, rate-limit).
+    /// tiny, or a lesson scene (race, deadlock, queue, convoy, native, oversubscribe,
+    /// payload, recycle, rate-limit).
     #[arg(long, short = 'w', default_value = "primes")]
     pub workload: String,
     /// Workers (threads or processes); default: this machine's logical cores.
@@ -701,6 +706,40 @@ mod tests {
         let help = size_help();
         for w in crate::workload::all() {
             assert!(help.contains(w.name()), "{help}");
+        }
+    }
+
+    #[test]
+    fn the_dashboards_options_work_without_tui() {
+        for args in [
+            vec!["conlab", "--present"],
+            vec!["conlab", "--theme", "light"],
+            vec!["conlab", "--runtime", "cpython"],
+        ] {
+            let cli = Cli::try_parse_from(&args).expect("the dashboard's options");
+            assert!(cli.command.is_none(), "{args:?}");
+        }
+        let cli = Cli::try_parse_from(["conlab", "--present"]).expect("parses");
+        assert!(cli.tui.present);
+        let cli = Cli::try_parse_from(["conlab", "tui", "--present"]).expect("parses");
+        assert!(matches!(cli.command, Some(Command::Tui(t)) if t.present));
+    }
+
+    #[test]
+    fn help_names_four_models_and_every_workload() {
+        use clap::CommandFactory;
+        let mut c = Cli::command();
+        let help = c.render_long_help().to_string();
+        assert!(help.contains("four execution models"), "{help}");
+        let run = c.find_subcommand_mut("run").expect("run");
+        let help = run.render_long_help().to_string();
+        let list = help
+            .split("--workload")
+            .nth(1)
+            .and_then(|h| h.split("--workers").next())
+            .unwrap_or_default();
+        for w in crate::workload::all() {
+            assert!(list.contains(w.name()), "{} not in {list}", w.name());
         }
     }
 

@@ -4,7 +4,7 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
-use conlab::cli::{Cli, Command, TuiArgs};
+use conlab::cli::{Cli, Command};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -15,7 +15,7 @@ fn main() -> ExitCode {
     // Many connections at once need many open files: take what the hard limit allows.
     let _ = conlab::sys::fds::raise_open_files_limit();
     let result = match cli.command {
-        None => conlab::commands::tui::tui_command(&TuiArgs::defaults()),
+        None => conlab::commands::tui::tui_command(&cli.tui),
         Some(Command::Tui(args)) => conlab::commands::tui::tui_command(&args),
         Some(Command::Run(args)) => conlab::commands::run::run_command(&args),
         Some(Command::Compare(args)) => conlab::commands::compare::compare_command(&args),
