@@ -87,7 +87,12 @@ impl KernelView {
 
     /// Every thread of the run has exited (and there was one): the view is kept as is.
     pub fn finished(&self) -> bool {
-        let mut kept = self.lanes.lanes.values().filter(|l| self.keep(l)).peekable();
+        let mut kept = self
+            .lanes
+            .lanes
+            .values()
+            .filter(|l| self.keep(l))
+            .peekable();
         kept.peek().is_some() && kept.all(|l| l.exited)
     }
 
@@ -137,7 +142,6 @@ impl KernelView {
     pub fn keep(&self, lane: &Lane) -> bool {
         crate::observe::run_threads::is_run_thread(self.own_pid, lane.pid, &lane.name)
     }
-
 }
 
 #[cfg(test)]
@@ -258,8 +262,14 @@ mod tests {
         for _ in 0..5000 {
             v.apply(&sample(vec![born(100, 101, "conlab-input")], &[]));
         }
-        assert_eq!(v.lanes.samples, kept, "idle samples after the run are not taken");
-        assert!(v.lanes.lanes.contains_key(&102), "the run's lane is still there");
+        assert_eq!(
+            v.lanes.samples, kept,
+            "idle samples after the run are not taken"
+        );
+        assert!(
+            v.lanes.lanes.contains_key(&102),
+            "the run's lane is still there"
+        );
         v.apply(&sample(
             vec![born(100, 103, "conlab-run-threads")],
             &[(100, 103)],

@@ -22,7 +22,10 @@ pub const HELP: &[(&str, &str)] = &[
         "k",
         "kernel view: what the scheduler saw the run's threads do",
     ),
-    ("z Z  < >  { }", "kernel view: zoom, scroll in time, scroll lanes"),
+    (
+        "z Z  < >  { }",
+        "kernel view: zoom, scroll in time, scroll lanes",
+    ),
     ("n  p", "lesson: next / previous step"),
     ("1 2 3", "lesson: guess the fastest model before the run"),
     ("mouse", "click a panel to select it"),

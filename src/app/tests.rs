@@ -503,7 +503,10 @@ fn lesson_12_step_2_reveals_after_it_runs() {
     );
     feed(&mut a, vec![key('1')]);
     let mut cmds = a.update(Msg::Key(KeyEvent::from(KeyCode::Enter)));
-    for (model, us) in [(Model::Sequential, 3_020_000), (Model::Processes, 1_560_000)] {
+    for (model, us) in [
+        (Model::Sequential, 3_020_000),
+        (Model::Processes, 1_560_000),
+    ] {
         let id = started(&cmds).unwrap_or_else(|| panic!("{model} starts: {cmds:?}"));
         cmds = feed(&mut a, run_msgs(id, model, 2, 4, us, us, false, "1"));
     }

@@ -31,7 +31,9 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     if kept > rows && rows > 0 {
         let first = k.lane_scroll.min(kept.saturating_sub(1)) + 1;
         let last = (k.lane_scroll + rows).min(kept);
-        title.push_str(&format!("· threads {first}–{last} of {kept}, {{ }} scroll "));
+        title.push_str(&format!(
+            "· threads {first}–{last} of {kept}, {{ }} scroll "
+        ));
     }
     if k.back > 0 {
         title.push_str(&format!("· {} ms back > ", k.back * col_ms));
@@ -166,7 +168,10 @@ mod tests {
         let term = draw(&a, 120, 36);
         let text = format!("{}", term.backend());
         assert!(text.contains("conlab-thread-0"), "{text}");
-        assert!(text.contains('▚'), "a turn inside a column shows as both: {text}");
+        assert!(
+            text.contains('▚'),
+            "a turn inside a column shows as both: {text}"
+        );
         assert!(
             !text.contains("conlab-input"),
             "the dashboard's own threads are left out"
