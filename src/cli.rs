@@ -105,6 +105,16 @@ Keys: q quit (stops a program watch started), +/- zoom, ↑/↓ scroll.")]
     /// gone (orders on stdin; see `guard`).
     #[command(name = "__guard", hide = true)]
     Guard,
+    /// Be the scheduler: step two threads' `counter += 1` bytecode by hand and see an update
+    /// get lost (or not).
+    #[command(
+        after_help = "Examples:\n  conlab step race --schedule A,B          both load 0, one update is lost\n  \
+conlab step race --schedule A,A,A,A,B    A stores first: nothing lost\n  \
+conlab step race --schedule A,B,A --json\n\n\
+Each letter runs that thread's next instruction (LOAD_GLOBAL, LOAD_CONST, BINARY_OP, \
+STORE_GLOBAL, as CPython 3.12 runs `counter += 1`); when the schedule runs out A finishes, then B."
+    )]
+    Step(StepArgs),
     /// Internal: start a program tied to conlab's life (see `guard::tied`).
     #[command(name = "__exec", hide = true)]
     Exec(ExecArgs),
@@ -391,6 +401,18 @@ pub struct TuiArgs {
     /// every model's timeline on one time axis, the explanation framed (key `P` toggles).
     #[arg(long)]
     pub present: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct StepArgs {
+    /// The scene to step: `race`.
+    pub scene: String,
+    /// Who runs next, one letter an instruction: A or B, e.g. `A,B,A`.
+    #[arg(long, default_value = "")]
+    pub schedule: String,
+    /// Print one JSON object: the steps, the final `counter` and the `expected` value.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Args, Debug)]

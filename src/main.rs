@@ -27,6 +27,7 @@ fn main() -> ExitCode {
         Some(Command::Fidelity(args)) => conlab::commands::fidelity::fidelity_command(&args),
         Some(Command::Watch(args)) => conlab::commands::watch::watch_command(&args),
         Some(Command::Worker(args)) => conlab::commands::worker::worker_command(&args),
+        Some(Command::Step(args)) => conlab::commands::step::step_command(&args),
         Some(Command::Guard) => conlab::commands::guard::guard_command(),
         Some(Command::Exec(args)) => conlab::commands::exec::exec_command(&args),
     };

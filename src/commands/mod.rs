@@ -14,6 +14,7 @@ pub mod replay;
 pub mod run;
 pub mod serve;
 pub mod shot;
+pub mod step;
 pub mod tui;
 pub mod watch;
 pub mod worker;
