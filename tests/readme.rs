@@ -64,10 +64,10 @@ fn shorten(args: &[String], tmp: &Path) -> Vec<String> {
             }
             out.push("--no-convoy".into());
         }
-        Some("compare" | "run") if !out.iter().any(|a| a == "--size") => {
-            if out.iter().any(|a| a == "primes") {
-                out.extend(["--size".into(), "200000".into()]);
-            }
+        Some("compare" | "run")
+            if !out.iter().any(|a| a == "--size") && out.iter().any(|a| a == "primes") =>
+        {
+            out.extend(["--size".into(), "200000".into()]);
         }
         _ => {}
     }
