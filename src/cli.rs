@@ -585,6 +585,9 @@ pub struct ShotArgs {
     /// the stills).
     #[arg(long, value_name = "FILE", conflicts_with = "all")]
     pub cast: Option<PathBuf>,
+    /// With --cast: write asciicast v3 (asciinema 3's default format) instead of v2.
+    #[arg(long, requires = "cast")]
+    pub cast_v3: bool,
     /// --animate/--cast: frames per second of the picture (0.5..=60; default: the
     /// dashboard's own 10).
     #[arg(long, default_value_t = 10.0)]
