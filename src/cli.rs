@@ -16,10 +16,12 @@ use crate::workload::WorkloadArgs;
     name = "conlab",
     version,
     about = "A terminal concurrency lab: run one workload sequentially, on threads and on processes, and watch why.",
-    long_about = "conlab runs CPU-bound, I/O-bound and tiny workloads under three execution models \
-(sequential, a thread pool, a process pool) and measures them. Threads share a simulated \
+    long_about = "conlab runs CPU-bound, I/O-bound and tiny workloads under four execution models \
+(sequential, a thread pool, a process pool, an asyncio event loop) and measures them. Threads share a simulated \
 CPython GIL (switch interval, released around I/O) so they behave as they do in Python; \
---gil off shows free-threaded behaviour.\n\nWith no subcommand it opens the dashboard.",
+--gil off shows free-threaded behaviour.\n\nWith no subcommand it opens the dashboard, and takes the dashboard's options \
+(`conlab --present`, `conlab --theme light`, `conlab --runtime cpython`).",
+    args_conflicts_with_subcommands = true,
     after_help = "Examples:\n  conlab                                   open the dashboard\n  \
 conlab run --workload primes --model processes --workers 2 --json\n  \
 conlab compare --workload primes --workers 2 --gil on --format table\n  \
@@ -28,6 +30,9 @@ conlab compare --workload sleep --workers 4"
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
+    /// The dashboard's options, for `conlab` without a subcommand.
+    #[command(flatten)]
+    pub tui: TuiArgs,
 }
 
 #[derive(Subcommand, Debug)]
@@ -115,6 +120,16 @@ man conlab-run")]
     /// gone (orders on stdin; see `guard`).
     #[command(name = "__guard", hide = true)]
     Guard,
+    /// Be the scheduler: step two threads' `counter += 1` bytecode by hand and see an update
+    /// get lost (or not).
+    #[command(
+        after_help = "Examples:\n  conlab step race --schedule A,B          both load 0, one update is lost\n  \
+conlab step race --schedule A,A,A,A,B    A stores first: nothing lost\n  \
+conlab step race --schedule A,B,A --json\n\n\
+Each letter runs that thread's next instruction (LOAD_GLOBAL, LOAD_CONST, BINARY_OP, \
+STORE_GLOBAL, as CPython 3.12 runs `counter += 1`); when the schedule runs out A finishes, then B."
+    )]
+    Step(StepArgs),
     /// Internal: start a program tied to conlab's life (see `guard::tied`).
     #[command(name = "__exec", hide = true)]
     Exec(ExecArgs),
@@ -130,8 +145,8 @@ pub enum OnOff {
 #[derive(Args, Debug, Clone)]
 pub struct WorkloadOpts {
     /// Workload to run: primes, naive-primes, squares, fib, sleep, http, files, pipeline,
-    /// tiny, or a lesson scene (race, deadlock, queue, convoy, oversubscribe, payload,
-    /// recycle, rate-limit).
+    /// tiny, or a lesson scene (race, deadlock, queue, convoy, native, oversubscribe,
+    /// payload, recycle, rate-limit).
     #[arg(long, short = 'w', default_value = "primes")]
     pub workload: String,
     /// Workers (threads or processes); default: this machine's logical cores.
@@ -399,6 +414,18 @@ pub struct TuiArgs {
 }
 
 #[derive(Args, Debug)]
+pub struct StepArgs {
+    /// The scene to step: `race`.
+    pub scene: String,
+    /// Who runs next, one letter an instruction: A or B, e.g. `A,B,A`.
+    #[arg(long, default_value = "")]
+    pub schedule: String,
+    /// Print one JSON object: the steps, the final `counter` and the `expected` value.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
 pub struct ReplayArgs {
     /// A recording made with --record.
     pub file: PathBuf,
@@ -582,6 +609,9 @@ pub struct ShotArgs {
     /// the stills).
     #[arg(long, value_name = "FILE", conflicts_with = "all")]
     pub cast: Option<PathBuf>,
+    /// With --cast: write asciicast v3 (asciinema 3's default format) instead of v2.
+    #[arg(long, requires = "cast")]
+    pub cast_v3: bool,
     /// --animate/--cast: frames per second of the picture (0.5..=60; default: the
     /// dashboard's own 10).
     #[arg(long, default_value_t = 10.0)]
@@ -741,6 +771,40 @@ mod tests {
         let help = size_help();
         for w in crate::workload::all() {
             assert!(help.contains(w.name()), "{help}");
+        }
+    }
+
+    #[test]
+    fn the_dashboards_options_work_without_tui() {
+        for args in [
+            vec!["conlab", "--present"],
+            vec!["conlab", "--theme", "light"],
+            vec!["conlab", "--runtime", "cpython"],
+        ] {
+            let cli = Cli::try_parse_from(&args).expect("the dashboard's options");
+            assert!(cli.command.is_none(), "{args:?}");
+        }
+        let cli = Cli::try_parse_from(["conlab", "--present"]).expect("parses");
+        assert!(cli.tui.present);
+        let cli = Cli::try_parse_from(["conlab", "tui", "--present"]).expect("parses");
+        assert!(matches!(cli.command, Some(Command::Tui(t)) if t.present));
+    }
+
+    #[test]
+    fn help_names_four_models_and_every_workload() {
+        use clap::CommandFactory;
+        let mut c = Cli::command();
+        let help = c.render_long_help().to_string();
+        assert!(help.contains("four execution models"), "{help}");
+        let run = c.find_subcommand_mut("run").expect("run");
+        let help = run.render_long_help().to_string();
+        let list = help
+            .split("--workload")
+            .nth(1)
+            .and_then(|h| h.split("--workers").next())
+            .unwrap_or_default();
+        for w in crate::workload::all() {
+            assert!(list.contains(w.name()), "{} not in {list}", w.name());
         }
     }
 

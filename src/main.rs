@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use clap::error::ErrorKind;
-use conlab::cli::{Cli, Command, TuiArgs};
+use conlab::cli::{Cli, Command};
 
 /// The command line, or the exit: `--help` printed with the write checked (a full disk is
 /// an error, exit 1), `--version` with the defaults a bug report needs, usage errors as
@@ -44,7 +44,7 @@ fn main() -> ExitCode {
     // Many connections at once need many open files: take what the hard limit allows.
     let _ = conlab::sys::fds::raise_open_files_limit();
     let result = match cli.command {
-        None => conlab::commands::tui::tui_command(&TuiArgs::defaults()),
+        None => conlab::commands::tui::tui_command(&cli.tui),
         Some(Command::Tui(args)) => conlab::commands::tui::tui_command(&args),
         Some(Command::Run(args)) => conlab::commands::run::run_command(&args),
         Some(Command::Compare(args)) => conlab::commands::compare::compare_command(&args),
@@ -56,6 +56,7 @@ fn main() -> ExitCode {
         Some(Command::Fidelity(args)) => conlab::commands::fidelity::fidelity_command(&args),
         Some(Command::Watch(args)) => conlab::commands::watch::watch_command(&args),
         Some(Command::Worker(args)) => conlab::commands::worker::worker_command(&args),
+        Some(Command::Step(args)) => conlab::commands::step::step_command(&args),
         Some(Command::Guard) => conlab::commands::guard::guard_command(),
         Some(Command::Exec(args)) => conlab::commands::exec::exec_command(&args),
         Some(Command::Completions(args)) => {

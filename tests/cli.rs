@@ -355,3 +355,29 @@ fn version_names_the_gil_default_and_the_python() {
     let short = conlab(&["-V"]);
     assert_eq!(short.stdout, out.stdout, "-V and --version agree");
 }
+
+#[test]
+fn step_race_loses_an_update_only_when_the_schedule_does() {
+    let run = |schedule: &str| -> serde_json::Value {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_conlab"))
+            .args(["step", "race", "--schedule", schedule, "--json"])
+            .output()
+            .expect("conlab runs");
+        assert!(out.status.success(), "{out:?}");
+        serde_json::from_slice(&out.stdout).expect("one JSON object")
+    };
+    let lost = run("A,B,A");
+    assert_eq!(
+        (lost["counter"].as_i64(), lost["expected"].as_i64()),
+        (Some(1), Some(2))
+    );
+    assert_eq!(lost["steps"].as_array().map(Vec::len), Some(8));
+    let kept = run("A,A,A,A,B");
+    assert_eq!(kept["counter"].as_i64(), Some(2));
+    assert_eq!(kept["lost_updates"].as_i64(), Some(0));
+    let refused = std::process::Command::new(env!("CARGO_BIN_EXE_conlab"))
+        .args(["step", "race", "--schedule", "A,C"])
+        .output()
+        .expect("conlab runs");
+    assert_eq!(refused.status.code(), Some(2), "{refused:?}");
+}

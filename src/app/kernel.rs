@@ -6,12 +6,19 @@
 //! ([`crate::observe::run_threads`]: the pools' workers, the thread that runs a sequential
 //! run or feeds a pool, the async loop, every thread of a worker process or of the Python
 //! interpreter).
+//!
+//! Columns have a fixed width in time (one sample, 5 ms, unless zoomed out), so a GIL turn
+//! stays visible however long the run; once every thread of a run has exited the view
+//! stops taking samples and keeps that run until the next run's threads appear.
 
 use crate::observe::lanes::{Lane, Lanes};
-use crate::observe::{KernelSample, TreeTotals};
+use crate::observe::{KernelSample, TreeEvent, TreeTotals};
 
 /// Sampling period of the kernel view (the watch command's default).
 pub const SAMPLE_MS: u64 = crate::observe::SAMPLE_MS;
+
+/// Samples per column at each zoom level (`z` in, `Z` out), as `conlab watch` has them.
+pub const ZOOMS: [u64; 8] = [1, 2, 4, 10, 20, 50, 100, 200];
 
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct KernelView {
@@ -23,6 +30,12 @@ pub struct KernelView {
     pub own_pid: u32,
     /// Why the view cannot be shown (no /proc), once tried.
     pub unavailable: Option<String>,
+    /// Index into [`ZOOMS`].
+    pub zoom: usize,
+    /// Columns scrolled back in time from the newest sample (`<`, `>`).
+    pub back: u64,
+    /// First lane shown (`{`, `}`).
+    pub lane_scroll: usize,
 }
 
 impl KernelView {
@@ -33,13 +46,15 @@ impl KernelView {
         }
     }
 
-    /// Turn on or off; a fresh view each time it is turned on. Returns the new state.
+    /// Turn on or off; a fresh view (at the same zoom) each time it is turned on. Returns
+    /// the new state.
     pub fn toggle(&mut self) -> bool {
         self.on = !self.on;
         if self.on {
             *self = KernelView {
                 on: true,
                 own_pid: self.own_pid,
+                zoom: self.zoom,
                 ..KernelView::default()
             };
         }
@@ -50,22 +65,82 @@ impl KernelView {
         if !self.on {
             return;
         }
+        if self.finished() {
+            // The last run stays on screen until a thread of the next one is born.
+            let next_run = s.events.iter().any(|e| match e {
+                TreeEvent::ThreadBorn { pid, name, .. } => {
+                    crate::observe::run_threads::is_run_thread(self.own_pid, *pid, name)
+                }
+                _ => false,
+            });
+            if !next_run {
+                return;
+            }
+            self.lanes = Lanes::default();
+            self.totals = TreeTotals::default();
+            self.back = 0;
+            self.lane_scroll = 0;
+        }
         self.totals.apply(s);
         self.lanes.apply(s);
+    }
+
+    /// Every thread of the run has exited (and there was one): the view is kept as is.
+    pub fn finished(&self) -> bool {
+        let mut kept = self
+            .lanes
+            .lanes
+            .values()
+            .filter(|l| self.keep(l))
+            .peekable();
+        kept.peek().is_some() && kept.all(|l| l.exited)
+    }
+
+    /// Samples per column at the current zoom.
+    pub fn per_column(&self) -> u64 {
+        ZOOMS[self.zoom.min(ZOOMS.len() - 1)]
+    }
+
+    /// `z`: finer columns.
+    pub fn zoom_in(&mut self) {
+        self.zoom = self.zoom.saturating_sub(1);
+    }
+
+    /// `Z`: coarser columns.
+    pub fn zoom_out(&mut self) {
+        self.zoom = (self.zoom + 1).min(ZOOMS.len() - 1);
+    }
+
+    /// `<` (`columns` > 0) back in time, `>` forward; never past the oldest kept sample
+    /// or the newest.
+    pub fn scroll_time(&mut self, columns: i64) {
+        let kept = self
+            .lanes
+            .samples
+            .min(crate::observe::lanes::HISTORY as u64);
+        let max = kept / self.per_column();
+        self.back = self.back.saturating_add_signed(columns).min(max);
+    }
+
+    /// `}` (`lanes` > 0) down the lanes, `{` up.
+    pub fn scroll_lanes(&mut self, lanes: i64) {
+        let n = self.lanes.lanes.values().filter(|l| self.keep(l)).count();
+        self.lane_scroll = self
+            .lane_scroll
+            .saturating_add_signed(lanes as isize)
+            .min(n.saturating_sub(1));
+    }
+
+    /// The sample index just past the right edge of the view.
+    pub fn end(&self) -> u64 {
+        self.lanes
+            .samples
+            .saturating_sub(self.back * self.per_column())
     }
 
     /// Whether `lane` is one of the run's threads.
     pub fn keep(&self, lane: &Lane) -> bool {
         crate::observe::run_threads::is_run_thread(self.own_pid, lane.pid, &lane.name)
-    }
-
-    /// Samples a column must hold for the whole kept history to fit `cols` columns.
-    pub fn per_column(&self, cols: usize) -> u64 {
-        let kept = self
-            .lanes
-            .samples
-            .min(crate::observe::lanes::HISTORY as u64);
-        kept.div_ceil(cols.max(1) as u64).max(1)
     }
 }
 
@@ -146,14 +221,61 @@ mod tests {
     }
 
     #[test]
-    fn the_whole_history_fits_the_width() {
+    fn columns_stay_fine_and_zoom_and_scroll_move_them() {
         let mut v = KernelView::new(1);
         v.toggle();
         for _ in 0..250 {
             v.apply(&sample(vec![], &[]));
         }
-        assert_eq!(v.per_column(100), 3);
-        assert_eq!(v.per_column(250), 1);
-        assert_eq!(v.per_column(0), 250);
+        assert_eq!(v.per_column(), 1, "5 ms a column however long the run");
+        v.zoom_out();
+        v.zoom_out();
+        assert_eq!(v.per_column(), 4);
+        v.zoom_in();
+        assert_eq!(v.per_column(), 2);
+        v.scroll_time(10);
+        assert_eq!(v.end(), 230);
+        v.scroll_time(1000);
+        assert_eq!(v.end(), 0, "no further back than the oldest sample");
+        v.scroll_time(-1000);
+        assert_eq!(v.end(), 250);
+        v.toggle();
+        v.toggle();
+        assert_eq!(v.per_column(), 2, "the zoom outlives a fresh view");
+    }
+
+    #[test]
+    fn the_last_run_stays_until_the_next_one_starts() {
+        let mut v = KernelView::new(100);
+        v.toggle();
+        v.apply(&sample(
+            vec![born(100, 102, "conlab-thread-0")],
+            &[(100, 102)],
+        ));
+        v.apply(&sample(vec![], &[(100, 102)]));
+        v.apply(&sample(
+            vec![TreeEvent::ThreadExited { pid: 100, tid: 102 }],
+            &[],
+        ));
+        assert!(v.finished());
+        let kept = v.lanes.samples;
+        for _ in 0..5000 {
+            v.apply(&sample(vec![born(100, 101, "conlab-input")], &[]));
+        }
+        assert_eq!(
+            v.lanes.samples, kept,
+            "idle samples after the run are not taken"
+        );
+        assert!(
+            v.lanes.lanes.contains_key(&102),
+            "the run's lane is still there"
+        );
+        v.apply(&sample(
+            vec![born(100, 103, "conlab-run-threads")],
+            &[(100, 103)],
+        ));
+        assert!(!v.finished());
+        assert_eq!(v.lanes.samples, 1, "the next run starts a fresh view");
+        assert!(!v.lanes.lanes.contains_key(&102));
     }
 }

@@ -22,6 +22,10 @@ pub const HELP: &[(&str, &str)] = &[
         "k",
         "kernel view: what the scheduler saw the run's threads do",
     ),
+    (
+        "z Z  < >  { }",
+        "kernel view: zoom, scroll in time, scroll lanes",
+    ),
     ("n  p", "lesson: next / previous step"),
     ("1 2 3", "lesson: guess the fastest model before the run"),
     ("mouse", "click a panel to select it"),
@@ -29,6 +33,21 @@ pub const HELP: &[(&str, &str)] = &[
     ("?", "this help (any key closes it)"),
     ("q  Ctrl-C", "quit (cancels a run)"),
 ];
+
+/// The kernel view's own keys (zoom, scroll); whether `code` was one.
+fn kernel_key(app: &mut App, code: KeyCode) -> bool {
+    let v = &mut app.kernel;
+    match code {
+        KeyCode::Char('z') => v.zoom_in(),
+        KeyCode::Char('Z') => v.zoom_out(),
+        KeyCode::Char('<') => v.scroll_time(8),
+        KeyCode::Char('>') => v.scroll_time(-8),
+        KeyCode::Char('{') => v.scroll_lanes(-1),
+        KeyCode::Char('}') => v.scroll_lanes(1),
+        _ => return false,
+    }
+    true
+}
 
 pub fn on_key(app: &mut App, k: KeyEvent) -> Vec<Command> {
     if k.kind == KeyEventKind::Release {
@@ -58,6 +77,9 @@ pub fn on_key(app: &mut App, k: KeyEvent) -> Vec<Command> {
     }
     if let Some(cmds) = super::lesson_mode::on_key(app, k) {
         return cmds;
+    }
+    if app.kernel.on && kernel_key(app, k.code) {
+        return Vec::new();
     }
     match k.code {
         KeyCode::Char('q') => return vec![Command::Quit],

@@ -488,3 +488,34 @@ fn a_model_the_workload_is_not_for_is_not_run() {
         RunState::Failed(why) if why == "not for this workload (recycle runs under processes)"
     ));
 }
+
+/// Lesson 12's second step runs the models its question compares, and reveals once they
+/// have run (fixed numbers: sequential 3.02 s, processes 1.56 s).
+#[test]
+fn lesson_12_step_2_reveals_after_it_runs() {
+    let lesson = crate::experiment::lesson::open("12").expect("shipped");
+    let mut a = app("primes", 2, true);
+    a.update(Msg::Lesson(Box::new(lesson)));
+    feed(&mut a, vec![key('n')]);
+    let step = a.lesson.as_ref().expect("in a lesson").current().clone();
+    assert_eq!(step.models, vec![Model::Sequential, Model::Processes]);
+    assert!(
+        step.predict
+            .as_deref()
+            .is_some_and(|q| q.contains("processes") && q.contains("sequential")),
+        "the question names the models the step runs: {:?}",
+        step.predict
+    );
+    feed(&mut a, vec![key('1')]);
+    let mut cmds = a.update(Msg::Key(KeyEvent::from(KeyCode::Enter)));
+    for (model, us) in [
+        (Model::Sequential, 3_020_000),
+        (Model::Processes, 1_560_000),
+    ] {
+        let id = started(&cmds).unwrap_or_else(|| panic!("{model} starts: {cmds:?}"));
+        cmds = feed(&mut a, run_msgs(id, model, 2, 4, us, us, false, "1"));
+    }
+    let v = crate::app::lesson_mode::verdict(&a).expect("the step reveals");
+    assert_eq!(v.right, Some(0), "processes faster: yes ({v:?})");
+    assert_eq!(v.text_disagrees, None);
+}

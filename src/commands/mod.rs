@@ -17,6 +17,7 @@ pub mod replay;
 pub mod run;
 pub mod serve;
 pub mod shot;
+pub mod step;
 pub mod tui;
 pub mod version;
 pub mod watch;

@@ -118,6 +118,7 @@ fn moving_out(dir: &std::path::Path, name: &str) -> MotionOut {
     MotionOut {
         svg: Some((dir.join(format!("{name}-animated.svg")), Loop::Infinite)),
         cast: Some(dir.join(format!("{name}.cast"))),
+        cast_v3: false,
     }
 }
 
@@ -309,6 +310,7 @@ pub fn shot_command(args: &ShotArgs) -> Result<ExitCode, CliError> {
         let out = MotionOut {
             svg: args.animate.clone().map(|p| (p, args.loops)),
             cast: args.cast.clone(),
+            cast_v3: args.cast_v3,
         };
         let written = write_motion(&rec, &view, motion, None, &title_of(&app), &out)?;
         print_motion(&written);

@@ -1,5 +1,7 @@
-//! Frames as an asciicast v2 recording (asciinema's format): a header line (version 2,
-//! width, height, title), then one `[seconds, "o", data]` line per frame holding only the
+//! Frames as an asciicast recording (asciinema's format), v2 or v3 (asciinema 3's default):
+//! a header line (v2: version, width, height, title; v3: version, `term.cols`, `term.rows`,
+//! title), then one `[seconds, "o", data]` line per frame (v2: seconds since the start; v3:
+//! since the previous event) holding only the
 //! stretches of rows that changed ([`animate::changed_segments`]), each as a cursor move
 //! and its cells' ANSI ([`text::ansi_span`]).
 //! Deterministic: no wall-clock timestamp in the header.
@@ -21,11 +23,41 @@ pub struct Cast {
     out: String,
     prev: Option<Buffer>,
     events: usize,
+    /// v3: event times are intervals since the previous event.
+    relative: bool,
+    /// The time of the last event written, in seconds since the start.
+    last_s: f64,
 }
 
-fn event(out: &mut String, at_s: f64, data: &str) {
-    let data = serde_json::to_string(data).unwrap_or_else(|_| "\"\"".into());
-    let _ = writeln!(out, "[{at_s:.3}, \"o\", {data}]");
+impl Cast {
+    fn event(&mut self, at_s: f64, data: &str) {
+        let data = serde_json::to_string(data).unwrap_or_else(|_| "\"\"".into());
+        let t = if self.relative {
+            // Rounded as written, so the intervals add up to the absolute times.
+            let t = (at_s * 1000.0).round() / 1000.0 - (self.last_s * 1000.0).round() / 1000.0;
+            t.max(0.0)
+        } else {
+            at_s
+        };
+        self.last_s = at_s;
+        let _ = writeln!(self.out, "[{t:.3}, \"o\", {data}]");
+    }
+
+    /// An asciicast v3 (asciinema 3's default format) of `cols` × `rows`.
+    pub fn new_v3(cols: u16, rows: u16, title: &str) -> Self {
+        let header = json!({
+            "version": 3,
+            "term": {"cols": cols, "rows": rows, "type": "xterm-256color"},
+            "title": title,
+        });
+        Cast {
+            out: format!("{header}\n"),
+            prev: None,
+            events: 0,
+            relative: true,
+            last_s: 0.0,
+        }
+    }
 }
 
 impl Cast {
@@ -41,6 +73,8 @@ impl Cast {
             out: format!("{header}\n"),
             prev: None,
             events: 0,
+            relative: false,
+            last_s: 0.0,
         }
     }
 
@@ -72,7 +106,7 @@ impl Cast {
             }
         }
         if !data.is_empty() {
-            event(&mut self.out, at_s, &data);
+            self.event(at_s, &data);
             self.events += 1;
         }
         self.prev = Some(buf.clone());
@@ -85,7 +119,7 @@ impl Cast {
 
     /// The recording, ending at `end_s` (the last frame stays until then).
     pub fn finish(mut self, end_s: f64) -> String {
-        event(&mut self.out, end_s, END);
+        self.event(end_s, END);
         self.out
     }
 }
@@ -157,5 +191,27 @@ mod tests {
             .map(|l| l.trim_end().to_string())
             .collect();
         assert_eq!(screen, ["a  x", "c"]);
+    }
+
+    #[test]
+    fn v3_has_a_term_header_and_intervals_between_events() {
+        let mut c = Cast::new_v3(10, 2, "conlab test");
+        c.frame(&buf(&["a", "b"]), 0.0);
+        c.frame(&buf(&["a", "c"]), 0.25);
+        c.frame(&buf(&["a", "d"]), 1.0);
+        let cast = c.finish(1.5);
+        let lines: Vec<serde_json::Value> = cast
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("every line is JSON"))
+            .collect();
+        assert_eq!(lines[0]["version"], 3);
+        assert_eq!(lines[0]["term"]["cols"], 10);
+        assert_eq!(lines[0]["term"]["rows"], 2);
+        let times: Vec<f64> = lines[1..]
+            .iter()
+            .map(|l| l[0].as_f64().expect("a time"))
+            .collect();
+        assert_eq!(times, [0.0, 0.25, 0.75, 0.5]);
+        assert_eq!(lines[2][1], "o");
     }
 }

@@ -1,4 +1,4 @@
-//! One lane per thread for drawing: the state of each of the last [`HISTORY`] samples (two
+//! One lane per thread for drawing: the state of each of the last [`HISTORY`] samples (three
 //! bytes a sample), so memory stays bounded however long the watch runs; lanes of threads
 //! that exited are dropped once they scroll out, and at most [`MAX_LANES`] are kept.
 
@@ -11,11 +11,24 @@ pub const HISTORY: usize = 2048;
 /// Lanes kept at most (the first threads seen win; the rest are counted).
 pub const MAX_LANES: usize = 256;
 
-/// One sample of one thread: what it mostly did, and its share on a CPU in percent.
+/// One sample of one thread: what it mostly did, its share on a CPU and its share blocked
+/// on a lock, in percent.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Cell {
     pub state: State,
     pub cpu_pct: u8,
+    pub lock_pct: u8,
+}
+
+/// The least share, in percent, of each of on a CPU and on a lock for a cell to count as
+/// both ([`Cell::cpu_and_lock`]).
+pub const MIXED_PCT: u8 = 20;
+
+impl Cell {
+    /// Part on a CPU, part blocked on a lock: a GIL turn inside this cell.
+    pub fn cpu_and_lock(&self) -> bool {
+        self.cpu_pct >= MIXED_PCT && self.lock_pct >= MIXED_PCT
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -37,14 +50,15 @@ impl Lane {
     }
 
     /// Samples `from..from + n` merged: the most frequent state (ties: busier first) and
-    /// the mean share on a CPU; `None` if the lane has none of them.
+    /// the mean shares on a CPU and on a lock; `None` if the lane has none of them.
     pub fn span(&self, from: u64, n: u64) -> Option<Cell> {
         let mut counts = [0u32; 5];
-        let (mut cpu, mut k) = (0u32, 0u32);
+        let (mut cpu, mut lock, mut k) = (0u32, 0u32, 0u32);
         for i in from..from + n.max(1) {
             if let Some(c) = self.at(i) {
                 counts[c.state as usize] += 1;
                 cpu += c.cpu_pct as u32;
+                lock += c.lock_pct as u32;
                 k += 1;
             }
         }
@@ -60,6 +74,7 @@ impl Lane {
         Some(Cell {
             state: STATES[best],
             cpu_pct: (cpu / k) as u8,
+            lock_pct: (lock / k) as u8,
         })
     }
 }
@@ -124,9 +139,11 @@ impl Lanes {
             };
             // Keep the lane aligned: a thread missing from some samples gets gaps filled
             // with its next state (it was in it, as far as the kernel says, by then).
+            let total = t.split.total().max(1) as f64;
             let cell = Cell {
                 state: t.split.dominant(),
                 cpu_pct: (t.split.cpu_fraction() * 100.0).round() as u8,
+                lock_pct: (t.split.lock as f64 / total * 100.0).round() as u8,
             };
             while l.first + (l.cells.len() as u64) < i {
                 l.cells.push_back(cell);
@@ -186,14 +203,23 @@ mod tests {
             lane.at(0),
             Some(Cell {
                 state: State::OnCpu,
-                cpu_pct: 80
+                cpu_pct: 80,
+                lock_pct: 20,
             })
         );
         assert_eq!(lane.at(1).map(|c| c.state), Some(State::Lock));
         assert_eq!(lane.at(2), None);
         let merged = lane.span(0, 2).expect("two samples");
         assert_eq!(merged.cpu_pct, 50);
+        assert_eq!(merged.lock_pct, 50);
         assert_eq!(merged.state, State::OnCpu, "a tie goes to the busier state");
+        assert!(merged.cpu_and_lock(), "half on a CPU, half on a lock: both");
+        let mostly_cpu = Cell {
+            state: State::OnCpu,
+            cpu_pct: 95,
+            lock_pct: 5,
+        };
+        assert!(!mostly_cpu.cpu_and_lock(), "a sliver of lock is not a turn");
     }
 
     #[test]

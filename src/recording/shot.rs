@@ -205,6 +205,8 @@ pub struct MotionOut {
     pub svg: Option<(PathBuf, Loop)>,
     /// An asciicast.
     pub cast: Option<PathBuf>,
+    /// The asciicast as v3 (asciinema 3's default) instead of v2.
+    pub cast_v3: bool,
 }
 
 /// Render `rec` once into every moving picture `out` asks for, titled `title`; returns
@@ -219,10 +221,13 @@ pub fn write_motion(
 ) -> anyhow::Result<Vec<(PathBuf, MotionStats)>> {
     let defaults = svg::defaults_for(view.theme == ThemeName::Light);
     let mut anim = out.svg.as_ref().map(|_| Animation::new(title, defaults));
-    let mut cast = out
-        .cast
-        .as_ref()
-        .map(|_| Cast::new(view.width, view.height, title));
+    let mut cast = out.cast.as_ref().map(|_| {
+        if out.cast_v3 {
+            Cast::new_v3(view.width, view.height, title)
+        } else {
+            Cast::new(view.width, view.height, title)
+        }
+    });
     let mut frames = 0;
     let cycle = play_frames(rec, view, motion, final_panel, |buf, at| {
         frames += 1;

@@ -1,6 +1,7 @@
 //! The dashboard's kernel view (`k`), drawn where the engine's timeline goes: one lane per
-//! thread of the run as the scheduler saw it, the whole view fitted to the width, the
-//! legend on top.
+//! thread of the run as the scheduler saw it, a column a fixed 5 ms (zoomed with `z`/`Z`,
+//! scrolled with `<`/`>` in time and `{`/`}` over lanes), the run's workers first, busiest
+//! first; the legend on the bottom edge so every inner row is a lane.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -13,41 +14,56 @@ use crate::app::App;
 use crate::app::kernel::SAMPLE_MS;
 use crate::ui::theme::Theme;
 
-/// Width of the thread-name column.
+/// Width of the thread-name column (narrower on a narrow screen).
 const NAME_W: usize = 22;
-/// Width of the totals column (see [`kernel_lanes::render`]) and the spaces around lanes.
-const STATS_W: usize = 24;
+const NAME_W_NARROW: usize = 18;
 
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let t = &Theme::of(app.theme());
-    let k = &app.kernel();
-    let cols = (area.width as usize).saturating_sub(2 + NAME_W + STATS_W);
-    let per = k.per_column(cols);
-    let mut title = format!(
-        " kernel's view · the run's threads · one column = {} ms · k: engine timeline ",
-        per * k.totals.interval_ms(SAMPLE_MS)
-    );
-    // What sampling costs, where there is room for it.
-    if let Some(share) = k.totals.sampler_share() {
-        let more = format!("sampler {:.1}% of a core · ", share * 100.0);
-        if title.chars().count() + more.chars().count() + 2 <= area.width as usize {
-            title.insert_str(title.len() - "k: engine timeline ".len(), &more);
+    let k = app.kernel();
+    let width = area.width as usize;
+    let name_w = if width < 110 { NAME_W_NARROW } else { NAME_W };
+    let per = k.per_column();
+    let col_ms = per * k.totals.interval_ms(SAMPLE_MS);
+    let kept = k.lanes.lanes.values().filter(|l| k.keep(l)).count();
+    let rows = area.height.saturating_sub(2) as usize;
+    let mut title = format!(" kernel's view · {col_ms} ms a column ");
+    if kept > rows && rows > 0 {
+        let first = k.lane_scroll.min(kept.saturating_sub(1)) + 1;
+        let last = (k.lane_scroll + rows).min(kept);
+        title.push_str(&format!(
+            "· threads {first}–{last} of {kept}, {{ }} scroll "
+        ));
+    }
+    if k.back > 0 {
+        title.push_str(&format!("· {} ms back > ", k.back * col_ms));
+    }
+    for more in [
+        "· z Z zoom < > time ".to_string(),
+        "· k: engine timeline ".to_string(),
+    ] {
+        if title.chars().count() + more.chars().count() + 2 <= width {
+            title.push_str(&more);
         }
     }
-    let b = block(Line::styled(title, t.title), t, false);
-    let inner = b.inner(area);
+    // What sampling costs, where there is room for it.
+    if let Some(share) = k.totals.sampler_share() {
+        let more = format!("· sampler {:.1}% of a core ", share * 100.0);
+        if title.chars().count() + more.chars().count() + 2 <= width {
+            title.push_str(&more);
+        }
+    }
+    let legend = if width >= 100 {
+        kernel_lanes::legend(t)
+    } else {
+        kernel_lanes::short_legend(t)
+    };
+    let b = block(Line::styled(title, t.title), t, false).title_bottom(Line::from(legend));
+    let lanes = b.inner(area);
     b.render(area, buf);
-    if inner.height == 0 {
+    if lanes.height == 0 {
         return;
     }
-    let legend = Rect::new(inner.x, inner.y, inner.width, 1);
-    Paragraph::new(Line::from(kernel_lanes::legend(t))).render(legend, buf);
-    let lanes = Rect::new(
-        inner.x,
-        inner.y + 1,
-        inner.width,
-        inner.height.saturating_sub(1),
-    );
     if let Some(why) = &k.unavailable {
         Paragraph::new(Line::styled(why.as_str(), t.warn)).render(lanes, buf);
         return;
@@ -58,12 +74,14 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         totals: &k.totals,
         keep: &keep,
         per_column: per,
-        scroll: 0,
-        name_w: NAME_W,
+        end: k.end(),
+        busiest_first: true,
+        scroll: k.lane_scroll,
+        name_w,
         empty: if app.is_running() {
             "waiting for the run's threads…"
         } else {
-            "no run yet: press a (all models) or Enter; its threads appear here as they run"
+            "no run sampled yet: press a (all models) or Enter; its threads appear here as they run"
         },
     };
     kernel_lanes::render(&view, t, lanes, buf);
@@ -101,8 +119,15 @@ mod tests {
                 vec![]
             };
             let turn = (i / 4) % 2;
+            // Every fourth sample the turn comes mid-sample: half on a CPU, half on the lock.
             let split = |running: bool, wait| {
-                let run = if running { 5 * MS } else { MS / 10 };
+                let run = if i % 4 == 3 && wait == Wait::Lock {
+                    5 * MS / 2
+                } else if running {
+                    5 * MS
+                } else {
+                    MS / 10
+                };
                 Split::of_interval(run, 0, 5 * MS, Some(wait), true)
             };
             let thread = |tid, split| ThreadInterval {
@@ -144,11 +169,20 @@ mod tests {
         let text = format!("{}", term.backend());
         assert!(text.contains("conlab-thread-0"), "{text}");
         assert!(
+            text.contains('▚'),
+            "a turn inside a column shows as both: {text}"
+        );
+        assert!(
             !text.contains("conlab-input"),
             "the dashboard's own threads are left out"
         );
         insta::assert_snapshot!("kernel_view_120x36", term.backend());
         let term = draw(&a, 80, 24);
+        let text = format!("{}", term.backend());
+        assert!(
+            text.contains("conlab-thread-0") && text.contains("conlab-thread-1"),
+            "both workers fit at 80x24, the feeder does not: {text}"
+        );
         insta::assert_snapshot!("kernel_view_80x24", term.backend());
     }
 

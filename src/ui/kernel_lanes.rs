@@ -1,6 +1,7 @@
 //! The kernel's lanes, drawn: one row per thread, each column what the scheduler saw it
 //! mostly do over that column's samples (on a CPU, in the run queue, blocked on a lock,
-//! on I/O, asleep), with the thread's totals at the right. Shared by `conlab watch` and
+//! on I/O, asleep) or, for a column part on a CPU and part on a lock, both (a GIL turn),
+//! with the thread's totals at the right. Shared by `conlab watch` and
 //! the dashboard's kernel view (`k`).
 
 use ratatui::buffer::Buffer;
@@ -10,18 +11,35 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget};
 
 use super::theme::Theme;
+use std::cmp::Reverse;
+
 use crate::core::fmt::fit;
 use crate::observe::lanes::{Cell, Lane, Lanes};
 use crate::observe::{State, TreeTotals};
 
-/// The glyph and style of a state (glyphs differ, so colour is never the only cue).
+/// The glyph and style of a state (glyphs differ, so colour is never the only cue; the
+/// run queue and a lock differ in both).
 pub fn glyph(s: State, t: &Theme) -> (char, Style) {
     match s {
         State::OnCpu => ('█', t.compute),
-        State::Runnable => ('▒', t.warn),
+        State::Runnable => ('▪', t.bad),
         State::Lock => ('░', t.gil),
         State::Io => ('≈', t.io),
         State::Sleep => ('·', t.idle),
+    }
+}
+
+/// A column part on a CPU and part blocked on a lock: a GIL turn inside it.
+pub fn mixed_glyph(t: &Theme) -> (char, Style) {
+    ('▚', t.gil)
+}
+
+/// A cell's glyph: both when it mixes a CPU and a lock, else its most common state.
+pub fn cell_glyph(c: &Cell, t: &Theme) -> (char, Style) {
+    if c.cpu_and_lock() {
+        mixed_glyph(t)
+    } else {
+        glyph(c.state, t)
     }
 }
 
@@ -34,14 +52,38 @@ pub const LEGEND: [(State, &str); 5] = [
     (State::Sleep, "asleep"),
 ];
 
-/// The legend as spans: ` ██ on a CPU ░░ lock …`.
+/// The legend as spans: ` ██ on a CPU ▚▚ CPU+lock ░░ lock …`.
 pub fn legend(t: &Theme) -> Vec<Span<'static>> {
     let mut spans = Vec::new();
-    for (s, name) in LEGEND {
+    for (i, (s, name)) in LEGEND.into_iter().enumerate() {
         let (g, st) = glyph(s, t);
         spans.push(Span::styled(format!(" {g}{g}"), st));
         spans.push(Span::styled(format!(" {name}"), t.dim));
+        if i == 0 {
+            let (g, st) = mixed_glyph(t);
+            spans.push(Span::styled(format!(" {g}{g}"), st));
+            spans.push(Span::styled(" CPU+lock", t.dim));
+        }
     }
+    spans.push(Span::raw(" "));
+    spans
+}
+
+/// The legend in one glyph each, for a narrow panel: ` █ CPU ▚ CPU+lock ░ lock …`.
+pub fn short_legend(t: &Theme) -> Vec<Span<'static>> {
+    let words = ["CPU", "queue", "lock", "I/O", "asleep"];
+    let mut spans = Vec::new();
+    for (i, ((s, _), w)) in LEGEND.into_iter().zip(words).enumerate() {
+        let (g, st) = glyph(s, t);
+        spans.push(Span::styled(format!(" {g}"), st));
+        spans.push(Span::styled(format!(" {w}"), t.dim));
+        if i == 0 {
+            let (g, st) = mixed_glyph(t);
+            spans.push(Span::styled(format!(" {g}"), st));
+            spans.push(Span::styled(" CPU+lock", t.dim));
+        }
+    }
+    spans.push(Span::raw(" "));
     spans
 }
 
@@ -52,6 +94,11 @@ pub struct LaneView<'a> {
     /// Lanes to show (the rest are left out).
     pub keep: &'a dyn Fn(&Lane) -> bool,
     pub per_column: u64,
+    /// The sample index just past the right edge (the newest sample unless scrolled back).
+    pub end: u64,
+    /// Worker threads first, busiest first, the threads that feed a run (`conlab-run-*`)
+    /// last; otherwise in thread-id order.
+    pub busiest_first: bool,
     pub scroll: usize,
     /// Width of the name column.
     pub name_w: usize,
@@ -65,8 +112,14 @@ pub fn render(v: &LaneView, t: &Theme, area: Rect, buf: &mut Buffer) {
     let w = area.width as usize;
     let cols = w.saturating_sub(v.name_w + STATS_W + 2);
     let per = v.per_column.max(1);
-    let end = v.lanes.samples;
-    let lanes: Vec<&Lane> = v.lanes.lanes.values().filter(|l| (v.keep)(l)).collect();
+    let end = v.end;
+    let mut lanes: Vec<&Lane> = v.lanes.lanes.values().filter(|l| (v.keep)(l)).collect();
+    if v.busiest_first {
+        lanes.sort_by_key(|l| {
+            let on_cpu = v.totals.threads.get(&l.tid).map_or(0, |x| x.split.on_cpu);
+            (l.name.starts_with("conlab-run-"), Reverse(on_cpu), l.tid)
+        });
+    }
     let mut lines = Vec::new();
     for lane in lanes.iter().skip(v.scroll).take(area.height as usize) {
         let style = if lane.exited { t.dim } else { t.text };
@@ -122,7 +175,7 @@ fn cells_to_spans(cells: &[Option<Cell>], t: &Theme) -> Vec<Span<'static>> {
     let mut run_style = Style::default();
     for c in cells {
         let (g, s) = match c {
-            Some(c) => glyph(c.state, t),
+            Some(c) => cell_glyph(c, t),
             None => (' ', Style::default()),
         };
         if s != run_style && !run.is_empty() {

@@ -245,6 +245,8 @@ fn render_lanes(app: &WatchApp, area: Rect, buf: &mut Buffer) {
         totals: &app.totals,
         keep: &|_| true,
         per_column: per,
+        end: app.lanes.samples,
+        busiest_first: false,
         scroll: app.scroll,
         name_w: 16,
         empty: "waiting for the first sample…",

@@ -14,6 +14,7 @@ pub mod queue;
 pub mod race;
 pub mod rate_limit;
 pub mod recycle;
+pub mod stepper;
 
 use serde_json::Value;
 
