@@ -80,7 +80,7 @@ fn interactive(args: &[String]) -> bool {
         None => true,
         Some(a) if a.starts_with('-') => true,
         Some("tui") => true,
-        Some("lesson") => !args.iter().any(|a| a == "--list"),
+        Some("lesson") => !args.iter().any(|a| a == "--list" || a == "--auto"),
         Some("replay") => !args.iter().any(|a| a == "--trace"),
         Some("watch") => !args.iter().any(|a| a == "--headless"),
         _ => false,

@@ -308,7 +308,10 @@ mod tests {
         assert_eq!((quiet.right, quiet.state.is_conclusive()), (Some(0), true));
         let busy = judge(&s, &[starved(r, 0.5, 2.0)]).expect("judged");
         assert_eq!(busy.right, None);
-        assert!(busy.state.reason().is_some_and(|w| w.contains("waited")), "{busy:?}");
+        assert!(
+            busy.state.reason().is_some_and(|w| w.contains("waited")),
+            "{busy:?}"
+        );
     }
 
     #[test]

@@ -144,6 +144,13 @@ pub fn outcome_of(
         ),
         Some(v) => {
             let (outcome, reason) = match (v.right, expected, v.state.reason()) {
+                // Nothing to be right or wrong against: shown, not judged.
+                (_, None, Some(r)) => (
+                    Outcome::Unjudged,
+                    Some(format!(
+                        "the lesson expects no answer; inconclusive anyway: {r}"
+                    )),
+                ),
                 (_, _, Some(r)) => (Outcome::Inconclusive, Some(r.to_string())),
                 (Some(r), Some(e), None) if r == e => (Outcome::Right, None),
                 (Some(_), Some(_), None) => (

@@ -310,8 +310,16 @@ pub fn extreme(evidence: &[Evidence], slowest: bool) -> Option<Judged<Model>> {
 /// Was `a` at least `factor`× as fast as `b`? The measured ratio, and whether it decides.
 pub fn faster(a: &Evidence, b: &Evidence, factor: f64) -> Judged<bool> {
     let ratio = b.median() / a.median().max(1e-9);
-    // Structure first: computing threads that never ran two at once cannot beat one thread.
-    if b.model == Model::Sequential && a.gil && a.one_at_a_time() && factor > 1.0 {
+    // Structure first: computing threads that never ran two at once cannot beat one
+    // thread — a property of the model only where the model allows one at a time (threads
+    // sharing one GIL; one event loop). Processes starved by other programs may also show
+    // one at a time, but each has its own GIL: no structure there.
+    let one_by_design = match a.model {
+        Model::Threads => a.gil,
+        Model::Async => true,
+        _ => false,
+    };
+    if b.model == Model::Sequential && one_by_design && a.one_at_a_time() && factor > 1.0 {
         let c = a
             .concurrency
             .as_ref()
@@ -502,6 +510,16 @@ mod tests {
         let j = faster(&free, &Evidence::times(Model::Sequential, vec![3.0]), 1.1);
         assert!(j.value && j.state.is_conclusive(), "{j:?}");
         assert!(j.evidence.is_none());
+    }
+
+    #[test]
+    fn starved_processes_are_no_structural_no() {
+        // Lesson 12 under two busy loops: processes 1.30× with one at a time on a CPU.
+        let mut procs = gil_threads(2.3, 0);
+        procs.model = Model::Processes;
+        let j = faster(&procs, &Evidence::times(Model::Sequential, vec![3.0]), 1.1);
+        assert!(j.evidence.is_none(), "{j:?}");
+        assert!(j.value, "{j:?}");
     }
 
     #[test]

@@ -84,9 +84,7 @@ impl Exporter for TableExporter {
                 .unwrap_or(0)
         };
         let widths: Vec<usize> = (0..16).map(width).collect();
-        let line = |cells: Vec<&str>| {
-            aligned(&cells, &widths, &[0, 15]) + "\n"
-        };
+        let line = |cells: Vec<&str>| aligned(&cells, &widths, &[0, 15]) + "\n";
         s += &line(header.to_vec());
         for r in &rows {
             s += &line(r.iter().map(String::as_str).collect());
