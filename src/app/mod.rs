@@ -226,10 +226,12 @@ impl App {
                 }
                 Vec::new()
             }
-            Msg::Witnessed { id, witness } => {
-                if let Some((aid, i)) = self.active
-                    && aid == id
-                {
+            Msg::Witnessed { id, model, witness } => {
+                // The run has finished (its panel is no longer the active one): the
+                // witness belongs to its model's panel, unless a newer run took it.
+                let i = index_of(model);
+                let newer = self.active.is_some_and(|(aid, a)| a == i && aid != id);
+                if !newer && self.panels[i].is_finished() {
                     self.panels[i].witness = Some(*witness);
                 }
                 Vec::new()

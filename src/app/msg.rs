@@ -41,9 +41,11 @@ pub enum Msg {
         at: Duration,
         ev: Stamped,
     },
-    /// What a witness saw of run `id` (sent before it ends): interference, concurrency.
+    /// What a witness saw of run `id` of `model` (sent right after its last event, when
+    /// the next queued run may already have started): interference, concurrency.
     Witnessed {
         id: RunId,
+        model: Model,
         witness: Box<crate::observe::witness::RunWitness>,
     },
     /// Run `id`'s thread ended; `Err` when it could not start (bad size, ...).

@@ -519,3 +519,46 @@ fn lesson_12_step_2_reveals_after_it_runs() {
     assert_eq!(v.right, Some(0), "processes faster: yes ({v:?})");
     assert_eq!(v.text_disagrees, None);
 }
+
+#[test]
+fn a_witness_arriving_after_the_run_finished_reaches_its_panel() {
+    let mut a = app("primes", 2, true);
+    let id = started(&a.update(key('a'))).expect("start");
+    feed(
+        &mut a,
+        run_msgs(
+            id,
+            Model::Sequential,
+            2,
+            4,
+            3_000_000,
+            3_000_000,
+            false,
+            "7",
+        ),
+    );
+    // The queue has moved on to threads; sequential's witness comes in late.
+    let share = crate::observe::KernelShare {
+        on_cpu: 0.5,
+        runnable: 0.5,
+        thread_s: 3.0,
+        ..Default::default()
+    };
+    let witness = crate::observe::witness::RunWitness {
+        interference: crate::observe::Interference::of(3.0, Some(6.0), Some(&share)),
+        concurrency: Default::default(),
+        share: Some(share),
+    };
+    a.update(Msg::Witnessed {
+        id,
+        model: Model::Sequential,
+        witness: Box::new(witness),
+    });
+    let e = a.evidence(Model::Sequential).expect("sequential finished");
+    assert_eq!(e.interference.runqueue_s, Some(1.5));
+    assert!(
+        e.disturbance()
+            .is_some_and(|d| d.starts_with("sequential waited 1.50 s")),
+        "{e:?}"
+    );
+}

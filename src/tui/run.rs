@@ -97,6 +97,7 @@ impl RunJob {
                         &ended,
                         Msg::Witnessed {
                             id,
+                            model: spec.model,
                             witness: Box::new(witness),
                         },
                         &cancel,
