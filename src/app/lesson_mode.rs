@@ -33,8 +33,9 @@ pub const QUIET_FOR: Duration = Duration::from_secs(2);
 /// Waiting for other programs to leave the cores alone (`w` after an inconclusive step).
 #[derive(Clone, Debug, PartialEq)]
 pub struct QuietWait {
-    /// The loop's clock when waiting gives up and runs anyway.
-    pub until: Duration,
+    /// The loop's clock when waiting gives up and runs anyway: set at the first tick after
+    /// `w` (the clock stands still while nothing runs, so `now` at the key is stale).
+    pub until: Option<Duration>,
     /// Since when the machine has been quiet, if it is now.
     pub quiet_since: Option<Duration>,
     /// Cores other programs kept busy at the last CPU sample.
@@ -228,10 +229,9 @@ pub fn on_key(app: &mut App, k: KeyEvent) -> Option<Vec<Command>> {
             Some(Vec::new())
         }
         KeyCode::Char('w') if !app.is_running() => {
-            let until = app.now + QUIET_PATIENCE;
             if let Some(l) = &mut app.lesson {
                 l.quiet = Some(QuietWait {
-                    until,
+                    until: None,
                     quiet_since: None,
                     others: None,
                 });
@@ -281,6 +281,10 @@ pub fn on_cpu(app: &mut App, s: &crate::observe::monitor::CpuSample) -> Vec<Comm
     let Some(q) = app.lesson.as_mut().and_then(|l| l.quiet.as_mut()) else {
         return Vec::new();
     };
+    if q.until.is_none() {
+        // The clock is not running yet (no tick since `w`): wait for it.
+        return Vec::new();
+    }
     let all: f32 = s.cores.iter().sum();
     let others = f64::from((all - s.tree_cpu).max(0.0)) / 100.0;
     q.others = Some(others);
@@ -299,14 +303,21 @@ pub fn on_cpu(app: &mut App, s: &crate::observe::monitor::CpuSample) -> Vec<Comm
 /// Time passes while waiting for quiet: past the patience, run anyway and say so.
 pub fn on_tick(app: &mut App) -> Vec<Command> {
     let now = app.now;
+    if let Some(q) = app.lesson.as_mut().and_then(|l| l.quiet.as_mut())
+        && q.until.is_none()
+    {
+        q.until = Some(now + QUIET_PATIENCE);
+        q.quiet_since = None;
+    }
     match app.lesson.as_ref().and_then(|l| l.quiet.as_ref()) {
-        Some(q) if now >= q.until => {
+        Some(q) if q.until.is_some_and(|u| now >= u) => {
+            let cmds = run_step(app);
             app.notice = Some(format!(
                 "other programs stayed busy for {} s: running anyway — the verdict will say if \
                  it cannot tell",
                 QUIET_PATIENCE.as_secs()
             ));
-            run_step(app)
+            cmds
         }
         _ => Vec::new(),
     }
@@ -485,5 +496,59 @@ models = ["threads"]
         assert!(v.measured.starts_with("threads fastest"), "{v:?}");
         assert_eq!(v.right, Some(1));
         assert_eq!(v.text_disagrees, None);
+    }
+
+    #[test]
+    fn w_waits_for_a_quiet_moment_then_runs_the_step() {
+        use crate::app::fixtures::cpu;
+        let w = || Msg::Key(KeyEvent::from(KeyCode::Char('w')));
+        let mut app = app();
+        assert!(app.update(w()).is_empty());
+        assert!(waiting_for_quiet(&app) && app.wants_ticks());
+        // The clock starts at the first tick; busy samples keep it waiting.
+        assert!(app.update(Msg::Tick(Duration::from_secs(100))).is_empty());
+        assert_eq!(
+            app.lesson
+                .as_ref()
+                .and_then(|l| l.quiet.as_ref())
+                .and_then(|q| q.until),
+            Some(Duration::from_secs(160))
+        );
+        assert!(app.update(cpu(vec![90.0, 90.0], 0.0)).is_empty());
+        // Quiet for 2 s: the step runs.
+        assert!(app.update(cpu(vec![3.0, 2.0], 0.0)).is_empty());
+        app.update(Msg::Tick(Duration::from_millis(101_000)));
+        assert!(app.update(cpu(vec![3.0, 2.0], 0.0)).is_empty());
+        app.update(Msg::Tick(Duration::from_millis(102_100)));
+        let cmds = app.update(cpu(vec![3.0, 2.0], 0.0));
+        assert!(
+            cmds.iter().any(|c| matches!(c, Command::Start { .. })),
+            "{cmds:?}"
+        );
+        assert!(!waiting_for_quiet(&app));
+    }
+
+    #[test]
+    fn a_machine_that_stays_busy_runs_anyway_after_the_patience() {
+        use crate::app::fixtures::cpu;
+        let mut app = app();
+        app.update(Msg::Key(KeyEvent::from(KeyCode::Char('w'))));
+        app.update(Msg::Tick(Duration::from_secs(10)));
+        app.update(cpu(vec![95.0, 95.0], 0.0));
+        let cmds = app.update(Msg::Tick(Duration::from_secs(70)));
+        assert!(cmds.iter().any(|c| matches!(c, Command::Start { .. })));
+        assert!(
+            app.notice
+                .as_deref()
+                .is_some_and(|n| n.contains("running anyway"))
+        );
+        // Esc stops waiting without running.
+        let mut app = super::tests::app();
+        app.update(Msg::Key(KeyEvent::from(KeyCode::Char('w'))));
+        assert!(
+            app.update(Msg::Key(KeyEvent::from(KeyCode::Esc)))
+                .is_empty()
+        );
+        assert!(!waiting_for_quiet(&app));
     }
 }

@@ -26,7 +26,11 @@ pub fn lines(app: &App, width: usize) -> Vec<Line<'static>> {
     let mut out = wrap_spans(vec![Span::styled(step.text.clone(), t.text)], width, 0);
     let guess = l.guess_text();
     if let Some(q) = &l.quiet {
-        let left = q.until.saturating_sub(app.now()).as_secs();
+        let left = q
+            .until
+            .map_or(crate::app::lesson_mode::QUIET_PATIENCE.as_secs(), |u| {
+                u.saturating_sub(app.now()).as_secs()
+            });
         let others = q
             .others
             .map_or("measuring other programs' load".to_string(), |o| {
