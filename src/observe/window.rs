@@ -133,14 +133,16 @@ mod tests {
         }
         let mut o = OwnTree::new(Duration::from_millis(2));
         o.begin().expect("begin");
-        // A pool thread that computes until the kernel has charged it 50 ms of CPU (other
-        // tests may run threads of their own meanwhile: this one computes, so it counts).
+        // A pool thread that computes until the kernel has charged it 300 ms of CPU (other
+        // tests may run threads of their own meanwhile: this one computes, so it counts):
+        // long enough that a sampler stretched by a loaded machine (CI's) still finds it —
+        // at 50 ms it was missed there now and then.
         std::thread::Builder::new()
             .name("conlab-thread-test".into())
             .spawn(|| {
                 let t = cpu_time::ThreadTime::now();
                 let mut x = 0u64;
-                while t.elapsed() < Duration::from_millis(50) {
+                while t.elapsed() < Duration::from_millis(300) {
                     for i in 0..10_000u64 {
                         x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(i));
                     }
