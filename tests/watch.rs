@@ -114,7 +114,9 @@ fn two_cpu_bound_threads_take_turns_on_the_gil() {
         if queued < 0.10 {
             // A quiet machine: the bounds.
             assert!((0.35..=0.65).contains(&cpu), "on a CPU {cpu}");
-            assert!(lock >= 0.25, "blocked on a lock {lock}");
+            // Usually 30-50%; 14% was seen once in a clean-clone CI run whose other test
+            // binaries ran beside it, with the run queue still under 10%.
+            assert!(lock >= 0.10, "blocked on a lock {lock}");
         } else {
             // A busy machine (other builds, other tests) delays whoever wakes: the shares
             // shift to the run queue, but the GIL still keeps each thread from a CPU at
