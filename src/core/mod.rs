@@ -19,7 +19,7 @@ pub use code_kind::CodeKind;
 pub use error::{LabError, TaskError};
 pub use event::{Event, RunEnd, RunStart, SpanKind, Stamped};
 pub use gil_config::{DEFAULT_SWITCH_INTERVAL_MS, GilConfig, SWITCH_INTERVAL_MS};
-pub use machine::default_workers;
+pub use machine::{CpusGiven, cpus as cpus_text, default_workers};
 pub use measures::{LoopStats, MemoryStats};
 pub use model::Model;
 pub use output::{Answer, TaskOutput};
