@@ -212,8 +212,11 @@ pub struct WorkloadOpts {
 }
 
 impl WorkloadOpts {
+    /// `--workers`, else what the CPU conlab is given allows (the quota rounded up, the
+    /// affinity mask; `sys::cgroup`), not the cores it sees.
     pub fn workers(&self) -> usize {
-        self.workers.unwrap_or_else(default_workers)
+        self.workers
+            .unwrap_or_else(|| crate::sys::cgroup::given().default_workers())
     }
 
     pub fn gil(&self) -> Result<GilConfig, String> {
@@ -282,6 +285,20 @@ impl WorkloadOpts {
 }
 
 pub use crate::core::default_workers;
+
+/// Run under a CPU limit conlab sets itself (a child cgroup): `run`, `compare` and the
+/// dashboard.
+#[derive(Args, Debug, Clone, Default)]
+pub struct LimitOpts {
+    /// Run in a child cgroup with this CPU quota, in CPUs (0.5: half a core's time every
+    /// 100 ms), as `docker run --cpus` would; needs root or a delegated cgroup v2 subtree.
+    #[arg(long, value_name = "CPUS")]
+    pub cpu_quota: Option<f64>,
+    /// Run in a child cgroup limited to these cores (a CPU list: 0, 0-1), as `docker run
+    /// --cpuset-cpus` would; needs root or a delegated cgroup v2 subtree.
+    #[arg(long, value_name = "CPUS")]
+    pub cpuset: Option<String>,
+}
 pub use crate::report::{FidelityFormat, Format};
 
 /// Which runtime runs the tasks: shared by `run`, `compare`, `fidelity`, the dashboard
@@ -395,6 +412,8 @@ pub struct TuiArgs {
     pub opts: WorkloadOpts,
     #[command(flatten)]
     pub runtime: RuntimeOpts,
+    #[command(flatten)]
+    pub limits: LimitOpts,
     /// Colour theme (`NO_COLOR` turns colours off in any theme).
     #[arg(long, value_enum, default_value = "dark")]
     pub theme: crate::ui::theme::ThemeName,
@@ -496,6 +515,8 @@ pub struct RunArgs {
     pub opts: WorkloadOpts,
     #[command(flatten)]
     pub runtime: RuntimeOpts,
+    #[command(flatten)]
+    pub limits: LimitOpts,
     /// Execution model.
     #[arg(long, short = 'm', value_enum, default_value = "threads")]
     pub model: Model,
@@ -519,6 +540,8 @@ pub struct CompareArgs {
     pub opts: WorkloadOpts,
     #[command(flatten)]
     pub runtime: RuntimeOpts,
+    #[command(flatten)]
+    pub limits: LimitOpts,
     /// Models to compare, in order (comma-separated).
     #[arg(
         long,

@@ -41,6 +41,13 @@ fn main() -> ExitCode {
     if let Ok(exe) = std::env::current_exe() {
         conlab::sys::guard::install(exe);
     }
+    // A conlab that was SIGKILLed inside its own `--cpu-quota` cgroup left it behind.
+    if !matches!(
+        cli.command,
+        Some(Command::Worker(_) | Command::Guard | Command::Exec(_))
+    ) {
+        let _ = conlab::sys::cgroup::child::remove_stale();
+    }
     // Many connections at once need many open files: take what the hard limit allows.
     let _ = conlab::sys::fds::raise_open_files_limit();
     let result = match cli.command {

@@ -15,6 +15,11 @@ use crate::observe::window::{Observer, OwnTree};
 use crate::report::{self, Format};
 
 pub fn compare_command(args: &CompareArgs) -> Result<ExitCode, CliError> {
+    let cancel = CancelToken::new();
+    cancel_on_ctrl_c(&cancel);
+    // --cpu-quota / --cpuset: in conlab's own child cgroup until the command ends.
+    let _confined = super::confine::confine(&args.limits)?;
+    let given = crate::sys::cgroup::given();
     let workers = args.opts.workers();
     let base = args.opts.spec(Model::Sequential).map_err(CliError::Usage)?;
     // Check the options once, before anything runs.
@@ -26,9 +31,9 @@ pub fn compare_command(args: &CompareArgs) -> Result<ExitCode, CliError> {
     }
     let runtime = crate::runtime::prepare(&args.runtime.choice().map_err(CliError::Usage)?)
         .map_err(|e| CliError::Usage(e.to_string()))?;
-    let cancel = CancelToken::new();
-    cancel_on_ctrl_c(&cancel);
-    let spinners = workers.min(crate::core::default_workers()).max(1);
+    // The capacity's spinners and ceiling: the cores given, not the cores seen.
+    let spinners = workers.min(given.default_workers()).max(1);
+    let ceiling = given.quota_ceiling().unwrap_or(f64::INFINITY);
     let capture =
         crate::recording::capture::Capture::open(args.record.as_deref(), args.trace.as_deref())
             .map_err(|e| CliError::Usage(format!("{e:#}")))?;
@@ -62,7 +67,7 @@ pub fn compare_command(args: &CompareArgs) -> Result<ExitCode, CliError> {
         runtime.runner.as_ref(),
         &trial,
         &cancel,
-        &mut || crate::exec::capacity::measure(spinners, &cancel),
+        &mut || crate::exec::capacity::measure(spinners, &cancel).min(ceiling),
         kernel.as_mut().map(|k| k as &mut dyn Observer),
         capture.as_ref().map(|_| &record as &Record<'_>),
     )?;
@@ -81,6 +86,7 @@ pub fn compare_command(args: &CompareArgs) -> Result<ExitCode, CliError> {
     cmp.split = base.args.split.map(|s| s.name().to_string());
     for r in &mut cmp.rows {
         r.split = cmp.split.clone();
+        r.cpus = given.clone();
     }
     crate::out!("{}", report::exporter(args.format).export(&cmp));
     let failed = cmp.rows.iter().any(|r| r.failed > 0);

@@ -5,6 +5,7 @@
 pub mod classify;
 pub mod compare;
 pub mod completions;
+pub mod confine;
 pub mod ctrl_c;
 pub mod error;
 pub mod exec;

@@ -42,6 +42,11 @@ pub fn run_command(args: &RunArgs) -> Result<ExitCode, CliError> {
     // Ctrl-C is watched from the start: it also ends a `--urls-file` read.
     let cancel = CancelToken::new();
     cancel_on_ctrl_c(&cancel);
+    // --cpu-quota / --cpuset: in conlab's own child cgroup from here to the end of the
+    // command (before the spec, so the default workers follow the limit).
+    let _confined = super::confine::confine(&args.limits)?;
+    let given = crate::sys::cgroup::given();
+    let why = crate::report::cpus::workers_why(&given, args.opts.workers);
     let spec = args
         .opts
         .spec_cancellable(args.model, &cancel)
@@ -62,6 +67,7 @@ pub fn run_command(args: &RunArgs) -> Result<ExitCode, CliError> {
             .map_err(|e| CliError::Usage(format!("{e:#}")))?;
     let pb = progress_bar(std::io::stderr().is_terminal());
     let mut done = 0usize;
+    let throttle0 = crate::sys::cgroup::throttle();
     let result = run_with_events_on(runtime.runner.as_ref(), &spec, &cancel, |ev| {
         if let Some(c) = &capture {
             c.event(0, ev);
@@ -92,6 +98,9 @@ pub fn run_command(args: &RunArgs) -> Result<ExitCode, CliError> {
             }
         }
     });
+    let throttled = throttle0
+        .zip(crate::sys::cgroup::throttle())
+        .map(|(a, b)| a.since(&b));
     // Cleared however the run ended: finished, cancelled or refused.
     if let Some(pb) = pb {
         pb.finish_and_clear();
@@ -106,9 +115,15 @@ pub fn run_command(args: &RunArgs) -> Result<ExitCode, CliError> {
         report.failures.retain(|(_, e)| !interrupted_by_cancel(e));
     }
     if args.json {
-        crate::outln!("{}", report_json(&report));
+        let mut v = report_json(&report);
+        crate::report::cpus::add_json(&mut v, &given, &why, throttled.as_ref());
+        crate::outln!("{v}");
     } else {
         crate::out!("{}", summary(&report));
+        crate::out!(
+            "{}",
+            crate::report::cpus::text(&given, &why, throttled.as_ref())
+        );
         if report.cancelled {
             crate::outln!(
                 "  cancelled after {:.3} s: {done} of {} {} finished",

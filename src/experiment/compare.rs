@@ -132,6 +132,7 @@ pub fn measure(
                 Some(m) => m.end(),
                 None => (f64::INFINITY, None),
             };
+            let throttled = machine.and_then(|m| m.throttled());
             let report = report?;
             run_number += 1;
             if report.cancelled {
@@ -142,7 +143,8 @@ pub fn measure(
                 report.elapsed.as_secs_f64().min(wall).max(0.0),
                 others,
                 seen.as_ref().and_then(|s| s.share.as_ref()),
-            );
+            )
+            .with_throttle(throttled);
             match &mut mt.interference {
                 Some(i) => i.merge(&window),
                 None => mt.interference = Some(window),

@@ -62,8 +62,13 @@ pub struct Row {
     /// from `/proc`); `None` where it was not sampled ([`Comparison::kernel_note`] says
     /// why).
     pub kernel: Option<KernelShare>,
-    /// What other programs took from this model's runs.
+    /// What other programs took from this model's runs (and the CPU quota, when one
+    /// throttled them).
     pub interference: Option<Interference>,
+    /// The CPU conlab was given: `cpus_seen`, `cpus_affinity`, `cpu_quota` (null: none),
+    /// `cpuset`.
+    #[serde(flatten)]
+    pub cpus: crate::core::CpusGiven,
     /// How many of its threads were on a CPU at once, sample by sample (`None`: not
     /// sampled).
     pub concurrency: Option<Concurrency>,
@@ -258,6 +263,7 @@ pub fn summarise(measured: &[(Model, Vec<RunReport>, f64)], spinners: usize) -> 
                 size: first.map_or(0, |r| r.size),
                 tasks: first.map_or(0, |r| r.tasks),
                 split: None,
+                cpus: Default::default(),
                 model: *model,
                 gil: reports.first().is_some_and(|r| r.gil),
                 workers,

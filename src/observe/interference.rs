@@ -25,6 +25,15 @@ pub struct Interference {
     pub others_cpu_s: Option<f64>,
     /// That per wall-second: the cores other programs kept busy on average.
     pub others_cores: Option<f64>,
+    /// Time conlab's cgroup was throttled by its CPU quota, in seconds: its threads were
+    /// ready to run but the quota said no (`None`: no quota).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub throttled_s: Option<f64>,
+    /// Enforcement periods that ran out of quota, of `periods` with work.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub throttled_periods: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub periods: Option<u64>,
     #[serde(skip)]
     thread_s: f64,
 }
@@ -56,6 +65,16 @@ impl Interference {
             .map(|o| o / self.wall_s);
     }
 
+    /// With the quota's throttling over the same window (`cpu.stat`, before and after).
+    pub fn with_throttle(mut self, t: Option<crate::sys::cgroup::Throttle>) -> Self {
+        if let Some(t) = t {
+            self.throttled_s = Some(t.throttled_us as f64 / 1e6);
+            self.throttled_periods = Some(t.throttled_periods);
+            self.periods = Some(t.periods);
+        }
+        self
+    }
+
     /// Add another window (the same model's next repeat).
     pub fn merge(&mut self, other: &Interference) {
         let add = |a: Option<f64>, b: Option<f64>| match (a, b) {
@@ -66,6 +85,13 @@ impl Interference {
         self.thread_s += other.thread_s;
         self.runqueue_s = add(self.runqueue_s, other.runqueue_s);
         self.others_cpu_s = add(self.others_cpu_s, other.others_cpu_s);
+        self.throttled_s = add(self.throttled_s, other.throttled_s);
+        let addn = |a: Option<u64>, b: Option<u64>| match (a, b) {
+            (Some(a), Some(b)) => Some(a + b),
+            (a, b) => a.or(b),
+        };
+        self.throttled_periods = addn(self.throttled_periods, other.throttled_periods);
+        self.periods = addn(self.periods, other.periods);
         self.derive();
     }
 }
@@ -76,6 +102,8 @@ pub struct MachineWatch {
     t0: Instant,
     machine0: Option<f64>,
     own0: Duration,
+    /// The quota's throttling counters (`None`: no quota).
+    throttle0: Option<crate::sys::cgroup::Throttle>,
 }
 
 impl MachineWatch {
@@ -84,7 +112,14 @@ impl MachineWatch {
             t0: Instant::now(),
             machine0: machine_busy_s(),
             own0: own_cpu(),
+            throttle0: crate::sys::cgroup::throttle(),
         }
+    }
+
+    /// How much the CPU quota throttled conlab's cgroup since `begin` (`None`: no quota).
+    pub fn throttled(&self) -> Option<crate::sys::cgroup::Throttle> {
+        let now = crate::sys::cgroup::throttle()?;
+        Some(self.throttle0?.since(&now))
     }
 
     /// (wall seconds since `begin`, CPU-seconds other programs used meanwhile). conlab's
@@ -136,6 +171,20 @@ mod tests {
         assert_eq!(a.runqueue_s, Some(0.5));
         assert_eq!(a.runqueue_share, Some(0.5 / 4.0));
         assert_eq!(a.others_cores, Some(0.25));
+        assert_eq!(a.throttled_s, None, "no quota: no throttling figure");
+    }
+
+    #[test]
+    fn throttling_adds_up_over_repeats() {
+        let t = |us, n| crate::sys::cgroup::Throttle {
+            periods: 10,
+            throttled_periods: n,
+            throttled_us: us,
+        };
+        let mut a = Interference::of(1.0, None, None).with_throttle(Some(t(250_000, 3)));
+        a.merge(&Interference::of(1.0, None, None).with_throttle(Some(t(500_000, 5))));
+        assert_eq!(a.throttled_s, Some(0.75));
+        assert_eq!((a.throttled_periods, a.periods), (Some(8), Some(20)));
     }
 
     #[test]

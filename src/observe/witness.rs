@@ -45,7 +45,8 @@ impl Witness {
         let (wall, others) = self.machine.end();
         let share = seen.as_ref().and_then(|s| s.share.as_ref());
         RunWitness {
-            interference: Interference::of(elapsed_s.min(wall).max(0.0), others, share),
+            interference: Interference::of(elapsed_s.min(wall).max(0.0), others, share)
+                .with_throttle(self.machine.throttled()),
             share: share.copied(),
             concurrency: seen.map(|s| s.concurrency).unwrap_or_default(),
         }

@@ -5,7 +5,7 @@ use crate::experiment::comparison::Comparison;
 
 pub struct CsvExporter;
 
-const HEADER: &str = "model,gil,workers,repeat,elapsed_median_s,elapsed_min_s,elapsed_max_s,speedup,efficiency,cpu_utilisation,capacity,of_capacity,answer,answers_agree,failed,busy_s,imbalance,peak_rss_mb,peak_threads,loop_lag_max_ms,loop_lag_p99_ms,kernel_on_cpu,kernel_runnable,kernel_lock,kernel_io,kernel_sleep,kernel_threads_counted,kernel_threads_seen,kernel_sample_ms,kernel_sampler_cpu,waiting,verdict,verdict_reason,runqueue_s,runqueue_share,others_cores,at_once,cpu_per_wall";
+const HEADER: &str = "model,gil,workers,repeat,elapsed_median_s,elapsed_min_s,elapsed_max_s,speedup,efficiency,cpu_utilisation,capacity,of_capacity,answer,answers_agree,failed,busy_s,imbalance,peak_rss_mb,peak_threads,loop_lag_max_ms,loop_lag_p99_ms,kernel_on_cpu,kernel_runnable,kernel_lock,kernel_io,kernel_sleep,kernel_threads_counted,kernel_threads_seen,kernel_sample_ms,kernel_sampler_cpu,waiting,verdict,verdict_reason,runqueue_s,runqueue_share,others_cores,at_once,cpu_per_wall,cpus_seen,cpus_affinity,cpu_quota,throttled_s,throttled_periods";
 
 fn opt(x: Option<f64>) -> String {
     x.map_or(String::new(), |v| format!("{v:.4}"))
@@ -58,12 +58,28 @@ fn verdict_fields(r: &crate::experiment::comparison::Row) -> String {
     )
 }
 
+/// The CPU given and the quota's throttling: cores seen, affinity, quota, throttled
+/// seconds and periods (empty where none).
+fn cpus_fields(r: &crate::experiment::comparison::Row) -> String {
+    let i = r.interference.unwrap_or_default();
+    format!(
+        "{},{},{},{},{}",
+        r.cpus.cpus_seen,
+        r.cpus
+            .cpus_affinity
+            .map_or(String::new(), |a| a.to_string()),
+        opt(r.cpus.cpu_quota),
+        opt(i.throttled_s),
+        i.throttled_periods.map_or(String::new(), |n| n.to_string()),
+    )
+}
+
 impl Exporter for CsvExporter {
     fn export(&self, c: &Comparison) -> String {
         let mut s = format!("{HEADER}\n");
         for r in &c.rows {
             s += &format!(
-                "{},{},{},{},{:.4},{:.4},{:.4},{},{},{:.3},{:.3},{},{},{},{},{},{},{},{},{},{},{},{}\n",
+                "{},{},{},{},{:.4},{:.4},{:.4},{},{},{:.3},{:.3},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
                 r.model,
                 r.gil,
                 r.workers,
@@ -92,6 +108,7 @@ impl Exporter for CsvExporter {
                 opt(r.loop_lag_p99_ms),
                 kernel_fields(r),
                 verdict_fields(r),
+                cpus_fields(r),
             );
         }
         s
@@ -112,7 +129,7 @@ mod tests {
         assert!(lines[3].starts_with("processes,true,2,3,1.7000"));
         assert!(
             lines[3].ends_with(
-                r#",1.0200;1.6150,1.2258,21.5000,10,,,0.9600,0.0300,0.0000,0.0050,0.0050,2,5,5.0400,0.0071,false,conclusive,"",0.1860,0.0300,0.0300,1:10;2:90,1.900"#
+                r#",1.0200;1.6150,1.2258,21.5000,10,,,0.9600,0.0300,0.0000,0.0050,0.0050,2,5,5.0400,0.0071,false,conclusive,"",0.1860,0.0300,0.0300,1:10;2:90,1.900,2,2,,,"#
             ),
             "{}",
             lines[3]

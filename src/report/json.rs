@@ -49,6 +49,9 @@ mod tests {
             "loop_lag_max_ms",
             "loop_lag_p99_ms",
             "kernel",
+            "cpus_seen",
+            "cpus_affinity",
+            "cpu_quota",
         ] {
             assert!(rows[0].get(key).is_some(), "missing {key}");
         }

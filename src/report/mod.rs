@@ -3,6 +3,7 @@
 //! ([`trace`], streamed from the events). Rendered frames (screenshots) live in
 //! `crate::frame`.
 
+pub mod cpus;
 mod csv;
 pub mod fidelity;
 mod format;
@@ -183,6 +184,11 @@ pub(crate) mod fixture {
             size: 20_000_000,
             tasks: 16,
             split: Some("ranges".into()),
+            cpus: crate::core::CpusGiven {
+                cpus_seen: 2,
+                cpus_affinity: Some(2),
+                ..Default::default()
+            },
             model,
             gil: true,
             workers,

@@ -34,6 +34,7 @@ impl Exporter for TableExporter {
             if c.capacity_spinners == 1 { "" } else { "s" },
             c.capacity_spinners
         );
+        s += &super::cpus::comparison_lines(c);
         let header = [
             "model",
             "elapsed",

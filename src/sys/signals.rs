@@ -32,7 +32,8 @@ pub fn watch(on_signal: impl Fn(i32) + Send + 'static) -> std::io::Result<()> {
                     .compare_exchange(0, sig, Ordering::SeqCst, Ordering::SeqCst)
                     .is_ok();
                 if !first {
-                    // Asked twice: stop waiting for a graceful end.
+                    // Asked twice: stop waiting for a graceful end (leaving no cgroup).
+                    crate::sys::cgroup::child::leave_all();
                     crate::sys::terminal::restore();
                     eprintln!("conlab: {} again: exiting now", name(sig));
                     std::process::exit(128 + sig);
