@@ -16,6 +16,8 @@ pub struct CpuState {
     pub history: Vec<VecDeque<u8>>,
     /// conlab's tree CPU (% of one core), oldest first.
     pub tree_history: VecDeque<u16>,
+    /// The CPU conlab is given (a cgroup's quota and cpuset), when it was read.
+    pub given: Option<crate::core::CpusGiven>,
 }
 
 impl CpuState {

@@ -8,8 +8,32 @@ use crate::workload::WorkKind;
 /// Speed-ups below this count as "no faster".
 const NO_GAIN: f64 = 1.3;
 
-/// The explanation for the panel that matters now, or `None` before any run.
+/// The explanation for the panel that matters now, or `None` before any run; a run the
+/// CPU quota throttled says so first (its own kind of waiting).
 pub fn explain(app: &App) -> Option<String> {
+    let line = explain_measured(app)?;
+    let i = if app.panels[app.selected].config.is_some() && !app.panels[app.selected].is_active() {
+        app.selected
+    } else {
+        app.last_finished?
+    };
+    let p = &app.panels[i];
+    let throttled = p
+        .witness
+        .as_ref()
+        .and_then(|w| w.interference.throttled_s)
+        .filter(|&t| t >= 0.005 && p.is_finished());
+    Some(match throttled {
+        Some(t) => format!(
+            "{} throttled {t:.2} s: ready to run, but the quota said no · {line}",
+            p.model
+        ),
+        None => line,
+    })
+}
+
+/// The explanation from the measurements alone.
+fn explain_measured(app: &App) -> Option<String> {
     if app.answers_agree() == Some(false) {
         let list: Vec<String> = app
             .panels

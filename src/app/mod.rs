@@ -107,6 +107,12 @@ impl App {
         }
     }
 
+    /// The CPU conlab is given (read from its cgroup when the dashboard opens): the CPU
+    /// panel shows the quota beside the cores seen. Part of the starting view.
+    pub fn set_cpus_given(&mut self, given: crate::core::CpusGiven) {
+        self.cpu.given = Some(given);
+    }
+
     /// Does time need to pass (live elapsed)? Otherwise the loop may sleep until a message.
     pub fn wants_ticks(&self) -> bool {
         self.active.is_some() || lesson_mode::waiting_for_quiet(self)

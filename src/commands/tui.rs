@@ -22,6 +22,8 @@ pub fn tui_command(args: &TuiArgs) -> Result<ExitCode, CliError> {
     if let Some(code) = tui::need_terminal(&args.opts.workload) {
         return Ok(code);
     }
+    // --cpu-quota / --cpuset: the whole session runs in conlab's own child cgroup.
+    let _confined = super::confine::confine(&args.limits)?;
     let (settings, cpython) = settings_from(args)?;
     let recorder = args
         .record
@@ -37,6 +39,7 @@ pub fn tui_command(args: &TuiArgs) -> Result<ExitCode, CliError> {
         .map_err(|e| CliError::Usage(format!("{e:#}")))?;
     let mut app = App::new(settings, theme::from_env(args.theme));
     app.update(Msg::Present(args.present));
+    app.set_cpus_given(crate::sys::cgroup::given());
     Ok(tui::open(
         app,
         Extras {

@@ -148,7 +148,16 @@ impl Evidence {
         let i = &self.interference;
         let others = i.others_cores;
         let busy_others = others.is_none_or(|o| o >= OTHERS_CORES);
-        match (i.runqueue_s, i.runqueue_share) {
+        // Time the CPU quota throttled the run is the limit conlab was given, not other
+        // programs: it is taken off the wait for a CPU.
+        let (wait, share) = match (i.runqueue_s, i.runqueue_share, i.throttled_s) {
+            (Some(w), Some(sh), Some(t)) if w > 0.0 => {
+                let own = (w - t).max(0.0);
+                (Some(own), Some(sh * own / w))
+            }
+            (w, sh, _) => (w, sh),
+        };
+        match (wait, share) {
             (Some(wait), Some(share)) if share >= RUNQUEUE_SHARE && busy_others => {
                 let who = match self.model {
                     Model::Sequential => "sequential".to_string(),
@@ -480,6 +489,30 @@ mod tests {
                 .state
                 .is_conclusive()
         );
+    }
+
+    #[test]
+    fn time_the_quota_throttled_is_not_other_programs() {
+        let mut e = Evidence::times(Model::Sequential, vec![1.0]);
+        e.interference = Interference::of(
+            1.0,
+            Some(1.0),
+            Some(&crate::observe::KernelShare {
+                runnable: 0.5,
+                on_cpu: 0.5,
+                thread_s: 1.0,
+                ..Default::default()
+            }),
+        );
+        assert!(e.disturbance().is_some(), "0.5 s waiting while others ran");
+        e.interference = e
+            .interference
+            .with_throttle(Some(crate::sys::cgroup::Throttle {
+                periods: 10,
+                throttled_periods: 5,
+                throttled_us: 480_000,
+            }));
+        assert_eq!(e.disturbance(), None, "all but 0.02 s of it was the quota");
     }
 
     #[test]

@@ -19,8 +19,24 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let c = &app.cpu();
     let n = c.cores();
     let digits = n > 0 && (1..=2).contains(&grid_cell_width(n, area));
+    let limited = c.given.as_ref().filter(|g| g.limited());
     let title = if n == 0 {
         " CPU ".to_string()
+    } else if let Some(g) = limited {
+        let full = format!(" CPU · {} · avg {:.0}% ", g.describe(), c.average());
+        let short = full.replace(" seen", "");
+        let shortest = match g.cpu_quota {
+            Some(q) => format!(
+                " CPU ×{n} · quota {} · avg {:.0}% ",
+                crate::core::cpus_text(q),
+                c.average()
+            ),
+            None => short.clone(),
+        };
+        [full, short, shortest]
+            .into_iter()
+            .find(|s| s.chars().count() + 2 <= area.width as usize)
+            .unwrap_or_else(|| format!(" CPU ×{n} "))
     } else if digits {
         format!(" CPU ×{n} · avg {:.0}% · cell = tens of % ", c.average())
     } else {
@@ -36,7 +52,11 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     if inner.height == 0 || inner.width == 0 {
         return;
     }
-    let rows = inner.height.saturating_sub(1) as usize;
+    // Under a quota, a row for the total with the quota marked across it.
+    let quota = limited
+        .and_then(|g| g.cpu_quota)
+        .filter(|_| n > 0 && inner.height >= 3);
+    let rows = inner.height.saturating_sub(1 + u16::from(quota.is_some())) as usize;
     let width = inner.width as usize;
     let mut lines: Vec<Line> = Vec::new();
     if n == 0 {
@@ -60,6 +80,9 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     lines.truncate(rows);
     while lines.len() < rows {
         lines.push(Line::raw(""));
+    }
+    if let Some(q) = quota {
+        lines.push(quota_line(app, q, width));
     }
     lines.push(tree_line(app, width));
     Paragraph::new(lines).render(inner, buf);
@@ -255,8 +278,15 @@ pub fn strip(app: &App, width: usize) -> Line<'static> {
         return Line::from(spans);
     }
     let tail = format!(
-        " · avg {:.0}% · conlab {:.0}%",
+        " · avg {:.0}%{} · conlab {:.0}%",
         c.average(),
+        c.given
+            .as_ref()
+            .and_then(|g| g.cpu_quota)
+            .map_or(String::new(), |q| format!(
+                " · quota {} CPU",
+                crate::core::cpus_text(q)
+            )),
         c.last.tree_cpu
     );
     let room = width.saturating_sub(5 + tail.chars().count());
@@ -280,6 +310,47 @@ pub fn strip(app: &App, width: usize) -> Line<'static> {
         }
     }
     spans.push(Span::styled(tail, t.accent));
+    Line::from(spans)
+}
+
+/// The whole machine's load as one bar (100% = every core seen busy) with the quota
+/// marked across it: `total ████▌···│······ 40% │ quota 0.5 CPU = 25%`.
+fn quota_line(app: &App, quota: f64, width: usize) -> Line<'static> {
+    let t = &Theme::of(app.theme());
+    let c = app.cpu();
+    let n = c.cores().max(1) as f64;
+    let at = (quota / n).clamp(0.0, 1.0);
+    let avg = f64::from(c.average()) / 100.0;
+    let tail = format!(
+        " {:>3.0}% │ quota {} CPU = {:.0}%",
+        avg * 100.0,
+        crate::core::cpus_text(quota),
+        at * 100.0
+    );
+    let bw = width.saturating_sub(6 + tail.chars().count()).min(40);
+    let mut spans = vec![Span::styled("total ", t.dim)];
+    if bw >= 4 {
+        let (fill, empty) = bar(bw, avg);
+        let cells: Vec<(char, bool)> = fill
+            .chars()
+            .map(|ch| (ch, true))
+            .chain(empty.chars().map(|ch| (ch, false)))
+            .collect();
+        let mark = ((at * bw as f64).round() as usize).min(bw.saturating_sub(1));
+        for (k, (ch, filled)) in cells.into_iter().enumerate() {
+            if k == mark {
+                spans.push(Span::styled("│", t.warn));
+            } else if filled {
+                spans.push(Span::styled(ch.to_string(), t.load_fg(c.average())));
+            } else {
+                spans.push(Span::styled(ch.to_string(), t.bar_empty));
+            }
+        }
+    }
+    spans.push(Span::styled(
+        crate::core::fmt::fit(&tail, width.saturating_sub(6 + bw)),
+        t.warn,
+    ));
     Line::from(spans)
 }
 

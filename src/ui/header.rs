@@ -31,6 +31,15 @@ fn runtime_label(app: &App) -> String {
     }
 }
 
+/// The workers, with the CPU quota beside them when one applies (`1 · quota 0.5`).
+fn workers_text(app: &App) -> String {
+    let w = app.settings().workers;
+    match app.cpu().given.as_ref().and_then(|g| g.cpu_quota) {
+        Some(q) => format!("{w} · quota {}", crate::core::cpus_text(q)),
+        None => w.to_string(),
+    }
+}
+
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let t = &Theme::of(app.theme());
     let s = &app.settings();
@@ -41,14 +50,25 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         "off".to_string()
     };
     let model = Model::ALL[app.selected()].name();
-    let items: [(&str, &str, String); 5] = [
-        ("w", "workload", w.name().to_string()),
-        ("[]", "size", thousands(s.size.into())),
-        ("+-", "workers", s.workers.to_string()),
-        ("g", "GIL", gil),
-        ("←→", "model", model.to_string()),
-    ];
-    let build = |labels: bool| {
+    let items_with = |quota: bool| -> [(&str, &str, String); 5] {
+        [
+            ("w", "workload", w.name().to_string()),
+            ("[]", "size", thousands(s.size.into())),
+            (
+                "+-",
+                "workers",
+                if quota {
+                    workers_text(app)
+                } else {
+                    s.workers.to_string()
+                },
+            ),
+            ("g", "GIL", gil.clone()),
+            ("←→", "model", model.to_string()),
+        ]
+    };
+    let build = |labels: bool, quota: bool| {
+        let items = items_with(quota);
         let mut spans = vec![Span::styled(
             " conlab ",
             t.title.add_modifier(Modifier::REVERSED),
@@ -64,10 +84,13 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         }
         Line::from(spans)
     };
-    let mut line1 = build(true);
-    if line1.width() > area.width as usize {
-        line1 = build(false);
-    }
+    // The quota beside the workers where it fits (the CPU panel always says it).
+    let fits = |l: &Line| l.width() <= area.width as usize;
+    let line1 = [(true, true), (false, true), (true, false), (false, false)]
+        .into_iter()
+        .map(|(labels, quota)| build(labels, quota))
+        .find(fits)
+        .unwrap_or_else(|| build(false, false));
     let status = if let Some((_, i)) = app.active() {
         let queued = app.queue().len();
         format!(

@@ -236,6 +236,23 @@ fn finished_rows<'a>(app: &'a App, i: usize, width: usize, out: &mut Vec<Row<'a>
                 .hidden_as(Span::styled("⚠", t.warn)),
         );
     }
+    // The CPU quota held the run back: ready to run, but the quota said no.
+    if let Some(th) = app
+        .evidence(p.model)
+        .and_then(|e| e.interference.throttled_s)
+        .filter(|&th| th > 0.0)
+    {
+        out.push(
+            Row::new(
+                Line::styled(
+                    fit(&format!("⏸ throttled {th:.2} s by the quota"), width),
+                    t.warn,
+                ),
+                1,
+            )
+            .hidden_as(Span::styled("throttled", t.warn)),
+        );
+    }
     if let Some(m) = &p.memory {
         out.push(
             Row::new(
