@@ -470,6 +470,8 @@ pub struct ReplayArgs {
 pub struct LessonArgs {
     /// A lesson file, or the name of a shipped lesson (see --list).
     pub lesson: Option<String>,
+    #[command(flatten)]
+    pub limits: LimitOpts,
     /// List the shipped lessons.
     #[arg(long)]
     pub list: bool,

@@ -374,6 +374,16 @@ def run_bounded(ex, workload, tasks, window):
                       "err": error_line(e), "wall_us": 0, "cpu_us": 0})
 
 
+def cpu_beliefs():
+    """What Python believes about the CPUs (none of it knows a cgroup's CPU quota)."""
+    out = {"cpu_count": os.cpu_count()}
+    if hasattr(os, "process_cpu_count"):  # 3.13+
+        out["process_cpu_count"] = os.process_cpu_count()
+    if hasattr(os, "sched_getaffinity"):
+        out["affinity"] = len(os.sched_getaffinity(0))
+    return out
+
+
 def main(job):
     die_with_parent()
     threading.Thread(target=watch_stdin, name="conlab-stdin", daemon=True).start()
@@ -391,7 +401,8 @@ def main(job):
     ru = resource.getrusage(resource.RUSAGE_SELF)
     emit({"ev": "hello", "pid": pid, "t": now_us(), "version": sys.version.split()[0],
           "gil": gil, "switch_interval_s": sys.getswitchinterval(), "start_method": method,
-          "startup_cpu_us": int((ru.ru_utime + ru.ru_stime) * 1e6)})
+          "startup_cpu_us": int((ru.ru_utime + ru.ru_stime) * 1e6),
+          "cpus": cpu_beliefs()})
 
     if job.get("convoy_ms"):
         convoy(job["convoy_ms"])

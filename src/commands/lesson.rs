@@ -11,6 +11,12 @@ use crate::ui::theme;
 
 /// List the lessons, rehearse them (`--auto`), or open one.
 pub fn lesson_command(args: &LessonArgs) -> Result<ExitCode, CliError> {
+    // --cpu-quota / --cpuset: the lesson runs in conlab's own child cgroup.
+    let _confined = if args.list {
+        None
+    } else {
+        super::confine::confine(&args.limits)?
+    };
     if args.auto {
         return super::rehearse::rehearse_command(args);
     }
@@ -22,7 +28,8 @@ pub fn lesson_command(args: &LessonArgs) -> Result<ExitCode, CliError> {
     if let Some(code) = tui::need_terminal(lesson.steps[0].workload.get_ref()) {
         return Ok(code);
     }
-    let workers = args.workers.unwrap_or_else(crate::core::default_workers);
+    let given = crate::sys::cgroup::given();
+    let workers = args.workers.unwrap_or_else(|| given.default_workers());
     let mut settings = Settings::new("primes", 0, workers, true, 5.0);
     // A step on the real interpreter needs one: looked for only when a step asks.
     let wants_python = lesson
@@ -38,6 +45,7 @@ pub fn lesson_command(args: &LessonArgs) -> Result<ExitCode, CliError> {
     let mut app = App::new(settings, theme::from_env(args.theme));
     app.update(Msg::Present(args.present));
     app.update(Msg::Lesson(Box::new(lesson)));
+    app.set_cpus_given(given);
     Ok(tui::open(
         app,
         Extras {

@@ -67,6 +67,7 @@ pub fn run_command(args: &RunArgs) -> Result<ExitCode, CliError> {
             .map_err(|e| CliError::Usage(format!("{e:#}")))?;
     let pb = progress_bar(std::io::stderr().is_terminal());
     let mut done = 0usize;
+    let mut python_sees: Option<String> = None;
     let throttle0 = crate::sys::cgroup::throttle();
     let result = run_with_events_on(runtime.runner.as_ref(), &spec, &cancel, |ev| {
         if let Some(c) = &capture {
@@ -80,6 +81,11 @@ pub fn run_command(args: &RunArgs) -> Result<ExitCode, CliError> {
         }
         if let Event::TaskFinished { result: Ok(_), .. } = &ev.event {
             done += 1;
+        }
+        if let Event::Note { key, value } = &ev.event
+            && key == crate::runtime::cpython::PYTHON_SEES_NOTE
+        {
+            python_sees = Some(value.clone());
         }
         if let Some(pb) = &pb {
             match &ev.event {
@@ -117,6 +123,9 @@ pub fn run_command(args: &RunArgs) -> Result<ExitCode, CliError> {
     if args.json {
         let mut v = report_json(&report);
         crate::report::cpus::add_json(&mut v, &given, &why, throttled.as_ref());
+        if let (Some(p), Some(obj)) = (&python_sees, v.as_object_mut()) {
+            obj.insert("python_sees".into(), serde_json::json!(p));
+        }
         crate::outln!("{v}");
     } else {
         crate::out!("{}", summary(&report));
@@ -124,6 +133,15 @@ pub fn run_command(args: &RunArgs) -> Result<ExitCode, CliError> {
             "{}",
             crate::report::cpus::text(&given, &why, throttled.as_ref())
         );
+        if let Some(p) = &python_sees {
+            crate::outln!(
+                "  python   believes {p}{}",
+                given.cpu_quota.map_or(String::new(), |q| format!(
+                    " — the quota gives {} CPU",
+                    crate::core::cpus_text(q)
+                ))
+            );
+        }
         if report.cancelled {
             crate::outln!(
                 "  cancelled after {:.3} s: {done} of {} {} finished",

@@ -43,6 +43,8 @@ m.main(msg["job"])
 
 /// The key of the note that names the interpreter, e.g. "CPython 3.11.7 · GIL".
 pub const RUNTIME_NOTE: &str = "runtime";
+/// The note that says what Python believes about the CPUs (`os.cpu_count()` and kin).
+pub const PYTHON_SEES_NOTE: &str = "python sees";
 /// How often a waiting run looks at its cancel token (the 200 ms budget, with room).
 const POLL: Duration = Duration::from_millis(20);
 /// How long killed pool children may take to die.
@@ -338,6 +340,7 @@ impl Runner for CpythonRunner {
             gil,
             switch_interval_s,
             startup_cpu_us,
+            ref cpus,
             ..
         } = hello
         else {
@@ -361,6 +364,15 @@ impl Runner for CpythonRunner {
             key: RUNTIME_NOTE.into(),
             value: self.info.label(),
         });
+        // What Python believes about the CPUs, for the container lesson.
+        if let Some(c) = cpus.as_ref().map(protocol::PythonCpus::describe)
+            && !c.is_empty()
+        {
+            sink.emit(Event::Note {
+                key: PYTHON_SEES_NOTE.into(),
+                value: c,
+            });
+        }
         // The native scene's bystander is a thread beside the workers: a lane of its own.
         let lanes = if w.name() == "native" {
             tasks

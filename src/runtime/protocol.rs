@@ -10,6 +10,32 @@ use crate::exec::{Sink, TaskResult};
 
 /// One line from the driver. Times (`t`, `start`, `end`) are CLOCK_MONOTONIC in µs, the
 /// clock Rust's `Instant` also reads on Linux.
+/// What Python believes about the CPUs: `os.cpu_count()`, `os.process_cpu_count()`
+/// (3.13+), `len(os.sched_getaffinity(0))`.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+pub struct PythonCpus {
+    pub cpu_count: Option<u64>,
+    pub process_cpu_count: Option<u64>,
+    pub affinity: Option<u64>,
+}
+
+impl PythonCpus {
+    /// `os.cpu_count() 2 · os.process_cpu_count() 2 · len(os.sched_getaffinity(0)) 2`.
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(n) = self.cpu_count {
+            parts.push(format!("os.cpu_count() {n}"));
+        }
+        if let Some(n) = self.process_cpu_count {
+            parts.push(format!("os.process_cpu_count() {n}"));
+        }
+        if let Some(n) = self.affinity {
+            parts.push(format!("len(os.sched_getaffinity(0)) {n}"));
+        }
+        parts.join(" · ")
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(tag = "ev", rename_all = "snake_case")]
 pub enum DriverEvent {
@@ -23,6 +49,9 @@ pub enum DriverEvent {
         /// CPU the interpreter spent starting up, before the run (not the run's).
         #[serde(default)]
         startup_cpu_us: u64,
+        /// What Python believes about the CPUs (an older driver sends none).
+        #[serde(default)]
+        cpus: Option<PythonCpus>,
     },
     Worker {
         pid: u32,

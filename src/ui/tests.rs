@@ -874,3 +874,25 @@ fn the_legend_names_every_glyph_the_lanes_draw() {
         "{big}"
     );
 }
+
+/// Under a CPU quota the CPU panel and the header say it, with the quota marked across
+/// the total; without one they read as before.
+#[test]
+fn a_quota_is_shown_where_cores_are_shown() {
+    let mut a = idle(2);
+    a.set_cpus_given(crate::core::CpusGiven {
+        cpus_seen: 2,
+        cpus_affinity: Some(2),
+        cpu_quota: Some(0.5),
+        ..Default::default()
+    });
+    for (w, h) in [(80, 24), (200, 60)] {
+        let s = screen(&a, w, h);
+        assert!(s.contains("quota 0.5"), "{w}x{h}:\n{s}");
+        assert!(s.contains("│ quota 0.5 CPU = 25%"), "{w}x{h}:\n{s}");
+        assert!(s.contains("workers 2 · quota 0.5"), "{w}x{h}:\n{s}");
+    }
+    assert!(screen(&a, 200, 60).contains("CPU · 2 cores seen · quota 0.5 CPU"));
+    let plain = screen(&idle(2), 80, 24);
+    assert!(!plain.contains("quota"), "{plain}");
+}

@@ -122,25 +122,36 @@ impl Workload for Oversubscribe {
                 ..*job
             };
             let cpu0 = cpu_now();
+            let throttle0 = crate::sys::cgroup::throttle();
             let t0 = Instant::now();
             let r = Engine::new(&sub).run_model(model);
             let elapsed = t0.elapsed().as_secs_f64();
             let cpu = cpu_now().saturating_sub(cpu0).as_secs_f64();
+            // Under a CPU quota: how long this pass was ready to run and refused.
+            let throttled = throttle0
+                .zip(crate::sys::cgroup::throttle())
+                .map(|(a, b)| a.since(&b).throttled_us as f64 / 1e6);
             job.sink.emit(Event::Note {
                 key: format!("{workers} workers"),
-                value: format!("{elapsed:.3} s, {:.2} cores busy", cpu / elapsed.max(1e-9)),
+                value: format!(
+                    "{elapsed:.3} s, {:.2} cores busy{}",
+                    cpu / elapsed.max(1e-9),
+                    throttled.map_or(String::new(), |t| format!(", throttled {t:.2} s"))
+                ),
             });
-            curve.push((workers, elapsed, cpu));
+            curve.push((workers, elapsed, cpu, throttled));
             results.extend(r);
         }
         let base = curve.first().map(|c| c.1).unwrap_or(0.0);
+        let quota = crate::sys::cgroup::given().cpu_quota;
         let r3 = |x: f64| (x * 1e3).round() / 1e3;
         let points: Vec<Value> = curve
             .iter()
-            .map(|&(w, e, cpu)| {
+            .map(|&(w, e, cpu, throttled)| {
                 let speedup = if e > 0.0 { base / e } else { 0.0 };
                 json!({
                     "workers": w,
+                    "throttled_s": throttled.map(r3),
                     "elapsed_s": r3(e),
                     "cpu_s": r3(cpu),
                     "cores_busy": r3(cpu / e.max(1e-9)),
@@ -157,12 +168,18 @@ impl Workload for Oversubscribe {
         });
         // One worker should keep one core busy; if it did not, other programs were using
         // the machine and every point of the curve is squeezed.
-        let one_worker_busy = curve.first().map(|&(_, e, cpu)| cpu / e.max(1e-9));
-        let busy_hint = one_worker_busy.filter(|b| *b < 0.9).map(|b| {
-            format!(
+        let one_worker_busy = curve.first().map(|&(_, e, cpu, _)| cpu / e.max(1e-9));
+        let busy_hint = one_worker_busy.filter(|b| *b < 0.9).map(|b| match quota {
+            // The quota is the ceiling, not other programs.
+            Some(q) if q < 1.0 => format!(
+                "one worker got {b:.2} of a core: the CPU quota gives {} CPU, the ceiling of \
+                 every point of the curve",
+                crate::core::cpus_text(q)
+            ),
+            _ => format!(
                 "the machine was busy: one worker got only {b:.2} of a core, so the curve \
                  understates what the cores can do"
-            )
+            ),
         });
         attach_run_extra(
             &mut results,
@@ -170,6 +187,7 @@ impl Workload for Oversubscribe {
                 "machine_busy": busy_hint,
                 "model": model,
                 "cores": cores(),
+                "cpu_quota": quota,
                 "gil": job.gil.enabled,
                 "chunks_per_pass": passes.first().map(|p| p.2),
                 "curve": points,
