@@ -143,7 +143,7 @@ mod tests {
         let cols = lines[0].split(',').count();
         assert!(lines.iter().all(|l| l.split(',').count() == cols));
         assert!(
-            lines[1].ends_with(r#",1270607,true,0,3.1000,,8.2500,2,,,,,,,,,,,,false,conclusive,"",0.0310,0.0100,0.0300,1:100,1.000"#),
+            lines[1].ends_with(r#",1270607,true,0,3.1000,,8.2500,2,,,,,,,,,,,,false,conclusive,"",0.0310,0.0100,0.0300,1:100,1.000,2,2,,,"#),
             "{}",
             lines[1]
         );

@@ -890,8 +890,9 @@ fn a_quota_is_shown_where_cores_are_shown() {
         let s = screen(&a, w, h);
         assert!(s.contains("quota 0.5"), "{w}x{h}:\n{s}");
         assert!(s.contains("│ quota 0.5 CPU = 25%"), "{w}x{h}:\n{s}");
-        assert!(s.contains("workers 2 · quota 0.5"), "{w}x{h}:\n{s}");
     }
+    // Beside the workers where the header has room.
+    assert!(screen(&a, 200, 60).contains("workers 2 · quota 0.5"));
     assert!(screen(&a, 200, 60).contains("CPU · 2 cores seen · quota 0.5 CPU"));
     let plain = screen(&idle(2), 80, 24);
     assert!(!plain.contains("quota"), "{plain}");
