@@ -57,7 +57,8 @@ pub fn text(given: &CpusGiven, why: &str, throttled: Option<&Throttle>) -> Strin
     if given.limited() {
         s += &format!("  cpus     {} · {why}\n", given.describe());
     }
-    if let Some(t) = throttled.filter(|_| given.cpu_quota.is_some()) {
+    // A run too short to span a period has nothing to say.
+    if let Some(t) = throttled.filter(|t| given.cpu_quota.is_some() && t.periods > 0) {
         s += &format!("  throttled {}\n", throttle_text(t));
     }
     s
