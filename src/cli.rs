@@ -243,6 +243,7 @@ impl WorkloadOpts {
             variant: self.variant.clone(),
             max_tasks_per_child: self.max_tasks_per_child,
             split: self.split,
+            at_once: None,
         }
     }
 

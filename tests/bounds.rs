@@ -180,6 +180,25 @@ fn output_that_cannot_be_written_is_an_error() {
         &["lesson", "--list"],
         &["--help"],
         &["run", "--help"],
+        &["step", "race", "--schedule", "A,B"],
+        &["step", "race", "--schedule", "A,B", "--json"],
+        &[
+            "compare",
+            "-w",
+            "sleep",
+            "--size",
+            "1",
+            "--tasks",
+            "1",
+            "--models",
+            "sequential",
+            "--format",
+            "json",
+        ],
+        &["watch", "--headless", "--json", "--", "sh", "-c", "exit 0"],
+        &["completions", "bash"],
+        &["man"],
+        &["serve", "--port", "0"],
     ] {
         let o = to_dev_full(args);
         let err = text(&o.stderr);
@@ -294,4 +313,86 @@ fn a_watch_recording_is_not_exported_as_an_empty_trace() {
     assert_eq!(o.status.code(), Some(2), "{err}");
     assert!(err.contains("`conlab watch` recording"), "{err}");
     assert!(!trace.exists(), "an empty trace was written");
+}
+
+#[test]
+fn watch_without_a_terminal_says_so_and_what_to_use() {
+    let o = run(&["watch", "--", "sh", "-c", "exit 0"]);
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("terminal") && err.contains("--headless") && err.contains("--json"),
+        "{err}"
+    );
+}
+
+#[test]
+fn sequential_and_async_runs_fit_in_1024_open_files_with_1000_workers() {
+    // They open one connection at a time, or keep within the limit themselves: 1,000
+    // workers must not be refused for 2,000 open files they never hold.
+    for model in ["sequential", "async"] {
+        let o = Command::new("sh")
+            .arg("-c")
+            .arg("ulimit -n 1024 && exec \"$0\" \"$@\"")
+            .arg(env!("CARGO_BIN_EXE_conlab"))
+            .args(["run", "-w", "http", "--delay-ms", "0", "--tasks", "1000"])
+            .args(["--workers", "1000", "--json", "-m", model])
+            .stdin(Stdio::null())
+            .output()
+            .expect("sh runs");
+        let err = text(&o.stderr);
+        assert!(o.status.success(), "{model}: {err}");
+        assert!(!err.contains("open-files limit"), "{model}: {err}");
+    }
+    // Threads hold one connection per worker: refused up front, naming the limit.
+    let o = Command::new("sh")
+        .arg("-c")
+        .arg("ulimit -n 1024 && exec \"$0\" \"$@\"")
+        .arg(env!("CARGO_BIN_EXE_conlab"))
+        .args(["run", "-w", "http", "--delay-ms", "0", "--tasks", "1000"])
+        .args(["--workers", "1000", "--json", "-m", "threads"])
+        .stdin(Stdio::null())
+        .output()
+        .expect("sh runs");
+    let err = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("open-files limit"), "{err}");
+}
+
+#[test]
+fn async_workers_go_past_the_thread_cap_and_the_most_is_said() {
+    // 5,000 waits at once on the loop (over the 4,096 threads or processes allowed).
+    let o = run(&[
+        "run",
+        "-w",
+        "sleep",
+        "-m",
+        "async",
+        "--size",
+        "1",
+        "--tasks",
+        "5000",
+        "--workers",
+        "5000",
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    for (model, most) in [("threads", "4096"), ("async", "100000")] {
+        let o = run(&[
+            "run",
+            "-w",
+            "sleep",
+            "-m",
+            model,
+            "--size",
+            "1",
+            "--tasks",
+            "10",
+            "--workers",
+            "100001",
+        ]);
+        let err = text(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{model}: {err}");
+        assert!(err.contains(most), "{model}: {err}");
+    }
 }

@@ -94,3 +94,64 @@ fn a_header_list_over_the_cap_is_refused() {
         );
     });
 }
+
+/// GET `path` over a fresh HTTP/1.1 connection: the status.
+async fn get_h1(srv: &Server, path: &str) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut tcp = tokio::net::TcpStream::connect(srv.addr())
+        .await
+        .expect("connects");
+    let req = format!("GET {path} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n");
+    tcp.write_all(req.as_bytes()).await.expect("sent");
+    let mut head = vec![0u8; 12];
+    tcp.read_exact(&mut head).await.expect("a status line");
+    String::from_utf8_lossy(&head[9..12])
+        .parse()
+        .expect("a status")
+}
+
+#[test]
+fn requests_in_flight_are_capped_server_wide_across_http1_and_http2() {
+    // One request at a time, server-wide: an HTTP/2 request waiting out a long delay holds
+    // the only slot, so an HTTP/1 request (another connection, another protocol) gets 503
+    // at once; when the waiting stream's connection goes, the slot is free again.
+    let limits = Limits {
+        max_in_flight: 1,
+        ..Limits::default()
+    };
+    let srv = Server::start_with("127.0.0.1:0".parse().expect("addr"), limits).expect("starts");
+    runtime().block_on(async {
+        let holder = connect(&srv).await;
+        let waiting = {
+            let (holder, url) = (holder.clone(), srv.url("/delay-ms/60000"));
+            tokio::spawn(async move {
+                let req = hyper::Request::get(url).body(()).expect("request");
+                let mut ready = holder.ready().await.expect("ready");
+                let (resp, _) = ready.send_request(req, true).expect("sent");
+                let _ = resp.await;
+            })
+        };
+        // The delayed request reaches the server soon; until then /get may still pass.
+        let mut refused = false;
+        for _ in 0..500 {
+            if get_h1(&srv, "/get").await == 503 {
+                refused = true;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        assert!(refused, "an HTTP/1 request was served beside the held slot");
+        // The slot is freed with the stream's connection.
+        waiting.abort();
+        drop(holder);
+        let mut served = false;
+        for _ in 0..500 {
+            if get_h1(&srv, "/get").await == 200 {
+                served = true;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        assert!(served, "the slot was not given back");
+    });
+}

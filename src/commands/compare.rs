@@ -5,7 +5,7 @@
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use super::ctrl_c::cancel_on_ctrl_c;
+use super::ctrl_c::{cancel_on_ctrl_c, cancelled_exit};
 use super::error::CliError;
 use crate::cli::{CompareArgs, OnOff};
 use crate::core::{Model, Stamped};
@@ -70,12 +70,20 @@ pub fn compare_command(args: &CompareArgs) -> Result<ExitCode, CliError> {
         &mut || crate::exec::capacity::measure(spinners, &cancel).min(ceiling),
         kernel.as_mut().map(|k| k as &mut dyn Observer),
         capture.as_ref().map(|_| &record as &Record<'_>),
-    )?;
+    );
     drop(kernel);
     if let Some(c) = capture {
         c.finish()?;
     }
-    let mut cmp = cmp;
+    let mut cmp = match cmp {
+        Ok(cmp) => cmp,
+        // Cancelled before any model finished a run: nothing to show.
+        Err(e) if cancel.is_cancelled() => {
+            eprintln!("conlab: {e}");
+            return Ok(cancelled_exit());
+        }
+        Err(e) => return Err(e.into()),
+    };
     cmp.kernel_sample_ms = (args.kernel == OnOff::On).then_some(crate::observe::SAMPLE_MS);
     // The table and markdown say it beside the empty columns; say it for JSON and CSV too.
     if let Some(note) = &cmp.kernel_note
@@ -90,7 +98,10 @@ pub fn compare_command(args: &CompareArgs) -> Result<ExitCode, CliError> {
     }
     crate::out!("{}", report::exporter(args.format).export(&cmp));
     let failed = cmp.rows.iter().any(|r| r.failed > 0);
-    Ok(if failed {
+    Ok(if cmp.cancelled.is_some() {
+        // The finished models' table is out; the exit says it was cut short (130, 143).
+        cancelled_exit()
+    } else if failed {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS

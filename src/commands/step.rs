@@ -2,7 +2,6 @@
 //! that thread's next bytecode instruction of `counter += 1`; then A finishes, then B;
 //! prints the steps, the final `counter` and the `expected` value (or `--json`).
 
-use std::io::Write;
 use std::process::ExitCode;
 
 use super::error::CliError;
@@ -25,7 +24,8 @@ pub fn step_command(args: &StepArgs) -> Result<ExitCode, CliError> {
     } else {
         table(&s)
     };
-    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+    // Checked: a full disk makes the command exit 1 saying the output was lost.
+    crate::out!("{text}");
     Ok(ExitCode::SUCCESS)
 }
 

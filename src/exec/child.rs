@@ -31,6 +31,8 @@ pub(super) struct Worker {
     pub ready: bool,
     /// The task in flight and when the parent started sending it.
     pub busy: Option<(usize, Instant)>,
+    /// The busy task's `TaskStarted` went out (so a failure need not start it first).
+    pub task_started: bool,
     /// Tasks this child finished (for recycling).
     pub done: usize,
     /// Parent clock minus child clock, in µs, learned from the child's first line.
@@ -118,6 +120,7 @@ pub(super) fn spawn_worker(
         spawned,
         ready: false,
         busy: None,
+        task_started: false,
         done: 0,
         offset_us: 0,
         last_heard: spawned,

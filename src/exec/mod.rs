@@ -193,8 +193,10 @@ pub fn run_workload(
     if !w.models().contains(&spec.model) {
         return Err(unsupported(w, spec.model));
     }
-    let args = spec.args.clone().resolve(w)?;
+    let mut args = spec.args.clone().resolve(w)?;
     args.check_split(spec.model)?;
+    args.check_workers(spec.model)?;
+    args.at_once = WorkloadArgs::at_once_for(spec.model);
     let plan = w.plan(&args).map_err(RunError::Plan)?;
     let busy = BusyTally::default();
     let sink = busy.wrap(&sink.restarted());

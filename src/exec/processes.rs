@@ -6,7 +6,6 @@
 //! says hello is reported (`WorkerDied`), fails its task (`TaskFinished`) and is replaced;
 //! cancel kills and reaps them all.
 
-use std::collections::VecDeque;
 use std::io::Write;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -92,18 +91,13 @@ impl<'a, 'j> ProcessPool<'a, 'j> {
                 let msg = format!("cannot find conlab's own executable to start workers: {e}");
                 let mut pool = Pool::new(self, PathBuf::new(), out);
                 for t in 0..n {
-                    pool.fail_task(t, 0, msg.clone());
+                    pool.fail_task(t, 0, false, msg.clone());
                 }
                 return pool.stats;
             }
         };
         let mut pool = Pool::new(self, exe, out);
         pool.run();
-        for (t, done) in pool.finished.iter().enumerate() {
-            if !done {
-                out(t, None);
-            }
-        }
         pool.stats
     }
 }
@@ -115,13 +109,12 @@ struct Pool<'a, 'j> {
     tx: Sender<ChildMsg>,
     rx: Receiver<ChildMsg>,
     workers: Vec<Option<Worker>>,
-    queue: VecDeque<usize>,
+    /// Tasks `next..` have not been sent yet. Tasks go out in order and are never
+    /// re-queued (a lost worker's task fails), so nothing per task is kept: a task below
+    /// `next` is either some worker's `busy` or finished. Memory stays flat in the count.
+    next: usize,
     /// Where each result goes as it arrives.
     out: &'a (dyn Fn(usize, TaskResult) + Sync),
-    /// Whether the task's result went to `out`.
-    finished: Vec<bool>,
-    /// Whether the task's `TaskStarted` went out (so a failure can start it first).
-    started: Vec<bool>,
     remaining: usize,
     respawns_left: usize,
     stats: PoolStats,
@@ -137,7 +130,8 @@ impl<'a, 'j> Pool<'a, 'j> {
     ) -> Self {
         let n = opts.job.tasks.len();
         let width = opts.workers.clamp(1, n.max(1));
-        let (tx, rx) = crossbeam_channel::unbounded();
+        // Bounded: a worker flooding its stdout waits for the pool, not in memory.
+        let (tx, rx) = crossbeam_channel::bounded(1024);
         Pool {
             opts,
             job: opts.job,
@@ -145,10 +139,8 @@ impl<'a, 'j> Pool<'a, 'j> {
             tx,
             rx,
             workers: (0..width).map(|_| None).collect(),
-            queue: (0..n).collect(),
+            next: 0,
             out,
-            finished: vec![false; n],
-            started: vec![false; n],
             remaining: n,
             respawns_left: 2 * width + n,
             stats: PoolStats::default(),
@@ -157,14 +149,23 @@ impl<'a, 'j> Pool<'a, 'j> {
         }
     }
 
-    /// Finish `task` as failed — starting it first if it never started — so every task
-    /// starts once and finishes once whatever happened to its worker.
-    fn fail_task(&mut self, task: usize, worker: usize, reason: String) {
-        if self.finished[task] {
-            return;
-        }
-        if !self.started[task] {
-            self.started[task] = true;
+    /// The next task not yet sent, taken off the queue.
+    fn pop_task(&mut self) -> Option<usize> {
+        (self.next < self.job.tasks.len()).then(|| {
+            self.next += 1;
+            self.next - 1
+        })
+    }
+
+    fn queue_is_empty(&self) -> bool {
+        self.next >= self.job.tasks.len()
+    }
+
+    /// Finish `task` (not finished before) as failed — starting it first if its
+    /// `TaskStarted` never went out — so every task starts once and finishes once
+    /// whatever happened to its worker.
+    fn fail_task(&mut self, task: usize, worker: usize, started: bool, reason: String) {
+        if !started {
             self.job.sink.emit(Event::TaskStarted {
                 task,
                 worker,
@@ -180,7 +181,6 @@ impl<'a, 'j> Pool<'a, 'j> {
             wall_us: 0,
             cpu_us: 0,
         });
-        self.finished[task] = true;
         (self.out)(task, Some(Err(reason)));
     }
 
@@ -193,8 +193,8 @@ impl<'a, 'j> Pool<'a, 'j> {
             }
             Err(e) => {
                 let reason = format!("could not start worker process {}: {e}", self.exe.display());
-                while let Some(t) = self.queue.pop_front() {
-                    self.fail_task(t, slot, reason.clone());
+                while let Some(t) = self.pop_task() {
+                    self.fail_task(t, slot, false, reason.clone());
                 }
                 false
             }
@@ -215,9 +215,9 @@ impl<'a, 'j> Pool<'a, 'j> {
             reason: reason.clone(),
         });
         if let Some((task, _)) = w.busy {
-            self.fail_task(task, slot, reason);
+            self.fail_task(task, slot, w.task_started, reason);
         }
-        if !self.queue.is_empty() && self.respawns_left > 0 && !self.job.cancel.is_cancelled() {
+        if !self.queue_is_empty() && self.respawns_left > 0 && !self.job.cancel.is_cancelled() {
             self.respawns_left -= 1;
             self.start(slot, w.generation + 1);
         }
@@ -233,9 +233,11 @@ impl<'a, 'j> Pool<'a, 'j> {
             if w.busy.is_some() {
                 continue;
             }
-            let Some(task) = self.queue.pop_front() else {
+            if self.next >= self.job.tasks.len() {
                 return;
-            };
+            }
+            let task = self.next;
+            self.next += 1;
             let start = Instant::now();
             let msg = TaskMessage {
                 id: task,
@@ -256,6 +258,7 @@ impl<'a, 'j> Pool<'a, 'j> {
             };
             self.stats.write += w0.elapsed();
             w.busy = Some((task, start));
+            w.task_started = false;
             if let Err(e) = sent {
                 self.lost(slot, &format!("stopped reading its tasks: {e}"));
             }
@@ -355,8 +358,8 @@ impl<'a, 'j> Pool<'a, 'j> {
             }
             Event::TaskStarted {
                 task, pid, thread, ..
-            } if w.busy.map(|b| b.0) == Some(task) && !self.started[task] => {
-                self.started[task] = true;
+            } if w.busy.map(|b| b.0) == Some(task) && !w.task_started => {
+                w.task_started = true;
                 sink.emit_at(
                     at(at_us),
                     Event::TaskStarted {
@@ -407,7 +410,7 @@ impl<'a, 'j> Pool<'a, 'j> {
                 wall_us,
                 cpu_us,
                 ..
-            } if w.busy.map(|b| b.0) == Some(task) && self.started[task] => {
+            } if w.busy.map(|b| b.0) == Some(task) && w.task_started => {
                 let started = w.busy.take().map_or_else(Instant::now, |b| b.1);
                 w.done += 1;
                 self.stats.roundtrip += started.elapsed();
@@ -423,7 +426,6 @@ impl<'a, 'j> Pool<'a, 'j> {
                         cpu_us,
                     },
                 );
-                self.finished[task] = true;
                 (self.out)(task, Some(result));
                 self.remaining -= 1;
                 self.maybe_recycle(slot);
@@ -441,7 +443,7 @@ impl<'a, 'j> Pool<'a, 'j> {
         let Some(w) = self.workers[slot].as_mut() else {
             return;
         };
-        if limit.is_none_or(|k| w.done < k) || self.queue.is_empty() {
+        if limit.is_none_or(|k| w.done < k) || self.next >= self.job.tasks.len() {
             return;
         }
         let r0 = Instant::now();
@@ -489,19 +491,72 @@ impl<'a, 'j> Pool<'a, 'j> {
             self.check_stopped();
         }
         let cancelled = self.job.cancel.is_cancelled();
+        let mut in_flight = Vec::new();
         for w in self.workers.iter_mut().flatten() {
             if cancelled {
                 kill_and_reap(w);
             } else {
                 retire(w, Duration::from_secs(2));
             }
+            // Only a cancel leaves a busy worker here (otherwise the loop ended with
+            // every task finished or every worker lost, its task failed).
+            in_flight.extend(w.busy.take().map(|(t, _)| (t, w.task_started)));
         }
         self.workers.clear();
         // Anything not finished (every worker gone) never ran; on cancel it stays `None`.
-        if !cancelled {
-            for t in 0..self.finished.len() {
-                self.fail_task(t, 0, "no worker process left to run it".into());
+        if cancelled {
+            for (t, _) in in_flight {
+                (self.out)(t, None);
+            }
+            while let Some(t) = self.pop_task() {
+                (self.out)(t, None);
+            }
+        } else {
+            for (t, started) in in_flight {
+                self.fail_task(t, 0, started, "its worker process was retired".into());
+            }
+            while let Some(t) = self.pop_task() {
+                self.fail_task(t, 0, false, "no worker process left to run it".into());
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exec::{CancelToken, GilConfig, Sink, Tasks};
+
+    impl Pool<'_, '_> {
+        /// Heap bytes the pool's bookkeeping holds: its one table, a slot per worker
+        /// (the task queue is the `next` cursor).
+        fn bookkeeping_bytes(&self) -> usize {
+            self.workers.capacity() * std::mem::size_of::<Option<Worker>>()
+        }
+    }
+
+    #[test]
+    fn bookkeeping_does_not_grow_with_the_task_count() {
+        // Ten million made tasks: before, the pool queued every index and kept two flags
+        // per task (about 100 MB); now it keeps a cursor and one entry per worker slot.
+        let w = crate::workload::find("tiny").expect("tiny");
+        let tasks = Tasks::made(10_000_000, |i| serde_json::json!({ "x": i }));
+        let (sink, cancel) = (Sink::null(), CancelToken::new());
+        let job = Job {
+            workload: w,
+            tasks: &tasks,
+            workers: 2,
+            gil: GilConfig::default(),
+            sink: &sink,
+            cancel: &cancel,
+            worker_exe: None,
+        };
+        let out = |_: usize, _: TaskResult| {};
+        let pool = Pool::new(ProcessPool::new(&job), PathBuf::new(), &out);
+        assert!(
+            pool.bookkeeping_bytes() < 4096,
+            "{} bytes of bookkeeping for 10,000,000 tasks",
+            pool.bookkeeping_bytes()
+        );
     }
 }

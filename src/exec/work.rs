@@ -84,6 +84,23 @@ pub struct WorkloadArgs {
     /// How the numbers are cut into tasks (`None`: the default, equal work).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub split: Option<Split>,
+    /// The most connections the model opens at once, when the runner knows better than
+    /// `workers`: 1 for sequential, 0 for the native event loop (its client keeps within
+    /// the open-files limit itself). Set by the runner for the plan; `None`: one per
+    /// worker. The open-files check counts these.
+    #[serde(skip)]
+    pub at_once: Option<usize>,
+}
+
+impl WorkloadArgs {
+    /// [`WorkloadArgs::at_once`] for `model` on the native engine.
+    pub fn at_once_for(model: Model) -> Option<usize> {
+        match model {
+            Model::Sequential => Some(1),
+            Model::Async => Some(0),
+            Model::Threads | Model::Processes => None,
+        }
+    }
 }
 
 /// What `plan` hands the engine: the tasks, plus anything that must stay alive while they
@@ -213,10 +230,13 @@ impl WorkloadArgs {
                 format!("must be at least 1 (allowed 1..={MAX_WORKERS})"),
             ));
         }
-        if self.workers > MAX_WORKERS {
+        if self.workers > MAX_ASYNC_WORKERS {
             return Err(ArgError::new(
                 "--workers",
-                format!("must be at most {MAX_WORKERS}"),
+                format!(
+                    "must be at most {MAX_WORKERS} (threads, processes), {MAX_ASYNC_WORKERS} \
+                     (tasks in flight on the async model's one loop)"
+                ),
             ));
         }
         self.check_options(w)?;
@@ -370,6 +390,31 @@ impl WorkloadArgs {
 
     /// `--split steal` is stealing between the threads of one process: refused for a
     /// process pool, naming the flag.
+    /// Refuse more workers than `model` can have: [`MAX_WORKERS`] threads or processes,
+    /// [`MAX_ASYNC_WORKERS`] tasks in flight on the one event loop (what stops more is
+    /// memory: each waiting task holds its future, its timer and its events).
+    pub fn check_workers(&self, model: Model) -> Result<(), ArgError> {
+        let most = match model {
+            Model::Async => MAX_ASYNC_WORKERS,
+            _ => MAX_WORKERS,
+        };
+        if self.workers > most {
+            let why = match model {
+                Model::Async => "tasks in flight on one event loop (the limit is memory)",
+                Model::Sequential => "the sequential model uses one; more is a typo",
+                _ => "each is a thread or a process",
+            };
+            return Err(ArgError::new(
+                "--workers",
+                format!(
+                    "{} is over the most for --model {model}: {most}, {why}",
+                    self.workers
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     pub fn check_split(&self, model: Model) -> Result<(), ArgError> {
         if self.split == Some(Split::Steal) && model == Model::Processes {
             return Err(ArgError::new(
@@ -422,8 +467,11 @@ impl WorkloadArgs {
     }
 }
 
-/// Most workers a run may have (`--workers`).
+/// Most workers a run may have (`--workers`): threads or processes.
 pub const MAX_WORKERS: usize = 4096;
+/// Most tasks in flight on the async model's loop (its `--workers`): 100,000 concurrent
+/// waits, what the articles promise for asyncio, in well under 300 MB.
+pub const MAX_ASYNC_WORKERS: usize = 100_000;
 
 /// A bad option, naming the flag and the allowed range.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]

@@ -69,7 +69,10 @@ pub fn measure(
             );
             continue;
         }
-        if let Err(e) = trial.base.args.check_split(model) {
+        if let Err(e) = (trial.base.args)
+            .check_split(model)
+            .and_then(|()| trial.base.args.check_workers(model))
+        {
             eprintln!("{model}: left out ({e})");
             continue;
         }
@@ -90,9 +93,15 @@ pub fn measure(
             w.model_names()
         )));
     }
-    for round in 0..trial.repeat {
+    // Where a cancel stopped the trial: the model and the round it was in.
+    let mut stopped: Option<(Model, usize)> = None;
+    'rounds: for round in 0..trial.repeat {
         for mt in trials.iter_mut() {
             let model = mt.model;
+            if cancel.is_cancelled() {
+                stopped = Some((model, round));
+                break 'rounds;
+            }
             if round == 0 {
                 // The machine's capacity changes from moment to moment on shared
                 // machines: measure it right before each model, so each row is judged
@@ -136,8 +145,9 @@ pub fn measure(
             let report = report?;
             run_number += 1;
             if report.cancelled {
-                eprintln!();
-                return Err(LabError::Refused("cancelled".into()));
+                // What finished is kept: the models' rows from their finished runs.
+                stopped = Some((model, round));
+                break 'rounds;
             }
             let window = Interference::of(
                 report.elapsed.as_secs_f64().min(wall).max(0.0),
@@ -161,6 +171,15 @@ pub fn measure(
     if trial.chatty {
         eprint!("\r{:40}\r", "");
     }
+    let cancelled = stopped.map(|at| cancelled_note(at, &trials, trial.repeat));
+    if stopped.is_some() {
+        trials.retain(|t| !t.reports.is_empty());
+        if trials.is_empty() {
+            return Err(LabError::Refused(
+                "cancelled before any model finished a run".into(),
+            ));
+        }
+    }
     let runs: Vec<(Model, Vec<RunReport>, f64)> = trials
         .iter()
         .map(|t| (t.model, t.reports.clone(), t.capacity))
@@ -174,8 +193,28 @@ pub fn measure(
         row.interference = t.interference;
     }
     cmp.kernel_note = kernel_note;
+    cmp.cancelled = cancelled;
     cmp.judge();
     Ok(cmp)
+}
+
+/// What a cancel at `(model, round)` left: which run it stopped, and per model how many
+/// of its runs finished (the rows shown are made of those), or that it finished none.
+fn cancelled_note((model, round): (Model, usize), trials: &[ModelTrial], repeat: usize) -> String {
+    let runs = |n: usize| if n == 1 { "run" } else { "runs" };
+    let each: Vec<String> = trials
+        .iter()
+        .map(|t| match t.reports.len() {
+            0 => format!("{} finished no run (left out)", t.model),
+            n if n == repeat => format!("{} finished its {n} {}", t.model, runs(n)),
+            n => format!("{} {n} of {repeat} {}", t.model, runs(repeat)),
+        })
+        .collect();
+    format!(
+        "cancelled during the {model} run {} of {repeat}; the rows are the runs that finished: {}",
+        round + 1,
+        each.join(", ")
+    )
 }
 
 /// Run `spec` on a thread named for the run (`conlab-run-MODEL`, as the dashboard's), so
@@ -306,6 +345,99 @@ mod tests {
             chatty: false,
             machine: false,
         })
+    }
+
+    /// The mock, cancelled (as Ctrl-C would) during the run of `stop_at` numbered
+    /// `on_run` (0-based over the whole trial): that run comes back cancelled.
+    struct CancelledAt {
+        mock: MockRunner,
+        on_run: usize,
+        runs: Mutex<usize>,
+    }
+
+    impl Runner for CancelledAt {
+        fn run(
+            &self,
+            spec: &RunSpec,
+            sink: &Sink,
+            cancel: &CancelToken,
+        ) -> Result<RunReport, crate::exec::RunError> {
+            let mut n = self.runs.lock().expect("lock");
+            let mut report = self.mock.run(spec, sink, cancel)?;
+            if *n == self.on_run {
+                cancel.cancel();
+                report.cancelled = true;
+                report.answer = None;
+            }
+            *n += 1;
+            Ok(report)
+        }
+    }
+
+    #[test]
+    fn a_cancel_keeps_the_models_that_finished_and_says_which_run_it_stopped() {
+        // Runs: sequential 1, threads 1, sequential 2, threads 2 (cancelled).
+        let runner = CancelledAt {
+            mock: two_models(),
+            on_run: 3,
+            runs: Mutex::new(0),
+        };
+        let cancel = CancelToken::new();
+        let cmp = twice_each(|trial| measure(&runner, trial, &cancel, &mut || 2.0, None, None))
+            .expect("the finished runs are kept");
+        let models: Vec<Model> = cmp.rows.iter().map(|r| r.model).collect();
+        assert_eq!(models, [Model::Sequential, Model::Threads]);
+        assert_eq!(cmp.elapsed[0].len(), 2, "sequential's two runs");
+        assert_eq!(cmp.elapsed[1].len(), 1, "threads' one finished run");
+        let note = cmp.cancelled.as_deref().expect("the cancel is said");
+        assert!(
+            note.contains("cancelled during the threads run 2 of 2")
+                && note.contains("sequential finished its 2 runs")
+                && note.contains("threads 1 of 2 runs"),
+            "{note}"
+        );
+        // Cancelled in the first model's first run: nothing to show.
+        let runner = CancelledAt {
+            mock: two_models(),
+            on_run: 0,
+            runs: Mutex::new(0),
+        };
+        let err = twice_each(|trial| {
+            measure(&runner, trial, &CancelToken::new(), &mut || 2.0, None, None)
+        })
+        .expect_err("no model finished");
+        assert!(
+            err.to_string().contains("before any model finished"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_model_cancelled_in_its_first_run_is_left_out_and_named() {
+        // Runs: sequential 1, threads 1 (cancelled).
+        let runner = CancelledAt {
+            mock: two_models(),
+            on_run: 1,
+            runs: Mutex::new(0),
+        };
+        let cmp = twice_each(|trial| {
+            measure(&runner, trial, &CancelToken::new(), &mut || 2.0, None, None)
+        })
+        .expect("sequential is kept");
+        assert_eq!(cmp.rows.len(), 1);
+        assert_eq!(cmp.rows[0].model, Model::Sequential);
+        let note = cmp.cancelled.as_deref().expect("said");
+        assert!(
+            note.contains("threads finished no run (left out)"),
+            "{note}"
+        );
+        for format in [
+            crate::report::Format::Table,
+            crate::report::Format::Markdown,
+        ] {
+            let shown = crate::report::exporter(format).export(&cmp);
+            assert!(shown.contains("threads finished no run"), "{shown}");
+        }
     }
 
     #[test]

@@ -146,6 +146,10 @@ pub struct Comparison {
     /// Each row's repeats' times, for the verdict (the rows keep min, median and max).
     #[serde(skip)]
     pub elapsed: Vec<Vec<f64>>,
+    /// Set when a cancel (Ctrl-C, SIGTERM) stopped the comparison: which run it stopped
+    /// and what the rows are made of. `None` when every run finished.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cancelled: Option<String>,
 }
 
 impl Comparison {
@@ -342,6 +346,7 @@ pub fn summarise(measured: &[(Model, Vec<RunReport>, f64)], spinners: usize) -> 
             .iter()
             .map(|(_, r)| r.iter().map(|x| x.elapsed.as_secs_f64()).collect())
             .collect(),
+        cancelled: None,
     };
     cmp.judge();
     cmp

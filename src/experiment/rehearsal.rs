@@ -105,6 +105,9 @@ pub fn rehearse(
                 .map(|o| o as &mut dyn crate::observe::window::Observer),
             None,
         )?;
+        if cmp.cancelled.is_some() {
+            return Err(LabError::Refused("cancelled".into()));
+        }
         let runs: Vec<ModelRuns> = cmp
             .rows
             .iter()

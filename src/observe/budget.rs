@@ -8,9 +8,10 @@ use std::time::Duration;
 
 /// The default share of one core the sampler may use (1%).
 pub const DEFAULT_SHARE: f64 = 0.01;
-/// The interval never grows past this many times the asked one (100 ms at 5 ms): past
-/// that, lanes would be too coarse to show turns, and the cost is shown as it is.
-pub const MAX_STRETCH: u32 = 20;
+/// The interval never grows past this many times the asked one (1 s at 5 ms): enough
+/// for the costliest tree seen (100 threads waking every 2 ms, about 8% of a core at
+/// 200 Hz) to keep to 1%. Past that the cost is shown as it is.
+pub const MAX_STRETCH: u32 = 200;
 /// Weight of the newest sample's cost in the running average.
 const NEW_WEIGHT: f64 = 0.2;
 /// The interval shrinks again only when one step shorter would stay this far under the
@@ -133,6 +134,22 @@ mod tests {
         let mut b = Budget::new(MS, Some(DEFAULT_SHARE));
         let steps: Vec<Duration> = (0..100).map(|_| b.after(us(98))).collect();
         assert!(steps[20..].iter().all(|s| *s == Duration::from_millis(10)));
+    }
+
+    #[test]
+    fn even_a_sample_costing_2_ms_keeps_to_the_share() {
+        // A large tree read every 5 ms at 2 ms a sample is 40% of a core: the interval
+        // must reach 200 ms. (Capped at 20 steps, 100 ms, it stayed at 2% — over.)
+        let mut b = Budget::new(MS, Some(DEFAULT_SHARE));
+        let mut last = MS;
+        for _ in 0..100 {
+            last = b.after(Duration::from_millis(2));
+        }
+        assert!(
+            0.002 / last.as_secs_f64() <= DEFAULT_SHARE,
+            "{last:?}: over the share"
+        );
+        assert_eq!(last, Duration::from_millis(200));
     }
 
     #[test]

@@ -382,10 +382,10 @@ pub fn check_entry(entry: &Entry) -> Result<(), String> {
             switch_interval_ms,
             ..
         }) => {
-            if !(1..=crate::workload::MAX_WORKERS).contains(workers) {
+            if !(1..=crate::workload::MAX_ASYNC_WORKERS).contains(workers) {
                 return Err(format!(
                     "workers {workers} is out of range (allowed 1..={})",
-                    crate::workload::MAX_WORKERS
+                    crate::workload::MAX_ASYNC_WORKERS
                 ));
             }
             index("tasks", *tasks)?;

@@ -259,6 +259,7 @@ pub(crate) mod fixture {
                 .iter()
                 .map(|m| vec![m - 0.05, *m, m + 0.05])
                 .collect(),
+            cancelled: None,
         };
         c.judge();
         c

@@ -8,6 +8,9 @@ use crate::experiment::verdict::State;
 /// The verdict's sentences, most important first.
 pub(crate) fn sentences(c: &Comparison) -> Vec<String> {
     let mut out = Vec::new();
+    if let Some(note) = &c.cancelled {
+        out.push(note.clone());
+    }
     if let Some(j) = &c.fastest {
         out.push(match &j.state {
             State::Conclusive => format!("verdict: {} fastest (conclusive)", j.value),

@@ -265,6 +265,7 @@ impl Runner for CpythonRunner {
             args.size = size;
         }
         let args = args.resolve(w)?;
+        args.check_workers(spec.model)?;
         if args.split == Some(crate::exec::Split::Steal) {
             return Err(crate::exec::ArgError::new(
                 "--split",
@@ -273,6 +274,12 @@ impl Runner for CpythonRunner {
             )
             .into());
         }
+        // One connection at a time when sequential; Python's pools and its event loop
+        // open one per worker.
+        let args = crate::exec::WorkloadArgs {
+            at_once: (spec.model == crate::core::Model::Sequential).then_some(1),
+            ..args
+        };
         let plan = w.plan(&args).map_err(RunError::Plan)?;
         let tasks = plan.tasks.len();
         let message = json!({

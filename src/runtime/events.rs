@@ -14,6 +14,19 @@ pub fn run_with_events(
     run_with_events_on(&crate::runtime::NativeRunner, spec, cancel, on_event)
 }
 
+/// Events in flight between the run and its reader: when the reader falls behind (a
+/// recording to a slow disk, ten million tiny tasks), the run waits for it instead of
+/// queueing every event, so memory stays flat in the task count.
+pub const EVENTS_IN_FLIGHT: usize = 4096;
+
+/// The channel between a run and its reader: bounded at [`EVENTS_IN_FLIGHT`].
+fn events_channel() -> (
+    crossbeam_channel::Sender<Stamped>,
+    crossbeam_channel::Receiver<Stamped>,
+) {
+    crossbeam_channel::bounded(EVENTS_IN_FLIGHT)
+}
+
 /// [`run_with_events`] on any [`Runner`].
 pub fn run_with_events_on(
     runner: &dyn Runner,
@@ -21,7 +34,7 @@ pub fn run_with_events_on(
     cancel: &CancelToken,
     mut on_event: impl FnMut(&Stamped),
 ) -> RunResult {
-    let (tx, rx) = crossbeam_channel::unbounded::<Stamped>();
+    let (tx, rx) = events_channel();
     let sink = Sink::channel(tx, |s| s);
     std::thread::scope(|scope| {
         let handle = std::thread::Builder::new()
@@ -35,4 +48,37 @@ pub fn run_with_events_on(
             .join()
             .unwrap_or_else(|_| Err(RunError::Plan(anyhow::anyhow!("the run thread panicked"))))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_wait_for_their_reader_in_a_bounded_channel() {
+        // Unbounded, a reader slower than ten million tiny tasks held them all (34 MB).
+        let (tx, _rx) = events_channel();
+        assert_eq!(tx.capacity(), Some(EVENTS_IN_FLIGHT));
+    }
+
+    #[test]
+    fn a_run_with_more_events_than_the_channel_holds_delivers_them_all() {
+        let spec = RunSpec::new("tiny", crate::core::Model::Sequential, 1);
+        let spec = RunSpec {
+            args: crate::exec::WorkloadArgs {
+                tasks: 3 * EVENTS_IN_FLIGHT,
+                ..spec.args.clone()
+            },
+            ..spec
+        };
+        let mut finished = 0;
+        let report = run_with_events(&spec, &CancelToken::new(), |s| {
+            if let crate::core::Event::TaskFinished { .. } = s.event {
+                finished += 1;
+            }
+        })
+        .expect("runs");
+        assert_eq!(finished, 3 * EVENTS_IN_FLIGHT);
+        assert!(report.answer.is_some());
+    }
 }

@@ -88,7 +88,7 @@ pub async fn serve_connection(tcp: tokio::net::TcpStream, peer: SocketAddr, limi
 }
 
 /// HTTP/2's connection preface starts so; no HTTP/1.1 request does (`PRI` is no method).
-const H2_PREFACE_START: &[u8] = b"PRI * HTTP/2.0";
+pub const H2_PREFACE_START: &[u8] = b"PRI * HTTP/2.0";
 
 /// hyper's HTTP/2 connection settings from `limits`: concurrent streams, the header list
 /// cap, and what each stream may buffer for a client that does not read; a client that
@@ -138,7 +138,7 @@ where
 }
 
 /// Serve HTTP/2 on a byte stream whose client sent the preface.
-async fn serve_io_h2<I>(io: I, peer: SocketAddr, limits: Arc<Limits>)
+pub async fn serve_io_h2<I>(io: I, peer: SocketAddr, limits: Arc<Limits>)
 where
     I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
 {

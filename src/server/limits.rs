@@ -2,6 +2,8 @@
 //! may cost (header size and count, request body, time to send a head, time to take a reply,
 //! connections at once). Every bound is configuration, so tests can shorten the timeouts.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 /// Longest `/delay`, `/delay-ms` and `/drip` wait, in ms.
@@ -14,6 +16,49 @@ pub const MAX_DRIP_BYTES: u64 = 10 * 1024 * 1024;
 pub const MAX_H2_STREAMS: u32 = 1000;
 /// Longest request target (path and query) accepted.
 pub const MAX_URL_LEN: usize = 2048;
+
+/// Requests being answered at once, server-wide, by default: HTTP/1 and HTTP/2
+/// together (16,384 connections of 1,000 streams each would otherwise allow 16 million).
+/// Above the most a conlab run asks for at once (the http workload's 10,000 tasks).
+pub const MAX_IN_FLIGHT: usize = 20_000;
+
+/// The server's live count of requests being answered (shared by its connections). Not
+/// configuration: two `Limits` compare equal whatever their counts.
+#[derive(Clone, Debug, Default)]
+pub struct InFlight(Arc<AtomicUsize>);
+
+impl PartialEq for InFlight {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+impl Eq for InFlight {}
+
+/// One request counted in flight until dropped.
+pub struct Slot(Arc<AtomicUsize>);
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl InFlight {
+    /// Count one more request, unless `most` are already in flight.
+    pub fn enter(&self, most: usize) -> Option<Slot> {
+        self.0
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+                (n < most).then_some(n + 1)
+            })
+            .ok()
+            .map(|_| Slot(self.0.clone()))
+    }
+
+    /// Requests in flight now.
+    pub fn now(&self) -> usize {
+        self.0.load(Ordering::SeqCst)
+    }
+}
 
 /// How much a connection may cost. [`Limits::default`] is what `conlab` serves with.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -43,6 +88,11 @@ pub struct Limits {
     pub max_h2_streams: u32,
     /// Response bytes an HTTP/2 stream may buffer for a client that does not read them.
     pub h2_send_buf: usize,
+    /// Requests answered at once, server-wide (HTTP/1 and HTTP/2 together); more get 503
+    /// at once, holding nothing.
+    pub max_in_flight: usize,
+    /// The count against `max_in_flight` (fresh for every server started).
+    pub in_flight: InFlight,
 }
 
 impl Default for Limits {
@@ -58,6 +108,8 @@ impl Default for Limits {
             max_connections: 16 * 1024,
             max_h2_streams: MAX_H2_STREAMS,
             h2_send_buf: 16 * 1024,
+            max_in_flight: MAX_IN_FLIGHT,
+            in_flight: InFlight::default(),
         }
     }
 }
@@ -71,6 +123,7 @@ impl Limits {
         self.max_connections = self.max_connections.max(1);
         self.max_h2_streams = self.max_h2_streams.max(1);
         self.h2_send_buf = self.h2_send_buf.max(1024);
+        self.max_in_flight = self.max_in_flight.max(1);
         self
     }
 }

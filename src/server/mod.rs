@@ -28,9 +28,61 @@ use std::time::Duration;
 
 use tokio::sync::oneshot;
 
-pub use limits::{Limits, MAX_BYTES, MAX_DELAY_MS, MAX_DRIP_BYTES, MAX_H2_STREAMS, MAX_URL_LEN};
+pub use limits::{
+    Limits, MAX_BYTES, MAX_DELAY_MS, MAX_DRIP_BYTES, MAX_H2_STREAMS, MAX_IN_FLIGHT, MAX_URL_LEN,
+};
 pub use pattern::{pattern, pattern_fill, pattern_fill_seeded};
 pub use route::{INDEX, Route, route};
+
+/// Serve one connection whose client sends `request` (HTTP/1.1, or HTTP/2 when it opens
+/// with the preface) and reads the answer: the first `max` bytes the server wrote back.
+/// The real connection code over an in-memory pipe, on a paused clock (delays and
+/// timeouts pass at once): what the fuzzer feeds raw bytes to.
+pub fn exchange(request: &[u8], max: usize) -> Vec<u8> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .start_paused(true)
+        .build()
+    else {
+        return Vec::new();
+    };
+    let peer = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 40000);
+    let h2 = request.starts_with(conn::H2_PREFACE_START);
+    rt.block_on(async move {
+        let (mut client, server) = tokio::io::duplex(1 << 20);
+        let limits = Arc::new(Limits::default().sane());
+        let io = hyper_util::rt::TokioIo::new(server);
+        let srv = tokio::spawn(async move {
+            if h2 {
+                conn::serve_io_h2(io, peer, limits).await;
+            } else {
+                conn::serve_io(io, peer, limits).await;
+            }
+        });
+        // The pipe holds a request up to 1 MiB; a longer one is written while answered.
+        let (mut rd, mut wr) = tokio::io::split(&mut client);
+        let write = async {
+            let _ = wr.write_all(request).await;
+            let _ = wr.shutdown().await;
+        };
+        let read = async {
+            let mut got = Vec::new();
+            let mut buf = [0u8; 8192];
+            while got.len() < max {
+                match rd.read(&mut buf).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => got.extend_from_slice(&buf[..n.min(max - got.len())]),
+                }
+            }
+            got
+        };
+        let ((), got) = tokio::join!(write, read);
+        drop(client);
+        let _ = srv.await;
+        got
+    })
+}
 
 /// Threads of the server's runtime (the accept loop has one more of its own).
 const WORKER_THREADS: usize = 2;
@@ -71,7 +123,14 @@ impl Server {
             let _in_rt = rt.enter();
             tokio::net::TcpListener::from_std(std_listener).map_err(|e| fail(&e))?
         };
-        let limits = Arc::new(limits.sane());
+        // A count of its own: a clone of another server's limits shares no count.
+        let limits = Arc::new(
+            Limits {
+                in_flight: limits::InFlight::default(),
+                ..limits
+            }
+            .sane(),
+        );
         let (stop_tx, stop_rx) = oneshot::channel();
         let thread = std::thread::Builder::new()
             .name("conlab-http".into())

@@ -147,6 +147,17 @@ where
     B: Body,
     B::Error: std::error::Error + Send + Sync + 'static,
 {
+    // Counted until the reply is made (its delay included): past the server-wide cap a
+    // request is answered at once and holds nothing.
+    let Some(_slot) = limits.in_flight.enter(limits.max_in_flight) else {
+        return Ok(from_reply(Reply::text(
+            503,
+            format!(
+                "the server is answering {} requests at once, its cap; try again\n",
+                limits.max_in_flight
+            ),
+        )));
+    };
     let max_body = limits.max_body;
     if let Some(n) = claimed_length(req.headers())
         && n > max_body

@@ -28,6 +28,9 @@ pub enum Output {
     /// Ours, but its stdout goes to our stderr (headless `--json`: conlab's stdout holds
     /// the JSON alone).
     StdoutToStderr,
+    /// Pipes, kept while the dashboard owns the screen and shown after it
+    /// ([`super::kept`]); no input.
+    Kept,
 }
 
 pub struct Program {
@@ -63,6 +66,11 @@ impl Program {
                         .stdout(Stdio::null())
                         .stderr(Stdio::null());
                 }
+                Output::Kept => {
+                    cmd.stdin(Stdio::null())
+                        .stdout(Stdio::piped())
+                        .stderr(Stdio::piped());
+                }
                 Output::StdoutToStderr => {
                     // A stderr that cannot be duplicated: the output is dropped, never
                     // mixed into the JSON.
@@ -80,6 +88,16 @@ impl Program {
             child: tied.child,
             launcher_ns: tied.launcher_ns,
         })
+    }
+
+    /// The program's stdout and stderr pipes ([`Output::Kept`]), taken once.
+    pub fn take_output(
+        &mut self,
+    ) -> (
+        Option<std::process::ChildStdout>,
+        Option<std::process::ChildStderr>,
+    ) {
+        (self.child.stdout.take(), self.child.stderr.take())
     }
 
     /// Send step `step` of [`STOP_SIGNALS`] to the program's process group.

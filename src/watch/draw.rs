@@ -254,6 +254,15 @@ fn render_lanes(app: &WatchApp, area: Rect, buf: &mut Buffer) {
     kernel_lanes::render(&view, t, inner, buf);
 }
 
+/// A rate in Hz as said on screen: whole above 10, one decimal below.
+fn fmt_hz(hz: f64) -> String {
+    if hz >= 10.0 {
+        format!("{hz:.0}")
+    } else {
+        format!("{hz:.1}")
+    }
+}
+
 /// The lanes' title: what a column is, how often the kernel was sampled and what that
 /// cost — the parts that fit in `width`, the most important first.
 fn lanes_title(app: &WatchApp, width: usize) -> String {
@@ -266,8 +275,13 @@ fn lanes_title(app: &WatchApp, width: usize) -> String {
     let sampling = match app.totals.why_longer(app.sample_ms) {
         None => format!("sampled every {iv} ms"),
         Some(why) => {
+            let hz = 1000.0 / iv.max(1) as f64;
             let budget = match app.budget {
-                Some(b) => format!("held to {}% of a core", fmt_pct(b * 100.0)),
+                Some(b) => format!(
+                    "sampling at {} Hz to stay within {}% of a core",
+                    fmt_hz(hz),
+                    fmt_pct(b * 100.0)
+                ),
                 None => "stretched".into(),
             };
             let why = match why {
@@ -457,7 +471,9 @@ mod tests {
         let title = lanes_title(&a, 200);
         assert!(title.contains("one column = 40 ms"), "{title}");
         assert!(
-            title.contains("sampled every 40 ms, not 5: held to 1% of a core"),
+            title.contains(
+                "sampled every 40 ms, not 5: sampling at 25 Hz to stay within 1% of a core"
+            ),
             "{title}"
         );
         assert!(title.contains("sampler "), "{title}");

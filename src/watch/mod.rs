@@ -5,6 +5,7 @@ pub mod app;
 pub mod child;
 pub mod draw;
 mod interactive;
+pub mod kept;
 pub mod playback;
 
 use std::process::ExitCode;
@@ -72,6 +73,17 @@ pub fn watch(args: &WatchOptions) -> Result<ExitCode, LabError> {
     crate::observe::check_proc().map_err(|e| LabError::Refused(e.to_string()))?;
     let every = Duration::from_millis(args.sample_ms);
     let headless = args.headless || args.json;
+    if !headless {
+        use std::io::IsTerminal;
+        if !(std::io::stdin().is_terminal() && std::io::stdout().is_terminal()) {
+            return Err(LabError::Refused(
+                "conlab watch draws its dashboard on a terminal, and stdin or stdout is not \
+                 one: run it in a terminal, or add --headless (a summary at the end) or \
+                 --json"
+                    .into(),
+            ));
+        }
+    }
     // Before anything starts: a recording that cannot be written is a usage error.
     let recorder = match &args.record {
         Some(path) => Some(
@@ -84,20 +96,37 @@ pub fn watch(args: &WatchOptions) -> Result<ExitCode, LabError> {
     // Signals first: a Ctrl-C from here on stops what we start.
     let signals = spawn_signals(tx.clone()).map_err(|e| anyhow::anyhow!("signals: {e}"))?;
     let start = Instant::now();
-    let target = match args.pid {
+    let mut target = match args.pid {
         Some(pid) => Target::Attached(pid),
         None => Target::Started(
             Program::spawn(
                 &args.command,
                 // With --json stdout is conlab's JSON alone: the program prints to stderr.
+                // On the dashboard, its output is kept and shown after.
                 match (headless, args.json) {
                     (true, true) => Output::StdoutToStderr,
                     (true, false) => Output::Inherit,
-                    (false, _) => Output::Null,
+                    (false, _) => Output::Kept,
                 },
             )
             .map_err(LabError::Refused)?,
         ),
+    };
+    let kept = match &mut target {
+        Target::Started(p) if !headless => {
+            let (out, err) = p.take_output();
+            match kept::Kept::start(out, err, kept::KEPT_CAP) {
+                Ok(k) => Some(k),
+                Err(e) => {
+                    p.kill();
+                    signals.close();
+                    return Err(LabError::Failed(anyhow::anyhow!(
+                        "could not keep the program's output: {e}"
+                    )));
+                }
+            }
+        }
+        _ => None,
     };
     let probe = match Probe::new(target.pid(), matches!(target, Target::Started(_)), start) {
         // conlab's launcher ran in the program's process before the program did.
@@ -146,6 +175,11 @@ pub fn watch(args: &WatchOptions) -> Result<ExitCode, LabError> {
     };
 
     signals.close();
+    // The screen is given back: the program's output follows, on our stdout and stderr.
+    if let Some(k) = kept {
+        let (mut o, mut e) = (std::io::stdout().lock(), std::io::stderr().lock());
+        crate::sys::out::check(k.show(&mut o, &mut e));
+    }
     let out = result?;
     if headless {
         print_outcome(&out, args.json, args.sample_ms, args.budget);
@@ -380,6 +414,7 @@ fn sampler_json(t: &TreeTotals, asked_ms: u64, share: Option<f64>) -> serde_json
         "mean_interval_ms": t.mean_interval_ns().map(|n| n as f64 / 1e6),
         "budget_share": share,
         "stretched_samples": t.stretched_samples,
+        "rate_hz": t.mean_interval_ns().filter(|n| *n > 0).map(|n| 1e9 / n as f64),
         "cpu_s": t.sampler_ns as f64 / 1e9,
         "share_of_core": t.sampler_share(),
     })
@@ -394,7 +429,8 @@ fn sampler_line(t: &TreeTotals, asked_ms: u64, share: Option<f64>) -> String {
     let stretched = t.stretched_samples as f64 / t.samples.max(1) as f64 * 100.0;
     let every = match mean {
         Some(m) if m > asked_ms as f64 * 1.5 && t.stretched_samples > 0 => format!(
-            "every {m:.1} ms on average (asked {asked_ms} ms; {stretched:.0}% of samples stretched to keep to {budget})"
+            "every {m:.1} ms on average (asked {asked_ms} ms; {stretched:.0}% of samples stretched: sampling at {:.1} Hz to stay within {budget})",
+            1000.0 / m
         ),
         Some(m) if m > asked_ms as f64 * 1.5 => format!(
             "every {m:.1} ms on average (asked {asked_ms} ms; the sampler waited for a core on a busy machine)"

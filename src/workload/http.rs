@@ -128,9 +128,15 @@ fn url_tasks(args: &WorkloadArgs) -> anyhow::Result<(Vec<Value>, Option<Server>)
 }
 
 /// Refuse up front a run whose connections at once would not fit the open-files limit:
-/// one per worker (at most one per task), two each when the embedded server is the peer.
+/// one per worker (at most one per task), or what the model says it opens at once (one
+/// when sequential, none counted for the native event loop, which keeps within the limit
+/// itself); two each when the embedded server is the peer.
 fn check_open_files(args: &WorkloadArgs, local_server: bool) -> anyhow::Result<()> {
-    let connections = args.workers.min(args.tasks).max(1) as u64;
+    let at_once = args.at_once.unwrap_or(args.workers);
+    let connections = at_once.min(args.workers).min(args.tasks) as u64;
+    if connections == 0 {
+        return Ok(());
+    }
     fds::check(connections, if local_server { 2 } else { 1 }).map_err(|e| anyhow::anyhow!(e))
 }
 
@@ -764,6 +770,31 @@ mod tests {
         let err = Http.plan(&args).err().expect("refused").to_string();
         assert!(err.contains("open-files limit"), "{err}");
         assert!(err.contains(&format!("the limit is {soft}")), "{err}");
+    }
+
+    #[test]
+    fn sequential_and_the_event_loop_are_not_refused_for_workers_they_do_not_connect() {
+        // Under `ulimit -n 1024`, 1,000 workers were refused for sequential and async runs
+        // that open one connection at a time, or keep within the limit themselves.
+        use crate::core::Model;
+        let (soft, _) = crate::sys::fds::raise_open_files_limit().expect("getrlimit");
+        let n = usize::try_from(soft / 2 + 100).expect("fits");
+        for model in [Model::Sequential, Model::Async] {
+            let args = WorkloadArgs {
+                tasks: n,
+                workers: n,
+                at_once: WorkloadArgs::at_once_for(model),
+                ..Default::default()
+            };
+            assert!(Http.plan(&args).is_ok(), "{model} refused");
+        }
+        let threads = WorkloadArgs {
+            tasks: n,
+            workers: n,
+            at_once: WorkloadArgs::at_once_for(Model::Threads),
+            ..Default::default()
+        };
+        assert!(Http.plan(&threads).is_err(), "threads open one per worker");
     }
 
     #[test]

@@ -25,7 +25,9 @@ pub use catalog::{all, find, names};
 use crate::core::TaskError;
 pub use crate::core::fmt::thousands;
 pub use crate::core::{Answer, TaskOutput};
-pub use crate::exec::work::{ArgError, MAX_WORKERS, Plan, WorkKind, Workload, WorkloadArgs};
+pub use crate::exec::work::{
+    ArgError, MAX_ASYNC_WORKERS, MAX_WORKERS, Plan, WorkKind, Workload, WorkloadArgs,
+};
 pub use crate::exec::{Fold, KeepOutputs, SumValues, Tasks};
 
 /// Read a `u64` field of a task, or fail the task naming the field.

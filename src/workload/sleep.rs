@@ -34,7 +34,8 @@ impl Workload for Sleep {
         (workers * 2).max(8)
     }
     fn max_tasks(&self) -> usize {
-        10_000
+        // 100,000 concurrent waits on the async loop (`--workers 100000`).
+        crate::workload::MAX_ASYNC_WORKERS
     }
     fn options(&self) -> &'static [&'static str] {
         &["--delay-ms"]
@@ -44,7 +45,9 @@ impl Workload for Sleep {
         args.delay_ms
     }
     fn plan(&self, args: &WorkloadArgs) -> anyhow::Result<Plan> {
-        Ok(Plan::new(vec![json!({ "ms": args.size }); args.tasks]))
+        // Made on demand: 100,000 tasks hold no JSON.
+        let ms = args.size;
+        Ok(Plan::made(args.tasks, move |_| json!({ "ms": ms })))
     }
     fn run_task(&self, task: &Value, ctx: &mut TaskCtx) -> Result<TaskOutput, TaskError> {
         let ms = task_u64(task, "ms")?;
