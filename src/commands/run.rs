@@ -62,7 +62,14 @@ pub fn run_command(args: &RunArgs) -> Result<ExitCode, CliError> {
             .map_err(|e| CliError::Usage(format!("{e:#}")))?;
     let pb = progress_bar(std::io::stderr().is_terminal());
     let mut done = 0usize;
+    // The interpreter as the run found it ("CPython 3.13.5 free-threaded, GIL off").
+    let mut python_label = None;
     let result = run_with_events_on(runtime.runner.as_ref(), &spec, &cancel, |ev| {
+        if let Event::Note { key, value } = &ev.event
+            && key == crate::runtime::cpython::RUNTIME_NOTE
+        {
+            python_label = Some(value.clone());
+        }
         if let Some(c) = &capture {
             c.event(0, ev);
         }
@@ -106,9 +113,16 @@ pub fn run_command(args: &RunArgs) -> Result<ExitCode, CliError> {
         report.failures.retain(|(_, e)| !interrupted_by_cancel(e));
     }
     if args.json {
-        crate::outln!("{}", report_json(&report));
+        let mut v = report_json(&report);
+        if let (Some(label), Some(obj)) = (&python_label, v.as_object_mut()) {
+            obj.insert("python".into(), serde_json::json!(label));
+        }
+        crate::outln!("{}", v);
     } else {
         crate::out!("{}", summary(&report));
+        if let Some(label) = &python_label {
+            crate::outln!("  python   {label}");
+        }
         if report.cancelled {
             crate::outln!(
                 "  cancelled after {:.3} s: {done} of {} {} finished",

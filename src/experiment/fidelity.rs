@@ -85,6 +85,8 @@ pub struct TaxRow {
     /// The simulation's sequential median with its GIL off ÷ with it on, measured beside
     /// (`None` when the simulation ran with its GIL on). It applies no tax factor.
     pub native_gil_off_over_on: Option<f64>,
+    /// Inconclusive when other programs kept half a core busy during the sequential runs.
+    pub verdict: super::verdict::State,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -593,6 +595,12 @@ pub fn measure(args: &FidelityOptions, cancel: &CancelToken) -> Result<Fidelity,
                 }
             };
             tax.push(TaxRow {
+                verdict: match per_model[seq].seen.others_cores {
+                    Some(o) if o >= 0.5 => super::verdict::State::inconclusive(format!(
+                        "other programs kept {o:.1} cores busy during the sequential runs"
+                    )),
+                    _ => super::verdict::State::Conclusive,
+                },
                 workload: name.clone(),
                 reference,
                 reference_seq_s,

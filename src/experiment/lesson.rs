@@ -71,6 +71,10 @@ pub const SHIPPED: &[(&str, &str)] = &[
         "13-native-code",
         include_str!("../../assets/lessons/13-native-code.toml"),
     ),
+    (
+        "14-free-threaded-python",
+        include_str!("../../assets/lessons/14-free-threaded-python.toml"),
+    ),
 ];
 
 /// A whole lesson.

@@ -174,6 +174,34 @@ fn versioned_file(name: &str) -> Option<Version> {
     })
 }
 
+/// `python3.13` that is a link to `python3.13t` beside it (`make altinstall` of a
+/// free-threaded build makes both): not a GIL build, so not found as "3.13".
+fn same_file_as_t(dir: &Path, name: &str) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    if name.ends_with('t') {
+        return false;
+    }
+    match (
+        std::fs::metadata(dir.join(name)),
+        std::fs::metadata(dir.join(format!("{name}t"))),
+    ) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
+}
+
+/// Folder names in version order ("3.6.15" before "3.13.0"), other names after.
+fn version_order(a: &str, b: &str) -> std::cmp::Ordering {
+    let key = |s: &str| -> Vec<u32> {
+        s.split(|c: char| !c.is_ascii_digit())
+            .filter(|p| !p.is_empty())
+            .take(4)
+            .map(|p| p.parse().unwrap_or(0))
+            .collect()
+    };
+    key(a).cmp(&key(b)).then_with(|| a.cmp(b))
+}
+
 /// The interpreter in a pyenv or uv folder: `bin/python3.Xt`, `bin/python3.X`, `bin/python3`.
 fn in_prefix(prefix: &Path, v: &Version) -> Option<PathBuf> {
     let t = if v.free_threaded { "t" } else { "" };
@@ -206,6 +234,7 @@ pub fn found(places: &Places) -> Vec<Found> {
             if let Some(v) = versioned_file(&name)
                 && is_executable(&p)
                 && !out.iter().any(|f: &Found| f.path == p)
+                && !same_file_as_t(dir, &name)
             {
                 out.push(Found {
                     name: format!("{name} ({source})"),
@@ -225,7 +254,14 @@ pub fn found(places: &Places) -> Vec<Found> {
     ];
     for (root, source, parse) in prefixes {
         let Some(root) = root else { continue };
-        for dir in entries(root) {
+        let mut dirs = entries(root);
+        dirs.sort_by(|a, b| {
+            version_order(
+                a.trim_start_matches("cpython-"),
+                b.trim_start_matches("cpython-"),
+            )
+        });
+        for dir in dirs {
             let Some(v) = parse(&dir) else { continue };
             if let Some(p) = in_prefix(&root.join(&dir), &v) {
                 out.push(Found {
@@ -291,6 +327,25 @@ pub fn resolve(given: &Path, places: &Places) -> Result<PathBuf, String> {
             .map(|c| c.display().to_string())
             .unwrap_or_else(|| "no HOME".into()),
     ))
+}
+
+/// The newest free-threaded interpreter found (a lesson about free-threading runs on it).
+pub fn newest_free_threaded(places: &Places) -> Option<PathBuf> {
+    found(places)
+        .into_iter()
+        .filter_map(|f| Some((f.version?, f.path)))
+        .filter(|(v, _)| v.free_threaded)
+        .max_by_key(|(v, _)| (v.major, v.minor, v.patch))
+        .map(|(_, p)| p)
+}
+
+/// The interpreter a lesson's steps run on: the newest free-threaded one found when a step
+/// turns the GIL off on real CPython, else `python3`.
+pub fn for_lesson(needs_free_threading: bool) -> PathBuf {
+    needs_free_threading
+        .then(|| newest_free_threaded(&Places::from_env()))
+        .flatten()
+        .unwrap_or_else(|| PathBuf::from(super::DEFAULT_PYTHON))
 }
 
 /// The cached interpreter `scripts/pythons` provides under this file name (`python3.13t`),
@@ -369,8 +424,31 @@ mod tests {
         exe(&r.join("uv/cpython-3.14.0+freethreaded-linux-x86_64-gnu/bin/python3.14t"));
         exe(&r.join("uv/cpython-3.14.0-linux-x86_64-gnu/bin/python3"));
         exe(&r.join("cache/bin/python3.15"));
+        exe(&r.join("cache/bin/python3.12t"));
+        std::fs::hard_link(
+            r.join("cache/bin/python3.12t"),
+            r.join("cache/bin/python3.12"),
+        )
+        .expect("link");
+        exe(&r.join(".pyenv/versions/3.9.1/bin/python3.9"));
         let p = places(r);
         let at = |name: &str| resolve(Path::new(name), &p);
+        // Version order, not name order; the altinstall link is not a GIL 3.12.
+        let names: Vec<String> = found(&p).into_iter().map(|f| f.name).collect();
+        let pyenv: Vec<&String> = names.iter().filter(|n| n.ends_with("(pyenv)")).collect();
+        assert_eq!(
+            pyenv,
+            ["3.9.1 (pyenv)", "3.13.0 (pyenv)", "3.13.1t (pyenv)"]
+        );
+        assert!(
+            !names.contains(&"python3.12 (scripts/pythons)".to_string()),
+            "{names:?}"
+        );
+        assert!(at("3.12").is_err());
+        assert_eq!(
+            newest_free_threaded(&p),
+            Some(r.join("uv/cpython-3.14.0+freethreaded-linux-x86_64-gnu/bin/python3.14t"))
+        );
         assert_eq!(at("3.11"), Ok(r.join("usr/bin/python3.11")));
         assert_eq!(
             at("3.11.7"),

@@ -123,7 +123,13 @@ fn extra_lines(f: &Fidelity) -> String {
                 ),
                 None => " · simulation: applies no tax factor".to_string(),
             };
-            out += &format!("  {:<13} {}{sim}\n", t.workload, cells.join(" · "));
+            let busy = match &t.verdict {
+                crate::experiment::verdict::State::Inconclusive { reason } => {
+                    format!(" · ? inconclusive ({reason})")
+                }
+                _ => String::new(),
+            };
+            out += &format!("  {:<13} {}{sim}{busy}\n", t.workload, cells.join(" · "));
         }
     }
     for g in &f.gil_shares {
@@ -313,6 +319,9 @@ pub(crate) mod fixture {
                 },
             ],
             native_gil_off_over_on: Some(1.01),
+            verdict: crate::experiment::verdict::State::inconclusive(
+                "other programs kept 1.2 cores busy during the sequential runs".into(),
+            ),
         }];
         let share = |name: &str, held, waiting| ThreadShare {
             name: name.into(),

@@ -162,6 +162,10 @@ mod tests {
         assert!(t.contains("3.13.5t sequential 1.68×, threads 0.94×"), "{t}");
         assert!(t.contains("simulation, GIL off: sequential 1.01×"), "{t}");
         assert!(t.contains("applies no tax factor"), "{t}");
+        assert!(
+            t.contains("? inconclusive (other programs kept 1.2 cores busy"),
+            "{t}"
+        );
         assert!(t.contains("CPython's own GIL (CPython 3.15.2 · GIL"), "{t}");
         assert!(t.contains("thread 11") && t.contains("worker 1"), "{t}");
         assert!(
