@@ -320,7 +320,7 @@ pub(crate) mod fixture {
             ],
             native_gil_off_over_on: Some(1.01),
             verdict: crate::experiment::verdict::State::inconclusive(
-                "other programs kept 1.2 cores busy during the sequential runs".into(),
+                "other programs kept 1.2 cores busy during the sequential runs",
             ),
         }];
         let share = |name: &str, held, waiting| ThreadShare {

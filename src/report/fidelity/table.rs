@@ -42,9 +42,9 @@ impl FidelityExporter for Table {
                         r.interpreters
                             .iter()
                             .map(|c| format!("{}×", c.short))
-                            .collect()
+                            .collect::<Vec<String>>()
                     })
-                    .unwrap_or_else(Vec::new),
+                    .unwrap_or_default(),
             );
         }
         header.push("capacity".into());
