@@ -88,7 +88,8 @@ conlab classify --workload sleep --json")]
     #[command(
         after_help = "Examples:\n  conlab fidelity --workloads primes,naive-primes,squares --workers 2\n  \
 conlab fidelity --workloads sleep --workers 4 --format json\n  \
-conlab fidelity --python /usr/bin/python3.13 --repeat 3 --format markdown"
+conlab fidelity --python /usr/bin/python3.13 --repeat 3 --format markdown\n  \
+conlab fidelity --python 3.13,3.13t --gil off --workloads primes,squares"
     )]
     Fidelity(FidelityArgs),
     /// Run a program (or attach to one) and show what the kernel saw each thread do.
@@ -310,8 +311,9 @@ pub struct RuntimeOpts {
     /// running the same workloads (standard library only).
     #[arg(long, value_enum, default_value = "native")]
     pub runtime: Runtime,
-    /// The interpreter for the CPython runtime (3.8 or newer).
-    #[arg(long, value_name = "PATH", default_value = crate::runtime::DEFAULT_PYTHON)]
+    /// The interpreter for the CPython runtime (3.8 or newer): a path, or a version name
+    /// found on PATH, in pyenv, uv or scripts/pythons' cache (`3.14t`, `3.13`).
+    #[arg(long, value_name = "PATH|VERSION", default_value = crate::runtime::DEFAULT_PYTHON)]
     pub python: PathBuf,
     /// multiprocessing start method of CPython's process pool (default: the platform's).
     #[arg(long, value_enum)]
@@ -681,9 +683,21 @@ pub struct FidelityArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "table")]
     pub format: FidelityFormat,
-    /// The interpreter to compare against (3.8 or newer).
-    #[arg(long, value_name = "PATH", default_value = crate::runtime::DEFAULT_PYTHON)]
-    pub python: PathBuf,
+    /// The interpreters to compare against (3.8 or newer), in one table: a path or a
+    /// version name found on PATH, in pyenv, uv or scripts/pythons' cache (`3.13t`);
+    /// repeat the flag or separate with commas. The first is the single-thread tax's
+    /// reference; a 3.15+ also measures its own GIL (profiling.sampling).
+    #[arg(
+        long,
+        value_name = "PATH|VERSION",
+        value_delimiter = ',',
+        default_value = crate::runtime::DEFAULT_PYTHON
+    )]
+    pub python: Vec<PathBuf>,
+    /// The simulation's GIL, and free-threaded interpreters' (off needs one: 3.13t+);
+    /// a GIL build beside it keeps its GIL and is named so.
+    #[arg(long, value_enum, default_value = "on")]
+    pub gil: OnOff,
     /// multiprocessing start method of CPython's process pool (default: the platform's).
     #[arg(long, value_enum)]
     pub start_method: Option<StartMethod>,

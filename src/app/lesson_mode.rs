@@ -384,6 +384,7 @@ models = ["threads"]
             s.cpython = Ok(crate::app::CpythonAvail {
                 label: "CPython 3.11.7 · GIL".into(),
                 can_disable_gil: false,
+                label_gil_off: None,
             });
         }
         let mut app = App::new(s, Theme::default());

@@ -40,6 +40,9 @@ pub struct CpythonAvail {
     pub label: String,
     /// A free-threaded build: `g` may turn its GIL off.
     pub can_disable_gil: bool,
+    /// A free-threaded build's name with its GIL off ("CPython 3.13.5 free-threaded,
+    /// GIL off"); `label` is then its name with the GIL on.
+    pub label_gil_off: Option<String>,
 }
 
 /// The header's name for the native runtime.
@@ -91,7 +94,10 @@ impl Settings {
     /// The header's name of the runtime, e.g. "CPython 3.11.7 · GIL".
     pub fn runtime_label(&self) -> String {
         match (self.runtime, &self.cpython) {
-            (Runtime::Cpython, Ok(c)) => c.label.clone(),
+            (Runtime::Cpython, Ok(c)) => match (&c.label_gil_off, self.gil) {
+                (Some(off), false) => off.clone(),
+                _ => c.label.clone(),
+            },
             (Runtime::Cpython, Err(_)) => "CPython".into(),
             (Runtime::Native, _) => NATIVE_LABEL.into(),
         }
@@ -116,7 +122,8 @@ impl Settings {
                 if !self.gil && !c.can_disable_gil {
                     return Err(format!(
                         "{} has the GIL: turn it back on with g, or start conlab with a \
-                         free-threaded --python",
+                         free-threaded --python (uv python install 3.14t, pyenv install \
+                         3.14t, or conlab's scripts/pythons for 3.13t)",
                         c.label
                     ));
                 }
@@ -258,8 +265,24 @@ mod tests {
         s.cpython = Ok(CpythonAvail {
             label: "CPython 3.11.7 · GIL".into(),
             can_disable_gil: false,
+            label_gil_off: None,
         });
         s
+    }
+
+    #[test]
+    fn a_free_threaded_build_is_named_with_the_gil_as_set() {
+        let mut s = Settings::new("primes", 0, 2, true, 5.0);
+        s.cpython = Ok(CpythonAvail {
+            label: "CPython 3.13.5 free-threaded, GIL on".into(),
+            can_disable_gil: true,
+            label_gil_off: Some("CPython 3.13.5 free-threaded, GIL off".into()),
+        });
+        s.switch_runtime().expect("to CPython");
+        assert_eq!(s.runtime_label(), "CPython 3.13.5 free-threaded, GIL on");
+        assert!(s.can_toggle_gil().is_ok());
+        s.gil = false;
+        assert_eq!(s.runtime_label(), "CPython 3.13.5 free-threaded, GIL off");
     }
 
     #[test]

@@ -92,6 +92,10 @@ pub fn compare_command(args: &CompareArgs) -> Result<ExitCode, CliError> {
         eprintln!("conlab: no kernel shares: {note}");
     }
     cmp.split = base.args.split.map(|s| s.name().to_string());
+    cmp.runtime = Some(match &runtime.python {
+        Some(info) => info.label_for(base.gil.enabled),
+        None => runtime.label.clone(),
+    });
     for r in &mut cmp.rows {
         r.split = cmp.split.clone();
         r.cpus = given.clone();

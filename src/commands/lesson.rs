@@ -38,7 +38,10 @@ pub fn lesson_command(args: &LessonArgs) -> Result<ExitCode, CliError> {
         .any(|s| s.runtime == Some(crate::core::Runtime::Cpython));
     let mut cpython = None;
     if wants_python {
-        let (avail, runner) = super::tui::probe_cpython(&crate::runtime::RuntimeChoice::default());
+        let (avail, runner) = super::tui::probe_cpython(&crate::runtime::RuntimeChoice {
+            python: crate::runtime::locate::for_lesson(needs_free_threading(&lesson)),
+            ..crate::runtime::RuntimeChoice::default()
+        });
         settings.cpython = avail;
         cpython = runner;
     }
@@ -53,6 +56,14 @@ pub fn lesson_command(args: &LessonArgs) -> Result<ExitCode, CliError> {
             ..Extras::default()
         },
     )?)
+}
+
+/// Does a step turn the GIL off on real CPython (so it needs a free-threaded build)?
+pub(crate) fn needs_free_threading(lesson: &crate::experiment::lesson::Lesson) -> bool {
+    lesson
+        .steps
+        .iter()
+        .any(|s| s.runtime == Some(crate::core::Runtime::Cpython) && !s.gil)
 }
 
 /// Print every shipped lesson with its title and step count (or why it is invalid).

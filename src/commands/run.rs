@@ -69,7 +69,14 @@ pub fn run_command(args: &RunArgs) -> Result<ExitCode, CliError> {
     let mut done = 0usize;
     let mut python_sees: Option<String> = None;
     let throttle0 = crate::sys::cgroup::throttle();
+    // The interpreter as the run found it ("CPython 3.13.5 free-threaded, GIL off").
+    let mut python_label = None;
     let result = run_with_events_on(runtime.runner.as_ref(), &spec, &cancel, |ev| {
+        if let Event::Note { key, value } = &ev.event
+            && key == crate::runtime::cpython::RUNTIME_NOTE
+        {
+            python_label = Some(value.clone());
+        }
         if let Some(c) = &capture {
             c.event(0, ev);
         }
@@ -123,8 +130,13 @@ pub fn run_command(args: &RunArgs) -> Result<ExitCode, CliError> {
     if args.json {
         let mut v = report_json(&report);
         crate::report::cpus::add_json(&mut v, &given, &why, throttled.as_ref());
-        if let (Some(p), Some(obj)) = (&python_sees, v.as_object_mut()) {
-            obj.insert("python_sees".into(), serde_json::json!(p));
+        if let Some(obj) = v.as_object_mut() {
+            if let Some(p) = &python_sees {
+                obj.insert("python_sees".into(), serde_json::json!(p));
+            }
+            if let Some(label) = &python_label {
+                obj.insert("python".into(), serde_json::json!(label));
+            }
         }
         crate::outln!("{v}");
     } else {
@@ -133,6 +145,9 @@ pub fn run_command(args: &RunArgs) -> Result<ExitCode, CliError> {
             "{}",
             crate::report::cpus::text(&given, &why, throttled.as_ref())
         );
+        if let Some(label) = &python_label {
+            crate::outln!("  python   {label}");
+        }
         if let Some(p) = &python_sees {
             crate::outln!(
                 "  python   believes {p}{}",

@@ -67,8 +67,9 @@ pub fn probe_cpython(choice: &crate::runtime::RuntimeChoice) -> Probed {
     match python::probe(&choice.python) {
         Ok(info) => (
             Ok(CpythonAvail {
-                label: info.label(),
+                label: info.label_for(true),
                 can_disable_gil: info.free_threaded_build,
+                label_gil_off: info.free_threaded_build.then(|| info.label_for(false)),
             }),
             Some(Arc::new(CpythonRunner::new(info, choice.start_method)) as Arc<dyn Runner>),
         ),

@@ -137,6 +137,9 @@ pub struct Comparison {
     pub kernel_note: Option<String>,
     /// The repeats ran interleaved across models.
     pub interleaved: bool,
+    /// Who ran it, e.g. "CPython 3.13.5 free-threaded, GIL off" (set by the command).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub runtime: Option<String>,
     /// The model that finished first, and whether the measurement supports saying so
     /// (`None` with fewer than two models that succeeded).
     pub fastest: Option<Judged<Model>>,
@@ -338,6 +341,7 @@ pub fn summarise(measured: &[(Model, Vec<RunReport>, f64)], spinners: usize) -> 
         capacity_spinners: spinners,
         kernel_sample_ms: None,
         kernel_note: None,
+        runtime: None,
         interleaved: false,
         fastest: None,
         warnings: Vec::new(),

@@ -12,7 +12,7 @@ use crate::core::{LabError, Model};
 use crate::exec::{CancelToken, RunReport, RunSpec, Runner, Sink};
 use crate::observe::Interference;
 use crate::observe::interference::MachineWatch;
-use crate::runtime::{self, CpythonRunner, StartMethod, sizes};
+use crate::runtime::{self, CpythonRunner, PythonInfo, StartMethod, sizes};
 
 /// The verdict's tolerance: speed-ups within ±10% of each other agree.
 pub const TOLERANCE_PCT: f64 = 10.0;
@@ -53,6 +53,51 @@ pub struct Row {
     /// Whether the comparison can be trusted: inconclusive when other programs kept at
     /// least half a core busy (a ✗ then is no evidence against the simulation).
     pub verdict: super::verdict::State,
+    /// Every interpreter, in `--python` order (the first is also `cpython_*` above).
+    pub interpreters: Vec<Cell>,
+}
+
+/// One interpreter's figures in a [`Row`].
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Cell {
+    /// "CPython 3.13.5 free-threaded, GIL off".
+    pub python: String,
+    /// "3.13.5t": the column's name.
+    pub short: String,
+    pub elapsed_s: f64,
+    pub speedup: f64,
+    /// (native ÷ this interpreter − 1) × 100, speed-ups.
+    pub diff_pct: f64,
+    pub within_10pct: bool,
+    pub cores_busy: f64,
+    pub answer: Option<String>,
+}
+
+/// The single-thread tax of one workload: each interpreter's sequential time against a
+/// GIL build's, and what the simulation charges for turning its GIL off.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TaxRow {
+    pub workload: String,
+    /// The interpreter the others are measured against, and its sequential median.
+    pub reference: String,
+    pub reference_seq_s: f64,
+    pub interpreters: Vec<TaxCell>,
+    /// The simulation's sequential median with its GIL off ÷ with it on, measured beside
+    /// (`None` when the simulation ran with its GIL on). It applies no tax factor.
+    pub native_gil_off_over_on: Option<f64>,
+    /// Inconclusive when other programs kept half a core busy during the sequential runs.
+    pub verdict: super::verdict::State,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TaxCell {
+    pub python: String,
+    pub short: String,
+    /// Its sequential median ÷ the reference's: the tax (1.00× = none).
+    pub sequential_ratio: f64,
+    /// Its threads' median ÷ the reference's sequential median: below 1 the threads beat
+    /// one thread of the reference.
+    pub threads_ratio: f64,
 }
 
 /// The convoy effect in both runtimes.
@@ -90,7 +135,11 @@ pub struct NativeRow {
 /// A whole fidelity report.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Fidelity {
+    /// The first interpreter (all of them: `pythons`).
     pub python: String,
+    pub pythons: Vec<String>,
+    /// The simulation's GIL (and free-threaded interpreters' with it; a GIL build keeps its).
+    pub gil: bool,
     pub workers: usize,
     pub repeat: usize,
     /// Spinners used to measure capacity (min(workers, cores)).
@@ -102,6 +151,13 @@ pub struct Fidelity {
     pub convoy: Option<ConvoyRow>,
     /// The `native` scene's three variants (when `native` is among the workloads).
     pub native: Vec<NativeRow>,
+    /// The single-thread tax, per workload (empty when there is nothing to measure it
+    /// against; `notes` says why).
+    pub tax: Vec<TaxRow>,
+    /// CPython's own GIL measurement (3.15+) beside the simulation's.
+    pub gil_shares: Vec<super::gil_shares::GilShares>,
+    /// What was not measured, and why.
+    pub notes: Vec<String>,
 }
 
 /// Speed-ups and verdict of one row from both runtimes' medians.
@@ -139,7 +195,10 @@ pub struct FidelityOptions {
     pub repeat: usize,
     /// One size for every workload, or each runtime's default.
     pub size: Option<u64>,
-    pub python: PathBuf,
+    /// The interpreters, compared in this order (the first is the tax's reference).
+    pub pythons: Vec<PathBuf>,
+    /// The simulation's GIL, and free-threaded interpreters' (`--gil`).
+    pub gil: bool,
     pub start_method: Option<StartMethod>,
     pub convoy: bool,
     /// Say on stderr what is being measured.
@@ -215,8 +274,114 @@ fn run_watched(
     Ok(r)
 }
 
-/// Measure every workload under every model in both runtimes, interleaved, with the
-/// machine's capacity beside each, then the convoy and the native scene.
+/// The interpreters to compare, probed, each with the GIL it runs with.
+struct Interp {
+    info: PythonInfo,
+    runner: CpythonRunner,
+    gil: bool,
+}
+
+impl Interp {
+    fn label(&self) -> String {
+        self.info.label_for(self.gil)
+    }
+}
+
+/// Probe every `--python`; `--gil off` needs at least one free-threaded build (a GIL
+/// build beside it runs with its GIL, and is named so).
+fn interpreters(args: &FidelityOptions) -> Result<Vec<Interp>, LabError> {
+    if args.pythons.is_empty() {
+        return Err(LabError::Refused("invalid --python: none given".into()));
+    }
+    let mut out = Vec::new();
+    for p in args.pythons.iter().take(MAX_PYTHONS) {
+        let info = runtime::python::probe(p).map_err(|e| LabError::Refused(e.to_string()))?;
+        let gil = if info.free_threaded_build {
+            args.gil
+        } else {
+            true
+        };
+        out.push(Interp {
+            runner: CpythonRunner::new(info.clone(), args.start_method),
+            info,
+            gil,
+        });
+    }
+    if !args.gil && !out.iter().any(|i| i.info.free_threaded_build) {
+        let why = out[0].info.cannot_disable_gil().unwrap_or_default();
+        return Err(LabError::Refused(why));
+    }
+    Ok(out)
+}
+
+/// The most `--python` values one table compares.
+pub const MAX_PYTHONS: usize = 6;
+
+/// The GIL build the single-thread tax is measured against: the first of several
+/// interpreters; for a lone free-threaded one, a GIL build of the same version found by
+/// `--python`'s lookup (measured sequentially only). `Err` says why there is none.
+fn tax_reference(interps: &[Interp], args: &FidelityOptions) -> Result<Option<Interp>, String> {
+    if interps.len() > 1 {
+        return Ok(None);
+    }
+    let only = &interps[0].info;
+    if !only.free_threaded_build {
+        return Err(format!(
+            "single-thread tax: not measured ({} is a GIL build; compare a free-threaded \
+             one against it with two --python, e.g. --python 3.13 --python 3.13t)",
+            only.label_for(true)
+        ));
+    }
+    let (a, b, _) = only.version;
+    let name = format!("{a}.{b}");
+    let found = runtime::locate::resolve(
+        std::path::Path::new(&name),
+        &runtime::locate::Places::from_env(),
+    )
+    .and_then(|p| runtime::python::probe(&p).map_err(|e| e.to_string()));
+    match found {
+        Ok(info) if !info.free_threaded_build => Ok(Some(Interp {
+            runner: CpythonRunner::new(info.clone(), args.start_method),
+            info,
+            gil: true,
+        })),
+        Ok(_) | Err(_) => Err(format!(
+            "single-thread tax: not measured (no GIL build of {name} found to measure {} \
+             against; pass one first: --python {name} --python {name}t)",
+            only.short()
+        )),
+    }
+}
+
+/// One model's runs of one workload.
+#[derive(Default)]
+struct ModelRuns {
+    native: Vec<RunReport>,
+    /// Per interpreter.
+    cpython: Vec<Vec<RunReport>>,
+    capacity: Vec<f64>,
+    seen: Interference,
+}
+
+fn med(rs: &[RunReport]) -> f64 {
+    median(
+        &rs.iter()
+            .map(|r| r.elapsed.as_secs_f64())
+            .collect::<Vec<_>>(),
+    )
+}
+
+fn busy(rs: &[RunReport]) -> f64 {
+    median(
+        &rs.iter()
+            .map(RunReport::cpu_utilisation)
+            .collect::<Vec<_>>(),
+    )
+}
+
+/// Measure every workload under every model in the simulation and each interpreter,
+/// interleaved, with the machine's capacity beside each; then the single-thread tax,
+/// CPython's own GIL measurement (3.15+), the convoy and the native scene.
 pub fn measure(args: &FidelityOptions, cancel: &CancelToken) -> Result<Fidelity, LabError> {
     check(args)?;
     let workers = args.workers;
@@ -225,40 +390,68 @@ pub fn measure(args: &FidelityOptions, cancel: &CancelToken) -> Result<Fidelity,
             "invalid --workers: must be at least 1".into(),
         ));
     }
-    let info =
-        runtime::python::probe(&args.python).map_err(|e| LabError::Refused(e.to_string()))?;
-    let python = CpythonRunner::new(info.clone(), args.start_method);
+    let interps = interpreters(args)?;
+    let mut notes = Vec::new();
+    if args.pythons.len() > MAX_PYTHONS {
+        notes.push(format!(
+            "only the first {MAX_PYTHONS} --python were compared"
+        ));
+    }
+    let extra_ref = match tax_reference(&interps, args) {
+        Ok(r) => r,
+        Err(why) => {
+            notes.push(why);
+            None
+        }
+    };
+    let tax_wanted = interps.len() > 1 || extra_ref.is_some();
     let native = runtime::NativeRunner;
     let chatty = args.chatty;
     let spinners = workers.min(crate::core::default_workers()).max(1);
     let load_before = load_average();
     let repeat = args.repeat;
+    let seq = Model::ALL
+        .iter()
+        .position(|m| *m == Model::Sequential)
+        .unwrap_or(0);
+    let threads = Model::ALL
+        .iter()
+        .position(|m| *m == Model::Threads)
+        .unwrap_or(1);
 
     let mut rows = Vec::new();
+    let mut tax = Vec::new();
     // The native scene runs on threads only, beside its bystander: its own section.
     for name in args.workloads.iter().filter(|w| *w != "native") {
         let w = crate::workload::find(name).ok_or_else(|| LabError::Refused(name.clone()))?;
         let size_for = |rt| args.size.unwrap_or_else(|| runtime::default_size(rt, w));
-        let spec = |model, size| {
+        let spec = |model, size, gil: bool| {
             let mut s = RunSpec::new(name, model, workers);
             s.args.size = size;
+            s.gil.enabled = gil;
             s
         };
         let (native_size, cpython_size) = (
             size_for(crate::core::Runtime::Native),
             size_for(crate::core::Runtime::Cpython),
         );
-        // Per model: (native reports, CPython reports, capacities).
-        let mut per_model: Vec<(Vec<RunReport>, Vec<RunReport>, Vec<f64>)> =
-            Model::ALL.iter().map(|_| Default::default()).collect();
-        let mut seen: Vec<Interference> = Model::ALL.iter().map(|_| Default::default()).collect();
+        let mut per_model: Vec<ModelRuns> = Model::ALL
+            .iter()
+            .map(|_| ModelRuns {
+                cpython: interps.iter().map(|_| Vec::new()).collect(),
+                ..ModelRuns::default()
+            })
+            .collect();
+        // The tax's extra sequential runs: a found GIL build, the simulation with its GIL on.
+        let mut ref_seq = Vec::new();
+        let mut native_on_seq = Vec::new();
         for rep in 0..repeat {
             for (i, &model) in Model::ALL.iter().enumerate() {
                 if chatty {
                     eprint!("\r{name} · {model} · capacity…                    ");
                 }
-                per_model[i]
-                    .2
+                let m = &mut per_model[i];
+                m.capacity
                     .push(crate::exec::capacity::measure(spinners, cancel));
                 if chatty {
                     eprint!(
@@ -266,53 +459,92 @@ pub fn measure(args: &FidelityOptions, cancel: &CancelToken) -> Result<Fidelity,
                         rep + 1
                     );
                 }
-                per_model[i].0.push(run_watched(
+                m.native.push(run_watched(
                     &native,
-                    &spec(model, native_size),
+                    &spec(model, native_size, args.gil),
                     cancel,
-                    &mut seen[i],
+                    &mut m.seen,
                 )?);
-                if chatty {
-                    eprint!(
-                        "\r{name} · {model} · CPython {}/{repeat}…         ",
-                        rep + 1
-                    );
+                for (k, it) in interps.iter().enumerate() {
+                    if chatty {
+                        eprint!(
+                            "\r{name} · {model} · {} {}/{repeat}…          ",
+                            it.info.short(),
+                            rep + 1
+                        );
+                    }
+                    m.cpython[k].push(run_watched(
+                        &it.runner,
+                        &spec(model, cpython_size, it.gil),
+                        cancel,
+                        &mut m.seen,
+                    )?);
                 }
-                per_model[i].1.push(run_watched(
-                    &python,
-                    &spec(model, cpython_size),
-                    cancel,
-                    &mut seen[i],
-                )?);
+                if i == seq {
+                    if let Some(r) = &extra_ref {
+                        ref_seq.push(run_watched(
+                            &r.runner,
+                            &spec(model, cpython_size, true),
+                            cancel,
+                            &mut m.seen,
+                        )?);
+                    }
+                    if !args.gil && tax_wanted {
+                        native_on_seq.push(run_watched(
+                            &native,
+                            &spec(model, native_size, true),
+                            cancel,
+                            &mut m.seen,
+                        )?);
+                    }
+                }
             }
         }
-        let med = |rs: &[RunReport]| {
-            median(
-                &rs.iter()
-                    .map(|r| r.elapsed.as_secs_f64())
-                    .collect::<Vec<_>>(),
-            )
-        };
-        let busy = |rs: &[RunReport]| {
-            median(
-                &rs.iter()
-                    .map(RunReport::cpu_utilisation)
-                    .collect::<Vec<_>>(),
-            )
-        };
-        let all_native: Vec<&RunReport> = per_model.iter().flat_map(|m| &m.0).collect();
-        let all_cpython: Vec<&RunReport> = per_model.iter().flat_map(|m| &m.1).collect();
-        let (na, ca) = (one_answer(&all_native), one_answer(&all_cpython));
-        let agree = na.is_some() && ca.is_some() && (native_size != cpython_size || na == ca);
-        let (nseq, cseq) = (med(&per_model[0].0), med(&per_model[0].1));
+        let all_native: Vec<&RunReport> = per_model.iter().flat_map(|m| &m.native).collect();
+        let na = one_answer(&all_native);
+        let cas: Vec<Option<String>> = (0..interps.len())
+            .map(|k| {
+                one_answer(
+                    &per_model
+                        .iter()
+                        .flat_map(|m| &m.cpython[k])
+                        .collect::<Vec<_>>(),
+                )
+            })
+            .collect();
+        let agree = na.is_some()
+            && cas.iter().all(|c| c.is_some() && *c == cas[0])
+            && (native_size != cpython_size || na == cas[0]);
+        let nseq = med(&per_model[seq].native);
+        let cseqs: Vec<f64> = (0..interps.len())
+            .map(|k| med(&per_model[seq].cpython[k]))
+            .collect();
         for (i, &model) in Model::ALL.iter().enumerate() {
-            let (n, c, caps) = &per_model[i];
-            let (ne, ce) = (med(n), med(c));
-            let (native_speedup, cpython_speedup, diff_pct, within) = compare(nseq, ne, cseq, ce);
+            let m = &per_model[i];
+            let ne = med(&m.native);
+            let cells: Vec<Cell> = interps
+                .iter()
+                .enumerate()
+                .map(|(k, it)| {
+                    let ce = med(&m.cpython[k]);
+                    let (_, speedup, diff_pct, within) = compare(nseq, ne, cseqs[k], ce);
+                    Cell {
+                        python: it.label(),
+                        short: it.info.short(),
+                        elapsed_s: ce,
+                        speedup,
+                        diff_pct,
+                        within_10pct: within,
+                        cores_busy: busy(&m.cpython[k]),
+                        answer: one_answer(&m.cpython[k].iter().collect::<Vec<_>>()),
+                    }
+                })
+                .collect();
+            let (native_speedup, _, _, _) = compare(nseq, ne, cseqs[0], cells[0].elapsed_s);
             // A speed-up leans on its sequential baseline: both rows' load counts.
-            let mut load = seen[i];
-            if i > 0 {
-                load.merge(&seen[0]);
+            let mut load = m.seen;
+            if i != seq {
+                load.merge(&per_model[seq].seen);
             }
             let verdict = match load.others_cores {
                 Some(o) if o >= 0.5 => super::verdict::State::inconclusive(format!(
@@ -320,6 +552,7 @@ pub fn measure(args: &FidelityOptions, cancel: &CancelToken) -> Result<Fidelity,
                 )),
                 _ => super::verdict::State::Conclusive,
             };
+            let first = &cells[0];
             rows.push(Row {
                 workload: name.clone(),
                 model,
@@ -331,35 +564,122 @@ pub fn measure(args: &FidelityOptions, cancel: &CancelToken) -> Result<Fidelity,
                 native_size,
                 cpython_size,
                 native_elapsed_s: ne,
-                cpython_elapsed_s: ce,
+                cpython_elapsed_s: first.elapsed_s,
                 native_speedup,
-                cpython_speedup,
-                diff_pct,
-                within_10pct: within,
-                native_cores_busy: busy(n),
-                cpython_cores_busy: busy(c),
-                native_answer: one_answer(&n.iter().collect::<Vec<_>>()),
-                cpython_answer: one_answer(&c.iter().collect::<Vec<_>>()),
+                cpython_speedup: first.speedup,
+                diff_pct: first.diff_pct,
+                within_10pct: first.within_10pct,
+                native_cores_busy: busy(&m.native),
+                cpython_cores_busy: first.cores_busy,
+                native_answer: one_answer(&m.native.iter().collect::<Vec<_>>()),
+                cpython_answer: first.answer.clone(),
                 answers_agree: agree,
-                python: info.label(),
-                capacity: caps.iter().sum::<f64>() / caps.len().max(1) as f64,
+                python: first.python.clone(),
+                capacity: m.capacity.iter().sum::<f64>() / m.capacity.len().max(1) as f64,
                 repeat,
                 others_cores: load.others_cores,
                 verdict,
+                interpreters: cells,
+            });
+        }
+        if tax_wanted {
+            let (reference, reference_seq_s) = match &extra_ref {
+                Some(r) => (r.label(), med(&ref_seq)),
+                None => (interps[0].label(), cseqs[0]),
+            };
+            let ratio = |x: f64| {
+                if reference_seq_s > 0.0 {
+                    x / reference_seq_s
+                } else {
+                    0.0
+                }
+            };
+            tax.push(TaxRow {
+                verdict: match per_model[seq].seen.others_cores {
+                    Some(o) if o >= 0.5 => super::verdict::State::inconclusive(format!(
+                        "other programs kept {o:.1} cores busy during the sequential runs"
+                    )),
+                    _ => super::verdict::State::Conclusive,
+                },
+                workload: name.clone(),
+                reference,
+                reference_seq_s,
+                interpreters: interps
+                    .iter()
+                    .enumerate()
+                    .map(|(k, it)| TaxCell {
+                        python: it.label(),
+                        short: it.info.short(),
+                        sequential_ratio: ratio(cseqs[k]),
+                        threads_ratio: ratio(med(&per_model[threads].cpython[k])),
+                    })
+                    .collect(),
+                native_gil_off_over_on: (!native_on_seq.is_empty()).then(|| {
+                    let on = med(&native_on_seq);
+                    if on > 0.0 { nseq / on } else { 0.0 }
+                }),
             });
         }
     }
 
+    let mut gil_shares = Vec::new();
+    let sampled_workload = args
+        .workloads
+        .iter()
+        .find(|w| *w == "primes")
+        .or_else(|| args.workloads.iter().find(|w| *w != "native"));
+    for it in &interps {
+        if !it.runner.can_sample_gil() {
+            continue;
+        }
+        if !it.gil {
+            notes.push(format!(
+                "CPython's own GIL measurement: not taken for {} (no GIL to measure)",
+                it.label()
+            ));
+            continue;
+        }
+        let Some(wl) = sampled_workload else { continue };
+        if chatty {
+            eprint!(
+                "\r{wl} · threads · CPython's GIL sampler ({})…      ",
+                it.info.short()
+            );
+        }
+        match super::gil_shares::measure(&it.runner, &it.label(), wl, workers, args.size, cancel) {
+            Ok(g) => gil_shares.push(g),
+            Err(e) => notes.push(format!(
+                "CPython's own GIL measurement ({}): {e}",
+                it.info.short()
+            )),
+        }
+    }
+    if !interps.iter().any(|i| i.runner.can_sample_gil()) {
+        notes.push(format!(
+            "CPython's own GIL measurement: needs Python {}.{}+ (profiling.sampling); \
+             add one with --python 3.15",
+            runtime::cpython::SAMPLER_VERSION.0,
+            runtime::cpython::SAMPLER_VERSION.1
+        ));
+    }
+
+    let first = &interps[0];
     let convoy = if !args.convoy {
+        None
+    } else if !first.gil {
+        notes.push(format!(
+            "convoy: not measured ({} runs without a GIL)",
+            first.label()
+        ));
         None
     } else {
         if chatty {
             eprint!("\rconvoy · native and CPython…                         ");
         }
-        Some(measure_convoy(&python, cancel)?)
+        Some(measure_convoy(&first.runner, cancel)?)
     };
-    let native = if args.workloads.iter().any(|w| w == "native") {
-        measure_native(&native, &python, workers, chatty, cancel)?
+    let native_rows = if args.workloads.iter().any(|w| w == "native") {
+        measure_native(&native, &first.runner, workers, chatty, cancel)?
     } else {
         Vec::new()
     };
@@ -367,7 +687,9 @@ pub fn measure(args: &FidelityOptions, cancel: &CancelToken) -> Result<Fidelity,
         eprint!("\r{:60}\r", "");
     }
     let report = Fidelity {
-        python: info.label(),
+        python: first.label(),
+        pythons: interps.iter().map(Interp::label).collect(),
+        gil: args.gil,
         workers,
         repeat,
         capacity_spinners: spinners,
@@ -375,7 +697,10 @@ pub fn measure(args: &FidelityOptions, cancel: &CancelToken) -> Result<Fidelity,
         load_after: load_average(),
         rows,
         convoy,
-        native,
+        native: native_rows,
+        tax,
+        gil_shares,
+        notes,
     };
     Ok(report)
 }

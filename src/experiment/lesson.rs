@@ -75,6 +75,10 @@ pub const SHIPPED: &[(&str, &str)] = &[
         "14-in-a-container",
         include_str!("../../assets/lessons/14-in-a-container.toml"),
     ),
+    (
+        "15-free-threaded-python",
+        include_str!("../../assets/lessons/15-free-threaded-python.toml"),
+    ),
 ];
 
 /// A whole lesson.

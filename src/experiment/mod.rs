@@ -6,6 +6,7 @@ pub mod classify;
 pub mod compare;
 pub mod comparison;
 pub mod fidelity;
+pub mod gil_shares;
 pub mod judge;
 pub mod lesson;
 pub mod rehearsal;

@@ -11,12 +11,15 @@ pub struct MarkdownExporter;
 impl Exporter for MarkdownExporter {
     fn export(&self, c: &Comparison) -> String {
         let mut s = format!(
-            "**{}** ({}) · {} workers · GIL {} · machine capacity {:.2}×\n\n",
+            "**{}** ({}) · {} workers · GIL {} · machine capacity {:.2}×{}\n\n",
             c.workload,
             c.meaning,
             c.workers,
             if c.gil { "on" } else { "off" },
-            c.capacity
+            c.capacity,
+            c.runtime
+                .as_ref()
+                .map_or(String::new(), |r| format!(" · {r}"))
         );
         s += "| model | elapsed (median) | min | max | speed-up | efficiency | cores busy | of capacity | busy/worker | imbalance | peak RSS | threads | loop lag max | p99 | answer |\n";
         s += "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n";

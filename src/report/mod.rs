@@ -246,6 +246,7 @@ pub(crate) mod fixture {
             capacity_spinners: 2,
             kernel_sample_ms: Some(5),
             kernel_note: None,
+            runtime: None,
             rows: vec![
                 row(Model::Sequential, 1, 3.1, Some(1.0), 1.0),
                 row(Model::Threads, 2, 3.2, Some(3.1 / 3.2), 1.01),

@@ -27,6 +27,9 @@ impl Exporter for TableExporter {
                 "off".into()
             }
         );
+        if let Some(rt) = &c.runtime {
+            s += &format!("runtime: {rt}\n");
+        }
         s += &format!(
             "machine capacity (measured before each model): {:.2}× on average with {} independent spinner{} (ideal {}×)\n\n",
             c.capacity,

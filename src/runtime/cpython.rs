@@ -57,11 +57,41 @@ const EXIT_GRACE: Duration = Duration::from_secs(2);
 pub struct CpythonRunner {
     pub info: PythonInfo,
     pub start_method: Option<StartMethod>,
+    /// Run under CPython's sampling profiler (3.15+), writing its Gecko profile to
+    /// [`GECKO_FILE`] in this folder (see [`CpythonRunner::sampling_gil`]).
+    pub sample_gil: Option<PathBuf>,
 }
+
+/// The profile's name in [`CpythonRunner::sample_gil`]'s folder.
+pub const GECKO_FILE: &str = "gil.json";
+/// The oldest Python whose standard library has the sampling profiler
+/// (`profiling.sampling`, with GIL markers in its Gecko output).
+pub const SAMPLER_VERSION: (u32, u32) = (3, 15);
+/// How long a sampled interpreter may take to write its profile after the run's end.
+const SAMPLER_GRACE: Duration = Duration::from_secs(60);
 
 impl CpythonRunner {
     pub fn new(info: PythonInfo, start_method: Option<StartMethod>) -> Self {
-        CpythonRunner { info, start_method }
+        CpythonRunner {
+            info,
+            start_method,
+            sample_gil: None,
+        }
+    }
+
+    /// Can this interpreter measure its own GIL (3.15+: `python -m profiling.sampling`)?
+    pub fn can_sample_gil(&self) -> bool {
+        (self.info.version.0, self.info.version.1) >= SAMPLER_VERSION
+    }
+
+    /// This runner, its runs made under `python -m profiling.sampling run -a --gecko`
+    /// with the profile written into `dir` (which must be visible to the interpreter:
+    /// a chroot's wrapper binds /tmp).
+    pub fn sampling_gil(&self, dir: &std::path::Path) -> CpythonRunner {
+        CpythonRunner {
+            sample_gil: Some(dir.to_path_buf()),
+            ..self.clone()
+        }
     }
 
     /// The interpreter to start: the probe's resolved `sys.executable` (skipping shims
@@ -79,8 +109,22 @@ impl CpythonRunner {
         if self.info.free_threaded_build {
             cmd.args(["-X", if gil_off { "gil=0" } else { "gil=1" }]);
         }
-        cmd.args(["-c", BOOT])
-            .stdin(Stdio::piped())
+        match &self.sample_gil {
+            None => {
+                cmd.args(["-c", BOOT]);
+            }
+            Some(dir) => {
+                // The sampler runs a script file and forwards stdin and stdout to it.
+                let boot = dir.join("conlab_boot.py");
+                std::fs::write(&boot, BOOT).map_err(|e| {
+                    RunError::Plan(anyhow::anyhow!("writing {}: {e}", boot.display()))
+                })?;
+                cmd.args(["-m", "profiling.sampling", "run", "-a", "--gecko", "-o"])
+                    .arg(dir.join(GECKO_FILE))
+                    .arg(&boot);
+            }
+        }
+        cmd.stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             // Its own group: one killpg reaches the interpreter and every pool child.
@@ -147,9 +191,10 @@ fn stop(child: &mut Child) -> String {
     status
 }
 
-/// Kill the group (stragglers only, normally) and reap after a normal end.
-fn finish(child: &mut Child, lines: &Receiver<Line>) {
-    let deadline = Instant::now() + EXIT_GRACE;
+/// Kill the group (stragglers only, normally) and reap after a normal end (a sampled run
+/// is given time to write its profile first).
+fn finish(child: &mut Child, lines: &Receiver<Line>, sampled: bool) {
+    let deadline = Instant::now() + if sampled { SAMPLER_GRACE } else { EXIT_GRACE };
     // The interpreter closes its stdout when it exits (pool children exited before `end`).
     while let Ok(Line::Text(_) | Line::TooLong) = lines.recv_deadline(deadline) {}
     stop(child);
@@ -218,7 +263,7 @@ impl CpythonRunner {
                         })
                     }
                     Ok(DriverEvent::End { .. }) => {
-                        finish(&mut proc, &lines);
+                        finish(&mut proc, &lines, false);
                         break got.ok_or_else(|| "the driver measured nothing".to_string());
                     }
                     Ok(_) => {}
@@ -250,13 +295,10 @@ impl Runner for CpythonRunner {
                 w.name()
             ))));
         }
-        if !spec.gil.enabled && !self.info.free_threaded_build {
-            return Err(RunError::Plan(anyhow::anyhow!(
-                "--gil off needs a free-threaded Python (3.13t or newer); `{}` is {} \
-                 (pass one with --python, or use --runtime native)",
-                self.info.path.display(),
-                self.info.label()
-            )));
+        if !spec.gil.enabled
+            && let Some(why) = self.info.cannot_disable_gil()
+        {
+            return Err(RunError::Plan(anyhow::anyhow!(why)));
         }
         let mut args = spec.args.clone();
         if args.size == 0
@@ -366,10 +408,11 @@ impl Runner for CpythonRunner {
             switch_interval_ms: switch_interval_s * 1e3,
             size: args.size,
         }));
-        // Which interpreter ran it, for readers that only see events (a replay, a shot).
+        // Which interpreter ran it, and with its GIL or not as the driver found it, for
+        // readers that only see events (a replay, a shot, a trace).
         sink.emit(Event::Note {
             key: RUNTIME_NOTE.into(),
-            value: self.info.label(),
+            value: self.info.label_for(gil),
         });
         // What Python believes about the CPUs, for the container lesson.
         if let Some(c) = cpus.as_ref().map(protocol::PythonCpus::describe)
@@ -415,7 +458,7 @@ impl Runner for CpythonRunner {
         let memory = sampler.finish();
         let (elapsed, cancelled) = match ending {
             Ending::Finished(t) => {
-                finish(&mut proc, &lines);
+                finish(&mut proc, &lines, self.sample_gil.is_some());
                 (Duration::from_micros(t.saturating_sub(hello_t)), false)
             }
             Ending::Cancelled => {

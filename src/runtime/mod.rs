@@ -10,6 +10,8 @@
 pub(crate) mod child;
 pub mod cpython;
 mod events;
+pub mod gecko;
+pub mod locate;
 mod native;
 pub mod protocol;
 pub mod python;

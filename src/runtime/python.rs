@@ -65,10 +65,53 @@ impl PythonInfo {
         format!("{a}.{b}.{c}{t}")
     }
 
-    /// The dashboard's header: "CPython 3.11.7 · GIL" or "CPython 3.14.0t · free-threaded".
+    /// The interpreter as started by default (the probe's `sys._is_gil_enabled()`):
+    /// "CPython 3.11.7 · GIL" or "CPython 3.13.5 free-threaded, GIL off".
     pub fn label(&self) -> String {
-        let gil = if self.gil { "GIL" } else { "free-threaded" };
-        format!("{} {} · {gil}", self.implementation, self.version_string())
+        self.label_for(self.gil)
+    }
+
+    /// The interpreter as run with its GIL `on` or off: a GIL build is always
+    /// "CPython 3.11.7 · GIL"; a free-threaded one "CPython 3.13.5 free-threaded, GIL off"
+    /// (or "GIL on", started with `-X gil=1`).
+    pub fn label_for(&self, gil_on: bool) -> String {
+        let (a, b, c) = self.version;
+        if self.free_threaded_build {
+            let gil = if gil_on { "on" } else { "off" };
+            format!(
+                "{} {a}.{b}.{c} free-threaded, GIL {gil}",
+                self.implementation
+            )
+        } else {
+            format!("{} {a}.{b}.{c} · GIL", self.implementation)
+        }
+    }
+
+    /// "3.11.7" or "3.13.5t": a column's name in a table of several interpreters.
+    pub fn short(&self) -> String {
+        self.version_string()
+    }
+
+    /// Why `--gil off` cannot run on this interpreter, and how to get one that can; `None`
+    /// on a free-threaded build.
+    pub fn cannot_disable_gil(&self) -> Option<String> {
+        if self.free_threaded_build {
+            return None;
+        }
+        let (a, b, _) = self.version;
+        let next = if (a, b) >= (3, 13) {
+            format!("{a}.{b}t")
+        } else {
+            "3.14t".into()
+        };
+        Some(format!(
+            "--gil off needs a free-threaded Python: `{}` is {}, a build that cannot run \
+             without its GIL. Get one with `uv python install {next}` or `pyenv install {next}` \
+             (or conlab's scripts/pythons, which builds 3.13t) and pass it with --python {next}; \
+             or use --runtime native, whose GIL is simulated",
+            self.path.display(),
+            self.label_for(true)
+        ))
     }
 }
 
@@ -90,6 +133,10 @@ pub enum PythonError {
     NotPython(String, String),
     #[error("cancelled while checking the interpreter `{0}` (it was stopped)")]
     Cancelled(String),
+    /// A version name (`--python 3.14t`) that nothing found matches; the message lists
+    /// what was found and how to get it.
+    #[error("{0}")]
+    NoMatch(String),
 }
 
 fn min_version() -> String {
@@ -125,6 +172,9 @@ fn probe_until(
     timeout: Duration,
 ) -> Result<PythonInfo, PythonError> {
     let shown = python.display().to_string();
+    let resolved = super::locate::resolve(python, &super::locate::Places::from_env())
+        .map_err(PythonError::NoMatch)?;
+    let python = resolved.as_path();
     let mut child = Command::new(python)
         .args(["-I", "-c", PROBE])
         .stdin(Stdio::null())
@@ -232,13 +282,65 @@ mod tests {
             "CPython 3.11.7 · GIL"
         );
         assert_eq!(
-            info((3, 14, 0), true, false).label(),
-            "CPython 3.14.0t · free-threaded"
+            info((3, 13, 5), true, false).label(),
+            "CPython 3.13.5 free-threaded, GIL off"
         );
+        // PYTHON_GIL=1 in the environment: the build is still named.
         assert_eq!(
             info((3, 14, 0), true, true).label(),
-            "CPython 3.14.0t · GIL"
+            "CPython 3.14.0 free-threaded, GIL on"
         );
+        assert_eq!(
+            info((3, 13, 5), true, false).label_for(true),
+            "CPython 3.13.5 free-threaded, GIL on"
+        );
+        // A GIL build has its GIL whatever is asked.
+        assert_eq!(
+            info((3, 11, 7), false, true).label_for(false),
+            "CPython 3.11.7 · GIL"
+        );
+        assert_eq!(info((3, 13, 5), true, false).short(), "3.13.5t");
+    }
+
+    #[test]
+    fn a_gil_build_says_why_gil_off_cannot_run_and_how_to_get_one() {
+        let msg = info((3, 11, 7), false, true)
+            .cannot_disable_gil()
+            .expect("a GIL build");
+        assert!(msg.contains("`python3` is CPython 3.11.7 · GIL"), "{msg}");
+        assert!(msg.contains("uv python install 3.14t"), "{msg}");
+        assert!(msg.contains("pyenv install 3.14t"), "{msg}");
+        assert!(msg.contains("scripts/pythons"), "{msg}");
+        let msg = info((3, 13, 5), false, true)
+            .cannot_disable_gil()
+            .expect("a GIL build");
+        assert!(msg.contains("--python 3.13t"), "{msg}");
+        assert_eq!(info((3, 13, 5), true, false).cannot_disable_gil(), None);
+    }
+
+    /// What the probe prints on each kind of build, parsed as the runtime reads it.
+    #[test]
+    fn probe_answers_of_gil_and_free_threaded_builds() {
+        let gil: PythonInfo = serde_json::from_str(
+            r#"{"version":[3,11,7],"implementation":"CPython","free_threaded_build":false,
+               "gil":true,"start_method":"fork","switch_interval_s":0.005,
+               "executable":"/usr/bin/python3.11"}"#,
+        )
+        .expect("gil build");
+        assert!(!gil.free_threaded_build && gil.cannot_disable_gil().is_some());
+        let ft: PythonInfo = serde_json::from_str(
+            r#"{"version":[3,13,5],"implementation":"CPython","free_threaded_build":true,
+               "gil":false,"start_method":"fork","switch_interval_s":0.005,"executable":null}"#,
+        )
+        .expect("free-threaded build");
+        assert_eq!(ft.label(), "CPython 3.13.5 free-threaded, GIL off");
+    }
+
+    #[test]
+    fn a_version_name_that_matches_nothing_lists_what_was_found() {
+        let err = probe(Path::new("2.99t")).expect_err("no such Python");
+        assert!(matches!(err, PythonError::NoMatch(_)), "{err}");
+        assert!(err.to_string().contains("no Python 2.99t found"), "{err}");
     }
 
     #[test]

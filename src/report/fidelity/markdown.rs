@@ -1,6 +1,6 @@
 //! The fidelity report as a Markdown table (for READMEs and issues).
 
-use super::{FidelityExporter, answers, convoy_line, heading, native_lines, pct};
+use super::{FidelityExporter, answers, convoy_line, extra_lines, heading, native_lines, pct};
 use crate::experiment::fidelity::Fidelity;
 
 pub struct Markdown;
@@ -32,7 +32,28 @@ impl FidelityExporter for Markdown {
         if let Some(c) = convoy_line(f) {
             out += &format!("\n{c}\n");
         }
-        out + &native_lines(f)
+        out += &native_lines(f);
+        // Several interpreters: each one's speed-up per row, under the table.
+        if f.pythons.len() > 1 {
+            out += "\n| workload | model | native speed-up |";
+            for p in &f.pythons {
+                out += &format!(" {p} |");
+            }
+            out += "\n|---|---|--:|";
+            out += &"--:|".repeat(f.pythons.len());
+            out += "\n";
+            for r in &f.rows {
+                out += &format!(
+                    "| {} | {} | {:.2}× |",
+                    r.workload, r.model, r.native_speedup
+                );
+                for c in &r.interpreters {
+                    out += &format!(" {} |", super::cell(r, c));
+                }
+                out += "\n";
+            }
+        }
+        out + &extra_lines(f)
     }
 }
 

@@ -55,9 +55,15 @@ fn heading(f: &Fidelity) -> String {
         (Some(a), Some(b)) => format!(" · load {a:.2} → {b:.2}"),
         _ => String::new(),
     };
+    let pythons = if f.pythons.is_empty() {
+        f.python.clone()
+    } else {
+        f.pythons.join(" | ")
+    };
     format!(
-        "fidelity — native (simulated GIL) vs {} · {} workers · {} repeat{}{load}",
-        f.python,
+        "fidelity — native (simulated GIL {}) vs {} · {} workers · {} repeat{}{load}",
+        if f.gil { "on" } else { "off" },
+        pythons,
         f.workers,
         f.repeat,
         if f.repeat == 1 { "" } else { "s" }
@@ -77,6 +83,98 @@ fn convoy_line(f: &Fidelity) -> Option<String> {
         c.cpython_wakeups,
         c.cpython_alone_median_ms
     ))
+}
+
+/// A cell of a table of several interpreters: "0.94× +6.4% ✓".
+fn cell(r: &Row, c: &crate::experiment::fidelity::Cell) -> String {
+    let mark = match (&r.verdict, c.within_10pct) {
+        (crate::experiment::verdict::State::Inconclusive { .. }, _) => "?",
+        (_, true) => "✓",
+        (_, false) => "✗",
+    };
+    format!("{:.2}× {} {mark}", c.speedup, pct(c.diff_pct))
+}
+
+/// The single-thread tax, the simulation's GIL-off figures beside it; CPython's own GIL
+/// measurement beside the simulated lanes; what was not measured. Lines ending in newlines.
+fn extra_lines(f: &Fidelity) -> String {
+    let mut out = String::new();
+    if let Some(first) = f.tax.first() {
+        out += &format!(
+            "\nsingle-thread tax — sequential time ÷ {}'s at the same size; threads = the \
+             threads' time ÷ that same sequential time (below 1.00× they beat one thread of it):\n",
+            first.reference
+        );
+        for t in &f.tax {
+            let cells: Vec<String> = t
+                .interpreters
+                .iter()
+                .map(|c| {
+                    format!(
+                        "{} sequential {:.2}×, threads {:.2}×",
+                        c.short, c.sequential_ratio, c.threads_ratio
+                    )
+                })
+                .collect();
+            let sim = match t.native_gil_off_over_on {
+                Some(x) => format!(
+                    " · simulation, GIL off: sequential {x:.2}× its GIL-on time (measured; it \
+                     applies no tax factor)"
+                ),
+                None => " · simulation: applies no tax factor".to_string(),
+            };
+            let busy = match &t.verdict {
+                crate::experiment::verdict::State::Inconclusive { reason } => {
+                    format!(" · ? inconclusive ({reason})")
+                }
+                _ => String::new(),
+            };
+            out += &format!("  {:<13} {}{sim}{busy}\n", t.workload, cells.join(" · "));
+        }
+    }
+    for g in &f.gil_shares {
+        out += &format!(
+            "\nCPython's own GIL ({}, python -m profiling.sampling) beside the simulation's — \
+             {} under threads, {} workers (sizes native {} / CPython {}):\n",
+            g.python, g.workload, g.workers, g.native_size, g.cpython_size
+        );
+        let line = |who: &str, t: &crate::experiment::gil_shares::ThreadShare, turns: &str| {
+            format!(
+                "  {who:<8} {:<13} held {:>5.1}%  waiting {:>5.1}%  released {:>5.1}%  {} {turns}\n",
+                t.name,
+                t.held * 100.0,
+                t.waiting * 100.0,
+                t.released * 100.0,
+                t.turns
+            )
+        };
+        for t in &g.cpython {
+            out += &line("CPython", t, "turns");
+        }
+        for t in &g.native {
+            out += &line("native", t, "waits");
+        }
+        let mark = match (&g.verdict, g.within_10_points) {
+            (crate::experiment::verdict::State::Inconclusive { reason }, _) => {
+                format!("? inconclusive ({reason})")
+            }
+            (_, true) => "✓ within ±10 points".into(),
+            (_, false) => "✗ outside ±10 points".into(),
+        };
+        out += &format!(
+            "  GIL-wait share: native {:.1}% vs CPython {:.1}% ({:+.1} points) {mark}\n",
+            g.native_wait_share * 100.0,
+            g.cpython_wait_share * 100.0,
+            g.diff_points
+        );
+    }
+    if !f.notes.is_empty() {
+        out += "\n";
+        for n in &f.notes {
+            out += &format!("note: {n}\n");
+        }
+    }
+    out
 }
 
 /// One line per variant of the `native` scene, each ending in a newline.
@@ -104,10 +202,21 @@ fn native_lines(f: &Fidelity) -> String {
 #[cfg(test)]
 pub(crate) mod fixture {
     use crate::core::Model;
-    use crate::experiment::fidelity::{ConvoyRow, Fidelity, NativeRow, Row};
+    use crate::experiment::fidelity::{Cell, ConvoyRow, Fidelity, NativeRow, Row};
 
     pub fn report() -> Fidelity {
+        let cell = |cs: f64, ns: f64, within| Cell {
+            python: "CPython 3.11.7 · GIL".into(),
+            short: "3.11.7".into(),
+            elapsed_s: 3.2 / cs,
+            speedup: cs,
+            diff_pct: (ns / cs - 1.0) * 100.0,
+            within_10pct: within,
+            cores_busy: 1.0,
+            answer: Some("148933".into()),
+        };
         let row = |model, ns, cs, within| Row {
+            interpreters: vec![cell(cs, ns, within)],
             workload: "primes".into(),
             model,
             workers: 2,
@@ -132,6 +241,11 @@ pub(crate) mod fixture {
         };
         Fidelity {
             python: "CPython 3.11.7 · GIL".into(),
+            pythons: vec!["CPython 3.11.7 · GIL".into()],
+            gil: true,
+            tax: Vec::new(),
+            gil_shares: Vec::new(),
+            notes: vec!["single-thread tax: not measured (a GIL build)".into()],
             workers: 2,
             repeat: 1,
             capacity_spinners: 2,
@@ -162,5 +276,78 @@ pub(crate) mod fixture {
                 cpython_median_ms: 31.0,
             }],
         }
+    }
+
+    /// `--gil off` against 3.11 and 3.13t: the simulation's GIL off, 3.11 keeps its GIL.
+    pub fn free_threaded() -> Fidelity {
+        use crate::experiment::fidelity::{TaxCell, TaxRow};
+        use crate::experiment::gil_shares::{GilShares, ThreadShare};
+        let mut f = report();
+        f.gil = false;
+        f.pythons = vec![
+            "CPython 3.11.7 · GIL".into(),
+            "CPython 3.13.5 free-threaded, GIL off".into(),
+        ];
+        for r in &mut f.rows {
+            let mut c = r.interpreters[0].clone();
+            c.python = f.pythons[1].clone();
+            c.short = "3.13.5t".into();
+            c.speedup = if r.model == Model::Sequential {
+                1.0
+            } else {
+                1.78
+            };
+            c.diff_pct = (r.native_speedup / c.speedup - 1.0) * 100.0;
+            r.interpreters.push(c);
+        }
+        f.tax = vec![TaxRow {
+            workload: "primes".into(),
+            reference: "CPython 3.11.7 · GIL".into(),
+            reference_seq_s: 2.45,
+            interpreters: vec![
+                TaxCell {
+                    python: f.pythons[0].clone(),
+                    short: "3.11.7".into(),
+                    sequential_ratio: 1.0,
+                    threads_ratio: 1.06,
+                },
+                TaxCell {
+                    python: f.pythons[1].clone(),
+                    short: "3.13.5t".into(),
+                    sequential_ratio: 1.68,
+                    threads_ratio: 0.94,
+                },
+            ],
+            native_gil_off_over_on: Some(1.01),
+            verdict: crate::experiment::verdict::State::inconclusive(
+                "other programs kept 1.2 cores busy during the sequential runs",
+            ),
+        }];
+        let share = |name: &str, held, waiting| ThreadShare {
+            name: name.into(),
+            held,
+            waiting,
+            released: 1.0 - held - waiting,
+            turns: 190,
+        };
+        f.gil_shares = vec![GilShares {
+            python: "CPython 3.15.2 · GIL".into(),
+            workload: "primes".into(),
+            workers: 2,
+            native_size: 20_000_000,
+            cpython_size: 2_000_000,
+            cpython: vec![
+                share("thread 11", 0.49, 0.48),
+                share("thread 12", 0.5, 0.47),
+            ],
+            native: vec![share("worker 0", 0.5, 0.5), share("worker 1", 0.5, 0.49)],
+            cpython_wait_share: 0.475,
+            native_wait_share: 0.495,
+            diff_points: 2.0,
+            within_10_points: true,
+            verdict: crate::experiment::verdict::State::Conclusive,
+        }];
+        f.notes = vec!["convoy: not measured".into()];
+        f
     }
 }

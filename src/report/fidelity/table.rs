@@ -1,6 +1,8 @@
 //! The fidelity report as an aligned text table (the default).
 
-use super::{FidelityExporter, answers, convoy_line, heading, native_lines, pct, verdict};
+use super::{
+    FidelityExporter, answers, cell, convoy_line, extra_lines, heading, native_lines, pct, verdict,
+};
 use crate::experiment::fidelity::Fidelity;
 
 pub struct Table;
@@ -13,7 +15,8 @@ impl FidelityExporter for Table {
              independent spinners got over one, measured before each model\n\n",
             f.capacity_spinners
         );
-        let header = [
+        let several = f.pythons.len() > 1;
+        let mut header: Vec<String> = [
             "workload",
             "model",
             "native",
@@ -22,23 +25,56 @@ impl FidelityExporter for Table {
             "CPython×",
             "diff",
             "verdict",
-            "capacity",
-            "answers",
-        ];
-        let mut lines: Vec<Vec<String>> = vec![header.iter().map(|s| s.to_string()).collect()];
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        if several {
+            // One column per interpreter: its speed-up, its distance from the simulation's.
+            header = ["workload", "model", "native", "native×"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect();
+            header.extend(
+                f.rows
+                    .first()
+                    .map(|r| {
+                        r.interpreters
+                            .iter()
+                            .map(|c| format!("{}×", c.short))
+                            .collect::<Vec<String>>()
+                    })
+                    .unwrap_or_default(),
+            );
+        }
+        header.push("capacity".into());
+        header.push("answers".into());
+        // Right-aligned (numeric) columns.
+        let numeric = if several { 2..4 } else { 2..7 };
+        let mut lines: Vec<Vec<String>> = vec![header.clone()];
         for r in &f.rows {
-            lines.push(vec![
+            let mut l = vec![
                 r.workload.clone(),
                 r.model.to_string(),
                 format!("{:.3} s", r.native_elapsed_s),
-                format!("{:.3} s", r.cpython_elapsed_s),
-                format!("{:.2}×", r.native_speedup),
-                format!("{:.2}×", r.cpython_speedup),
-                pct(r.diff_pct),
-                verdict(r).to_string(),
-                format!("{:.2}×", r.capacity),
-                answers(r),
-            ]);
+            ];
+            if several {
+                l.push(format!("{:.2}×", r.native_speedup));
+                l.extend(r.interpreters.iter().map(|c| cell(r, c)));
+            } else {
+                l.extend([
+                    format!("{:.3} s", r.cpython_elapsed_s),
+                    format!("{:.2}×", r.native_speedup),
+                    format!("{:.2}×", r.cpython_speedup),
+                    pct(r.diff_pct),
+                    verdict(r).to_string(),
+                ]);
+            }
+            l.push(format!("{:.2}×", r.capacity));
+            l.push(answers(r));
+            if l.len() == header.len() {
+                lines.push(l);
+            }
         }
         let cols = header.len();
         let width = |c: usize| {
@@ -54,7 +90,7 @@ impl FidelityExporter for Table {
             for (c, cell) in l.iter().enumerate() {
                 let pad = widths[c] - unicode_width::UnicodeWidthStr::width(cell.as_str());
                 // Text columns left, numbers right.
-                if !(2..7).contains(&c) {
+                if !numeric.contains(&c) {
                     line += cell;
                     line += &" ".repeat(pad);
                 } else {
@@ -77,7 +113,8 @@ impl FidelityExporter for Table {
             out += &c;
             out += "\n";
         }
-        out + &native_lines(f)
+        out += &native_lines(f);
+        out + &extra_lines(f)
     }
 }
 
@@ -103,5 +140,37 @@ mod tests {
         assert!(t.contains("convoy"), "{t}");
         assert!(t.contains("native holding"), "{t}");
         assert!(t.contains("load 0.50 → 0.70"), "{t}");
+        assert!(t.contains("simulated GIL on"), "{t}");
+        assert!(t.contains("note: single-thread tax: not measured"), "{t}");
+    }
+
+    #[test]
+    fn several_interpreters_the_tax_and_cpythons_own_gil() {
+        let t = Table.export(&super::super::fixture::free_threaded());
+        assert!(
+            t.contains(
+                "simulated GIL off) vs CPython 3.11.7 · GIL | CPython 3.13.5 free-threaded, GIL off"
+            ),
+            "{t}"
+        );
+        assert!(
+            t.contains("3.11.7×") && t.contains("3.13.5t×"),
+            "a column each: {t}"
+        );
+        assert!(t.contains("1.78×"), "{t}");
+        assert!(t.contains("single-thread tax"), "{t}");
+        assert!(t.contains("3.13.5t sequential 1.68×, threads 0.94×"), "{t}");
+        assert!(t.contains("simulation, GIL off: sequential 1.01×"), "{t}");
+        assert!(t.contains("applies no tax factor"), "{t}");
+        assert!(
+            t.contains("? inconclusive (other programs kept 1.2 cores busy"),
+            "{t}"
+        );
+        assert!(t.contains("CPython's own GIL (CPython 3.15.2 · GIL"), "{t}");
+        assert!(t.contains("thread 11") && t.contains("worker 1"), "{t}");
+        assert!(
+            t.contains("GIL-wait share: native 49.5% vs CPython 47.5% (+2.0 points) ✓"),
+            "{t}"
+        );
     }
 }
