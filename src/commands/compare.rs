@@ -21,6 +21,10 @@ pub fn compare_command(args: &CompareArgs) -> Result<ExitCode, CliError> {
     let _confined = super::confine::confine(&args.limits)?;
     let given = crate::sys::cgroup::given();
     let workers = args.opts.workers();
+    // Under a limit, the default workers follow it: say so.
+    if given.limited() && args.opts.workers.is_none() {
+        eprintln!("conlab: {} ({})", given.workers_why(), given.describe());
+    }
     let base = args.opts.spec(Model::Sequential).map_err(CliError::Usage)?;
     // Check the options once, before anything runs.
     if let Some(w) = crate::workload::find(&base.workload) {
