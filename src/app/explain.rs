@@ -77,6 +77,11 @@ pub fn explain(app: &App) -> Option<String> {
         // A scene's lesson is in its answer, and a lesson step may not run sequential:
         // asking for a baseline there would send the audience the wrong way.
         let no_baseline = app.settings.workload().answer_is_measured()
+            || !app
+                .settings
+                .workload()
+                .models()
+                .contains(&Model::Sequential)
             || app
                 .lesson
                 .as_ref()

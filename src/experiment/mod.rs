@@ -9,4 +9,5 @@ pub mod fidelity;
 pub mod judge;
 pub mod lesson;
 pub mod rehearsal;
+pub mod room;
 pub mod verdict;

@@ -125,6 +125,20 @@ fn rows<'a>(app: &'a App, i: usize, width: usize) -> Vec<Row<'a>> {
         {
             out.push(Row::new(Line::styled("not in this step", t.dim), 0));
         }
+        RunState::Idle if !app.settings().workload().models().contains(&p.model) => {
+            let w = app.settings().workload();
+            out.push(Row::new(Line::styled("not for this workload", t.dim), 0));
+            out.push(Row::new(
+                Line::styled(
+                    fit(
+                        &format!("{} runs under {}", w.name(), w.model_names()),
+                        width,
+                    ),
+                    t.dim,
+                ),
+                1,
+            ));
+        }
         RunState::Idle => {
             out.push(Row::new(Line::styled("—", t.dim), 0));
             out.push(Row::new(
