@@ -82,20 +82,26 @@ impl LessonState {
     }
 
     /// The end-of-lesson summary: each step's question, the room's guess, the
-    /// measurement and whether the room was right.
-    pub fn summaries(&self) -> Vec<room::StepSummary> {
+    /// measurement and whether the room was right. The current step as it stands now
+    /// (its hands, its guess, `now`: what it measured, if it ran), the others as the
+    /// class left them.
+    pub fn summaries(&self, now: Option<&Verdict>) -> Vec<room::StepSummary> {
         self.lesson
             .steps
             .iter()
             .enumerate()
             .map(|(i, step)| {
                 let r = self.records.get(i).and_then(Option::as_ref);
+                let kept = r.and_then(|r| r.verdict.as_ref());
+                if i == self.step {
+                    return room::summarize(i, step, &self.hands, self.guess, now.or(kept));
+                }
                 room::summarize(
                     i,
                     step,
                     r.map_or(&[][..], |r| &r.hands),
                     r.and_then(|r| r.guess),
-                    r.and_then(|r| r.verdict.as_ref()),
+                    kept,
                 )
             })
             .collect()
@@ -318,6 +324,16 @@ fn on_counting_key(app: &mut App, k: KeyEvent) -> Option<Vec<Command>> {
         _ => return None,
     }
     Some(Vec::new())
+}
+
+/// The lesson's summary so far (the current step as it stands), for the end-of-lesson
+/// screen and the JSON saved beside a screenshot.
+pub fn summaries(app: &App) -> Vec<room::StepSummary> {
+    let now = verdict(app);
+    app.lesson
+        .as_ref()
+        .map(|l| l.summaries(now.as_ref()))
+        .unwrap_or_default()
 }
 
 /// Lesson keys; `None` lets the normal keys handle it.
@@ -629,7 +645,7 @@ models = ["threads"]
         assert!(!l.counting);
         assert_eq!(l.hands, vec![0, 1]);
         // The summary holds the room's guess of every step, run or not.
-        let all = l.summaries();
+        let all = summaries(&app);
         assert_eq!(all.len(), 2);
         assert_eq!(all[1].guess.as_deref(), Some("threads"));
         assert_eq!(all[1].measured, None);

@@ -272,7 +272,12 @@ impl App {
             Msg::ShotSaved(r) => {
                 match r {
                     Ok(path) => {
-                        self.info = Some(format!("saved {} (+ .txt, .ans)", path.display()))
+                        let json = if self.lesson.is_some() {
+                            ", .lesson.json"
+                        } else {
+                            ""
+                        };
+                        self.info = Some(format!("saved {} (+ .txt, .ans{json})", path.display()))
                     }
                     Err(e) => self.notice = Some(format!("screenshot not saved: {e}")),
                 }

@@ -107,11 +107,11 @@ fn step_lines(s: &StepSummary, width: usize, compact: bool, t: &Theme) -> Vec<Li
 /// The whole summary's lines at `width`, fitted to `rows` (compact when the full form
 /// would not fit).
 pub fn lines(app: &App, width: usize, rows: usize) -> Vec<Line<'static>> {
-    let Some(l) = app.lesson() else {
+    if app.lesson().is_none() {
         return Vec::new();
-    };
+    }
     let t = &Theme::of(app.theme());
-    let all = l.summaries();
+    let all = crate::app::lesson_mode::summaries(app);
     let build = |compact: bool| -> Vec<Line<'static>> {
         let mut out = Vec::new();
         for (i, s) in all.iter().enumerate() {

@@ -1006,3 +1006,21 @@ fn the_stepping_screen_shows_the_bytecode_and_the_lost_update() {
     let big = screen(&a, 200, 60);
     assert!(big.contains("✗ lost update at step 8"), "{big}");
 }
+
+#[test]
+fn presenter_mode_at_80x24_shows_two_lanes_of_every_run() {
+    let mut done = three_finished_sampled();
+    done.update(Msg::Present(true));
+    let s = screen(&done, 80, 24);
+    // Sequential has one worker; the pools have two, and both show.
+    for short in ["threads ", "processes "] {
+        let lanes = s
+            .lines()
+            .skip_while(|l| !l.contains(short) || !l.contains(" w0 "))
+            .take(2)
+            .filter(|l| l.contains(" w0 ") || l.contains(" w1 "))
+            .count();
+        assert_eq!(lanes, 2, "{short}: two lanes in\n{s}");
+    }
+    snap!("present_finished_80x24", s);
+}
