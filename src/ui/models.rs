@@ -224,6 +224,15 @@ fn finished_rows<'a>(app: &'a App, i: usize, width: usize, out: &mut Vec<Row<'a>
             }
             v
         }
+        // A scene that cannot run sequential has no baseline to ask for.
+        None if !app
+            .settings()
+            .workload()
+            .models()
+            .contains(&Model::Sequential) =>
+        {
+            vec![Span::styled("speed-up — (no sequential baseline)", t.dim)]
+        }
         None => vec![Span::styled("speed-up — (run sequential)", t.dim)],
     };
     // A scene's answer is its lesson, and a lesson step without sequential has
