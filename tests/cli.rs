@@ -106,7 +106,7 @@ fn compare_json_has_one_row_per_model_and_answers_agree() {
 fn compare_formats_render() {
     for (format, needle) in [
         ("table", "speed-up"),
-        ("csv", "model,gil,workers"),
+        ("csv", "workload,size,tasks,model,gil,workers"),
         ("markdown", "| model |"),
     ] {
         let out = conlab(&[

@@ -101,6 +101,11 @@ fn explain_measured(app: &App) -> Option<String> {
         // A scene's lesson is in its answer, and a lesson step may not run sequential:
         // asking for a baseline there would send the audience the wrong way.
         let no_baseline = app.settings.workload().answer_is_measured()
+            || !app
+                .settings
+                .workload()
+                .models()
+                .contains(&Model::Sequential)
             || app
                 .lesson
                 .as_ref()

@@ -26,8 +26,15 @@ pub const HELP: &[(&str, &str)] = &[
         "z Z  < >  { }",
         "kernel view: zoom, scroll in time, scroll lanes",
     ),
-    ("n  p", "lesson: next / previous step"),
-    ("1 2 3", "lesson: guess the fastest model before the run"),
+    ("n  p", "lesson: next / previous step (then the summary)"),
+    (
+        "1 2 3  v",
+        "lesson: the room's guess; v, then a key per hand",
+    ),
+    (
+        "t",
+        "race: you are the scheduler (a / b step A / B, u undo)",
+    ),
     ("mouse", "click a panel to select it"),
     ("P", "presenter mode: large numbers for a projector"),
     ("?", "this help (any key closes it)"),
@@ -64,6 +71,9 @@ pub fn on_key(app: &mut App, k: KeyEvent) -> Vec<Command> {
             return vec![Command::Quit];
         }
         return Vec::new();
+    }
+    if let Some(cmds) = super::stepping::on_key(app, k) {
+        return cmds;
     }
     if app.replaying
         && matches!(
@@ -103,6 +113,7 @@ pub fn on_key(app: &mut App, k: KeyEvent) -> Vec<Command> {
             ))];
         }
         KeyCode::Char('?') => app.help = true,
+        KeyCode::Char('t') => super::stepping::open(app),
         KeyCode::Char('P') => app.present = !app.present,
         KeyCode::Char('k') => {
             if app.replaying {

@@ -11,6 +11,7 @@ use super::{App, Command, Settings, index_of};
 use crate::exec::Model;
 use crate::experiment::judge::{ModelRuns, judge};
 use crate::experiment::lesson::{Lesson, Step};
+use crate::experiment::room;
 use crate::experiment::verdict::Evidence;
 use crate::observe::Interference;
 
@@ -23,6 +24,24 @@ pub struct LessonState {
     pub guess: Option<usize>,
     /// Waiting for a quiet moment before running the step again (`w`).
     pub quiet: Option<QuietWait>,
+    /// Hands counted for each answer of the step (`v`, then a key per answer).
+    pub hands: Vec<u32>,
+    /// Counting hands: the keys 1.. add a hand to their answer.
+    pub counting: bool,
+    /// The answer the last hand went to (Backspace takes it back).
+    pub last_hand: Option<usize>,
+    /// What each step left when the class moved on (index: step).
+    pub records: Vec<Option<StepRecord>>,
+    /// The end-of-lesson summary is shown (`n` after the last step).
+    pub summary: bool,
+}
+
+/// What a step left: the room's hands and guess, and what it measured.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StepRecord {
+    pub hands: Vec<u32>,
+    pub guess: Option<usize>,
+    pub verdict: Option<Verdict>,
 }
 
 /// How long `w` waits for other programs to quiet down before running anyway.
@@ -47,19 +66,61 @@ impl LessonState {
         &self.lesson.steps[self.step.min(self.lesson.steps.len() - 1)]
     }
 
+    /// The room's guess: the key pressed, else the answer most hands went up for.
+    pub fn room_guess(&self) -> Option<usize> {
+        self.guess.or_else(|| room::leader(&self.hands))
+    }
+
     /// The guess, as its option's words.
     pub fn guess_text(&self) -> Option<String> {
-        self.current().options().get(self.guess?).cloned()
+        self.current().options().get(self.room_guess()?).cloned()
+    }
+
+    /// Were any hands counted for this step?
+    pub fn any_hands(&self) -> bool {
+        self.hands.iter().any(|&h| h > 0)
+    }
+
+    /// The end-of-lesson summary: each step's question, the room's guess, the
+    /// measurement and whether the room was right. The current step as it stands now
+    /// (its hands, its guess, `now`: what it measured, if it ran), the others as the
+    /// class left them.
+    pub fn summaries(&self, now: Option<&Verdict>) -> Vec<room::StepSummary> {
+        self.lesson
+            .steps
+            .iter()
+            .enumerate()
+            .map(|(i, step)| {
+                let r = self.records.get(i).and_then(Option::as_ref);
+                let kept = r.and_then(|r| r.verdict.as_ref());
+                if i == self.step {
+                    return room::summarize(i, step, &self.hands, self.guess, now.or(kept));
+                }
+                room::summarize(
+                    i,
+                    step,
+                    r.map_or(&[][..], |r| &r.hands),
+                    r.and_then(|r| r.guess),
+                    kept,
+                )
+            })
+            .collect()
     }
 }
 
 /// Open `lesson` at its first step.
 pub fn start(app: &mut App, lesson: Lesson) {
+    let n = lesson.steps.len();
     app.lesson = Some(LessonState {
         lesson,
         step: 0,
         guess: None,
         quiet: None,
+        hands: Vec::new(),
+        counting: false,
+        last_hand: None,
+        records: vec![None; n],
+        summary: false,
     });
     enter_step(app);
 }
@@ -97,8 +158,15 @@ pub fn settings_for(step: &Step, current: &Settings) -> (Settings, Option<String
 /// Apply the current step's scene to the settings and clear old results.
 fn enter_step(app: &mut App) {
     let Some(l) = &mut app.lesson else { return };
-    l.guess = None;
     l.quiet = None;
+    l.counting = false;
+    l.last_hand = None;
+    l.summary = false;
+    // Back at a step the room already guessed: its hands and guess come back with it.
+    let kept = l.records.get(l.step).cloned().flatten();
+    l.guess = kept.as_ref().and_then(|r| r.guess);
+    l.hands = kept.map(|r| r.hands).unwrap_or_default();
+    l.hands.resize(l.current().options().len(), 0);
     let step = l.current().clone();
     let (s, notice) = settings_for(&step, &app.settings);
     app.settings = s;
@@ -183,9 +251,100 @@ pub fn verdict(app: &App) -> Option<Verdict> {
     judge(step, &runs)
 }
 
+/// Keep what the current step left (its hands, guess and measurement) for the summary;
+/// a step left without a new run keeps the measurement it had.
+fn record_step(app: &mut App) {
+    let measured = verdict(app);
+    let Some(l) = &mut app.lesson else { return };
+    let step = l.step;
+    let Some(slot) = l.records.get_mut(step) else {
+        return;
+    };
+    let verdict = measured.or_else(|| slot.as_ref().and_then(|r| r.verdict.clone()));
+    *slot = Some(StepRecord {
+        hands: l.hands.clone(),
+        guess: l.guess,
+        verdict,
+    });
+}
+
+/// The summary's keys: `p` or Esc goes back to the last step; nothing runs.
+fn on_summary_key(app: &mut App, k: KeyEvent) -> Option<Vec<Command>> {
+    match k.code {
+        KeyCode::Char('p') | KeyCode::PageUp | KeyCode::Esc => {
+            if let Some(l) = &mut app.lesson {
+                l.summary = false;
+            }
+            Some(Vec::new())
+        }
+        KeyCode::Char('n' | 'a' | 'v' | 'w' | '0'..='9') | KeyCode::PageDown | KeyCode::Enter => {
+            app.notice = Some(
+                "the lesson is over: s saves this summary, p goes back to the last step, q quits"
+                    .into(),
+            );
+            Some(Vec::new())
+        }
+        _ => None,
+    }
+}
+
+/// Counting hands (`v`): each key 1.. adds a hand to its answer, Backspace takes the
+/// last one back, 0 clears them, ⏎ stops counting and runs the step, v or Esc stops.
+fn on_counting_key(app: &mut App, k: KeyEvent) -> Option<Vec<Command>> {
+    let l = app.lesson.as_mut()?;
+    let n = l.current().options().len();
+    match k.code {
+        KeyCode::Char(c @ '1'..='9') => {
+            let i = c as usize - '1' as usize;
+            if i >= n {
+                app.notice = Some(format!("the answers are 1 to {n}"));
+            } else {
+                l.hands.resize(n, 0);
+                l.hands[i] = (l.hands[i] + 1).min(room::MAX_HANDS);
+                l.last_hand = Some(i);
+                app.notice = None;
+            }
+        }
+        KeyCode::Backspace => {
+            if let Some(i) = l.last_hand
+                && let Some(h) = l.hands.get_mut(i)
+            {
+                *h = h.saturating_sub(1);
+            }
+        }
+        KeyCode::Char('0') => {
+            l.hands.iter_mut().for_each(|h| *h = 0);
+            l.last_hand = None;
+        }
+        KeyCode::Char('v') | KeyCode::Esc => l.counting = false,
+        KeyCode::Enter => {
+            l.counting = false;
+            return Some(run_step(app));
+        }
+        _ => return None,
+    }
+    Some(Vec::new())
+}
+
+/// The lesson's summary so far (the current step as it stands), for the end-of-lesson
+/// screen and the JSON saved beside a screenshot.
+pub fn summaries(app: &App) -> Vec<room::StepSummary> {
+    let now = verdict(app);
+    app.lesson
+        .as_ref()
+        .map(|l| l.summaries(now.as_ref()))
+        .unwrap_or_default()
+}
+
 /// Lesson keys; `None` lets the normal keys handle it.
 pub fn on_key(app: &mut App, k: KeyEvent) -> Option<Vec<Command>> {
     let l = app.lesson.as_ref()?;
+    if l.summary {
+        return on_summary_key(app, k);
+    }
+    if l.counting {
+        return on_counting_key(app, k);
+    }
     let last = l.lesson.steps.len() - 1;
     let step = l.step;
 
@@ -195,21 +354,42 @@ pub fn on_key(app: &mut App, k: KeyEvent) -> Option<Vec<Command>> {
             if app.is_running() {
                 app.notice = Some("a run is in progress: wait, or press c to cancel it".into());
             } else if step < last {
+                record_step(app);
                 if let Some(l) = &mut app.lesson {
                     l.step += 1;
                 }
                 enter_step(app);
             } else {
-                app.notice = Some("that was the last step: p goes back, q quits".into());
+                // After the last step: the summary of the whole lesson.
+                record_step(app);
+                if let Some(l) = &mut app.lesson {
+                    l.summary = true;
+                }
+                app.notice = None;
             }
             Some(Vec::new())
         }
         KeyCode::Char('p') | KeyCode::PageUp => {
             if !app.is_running() && step > 0 {
+                record_step(app);
                 if let Some(l) = &mut app.lesson {
                     l.step -= 1;
                 }
                 enter_step(app);
+            }
+            Some(Vec::new())
+        }
+        KeyCode::Char('v') => {
+            if options.is_empty() {
+                app.notice =
+                    Some("this question is for discussion: no hands to count, ⏎ runs".into());
+            } else if app.is_running() || step_done(app) {
+                app.notice =
+                    Some("count the hands before the run: n goes on, ⏎ runs the step again".into());
+            } else if let Some(l) = &mut app.lesson {
+                l.counting = true;
+                l.hands.resize(options.len(), 0);
+                app.notice = None;
             }
             Some(Vec::new())
         }
@@ -426,14 +606,50 @@ models = ["threads"]
         assert_eq!(app.lesson.as_ref().map(|l| l.step), Some(1));
         assert_eq!(app.settings.workload().name(), "primes");
         assert!(!app.settings.gil);
+        // After the last step: the summary, where nothing runs; p goes back.
         feed(&mut app, vec![key('n')]);
+        assert!(app.lesson.as_ref().is_some_and(|l| l.summary));
+        assert!(feed(&mut app, vec![key('a')]).is_empty());
         assert!(
             app.notice
                 .as_deref()
-                .is_some_and(|n| n.contains("last step"))
+                .is_some_and(|n| n.contains("the lesson is over"))
+        );
+        feed(&mut app, vec![key('p')]);
+        assert!(
+            app.lesson
+                .as_ref()
+                .is_some_and(|l| !l.summary && l.step == 1)
         );
         feed(&mut app, vec![key('p')]);
         assert_eq!(app.settings.workload().name(), "sleep");
+    }
+
+    #[test]
+    fn hands_are_counted_per_answer_and_kept_with_their_step() {
+        let mut app = app();
+        feed(&mut app, vec![key('n'), key('v')]);
+        assert!(app.lesson.as_ref().is_some_and(|l| l.counting));
+        feed(&mut app, vec![key('1'), key('2'), key('2'), key('3')]);
+        let l = app.lesson.as_ref().expect("lesson");
+        assert_eq!(l.hands, vec![1, 2], "3 is not an answer here");
+        assert_eq!(l.guess_text().as_deref(), Some("threads"), "most hands");
+        feed(&mut app, vec![key('0')]);
+        assert_eq!(
+            app.lesson.as_ref().map(|l| l.hands.clone()),
+            Some(vec![0, 0])
+        );
+        feed(&mut app, vec![key('2'), key('v')]);
+        // Away and back: the step keeps its hands.
+        feed(&mut app, vec![key('p'), key('n')]);
+        let l = app.lesson.as_ref().expect("lesson");
+        assert!(!l.counting);
+        assert_eq!(l.hands, vec![0, 1]);
+        // The summary holds the room's guess of every step, run or not.
+        let all = summaries(&app);
+        assert_eq!(all.len(), 2);
+        assert_eq!(all[1].guess.as_deref(), Some("threads"));
+        assert_eq!(all[1].measured, None);
     }
 
     #[test]

@@ -13,6 +13,7 @@ mod msg;
 mod read;
 mod run;
 mod settings;
+pub mod stepping;
 mod theme_choice;
 pub mod timeline;
 
@@ -74,6 +75,9 @@ pub struct App {
     /// After a run of several models, the panel to select: the one whose timeline
     /// teaches (threads: GIL turns or overlapped waits; processes for tiny tasks).
     teach: Option<usize>,
+    /// The stepping screen (`t` on the race scene): the class schedules two threads'
+    /// `counter += 1`, one bytecode instruction at a time.
+    stepper: Option<crate::workload::scenes::stepper::Machine>,
 }
 
 pub(crate) fn index_of(m: Model) -> usize {
@@ -104,6 +108,7 @@ impl App {
             classified: None,
             kernel: kernel::KernelView::new(std::process::id()),
             teach: None,
+            stepper: None,
         }
     }
 
@@ -273,7 +278,12 @@ impl App {
             Msg::ShotSaved(r) => {
                 match r {
                     Ok(path) => {
-                        self.info = Some(format!("saved {} (+ .txt, .ans)", path.display()))
+                        let json = if self.lesson.is_some() {
+                            ", .lesson.json"
+                        } else {
+                            ""
+                        };
+                        self.info = Some(format!("saved {} (+ .txt, .ans{json})", path.display()))
                     }
                     Err(e) => self.notice = Some(format!("screenshot not saved: {e}")),
                 }
@@ -351,19 +361,21 @@ impl App {
         };
         self.teach = (models.len() > 1 && models.contains(&teaching)).then(|| index_of(teaching));
         let workload = crate::workload::find(&self.settings.spec(Model::Sequential).workload);
-        for &m in models {
+        // A model the workload is not for is not run, and is no failure: its panel stays
+        // idle and says which models the workload runs under.
+        let runs = |m: &Model| workload.is_none_or(|w| w.models().contains(m));
+        if let Some(w) = workload
+            && !models.iter().any(runs)
+        {
+            self.notice = Some(format!(
+                "{} runs under {} only: select its panel",
+                w.name(),
+                w.model_names()
+            ));
+            return Vec::new();
+        }
+        for &m in models.iter().filter(|m| runs(m)) {
             self.panels[index_of(m)].reset();
-            // A model the workload is not for is not run: its panel says so.
-            if let Some(w) = workload
-                && !w.models().contains(&m)
-            {
-                self.panels[index_of(m)].state = RunState::Failed(format!(
-                    "not for this workload ({} runs under {})",
-                    w.name(),
-                    w.model_names()
-                ));
-                continue;
-            }
             self.panels[index_of(m)].state = RunState::Queued;
             self.queue.push_back(self.settings.spec(m));
         }

@@ -101,6 +101,11 @@ impl App {
     pub fn kernel(&self) -> &KernelView {
         &self.kernel
     }
+
+    /// The stepping screen's machine, when it is open (`t` on the race scene).
+    pub fn stepper(&self) -> Option<&crate::workload::scenes::stepper::Machine> {
+        self.stepper.as_ref()
+    }
 }
 
 #[cfg(test)]

@@ -478,15 +478,28 @@ fn a_run_cannot_start_while_classifying_and_classify_not_twice() {
 fn a_model_the_workload_is_not_for_is_not_run() {
     let mut a = app("recycle", 2, true);
     let cmds = a.update(key('a'));
-    // Only processes starts; the other panels say why.
+    // Only processes starts; the other panels stay idle (their panels say why), and
+    // nothing failed.
     match cmds.as_slice() {
         [Command::Start { spec, .. }] => assert_eq!(spec.model, Model::Processes),
         other => panic!("expected one start, got {other:?}"),
     }
-    assert!(matches!(
-        &a.panels[0].state,
-        RunState::Failed(why) if why == "not for this workload (recycle runs under processes)"
-    ));
+    assert_eq!(a.panels[0].state, RunState::Idle);
+    assert!(a.queue.is_empty(), "nothing else queued");
+    assert!(a.notice.is_none(), "{:?}", a.notice);
+    // Enter on a model it is not for says which models it runs under.
+    a.update(Msg::Select(0));
+    let mut b = app("recycle", 2, true);
+    assert!(
+        b.update(Msg::Key(crossterm::event::KeyEvent::from(
+            crossterm::event::KeyCode::Enter
+        )))
+        .is_empty()
+    );
+    assert_eq!(
+        b.notice.as_deref(),
+        Some("recycle runs under processes only: select its panel")
+    );
 }
 
 /// Lesson 12's second step runs the models its question compares, and reveals once they

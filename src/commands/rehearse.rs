@@ -1,6 +1,6 @@
 //! `conlab lesson NAME --auto` (or `--all`): rehearse lessons headless — each step run as
 //! the dashboard would run it and judged as its reveal would ([`crate::experiment::
-//! rehearsal`]); a line per step, or `--json`. Exit 1 when a verdict is wrong.
+//! rehearsal`]); a line per step and a summary, or `--json`. Exit 1 when a verdict is wrong.
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -131,12 +131,7 @@ fn print_step(o: &StepOutcome, lesson: &Lesson) {
     if let Some(e) = &o.evidence {
         crate::outln!("  because {e}");
     }
-    let word = match o.verdict {
-        Outcome::Right => "right",
-        Outcome::Wrong => "WRONG",
-        Outcome::Inconclusive => "inconclusive",
-        Outcome::Unjudged => "not judged",
-    };
+    let word = word(o.verdict);
     match &o.reason {
         Some(r) => crate::outln!("  → {word}: {r}"),
         None => crate::outln!("  → {word}"),
@@ -146,7 +141,30 @@ fn print_step(o: &StepOutcome, lesson: &Lesson) {
     }
 }
 
+/// The verdict in a word, as the step lines and the summary print it.
+fn word(v: Outcome) -> &'static str {
+    match v {
+        Outcome::Right => "right",
+        Outcome::Wrong => "WRONG",
+        Outcome::Inconclusive => "inconclusive",
+        Outcome::Unjudged => "not judged",
+    }
+}
+
 fn print_totals(all: &[StepOutcome]) {
+    // The end-of-lesson summary, one line a step: the verdict, the expected answer and
+    // what was measured.
+    crate::outln!("\nsummary");
+    for o in all {
+        crate::outln!(
+            "  {} {} · {:<12} · expected {} · measured {}",
+            o.lesson,
+            o.step,
+            word(o.verdict),
+            o.expected.as_deref().unwrap_or("—"),
+            crate::core::fmt::fit(&o.measured, 60)
+        );
+    }
     let count = |v: Outcome| all.iter().filter(|o| o.verdict == v).count();
     crate::outln!(
         "\n{} steps: {} right, {} wrong, {} inconclusive, {} not judged (questions for the room)",

@@ -10,4 +10,5 @@ pub mod gil_shares;
 pub mod judge;
 pub mod lesson;
 pub mod rehearsal;
+pub mod room;
 pub mod verdict;

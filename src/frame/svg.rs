@@ -92,6 +92,41 @@ fn block_shape(sym: &str) -> Option<(f64, f64, f64, f64)> {
     })
 }
 
+/// Quadrant block elements (the presenter's small digits, the kernel view's mixed
+/// column) as their filled quarters (x0, y0, x1, y1), so they are drawn as rectangles
+/// too: as text, a font leaves seams between them and a digit looks broken.
+fn quadrants(sym: &str) -> Vec<(f64, f64, f64, f64)> {
+    let mut chars = sym.chars();
+    let (Some(c), None) = (chars.next(), chars.next()) else {
+        return Vec::new();
+    };
+    // Upper left, upper right, lower left, lower right.
+    let bits: u8 = match c {
+        '▘' => 0b0001,
+        '▝' => 0b0010,
+        '▖' => 0b0100,
+        '▗' => 0b1000,
+        '▚' => 0b1001,
+        '▞' => 0b0110,
+        '▙' => 0b1101,
+        '▛' => 0b0111,
+        '▜' => 0b1011,
+        '▟' => 0b1110,
+        _ => return Vec::new(),
+    };
+    [
+        (0.0, 0.0, 0.5, 0.5),
+        (0.5, 0.0, 1.0, 0.5),
+        (0.0, 0.5, 0.5, 1.0),
+        (0.5, 0.5, 1.0, 1.0),
+    ]
+    .into_iter()
+    .enumerate()
+    .filter(|(i, _)| bits & (1 << i) != 0)
+    .map(|(_, r)| r)
+    .collect()
+}
+
 /// The size of a `cols`×`rows` frame's picture, window frame included.
 pub fn picture_size(cols: usize, rows: usize) -> (f64, f64) {
     (
@@ -204,6 +239,20 @@ pub fn draw_cells(s: &mut String, buf: &Buffer, segments: &[Segment], d: Default
         while x < seg.x1 {
             let c = cell(x, y);
             let Some(shape) = block_shape(c.symbol()) else {
+                // A quadrant: its quarters, each a rectangle on the cell grid.
+                let l = look(c, d);
+                for (x0, y0, x1, y1) in quadrants(c.symbol()) {
+                    let _ = writeln!(
+                        s,
+                        r#"<rect x="{:.2}" y="{:.2}" width="{:.2}" height="{:.2}" fill="{}"{}/>"#,
+                        (x as f64 + x0) * CELL_W,
+                        (y as f64 + y0) * CELL_H,
+                        (x1 - x0) * CELL_W,
+                        (y1 - y0) * CELL_H,
+                        palette::hex(l.fg),
+                        if l.dim { r#" opacity=".6""# } else { "" }
+                    );
+                }
                 x += 1;
                 continue;
             };
@@ -248,7 +297,7 @@ pub fn draw_cells(s: &mut String, buf: &Buffer, segments: &[Segment], d: Default
                 }
                 let sym = c.symbol();
                 let w = unicode_width::UnicodeWidthStr::width(sym).max(1);
-                let drawn_as_rect = block_shape(sym).is_some();
+                let drawn_as_rect = block_shape(sym).is_some() || !quadrants(sym).is_empty();
                 text.push_str(if sym.is_empty() || drawn_as_rect {
                     " "
                 } else {
@@ -367,6 +416,12 @@ mod tests {
         assert_eq!(block_shape("▉"), Some((0.0, 0.0, 0.875, 1.0)));
         assert_eq!(block_shape("a"), None);
         assert_eq!(block_shape("░"), None);
+        assert_eq!(
+            quadrants("▚"),
+            vec![(0.0, 0.0, 0.5, 0.5), (0.5, 0.5, 1.0, 1.0)]
+        );
+        assert_eq!(quadrants("▟").len(), 3);
+        assert!(quadrants("a").is_empty() && quadrants("█").is_empty());
     }
 
     #[test]

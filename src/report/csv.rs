@@ -1,11 +1,12 @@
-//! `--format csv`: a header line, then one line per model.
+//! `--format csv`: a header line, then one line per model, each naming its workload,
+//! size and task count (so rows of several comparisons can be put in one file).
 
 use super::Exporter;
 use crate::experiment::comparison::Comparison;
 
 pub struct CsvExporter;
 
-const HEADER: &str = "model,gil,workers,repeat,elapsed_median_s,elapsed_min_s,elapsed_max_s,speedup,efficiency,cpu_utilisation,capacity,of_capacity,answer,answers_agree,failed,busy_s,imbalance,peak_rss_mb,peak_threads,loop_lag_max_ms,loop_lag_p99_ms,kernel_on_cpu,kernel_runnable,kernel_lock,kernel_io,kernel_sleep,kernel_threads_counted,kernel_threads_seen,kernel_sample_ms,kernel_sampler_cpu,waiting,verdict,verdict_reason,runqueue_s,runqueue_share,others_cores,at_once,cpu_per_wall,cpus_seen,cpus_affinity,cpu_quota,throttled_s,throttled_periods";
+const HEADER: &str = "workload,size,tasks,model,gil,workers,repeat,elapsed_median_s,elapsed_min_s,elapsed_max_s,speedup,efficiency,cpu_utilisation,capacity,of_capacity,answer,answers_agree,failed,busy_s,imbalance,peak_rss_mb,peak_threads,loop_lag_max_ms,loop_lag_p99_ms,kernel_on_cpu,kernel_runnable,kernel_lock,kernel_io,kernel_sleep,kernel_threads_counted,kernel_threads_seen,kernel_sample_ms,kernel_sampler_cpu,waiting,verdict,verdict_reason,runqueue_s,runqueue_share,others_cores,at_once,cpu_per_wall,cpus_seen,cpus_affinity,cpu_quota,throttled_s,throttled_periods";
 
 fn opt(x: Option<f64>) -> String {
     x.map_or(String::new(), |v| format!("{v:.4}"))
@@ -79,7 +80,10 @@ impl Exporter for CsvExporter {
         let mut s = format!("{HEADER}\n");
         for r in &c.rows {
             s += &format!(
-                "{},{},{},{},{:.4},{:.4},{:.4},{},{},{:.3},{:.3},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
+                "{},{},{},{},{},{},{},{:.4},{:.4},{:.4},{},{},{:.3},{:.3},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
+                c.workload,
+                c.size,
+                c.tasks,
                 r.model,
                 r.gil,
                 r.workers,
@@ -126,7 +130,11 @@ mod tests {
         assert_eq!(lines.len(), 5);
         let cols = lines[0].split(',').count();
         assert!(lines.iter().all(|l| l.split(',').count() == cols));
-        assert!(lines[3].starts_with("processes,true,2,3,1.7000"));
+        assert!(
+            lines[3].starts_with("primes,20000000,16,processes,true,2,3,1.7000"),
+            "{}",
+            lines[3]
+        );
         assert!(
             lines[3].ends_with(
                 r#",1.0200;1.6150,1.2258,21.5000,10,,,0.9600,0.0300,0.0000,0.0050,0.0050,2,5,5.0400,0.0071,false,conclusive,"",0.1860,0.0300,0.0300,1:10;2:90,1.900,2,2,,,"#

@@ -1,5 +1,6 @@
 //! The screenshot effect: what the dashboard shows now → `<dir>/conlab-<UTC time>.svg`
-//! (+ .txt, .ans), the outcome reported back as [`Msg::ShotSaved`].
+//! (+ .txt, .ans; in a lesson also `.lesson.json`: the room's guesses and the
+//! measurements), the outcome reported back as [`Msg::ShotSaved`].
 
 use std::path::{Path, PathBuf};
 
@@ -18,13 +19,39 @@ fn write(app: &App, size: Size, dir: &Path) -> anyhow::Result<PathBuf> {
     let area = Rect::new(0, 0, size.width, size.height);
     let mut buf = Buffer::empty(area);
     ui::render(app, area, &mut buf);
-    crate::recording::shot::write_files(
+    let name = format!("conlab-{}", timestamp());
+    let svg = crate::recording::shot::write_files(
         &buf,
         dir,
-        &format!("conlab-{}", timestamp()),
+        &name,
         &crate::recording::shot::title_of(app),
         app.theme().name,
-    )
+    )?;
+    // In a lesson, the room's guesses and the measurements so far, as data.
+    if let Some(l) = app.lesson() {
+        let path = dir.join(format!("{name}.lesson.json"));
+        let body = lesson_json(&l.lesson.title, crate::app::lesson_mode::summaries(app))?;
+        crate::sys::atomic_file::write(&path, body.as_bytes())
+            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+    }
+    Ok(svg)
+}
+
+/// A lesson's summary as JSON: its title, then each step's question, the room's hands
+/// and guess, the measurement and the room's verdict.
+fn lesson_json(
+    title: &str,
+    steps: Vec<crate::experiment::room::StepSummary>,
+) -> anyhow::Result<String> {
+    #[derive(serde::Serialize)]
+    struct Doc<'a> {
+        lesson: &'a str,
+        steps: Vec<crate::experiment::room::StepSummary>,
+    }
+    Ok(serde_json::to_string_pretty(&Doc {
+        lesson: title,
+        steps,
+    })? + "\n")
 }
 
 /// UTC `YYYYMMDD-HHMMSS` for file names, now.
@@ -60,6 +87,32 @@ fn utc_stamp(secs: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_lesson_is_saved_with_the_rooms_guesses_as_json() {
+        use crate::app::{App, Msg, Settings};
+        use crossterm::event::{KeyCode, KeyEvent};
+        let mut app = App::new(
+            Settings::new("primes", 0, 2, true, 5.0),
+            crate::ui::theme::Theme::default(),
+        );
+        app.update(Msg::Lesson(Box::new(
+            crate::experiment::lesson::open("06-races-and-locks").expect("shipped"),
+        )));
+        for c in "v1222v".chars() {
+            app.update(Msg::Key(KeyEvent::from(KeyCode::Char(c))));
+        }
+        let dir = std::env::temp_dir().join(format!("conlab-shot-{}", std::process::id()));
+        let svg = write(&app, Size::new(80, 24), &dir).expect("saved");
+        let json_path = svg.with_extension("lesson.json");
+        let body = std::fs::read_to_string(&json_path).expect("written beside");
+        let _ = std::fs::remove_dir_all(&dir);
+        let v: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+        assert_eq!(v["steps"][0]["hands"], serde_json::json!([1, 3]));
+        assert_eq!(v["steps"][0]["guess"], "no");
+        assert_eq!(v["steps"][0]["verdict"], "unjudged");
+        assert_eq!(v["steps"][0]["reason"], "not run");
+    }
 
     #[test]
     fn stamps_are_civil_utc_dates() {

@@ -15,6 +15,44 @@ use crate::core::fmt::fit;
 use crate::experiment::lesson::AnswerKind;
 use crate::ui::wrap::wrap_spans;
 
+/// The longest bar of the room's spread, in cells.
+const BAR: usize = 10;
+
+/// The room's spread as spans: "yes ▇▇▇▇ 12 · no ▇▇ 5", each answer's key before it
+/// when `keys` (counting), the measured answer (`right`) marked ✓.
+pub fn spread_spans(
+    options: &[String],
+    hands: &[u32],
+    right: Option<usize>,
+    keys: bool,
+    t: &Theme,
+) -> Vec<Span<'static>> {
+    let bars = crate::experiment::room::bars(hands, BAR);
+    let mut v = Vec::new();
+    for (i, o) in options.iter().enumerate() {
+        if i > 0 {
+            v.push(Span::styled(" · ", t.dim));
+        }
+        if keys {
+            v.push(Span::styled(format!("{} ", i + 1), t.key));
+        }
+        let mine = right == Some(i);
+        v.push(Span::styled(o.clone(), if mine { t.ok } else { t.text }));
+        let n = hands.get(i).copied().unwrap_or(0);
+        let bar = bars.get(i).copied().unwrap_or(0);
+        v.push(Span::styled(
+            format!(" {}", "▇".repeat(bar)),
+            if mine { t.ok } else { t.accent },
+        ));
+        let mark = if mine { " ✓" } else { "" };
+        v.push(Span::styled(
+            format!("{}{n}{mark}", if bar > 0 { " " } else { "" }),
+            if mine { t.ok } else { t.title },
+        ));
+    }
+    v
+}
+
 /// The panel's lines for an inner width of `width` cells.
 pub fn lines(app: &App, width: usize) -> Vec<Line<'static>> {
     let Some(l) = &app.lesson() else {
@@ -76,6 +114,11 @@ pub fn lines(app: &App, width: usize) -> Vec<Line<'static>> {
                 q.push(Span::styled(format!(" — measured: {}", options[r]), t.dim));
             }
             out.extend(wrap_spans(q, width, 2));
+        }
+        if l.any_hands() {
+            let mut room = vec![Span::styled("room ", t.accent)];
+            room.extend(spread_spans(&options, &l.hands, v.right, false, t));
+            out.extend(wrap_spans(room, width, 5));
         }
         out.extend(wrap_spans(
             vec![
@@ -172,6 +215,33 @@ pub fn lines(app: &App, width: usize) -> Vec<Line<'static>> {
             .join(" then "),
     };
     let mut g: Vec<Span<'static>> = Vec::new();
+    if l.counting {
+        // Counting hands: a key press per hand, the spread growing as they count.
+        let mut c = vec![Span::styled("hands ", t.accent)];
+        c.extend(spread_spans(&options, &l.hands, None, true, t));
+        out.extend(wrap_spans(c, width, 6));
+        out.extend(wrap_spans(
+            vec![
+                Span::styled("a key per hand · ", t.dim),
+                Span::styled("⌫", t.key),
+                Span::styled(" takes one back · ", t.dim),
+                Span::styled("0", t.key),
+                Span::styled(" clears · ", t.dim),
+                Span::styled("v", t.key),
+                Span::styled(" done · ", t.dim),
+                Span::styled("⏎", t.key),
+                Span::styled(format!(" runs {runs}"), t.dim),
+            ],
+            width,
+            2,
+        ));
+        return out;
+    }
+    if l.any_hands() {
+        let mut c = vec![Span::styled("room ", t.accent)];
+        c.extend(spread_spans(&options, &l.hands, None, false, t));
+        out.extend(wrap_spans(c, width, 5));
+    }
     if step.answer_kind() == AnswerKind::Open || options.is_empty() {
         g.push(Span::styled("discuss, then ", t.dim));
     } else if let Some(guess) = &guess {
@@ -188,6 +258,11 @@ pub fn lines(app: &App, width: usize) -> Vec<Line<'static>> {
     }
     g.push(Span::styled("⏎", t.key));
     g.push(Span::styled(format!(" runs {runs}"), t.dim));
+    if crate::app::stepping::offered(app) {
+        g.push(Span::styled(" · ", t.dim));
+        g.push(Span::styled("t", t.key));
+        g.push(Span::styled(" you are the scheduler", t.dim));
+    }
     if app.is_running() || step_done(app) {
         g.clear();
         if let Some(guess) = &guess {

@@ -8,9 +8,11 @@ pub mod kernel;
 pub mod kernel_lanes;
 pub mod layout;
 pub mod lesson_panel;
+pub mod lesson_summary;
 pub mod models;
 pub mod present;
 pub mod progress;
+pub mod stepper;
 pub mod theme;
 pub mod timeline;
 pub mod timelines;
@@ -37,6 +39,19 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     buf.set_style(area, Theme::of(app.theme()).base);
     if layout::too_small(area) {
         render_too_small(app, area, buf);
+        return;
+    }
+    // The screens that take the whole terminal: the class as the scheduler, and the
+    // end of a lesson.
+    if app.stepper().is_some() || app.lesson().is_some_and(|l| l.summary) {
+        if app.stepper().is_some() {
+            stepper::render(app, area, buf);
+        } else {
+            lesson_summary::render(app, area, buf);
+        }
+        if app.help() {
+            help::render(app, area, buf);
+        }
         return;
     }
     if app.present() {
@@ -96,7 +111,8 @@ pub fn hit_test(app: &App, m: crossterm::event::MouseEvent) -> Option<crate::app
         return None;
     }
     let area = Rect::new(0, 0, app.size().0, app.size().1);
-    if app.help() || layout::too_small(area) || app.present() {
+    let whole = app.stepper().is_some() || app.lesson().is_some_and(|l| l.summary);
+    if app.help() || layout::too_small(area) || app.present() || whole {
         return Some(crate::app::Msg::Click(None));
     }
     let a = screen_areas(app, area);
@@ -240,7 +256,17 @@ fn render_explain(app: &App, area: Rect, buf: &mut Buffer) {
 
 fn render_keys(app: &App, area: Rect, buf: &mut Buffer) {
     let t = &Theme::of(app.theme());
-    let lesson: &[(&str, &str)] = &[("n", "next"), ("p", "back"), ("⏎", "run")];
+    let lesson: &[(&str, &str)] = if crate::app::stepping::offered(app) {
+        &[
+            ("n", "next"),
+            ("p", "back"),
+            ("⏎", "run"),
+            ("v", "hands"),
+            ("t", "scheduler"),
+        ]
+    } else {
+        &[("n", "next"), ("p", "back"), ("⏎", "run"), ("v", "hands")]
+    };
     let normal: &[(&str, &str)] = &[("a", "run all"), ("⏎", "run")];
     let rest: &[(&str, &str)] = &[
         ("c", "cancel"),

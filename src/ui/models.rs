@@ -125,6 +125,20 @@ fn rows<'a>(app: &'a App, i: usize, width: usize) -> Vec<Row<'a>> {
         {
             out.push(Row::new(Line::styled("not in this step", t.dim), 0));
         }
+        RunState::Idle if !app.settings().workload().models().contains(&p.model) => {
+            let w = app.settings().workload();
+            out.push(Row::new(Line::styled("not for this workload", t.dim), 0));
+            out.push(Row::new(
+                Line::styled(
+                    fit(
+                        &format!("{} runs under {}", w.name(), w.model_names()),
+                        width,
+                    ),
+                    t.dim,
+                ),
+                1,
+            ));
+        }
         RunState::Idle => {
             out.push(Row::new(Line::styled("—", t.dim), 0));
             out.push(Row::new(
@@ -209,6 +223,15 @@ fn finished_rows<'a>(app: &'a App, i: usize, width: usize, out: &mut Vec<Row<'a>
                 v.push(Span::styled(eff, t.text));
             }
             v
+        }
+        // A scene that cannot run sequential has no baseline to ask for.
+        None if !app
+            .settings()
+            .workload()
+            .models()
+            .contains(&Model::Sequential) =>
+        {
+            vec![Span::styled("speed-up — (no sequential baseline)", t.dim)]
         }
         None => vec![Span::styled("speed-up — (run sequential)", t.dim)],
     };

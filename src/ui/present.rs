@@ -47,11 +47,15 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     // line for the answer.
     let any_finished = app.panels().iter().any(|p| p.is_finished());
     let mut numbers_h = 2 + (1 + u16::from(any_finished)) * DIGIT_ROWS + 1;
-    let explain_h = 4;
-    let fixed = 1 + lesson_rows + explain_h + 1;
-    // Keep at least a few rows of timeline: drop the speed-up digits first.
-    if area.height < fixed + numbers_h + 6 {
+    let mut explain_h = 4;
+    // Room for two lanes of every run (the kernel's view: two threads, in its frame):
+    // the speed-up digits go first, then a row of the explanation's box.
+    let want = lanes_wanted(app);
+    if area.height < 1 + lesson_rows + explain_h + 1 + numbers_h + want {
         numbers_h = 2 + DIGIT_ROWS + 1;
+    }
+    if area.height < 1 + lesson_rows + explain_h + 1 + numbers_h + want {
+        explain_h = 3;
     }
     let [head, lesson_area, numbers, timeline, explain, keys] = Layout::vertical([
         Constraint::Length(1),
@@ -75,7 +79,9 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     for (k, &i) in panels.iter().enumerate() {
         render_numbers(app, i, cols[k], buf);
     }
-    if timeline.height >= 4 {
+    if app.kernel().on && timeline.height >= 3 {
+        super::kernel::render(app, timeline, buf);
+    } else if timeline.height >= 4 {
         timelines::render(app, timeline, buf);
     }
     render_explain(app, explain, buf);
@@ -97,6 +103,17 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         Span::styled(" quit", t.dim),
     ]);
     Paragraph::new(line).render(keys, buf);
+}
+
+/// Rows the lanes want: two lanes of every run on one axis (the axis row under them), or
+/// two threads in the kernel's view; both in a frame.
+fn lanes_wanted(app: &App) -> u16 {
+    if app.kernel().on {
+        return 2 + 2;
+    }
+    let runs = app.panels().iter().filter(|p| p.config.is_some()).count();
+    let runs = if runs == 0 { shown(app).len() } else { runs };
+    2 + 1 + 2 * runs as u16
 }
 
 /// One line: the workload, its size, the workers and the GIL, bold.

@@ -897,3 +897,153 @@ fn a_quota_is_shown_where_cores_are_shown() {
     let plain = screen(&idle(2), 80, 24);
     assert!(!plain.contains("quota"), "{plain}");
 }
+
+/// `n` presses of key `c`.
+fn presses(a: &mut App, c: char, n: usize) {
+    for _ in 0..n {
+        a.update(key(c));
+    }
+}
+
+/// Lesson 02 taught whole: the room's hands counted before each step (step 1: 3 yes,
+/// 12 no; step 2: 2 sequential, 5 threads, 9 processes), each step run on fixed
+/// numbers, then `n` after the last step opens the summary.
+fn lesson_02_taught() -> (App, String) {
+    let mut a = lesson_app("02-computing-with-the-gil", 1);
+    a.update(key('v'));
+    presses(&mut a, '1', 4);
+    a.update(Msg::Key(crossterm::event::KeyEvent::from(
+        crossterm::event::KeyCode::Backspace,
+    )));
+    presses(&mut a, '2', 12);
+    let counting = screen(&a, 80, 24);
+    a.update(key('v'));
+    run_step(
+        &mut a,
+        &[
+            (Model::Sequential, 3_020_000),
+            (Model::Threads, 3_080_000),
+            (Model::Processes, 1_560_000),
+        ],
+        "1270607",
+        "primes below 20,000,000",
+    );
+    let revealed = screen(&a, 80, 24);
+    assert!(
+        revealed.contains("room yes ▇▇▇ 3 · no ▇▇▇▇▇▇▇▇▇▇ 12 ✓"),
+        "the spread beside the measurement:\n{revealed}"
+    );
+    assert!(revealed.contains("guessed no ✓"), "{revealed}");
+    a.update(key('n'));
+    a.update(key('v'));
+    presses(&mut a, '1', 2);
+    presses(&mut a, '2', 5);
+    presses(&mut a, '3', 9);
+    a.update(key('v'));
+    run_step(
+        &mut a,
+        &[
+            (Model::Sequential, 2_000_000),
+            (Model::Threads, 2_050_000),
+            (Model::Processes, 1_010_000),
+        ],
+        "9",
+        "digits",
+    );
+    a.update(key('n'));
+    assert!(
+        a.lesson().is_some_and(|l| l.summary),
+        "n after the last step"
+    );
+    (a, counting)
+}
+
+#[test]
+fn counting_hands_shows_the_spread_with_each_answers_key() {
+    let (_, counting) = lesson_02_taught();
+    assert!(
+        counting.contains("hands 1 yes ▇▇▇ 3 · 2 no ▇▇▇▇▇▇▇▇▇▇ 12"),
+        "a key press per hand, Backspace took one back:\n{counting}"
+    );
+    assert!(counting.contains("⌫ takes one back"), "{counting}");
+}
+
+#[test]
+fn a_full_lesson_ends_on_its_summary_with_the_rooms_guesses() {
+    let (mut a, _) = lesson_02_taught();
+    let s = screen(&a, 80, 24);
+    for words in [
+        "the end · Computing",
+        "1 Count primes on every model",
+        "? Will the threads finish faster",
+        "room yes ▇▇▇ 3 · no ▇▇▇▇▇▇▇▇▇▇ 12 ✓",
+        "measured threads ran 0.98× as fast",
+        "✓ right",
+        "2 Big Fibonacci numbers",
+        "processes ▇▇▇▇▇▇▇▇▇▇ 9 ✓",
+        "the room: 2 right · 0 wrong",
+        "s save",
+    ] {
+        assert!(s.contains(words), "{words:?} missing:\n{s}");
+    }
+    snap!("lesson_summary_80x24", s);
+    let big = screen(&a, 200, 60);
+    assert!(big.contains("the room: 2 right"), "{big}");
+    snap!("lesson_summary_200x60", big);
+    // p goes back to the last step, its measurement still there; nothing runs.
+    assert!(a.update(enter()).is_empty());
+    a.update(key('p'));
+    assert!(a.lesson().is_some_and(|l| !l.summary && l.step == 1));
+    assert!(screen(&a, 80, 24).contains("room sequential"));
+}
+
+#[test]
+fn the_stepping_screen_shows_the_bytecode_and_the_lost_update() {
+    let mut a = lesson_app("06-races-and-locks", 1);
+    let offer = screen(&a, 80, 24);
+    assert!(offer.contains("t you are the scheduler"), "{offer}");
+    a.update(key('t'));
+    let start = screen(&a, 80, 24);
+    assert!(start.contains("▶ LOAD_GLOBAL"), "{start}");
+    for c in "abaaab".chars() {
+        a.update(key(c));
+    }
+    let mid = screen(&a, 80, 24);
+    assert!(!mid.contains("lost update at"), "not lost yet:\n{mid}");
+    for c in "bb".chars() {
+        a.update(key(c));
+    }
+    let s = screen(&a, 80, 24);
+    for words in [
+        "you are the scheduler",
+        "thread A",
+        "✓ STORE_GLOBAL",
+        "counter = 1",
+        "replay: conlab step race --schedule A,B,A,A,A,B,B,B",
+        "✗ lost update at step 8: B stored 1 over A's 1",
+        "a A's next",
+    ] {
+        assert!(s.contains(words), "{words:?} missing:\n{s}");
+    }
+    snap!("stepper_lost_update_80x24", s);
+    let big = screen(&a, 200, 60);
+    assert!(big.contains("✗ lost update at step 8"), "{big}");
+}
+
+#[test]
+fn presenter_mode_at_80x24_shows_two_lanes_of_every_run() {
+    let mut done = three_finished_sampled();
+    done.update(Msg::Present(true));
+    let s = screen(&done, 80, 24);
+    // Sequential has one worker; the pools have two, and both show.
+    for short in ["threads ", "processes "] {
+        let lanes = s
+            .lines()
+            .skip_while(|l| !l.contains(short) || !l.contains(" w0 "))
+            .take(2)
+            .filter(|l| l.contains(" w0 ") || l.contains(" w1 "))
+            .count();
+        assert_eq!(lanes, 2, "{short}: two lanes in\n{s}");
+    }
+    snap!("present_finished_80x24", s);
+}

@@ -107,6 +107,55 @@ impl Machine {
         Ok(())
     }
 
+    /// The index into [`PROGRAM`] of thread `t`'s next instruction (`PROGRAM.len()` when done).
+    pub fn pc(&self, t: usize) -> usize {
+        self.pc[t]
+    }
+
+    /// Thread `t`'s value stack now.
+    pub fn stack(&self, t: usize) -> &[i64] {
+        &self.stacks[t]
+    }
+
+    /// The schedule so far, as `conlab step race --schedule` takes it ("A,B,A").
+    pub fn schedule(&self) -> String {
+        self.steps
+            .iter()
+            .map(|s| s.thread.to_string())
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    /// The lost update, once it happened: the step (index into `steps`) whose
+    /// `STORE_GLOBAL` wrote over a value the other thread had stored after this one
+    /// loaded — its own stale read plus one.
+    pub fn lost_update(&self) -> Option<LostUpdate> {
+        let mut loaded: [Option<i64>; 2] = [None, None];
+        let mut before = 0;
+        for (i, s) in self.steps.iter().enumerate() {
+            let t = usize::from(s.thread == 'B');
+            match s.op {
+                "LOAD_GLOBAL" => loaded[t] = s.stack.last().copied(),
+                "STORE_GLOBAL" => {
+                    if let Some(read) = loaded[t]
+                        && before != read
+                    {
+                        return Some(LostUpdate {
+                            step: i,
+                            thread: s.thread,
+                            read,
+                            overwrote: before,
+                            stored: s.counter,
+                        });
+                    }
+                }
+                _ => {}
+            }
+            before = s.counter;
+        }
+        None
+    }
+
     /// Undo the last step (replaying the rest from the start: the machine is pure).
     pub fn undo(&mut self) {
         let kept: Vec<(usize, bool)> = self.steps[..self.steps.len().saturating_sub(1)]
@@ -118,6 +167,21 @@ impl Machine {
             let _ = self.step(t, scheduled);
         }
     }
+}
+
+/// A store that overwrote the other thread's update.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LostUpdate {
+    /// Index into the machine's steps.
+    pub step: usize,
+    /// The thread that stored.
+    pub thread: char,
+    /// What it had loaded.
+    pub read: i64,
+    /// The counter it overwrote (the other thread's update).
+    pub overwrote: i64,
+    /// What it stored (`read + 1`).
+    pub stored: i64,
 }
 
 /// Run `schedule`, then A to its end, then B.
@@ -181,6 +245,29 @@ mod tests {
         assert!(parse_schedule("A,C").is_err());
         let e = run(&[0; 5]).expect_err("A has four instructions");
         assert!(e.to_string().contains("already finished"), "{e}");
+    }
+
+    #[test]
+    fn the_lost_update_is_found_at_the_store_that_overwrites() {
+        let mut m = Machine::default();
+        for t in [0, 1, 0, 0, 0] {
+            m.step(t, true).expect("valid");
+        }
+        assert_eq!(m.lost_update(), None, "A stored 1 over the 0 it read");
+        for _ in 0..3 {
+            m.step(1, true).expect("B runs on");
+        }
+        let lost = m.lost_update().expect("B stored 1 over A's 1");
+        assert_eq!((lost.step, lost.thread), (7, 'B'));
+        assert_eq!((lost.read, lost.overwrote, lost.stored), (0, 1, 1));
+        assert_eq!(m.schedule(), "A,B,A,A,A,B,B,B");
+        let mut m = Machine::default();
+        for t in [0, 0, 0, 0, 1, 1, 1, 1] {
+            m.step(t, true).expect("valid");
+        }
+        assert_eq!(m.lost_update(), None);
+        assert_eq!(m.counter, 2);
+        assert_eq!((m.pc(0), m.pc(1)), (4, 4));
     }
 
     #[test]
