@@ -367,6 +367,7 @@ mod tests {
             failures: vec![],
             cancelled: false,
             details: None,
+            crossing: None,
             busy_us: vec![],
         }
     }

@@ -111,7 +111,7 @@ impl Workload for Tiny {
         // What does not apply to a model (nothing to start, serialise or move) is null,
         // shown as "n/a": a 0.0 there would read as a measurement.
         let breakdown = match model {
-            Model::Async => return None,
+            Model::Async | Model::Interpreters => return None,
             Model::Sequential => {
                 Engine::new(&sub).run_model_into(Model::Sequential, out);
                 json!({ "startup_ms": null, "serialise_ms": null, "transfer_ms": null,
