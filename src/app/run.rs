@@ -129,7 +129,9 @@ impl ModelRun {
             Model::Sequential => None,
             Model::Async if self.offload == Offload::None => Some("1 loop".to_string()),
             Model::Async => Some(format!("1 loop + {}w", c.workers)),
-            Model::Threads | Model::Processes | Model::Interpreters => Some(format!("{}w", c.workers)),
+            Model::Threads | Model::Processes | Model::Interpreters => {
+                Some(format!("{}w", c.workers))
+            }
         }
     }
 

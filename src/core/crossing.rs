@@ -21,8 +21,10 @@ pub struct Crossing {
     pub startup_note: Option<String>,
     /// Tasks whose arguments and results crossed.
     pub items: u64,
-    /// Bytes copied both ways (arguments and results); 0 for shared memory.
-    pub bytes: u64,
+    /// Bytes copied both ways (arguments and results); 0 for shared memory, `None` when
+    /// not measured.
+    #[serde(default)]
+    pub bytes: Option<u64>,
     /// Σ over items of the copying both ways (serialise and deserialise, and for
     /// processes the pipe); `None` when not measured.
     #[serde(default)]
@@ -40,12 +42,11 @@ impl Crossing {
         }
     }
 
-    /// Mean bytes copied per item.
-    pub fn bytes_per_item(&self) -> f64 {
-        if self.items == 0 {
-            0.0
-        } else {
-            self.bytes as f64 / self.items as f64
+    /// Mean bytes copied per item (`None` when not measured or no item crossed).
+    pub fn bytes_per_item(&self) -> Option<f64> {
+        match self.bytes {
+            Some(b) if self.items > 0 => Some(b as f64 / self.items as f64),
+            _ => None,
         }
     }
 
@@ -62,12 +63,11 @@ impl Crossing {
             }
             None => "start-up not measured".to_string(),
         };
-        let copy = match self.transfer_per_item_us() {
-            Some(us) => format!("copy {us:.1} µs/item ({:.0} B)", self.bytes_per_item()),
-            None if self.bytes == 0 && self.transfer_us.is_some() => {
-                "nothing copied (shared memory)".to_string()
-            }
-            None => "copy not measured".to_string(),
+        let copy = match (self.transfer_per_item_us(), self.bytes_per_item()) {
+            (_, Some(b)) if b == 0.0 => "nothing copied".to_string(),
+            (Some(us), Some(b)) => format!("copy {us:.1} µs/item ({b:.0} B)"),
+            (Some(us), None) => format!("copy {us:.1} µs/item"),
+            (None, _) => "copy not measured".to_string(),
         };
         format!("{start} · {copy}")
     }
@@ -83,13 +83,13 @@ mod tests {
             workers: 2,
             startup_us: Some(12_300),
             items: 4,
-            bytes: 400,
+            bytes: Some(400),
             transfer_us: Some(20),
             how: "pickle both ways".into(),
             ..Default::default()
         };
         assert_eq!(c.transfer_per_item_us(), Some(5.0));
-        assert_eq!(c.bytes_per_item(), 100.0);
+        assert_eq!(c.bytes_per_item(), Some(100.0));
         assert_eq!(
             c.summary(),
             "start-up 12.3 ms/worker · copy 5.0 µs/item (100 B)"
@@ -98,10 +98,7 @@ mod tests {
             items: 4,
             ..Default::default()
         };
-        assert_eq!(
-            none.summary(),
-            "start-up not measured · copy not measured"
-        );
+        assert_eq!(none.summary(), "start-up not measured · copy not measured");
         let back: Crossing =
             serde_json::from_str(&serde_json::to_string(&c).expect("writes")).expect("reads");
         assert_eq!(back, c);

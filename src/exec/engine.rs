@@ -69,9 +69,8 @@ impl<'a, 'j> Engine<'a, 'j> {
             }
             Model::Interpreters => {
                 let results = std::sync::Mutex::new(vec![None; self.job.tasks.len()]);
-                self.interpreters().run_into(&|i, r| {
-                    results.lock().unwrap_or_else(|e| e.into_inner())[i] = r
-                });
+                self.interpreters()
+                    .run_into(&|i, r| results.lock().unwrap_or_else(|e| e.into_inner())[i] = r);
                 results.into_inner().unwrap_or_else(|e| e.into_inner())
             }
         }

@@ -129,7 +129,7 @@ impl<'a, 'j> InterpreterPool<'a, 'j> {
             startup_us: None,
             startup_note: Some(STARTUP_NOT_SIMULATED.into()),
             items: items.load(Ordering::Relaxed),
-            bytes: bytes.load(Ordering::Relaxed),
+            bytes: Some(bytes.load(Ordering::Relaxed)),
             transfer_us: Some(copy_ns.load(Ordering::Relaxed) / 1000),
             how: "serde_json to bytes and back, both ways".into(),
         };
@@ -187,9 +187,17 @@ mod tests {
         assert_eq!(got.into_inner().unwrap(), seq);
         assert_eq!((c.workers, c.items), (3, 20));
         // Every argument ({"n":…}) and every result crossed as bytes.
-        assert!(c.bytes >= 20 * (r#"{"n":1000}"#.len() as u64 + 1), "{c:?}");
+        assert!(
+            c.bytes.unwrap_or(0) >= 20 * (r#"{"n":1000}"#.len() as u64 + 1),
+            "{c:?}"
+        );
         assert_eq!(c.startup_us, None);
-        assert!(c.startup_note.as_deref().unwrap_or("").contains("not simulated"));
+        assert!(
+            c.startup_note
+                .as_deref()
+                .unwrap_or("")
+                .contains("not simulated")
+        );
     }
 
     #[test]

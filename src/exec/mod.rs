@@ -411,9 +411,9 @@ fn threads_crossing(stats: ThreadStats, workers: usize, tasks: usize) -> Crossin
         startup_us: Some(stats.startup.as_micros() as u64 / workers as u64),
         startup_note: None,
         items: tasks as u64,
-        bytes: 0,
+        bytes: Some(0),
         transfer_us: Some(0),
-        how: "shared memory: nothing copied".into(),
+        how: "shared memory".into(),
     }
 }
 

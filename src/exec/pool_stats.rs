@@ -54,7 +54,7 @@ impl PoolStats {
                 .then(|| (startup / self.startup.len() as u32).as_micros() as u64),
             startup_note: None,
             items: self.tasks as u64,
-            bytes: self.bytes_sent + self.bytes_received,
+            bytes: Some(self.bytes_sent + self.bytes_received),
             transfer_us: Some((self.serialise + self.transfer()).as_micros() as u64),
             how: "JSON lines through pipes, both ways".into(),
         }
