@@ -71,6 +71,10 @@ pub const SHIPPED: &[(&str, &str)] = &[
         "13-native-code",
         include_str!("../../assets/lessons/13-native-code.toml"),
     ),
+    (
+        "15-subinterpreters",
+        include_str!("../../assets/lessons/15-subinterpreters.toml"),
+    ),
 ];
 
 /// A whole lesson.
