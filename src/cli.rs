@@ -16,7 +16,7 @@ use crate::workload::WorkloadArgs;
     name = "conlab",
     version,
     about = "A terminal concurrency lab: run one workload sequentially, on threads and on processes, and watch why.",
-    long_about = "conlab runs CPU-bound, I/O-bound and tiny workloads under four execution models \
+    long_about = "conlab runs CPU-bound, I/O-bound and tiny workloads under five execution models \
 (sequential, a thread pool, a process pool, an asyncio event loop) and measures them. Threads share a simulated \
 CPython GIL (switch interval, released around I/O) so they behave as they do in Python; \
 --gil off shows free-threaded behaviour.\n\nWith no subcommand it opens the dashboard, and takes the dashboard's options \
@@ -835,7 +835,7 @@ mod tests {
         use clap::CommandFactory;
         let mut c = Cli::command();
         let help = c.render_long_help().to_string();
-        assert!(help.contains("four execution models"), "{help}");
+        assert!(help.contains("five execution models"), "{help}");
         let run = c.find_subcommand_mut("run").expect("run");
         let help = run.render_long_help().to_string();
         let list = help

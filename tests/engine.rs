@@ -45,6 +45,9 @@ const CASES: &[(&str, u64, usize, &str)] = &[
 #[test]
 fn every_model_gives_the_same_answer() {
     let _serial = serial();
+    // All five, subinterpreters included: a model added later joins this test by itself.
+    assert_eq!(Model::ALL.len(), 5);
+    assert!(Model::ALL.contains(&Model::Interpreters));
     for &(w, size, tasks, expected) in CASES {
         // tiny is about pools' dispatch cost: it refuses the event loop.
         let supported = conlab::workload::find(w).expect("in the catalog").models();

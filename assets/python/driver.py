@@ -267,6 +267,12 @@ def error_line(e):
 
 def run_task(workload, index, task):
     """One task, wherever it runs; reports its own start and end."""
+    run_task_output(workload, index, task)
+    return True
+
+
+def run_task_output(workload, index, task):
+    """run_task, returning the task's output ({"value", "extra"}, or None when it failed)."""
     pid, tid = ids()
     emit({"ev": "start", "task": index, "pid": pid, "tid": tid,
           "thread": threading.current_thread().name, "t": now_us()})
@@ -283,7 +289,7 @@ def run_task(workload, index, task):
                 # are not the interpreter's, so their CPU never reaches conlab by wait().
                 "proc_cpu_us": int(time.process_time() * 1e6), "ppid": os.getppid()})
     emit(out)
-    return True
+    return out.get("ok")
 
 
 # ---------------------------------------------------------------- processes and threads
@@ -301,15 +307,20 @@ def die_with_parent():
         pass
 
 
-def worker_started():
+def worker_started(t_pool=None):
+    """Says this worker is ready; with the pool's creation time, how long that took."""
     pid, tid = ids()
-    emit({"ev": "worker", "pid": pid, "tid": tid, "t": now_us()})
+    t = now_us()
+    ev = {"ev": "worker", "pid": pid, "tid": tid, "t": t}
+    if t_pool is not None:
+        ev["startup_us"] = max(0, t - t_pool)
+    emit(ev)
 
 
 def process_init():
-    """A pool child's initializer."""
+    """A pool child's initializer (T0, the pool's creation, set by CHILD_BOOT's globals)."""
     die_with_parent()
-    worker_started()
+    worker_started(globals().get("T0"))
 
 
 # Runs in a pool child before anything is unpickled: makes `conlab_driver` importable
@@ -321,6 +332,7 @@ if "conlab_driver" not in sys.modules:
     m.SOURCE = SOURCE
     sys.modules["conlab_driver"] = m
     exec(compile(SOURCE, "conlab_driver.py", "exec"), m.__dict__)
+sys.modules["conlab_driver"].T0 = T0
 sys.modules["conlab_driver"].process_init()
 """
 
@@ -424,15 +436,21 @@ def main(job):
         from concurrent.futures import ThreadPoolExecutor
 
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="py-thread",
-                                initializer=worker_started) as ex:
+                                initializer=worker_started, initargs=(now_us(),)) as ex:
             run_bounded(ex, workload, tasks, window)
+        emit({"ev": "crossing", "items": len(tasks), "bytes": 0, "transfer_us": 0,
+              "how": "shared memory"})
     elif model == "processes":
         from concurrent.futures import ProcessPoolExecutor
 
         ctx = multiprocessing.get_context(method)
         with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=exec,
-                                 initargs=(CHILD_BOOT, {"SOURCE": SOURCE})) as ex:
+                                 initargs=(CHILD_BOOT, {"SOURCE": SOURCE, "T0": now_us()})) as ex:
             run_bounded(ex, workload, tasks, window)
+        emit({"ev": "crossing", "items": len(tasks), "bytes": None, "transfer_us": None,
+              "how": "pickle through pipes (ProcessPoolExecutor's own; not measured)"})
+    elif model == "interpreters":
+        run_interpreters(workload, workers, tasks, window)
     elif model == "async":
         import asyncio
 
@@ -440,6 +458,164 @@ def main(job):
     else:
         raise SystemExit("conlab driver: unknown model %r" % model)
     emit({"ev": "end", "t": now_us()})
+
+
+# ---------------------------------------------------------------- the interpreters model
+#
+# Subinterpreters (PEP 684: a GIL each; PEP 734: the API). Every worker is a thread of this
+# process running its own interpreter, which boots its own copy of this file. Nothing is
+# shared: a task's arguments are pickled here and unpickled there, its result pickled
+# there and unpickled here, each step timed; the bytes themselves cross as a copy.
+
+XI_BOOT = """
+import sys, types
+if hasattr(sys, "set_int_max_str_digits"):
+    sys.set_int_max_str_digits(0)
+if SWITCH:
+    sys.setswitchinterval(SWITCH)
+if "conlab_driver" not in sys.modules:
+    m = types.ModuleType("conlab_driver")
+    m.SOURCE = SOURCE
+    sys.modules["conlab_driver"] = m
+    exec(compile(SOURCE, "conlab_driver.py", "exec"), m.__dict__)
+sys.modules["conlab_driver"].worker_started(T0)
+"""
+
+
+def xi_task(workload, blob):
+    """In a worker interpreter: unpickle (index, task), run it (it reports itself), pickle
+    the output; returns the pickled output and the ns spent unpickling and pickling."""
+    import pickle
+
+    t0 = time.perf_counter_ns()
+    index, task = pickle.loads(blob)
+    t_in = time.perf_counter_ns() - t0
+    out = run_task_output(workload, index, task)
+    t1 = time.perf_counter_ns()
+    back = pickle.dumps(out)
+    return back, t_in + time.perf_counter_ns() - t1
+
+
+def run_interpreters(workload, workers, tasks, window):
+    import pickle
+
+    totals = {"items": 0, "bytes": 0, "ns": 0}
+
+    def send(i, t):
+        t0 = time.perf_counter_ns()
+        blob = pickle.dumps((i, t))
+        return blob, time.perf_counter_ns() - t0
+
+    def receive(blob_in, ns_in, back, ns_there):
+        t0 = time.perf_counter_ns()
+        pickle.loads(back)
+        totals["items"] += 1
+        totals["bytes"] += len(blob_in) + len(back)
+        totals["ns"] += ns_in + ns_there + time.perf_counter_ns() - t0
+
+    switch = sys.getswitchinterval()
+    try:
+        from concurrent.futures import InterpreterPoolExecutor  # 3.14+
+    except ImportError:
+        InterpreterPoolExecutor = None
+    if InterpreterPoolExecutor is not None:
+        how = "pickle both ways, InterpreterPoolExecutor (concurrent.futures)"
+        from concurrent.futures import FIRST_COMPLETED, wait
+
+        boot = {"SOURCE": SOURCE, "T0": now_us(), "SWITCH": switch}
+        with InterpreterPoolExecutor(max_workers=workers, thread_name_prefix="py-interp",
+                                     initializer=exec, initargs=(XI_BOOT, boot)) as ex:
+            pending = {}
+            it = iter(enumerate(tasks))
+            while True:
+                while len(pending) < window:
+                    nxt = next(it, None)
+                    if nxt is None:
+                        break
+                    i, t = nxt
+                    blob, ns = send(i, t)
+                    pending[ex.submit(xi_task, workload, blob)] = (i, blob, ns)
+                if not pending:
+                    break
+                done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
+                for f in done:
+                    i, blob, ns = pending.pop(f)
+                    e = f.exception()
+                    if e is not None:
+                        pid, tid = ids()
+                        emit({"ev": "done", "task": i, "pid": pid, "tid": tid, "t": now_us(),
+                              "err": error_line(e), "wall_us": 0, "cpu_us": 0})
+                    else:
+                        back, ns_there = f.result()
+                        receive(blob, ns, back, ns_there)
+    else:
+        how = "pickle both ways, _interpreters and _interpqueues (3.13)"
+        run_xi_313(workload, workers, tasks, send, receive, switch)
+    emit({"ev": "crossing", "items": totals["items"], "bytes": totals["bytes"],
+          "transfer_us": totals["ns"] // 1000, "how": how})
+
+
+def run_xi_313(workload, workers, tasks, send, receive, switch):
+    """3.13 has no public API: a thread per worker, each creating its interpreter with the
+    private `_interpreters` and getting results back through `_interpqueues`."""
+    import _interpqueues
+    import _interpreters
+
+    lock = threading.Lock()
+    todo = iter(enumerate(tasks))
+    t_pool = now_us()
+    errors = []
+
+    def fail(i, msg):
+        pid, tid = ids()
+        emit({"ev": "done", "task": i, "pid": pid, "tid": tid, "t": now_us(),
+              "err": msg[:MAX_ERROR], "wall_us": 0, "cpu_us": 0})
+
+    def worker(k):
+        name_os_thread("py-interp-%d" % k)
+        iid = _interpreters.create()
+        qid = _interpqueues.create(0, 0, 1)
+        try:
+            boot = {"SOURCE": SOURCE, "T0": t_pool, "SWITCH": switch}
+            err = _interpreters.exec(iid, XI_BOOT, boot)
+            if err is not None:
+                errors.append(err.formatted)
+                return
+            _interpreters.set___main___attrs(iid, {"QID": qid, "WORKLOAD": workload})
+            _interpreters.exec(iid, "import conlab_driver, _interpqueues")
+            while True:
+                with lock:
+                    nxt = next(todo, None)
+                if nxt is None:
+                    return
+                i, t = nxt
+                blob, ns = send(i, t)
+                _interpreters.set___main___attrs(iid, {"BLOB": blob})
+                err = _interpreters.exec(iid, (
+                    "back, ns = conlab_driver.xi_task(WORKLOAD, BLOB)\n"
+                    "_interpqueues.put(QID, back, 0, 1)\n"
+                    "_interpqueues.put(QID, ns, 0, 1)\n"))
+                if err is not None:
+                    fail(i, err.formatted.strip().splitlines()[-1])
+                    continue
+                back = _interpqueues.get(qid)[0]
+                ns_there = _interpqueues.get(qid)[0]
+                with lock:
+                    receive(blob, ns, back, ns_there)
+        finally:
+            _interpqueues.destroy(qid)
+            _interpreters.destroy(iid)
+
+    threads = [threading.Thread(target=worker, args=(k,), name="py-interp-%d" % k)
+               for k in range(max(1, workers))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        # No interpreter could boot: every task not run fails with the reason.
+        for i, _t in todo:
+            fail(i, "a subinterpreter did not start: " + errors[0].strip().splitlines()[-1])
 
 
 # ---------------------------------------------------------------- the async model

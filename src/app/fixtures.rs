@@ -206,7 +206,7 @@ pub fn three_finished(cores: usize) -> App {
 }
 
 /// Press `a` and feed every model's run, fixed numbers: sequential 3.02 s, threads
-/// 3.08 s (GIL waits), processes 1.56 s, async 3.05 s.
+/// 3.08 s (GIL waits), processes 1.56 s, async 3.05 s, interpreters 1.58 s.
 pub fn run_every_model(a: &mut App) {
     let mut cmds = a.update(key('a'));
     for (model, elapsed_us, cpu_us, gil_wait) in [
@@ -214,6 +214,7 @@ pub fn run_every_model(a: &mut App) {
         (Model::Threads, 3_080_000, 3_050_000, true),
         (Model::Processes, 1_560_000, 3_010_000, false),
         (Model::Async, 3_050_000, 3_000_000, false),
+        (Model::Interpreters, 1_580_000, 3_020_000, false),
     ] {
         let id = started(&cmds).unwrap_or(0);
         cmds = feed(

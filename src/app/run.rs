@@ -75,6 +75,9 @@ pub struct ModelRun {
     pub memory: Option<crate::core::MemoryStats>,
     /// Async: the loop's lag over the whole run (from `Measured`).
     pub loop_lag: Option<crate::core::LoopStats>,
+    /// What the pool paid to start its workers and to copy tasks across (a `crossing`
+    /// note: interpreters, and every pool on CPython).
+    pub crossing: Option<crate::core::Crossing>,
     /// Async, live: the latest heartbeat lag, the worst so far (µs), tasks in flight.
     pub lag: Option<LiveLag>,
     /// Async: where CPU work runs (from the run's spec; kept across [`ModelRun::reset`],
@@ -115,6 +118,7 @@ impl ModelRun {
             busy_us: Vec::new(),
             memory: None,
             loop_lag: None,
+            crossing: None,
             lag: None,
             offload: Offload::None,
         }
@@ -129,7 +133,9 @@ impl ModelRun {
             Model::Sequential => None,
             Model::Async if self.offload == Offload::None => Some("1 loop".to_string()),
             Model::Async => Some(format!("1 loop + {}w", c.workers)),
-            Model::Threads | Model::Processes => Some(format!("{}w", c.workers)),
+            Model::Threads | Model::Processes | Model::Interpreters => {
+                Some(format!("{}w", c.workers))
+            }
         }
     }
 
@@ -333,6 +339,9 @@ impl ModelRun {
             }
             Event::Note { key, value } if key == crate::runtime::cpython::RUNTIME_NOTE => {
                 self.runtime = Some(value.clone());
+            }
+            Event::Note { key, value } if key == crate::core::CROSSING_NOTE => {
+                self.crossing = serde_json::from_str(value).ok();
             }
             Event::Note { .. } => {}
             Event::LoopLag {

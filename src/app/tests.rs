@@ -21,7 +21,7 @@ fn a_runs_every_model_one_after_another() {
         panic!("{c:?}")
     };
     assert_eq!(spec.model, Model::Sequential);
-    assert_eq!(a.queue.len(), 3);
+    assert_eq!(a.queue.len(), Model::ALL.len() - 1);
     assert_eq!(a.panels[1].state, RunState::Queued);
     // A second `a` while running is refused, nothing starts.
     assert!(a.update(key('a')).is_empty());
@@ -69,6 +69,20 @@ fn a_runs_every_model_one_after_another() {
     let c = feed(
         &mut a,
         run_msgs(id4, Model::Async, 2, 4, 3_000_000, 2_950_000, false, "7"),
+    );
+    let id5 = started(&c).expect("interpreters start");
+    let c = feed(
+        &mut a,
+        run_msgs(
+            id5,
+            Model::Interpreters,
+            2,
+            4,
+            1_550_000,
+            2_950_000,
+            false,
+            "7",
+        ),
     );
     assert!(c.is_empty());
     assert!(!a.is_running());

@@ -3,6 +3,7 @@
 //! else of conlab's, so `exec`, `workload`, `app` and `report` all build on it without cycles.
 
 mod code_kind;
+mod crossing;
 mod error;
 mod event;
 pub mod fmt;
@@ -16,6 +17,7 @@ mod runtime;
 mod units;
 
 pub use code_kind::CodeKind;
+pub use crossing::{CROSSING_NOTE, Crossing};
 pub use error::{LabError, TaskError};
 pub use event::{Event, RunEnd, RunStart, SpanKind, Stamped};
 pub use gil_config::{DEFAULT_SWITCH_INTERVAL_MS, GilConfig, SWITCH_INTERVAL_MS};

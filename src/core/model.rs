@@ -17,14 +17,18 @@ pub enum Model {
     /// One thread running an event loop (a single-threaded tokio runtime): every task a
     /// future, waits overlapped by the loop, CPU work blocking it unless offloaded.
     Async,
+    /// Subinterpreters: a pool of workers in one process, each its own interpreter with its
+    /// own GIL; arguments and results cross between interpreters by copy (serialised).
+    Interpreters,
 }
 
 impl Model {
-    pub const ALL: [Model; 4] = [
+    pub const ALL: [Model; 5] = [
         Model::Sequential,
         Model::Threads,
         Model::Processes,
         Model::Async,
+        Model::Interpreters,
     ];
 
     /// The three models without an event loop (workloads about pools and dispatch).
@@ -36,6 +40,7 @@ impl Model {
             Model::Threads => "threads",
             Model::Processes => "processes",
             Model::Async => "async",
+            Model::Interpreters => "interpreters",
         }
     }
 }

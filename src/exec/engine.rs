@@ -3,6 +3,7 @@
 //! that stage a lesson (scenes, the pipeline) get the same handle in
 //! [`crate::workload::Workload::orchestrate`] and use these pools instead of building their own.
 
+use super::interpreters::InterpreterPool;
 use super::processes::ProcessPool;
 use super::threads::ThreadPool;
 use super::{CancelToken, Gil, Job, Sink, TaskResult, sequential};
@@ -47,6 +48,12 @@ impl<'a, 'j> Engine<'a, 'j> {
         ProcessPool::new(self.job)
     }
 
+    /// The interpreter pool (one simulated GIL per worker, arguments and results copied),
+    /// as wide as the job.
+    pub fn interpreters(&self) -> InterpreterPool<'a, 'j> {
+        InterpreterPool::new(self.job)
+    }
+
     /// Run the job's tasks under `model`'s pool with default options; results in task order.
     pub fn run_model(&self, model: Model) -> Vec<TaskResult> {
         match model {
@@ -58,6 +65,12 @@ impl<'a, 'j> Engine<'a, 'j> {
                 super::asyncio::run_into(self.job, Default::default(), &|i, r| {
                     results.lock().unwrap_or_else(|e| e.into_inner())[i] = r
                 });
+                results.into_inner().unwrap_or_else(|e| e.into_inner())
+            }
+            Model::Interpreters => {
+                let results = std::sync::Mutex::new(vec![None; self.job.tasks.len()]);
+                self.interpreters()
+                    .run_into(&|i, r| results.lock().unwrap_or_else(|e| e.into_inner())[i] = r);
                 results.into_inner().unwrap_or_else(|e| e.into_inner())
             }
         }
@@ -76,6 +89,9 @@ impl<'a, 'j> Engine<'a, 'j> {
             }
             Model::Async => {
                 super::asyncio::run_into(self.job, Default::default(), out);
+            }
+            Model::Interpreters => {
+                self.interpreters().run_into(out);
             }
         }
     }

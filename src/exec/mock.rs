@@ -170,6 +170,7 @@ impl Runner for MockRunner {
             failures,
             cancelled: false,
             details: None,
+            crossing: None,
             busy_us,
         })
     }

@@ -15,6 +15,7 @@ mod ctx;
 mod engine;
 pub mod fold;
 pub mod gil;
+pub mod interpreters;
 pub mod memory;
 pub mod mock;
 mod pool_stats;
@@ -39,12 +40,13 @@ pub use cancel::{CancelToken, HookGuard};
 pub use ctx::TaskCtx;
 pub use engine::Engine;
 pub use gil::Gil;
+pub use interpreters::InterpreterPool;
 pub use pool_stats::PoolStats;
 pub use processes::ProcessPool;
 pub use sink::Sink;
 pub use threads::{ThreadPool, ThreadStats};
 
-use crate::core::{Answer, LoopStats, MemoryStats, TaskOutput};
+use crate::core::{Answer, Crossing, LoopStats, MemoryStats, TaskOutput};
 pub use fold::{Fold, KeepOutputs, SumValues};
 pub use tasks::Tasks;
 pub use work::{ArgError, Plan, Split, WorkKind, Workload, WorkloadArgs};
@@ -133,6 +135,10 @@ pub struct RunReport {
     /// Peak memory and threads of the process tree, sampled during the run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory: Option<MemoryStats>,
+    /// What the pool paid to start its workers and to copy tasks across to them
+    /// (threads, processes, interpreters; `None` where not measured).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crossing: Option<Crossing>,
 }
 
 impl RunReport {
@@ -227,6 +233,7 @@ pub fn run_workload(
     let collected = Collected::shared(w.folder(&args));
     let put = |i: usize, r: TaskResult| collected.put(i, r);
     let mut loop_lag = None;
+    let mut crossing = None;
     let run_extra = match w.orchestrate_into(&engine, spec.model, &put) {
         Some(extra) => extra,
         None => {
@@ -237,6 +244,19 @@ pub fn run_workload(
                 }
                 None if spec.model == Model::Async => {
                     loop_lag = Some(asyncio::run_into(&job, spec.asyncio, &put));
+                }
+                None if spec.model == Model::Interpreters => {
+                    crossing = Some(engine.interpreters().run_into(&put));
+                }
+                None if spec.model == Model::Processes => {
+                    crossing = Some(engine.processes().run_into(&put).crossing());
+                }
+                None if spec.model == Model::Threads => {
+                    crossing = Some(threads_crossing(
+                        engine.threads().run_into(&engine.gil(), &put),
+                        args.workers,
+                        job.tasks.len(),
+                    ));
                 }
                 None => engine.run_model_into(spec.model, &put),
             }
@@ -275,6 +295,7 @@ pub fn run_workload(
         },
     );
     report.busy_us = busy.take();
+    report.crossing = crossing;
     if spec.model == Model::Async {
         // Tasks overlap on the loop: their spans summed are no one's busy time.
         report.busy_us.clear();
@@ -379,6 +400,22 @@ pub fn finish_run(
         busy_us: Vec::new(),
         loop_lag: end.loop_lag,
         memory: end.memory,
+        crossing: None,
+    }
+}
+
+/// A thread pool's crossing: its threads' start-up, and nothing copied (shared memory).
+fn threads_crossing(stats: ThreadStats, workers: usize, tasks: usize) -> Crossing {
+    let workers = workers.max(1);
+    Crossing {
+        workers,
+        // The pool measures from the first spawn until every thread ran: per thread, the mean.
+        startup_us: Some(stats.startup.as_micros() as u64 / workers as u64),
+        startup_note: None,
+        items: tasks as u64,
+        bytes: Some(0),
+        transfer_us: Some(0),
+        how: "shared memory".into(),
     }
 }
 

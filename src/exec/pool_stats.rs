@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::core::ms;
+use crate::core::{Crossing, ms};
 
 /// Measured costs of one pool run.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -43,6 +43,21 @@ impl PoolStats {
         self.roundtrip
             .saturating_sub(self.compute)
             .saturating_sub(self.serialise)
+    }
+
+    /// The same costs as a [`Crossing`], to show beside threads and interpreters.
+    pub fn crossing(&self) -> Crossing {
+        let startup: Duration = self.startup.iter().sum();
+        Crossing {
+            workers: self.spawns,
+            startup_us: (!self.startup.is_empty())
+                .then(|| (startup / self.startup.len() as u32).as_micros() as u64),
+            startup_note: None,
+            items: self.tasks as u64,
+            bytes: Some(self.bytes_sent + self.bytes_received),
+            transfer_us: Some((self.serialise + self.transfer()).as_micros() as u64),
+            how: "JSON lines through pipes, both ways".into(),
+        }
     }
 
     pub fn to_json(&self) -> Value {

@@ -78,6 +78,10 @@ pub struct Row {
     /// An outlier among its repeats, in words.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub warning: Option<String>,
+    /// What the median run's pool paid to start its workers and to copy tasks across to
+    /// them (threads, processes, interpreters); `None` where not measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crossing: Option<crate::core::Crossing>,
 }
 
 impl Row {
@@ -254,15 +258,15 @@ pub fn summarise(measured: &[(Model, Vec<RunReport>, f64)], spinners: usize) -> 
             // Sequential uses one core: its ceiling is 1×, not the machine's.
             let ceiling = if workers == 1 { 1.0 } else { capacity };
             let first = reports.first();
-            // The busy times of the run whose elapsed time is the median.
-            let busy_s: Vec<f64> = reports
-                .iter()
-                .min_by(|a, b| {
-                    let d = |r: &RunReport| (r.elapsed.as_secs_f64() - med).abs();
-                    d(a).total_cmp(&d(b))
-                })
+            // The busy times (and the crossing) of the run whose elapsed time is the median.
+            let median_run = reports.iter().min_by(|a, b| {
+                let d = |r: &RunReport| (r.elapsed.as_secs_f64() - med).abs();
+                d(a).total_cmp(&d(b))
+            });
+            let busy_s: Vec<f64> = median_run
                 .map(|r| r.busy_us.iter().map(|us| *us as f64 / 1e6).collect())
                 .unwrap_or_default();
+            let crossing = median_run.and_then(|r| r.crossing.clone());
             // Waiting work: its speed-up does not come from cores.
             let waiting = cpu_utilisation < 0.5 * speedup.unwrap_or(1.0).max(1.0);
             Row {
@@ -317,6 +321,7 @@ pub fn summarise(measured: &[(Model, Vec<RunReport>, f64)], spinners: usize) -> 
                 concurrency: None,
                 verdict: State::Conclusive,
                 warning: None,
+                crossing,
             }
         })
         .collect();
@@ -382,6 +387,7 @@ mod tests {
             failures: vec![],
             cancelled: false,
             details: None,
+            crossing: None,
             busy_us: vec![],
         }
     }

@@ -79,6 +79,10 @@ pub const SHIPPED: &[(&str, &str)] = &[
         "15-free-threaded-python",
         include_str!("../../assets/lessons/15-free-threaded-python.toml"),
     ),
+    (
+        "16-subinterpreters",
+        include_str!("../../assets/lessons/16-subinterpreters.toml"),
+    ),
 ];
 
 /// A whole lesson.

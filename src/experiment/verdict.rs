@@ -161,7 +161,9 @@ impl Evidence {
             (Some(wait), Some(share)) if share >= RUNQUEUE_SHARE && busy_others => {
                 let who = match self.model {
                     Model::Sequential => "sequential".to_string(),
-                    Model::Threads | Model::Processes => format!("{}' workers", self.model),
+                    Model::Threads | Model::Processes | Model::Interpreters => {
+                        format!("{}' workers", self.model)
+                    }
                     m => format!("{m}'s workers"),
                 };
                 let held = match others {

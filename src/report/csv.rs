@@ -6,7 +6,7 @@ use crate::experiment::comparison::Comparison;
 
 pub struct CsvExporter;
 
-const HEADER: &str = "workload,size,tasks,model,gil,workers,repeat,elapsed_median_s,elapsed_min_s,elapsed_max_s,speedup,efficiency,cpu_utilisation,capacity,of_capacity,answer,answers_agree,failed,busy_s,imbalance,peak_rss_mb,peak_threads,loop_lag_max_ms,loop_lag_p99_ms,kernel_on_cpu,kernel_runnable,kernel_lock,kernel_io,kernel_sleep,kernel_threads_counted,kernel_threads_seen,kernel_sample_ms,kernel_sampler_cpu,waiting,verdict,verdict_reason,runqueue_s,runqueue_share,others_cores,at_once,cpu_per_wall,cpus_seen,cpus_affinity,cpu_quota,throttled_s,throttled_periods";
+const HEADER: &str = "workload,size,tasks,model,gil,workers,repeat,elapsed_median_s,elapsed_min_s,elapsed_max_s,speedup,efficiency,cpu_utilisation,capacity,of_capacity,answer,answers_agree,failed,busy_s,imbalance,peak_rss_mb,peak_threads,loop_lag_max_ms,loop_lag_p99_ms,kernel_on_cpu,kernel_runnable,kernel_lock,kernel_io,kernel_sleep,kernel_threads_counted,kernel_threads_seen,kernel_sample_ms,kernel_sampler_cpu,waiting,verdict,verdict_reason,runqueue_s,runqueue_share,others_cores,at_once,cpu_per_wall,cpus_seen,cpus_affinity,cpu_quota,throttled_s,throttled_periods,startup_ms_per_worker,transfer_us_per_item,bytes_per_item";
 
 fn opt(x: Option<f64>) -> String {
     x.map_or(String::new(), |v| format!("{v:.4}"))
@@ -75,12 +75,23 @@ fn cpus_fields(r: &crate::experiment::comparison::Row) -> String {
     )
 }
 
+/// Start-up per worker (ms), copy per task (µs), bytes per task: empty where not measured.
+fn crossing_fields(r: &crate::experiment::comparison::Row) -> String {
+    let c = r.crossing.as_ref();
+    format!(
+        "{},{},{}",
+        opt(c.and_then(|c| c.startup_us).map(|u| u as f64 / 1e3)),
+        opt(c.and_then(|c| c.transfer_per_item_us())),
+        opt(c.and_then(|c| c.bytes_per_item())),
+    )
+}
+
 impl Exporter for CsvExporter {
     fn export(&self, c: &Comparison) -> String {
         let mut s = format!("{HEADER}\n");
         for r in &c.rows {
             s += &format!(
-                "{},{},{},{},{},{},{},{:.4},{:.4},{:.4},{},{},{:.3},{:.3},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
+                "{},{},{},{},{},{},{},{:.4},{:.4},{:.4},{},{},{:.3},{:.3},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
                 c.workload,
                 c.size,
                 c.tasks,
@@ -113,6 +124,7 @@ impl Exporter for CsvExporter {
                 kernel_fields(r),
                 verdict_fields(r),
                 cpus_fields(r),
+                crossing_fields(r),
             );
         }
         s
@@ -137,7 +149,7 @@ mod tests {
         );
         assert!(
             lines[3].ends_with(
-                r#",1.0200;1.6150,1.2258,21.5000,10,,,0.9600,0.0300,0.0000,0.0050,0.0050,2,5,5.0400,0.0071,false,conclusive,"",0.1860,0.0300,0.0300,1:10;2:90,1.900,2,2,,,"#
+                r#",1.0200;1.6150,1.2258,21.5000,10,,,0.9600,0.0300,0.0000,0.0050,0.0050,2,5,5.0400,0.0071,false,conclusive,"",0.1860,0.0300,0.0300,1:10;2:90,1.900,2,2,,,,4.2000,30.0000,100.0000"#
             ),
             "{}",
             lines[3]
@@ -151,7 +163,7 @@ mod tests {
         let cols = lines[0].split(',').count();
         assert!(lines.iter().all(|l| l.split(',').count() == cols));
         assert!(
-            lines[1].ends_with(r#",1270607,true,0,3.1000,,8.2500,2,,,,,,,,,,,,false,conclusive,"",0.0310,0.0100,0.0300,1:100,1.000,2,2,,,"#),
+            lines[1].ends_with(r#",1270607,true,0,3.1000,,8.2500,2,,,,,,,,,,,,false,conclusive,"",0.0310,0.0100,0.0300,1:100,1.000,2,2,,,,,,"#),
             "{}",
             lines[1]
         );

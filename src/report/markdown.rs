@@ -43,6 +43,13 @@ impl Exporter for MarkdownExporter {
                 answer_cell(r)
             );
         }
+        let crossing = super::crossing_lines(c);
+        if !crossing.is_empty() {
+            s += "\nStart-up and copying (per worker, per task):\n\n";
+            for l in crossing {
+                s += &format!("- {l}\n");
+            }
+        }
         let said = super::verdict::sentences(c);
         if !said.is_empty() {
             s += "\n";

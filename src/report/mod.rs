@@ -16,6 +16,30 @@ mod verdict;
 use crate::experiment::comparison::Comparison;
 pub use format::{FidelityFormat, Format};
 
+/// What each pool paid to start its workers and to copy tasks across to them, one line per
+/// model that measured it (empty when none did): table and markdown print it under the
+/// table, so interpreters are read beside processes and threads.
+pub fn crossing_lines(c: &Comparison) -> Vec<String> {
+    let width = c
+        .rows
+        .iter()
+        .filter(|r| r.crossing.is_some())
+        .map(|r| r.model.name().len())
+        .max()
+        .unwrap_or(0);
+    c.rows
+        .iter()
+        .filter_map(|r| {
+            let x = r.crossing.as_ref()?;
+            let mut l = format!("{:width$}  {} — {}", r.model.name(), x.summary(), x.how);
+            if let Some(n) = &x.startup_note {
+                l += &format!(" (start-up {n})");
+            }
+            Some(l)
+        })
+        .collect()
+}
+
 /// Turns a comparison into one output format.
 pub trait Exporter {
     fn export(&self, c: &Comparison) -> String;
@@ -147,6 +171,7 @@ pub(crate) mod fixture {
             Model::Threads => (0.49, 0.015, 0.49, 0.0, 2, 3),
             Model::Processes => (0.96, 0.03, 0.0, 0.005, 2, 5),
             Model::Async => (0.97, 0.02, 0.0, 0.001, 1, 2),
+            Model::Interpreters => (0.96, 0.03, 0.0, 0.0, 2, 3),
         };
         KernelShare {
             on_cpu,
@@ -232,6 +257,27 @@ pub(crate) mod fixture {
             concurrency: Some(at_once(model)),
             verdict: State::Conclusive,
             warning: None,
+            crossing: match model {
+                Model::Threads => Some(crate::core::Crossing {
+                    workers: 2,
+                    startup_us: Some(60),
+                    items: 16,
+                    bytes: Some(0),
+                    transfer_us: Some(0),
+                    how: "shared memory".into(),
+                    ..Default::default()
+                }),
+                Model::Processes => Some(crate::core::Crossing {
+                    workers: 2,
+                    startup_us: Some(4_200),
+                    items: 16,
+                    bytes: Some(1_600),
+                    transfer_us: Some(480),
+                    how: "JSON lines through pipes, both ways".into(),
+                    ..Default::default()
+                }),
+                _ => None,
+            },
         };
         let mut c = Comparison {
             workload: "primes".into(),

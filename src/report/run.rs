@@ -65,6 +65,27 @@ pub fn report_json(r: &RunReport) -> serde_json::Value {
             obj.insert("loop_lag_p99_ms".into(), json!(l.p99_lag_us as f64 / 1e3));
             obj.insert("loop_lag".into(), json!(l));
         }
+        if let Some(c) = &r.crossing {
+            obj.insert("crossing".into(), crossing_json(c));
+        }
+    }
+    v
+}
+
+/// A pool's start-up and copying as `--json` and `compare`'s JSON write them: the measured
+/// fields, the per-item means, and what was not measured said in words.
+pub fn crossing_json(c: &crate::core::Crossing) -> serde_json::Value {
+    let mut v = json!(c);
+    if let Some(o) = v.as_object_mut() {
+        o.insert(
+            "startup_ms_per_worker".into(),
+            json!(c.startup_us.map(|u| u as f64 / 1e3)),
+        );
+        o.insert(
+            "transfer_us_per_item".into(),
+            json!(c.transfer_per_item_us()),
+        );
+        o.insert("bytes_per_item".into(), json!(c.bytes_per_item()));
     }
     v
 }
@@ -118,6 +139,12 @@ pub fn summary(r: &RunReport) -> String {
             l.beats,
             l.peak_in_flight
         );
+    }
+    if let Some(c) = &r.crossing {
+        s += &format!("  crossing {} — {}\n", c.summary(), c.how);
+        if let Some(n) = &c.startup_note {
+            s += &format!("           start-up {n}\n");
+        }
     }
     if let Some(serde_json::Value::Object(d)) = &r.details {
         s += "  details\n";

@@ -96,6 +96,15 @@ impl Exporter for TableExporter {
         if c.rows.iter().any(|r| !r.busy_s.is_empty()) {
             s += "\nbusy/worker: each worker's time running tasks (least–most); imbalance: the busiest ÷ the mean (1.00× = even)\n";
         }
+        let crossing = super::crossing_lines(c);
+        if !crossing.is_empty() {
+            s += "\nstart-up and copying (per worker, per task):\n";
+            for l in crossing {
+                s += "  ";
+                s += &l;
+                s += "\n";
+            }
+        }
         s += &verdict_section(c);
         s += &kernel_table(c);
         s

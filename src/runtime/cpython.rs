@@ -41,6 +41,10 @@ exec(compile(m.SOURCE, "conlab_driver.py", "exec"), m.__dict__)
 m.main(msg["job"])
 "#;
 
+/// The first CPython whose subinterpreters each have their own GIL and can run a pool
+/// (3.12 made the GIL per-interpreter; 3.13 has `_interpreters`, 3.14 the public API).
+pub const INTERPRETERS_SINCE: (u32, u32) = (3, 13);
+
 /// The key of the note that names the interpreter, e.g. "CPython 3.11.7 · GIL".
 pub const RUNTIME_NOTE: &str = "runtime";
 /// The note that says what Python believes about the CPUs (`os.cpu_count()` and kin).
@@ -300,6 +304,18 @@ impl Runner for CpythonRunner {
         {
             return Err(RunError::Plan(anyhow::anyhow!(why)));
         }
+        if spec.model == crate::core::Model::Interpreters
+            && (self.info.version.0, self.info.version.1) < INTERPRETERS_SINCE
+        {
+            return Err(RunError::Plan(anyhow::anyhow!(
+                "the interpreters model needs Python 3.13 or newer (subinterpreters with \
+                 a GIL each: `_interpreters` in 3.13, `concurrent.interpreters` and \
+                 InterpreterPoolExecutor in 3.14); `{}` is {} (pass one with --python, or \
+                 use --runtime native)",
+                self.info.path.display(),
+                self.info.label()
+            )));
+        }
         let mut args = spec.args.clone();
         if args.size == 0
             && let Some(size) = sizes::default_size(w.name())
@@ -484,6 +500,13 @@ impl Runner for CpythonRunner {
         drop(plan);
 
         let loop_lag = tr.loop_lag();
+        let crossing = tr.crossing();
+        if let Some(c) = &crossing {
+            sink.emit(Event::Note {
+                key: crate::core::CROSSING_NOTE.into(),
+                value: serde_json::to_string(c).unwrap_or_default(),
+            });
+        }
         let mut fold = w.folder(&args);
         let mut failures = Vec::new();
         let mut never_ran = false;
@@ -494,7 +517,7 @@ impl Runner for CpythonRunner {
                 None => never_ran = true,
             }
         }
-        Ok(crate::exec::finish_run(
+        let mut report = crate::exec::finish_run(
             &sink,
             w,
             spec.model,
@@ -511,6 +534,8 @@ impl Runner for CpythonRunner {
                 memory,
                 loop_lag,
             },
-        ))
+        );
+        report.crossing = crossing;
+        Ok(report)
     }
 }

@@ -57,6 +57,10 @@ pub enum DriverEvent {
         pid: u32,
         tid: u64,
         t: u64,
+        /// From the pool's creation until this worker was ready to take tasks (a
+        /// process forked or spawned, an interpreter created and booted), when measured.
+        #[serde(default)]
+        startup_us: Option<u64>,
     },
     Start {
         task: usize,
@@ -118,6 +122,17 @@ pub enum DriverEvent {
         wakeups: u64,
         switch_interval_ms: f64,
     },
+    /// What the pool's copying cost over the run (sent by the main interpreter before
+    /// `end`): tasks whose arguments and results crossed, bytes, Σ copy time (`None`: not
+    /// measured), and how.
+    Crossing {
+        items: u64,
+        #[serde(default)]
+        bytes: Option<u64>,
+        #[serde(default)]
+        transfer_us: Option<u64>,
+        how: String,
+    },
     End {
         t: u64,
     },
@@ -155,6 +170,9 @@ pub struct Translator {
     pub finished: usize,
     /// The asyncio loop's heartbeats (async runs only).
     lag: Option<LoopLagTally>,
+    /// Workers' measured start-ups, µs (capped), and the pool's copying, when sent.
+    startups: Vec<u64>,
+    crossing: Option<crate::core::Crossing>,
 }
 
 /// Heartbeats seen so far, and the window of the next coalesced `LoopLag` event.
@@ -188,7 +206,20 @@ impl Translator {
             results: vec![None; tasks],
             finished: 0,
             lag: None,
+            startups: Vec::new(),
+            crossing: None,
         }
+    }
+
+    /// The pool's start-up and copying as the driver measured them (`None` when it sent
+    /// nothing about them: sequential, async).
+    pub fn crossing(&self) -> Option<crate::core::Crossing> {
+        let mut c = self.crossing.clone()?;
+        c.workers = self.startups.len().max(self.slots.len());
+        if !self.startups.is_empty() {
+            c.startup_us = Some(self.startups.iter().sum::<u64>() / self.startups.len() as u64);
+        }
+        Some(c)
     }
 
     /// The asyncio loop's lag over the run (`None` when the driver sent no heartbeat).
@@ -266,7 +297,18 @@ impl Translator {
                     l.window_max = 0;
                 }
             }
-            DriverEvent::Worker { pid, tid, t } => {
+            DriverEvent::Worker {
+                pid,
+                tid,
+                t,
+                startup_us,
+            } => {
+                // Capped: a pool is at most a few thousand workers wide.
+                if let Some(us) = startup_us
+                    && self.startups.len() < 1 << 16
+                {
+                    self.startups.push(us);
+                }
                 let (worker, new) = self.slot(pid, tid);
                 if new {
                     sink.emit_at(self.at(t), Event::WorkerStarted { worker, pid });
@@ -391,6 +433,22 @@ impl Translator {
                         cpu_us,
                     },
                 );
+            }
+            DriverEvent::Crossing {
+                items,
+                bytes,
+                transfer_us,
+                how,
+            } => {
+                self.crossing = Some(crate::core::Crossing {
+                    workers: 0,
+                    startup_us: None,
+                    startup_note: None,
+                    items,
+                    bytes,
+                    transfer_us,
+                    how: crate::core::fmt::fit(&how, 120),
+                });
             }
             DriverEvent::End { t } => return Ok(Step::End(t)),
         }

@@ -247,7 +247,8 @@ fn pressing_a_runs_every_model_through_the_runner_seam() {
             .takes(Model::Sequential, secs(2.0), secs(2.0))
             .takes(Model::Threads, secs(1.9), secs(2.0))
             .takes(Model::Processes, secs(1.1), secs(2.1))
-            .takes(Model::Async, secs(2.05), secs(2.0)),
+            .takes(Model::Async, secs(2.05), secs(2.0))
+            .takes(Model::Interpreters, secs(1.15), secs(2.1)),
         tx: tx.clone(),
         runs: AtomicUsize::new(0),
         quit_after: Model::ALL.len(),
@@ -289,7 +290,12 @@ fn trace_holds_every_run_of_the_session_and_closes_on_quit() {
             .takes(Model::Processes, secs(0.1), secs(0.2)),
         tx: tx.clone(),
         runs: AtomicUsize::new(0),
-        quit_after: Model::ALL.len(),
+        // The mock has no time for async: that run fails, and a failure ends the queue.
+        quit_after: Model::ALL
+            .iter()
+            .position(|m| *m == Model::Async)
+            .expect("async is a model")
+            + 1,
     };
     tx.send(Msg::Cpu(crate::observe::monitor::CpuSample {
         cores: vec![10.0, 20.0],

@@ -230,10 +230,7 @@ fn render_explain(app: &App, area: Rect, buf: &mut Buffer) {
                 Span::styled(" ▸ ", t.accent),
                 Span::styled("press ", t.dim),
                 Span::styled("a", t.key),
-                Span::styled(
-                    " to run sequential, threads, processes and async in turn",
-                    t.dim,
-                ),
+                Span::styled(" to run every model in turn, one after another", t.dim),
             ])
         };
         Paragraph::new(line).render(area, buf);

@@ -209,7 +209,7 @@ impl Workload for Payload {
         let make_ms = ms(t0.elapsed());
         let t1 = Instant::now();
         let (mut results, run) = match model {
-            Model::Async => return None,
+            Model::Async | Model::Interpreters => return None,
             Model::Sequential | Model::Threads => {
                 let gil = Gil::new(job.gil);
                 let workers = if model == Model::Sequential {
