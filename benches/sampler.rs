@@ -87,6 +87,10 @@ fn measure_governed(pid: u32, secs: f64) -> (f64, f64) {
         last = k.at_ns;
     }
     s.finish();
+    if n < 2 {
+        // Starved (100 spinning threads on a loaded machine): no interval to report.
+        return (f64::NAN, f64::NAN);
+    }
     let span = last.saturating_sub(first.unwrap_or(last)) as f64;
     let every_ms = span / n.saturating_sub(1).max(1) as f64 / 1e6;
     (every_ms, cost as f64 / span.max(1.0) * 100.0)
@@ -170,9 +174,15 @@ fn main() {
         report(what, per, n, reads);
         report("  (timer alone beside it)", measure_timer(), 0, 0.0);
         let (every_ms, share) = measure_governed(c.id(), 4.0);
-        println!(
-            "sampler    kept to 1% (--budget 1, the default): every {every_ms:.1} ms = {share:.2}% of one core"
-        );
+        if every_ms.is_nan() {
+            println!(
+                "sampler    kept to 1% (--budget 1, the default): fewer than 2 samples after the first second (the machine starved the sampler)"
+            );
+        } else {
+            println!(
+                "sampler    kept to 1% (--budget 1, the default): every {every_ms:.1} ms = {share:.2}% of one core"
+            );
+        }
         drop(c.stdin.take());
         c.wait().expect("child exits");
     }
