@@ -17,7 +17,7 @@ use crate::workload::WorkloadArgs;
     version,
     about = "A terminal concurrency lab: run one workload sequentially, on threads and on processes, and watch why.",
     long_about = "conlab runs CPU-bound, I/O-bound and tiny workloads under five execution models \
-(sequential, a thread pool, a process pool, an asyncio event loop) and measures them. Threads share a simulated \
+(sequential, a thread pool, a process pool, an asyncio event loop, subinterpreters) and measures them. Threads share a simulated \
 CPython GIL (switch interval, released around I/O) so they behave as they do in Python; \
 --gil off shows free-threaded behaviour.\n\nWith no subcommand it opens the dashboard, and takes the dashboard's options \
 (`conlab --present`, `conlab --theme light`, `conlab --runtime cpython`).",

@@ -273,3 +273,53 @@ fn every_command_in_the_readme_runs() {
         failed.join("\n\n")
     );
 }
+
+/// English words for the counts the prose gives ("Sixteen lessons ship").
+const WORDS: [&str; 21] = [
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+    "thirteen",
+    "fourteen",
+    "fifteen",
+    "sixteen",
+    "seventeen",
+    "eighteen",
+    "nineteen",
+    "twenty",
+];
+
+/// Counts written in prose come from the code: the lessons that ship and the models.
+#[test]
+fn counts_in_the_prose_come_from_the_code() {
+    let lessons = WORDS[conlab::experiment::lesson::SHIPPED.len()];
+    let models = WORDS[conlab::core::Model::ALL.len()];
+    for page in ["README.md", "docs/lessons.md"] {
+        let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(page))
+            .expect("page");
+        let low = text.to_lowercase();
+        assert!(
+            low.contains(&format!("{lessons} lessons ship")),
+            "{page} should say \"{lessons} lessons ship\""
+        );
+    }
+    let help = Command::new(bin())
+        .arg("--help")
+        .output()
+        .expect("conlab --help");
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(
+        help.contains(&format!("{models} execution models")),
+        "--help should say \"{models} execution models\":\n{help}"
+    );
+}

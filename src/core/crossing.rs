@@ -64,7 +64,7 @@ impl Crossing {
             None => "start-up not measured".to_string(),
         };
         let copy = match (self.transfer_per_item_us(), self.bytes_per_item()) {
-            (_, Some(b)) if b == 0.0 => "nothing copied".to_string(),
+            (_, Some(0.0)) => "nothing copied".to_string(),
             (Some(us), Some(b)) => format!("copy {us:.1} µs/item ({b:.0} B)"),
             (Some(us), None) => format!("copy {us:.1} µs/item"),
             (None, _) => "copy not measured".to_string(),

@@ -182,9 +182,9 @@ mod tests {
         let seq = engine.run_model(Model::Sequential);
         let got = Mutex::new(vec![None; 20]);
         let c = engine.interpreters().run_into(&|i, r| {
-            got.lock().unwrap()[i] = r;
+            got.lock().expect("the results")[i] = r;
         });
-        assert_eq!(got.into_inner().unwrap(), seq);
+        assert_eq!(got.into_inner().expect("the results"), seq);
         assert_eq!((c.workers, c.items), (3, 20));
         // Every argument ({"n":…}) and every result crossed as bytes.
         assert!(
@@ -205,6 +205,6 @@ mod tests {
         let v = serde_json::json!({ "n": 7, "s": "ä" });
         let (back, n, _) = cross(&v).expect("copies");
         assert_eq!(back, v);
-        assert_eq!(n, serde_json::to_vec(&v).unwrap().len() as u64);
+        assert_eq!(n, serde_json::to_vec(&v).expect("JSON").len() as u64);
     }
 }

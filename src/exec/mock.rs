@@ -74,6 +74,10 @@ impl MockRunner {
 }
 
 impl Runner for MockRunner {
+    fn on_this_machine(&self) -> bool {
+        false
+    }
+
     fn run(&self, spec: &RunSpec, sink: &Sink, _cancel: &CancelToken) -> RunResult {
         let took = self
             .takes

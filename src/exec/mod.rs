@@ -103,6 +103,13 @@ pub struct Job<'a> {
 /// the sink, so nothing above this trait knows which one ran.
 pub trait Runner: Send + Sync {
     fn run(&self, spec: &RunSpec, sink: &Sink, cancel: &CancelToken) -> RunResult;
+
+    /// Whether the runs happen on this machine, so that watching the machine during one
+    /// (other programs' CPU, the run queue) says something about it. A mock's runs do not:
+    /// the dashboard leaves them unwitnessed.
+    fn on_this_machine(&self) -> bool {
+        true
+    }
 }
 
 /// The measured outcome of one run.

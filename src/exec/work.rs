@@ -98,7 +98,7 @@ impl WorkloadArgs {
         match model {
             Model::Sequential => Some(1),
             Model::Async => Some(0),
-            Model::Threads | Model::Processes => None,
+            Model::Threads | Model::Processes | Model::Interpreters => None,
         }
     }
 }

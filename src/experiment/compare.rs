@@ -282,7 +282,8 @@ mod tests {
             .takes(Model::Sequential, secs(4.0), secs(4.0))
             .takes(Model::Threads, secs(4.0), secs(4.0))
             .takes(Model::Processes, secs(2.5), secs(4.0))
-            .takes(Model::Async, secs(4.1), secs(4.0));
+            .takes(Model::Async, secs(4.1), secs(4.0))
+            .takes(Model::Interpreters, secs(2.6), secs(4.0));
         let cmp = compare_on(&runner, &Model::ALL, 3, 1.6);
         let p = &cmp.rows[2];
         assert_eq!(p.model, Model::Processes);

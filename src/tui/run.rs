@@ -89,9 +89,11 @@ impl RunJob {
                     send_or_give_up(&events, msg, &sink_cancel, Duration::ZERO);
                 });
                 // Watched, so the verdict can tell a run other programs disturbed.
-                let witness = Witness::begin(Duration::from_millis(crate::observe::SAMPLE_MS));
+                let witness = runner
+                    .on_this_machine()
+                    .then(|| Witness::begin(Duration::from_millis(crate::observe::SAMPLE_MS)));
                 let result = runner.run(&spec, &sink, &cancel);
-                if let Ok(report) = &result {
+                if let (Ok(report), Some(witness)) = (&result, witness) {
                     let witness = witness.end(report.elapsed.as_secs_f64());
                     send_or_give_up(
                         &ended,

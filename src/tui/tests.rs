@@ -224,6 +224,10 @@ struct QuitAfter {
 }
 
 impl Runner for QuitAfter {
+    fn on_this_machine(&self) -> bool {
+        self.runner.on_this_machine()
+    }
+
     fn run(&self, spec: &RunSpec, sink: &Sink, cancel: &CancelToken) -> RunResult {
         let report = self.runner.run(spec, sink, cancel);
         if self.runs.fetch_add(1, Ordering::SeqCst) + 1 == self.quit_after {

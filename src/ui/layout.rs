@@ -224,15 +224,21 @@ pub fn lesson_areas(area: Rect, cores: usize, workers: usize, lesson_rows: u16) 
     }
 }
 
-/// [`MODELS`] panels in `rows` rows of equal panels, left to right, top to bottom.
+/// [`MODELS`] panels in `rows` rows, left to right, top to bottom; a row with fewer
+/// panels (five in two rows: three, then two) shares the whole width among them.
 fn model_grid(area: Rect, rows: usize) -> [Rect; MODELS] {
-    let per_row = MODELS.div_ceil(rows.max(1));
+    let rows = rows.clamp(1, MODELS);
     let row_areas = Layout::vertical(vec![Constraint::Ratio(1, rows as u32); rows]).split(area);
     let mut out = [Rect::default(); MODELS];
-    for (i, slot) in out.iter_mut().enumerate() {
-        let cols = Layout::horizontal(vec![Constraint::Ratio(1, per_row as u32); per_row])
-            .split(row_areas[i / per_row]);
-        *slot = cols[i % per_row];
+    let (base, extra) = (MODELS / rows, MODELS % rows);
+    let mut next = 0;
+    for (r, row) in row_areas.iter().enumerate() {
+        let n = base + usize::from(r < extra);
+        let cols = Layout::horizontal(vec![Constraint::Ratio(1, n as u32); n]).split(*row);
+        for col in cols.iter() {
+            out[next] = *col;
+            next += 1;
+        }
     }
     out
 }

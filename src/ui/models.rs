@@ -91,7 +91,7 @@ fn crossing_text(c: &crate::core::Crossing) -> String {
         None => "start —".to_string(),
     };
     let copy = match (c.transfer_per_item_us(), c.bytes_per_item()) {
-        (_, Some(b)) if b == 0.0 => "no copy".to_string(),
+        (_, Some(0.0)) => "no copy".to_string(),
         (Some(us), _) => format!("copy {us:.0} µs/task"),
         (None, _) => "copy —".to_string(),
     };
@@ -139,11 +139,19 @@ fn rows<'a>(app: &'a App, i: usize, width: usize) -> Vec<Row<'a>> {
                 .lesson()
                 .is_some_and(|l| !l.current().models.contains(&p.model)) =>
         {
-            out.push(Row::new(Line::styled("not in this step", t.dim), 0));
+            let text = if width >= 16 {
+                "not in this step"
+            } else {
+                "not this step"
+            };
+            out.push(Row::new(Line::styled(text, t.dim), 0));
         }
         RunState::Idle if !app.settings().workload().models().contains(&p.model) => {
             let w = app.settings().workload();
-            out.push(Row::new(Line::styled("not for this workload", t.dim), 0));
+            out.push(Row::new(
+                Line::styled(fit("not for this workload", width), t.dim),
+                0,
+            ));
             out.push(Row::new(
                 Line::styled(
                     fit(
@@ -160,7 +168,14 @@ fn rows<'a>(app: &'a App, i: usize, width: usize) -> Vec<Row<'a>> {
             out.push(Row::new(
                 Line::from(vec![
                     Span::styled("⏎", t.key),
-                    Span::styled(" run this model", t.dim),
+                    Span::styled(
+                        if width >= 16 {
+                            " run this model"
+                        } else {
+                            " run"
+                        },
+                        t.dim,
+                    ),
                 ]),
                 1,
             ));
@@ -420,8 +435,19 @@ fn fit_rows<'a>(
         k -= 1;
         let first: usize = rows[0].line.spans.iter().map(|s| s.width()).sum();
         let extra: usize = rows[k].inline.iter().map(|s| s.width()).sum();
-        if extra > 0 && first + extra <= width {
-            let r = rows.remove(k);
+        if extra > 0 && first + extra <= width + 1 {
+            let mut r = rows.remove(k);
+            // One column short: the gap before the inline text narrows to one space.
+            if first + extra > width
+                && let Some(s) = r.inline.first_mut()
+            {
+                let narrowed = s
+                    .content
+                    .strip_prefix(' ')
+                    .unwrap_or(&s.content)
+                    .to_string();
+                s.content = narrowed.into();
+            }
             rows[0].line.spans.extend(r.inline);
         }
     }
@@ -478,6 +504,29 @@ fn hidden_note<'a>(hidden: &[Span<'a>], width: usize, t: &Theme) -> Line<'a> {
         let line = Line::from(spans);
         if line.width() <= width || shown == 0 {
             return line.right_aligned();
+        }
+        // A warning (else the most wanted row) alone, without "more:", before the note
+        // gives way to a bare count.
+        if shown == 1 {
+            let rest = hidden.len() - 1;
+            let first = hidden
+                .iter()
+                .find(|h| h.style == t.warn)
+                .unwrap_or(&hidden[0]);
+            let mut spans = vec![Span::styled(" ", t.dim), first.clone()];
+            spans.push(Span::styled(
+                if rest > 0 {
+                    format!(" +{rest} ")
+                } else {
+                    " ".to_string()
+                },
+                t.dim,
+            ));
+            let line = Line::from(spans);
+            // It may take the border's two spare columns beside the corners.
+            if line.width() <= width + 2 {
+                return line.right_aligned();
+            }
         }
     }
     Line::default()

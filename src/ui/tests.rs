@@ -592,10 +592,10 @@ fn the_async_panel_is_titled_alike_in_every_mode() {
             crate::exec::Offload::None => "1 loop",
             _ => "1 loop + 2w",
         };
-        let normal = screen(&a, 120, 36);
+        let normal = screen(&a, 160, 48);
         let big = screen(&a, 200, 60);
         a.update(key('P'));
-        let present = screen(&a, 120, 36);
+        let present = screen(&a, 160, 48);
         for (mode, s) in [("normal", &normal), ("big", &big), ("presenter", &present)] {
             let t = title_of(s, "async");
             assert!(t.contains(want), "{mode}: {t:?} should say {want:?}\n{s}");
@@ -606,7 +606,7 @@ fn the_async_panel_is_titled_alike_in_every_mode() {
         // One lane for the loop alone; with offload, the loop and the pool's workers.
         let lanes = a.panels()[3].timeline.lanes();
         assert_eq!(lanes, if want == "1 loop" { 1 } else { 3 }, "{want}");
-        assert!(big.contains("async        3.050 s  loop"), "{big}");
+        assert!(big.contains("async          3.050 s  loop"), "{big}");
     }
 }
 
@@ -620,6 +620,7 @@ fn uneven_finished() -> App {
         Model::Threads,
         Model::Processes,
         Model::Async,
+        Model::Interpreters,
     ] {
         let id = started(&cmds).expect("the next model starts");
         let msgs = run_msgs(id, m, 2, 16, 3_000_000, 3_000_000, false, "1270607")
@@ -664,7 +665,7 @@ fn a_short_panel_names_what_it_leaves_out() {
     let a = three_finished(2);
     let s = screen(&a, 80, 24);
     // Two rows and the bar: the time with the answer, the speed-up; the rest named.
-    assert!(s.contains("3.080 s  answer 1270607 ✓"), "{s}");
+    assert!(s.contains("3.080 s answer 1270607 ✓"), "{s}");
     assert!(s.contains("speed-up 0.98×"), "{s}");
     assert!(s.contains("more: memory · cores busy"), "{s}");
     // The async loop's lag is named with its figure before the less wanted rows.
@@ -673,7 +674,7 @@ fn a_short_panel_names_what_it_leaves_out() {
     assert!(s.contains("│w0 ") && s.contains("│w1 "), "{s}");
     assert!(!s.contains("shown)") && s.contains("╰── 0 ──"), "{s}");
     // Tall enough panels leave nothing out but an even share of the work.
-    let s = screen(&a, 120, 36);
+    let s = screen(&a, 160, 48);
     assert!(
         !s.contains("more: memory") && !s.contains("more: speed-up"),
         "{s}"

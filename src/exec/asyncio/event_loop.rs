@@ -233,12 +233,16 @@ impl Loop<'_, '_, '_> {
             let mut next = 0;
             let mut running = FuturesUnordered::new();
             while next < n && running.len() < limit {
-                running.push(tokio::task::unconstrained(self.one(next, cancel_rx.clone())));
+                running.push(tokio::task::unconstrained(
+                    self.one(next, cancel_rx.clone()),
+                ));
                 next += 1;
             }
             while running.next().await.is_some() {
                 if next < n && !self.job.cancel.is_cancelled() {
-                    running.push(tokio::task::unconstrained(self.one(next, cancel_rx.clone())));
+                    running.push(tokio::task::unconstrained(
+                        self.one(next, cancel_rx.clone()),
+                    ));
                     next += 1;
                 }
             }
