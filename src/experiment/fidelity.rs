@@ -407,7 +407,9 @@ pub fn measure(args: &FidelityOptions, cancel: &CancelToken) -> Result<Fidelity,
     let tax_wanted = interps.len() > 1 || extra_ref.is_some();
     let native = runtime::NativeRunner;
     let chatty = args.chatty;
-    let spinners = workers.min(crate::core::default_workers()).max(1);
+    let spinners = workers
+        .min(crate::sys::cgroup::given().default_workers())
+        .max(1);
     let load_before = load_average();
     let repeat = args.repeat;
     let seq = Model::ALL

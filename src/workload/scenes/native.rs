@@ -180,7 +180,9 @@ impl Workload for Native {
         let calls = workers * CALLS_PER_WORKER;
         // The ceiling for the speed-up, measured now beside the run (as `compare` does).
         let capacity = crate::exec::capacity::measure(
-            workers.min(crate::core::default_workers()).max(1),
+            workers
+                .min(crate::sys::cgroup::given().default_workers())
+                .max(1),
             job.cancel,
         );
         let buf = buffer();

@@ -13,9 +13,9 @@ use crate::exec::{Engine, Job, TaskCtx, TaskResult, cpu_now};
 
 pub struct Oversubscribe;
 
-/// This machine's cores.
+/// The cores conlab is given: the quota (rounded up) and the affinity mask.
 fn cores() -> usize {
-    crate::core::default_workers()
+    crate::sys::cgroup::given().default_workers()
 }
 
 /// The worker counts tried: 1, cores, 2×cores, 4×cores (deduplicated).
