@@ -795,7 +795,7 @@ async def run_async(job, workload, workers, tasks):
                                           multiprocessing.get_start_method())
         pool = ProcessPoolExecutor(max_workers=min(workers, limit), mp_context=ctx,
                                    initializer=exec,
-                                   initargs=(CHILD_BOOT, {"SOURCE": SOURCE}))
+                                   initargs=(CHILD_BOOT, {"SOURCE": SOURCE, "T0": now_us()}))
 
     async def one(i, t):
         async with sem:
