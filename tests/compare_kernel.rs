@@ -102,7 +102,7 @@ fn native_models_have_their_shapes() {
     assert_eq!(counted(t_off), 2, "{t_off}");
     let (lock_on, lock_off) = (share(t_on, "lock"), share(t_off, "lock"));
     assert!(
-        lock_on > 0.1 && lock_on > 3.0 * lock_off,
+        lock_on > 0.05 && lock_on > 3.0 * lock_off,
         "GIL on: {lock_on:.3} blocked on a lock, off: {lock_off:.3}"
     );
     let p = row(&on, "processes");
