@@ -14,6 +14,15 @@ use crate::observe::Interference;
 use crate::observe::interference::MachineWatch;
 use crate::runtime::{self, CpythonRunner, PythonInfo, StartMethod, sizes};
 
+/// The models fidelity compares: the four every CPython runs (subinterpreters need 3.13+
+/// and are compared by `conlab compare --runtime cpython --models …,interpreters`).
+const MODELS: [Model; 4] = [
+    Model::Sequential,
+    Model::Threads,
+    Model::Processes,
+    Model::Async,
+];
+
 /// The verdict's tolerance: speed-ups within ±10% of each other agree.
 pub const TOLERANCE_PCT: f64 = 10.0;
 
@@ -412,11 +421,11 @@ pub fn measure(args: &FidelityOptions, cancel: &CancelToken) -> Result<Fidelity,
         .max(1);
     let load_before = load_average();
     let repeat = args.repeat;
-    let seq = Model::ALL
+    let seq = MODELS
         .iter()
         .position(|m| *m == Model::Sequential)
         .unwrap_or(0);
-    let threads = Model::ALL
+    let threads = MODELS
         .iter()
         .position(|m| *m == Model::Threads)
         .unwrap_or(1);
@@ -437,7 +446,7 @@ pub fn measure(args: &FidelityOptions, cancel: &CancelToken) -> Result<Fidelity,
             size_for(crate::core::Runtime::Native),
             size_for(crate::core::Runtime::Cpython),
         );
-        let mut per_model: Vec<ModelRuns> = Model::ALL
+        let mut per_model: Vec<ModelRuns> = MODELS
             .iter()
             .map(|_| ModelRuns {
                 cpython: interps.iter().map(|_| Vec::new()).collect(),
@@ -448,7 +457,7 @@ pub fn measure(args: &FidelityOptions, cancel: &CancelToken) -> Result<Fidelity,
         let mut ref_seq = Vec::new();
         let mut native_on_seq = Vec::new();
         for rep in 0..repeat {
-            for (i, &model) in Model::ALL.iter().enumerate() {
+            for (i, &model) in MODELS.iter().enumerate() {
                 if chatty {
                     eprint!("\r{name} · {model} · capacity…                    ");
                 }
@@ -521,7 +530,7 @@ pub fn measure(args: &FidelityOptions, cancel: &CancelToken) -> Result<Fidelity,
         let cseqs: Vec<f64> = (0..interps.len())
             .map(|k| med(&per_model[seq].cpython[k]))
             .collect();
-        for (i, &model) in Model::ALL.iter().enumerate() {
+        for (i, &model) in MODELS.iter().enumerate() {
             let m = &per_model[i];
             let ne = med(&m.native);
             let cells: Vec<Cell> = interps
