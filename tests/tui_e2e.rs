@@ -47,6 +47,9 @@ impl Screen {
 }
 
 /// The first number on the line after the model panels' titles, for each model.
+/// Panels the dashboard runs with `a`: one per model.
+const MODELS: usize = conlab::core::Model::ALL.len();
+
 fn elapsed_panels(screen: &str) -> Vec<f64> {
     let lines: Vec<&str> = screen.lines().collect();
     let Some(i) = lines
@@ -126,7 +129,7 @@ fn dashboard_runs_all_three_models_and_restores_the_terminal() {
     writer.flush().expect("flush");
     let mut seen: Vec<u32> = Vec::new();
     let done = screen.wait_for(
-        "four finished panels",
+        "every model's panel finished",
         Duration::from_secs(120),
         || {
             for c in descendants(pid) {
@@ -135,10 +138,14 @@ fn dashboard_runs_all_three_models_and_restores_the_terminal() {
                 }
             }
         },
-        |s| s.matches('✓').count() == 4 && !s.contains("running") && elapsed_panels(s).len() == 4,
+        |s| {
+            s.matches('✓').count() == MODELS
+                && !s.contains("running")
+                && elapsed_panels(s).len() == MODELS
+        },
     );
     let times = elapsed_panels(&done);
-    assert_eq!(times.len(), 4, "{done}");
+    assert_eq!(times.len(), MODELS, "{done}");
     assert!(times.iter().all(|t| *t > 0.0), "{times:?}\n{done}");
     assert!(done.contains("speed-up"), "{done}");
     assert!(
