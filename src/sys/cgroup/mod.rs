@@ -128,6 +128,28 @@ pub fn given() -> CpusGiven {
 }
 
 /// The throttling counters of the cgroup whose quota binds conlab (under `base`); `None`
+/// `cpu.stat`'s throttling counters, v1's and v2's alike but for the throttled time's
+/// key and unit: `time_key`'s value divided by `per_us` gives microseconds.
+fn parse_throttle(text: &str, time_key: &str, per_us: u64) -> Option<Throttle> {
+    let mut t = Throttle::default();
+    let mut any = false;
+    for line in text.lines() {
+        let mut it = line.split_ascii_whitespace();
+        let (Some(k), Some(v)) = (it.next(), it.next()) else {
+            continue;
+        };
+        let Ok(v) = v.parse::<u64>() else { continue };
+        match k {
+            "nr_periods" => t.periods = v,
+            "nr_throttled" => t.throttled_periods = v,
+            k if k == time_key => t.throttled_us = v / per_us,
+            _ => continue,
+        }
+        any = true;
+    }
+    any.then_some(t)
+}
+
 /// without a quota or a readable `cpu.stat`.
 pub fn throttle_at(base: &Path) -> Option<Throttle> {
     let l = limit(layout::read(base).cpu.as_ref()?)?;

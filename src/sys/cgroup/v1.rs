@@ -28,23 +28,7 @@ pub fn cpuset(dir: &Path) -> Option<String> {
 
 /// `cpu.stat`'s throttling counters.
 pub fn parse_stat(text: &str) -> Option<Throttle> {
-    let mut t = Throttle::default();
-    let mut any = false;
-    for line in text.lines() {
-        let mut it = line.split_ascii_whitespace();
-        let (Some(k), Some(v)) = (it.next(), it.next()) else {
-            continue;
-        };
-        let Ok(v) = v.parse::<u64>() else { continue };
-        match k {
-            "nr_periods" => t.periods = v,
-            "nr_throttled" => t.throttled_periods = v,
-            "throttled_time" => t.throttled_us = v / 1000,
-            _ => continue,
-        }
-        any = true;
-    }
-    any.then_some(t)
+    super::parse_throttle(text, "throttled_time", 1000)
 }
 
 #[cfg(test)]

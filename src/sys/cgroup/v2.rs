@@ -26,23 +26,7 @@ pub fn cpuset(dir: &Path) -> Option<String> {
 
 /// `cpu.stat`'s throttling counters (absent where the cpu controller is not enabled).
 pub fn parse_stat(text: &str) -> Option<Throttle> {
-    let mut t = Throttle::default();
-    let mut any = false;
-    for line in text.lines() {
-        let mut it = line.split_ascii_whitespace();
-        let (Some(k), Some(v)) = (it.next(), it.next()) else {
-            continue;
-        };
-        let Ok(v) = v.parse::<u64>() else { continue };
-        match k {
-            "nr_periods" => t.periods = v,
-            "nr_throttled" => t.throttled_periods = v,
-            "throttled_usec" => t.throttled_us = v,
-            _ => continue,
-        }
-        any = true;
-    }
-    any.then_some(t)
+    super::parse_throttle(text, "throttled_usec", 1)
 }
 
 #[cfg(test)]
