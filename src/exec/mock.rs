@@ -175,6 +175,7 @@ impl Runner for MockRunner {
             cancelled: false,
             details: None,
             crossing: None,
+            unreaped_cpu: Duration::ZERO,
             busy_us,
         })
     }

@@ -146,6 +146,11 @@ pub struct RunReport {
     /// (threads, processes, interpreters; `None` where not measured).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub crossing: Option<Crossing>,
+    /// CPU time in `cpu` that never reached conlab through `wait()`: processes another
+    /// process reaped (a CPython forkserver's pool workers, which the driver reports). A
+    /// window over the machine's counters must not count it as other programs'.
+    #[serde(default, skip_serializing_if = "Duration::is_zero")]
+    pub unreaped_cpu: Duration,
 }
 
 impl RunReport {
@@ -408,6 +413,7 @@ pub fn finish_run(
         loop_lag: end.loop_lag,
         memory: end.memory,
         crossing: None,
+        unreaped_cpu: Duration::ZERO,
     }
 }
 

@@ -137,8 +137,9 @@ pub fn measure(
                 Some(o) if watching => o.end(),
                 _ => None,
             };
+            let unreaped = report.as_ref().map(|r| r.unreaped_cpu).unwrap_or_default();
             let (wall, others) = match machine {
-                Some(m) => m.end(),
+                Some(m) => m.end(unreaped),
                 None => (f64::INFINITY, None),
             };
             let throttled = machine.and_then(|m| m.throttled());

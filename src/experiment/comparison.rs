@@ -388,6 +388,7 @@ mod tests {
             cancelled: false,
             details: None,
             crossing: None,
+            unreaped_cpu: Duration::ZERO,
             busy_us: vec![],
         }
     }

@@ -274,7 +274,8 @@ fn run_watched(
 ) -> Result<RunReport, LabError> {
     let watch = MachineWatch::begin();
     let r = runner.run(spec, &Sink::null(), cancel);
-    let (wall, others) = watch.end();
+    let unreaped = r.as_ref().map(|r| r.unreaped_cpu).unwrap_or_default();
+    let (wall, others) = watch.end(unreaped);
     seen.merge(&Interference::of(wall, others, None));
     let r = r?;
     if r.cancelled {

@@ -152,6 +152,7 @@ pub fn measure(
     if r.cancelled {
         return Err("cancelled".into());
     }
+    let unreaped = r.unreaped_cpu;
     let cpython = sampled(&gecko::read(
         &dir.path().join(runtime::cpython::GECKO_FILE),
     )?);
@@ -166,7 +167,7 @@ pub fn measure(
         }
     })
     .map_err(|e| e.to_string())?;
-    let (wall, others) = watch.end();
+    let (wall, others) = watch.end(unreaped);
     let load = Interference::of(wall, others, None);
     let elapsed_us = r.elapsed.as_micros().min(u64::MAX as u128) as u64;
     let native = simulated(&events, r.workers.max(1), elapsed_us);

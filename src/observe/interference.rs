@@ -124,10 +124,11 @@ impl MachineWatch {
 
     /// (wall seconds since `begin`, CPU-seconds other programs used meanwhile). conlab's
     /// own tree counts its reaped children: end a window after the run's workers are
-    /// reaped.
-    pub fn end(&self) -> (f64, Option<f64>) {
+    /// reaped. `unreaped` is the run's CPU that no `wait()` of conlab's collected (a
+    /// forkserver's pool workers): conlab's too, not other programs'.
+    pub fn end(&self, unreaped: Duration) -> (f64, Option<f64>) {
         let wall = self.t0.elapsed().as_secs_f64();
-        let own = (own_cpu().saturating_sub(self.own0)).as_secs_f64();
+        let own = (own_cpu().saturating_sub(self.own0) + unreaped).as_secs_f64();
         let others = self
             .machine0
             .zip(machine_busy_s())
@@ -188,9 +189,19 @@ mod tests {
     }
 
     #[test]
+    fn cpu_no_wait_of_ours_collected_is_not_other_programs() {
+        let w = MachineWatch::begin();
+        // A run whose unreaped workers used more CPU than the machine could have given
+        // meanwhile: none of the window is left for other programs.
+        if let (_, Some(others)) = w.end(Duration::from_secs(1_000_000)) {
+            assert_eq!(others, 0.0);
+        }
+    }
+
+    #[test]
     fn a_window_measures_wall_and_others() {
         let w = MachineWatch::begin();
-        let (wall, others) = w.end();
+        let (wall, others) = w.end(Duration::ZERO);
         assert!(wall >= 0.0);
         if let Some(o) = others {
             assert!(o >= 0.0);

@@ -39,10 +39,11 @@ impl Witness {
         }
     }
 
-    /// Stop watching a run that took `elapsed_s` of wall time.
-    pub fn end(mut self, elapsed_s: f64) -> RunWitness {
+    /// Stop watching a run that took `elapsed_s` of wall time, `unreaped` of its CPU never
+    /// reaching conlab through `wait()` (see [`MachineWatch::end`]).
+    pub fn end(mut self, elapsed_s: f64, unreaped: Duration) -> RunWitness {
         let seen = self.tree.as_mut().and_then(|t| t.end());
-        let (wall, others) = self.machine.end();
+        let (wall, others) = self.machine.end(unreaped);
         let share = seen.as_ref().and_then(|s| s.share.as_ref());
         RunWitness {
             interference: Interference::of(elapsed_s.min(wall).max(0.0), others, share)
@@ -78,7 +79,7 @@ mod tests {
             .expect("spawn")
             .join()
             .expect("join");
-        let seen = w.end(t0.elapsed().as_secs_f64());
+        let seen = w.end(t0.elapsed().as_secs_f64(), Duration::ZERO);
         assert!(seen.interference.wall_s > 0.0);
         assert!(seen.concurrency.samples > 0, "{seen:?}");
         assert!(seen.interference.runqueue_s.is_some(), "{seen:?}");

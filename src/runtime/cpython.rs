@@ -494,7 +494,8 @@ impl Runner for CpythonRunner {
         };
         drop(stdin);
         // The interpreter is reaped: its CPU and its pool children's are ours now.
-        let cpu = (cpu_now() + Duration::from_micros(tr.foreign_cpu_us()))
+        let unreaped = Duration::from_micros(tr.foreign_cpu_us());
+        let cpu = (cpu_now() + unreaped)
             .saturating_sub(cpu0)
             .saturating_sub(Duration::from_micros(startup_cpu_us));
         drop(plan);
@@ -536,6 +537,7 @@ impl Runner for CpythonRunner {
             },
         );
         report.crossing = crossing;
+        report.unreaped_cpu = unreaped;
         Ok(report)
     }
 }

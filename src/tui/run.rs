@@ -94,7 +94,7 @@ impl RunJob {
                     .then(|| Witness::begin(Duration::from_millis(crate::observe::SAMPLE_MS)));
                 let result = runner.run(&spec, &sink, &cancel);
                 if let (Ok(report), Some(witness)) = (&result, witness) {
-                    let witness = witness.end(report.elapsed.as_secs_f64());
+                    let witness = witness.end(report.elapsed.as_secs_f64(), report.unreaped_cpu);
                     send_or_give_up(
                         &ended,
                         Msg::Witnessed {
