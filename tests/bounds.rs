@@ -9,14 +9,6 @@ use std::process::{Command, Output, Stdio};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
-/// These tests start conlab, Pythons and their children and watch them die; run in
-/// parallel they disturbed one another (a killed conlab's version check was seen to outlive
-/// it only when the whole file ran at once), so they take turns.
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    LOCK.lock().unwrap_or_else(|e| e.into_inner())
-}
-
 fn conlab() -> Command {
     Command::new(env!("CARGO_BIN_EXE_conlab"))
 }
@@ -35,7 +27,6 @@ fn run(args: &[&str]) -> Output {
 
 #[test]
 fn a_urls_file_without_end_is_refused_naming_the_cap() {
-    let _one_at_a_time = serial();
     let o = run(&["run", "--workload", "http", "--urls-file", "/dev/zero"]);
     let err = text(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "{err}");
@@ -45,7 +36,6 @@ fn a_urls_file_without_end_is_refused_naming_the_cap() {
 
 #[test]
 fn ctrl_c_ends_a_urls_file_read_that_never_ends() {
-    let _one_at_a_time = serial();
     let dir = tempfile::tempdir().expect("tempdir");
     let fifo = dir.path().join("urls");
     nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).expect("mkfifo");
@@ -133,7 +123,6 @@ fn gone(pid: u32) {
 
 #[test]
 fn ctrl_c_during_the_python_check_exits_130_and_stops_the_check() {
-    let _one_at_a_time = serial();
     let dir = tempfile::tempdir().expect("tempdir");
     let (child, grandchild) = hanging_python_check(dir.path());
     kill(Pid::from_raw(child.id() as i32), Signal::SIGINT).expect("signal");
@@ -149,7 +138,6 @@ fn ctrl_c_during_the_python_check_exits_130_and_stops_the_check() {
 
 #[test]
 fn the_python_check_dies_with_a_killed_conlab() {
-    let _one_at_a_time = serial();
     let dir = tempfile::tempdir().expect("tempdir");
     let (mut child, grandchild) = hanging_python_check(dir.path());
     kill(Pid::from_raw(child.id() as i32), Signal::SIGKILL).expect("signal");
@@ -187,7 +175,6 @@ const QUICK_RUN: &[&str] = &[
 
 #[test]
 fn output_that_cannot_be_written_is_an_error() {
-    let _one_at_a_time = serial();
     for args in [
         QUICK_RUN,
         &["lesson", "--list"],
@@ -226,7 +213,6 @@ fn output_that_cannot_be_written_is_an_error() {
 
 #[test]
 fn a_screenshot_on_a_full_disk_leaves_no_truncated_file() {
-    let _one_at_a_time = serial();
     let dir = tempfile::tempdir().expect("tempdir");
     let rec = dir.path().join("rec.jsonl");
     let mut args: Vec<&str> = QUICK_RUN[..QUICK_RUN.len() - 1].to_vec();
@@ -271,7 +257,6 @@ fn a_screenshot_on_a_full_disk_leaves_no_truncated_file() {
 
 #[test]
 fn watch_json_is_not_mixed_with_the_programs_output() {
-    let _one_at_a_time = serial();
     let o = run(&[
         "watch",
         "--headless",
@@ -291,7 +276,6 @@ fn watch_json_is_not_mixed_with_the_programs_output() {
 
 #[test]
 fn watch_refuses_its_own_pid() {
-    let _one_at_a_time = serial();
     let o = Command::new("sh")
         .arg("-c")
         .arg("exec \"$0\" watch --headless --pid $$")
@@ -306,7 +290,6 @@ fn watch_refuses_its_own_pid() {
 
 #[test]
 fn a_watch_recording_is_not_exported_as_an_empty_trace() {
-    let _one_at_a_time = serial();
     let dir = tempfile::tempdir().expect("tempdir");
     let rec = dir.path().join("w.jsonl");
     let o = conlab()
@@ -334,7 +317,6 @@ fn a_watch_recording_is_not_exported_as_an_empty_trace() {
 
 #[test]
 fn watch_without_a_terminal_says_so_and_what_to_use() {
-    let _one_at_a_time = serial();
     let o = run(&["watch", "--", "sh", "-c", "exit 0"]);
     let err = text(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "{err}");
@@ -346,7 +328,6 @@ fn watch_without_a_terminal_says_so_and_what_to_use() {
 
 #[test]
 fn sequential_and_async_runs_fit_in_1024_open_files_with_1000_workers() {
-    let _one_at_a_time = serial();
     // They open one connection at a time, or keep within the limit themselves: 1,000
     // workers must not be refused for 2,000 open files they never hold.
     for model in ["sequential", "async"] {
@@ -380,7 +361,6 @@ fn sequential_and_async_runs_fit_in_1024_open_files_with_1000_workers() {
 
 #[test]
 fn async_workers_go_past_the_thread_cap_and_the_most_is_said() {
-    let _one_at_a_time = serial();
     // 5,000 waits at once on the loop (over the 4,096 threads or processes allowed).
     let o = run(&[
         "run",

@@ -4,9 +4,8 @@
 //! however conlab ends) and killed at once when the command is cancelled (Ctrl-C).
 
 use std::io::Read;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -175,18 +174,19 @@ fn probe_until(
     let resolved = super::locate::resolve(python, &super::locate::Places::from_env())
         .map_err(PythonError::NoMatch)?;
     let python = resolved.as_path();
-    let mut child = Command::new(python)
-        .args(["-I", "-c", PROBE])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .spawn()
-        .map_err(|e| PythonError::NotFound(shown.clone(), e.to_string()))?;
+    // Tied to conlab's life before its first instruction: the guard knows its group
+    // before it can start anything (a plain spawn, then `protect`, left a moment in which
+    // a conlab killed meanwhile left the check's own children running). The cancel and
+    // the timeout below still kill it.
+    let args = ["-I".to_string(), "-c".to_string(), PROBE.to_string()];
+    let mut child = crate::sys::guard::tied::spawn_tied(python.as_os_str(), &args, |cmd| {
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+    })
+    .map_err(|e| PythonError::NotFound(shown.clone(), e.to_string()))?
+    .child;
     let pgid = child.id();
-    // Killed by the guard if conlab dies first (a guard that cannot start leaves the old
-    // behaviour: the cancel and the timeout below still kill it).
-    let _ = crate::sys::guard::protect(pgid);
     let (Some(mut out), Some(mut err)) = (child.stdout.take(), child.stderr.take()) else {
         super::child::kill_group(pgid);
         crate::sys::guard::forget(pgid);
@@ -247,12 +247,17 @@ fn probe_until(
             Ok(info)
         }
         Err(_) => {
+            // The tied launcher could not exec it (as a shell says: 127, not found).
+            let not_found = matches!(&status, Ok(s) if s.code() == Some(127)) && out.is_empty();
             let why = super::child::last_line(&String::from_utf8_lossy(&err))
                 .map(str::to_string)
                 .unwrap_or_else(|| match status {
                     Ok(s) => format!("exited with {s} and no answer"),
                     Err(e) => e.to_string(),
                 });
+            if not_found {
+                return Err(PythonError::NotFound(shown, why));
+            }
             Err(PythonError::NotPython(shown, why))
         }
     }
