@@ -35,6 +35,11 @@ pub fn crossing_lines(c: &Comparison) -> Vec<String> {
             if let Some(n) = &x.startup_note {
                 l += &format!(" (start-up {n})");
             }
+            let throttled = r.interference.as_ref().and_then(|i| i.throttled_s);
+            if throttled.is_some_and(|t| t > 0.0) {
+                // Timed on the wall clock: a copy the quota held back took longer.
+                l += " · timed while the quota throttled the run: longer than the work";
+            }
             Some(l)
         })
         .collect()
@@ -322,5 +327,28 @@ pub(crate) mod fixture {
             c.add(n * 5_000_000, 5_000_000);
         }
         c
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn copies_timed_under_throttling_say_so() {
+        let mut c = fixture::comparison();
+        let plain = crossing_lines(&c);
+        assert!(!plain.is_empty() && plain.iter().all(|l| !l.contains("throttled")));
+        for r in &mut c.rows {
+            r.interference
+                .get_or_insert_with(Default::default)
+                .throttled_s = Some(0.8);
+        }
+        let lines = crossing_lines(&c);
+        assert_eq!(lines.len(), plain.len());
+        assert!(
+            lines.iter().all(|l| l.contains("the quota throttled")),
+            "{lines:?}"
+        );
     }
 }
