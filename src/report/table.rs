@@ -1,8 +1,8 @@
 //! `--format table`: aligned columns for a terminal, with the machine's capacity.
 
 use super::{
-    Exporter, KERNEL_HEADER, KernelSection, answer_cell, kernel_cells, kernel_rule,
-    kernel_sampling, kernel_section, lag_cell, percent, times,
+    Exporter, KernelSection, answer_cell, kernel_cells, kernel_header, kernel_quota, kernel_rule,
+    kernel_sampling, kernel_section, kernel_throttled_note, lag_cell, percent, times,
 };
 use crate::experiment::comparison::Comparison;
 
@@ -176,10 +176,12 @@ fn kernel_table(c: &Comparison) -> String {
             if !how.is_empty() {
                 s += &format!("({how})\n");
             }
-            let rows: Vec<(String, [String; 6])> = c
+            let quota = kernel_quota(c);
+            let header = kernel_header(quota);
+            let rows: Vec<(String, Vec<String>)> = c
                 .rows
                 .iter()
-                .map(|r| (r.model.to_string(), kernel_cells(r)))
+                .map(|r| (r.model.to_string(), kernel_cells(r, quota)))
                 .collect();
             let name = rows
                 .iter()
@@ -187,11 +189,11 @@ fn kernel_table(c: &Comparison) -> String {
                 .chain(["model".len()])
                 .max()
                 .unwrap_or(0);
-            let widths: Vec<usize> = (0..6)
+            let widths: Vec<usize> = (0..header.len())
                 .map(|i| {
                     rows.iter()
                         .map(|(_, cells)| cells[i].chars().count())
-                        .chain([KERNEL_HEADER[i].chars().count()])
+                        .chain([header[i].chars().count()])
                         .max()
                         .unwrap_or(0)
                 })
@@ -203,13 +205,20 @@ fn kernel_table(c: &Comparison) -> String {
                 }
                 l + "\n"
             };
-            s += &line("model", &KERNEL_HEADER);
+            s += &line("model", &header);
             for (model, cells) in &rows {
-                s += &line(model, &cells.each_ref().map(String::as_str));
+                let cells: Vec<&str> = cells.iter().map(String::as_str).collect();
+                s += &line(model, &cells);
             }
             for l in kernel_rule() {
                 s += &l;
                 s.push('\n');
+            }
+            if quota {
+                for l in kernel_throttled_note() {
+                    s += l;
+                    s.push('\n');
+                }
             }
             s
         }

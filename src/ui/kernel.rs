@@ -53,10 +53,12 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             title.push_str(&more);
         }
     }
-    let legend = if width >= 100 {
-        kernel_lanes::legend(t)
+    let legend = if k.totals.quota {
+        kernel_lanes::fit_legend(t, true, width, 4)
+    } else if width >= 100 {
+        kernel_lanes::legend(t, false)
     } else {
-        kernel_lanes::short_legend(t)
+        kernel_lanes::short_legend(t, false)
     };
     let b = block(Line::styled(title, t.title), t, false).title_bottom(Line::from(legend));
     let lanes = b.inner(area);
@@ -137,6 +139,7 @@ mod tests {
             };
             a.update(Msg::Kernel(Box::new(KernelSample {
                 planned_step: 0,
+                throttled_ns: None,
                 cost_ns: 0,
                 at_ns: (i + 1) * 5 * MS,
                 interval_ns: 5 * MS,
