@@ -264,6 +264,70 @@ mod tests {
     }
 
     #[test]
+    fn a_late_reported_hold_relabels_the_runnable_cells_before_it() {
+        let mut l = Lanes::default();
+        l.apply(&sample(7, 5, 0, born(7)));
+        // Three samples off a CPU, runnable, delay not yet reported (unknown).
+        for _ in 0..3 {
+            l.apply(&KernelSample {
+                interval_ns: 5,
+                threads: vec![ThreadInterval {
+                    pid: 1,
+                    tid: 7,
+                    split: Split::of_interval(0, 0, 5, None, true),
+                }],
+                ..KernelSample::default()
+            });
+        }
+        // It runs again: 12 of its delay were the quota's (the sampler shared it out).
+        l.apply(&KernelSample {
+            interval_ns: 5,
+            throttled_ns: Some(12),
+            threads: vec![ThreadInterval {
+                pid: 1,
+                tid: 7,
+                split: Split {
+                    on_cpu: 2,
+                    runnable: 3,
+                    throttled: 12,
+                    span: 5,
+                    ..Split::default()
+                },
+            }],
+            ..KernelSample::default()
+        });
+        let states: Vec<State> = (0..5)
+            .filter_map(|i| l.lanes[&7].at(i))
+            .map(|c| c.state)
+            .collect();
+        // 12 beyond its own 5: the two samples before it, not the third.
+        assert_eq!(
+            states,
+            [
+                State::OnCpu,
+                State::Runnable,
+                State::Throttled,
+                State::Throttled,
+                State::Throttled
+            ]
+        );
+        // No throttled time: nothing relabelled.
+        let mut m = Lanes::default();
+        m.apply(&sample(7, 5, 0, born(7)));
+        m.apply(&KernelSample {
+            interval_ns: 5,
+            threads: vec![ThreadInterval {
+                pid: 1,
+                tid: 7,
+                split: Split::of_interval(0, 0, 5, None, true),
+            }],
+            ..KernelSample::default()
+        });
+        m.apply(&sample(7, 2, 0, vec![]));
+        assert_eq!(m.lanes[&7].at(1).map(|c| c.state), Some(State::Runnable));
+    }
+
+    #[test]
     fn lanes_beyond_the_cap_are_counted_not_kept() {
         let mut l = Lanes::default();
         let births = (0..MAX_LANES as u32 + 3).flat_map(born).collect();

@@ -267,6 +267,51 @@ mod tests {
     }
 
     #[test]
+    fn under_a_quota_throttled_gets_its_own_column_and_note() {
+        let mut c = super::super::fixture::comparison();
+        for r in &mut c.rows {
+            if let Some(k) = r.kernel.as_mut() {
+                k.throttled = Some(0.0);
+            }
+        }
+        if let Some(k) = c.rows[2].kernel.as_mut() {
+            k.throttled = Some(0.13);
+        }
+        let out = TableExporter.export(&c);
+        let kernel = out
+            .split("\nkernel's view")
+            .nth(1)
+            .expect("a kernel section");
+        assert!(kernel.lines().all(|l| l.chars().count() <= 80), "{kernel}");
+        assert!(
+            kernel.contains("counted  on CPU  runnable  throttled  lock"),
+            "{kernel}"
+        );
+        assert!(kernel.contains("3%        13%"), "{kernel}");
+        assert!(kernel.contains("an estimate"), "{kernel}");
+        let md = super::super::markdown::MarkdownExporter.export(&c);
+        assert!(md.contains("| runnable | throttled | lock |"), "{md}");
+        assert!(
+            md.contains("|---|---:|---:|---:|---:|---:|---:|---:|"),
+            "{md}"
+        );
+        let csv = super::super::csv::CsvExporter.export(&c);
+        let lines: Vec<&str> = csv.lines().collect();
+        assert!(lines[0].ends_with(",kernel_throttled"), "{}", lines[0]);
+        assert!(lines[3].ends_with(",0.1300"), "{}", lines[3]);
+        let cols = lines[0].split(',').count();
+        assert!(lines.iter().all(|l| l.split(',').count() == cols));
+        let json = super::super::json::JsonExporter.export(&c);
+        let v: serde_json::Value = serde_json::from_str(&json).expect("valid JSON");
+        assert_eq!(v[2]["kernel"]["throttled"], 0.13);
+        // Without a quota: no column, no key.
+        let plain = TableExporter.export(&super::super::fixture::comparison());
+        assert!(!plain.contains("throttled  lock"), "{plain}");
+        let json = super::super::json::JsonExporter.export(&super::super::fixture::comparison());
+        assert!(!json.contains("\"throttled\":"), "{json}");
+    }
+
+    #[test]
     fn kernel_off_shows_no_kernel_section() {
         let mut c = super::super::fixture::comparison();
         c.kernel_sample_ms = None;

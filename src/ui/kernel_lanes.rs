@@ -145,8 +145,8 @@ pub struct LaneView<'a> {
 
 /// One row per kept lane into `area` (no frame), the newest sample at the right.
 pub fn render(v: &LaneView, t: &Theme, area: Rect, buf: &mut Buffer) {
-    // `cpu  48% throttled  51%` under a quota.
-    let stats_w: usize = if v.totals.quota { 26 } else { 22 };
+    // `cpu  11% queue  67% ╳ 15%` under a quota.
+    let stats_w: usize = if v.totals.quota { 27 } else { 22 };
     let w = area.width as usize;
     let cols = w.saturating_sub(v.name_w + stats_w + 2);
     let per = v.per_column.max(1);
@@ -174,7 +174,7 @@ pub fn render(v: &LaneView, t: &Theme, area: Rect, buf: &mut Buffer) {
         spans.extend(cells_to_spans(&cells, t));
         spans.push(Span::raw(" "));
         spans.push(Span::styled(
-            fit(&stats(v.totals, lane.tid), stats_w),
+            fit(&stats(v.totals, lane.tid, v.totals.quota), stats_w),
             t.dim,
         ));
         lines.push(Line::from(spans));
@@ -185,8 +185,9 @@ pub fn render(v: &LaneView, t: &Theme, area: Rect, buf: &mut Buffer) {
     Paragraph::new(lines).render(area, buf);
 }
 
-/// `cpu  48% lock  51%`: the share on a CPU and the thread's largest wait.
-fn stats(totals: &TreeTotals, tid: u32) -> String {
+/// `cpu  48% lock  51%`: the share on a CPU and the thread's largest wait; under a CPU
+/// quota (`quota`) also its throttled share, `╳ 15%`, when that is not the largest.
+fn stats(totals: &TreeTotals, tid: u32, quota: bool) -> String {
     let Some(s) = totals.threads.get(&tid).map(|x| x.split.settled()) else {
         return String::new();
     };
@@ -205,7 +206,11 @@ fn stats(totals: &TreeTotals, tid: u32) -> String {
     .into_iter()
     .max_by_key(|x| x.0)
     .unwrap_or((0, "lock"));
-    format!("cpu {:>3.0}% {label} {:>3.0}%", pct(s.on_cpu), pct(top))
+    let mut out = format!("cpu {:>3.0}% {label} {:>3.0}%", pct(s.on_cpu), pct(top));
+    if quota && label != "throttled" && s.throttled > 0 {
+        out += &format!(" ╳{:>3.0}%", pct(s.throttled));
+    }
+    out
 }
 
 /// Runs of equal glyphs as one span each.
