@@ -57,9 +57,11 @@ impl Charger {
     /// interval, and move each thread's share of it from `runnable` to `throttled`.
     pub fn charge(&mut self, s: &mut KernelSample, delta_ns: u64) {
         s.throttled_ns = Some(delta_ns);
-        let alive: Vec<u32> = s.threads.iter().map(|t| t.tid).collect();
-        self.credits
-            .retain(|tid, c| c.until_ns >= s.at_ns && alive.contains(tid));
+        if !self.credits.is_empty() {
+            let alive: std::collections::HashSet<u32> = s.threads.iter().map(|t| t.tid).collect();
+            self.credits
+                .retain(|tid, c| c.until_ns >= s.at_ns && alive.contains(tid));
+        }
         if delta_ns > 0 {
             // Threads that waited in this interval: in the queue, or off a CPU and
             // runnable (their delay not reported yet).
