@@ -288,8 +288,8 @@ impl WorkloadOpts {
 
 pub use crate::core::default_workers;
 
-/// Run under a CPU limit conlab sets itself (a child cgroup): `run`, `compare` and the
-/// dashboard.
+/// Run under a CPU limit conlab sets itself (a child cgroup): `run`, `compare`, `watch`
+/// and the dashboard.
 #[derive(Args, Debug, Clone, Default)]
 pub struct LimitOpts {
     /// Run in a child cgroup with this CPU quota, in CPUs (0.5: half a core's time every
@@ -756,6 +756,9 @@ pub struct WatchArgs {
     /// Where `s` saves screenshots.
     #[arg(long, value_name = "DIR", default_value = "screenshots")]
     pub shots: std::path::PathBuf,
+    /// --cpu-quota / --cpuset: the program runs in conlab's child cgroup (not with --pid).
+    #[command(flatten)]
+    pub limits: LimitOpts,
     /// The program to run and its arguments (after `--`).
     #[arg(last = true, value_name = "CMD")]
     pub command: Vec<String>,

@@ -126,3 +126,48 @@ fn a_quota_run_is_throttled_and_leaves_no_cgroup_even_after_sigkill() {
         left_for(pid)
     );
 }
+
+#[test]
+fn watch_under_a_quota_shows_throttled_time_as_its_own_wait() {
+    if let Some(why) = cannot() {
+        eprintln!("skipped: conlab may not make a child cgroup here: {why}");
+        return;
+    }
+    // About 0.3 s of CPU in one shell thread: at 0.2 CPU, held back in most periods.
+    let child = conlab()
+        .args(["watch", "--json", "--cpu-quota", "0.2", "--"])
+        .args([
+            "sh",
+            "-c",
+            "i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start conlab");
+    let pid = child.id();
+    let out = child.wait_with_output().expect("wait");
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let cgroup = v["cgroup_throttled_s"]
+        .as_f64()
+        .expect("the cgroup's counter");
+    assert!(cgroup > 0.0, "{v}");
+    let threads = v["threads"].as_array().expect("threads");
+    let held: f64 = threads
+        .iter()
+        .map(|t| {
+            t["throttled_s"]
+                .as_f64()
+                .expect("throttled_s under a quota")
+        })
+        .sum();
+    assert!(held > 0.0, "the shell's wait is the quota's: {v}");
+    assert!(left_for(pid).is_empty(), "{:?}", left_for(pid));
+    // --pid keeps its own cgroup: refused.
+    let out = conlab()
+        .args(["watch", "--pid", "1", "--cpu-quota", "0.5"])
+        .output()
+        .expect("conlab");
+    assert_eq!(out.status.code(), Some(2));
+}

@@ -160,6 +160,7 @@ mod tests {
     fn sample(events: Vec<TreeEvent>, tids: &[(u32, u32)]) -> KernelSample {
         KernelSample {
             planned_step: 0,
+            throttled_ns: None,
             cost_ns: 0,
             at_ns: 5_000_000,
             interval_ns: 5_000_000,

@@ -14,6 +14,18 @@ pub fn watch_command(args: &WatchArgs) -> Result<ExitCode, CliError> {
             std::process::id()
         )));
     }
+    let limited = args.limits.cpu_quota.is_some() || args.limits.cpuset.is_some();
+    if limited && args.pid.is_some() {
+        return Err(CliError::Usage(
+            "--cpu-quota and --cpuset put the program conlab starts in a child cgroup; a \
+             process attached with --pid stays in its own: start it with `conlab watch \
+             --cpu-quota … -- CMD`, or limit its cgroup yourself"
+                .into(),
+        ));
+    }
+    // --cpu-quota / --cpuset: conlab and the program it starts run in conlab's own child
+    // cgroup until the watch ends.
+    let _confined = super::confine::confine(&args.limits)?;
     let opts = WatchOptions {
         pid: args.pid,
         sample_ms: args.sample_ms,

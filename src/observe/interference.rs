@@ -16,8 +16,8 @@ use crate::sys::cpu::{machine_busy_s, own_cpu};
 pub struct Interference {
     /// Wall time watched, in seconds.
     pub wall_s: f64,
-    /// The run's working threads' time runnable but not on a CPU, in thread-seconds
-    /// (`None`: the kernel's view was not sampled).
+    /// The run's working threads' time runnable but not on a CPU, in thread-seconds,
+    /// throttled time included (`None`: the kernel's view was not sampled).
     pub runqueue_s: Option<f64>,
     /// That as a share of the working threads' time.
     pub runqueue_share: Option<f64>,
@@ -48,7 +48,8 @@ impl Interference {
         };
         if let Some(s) = share {
             i.thread_s = s.thread_s;
-            i.runqueue_s = Some(s.runnable * s.thread_s);
+            // The quota's share too: a verdict takes the cgroup's throttled time off it.
+            i.runqueue_s = Some((s.runnable + s.throttled.unwrap_or(0.0)) * s.thread_s);
         }
         i.derive();
         i

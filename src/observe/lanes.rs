@@ -49,10 +49,26 @@ impl Lane {
         self.cells.get(usize::try_from(k).ok()?).copied()
     }
 
+    /// The quota's share of a run-queue delay reported now (`throttled` ns, beyond this
+    /// sample's own `interval`) was spent in the samples before, which showed the thread
+    /// off a CPU and runnable: the newest of them, back to the first that was not, are
+    /// relabelled throttled, one interval's worth each.
+    fn held_back(&mut self, throttled: u64, interval: u64) {
+        let mut rest = throttled.saturating_sub(interval);
+        let newest = self.cells.len().saturating_sub(1);
+        for c in self.cells.range_mut(..newest).rev() {
+            if rest == 0 || c.state != State::Runnable {
+                break;
+            }
+            c.state = State::Throttled;
+            rest = rest.saturating_sub(interval.max(1));
+        }
+    }
+
     /// Samples `from..from + n` merged: the most frequent state (ties: busier first) and
     /// the mean shares on a CPU and on a lock; `None` if the lane has none of them.
     pub fn span(&self, from: u64, n: u64) -> Option<Cell> {
-        let mut counts = [0u32; 5];
+        let mut counts = [0u32; STATES.len()];
         let (mut cpu, mut lock, mut k) = (0u32, 0u32, 0u32);
         for i in from..from + n.max(1) {
             if let Some(c) = self.at(i) {
@@ -66,7 +82,7 @@ impl Lane {
             return None;
         }
         let mut best = 0;
-        for s in 1..5 {
+        for s in 1..STATES.len() {
             if counts[s] > counts[best] {
                 best = s;
             }
@@ -79,12 +95,14 @@ impl Lane {
     }
 }
 
-const STATES: [State; 5] = [
+/// In `State`'s order (`State as usize` indexes it).
+const STATES: [State; 6] = [
     State::OnCpu,
     State::Runnable,
     State::Lock,
     State::Io,
     State::Sleep,
+    State::Throttled,
 ];
 
 /// Every thread's lane, aligned on the sample index.
@@ -149,6 +167,9 @@ impl Lanes {
                 l.cells.push_back(cell);
             }
             l.cells.push_back(cell);
+            if t.split.throttled > 0 {
+                l.held_back(t.split.throttled, s.interval_ns);
+            }
             while l.cells.len() > HISTORY {
                 l.cells.pop_front();
                 l.first += 1;
@@ -168,6 +189,7 @@ mod tests {
     fn sample(tid: u32, on_cpu: u64, lock: u64, events: Vec<TreeEvent>) -> KernelSample {
         KernelSample {
             planned_step: 0,
+            throttled_ns: None,
             cost_ns: 0,
             at_ns: 0,
             interval_ns: on_cpu + lock,
@@ -239,6 +261,70 @@ mod tests {
             l.apply(&KernelSample::default());
         }
         assert!(l.lanes.is_empty());
+    }
+
+    #[test]
+    fn a_late_reported_hold_relabels_the_runnable_cells_before_it() {
+        let mut l = Lanes::default();
+        l.apply(&sample(7, 5, 0, born(7)));
+        // Three samples off a CPU, runnable, delay not yet reported (unknown).
+        for _ in 0..3 {
+            l.apply(&KernelSample {
+                interval_ns: 5,
+                threads: vec![ThreadInterval {
+                    pid: 1,
+                    tid: 7,
+                    split: Split::of_interval(0, 0, 5, None, true),
+                }],
+                ..KernelSample::default()
+            });
+        }
+        // It runs again: 12 of its delay were the quota's (the sampler shared it out).
+        l.apply(&KernelSample {
+            interval_ns: 5,
+            throttled_ns: Some(12),
+            threads: vec![ThreadInterval {
+                pid: 1,
+                tid: 7,
+                split: Split {
+                    on_cpu: 2,
+                    runnable: 3,
+                    throttled: 12,
+                    span: 5,
+                    ..Split::default()
+                },
+            }],
+            ..KernelSample::default()
+        });
+        let states: Vec<State> = (0..5)
+            .filter_map(|i| l.lanes[&7].at(i))
+            .map(|c| c.state)
+            .collect();
+        // 12 beyond its own 5: the two samples before it, not the third.
+        assert_eq!(
+            states,
+            [
+                State::OnCpu,
+                State::Runnable,
+                State::Throttled,
+                State::Throttled,
+                State::Throttled
+            ]
+        );
+        // No throttled time: nothing relabelled.
+        let mut m = Lanes::default();
+        m.apply(&sample(7, 5, 0, born(7)));
+        m.apply(&KernelSample {
+            interval_ns: 5,
+            threads: vec![ThreadInterval {
+                pid: 1,
+                tid: 7,
+                split: Split::of_interval(0, 0, 5, None, true),
+            }],
+            ..KernelSample::default()
+        });
+        m.apply(&sample(7, 2, 0, vec![]));
+        assert_eq!(m.lanes[&7].at(1).map(|c| c.state), Some(State::Runnable));
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! The kernel's view: a process tree's threads sampled from `/proc` every few
 //! milliseconds, each interval divided into on a CPU, runnable (waiting for a core), and
 //! blocked on a lock, on I/O or asleep — what the scheduler saw, not what the program says.
+//! Under a CPU quota, the runnable time the quota held back is its own kind of waiting,
+//! throttled ([`throttle`]).
 
 pub mod budget;
 pub mod concurrency;
@@ -11,6 +13,7 @@ pub mod probe;
 pub mod run_threads;
 pub mod sampler;
 pub mod share;
+pub mod throttle;
 pub mod totals;
 pub mod window;
 pub mod witness;
@@ -92,4 +95,10 @@ pub struct KernelSample {
     /// `interval_ns` than planned means the sampler waited for a core.
     #[serde(default)]
     pub planned_step: u32,
+    /// How long the cgroup's CPU quota held its run queues back in this interval, summed
+    /// over its CPUs (`cpu.stat`'s throttled time), in ns, already shared out to the
+    /// threads' `throttled` ([`throttle`]); `None` without a quota (and in older
+    /// recordings).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub throttled_ns: Option<u64>,
 }

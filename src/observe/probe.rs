@@ -159,6 +159,11 @@ impl Probe {
         self
     }
 
+    /// The process the tree grows from.
+    pub fn root(&self) -> u32 {
+        self.root
+    }
+
     /// Threads currently known.
     pub fn threads(&self) -> usize {
         self.threads.len()
@@ -267,6 +272,7 @@ impl Probe {
             interval_ns: interval,
             threads: out,
             events,
+            throttled_ns: None,
         }
     }
 

@@ -2,7 +2,8 @@
 //! sample sent on the one channel (like the CPU monitor). It stops when its send fails,
 //! when the tree is gone, or when told to — then after one last sample, so nothing the
 //! program did before it exited is lost. It keeps to a share of one core (see
-//! [`super::budget`]): each sample says what it cost.
+//! [`super::budget`]): each sample says what it cost. Under a CPU quota it also reads the
+//! cgroup's throttled time each sample ([`super::throttle`]).
 
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -10,6 +11,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{RecvTimeoutError, Sender};
 
 use super::budget::{self, Budget};
+use super::throttle::QuotaCounter;
 use super::{KernelSample, Probe};
 
 /// The running sampler: [`Sampler::finish`] takes a last sample and stops it.
@@ -44,6 +46,21 @@ impl Sampler {
             .name("conlab-observe".into())
             .spawn(move || {
                 let mut budget = Budget::new(every.max(Duration::from_micros(100)), share);
+                // Under a CPU quota, each sample also shares out the cgroup's throttled
+                // time (one small file; its cost is in the first sample's).
+                let mut quota = QuotaCounter::live_for(probe.root());
+                let mut read = |probe: &mut Probe, last: bool| {
+                    let now = Instant::now();
+                    let mut s = if last {
+                        probe.sample_last(now)
+                    } else {
+                        probe.sample(now)
+                    };
+                    if let Some(q) = quota.as_mut() {
+                        q.apply(&mut s);
+                    }
+                    s
+                };
                 let mut cpu = budget::thread_cpu();
                 // What this sample cost: the sampler's CPU since the last one (its wake-up,
                 // the reads and the send).
@@ -61,7 +78,7 @@ impl Sampler {
                 };
                 let mut next = Instant::now();
                 loop {
-                    let sample = costed(probe.sample(Instant::now()), &mut budget);
+                    let sample = costed(read(&mut probe, false), &mut budget);
                     if tx.send(wrap(sample)).is_err() || probe.is_empty() {
                         return;
                     }
@@ -76,7 +93,7 @@ impl Sampler {
                     match stop_rx.recv_timeout(next - now) {
                         Err(RecvTimeoutError::Timeout) => {}
                         Ok(()) | Err(RecvTimeoutError::Disconnected) => {
-                            let last = costed(probe.sample_last(Instant::now()), &mut budget);
+                            let last = costed(read(&mut probe, true), &mut budget);
                             let _ = tx.send(wrap(last));
                             return;
                         }

@@ -1,6 +1,7 @@
 //! A run's time as the kernel saw it, in one line: the share of its working threads' time
-//! on a CPU, runnable (waiting for a core), blocked on a lock, on I/O and asleep — what
-//! `compare` reports per model.
+//! on a CPU, runnable (waiting for a core), blocked on a lock, on I/O and asleep — and,
+//! under a CPU quota, throttled (runnable, but the quota said no) — what `compare`
+//! reports per model.
 //!
 //! Which threads count: of the run's threads ([`super::run_threads`]), those that did its
 //! work — not a thread that hands out tasks and waits in `join` (a futex, which would read
@@ -49,6 +50,11 @@ pub struct KernelShare {
     pub lock: f64,
     pub io: f64,
     pub sleep: f64,
+    /// Runnable, but the CPU quota held them back (taken out of `runnable`; shared out
+    /// from the cgroup's counter, [`super::throttle`]: an estimate); `None` without a
+    /// quota.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub throttled: Option<f64>,
     /// Threads counted (see the module's rule).
     pub threads_counted: usize,
     /// The run's threads seen in the window.
@@ -98,6 +104,7 @@ impl KernelShare {
             lock: f(sum.lock),
             io: f(sum.io),
             sleep: f(sum.sleep),
+            throttled: totals.quota.then(|| f(sum.throttled)),
             threads_counted: working.len(),
             threads_seen: run.len(),
             thread_s: total as f64 / 1e9,
@@ -129,6 +136,10 @@ impl KernelShare {
             lock: mix(self.lock, other.lock),
             io: mix(self.io, other.io),
             sleep: mix(self.sleep, other.sleep),
+            throttled: match (self.throttled, other.throttled) {
+                (None, None) => None,
+                (x, y) => Some(mix(x.unwrap_or(0.0), y.unwrap_or(0.0))),
+            },
             threads_counted: self.threads_counted.max(other.threads_counted),
             threads_seen: self.threads_seen.max(other.threads_seen),
             thread_s: total,
@@ -315,6 +326,38 @@ mod tests {
         let t = tree(vec![thread(10, 10, "conlab", split(100, Wait::Lock))]);
         assert_eq!(KernelShare::of(&t, 10), None);
         assert_eq!(KernelShare::of(&TreeTotals::default(), 10), None);
+    }
+
+    #[test]
+    fn under_a_quota_throttled_time_is_its_own_share() {
+        let mut held = split(30, Wait::Lock);
+        // 60 ms of queue time, 40 of them the quota's.
+        held.lock -= 60 * MS;
+        held.runnable = 20 * MS;
+        held.throttled = 40 * MS;
+        let mut t = tree(vec![thread(10, 11, "conlab-run-seque", held)]);
+        // Without a quota seen, no throttled share (and the JSON has no key).
+        let s = KernelShare::of(&t, 10).expect("a share");
+        assert_eq!(s.throttled, None);
+        assert!(
+            serde_json::to_value(s)
+                .expect("json")
+                .get("throttled")
+                .is_none()
+        );
+        t.quota = true;
+        let s = KernelShare::of(&t, 10).expect("a share");
+        assert!(s.throttled.is_some_and(|t| (t - 0.4).abs() < 1e-9), "{s:?}");
+        assert!((s.runnable - 0.2).abs() < 1e-9, "{s:?}");
+        let sum = s.on_cpu + s.runnable + s.throttled.unwrap_or(0.0) + s.lock + s.io + s.sleep;
+        assert!((sum - 1.0).abs() < 1e-9);
+        // Merged with a window without a quota: its throttled share counts as none.
+        let m = s.merged(&KernelShare {
+            thread_s: s.thread_s,
+            on_cpu: 1.0,
+            ..Default::default()
+        });
+        assert!(m.throttled.is_some_and(|t| (t - 0.2).abs() < 1e-9), "{m:?}");
     }
 
     #[test]

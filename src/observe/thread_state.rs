@@ -25,6 +25,8 @@ pub enum State {
     Lock,
     Io,
     Sleep,
+    /// Runnable, but the cgroup's CPU quota held it back (see [`super::throttle`]).
+    Throttled,
 }
 
 impl From<Wait> for State {
@@ -119,6 +121,14 @@ pub struct Split {
     pub unknown: u64,
     /// The time these intervals cover for this thread.
     pub span: u64,
+    /// Runnable, but the cgroup's CPU quota held it back: the part of its run-queue delay
+    /// the cgroup's throttled time accounts for ([`super::throttle`]); 0 without a quota.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub throttled: u64,
+}
+
+fn is_zero(v: &u64) -> bool {
+    *v == 0
 }
 
 impl Split {
@@ -164,7 +174,9 @@ impl Split {
     /// lock or I/O).
     pub fn settled(&self) -> Split {
         let waits = self.lock + self.io + self.sleep + self.unknown;
-        let room = self.span.saturating_sub(self.on_cpu + self.runnable);
+        let room = self
+            .span
+            .saturating_sub(self.on_cpu + self.runnable + self.throttled);
         let mut s = *self;
         if waits > room {
             let mut excess = waits - room;
@@ -186,7 +198,13 @@ impl Split {
     }
 
     pub fn total(&self) -> u64 {
-        self.on_cpu + self.runnable + self.lock + self.io + self.sleep + self.unknown
+        self.on_cpu
+            + self.runnable
+            + self.throttled
+            + self.lock
+            + self.io
+            + self.sleep
+            + self.unknown
     }
 
     pub fn add(&mut self, o: &Split) {
@@ -197,6 +215,7 @@ impl Split {
         self.sleep += o.sleep;
         self.unknown += o.unknown;
         self.span += o.span;
+        self.throttled += o.throttled;
     }
 
     /// The largest share (ties go to the earlier: on a CPU first); `unknown` counts as
@@ -208,6 +227,7 @@ impl Split {
             (State::Lock, self.lock),
             (State::Io, self.io),
             (State::Sleep, self.sleep),
+            (State::Throttled, self.throttled),
         ];
         let mut best = parts[0];
         for p in &parts[1..] {

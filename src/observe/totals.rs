@@ -20,10 +20,21 @@ pub struct Totals {
     pub lock_s: f64,
     pub io_s: f64,
     pub sleep_s: f64,
+    /// Runnable but held back by the CPU quota (out of the run-queue time; shared out
+    /// from the cgroup's counter, [`super::throttle`]); only under a quota.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub throttled_s: Option<f64>,
 }
 
 impl From<&Split> for Totals {
     fn from(s: &Split) -> Self {
+        Totals::of(s, false)
+    }
+}
+
+impl Totals {
+    /// `s` in seconds; `throttled_s` only under a CPU quota (`quota`).
+    pub fn of(s: &Split, quota: bool) -> Self {
         let f = |ns: u64| ns as f64 / 1e9;
         Totals {
             on_cpu_s: f(s.on_cpu),
@@ -31,6 +42,7 @@ impl From<&Split> for Totals {
             lock_s: f(s.lock),
             io_s: f(s.io),
             sleep_s: f(s.sleep),
+            throttled_s: quota.then(|| f(s.throttled)),
         }
     }
 }
@@ -89,6 +101,10 @@ pub struct TreeTotals {
     pub last_planned_step: u32,
     /// Samples whose interval was stretched by the sampler's budget.
     pub stretched_samples: u64,
+    /// A CPU quota bound the tree's cgroup: samples carried its throttled time.
+    pub quota: bool,
+    /// The cgroup's throttled time over all samples, summed over its CPUs, in ns.
+    pub cgroup_throttled_ns: u64,
 }
 
 impl TreeTotals {
@@ -139,6 +155,10 @@ impl TreeTotals {
         self.last_planned_step = s.planned_step;
         if s.planned_step > 1 {
             self.stretched_samples += 1;
+        }
+        if let Some(t) = s.throttled_ns {
+            self.quota = true;
+            self.cgroup_throttled_ns += t;
         }
         for e in &s.events {
             self.event(e, s.at_ns);
@@ -255,7 +275,7 @@ impl TreeTotals {
                     "born_s": secs(Some(t.born_ns)),
                     "exited_s": secs(t.exited_ns),
                 });
-                merge(&mut v, &Totals::from(&t.split.settled()));
+                merge(&mut v, &Totals::of(&t.split.settled(), self.quota));
                 v
             })
             .collect();
@@ -271,7 +291,7 @@ impl TreeTotals {
                     "born_s": secs(Some(p.born_ns)),
                     "exited_s": secs(p.exited_ns),
                 });
-                merge(&mut v, &Totals::from(&p.split.settled()));
+                merge(&mut v, &Totals::of(&p.split.settled(), self.quota));
                 v
             })
             .collect();
@@ -307,6 +327,7 @@ mod tests {
     fn born(at: u64) -> KernelSample {
         KernelSample {
             planned_step: 0,
+            throttled_ns: None,
             cost_ns: 0,
             at_ns: at,
             interval_ns: at,
@@ -338,6 +359,7 @@ mod tests {
         for i in 0..4 {
             t.apply(&KernelSample {
                 planned_step: 0,
+                throttled_ns: None,
                 cost_ns: 0,
                 at_ns: 1_000 + (i + 1) * 5_000_000,
                 interval_ns: 5_000_000,
@@ -374,6 +396,7 @@ mod tests {
         t.apply(&born(0));
         let exit = |at| KernelSample {
             planned_step: 0,
+            throttled_ns: None,
             cost_ns: 0,
             at_ns: at,
             interval_ns: 5,

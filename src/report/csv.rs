@@ -86,9 +86,14 @@ fn crossing_fields(r: &crate::experiment::comparison::Row) -> String {
     )
 }
 
+/// The last column under a CPU quota only (so files without one keep their layout): the
+/// working threads' share of time the quota held them back ([`super::kernel_quota`]).
+const QUOTA_HEADER: &str = ",kernel_throttled";
+
 impl Exporter for CsvExporter {
     fn export(&self, c: &Comparison) -> String {
-        let mut s = format!("{HEADER}\n");
+        let quota = super::kernel_quota(c);
+        let mut s = format!("{HEADER}{}\n", if quota { QUOTA_HEADER } else { "" });
         for r in &c.rows {
             s += &format!(
                 "{},{},{},{},{},{},{},{:.4},{:.4},{:.4},{},{},{:.3},{:.3},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
@@ -126,6 +131,11 @@ impl Exporter for CsvExporter {
                 cpus_fields(r),
                 crossing_fields(r),
             );
+            if quota {
+                // Before the line's end.
+                s.pop();
+                s += &format!(",{}\n", opt(r.kernel.as_ref().and_then(|k| k.throttled)));
+            }
         }
         s
     }

@@ -1,8 +1,8 @@
 //! `--format markdown`: a table to paste into notes and docs.
 
 use super::{
-    Exporter, KERNEL_HEADER, KernelSection, answer_cell, kernel_cells, kernel_rule,
-    kernel_sampling, kernel_section, lag_cell, percent, times,
+    Exporter, KernelSection, answer_cell, kernel_cells, kernel_header, kernel_quota, kernel_rule,
+    kernel_sampling, kernel_section, kernel_throttled_note, lag_cell, percent, times,
 };
 use crate::experiment::comparison::Comparison;
 
@@ -80,12 +80,17 @@ impl Exporter for MarkdownExporter {
                 s += &format!(
                     "\n**Kernel's view** — the working threads' time, sampled from /proc every {sample_ms} ms{how}\n\n"
                 );
-                s += &format!("| model | {} |\n", KERNEL_HEADER.join(" | "));
-                s += "|---|---:|---:|---:|---:|---:|---:|\n";
+                let quota = kernel_quota(c);
+                let header = kernel_header(quota);
+                s += &format!("| model | {} |\n", header.join(" | "));
+                s += &format!("|---|{}\n", "---:|".repeat(header.len()));
                 for r in &c.rows {
-                    s += &format!("| {} | {} |\n", r.model, kernel_cells(r).join(" | "));
+                    s += &format!("| {} | {} |\n", r.model, kernel_cells(r, quota).join(" | "));
                 }
                 s += &format!("\n{}\n", kernel_rule().join(" "));
+                if quota {
+                    s += &format!("\n{}\n", kernel_throttled_note().join(" "));
+                }
             }
         }
         s

@@ -78,20 +78,52 @@ pub(crate) fn lag_cell(ms: Option<f64>) -> String {
 pub(crate) const KERNEL_HEADER: [&str; 6] =
     ["counted", "on CPU", "runnable", "lock", "I/O", "asleep"];
 
-/// A row's kernel cells: the threads counted of those seen, then each share; "—" where
-/// the kernel was not seen.
-pub(crate) fn kernel_cells(r: &crate::experiment::comparison::Row) -> [String; 6] {
-    match &r.kernel {
-        Some(k) => [
-            format!("{} of {}", k.threads_counted, k.threads_seen),
-            percent(Some(k.on_cpu)),
-            percent(Some(k.runnable)),
-            percent(Some(k.lock)),
-            percent(Some(k.io)),
-            percent(Some(k.sleep)),
-        ],
-        None => std::array::from_fn(|_| "—".to_string()),
+/// Some model ran under a CPU quota: the kernel section has a "throttled" column.
+pub(crate) fn kernel_quota(c: &Comparison) -> bool {
+    c.rows
+        .iter()
+        .any(|r| r.kernel.as_ref().is_some_and(|k| k.throttled.is_some()))
+}
+
+/// The column heads, with "throttled" after "runnable" under a quota (`quota`).
+pub(crate) fn kernel_header(quota: bool) -> Vec<&'static str> {
+    let mut h = KERNEL_HEADER.to_vec();
+    if quota {
+        h.insert(3, "throttled");
     }
+    h
+}
+
+/// A row's kernel cells: the threads counted of those seen, then each share (throttled
+/// after runnable under a quota); "—" where the kernel was not seen.
+pub(crate) fn kernel_cells(r: &crate::experiment::comparison::Row, quota: bool) -> Vec<String> {
+    let n = kernel_header(quota).len();
+    match &r.kernel {
+        Some(k) => {
+            let mut cells = vec![
+                format!("{} of {}", k.threads_counted, k.threads_seen),
+                percent(Some(k.on_cpu)),
+                percent(Some(k.runnable)),
+                percent(Some(k.lock)),
+                percent(Some(k.io)),
+                percent(Some(k.sleep)),
+            ];
+            if quota {
+                cells.insert(3, percent(k.throttled));
+            }
+            cells
+        }
+        None => vec!["—".to_string(); n],
+    }
+}
+
+/// Under a quota, what the "throttled" column is (lines of at most 80 columns).
+pub(crate) fn kernel_throttled_note() -> [&'static str; 3] {
+    [
+        "throttled: runnable, but the CPU quota said no — the cgroup's throttled time",
+        "(cpu.stat) shared out to the threads that waited: an estimate; runnable is the",
+        "rest of their run-queue time (other threads or programs held the CPU)",
+    ]
 }
 
 /// The kernel section's title, or why there is none; `None` when it was not asked for
@@ -184,6 +216,7 @@ pub(crate) mod fixture {
             lock,
             io,
             sleep: 1.0 - on_cpu - runnable - lock - io,
+            throttled: None,
             threads_counted: counted,
             threads_seen: seen,
             thread_s: 3.1 * counted as f64,

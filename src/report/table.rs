@@ -1,8 +1,8 @@
 //! `--format table`: aligned columns for a terminal, with the machine's capacity.
 
 use super::{
-    Exporter, KERNEL_HEADER, KernelSection, answer_cell, kernel_cells, kernel_rule,
-    kernel_sampling, kernel_section, lag_cell, percent, times,
+    Exporter, KernelSection, answer_cell, kernel_cells, kernel_header, kernel_quota, kernel_rule,
+    kernel_sampling, kernel_section, kernel_throttled_note, lag_cell, percent, times,
 };
 use crate::experiment::comparison::Comparison;
 
@@ -176,10 +176,12 @@ fn kernel_table(c: &Comparison) -> String {
             if !how.is_empty() {
                 s += &format!("({how})\n");
             }
-            let rows: Vec<(String, [String; 6])> = c
+            let quota = kernel_quota(c);
+            let header = kernel_header(quota);
+            let rows: Vec<(String, Vec<String>)> = c
                 .rows
                 .iter()
-                .map(|r| (r.model.to_string(), kernel_cells(r)))
+                .map(|r| (r.model.to_string(), kernel_cells(r, quota)))
                 .collect();
             let name = rows
                 .iter()
@@ -187,11 +189,11 @@ fn kernel_table(c: &Comparison) -> String {
                 .chain(["model".len()])
                 .max()
                 .unwrap_or(0);
-            let widths: Vec<usize> = (0..6)
+            let widths: Vec<usize> = (0..header.len())
                 .map(|i| {
                     rows.iter()
                         .map(|(_, cells)| cells[i].chars().count())
-                        .chain([KERNEL_HEADER[i].chars().count()])
+                        .chain([header[i].chars().count()])
                         .max()
                         .unwrap_or(0)
                 })
@@ -203,13 +205,20 @@ fn kernel_table(c: &Comparison) -> String {
                 }
                 l + "\n"
             };
-            s += &line("model", &KERNEL_HEADER);
+            s += &line("model", &header);
             for (model, cells) in &rows {
-                s += &line(model, &cells.each_ref().map(String::as_str));
+                let cells: Vec<&str> = cells.iter().map(String::as_str).collect();
+                s += &line(model, &cells);
             }
             for l in kernel_rule() {
                 s += &l;
                 s.push('\n');
+            }
+            if quota {
+                for l in kernel_throttled_note() {
+                    s += l;
+                    s.push('\n');
+                }
             }
             s
         }
@@ -255,6 +264,51 @@ mod tests {
             out.contains("(mean 5.0–10.2 ms apart, the sampler at most 0.7% of a core)"),
             "{out}"
         );
+    }
+
+    #[test]
+    fn under_a_quota_throttled_gets_its_own_column_and_note() {
+        let mut c = super::super::fixture::comparison();
+        for r in &mut c.rows {
+            if let Some(k) = r.kernel.as_mut() {
+                k.throttled = Some(0.0);
+            }
+        }
+        if let Some(k) = c.rows[2].kernel.as_mut() {
+            k.throttled = Some(0.13);
+        }
+        let out = TableExporter.export(&c);
+        let kernel = out
+            .split("\nkernel's view")
+            .nth(1)
+            .expect("a kernel section");
+        assert!(kernel.lines().all(|l| l.chars().count() <= 80), "{kernel}");
+        assert!(
+            kernel.contains("counted  on CPU  runnable  throttled  lock"),
+            "{kernel}"
+        );
+        assert!(kernel.contains("3%        13%"), "{kernel}");
+        assert!(kernel.contains("an estimate"), "{kernel}");
+        let md = super::super::markdown::MarkdownExporter.export(&c);
+        assert!(md.contains("| runnable | throttled | lock |"), "{md}");
+        assert!(
+            md.contains("|---|---:|---:|---:|---:|---:|---:|---:|"),
+            "{md}"
+        );
+        let csv = super::super::csv::CsvExporter.export(&c);
+        let lines: Vec<&str> = csv.lines().collect();
+        assert!(lines[0].ends_with(",kernel_throttled"), "{}", lines[0]);
+        assert!(lines[3].ends_with(",0.1300"), "{}", lines[3]);
+        let cols = lines[0].split(',').count();
+        assert!(lines.iter().all(|l| l.split(',').count() == cols));
+        let json = super::super::json::JsonExporter.export(&c);
+        let v: serde_json::Value = serde_json::from_str(&json).expect("valid JSON");
+        assert_eq!(v[2]["kernel"]["throttled"], 0.13);
+        // Without a quota: no column, no key.
+        let plain = TableExporter.export(&super::super::fixture::comparison());
+        assert!(!plain.contains("throttled  lock"), "{plain}");
+        let json = super::super::json::JsonExporter.export(&super::super::fixture::comparison());
+        assert!(!json.contains("\"throttled\":"), "{json}");
     }
 
     #[test]

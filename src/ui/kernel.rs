@@ -53,10 +53,12 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
             title.push_str(&more);
         }
     }
-    let legend = if width >= 100 {
-        kernel_lanes::legend(t)
+    let legend = if k.totals.quota {
+        kernel_lanes::fit_legend(t, true, width, 4)
+    } else if width >= 100 {
+        kernel_lanes::legend(t, false)
     } else {
-        kernel_lanes::short_legend(t)
+        kernel_lanes::short_legend(t, false)
     };
     let b = block(Line::styled(title, t.title), t, false).title_bottom(Line::from(legend));
     let lanes = b.inner(area);
@@ -137,6 +139,7 @@ mod tests {
             };
             a.update(Msg::Kernel(Box::new(KernelSample {
                 planned_step: 0,
+                throttled_ns: None,
                 cost_ns: 0,
                 at_ns: (i + 1) * 5 * MS,
                 interval_ns: 5 * MS,
@@ -184,6 +187,73 @@ mod tests {
             "both workers fit at 80x24, the feeder does not: {text}"
         );
         insta::assert_snapshot!("kernel_view_80x24", term.backend());
+    }
+
+    /// Two workers under a quota: 10 samples computing, then 10 held back by the quota
+    /// (the sampler shared the cgroup's counter out as `throttled`), one sample of queue.
+    fn quota_turns(a: &mut App) {
+        let me = a.kernel().own_pid;
+        for i in 0..60u64 {
+            let events = if i == 0 {
+                (3..=4)
+                    .map(|tid| TreeEvent::ThreadBorn {
+                        pid: me,
+                        tid,
+                        name: format!("conlab-thread-{}", tid - 3),
+                    })
+                    .collect()
+            } else {
+                vec![]
+            };
+            let held = (i / 10) % 2 == 1;
+            let split = Split {
+                on_cpu: if held { 0 } else { 4 * MS },
+                runnable: if held { 0 } else { MS },
+                throttled: if held { 5 * MS } else { 0 },
+                span: 5 * MS,
+                ..Split::default()
+            };
+            let thread = |tid| ThreadInterval {
+                pid: me,
+                tid,
+                split,
+            };
+            a.update(Msg::Kernel(Box::new(KernelSample {
+                at_ns: (i + 1) * 5 * MS,
+                interval_ns: 5 * MS,
+                threads: vec![thread(3), thread(4)],
+                events,
+                throttled_ns: Some(if held { 10 * MS } else { 0 }),
+                ..KernelSample::default()
+            })));
+        }
+    }
+
+    #[test]
+    fn under_a_quota_throttled_time_has_its_own_glyph_and_legend() {
+        let mut a = app("primes", 2, true);
+        a.update(Msg::Key(crossterm::event::KeyEvent::from(
+            crossterm::event::KeyCode::Char('k'),
+        )));
+        quota_turns(&mut a);
+        for (w, h) in [(80, 24), (200, 60)] {
+            let term = draw(&a, w, h);
+            let text = format!("{}", term.backend());
+            assert!(text.contains('╳'), "{w}x{h}: {text}");
+            assert!(text.contains("throttled"), "the legend names it: {text}");
+            assert!(text.contains("est."), "and says it is an estimate: {text}");
+            // Half the time held back: the largest wait.
+            assert!(text.contains("throttled  50%"), "{w}x{h}: {text}");
+            insta::assert_snapshot!(format!("kernel_view_quota_{w}x{h}"), term.backend());
+        }
+        // Without a quota the same lanes have no throttled legend (the GIL fixture).
+        let mut b = app("primes", 2, true);
+        b.update(Msg::Key(crossterm::event::KeyEvent::from(
+            crossterm::event::KeyCode::Char('k'),
+        )));
+        gil_turns(&mut b);
+        let text = format!("{}", draw(&b, 200, 60).backend());
+        assert!(!text.contains("throttled") && !text.contains('╳'), "{text}");
     }
 
     #[test]

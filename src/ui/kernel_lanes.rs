@@ -1,6 +1,7 @@
 //! The kernel's lanes, drawn: one row per thread, each column what the scheduler saw it
 //! mostly do over that column's samples (on a CPU, in the run queue, blocked on a lock,
-//! on I/O, asleep) or, for a column part on a CPU and part on a lock, both (a GIL turn),
+//! on I/O, asleep; under a CPU quota, held back by it) or, for a column part on a CPU and
+//! part on a lock, both (a GIL turn),
 //! with the thread's totals at the right. Shared by `conlab watch` and
 //! the dashboard's kernel view (`k`).
 
@@ -26,6 +27,7 @@ pub fn glyph(s: State, t: &Theme) -> (char, Style) {
         State::Lock => ('░', t.gil),
         State::Io => ('≈', t.io),
         State::Sleep => ('·', t.idle),
+        State::Throttled => ('╳', t.warn),
     }
 }
 
@@ -52,8 +54,25 @@ pub const LEGEND: [(State, &str); 5] = [
     (State::Sleep, "asleep"),
 ];
 
-/// The legend as spans: ` ██ on a CPU ▚▚ CPU+lock ░░ lock …`.
-pub fn legend(t: &Theme) -> Vec<Span<'static>> {
+/// The legend's entry for throttled time, shown only under a CPU quota (`quota`): what
+/// it is and that it is an estimate.
+const THROTTLED: &str = "throttled (quota; cpu.stat shared out, est.)";
+const THROTTLED_SHORT: &str = "throttled (quota, est.)";
+
+fn throttled_entry(spans: &mut Vec<Span<'static>>, t: &Theme, word: &'static str, twice: bool) {
+    let (g, st) = glyph(State::Throttled, t);
+    let g = if twice {
+        format!(" {g}{g}")
+    } else {
+        format!(" {g}")
+    };
+    spans.push(Span::styled(g, st));
+    spans.push(Span::styled(format!(" {word}"), t.dim));
+}
+
+/// The legend as spans: ` ██ on a CPU ▚▚ CPU+lock ░░ lock …`; under a CPU quota
+/// (`quota`) throttled time too.
+pub fn legend(t: &Theme, quota: bool) -> Vec<Span<'static>> {
     let mut spans = Vec::new();
     for (i, (s, name)) in LEGEND.into_iter().enumerate() {
         let (g, st) = glyph(s, t);
@@ -64,13 +83,16 @@ pub fn legend(t: &Theme) -> Vec<Span<'static>> {
             spans.push(Span::styled(format!(" {g}{g}"), st));
             spans.push(Span::styled(" CPU+lock", t.dim));
         }
+        if quota && s == State::Runnable {
+            throttled_entry(&mut spans, t, THROTTLED, true);
+        }
     }
     spans.push(Span::raw(" "));
     spans
 }
 
 /// The legend in one glyph each, for a narrow panel: ` █ CPU ▚ CPU+lock ░ lock …`.
-pub fn short_legend(t: &Theme) -> Vec<Span<'static>> {
+pub fn short_legend(t: &Theme, quota: bool) -> Vec<Span<'static>> {
     let words = ["CPU", "queue", "lock", "I/O", "asleep"];
     let mut spans = Vec::new();
     for (i, ((s, _), w)) in LEGEND.into_iter().zip(words).enumerate() {
@@ -82,9 +104,24 @@ pub fn short_legend(t: &Theme) -> Vec<Span<'static>> {
             spans.push(Span::styled(format!(" {g}"), st));
             spans.push(Span::styled(" CPU+lock", t.dim));
         }
+        if quota && s == State::Runnable {
+            throttled_entry(&mut spans, t, THROTTLED_SHORT, false);
+        }
     }
     spans.push(Span::raw(" "));
     spans
+}
+
+/// The full legend where it fits in `width` columns (beside `beside` more), else the
+/// short one.
+pub fn fit_legend(t: &Theme, quota: bool, width: usize, beside: usize) -> Vec<Span<'static>> {
+    let long = legend(t, quota);
+    let w: usize = long.iter().map(|s| s.content.chars().count()).sum();
+    if w + beside <= width {
+        long
+    } else {
+        short_legend(t, quota)
+    }
 }
 
 /// What to draw: which lanes, how many samples a column, from which lane on.
@@ -108,9 +145,10 @@ pub struct LaneView<'a> {
 
 /// One row per kept lane into `area` (no frame), the newest sample at the right.
 pub fn render(v: &LaneView, t: &Theme, area: Rect, buf: &mut Buffer) {
-    const STATS_W: usize = 22;
+    // `cpu  11% queue  67% ╳ 15%` under a quota.
+    let stats_w: usize = if v.totals.quota { 27 } else { 22 };
     let w = area.width as usize;
-    let cols = w.saturating_sub(v.name_w + STATS_W + 2);
+    let cols = w.saturating_sub(v.name_w + stats_w + 2);
     let per = v.per_column.max(1);
     let end = v.end;
     let mut lanes: Vec<&Lane> = v.lanes.lanes.values().filter(|l| (v.keep)(l)).collect();
@@ -136,7 +174,7 @@ pub fn render(v: &LaneView, t: &Theme, area: Rect, buf: &mut Buffer) {
         spans.extend(cells_to_spans(&cells, t));
         spans.push(Span::raw(" "));
         spans.push(Span::styled(
-            fit(&stats(v.totals, lane.tid), STATS_W),
+            fit(&stats(v.totals, lane.tid, v.totals.quota), stats_w),
             t.dim,
         ));
         lines.push(Line::from(spans));
@@ -147,8 +185,9 @@ pub fn render(v: &LaneView, t: &Theme, area: Rect, buf: &mut Buffer) {
     Paragraph::new(lines).render(area, buf);
 }
 
-/// `cpu  48% lock  51%`: the share on a CPU and the thread's largest wait.
-fn stats(totals: &TreeTotals, tid: u32) -> String {
+/// `cpu  48% lock  51%`: the share on a CPU and the thread's largest wait; under a CPU
+/// quota (`quota`) also its throttled share, `╳ 15%`, when that is not the largest.
+fn stats(totals: &TreeTotals, tid: u32, quota: bool) -> String {
     let Some(s) = totals.threads.get(&tid).map(|x| x.split.settled()) else {
         return String::new();
     };
@@ -156,7 +195,9 @@ fn stats(totals: &TreeTotals, tid: u32) -> String {
         return String::new();
     }
     let pct = |v: u64| v as f64 / s.total() as f64 * 100.0;
+    // Ties go to the last: throttled first, so without a quota nothing changes.
     let (top, label) = [
+        (s.throttled, "throttled"),
         (s.lock, "lock"),
         (s.io, "I/O"),
         (s.sleep, "sleep"),
@@ -165,7 +206,11 @@ fn stats(totals: &TreeTotals, tid: u32) -> String {
     .into_iter()
     .max_by_key(|x| x.0)
     .unwrap_or((0, "lock"));
-    format!("cpu {:>3.0}% {label} {:>3.0}%", pct(s.on_cpu), pct(top))
+    let mut out = format!("cpu {:>3.0}% {label} {:>3.0}%", pct(s.on_cpu), pct(top));
+    if quota && label != "throttled" && s.throttled > 0 {
+        out += &format!(" ╳{:>3.0}%", pct(s.throttled));
+    }
+    out
 }
 
 /// Runs of equal glyphs as one span each.

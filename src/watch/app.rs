@@ -214,6 +214,7 @@ mod tests {
     fn sample(at: u64, on: u64) -> KernelSample {
         KernelSample {
             planned_step: 0,
+            throttled_ns: None,
             cost_ns: 0,
             at_ns: at,
             interval_ns: 5_000_000,

@@ -327,7 +327,13 @@ fn render_footer(app: &WatchApp, area: Rect, buf: &mut Buffer) {
         Paragraph::new(Line::styled(format!(" {note}"), t.accent)).render(area, buf);
         return;
     }
-    let mut spans = kernel_lanes::legend(t);
+    let quota = app.totals.quota;
+    let mut spans = if quota {
+        // The keys after it need about 45 columns.
+        kernel_lanes::fit_legend(t, true, area.width as usize, 45)
+    } else {
+        kernel_lanes::legend(t, false)
+    };
     spans.push(Span::styled("   s", t.key));
     spans.push(Span::styled(" screenshot ", t.dim));
     spans.push(Span::styled("q", t.key));
@@ -389,6 +395,7 @@ mod tests {
             };
             a.update(WatchMsg::Kernel(KernelSample {
                 planned_step: 0,
+                throttled_ns: None,
                 cost_ns: 0,
                 at_ns: (i + 1) * 5_000_000,
                 interval_ns: 5_000_000,

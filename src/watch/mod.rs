@@ -450,8 +450,9 @@ fn sampler_line(t: &TreeTotals, asked_ms: u64, share: Option<f64>) -> String {
 
 fn print_outcome(out: &Outcome, as_json: bool, asked_ms: u64, share: Option<f64>) {
     let (threads, processes) = out.totals.to_json();
+    let quota = out.totals.quota;
     if as_json {
-        let v = json!({
+        let mut v = json!({
             "elapsed_s": out.elapsed.as_secs_f64(),
             "exit_code": out.exit_code,
             "samples": out.totals.samples,
@@ -461,6 +462,10 @@ fn print_outcome(out: &Outcome, as_json: bool, asked_ms: u64, share: Option<f64>
             "threads": threads,
             "processes": processes,
         });
+        if quota {
+            // The cgroup's own counter (summed over its CPUs), beside the threads' shares.
+            v["cgroup_throttled_s"] = json!(out.totals.cgroup_throttled_ns as f64 / 1e9);
+        }
         crate::outln!("{v}");
         return;
     }
@@ -474,8 +479,16 @@ fn print_outcome(out: &Outcome, as_json: bool, asked_ms: u64, share: Option<f64>
             .unwrap_or_default()
     );
     crate::outln!("{}", sampler_line(&out.totals, asked_ms, share));
+    if quota {
+        crate::outln!(
+            "the CPU quota held the cgroup back {:.3} s (cpu.stat, summed over its CPUs); \
+             \"throttled\" is each thread's share of it, out of its run-queue time (an estimate)",
+            out.totals.cgroup_throttled_ns as f64 / 1e9
+        );
+    }
+    let throttled_head = if quota { " throttled" } else { "" };
     crate::outln!(
-        "{:>8} {:>8}  {:<16} {:>8} {:>8} {:>8} {:>8} {:>8}",
+        "{:>8} {:>8}  {:<16} {:>8} {:>8}{throttled_head} {:>8} {:>8} {:>8}",
         "pid",
         "tid",
         "name",
@@ -488,8 +501,13 @@ fn print_outcome(out: &Outcome, as_json: bool, asked_ms: u64, share: Option<f64>
     for t in out.totals.threads.values() {
         let s = &t.split;
         let f = |ns: u64| format!("{:.3}", ns as f64 / 1e9);
+        let throttled = if quota {
+            format!(" {:>9}", f(s.throttled))
+        } else {
+            String::new()
+        };
         crate::outln!(
-            "{:>8} {:>8}  {:<16} {:>8} {:>8} {:>8} {:>8} {:>8}",
+            "{:>8} {:>8}  {:<16} {:>8} {:>8}{throttled} {:>8} {:>8} {:>8}",
             t.pid,
             t.tid,
             crate::core::fmt::fit(&t.name, 16),

@@ -118,6 +118,7 @@ mod tests {
     fn rec() -> Recording {
         let sample = |i: u64| KernelSample {
             planned_step: 0,
+            throttled_ns: None,
             cost_ns: 0,
             at_ns: i * 5_000_000,
             interval_ns: 5_000_000,
