@@ -127,7 +127,6 @@ pub fn given() -> CpusGiven {
     given_at(Path::new("/"), affinity::count())
 }
 
-/// The throttling counters of the cgroup whose quota binds conlab (under `base`); `None`
 /// `cpu.stat`'s throttling counters, v1's and v2's alike but for the throttled time's
 /// key and unit: `time_key`'s value divided by `per_us` gives microseconds.
 fn parse_throttle(text: &str, time_key: &str, per_us: u64) -> Option<Throttle> {
@@ -150,6 +149,7 @@ fn parse_throttle(text: &str, time_key: &str, per_us: u64) -> Option<Throttle> {
     any.then_some(t)
 }
 
+/// The throttling counters of the cgroup whose quota binds conlab (under `base`); `None`
 /// without a quota or a readable `cpu.stat`.
 pub fn throttle_at(base: &Path) -> Option<Throttle> {
     let l = limit(layout::read(base).cpu.as_ref()?)?;
