@@ -95,6 +95,30 @@ fn list(sure: &[String], unsure: &[String]) -> String {
     s
 }
 
+/// `text` word-wrapped to [`WIDTH`] columns, every line after the first indented by
+/// `indent` plus two spaces (the first by `indent`).
+fn wrap(text: &str, indent: &str) -> String {
+    let mut out = String::new();
+    let mut line = indent.to_string();
+    for word in text.split_whitespace() {
+        if !line.trim().is_empty() && line.chars().count() + 1 + word.chars().count() > WIDTH {
+            out += line.trim_end();
+            out += "\n";
+            line = format!("{indent}  ");
+        }
+        if !line.trim().is_empty() {
+            line.push(' ');
+        }
+        line += word;
+    }
+    out += line.trim_end();
+    out += "\n";
+    out
+}
+
+/// The notes' width: fits an 80-column terminal.
+const WIDTH: usize = 78;
+
 /// The grid as text.
 pub fn text(g: &Grid) -> String {
     let (items, bytes) = axes(g);
@@ -154,22 +178,21 @@ pub fn text(g: &Grid) -> String {
         s += &format!(" {:>13}", m.name());
     }
     s += "\n";
+    let mut disturbed = false;
     for c in &g.cells {
         s += &format!("{:>10} {:>6}", bytes_text(c.bytes), c.items);
         for m in &g.models {
             let t = time_of(c, *m).map_or("failed".into(), |t| format!("{t:.3} s"));
+            // Disturbed: other programs competed (the cell's verdicts weigh it).
             let q = c
                 .times
                 .iter()
                 .find(|x| x.model == *m)
-                .and_then(|x| x.verdict.reason())
-                .map_or(String::new(), |r| {
-                    mark(
-                        &mut reasons,
-                        &format!("{} × {} {m}", bytes_text(c.bytes), c.items),
-                        r,
-                    )
-                });
+                .filter(|x| !x.verdict.is_conclusive())
+                .map_or("", |_| "*");
+            if !q.is_empty() {
+                disturbed = true;
+            }
             s += &format!(" {:>13}", format!("{t}{q}"));
         }
         if !c.answers_agree {
@@ -177,25 +200,39 @@ pub fn text(g: &Grid) -> String {
         }
         s += "\n";
     }
-    for m in &g.models {
-        let costs: Vec<String> = g
-            .cells
-            .iter()
-            .filter_map(|c| {
-                let t = c.times.iter().find(|t| t.model == *m)?;
-                let copy = t.copy_us_per_item?;
-                let start = t
-                    .startup_ms
-                    .map_or(String::new(), |ms| format!(", start-up {ms:.0} ms/worker"));
-                Some(format!(
-                    "{} × {}: copy {copy:.0} µs/item{start}",
-                    bytes_text(c.bytes),
-                    c.items
-                ))
-            })
-            .collect();
-        if !costs.is_empty() {
-            s += &format!("  {m}: {}\n", costs.join("; "));
+    if disturbed {
+        s += "         * other programs competed during that run (--json: each run's figures)\n";
+    }
+    s += "\n";
+    // What the pools paid, where they measured it (the CPython runtime's pools).
+    let paid = |c: &Cell, m: Model| -> Option<String> {
+        let t = c.times.iter().find(|t| t.model == m)?;
+        let start = t.startup_ms.map_or("—".into(), |ms| format!("{ms:.0} ms"));
+        let copy = t
+            .copy_us_per_item
+            .map_or("—".into(), |us| format!("{us:.0} µs"));
+        (t.startup_ms.is_some() || t.copy_us_per_item.is_some())
+            .then(|| format!("{start} · {copy}"))
+    };
+    let costly: Vec<Model> = g
+        .models
+        .iter()
+        .copied()
+        .filter(|&m| g.cells.iter().any(|c| paid(c, m).is_some()))
+        .collect();
+    if !costly.is_empty() {
+        s += "start-up per worker · copy per item, as the pools measured them:\n";
+        s += &format!("{:>10} {:>6}", "bytes", "items");
+        for m in &costly {
+            s += &format!(" {:>17}", m.name());
+        }
+        s += "\n";
+        for c in &g.cells {
+            s += &format!("{:>10} {:>6}", bytes_text(c.bytes), c.items);
+            for &m in &costly {
+                s += &format!(" {:>17}", paid(c, m).unwrap_or_else(|| "—".into()));
+            }
+            s += "\n";
         }
     }
     // Where each won.
@@ -218,7 +255,7 @@ pub fn text(g: &Grid) -> String {
     if !g.notes.is_empty() {
         s += "\n";
         for n in &g.notes {
-            s += &format!("{n}\n");
+            s += &wrap(n, "");
         }
     }
     if let Some(c) = &g.cancelled {
