@@ -128,7 +128,7 @@ pub fn text(g: &Grid) -> String {
         "threads (GIL off)"
     };
     let mut s = format!(
-        "crossover — items read (adler32) and worked on ({} rounds each) by {} workers\n{}\n\n",
+        "crossover — each item read (adler32), then {} rounds of work · {} workers\n{}\n\n",
         crate::core::fmt::thousands(u128::from(g.rounds)),
         g.workers,
         g.runtime
@@ -234,22 +234,29 @@ pub fn text(g: &Grid) -> String {
             }
             s += "\n";
         }
+        s += "\n";
     }
     // Where each won.
     let (sure, unsure) = cells_where(g, |c| {
         let j = c.verdict.interpreters_vs_processes.as_ref()?;
         (j.value == Model::Interpreters).then(|| j.state.is_conclusive())
     });
-    s += &format!("\ninterpreters beat processes: {}\n", list(&sure, &unsure));
+    s += &wrap(
+        &format!("interpreters beat processes: {}", list(&sure, &unsure)),
+        "",
+    );
     let (sure, unsure) = cells_where(g, |c| {
         let j = c.verdict.winner.as_ref()?;
         (j.value == Model::Threads).then(|| j.state.is_conclusive())
     });
-    s += &format!("{threads} beat both: {}\n", list(&sure, &unsure));
+    s += &wrap(
+        &format!("{threads} beat both: {}", list(&sure, &unsure)),
+        "",
+    );
     if !reasons.is_empty() {
         s += "\ninconclusive:\n";
         for (i, r) in reasons.iter().enumerate() {
-            s += &format!("  ?{} {r}\n", i + 1);
+            s += &wrap(&format!("?{} {r}", i + 1), "  ");
         }
     }
     if !g.notes.is_empty() {

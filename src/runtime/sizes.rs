@@ -31,9 +31,9 @@ pub fn default_size(workload: &str) -> Option<u64> {
         "naive-primes" => Some(400_000),
         "squares" => Some(10_000_000),
         "fib" => Some(340_000),
-        // Rounds of the LCG per item: ~5–10 ms of interpreted work on 3.14 (~100–200 ns
-        // a round here), as the native default's 5,000,000 rounds take in Rust.
-        "crossover" => Some(50_000),
+        // Rounds of the LCG per item: ~12 ms of interpreted work on 3.14 (~80 ns a round
+        // on a quiet 2-core VM), so 128 items outlast a pool's start-up.
+        "crossover" => Some(150_000),
         _ => None,
     }
 }

@@ -164,7 +164,7 @@ impl Workload for Crossover {
         "rounds of interpreted work per item (--bytes: bytes per item, --tasks: items)"
     }
     fn default_size(&self) -> u64 {
-        5_000_000
+        15_000_000
     }
     fn size_range(&self) -> RangeInclusive<u64> {
         1..=1_000_000_000
