@@ -70,6 +70,12 @@ fn a_native_column_of_the_grid() {
         .map(|c| c["answer"].as_str().expect("an answer"))
         .collect();
     assert_ne!(answers[0], answers[1]);
+    // The pools' own costs: processes' start-up measured; interpreters' copies
+    // measured, their start-up not simulated (null, and said below).
+    let c = &g["cells"][2]["times"];
+    assert!(c[1]["startup_ms"].as_f64().is_some(), "{g}");
+    assert!(c[2]["copy_us_per_item"].as_f64().is_some(), "{g}");
+    assert!(c[2]["startup_ms"].is_null(), "{g}");
     // What is simulated is said.
     assert!(
         g["notes"][0]
