@@ -147,7 +147,7 @@ pub enum OnOff {
 pub struct WorkloadOpts {
     /// Workload to run: primes, naive-primes, squares, fib, sleep, http, files, pipeline,
     /// tiny, or a lesson scene (race, deadlock, queue, convoy, native, oversubscribe,
-    /// payload, recycle, rate-limit).
+    /// payload, recycle, rate-limit, crossover).
     #[arg(long, short = 'w', default_value = "primes")]
     pub workload: String,
     /// Workers (threads or processes); default: this machine's logical cores.
@@ -170,7 +170,7 @@ pub struct WorkloadOpts {
     #[arg(long)]
     pub delay_ms: Option<u64>,
     /// HTTP workloads: the embedded server's response body size, in bytes (default 1024
-    /// for http, 1 MiB for pipeline).
+    /// for http, 1 MiB for pipeline); crossover: bytes per item (one row of its grid).
     #[arg(long)]
     pub bytes: Option<u64>,
     /// HTTP workloads: fetch this URL instead of the embedded server (repeatable).

@@ -40,6 +40,9 @@ const CASES: &[(&str, u64, usize, &str)] = &[
     ("fib", 1000, 3, "471"),
     ("sleep", 5, 4, "20"),
     ("tiny", 1, 100, "5050"),
+    // Σ over 4 items of 100,000 bytes (the default --bytes) of zlib.adler32(item) plus
+    // 1000 LCG rounds from the item's number, as CPython computes it.
+    ("crossover", 1000, 4, "15634677630"),
 ];
 
 #[test]

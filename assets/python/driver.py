@@ -246,7 +246,39 @@ def pipeline(task, progress):
                        "sha256_s": t1 - t0, "words_s": t2 - t1}
 
 
+def crossover(task, progress):
+    """conlab's crossover scene: read the item (zlib.adler32 over its bytes, which
+    releases the GIL above 5 KiB) and work on it (`rounds` of an interpreted loop)."""
+    import zlib
+
+    x = task["item"]
+    data = task.get("data")
+    if data is None:  # no pool handed it over: make it here
+        data = crossover_data(task)
+    s = zlib.adler32(data)
+    for _ in range(task["rounds"]):
+        x = (x * 1103515245 + 12345) & 0xFFFFFFFF
+    progress(1, 1)
+    return s + x, None
+
+
+def crossover_data(task):
+    """Item `item`'s bytes: the payload scene's pattern, which repeats every 26 bytes."""
+    i, n = task["item"], task["bytes"]
+    cycle = bytes(97 + (j * 31 + i * 7) % 26 for j in range(26))
+    return (cycle * (n // 26 + 1))[:n]
+
+
+def crossover_items(tasks):
+    """The program's items, made one at a time as the pool takes them (memory stays
+    flat), each handed over with its bytes: threads read them where they are, processes
+    and interpreters get a pickled copy."""
+    for t in tasks:
+        yield dict(t, data=crossover_data(t))
+
+
 WORKLOADS = {
+    "crossover": crossover,
     "primes": primes,
     "naive-primes": naive_primes,
     "squares": squares,
@@ -427,6 +459,9 @@ def main(job):
         return
     if workload == "pipeline":
         tasks = download_stage(tasks, job["workers"])
+    count = len(tasks)
+    if workload == "crossover":
+        tasks = crossover_items(tasks)
     window = 4 * workers + 16
     if model == "sequential":
         worker_started()
@@ -438,7 +473,7 @@ def main(job):
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="py-thread",
                                 initializer=worker_started, initargs=(now_us(),)) as ex:
             run_bounded(ex, workload, tasks, window)
-        emit({"ev": "crossing", "items": len(tasks), "bytes": 0, "transfer_us": 0,
+        emit({"ev": "crossing", "items": count, "bytes": 0, "transfer_us": 0,
               "how": "shared memory"})
     elif model == "processes":
         from concurrent.futures import ProcessPoolExecutor
@@ -447,7 +482,7 @@ def main(job):
         with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=exec,
                                  initargs=(CHILD_BOOT, {"SOURCE": SOURCE, "T0": now_us()})) as ex:
             run_bounded(ex, workload, tasks, window)
-        emit({"ev": "crossing", "items": len(tasks), "bytes": None, "transfer_us": None,
+        emit({"ev": "crossing", "items": count, "bytes": None, "transfer_us": None,
               "how": "pickle through pipes (ProcessPoolExecutor's own; not measured)"})
     elif model == "interpreters":
         run_interpreters(workload, workers, tasks, window)

@@ -6,6 +6,7 @@ pub mod classify;
 pub mod compare;
 pub mod completions;
 pub mod confine;
+pub mod crossover;
 pub mod ctrl_c;
 pub mod error;
 pub mod exec;

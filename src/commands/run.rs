@@ -45,6 +45,10 @@ pub fn run_command(args: &RunArgs) -> Result<ExitCode, CliError> {
     // --cpu-quota / --cpuset: in conlab's own child cgroup from here to the end of the
     // command (before the spec, so the default workers follow the limit).
     let _confined = super::confine::confine(&args.limits)?;
+    // The crossover scene is a grid of runs, each a comparison of pools.
+    if args.opts.workload == "crossover" {
+        return super::crossover::grid_command(args, &cancel);
+    }
     let given = crate::sys::cgroup::given();
     let why = crate::report::cpus::workers_why(&given, args.opts.workers);
     let spec = args

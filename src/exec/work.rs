@@ -314,7 +314,10 @@ const OPTION_USE: [(&str, &str); 7] = [
         "--delay-ms",
         "the embedded server's replies (http, pipeline) and each sleep task's wait",
     ),
-    ("--bytes", "the embedded server's replies (http, pipeline)"),
+    (
+        "--bytes",
+        "the embedded server's replies (http, pipeline) and crossover's items",
+    ),
     ("--url", "the workloads that fetch URLs (http, pipeline)"),
     ("--dir", "the files workload's folder"),
     ("--chunk", "batching tiny tasks into messages (tiny)"),

@@ -5,6 +5,7 @@
 pub mod classify;
 pub mod compare;
 pub mod comparison;
+pub mod crossover;
 pub mod fidelity;
 pub mod gil_shares;
 pub mod judge;

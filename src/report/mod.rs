@@ -4,6 +4,7 @@
 //! `crate::frame`.
 
 pub mod cpus;
+pub mod crossover;
 mod csv;
 pub mod fidelity;
 mod format;

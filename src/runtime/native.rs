@@ -21,7 +21,26 @@ pub struct NativeRunner;
 
 impl Runner for NativeRunner {
     fn run(&self, spec: &RunSpec, sink: &Sink, cancel: &CancelToken) -> RunResult {
-        run(spec, sink, cancel)
+        // A scene that runs its own pools (crossover) says what crossing cost in a note
+        // only: kept for the report, as a pool's own crossing is.
+        let noted = std::sync::Arc::new(std::sync::Mutex::new(None));
+        let keep = noted.clone();
+        let inner = sink.clone();
+        let watched = Sink::new(move |s| {
+            if let crate::core::Event::Note { key, value } = &s.event
+                && key == crate::core::CROSSING_NOTE
+            {
+                *keep.lock().unwrap_or_else(|e| e.into_inner()) =
+                    serde_json::from_str::<crate::core::Crossing>(value).ok();
+            }
+            inner.emit_at(s.at_us, s.event);
+        })
+        .with_clock_of(sink);
+        let mut report = run(spec, &watched, cancel)?;
+        if report.crossing.is_none() {
+            report.crossing = noted.lock().unwrap_or_else(|e| e.into_inner()).take();
+        }
+        Ok(report)
     }
 }
 

@@ -21,6 +21,7 @@ static CATALOG: &[&dyn Workload] = &[
     &super::scenes::payload::Payload,
     &super::scenes::recycle::Recycle,
     &super::scenes::rate_limit::RateLimit,
+    &super::scenes::crossover::Crossover,
 ];
 
 /// Every workload.

@@ -6,6 +6,7 @@
 //! task is; the helpers here carry a scene's run-level measurements in its outputs.
 
 pub mod convoy;
+pub mod crossover;
 pub mod deadlock;
 pub mod native;
 pub mod oversubscribe;
