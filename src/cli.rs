@@ -756,7 +756,12 @@ pub struct WatchArgs {
     /// Where `s` saves screenshots.
     #[arg(long, value_name = "DIR", default_value = "screenshots")]
     pub shots: std::path::PathBuf,
-    /// The program to run and its arguments (after `--`).
+    /// Do not run a CPython 3.15+ program under its own GIL sampler (python -m
+    /// profiling.sampling, which costs CPU; its per-thread GIL shares come at the end).
+    #[arg(long)]
+    pub no_gil_sampler: bool,
+    /// The program to run and its arguments (after `--`); a version name first
+    /// (`3.15 two.py`) runs that Python, found as --python finds it.
     #[arg(last = true, value_name = "CMD")]
     pub command: Vec<String>,
 }
