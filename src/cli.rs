@@ -420,6 +420,11 @@ pub struct TuiArgs {
     /// Colour theme (`NO_COLOR` turns colours off in any theme).
     #[arg(long, value_enum, default_value = "dark")]
     pub theme: crate::ui::theme::ThemeName,
+    /// Threads runs on CPython 3.15+ go under its own GIL sampler (python -m
+    /// profiling.sampling; it costs CPU): per worker thread, GIL held / waiting / released
+    /// when the run ends (`G` toggles it).
+    #[arg(long)]
+    pub gil_sampler: bool,
     /// Save every engine event and CPU sample to FILE (JSON lines) for `conlab replay`.
     #[arg(long, value_name = "FILE")]
     pub record: Option<PathBuf>,

@@ -267,7 +267,7 @@ mod tests {
         assert_eq!(lines.len(), 4);
         assert!(
             lines[2].contains("thread 101")
-                && lines[2].contains("held  48% · waiting  45% · released   5% · 177 turns"),
+                && lines[2].contains("held  48% · waiting  45% · released   8% · 177 turns"),
             "{}",
             lines[2]
         );
