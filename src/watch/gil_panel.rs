@@ -65,8 +65,8 @@ pub fn render(v: &GilView, totals: &TreeTotals, t: &Theme, area: Rect, buf: &mut
         GilView::Note(n) => line(format!(" {n}"), t.dim).render(area, buf),
         GilView::Waiting { python } => line(
             format!(
-                " CPython's GIL sampler: on ({python}; python -m profiling.sampling, it costs \
-                 CPU) · reported when the program ends"
+                " CPython's GIL sampler: on · reported when the program ends · it costs CPU \
+                 (python -m profiling.sampling, {python})"
             ),
             t.accent,
         )
@@ -110,7 +110,7 @@ fn render_rows(
     let w = inner.width as usize;
     let mut lines = Vec::new();
     for th in threads.iter().take(inner.height as usize) {
-        let name = fit(&thread_name(th, totals), NAME_W);
+        let name = thread_name(th, totals, NAME_W);
         let shares = shares_text(th);
         let kernel = kernel_text(totals, th.tid as u32).map(|k| format!(" │ kernel: {k}"));
         let mut spans = vec![Span::styled(format!("{name:<NAME_W$} "), t.text)];
@@ -145,13 +145,16 @@ fn bar(th: &ThreadGil, width: usize, t: &Theme) -> Vec<Span<'static>> {
     ]
 }
 
-/// "python3.15 7125" as the lane names it (the kernel's `comm`), else "thread 7125".
-fn thread_name(th: &ThreadGil, totals: &TreeTotals) -> String {
-    let tid = th.tid as u32;
-    match totals.threads.get(&tid) {
-        Some(x) => format!("{} {tid}", x.name),
-        None => format!("thread {tid}"),
-    }
+/// "python3.15 7125" as the lane names it (the kernel's `comm`), else "thread 7125", in
+/// `width` characters: the name is cut, never the tid (the key to the lane).
+fn thread_name(th: &ThreadGil, totals: &TreeTotals, width: usize) -> String {
+    let tid = th.tid.to_string();
+    let name = totals
+        .threads
+        .get(&(th.tid as u32))
+        .map_or("thread", |x| x.name.as_str());
+    let room = width.saturating_sub(tid.chars().count() + 1).max(1);
+    format!("{} {tid}", fit(name, room))
 }
 
 /// "cpu 52% queue 0% lock 48%": the same thread's share on a CPU, waiting for one and
@@ -225,7 +228,7 @@ pub fn summary_lines(
             .unwrap_or_default();
         out.push(format!(
             "  {:<24} {}{kernel}",
-            fit(&thread_name(th, totals), 24),
+            thread_name(th, totals, 24),
             shares_text(th)
         ));
     }
@@ -287,6 +290,100 @@ mod tests {
         assert!(
             summary_lines(Some(&failed), None, &TreeTotals::default())[0].contains("no profile")
         );
+    }
+
+    /// A watch of two CPU-bound threads taking turns (fixed samples), then the report.
+    fn watched(view: GilView) -> crate::watch::app::WatchApp {
+        use crate::observe::{KernelSample, Split, ThreadInterval, TreeEvent};
+        use crate::watch::app::{WatchApp, WatchMsg};
+        let mut a = WatchApp::new(
+            Theme::new(crate::ui::theme::ThemeName::Dark, false),
+            "python3.15 two.py".into(),
+            100,
+            5,
+        );
+        a.gil = view;
+        let names = [
+            (100, "python3.15"),
+            (101, "Thread-1 (work)"),
+            (102, "Thread-2 (work)"),
+        ];
+        for i in 0..40u64 {
+            let mut events = Vec::new();
+            if i == 0 {
+                events.push(TreeEvent::ProcessBorn {
+                    pid: 100,
+                    ppid: 1,
+                    cmd: "python3.15 two.py".into(),
+                });
+                for (tid, name) in names {
+                    events.push(TreeEvent::ThreadBorn {
+                        pid: 100,
+                        tid,
+                        name: name.into(),
+                    });
+                }
+            }
+            let turn = (i / 2) % 2;
+            let th = |tid: u32, on: u64| ThreadInterval {
+                pid: 100,
+                tid,
+                split: Split {
+                    on_cpu: on,
+                    lock: 5_000_000 - on,
+                    span: 5_000_000,
+                    ..Split::default()
+                },
+            };
+            a.update(WatchMsg::Kernel(KernelSample {
+                at_ns: (i + 1) * 5_000_000,
+                interval_ns: 5_000_000,
+                threads: vec![
+                    th(100, 0),
+                    th(101, if turn == 0 { 5_000_000 } else { 0 }),
+                    th(102, if turn == 1 { 5_000_000 } else { 0 }),
+                ],
+                events,
+                ..KernelSample::default()
+            }));
+        }
+        a
+    }
+
+    fn screen(
+        a: &crate::watch::app::WatchApp,
+        w: u16,
+        h: u16,
+    ) -> ratatui::Terminal<ratatui::backend::TestBackend> {
+        let mut term =
+            ratatui::Terminal::new(ratatui::backend::TestBackend::new(w, h)).expect("terminal");
+        term.draw(|f| crate::watch::draw::draw(f, a)).expect("draw");
+        term
+    }
+
+    #[test]
+    fn the_watch_screen_shows_each_threads_gil_beside_its_lane() {
+        let waiting = watched(GilView::Waiting {
+            python: "CPython 3.15.2 · GIL".into(),
+        });
+        let text = format!("{}", screen(&waiting, 80, 24).backend());
+        assert!(text.contains("reported when the program ends"), "{text}");
+        let a = watched(GilView::Reported(Box::new(report())));
+        let term = screen(&a, 200, 60);
+        let text = format!("{}", term.backend());
+        assert!(
+            text.contains("Thread-1 (w… 101 ██"),
+            "named as its lane: {text}"
+        );
+        assert!(
+            text.contains("held  48% · waiting  45% · released   8% · 177 turns │ kernel: cpu  50% queue   0% lock  50%"),
+            "CPython's shares beside the kernel's for the same tid: {text}"
+        );
+        insta::assert_snapshot!("watch_gil_200x60", term.backend());
+        let term = screen(&a, 80, 24);
+        let text = format!("{}", term.backend());
+        assert!(text.contains("held  48% · waiting  45%"), "{text}");
+        insta::assert_snapshot!("watch_gil_80x24", term.backend());
     }
 
     #[test]
