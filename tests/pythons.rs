@@ -219,17 +219,23 @@ fn watch_runs_python_315_under_its_gil_sampler_and_keeps_the_programs_output_and
         .filter(|t| t["held_share"].as_f64().is_some_and(|h| h > 0.0))
         .count();
     assert_eq!(held, 2, "both workers held the GIL: {g}");
-    // Each thread's tid is one the kernel's view saw.
+    // The sampler's thread ids are the kernel's: the program's main thread (alive all
+    // along, unlike workers that may start and end between two samples) is a lane.
     let tids: Vec<u64> = v["threads"]
         .as_array()
         .expect("kernel threads")
         .iter()
         .filter_map(|t| t["tid"].as_u64())
         .collect();
-    for t in threads {
-        let tid = t["tid"].as_u64().expect("tid");
-        assert!(tids.contains(&tid), "tid {tid} among the kernel's {tids:?}");
-    }
+    let main = threads
+        .iter()
+        .find(|t| t["main"].as_bool() == Some(true))
+        .and_then(|t| t["tid"].as_u64())
+        .expect("the main thread");
+    assert!(
+        tids.contains(&main),
+        "tid {main} among the kernel's {tids:?}"
+    );
     let after = sampler_dirs();
     assert!(
         after.iter().all(|d| before.contains(d)),

@@ -116,6 +116,8 @@ pub fn watch(args: &WatchOptions) -> Result<ExitCode, LabError> {
             LabError::Refused(e)
         })?,
     };
+    // The probe above is a reaped child too: its CPU is not the program's.
+    let probe_cpu_s = child::children_cpu_s().unwrap_or(0.0);
     if headless && plan.sampler.is_some() {
         eprintln!(
             "conlab watch: running it under CPython's GIL sampler (python -m profiling.sampling \
@@ -194,6 +196,7 @@ pub fn watch(args: &WatchOptions) -> Result<ExitCode, LabError> {
     };
     let mut session = Session::new(target, sampler, start);
     session.gil = plan.sampler;
+    session.children_before_s = probe_cpu_s;
     session.gil_note = plan.note;
     if let Some(r) = recorder {
         session.record_into(r, &title, args.sample_ms);
@@ -309,6 +312,8 @@ pub struct Session {
     pub gil_note: Option<String>,
     /// What it reported, read once the program was reaped.
     pub gil_report: Option<gil::GilReport>,
+    /// CPU of children reaped before the program started (the interpreter's probe).
+    pub children_before_s: f64,
 }
 
 impl Session {
@@ -324,6 +329,7 @@ impl Session {
             gil: None,
             gil_note: None,
             gil_report: None,
+            children_before_s: 0.0,
         }
     }
 
@@ -397,7 +403,8 @@ impl Session {
             }
             // Less what conlab's launcher used in that process before the program began.
             let launcher_s = p.launcher_ns.0 as f64 / 1e9;
-            self.kernel_cpu_s = child::children_cpu_s().map(|k| (k - launcher_s).max(0.0));
+            let before = launcher_s + self.children_before_s;
+            self.kernel_cpu_s = child::children_cpu_s().map(|k| (k - before).max(0.0));
         }
         late
     }
