@@ -420,6 +420,11 @@ pub struct TuiArgs {
     /// Colour theme (`NO_COLOR` turns colours off in any theme).
     #[arg(long, value_enum, default_value = "dark")]
     pub theme: crate::ui::theme::ThemeName,
+    /// Threads runs on CPython 3.15+ go under its own GIL sampler (python -m
+    /// profiling.sampling; it costs CPU): per worker thread, GIL held / waiting / released
+    /// when the run ends (`G` toggles it).
+    #[arg(long)]
+    pub gil_sampler: bool,
     /// Save every engine event and CPU sample to FILE (JSON lines) for `conlab replay`.
     #[arg(long, value_name = "FILE")]
     pub record: Option<PathBuf>,
@@ -759,7 +764,12 @@ pub struct WatchArgs {
     /// --cpu-quota / --cpuset: the program runs in conlab's child cgroup (not with --pid).
     #[command(flatten)]
     pub limits: LimitOpts,
-    /// The program to run and its arguments (after `--`).
+    /// Do not run a CPython 3.15+ program under its own GIL sampler (python -m
+    /// profiling.sampling, which costs CPU; its per-thread GIL shares come at the end).
+    #[arg(long)]
+    pub no_gil_sampler: bool,
+    /// The program to run and its arguments (after `--`); a version name first
+    /// (`3.15 two.py`) runs that Python, found as --python finds it.
     #[arg(last = true, value_name = "CMD")]
     pub command: Vec<String>,
 }

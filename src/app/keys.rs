@@ -11,7 +11,7 @@ pub const HELP: &[(&str, &str)] = &[
     ("Enter", "run the selected model"),
     ("a", "run every model, one after another"),
     ("c", "cancel the run (and the queue)"),
-    ("g", "GIL on / off (threads)"),
+    ("g  G", "GIL on / off (threads) · G: CPython's GIL sampler"),
     ("r", "runtime: native (simulated GIL) / real CPython"),
     ("+  -", "more / fewer workers"),
     ("]  [", "double / halve the size"),
@@ -139,6 +139,10 @@ pub fn on_key(app: &mut App, k: KeyEvent) -> Vec<Command> {
                 app.settings.gil = !app.settings.gil;
                 app.notice = None;
             }
+            Err(why) => app.notice = Some(why),
+        },
+        KeyCode::Char('G') => match app.settings.toggle_gil_sampler() {
+            Ok(said) => app.info = Some(said),
             Err(why) => app.notice = Some(why),
         },
         KeyCode::Char('r') => {

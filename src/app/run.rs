@@ -80,6 +80,8 @@ pub struct ModelRun {
     pub crossing: Option<crate::core::Crossing>,
     /// Async, live: the latest heartbeat lag, the worst so far (µs), tasks in flight.
     pub lag: Option<LiveLag>,
+    /// CPython's own GIL per worker thread, from its sampler (the `cpython gil` note).
+    pub cpython_gil: Option<crate::runtime::gecko::GilNote>,
     /// Async: where CPU work runs (from the run's spec; kept across [`ModelRun::reset`],
     /// set before the run starts). Without offload the run is the loop alone.
     pub offload: Offload,
@@ -120,6 +122,7 @@ impl ModelRun {
             loop_lag: None,
             crossing: None,
             lag: None,
+            cpython_gil: None,
             offload: Offload::None,
         }
     }
@@ -339,6 +342,14 @@ impl ModelRun {
             }
             Event::Note { key, value } if key == crate::runtime::cpython::RUNTIME_NOTE => {
                 self.runtime = Some(value.clone());
+            }
+            Event::Note { key, value } if key == crate::runtime::cpython::GIL_NOTE => {
+                self.cpython_gil = Some(serde_json::from_str(value).unwrap_or_else(|e| {
+                    crate::runtime::gecko::GilNote {
+                        threads: Vec::new(),
+                        error: Some(format!("unreadable note: {e}")),
+                    }
+                }));
             }
             Event::Note { key, value } if key == crate::core::CROSSING_NOTE => {
                 self.crossing = serde_json::from_str(value).ok();

@@ -31,6 +31,9 @@ pub struct Settings {
     pub flags: WorkloadArgs,
     /// `--offload`, `--max-in-flight`: how the async model runs.
     pub asyncio: crate::exec::AsyncOpts,
+    /// CPython's own GIL sampler for threads runs (`G`, `--gil-sampler`): `None` when the
+    /// interpreter has none (older than 3.15, or no CPython), else whether it is on.
+    pub gil_sampler: Option<bool>,
 }
 
 /// A probed interpreter, as the dashboard shows it.
@@ -65,6 +68,7 @@ impl Settings {
             cpython: Err("no Python was looked for (start the dashboard with conlab tui)".into()),
             flags: WorkloadArgs::default(),
             asyncio: crate::exec::AsyncOpts::default(),
+            gil_sampler: None,
         };
         if s.size == 0 {
             s.size = s.workload().default_size();
@@ -89,6 +93,37 @@ impl Settings {
         }
         self.variant = None;
         self.size = crate::runtime::default_size(self.runtime, self.workload());
+    }
+
+    /// Whether the next threads run goes under CPython's GIL sampler.
+    pub fn samples_gil(&self) -> bool {
+        self.runtime == Runtime::Cpython && self.gil && self.gil_sampler == Some(true)
+    }
+
+    /// `G`: CPython's GIL sampler on or off; says what happened, or why it cannot.
+    pub fn toggle_gil_sampler(&mut self) -> Result<String, String> {
+        let Some(on) = self.gil_sampler else {
+            return Err(match &self.cpython {
+                Ok(c) => format!(
+                    "CPython's own GIL sampler needs Python 3.15+ (python -m profiling.sampling); \
+                     this is {}: start with --runtime cpython --python 3.15",
+                    c.label
+                ),
+                Err(_) => "CPython's own GIL sampler needs a CPython 3.15+: start with \
+                           --runtime cpython --python 3.15"
+                    .into(),
+            });
+        };
+        self.gil_sampler = Some(!on);
+        Ok(if on {
+            "CPython's GIL sampler: off".into()
+        } else if self.runtime != Runtime::Cpython {
+            "CPython's GIL sampler: on for CPython's threads runs (r switches to CPython)".into()
+        } else {
+            "CPython's GIL sampler: on for threads runs (it costs CPU and about half a second \
+             to start); its per-thread GIL shows under the timeline when the run ends"
+                .into()
+        })
     }
 
     /// The header's name of the runtime, e.g. "CPython 3.11.7 · GIL".

@@ -24,7 +24,7 @@ pub fn tui_command(args: &TuiArgs) -> Result<ExitCode, CliError> {
     }
     // --cpu-quota / --cpuset: the whole session runs in conlab's own child cgroup.
     let _confined = super::confine::confine(&args.limits)?;
-    let (settings, cpython) = settings_from(args)?;
+    let (settings, cpython, cpython_sampled) = settings_from(args)?;
     let recorder = args
         .record
         .as_deref()
@@ -46,6 +46,7 @@ pub fn tui_command(args: &TuiArgs) -> Result<ExitCode, CliError> {
             recorder,
             trace,
             cpython,
+            cpython_sampled,
             ..Extras::default()
         },
     )?)
@@ -53,10 +54,10 @@ pub fn tui_command(args: &TuiArgs) -> Result<ExitCode, CliError> {
 
 /// The interpreter `r` switches to: probed now (a missing one is only an error when
 /// `--runtime cpython` asked for it; otherwise `r` explains).
-fn cpython_from(args: &TuiArgs) -> Result<Probed, CliError> {
+fn cpython_from(args: &TuiArgs) -> Result<(Probed, Option<Arc<dyn Runner>>), CliError> {
     let choice = args.runtime.choice().map_err(CliError::Usage)?;
-    match probe_cpython(&choice) {
-        (Err(e), _) if choice.runtime == Runtime::Cpython => Err(CliError::Usage(e)),
+    match probe_cpython_sampled(&choice) {
+        ((Err(e), _), _) if choice.runtime == Runtime::Cpython => Err(CliError::Usage(e)),
         probed => Ok(probed),
     }
 }
@@ -64,20 +65,39 @@ fn cpython_from(args: &TuiArgs) -> Result<Probed, CliError> {
 /// The interpreter `choice` names, as the dashboard shows it (or why there is none), and
 /// a runner for it.
 pub fn probe_cpython(choice: &crate::runtime::RuntimeChoice) -> Probed {
+    probe_cpython_sampled(choice).0
+}
+
+/// [`probe_cpython`], and the same interpreter's runner whose threads runs go under its
+/// GIL sampler when it has one (3.15+).
+fn probe_cpython_sampled(
+    choice: &crate::runtime::RuntimeChoice,
+) -> (Probed, Option<Arc<dyn Runner>>) {
     match python::probe(&choice.python) {
-        Ok(info) => (
-            Ok(CpythonAvail {
-                label: info.label_for(true),
-                can_disable_gil: info.free_threaded_build,
-                label_gil_off: info.free_threaded_build.then(|| info.label_for(false)),
-            }),
-            Some(Arc::new(CpythonRunner::new(info, choice.start_method)) as Arc<dyn Runner>),
-        ),
-        Err(e) => (Err(e.to_string()), None),
+        Ok(info) => {
+            let runner = CpythonRunner::new(info.clone(), choice.start_method);
+            let sampled = runner.can_sample_gil().then(|| {
+                Arc::new(crate::runtime::gil_sampled::GilSampledRunner(
+                    runner.clone(),
+                )) as Arc<dyn Runner>
+            });
+            (
+                (
+                    Ok(CpythonAvail {
+                        label: info.label_for(true),
+                        can_disable_gil: info.free_threaded_build,
+                        label_gil_off: info.free_threaded_build.then(|| info.label_for(false)),
+                    }),
+                    Some(Arc::new(runner) as Arc<dyn Runner>),
+                ),
+                sampled,
+            )
+        }
+        Err(e) => ((Err(e.to_string()), None), None),
     }
 }
 
-type WithCpython = (Settings, Option<Arc<dyn Runner>>);
+type WithCpython = (Settings, Option<Arc<dyn Runner>>, Option<Arc<dyn Runner>>);
 /// The interpreter as the dashboard shows it (or why there is none), and its runner.
 pub type Probed = (Result<CpythonAvail, String>, Option<Arc<dyn Runner>>);
 
@@ -115,8 +135,18 @@ fn settings_from(args: &TuiArgs) -> Result<WithCpython, CliError> {
         offload: o.offload,
         max_in_flight: o.max_in_flight.map(|n| n as usize),
     };
-    let (avail, runner) = cpython_from(args)?;
+    let ((avail, runner), sampled) = cpython_from(args)?;
     s.cpython = avail;
+    // CPython's GIL sampler: offered when the interpreter has one, off unless asked (it
+    // costs CPU and start-up time).
+    s.gil_sampler = sampled.is_some().then_some(args.gil_sampler);
+    if args.gil_sampler && sampled.is_none() {
+        return Err(CliError::Usage(
+            "--gil-sampler needs a CPython 3.15+ (python -m profiling.sampling): pass one \
+             with --python 3.15"
+                .into(),
+        ));
+    }
     if args.runtime.runtime == Runtime::Cpython {
         s.switch_runtime().map_err(CliError::Usage)?;
         // CPython's smaller default size, unless the command line gave one.
@@ -124,7 +154,7 @@ fn settings_from(args: &TuiArgs) -> Result<WithCpython, CliError> {
             s.size = crate::runtime::default_size(Runtime::Cpython, w);
         }
     }
-    Ok((s, runner))
+    Ok((s, runner, sampled))
 }
 
 #[cfg(test)]
@@ -159,7 +189,7 @@ mod tests {
             panic!("tui")
         };
         match settings_from(&t) {
-            Ok((s, _)) => {
+            Ok((s, _, _)) => {
                 assert_eq!(s.size, 6000);
                 assert_eq!(s.spec(Model::Threads).args.delay_ms, Some(6000));
             }
@@ -224,7 +254,7 @@ mod tests {
                 panic!("tui")
             };
             match settings_from(&t) {
-                Ok((s, _)) => {
+                Ok((s, _, _)) => {
                     let got = s.spec(Model::Threads).args;
                     assert!(check(&got), "{flags:?} gave {got:?}");
                     // What `run` would get with the same flags.

@@ -36,6 +36,7 @@ pub fn watch_command(args: &WatchArgs) -> Result<ExitCode, CliError> {
         record: args.record.clone(),
         shots: args.shots.clone(),
         command: args.command.clone(),
+        gil_sampler: !args.no_gil_sampler,
     };
     Ok(watch(&opts)?)
 }

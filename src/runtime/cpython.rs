@@ -66,6 +66,9 @@ pub struct CpythonRunner {
     pub sample_gil: Option<PathBuf>,
 }
 
+/// The key of the note a sampled run ends with: CPython's own GIL per worker thread
+/// ([`super::gecko::GilNote`] as JSON).
+pub const GIL_NOTE: &str = "cpython gil";
 /// The profile's name in [`CpythonRunner::sample_gil`]'s folder.
 pub const GECKO_FILE: &str = "gil.json";
 /// The oldest Python whose standard library has the sampling profiler
@@ -475,6 +478,16 @@ impl Runner for CpythonRunner {
         let (elapsed, cancelled) = match ending {
             Ending::Finished(t) => {
                 finish(&mut proc, &lines, self.sample_gil.is_some());
+                // The sampler wrote its profile as the interpreter exited: per worker
+                // thread, CPython's own GIL, for the screens that show it.
+                if let Some(dir) = &self.sample_gil {
+                    let note =
+                        super::gecko::GilNote::read(&dir.join(GECKO_FILE), |tid| tr.worker_of(tid));
+                    sink.emit(Event::Note {
+                        key: GIL_NOTE.into(),
+                        value: serde_json::to_string(&note).unwrap_or_default(),
+                    });
+                }
                 (Duration::from_micros(t.saturating_sub(hello_t)), false)
             }
             Ending::Cancelled => {

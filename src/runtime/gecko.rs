@@ -6,7 +6,7 @@
 use std::io::Read;
 use std::path::Path;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// The most of a profile read (a few seconds of two threads is well under 1 MiB).
@@ -138,6 +138,60 @@ pub fn read(path: &Path) -> Result<Vec<ThreadGil>, String> {
     parse(&text)
 }
 
+/// One worker thread's GIL as shares of its sampled life, and its lane in the run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NotedThread {
+    pub tid: u64,
+    /// The run's worker lane this thread was (from the driver's task events).
+    pub worker: Option<usize>,
+    pub held: f64,
+    pub waiting: f64,
+    pub released: f64,
+    pub turns: u64,
+}
+
+/// What a run under CPython's sampler ends with (the `cpython gil` note): its worker
+/// threads' GIL, or why there is none.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct GilNote {
+    pub threads: Vec<NotedThread>,
+    pub error: Option<String>,
+}
+
+impl GilNote {
+    /// From the profile at `path`, each worker thread placed on its lane by `worker_of`.
+    pub fn read(path: &Path, worker_of: impl Fn(u64) -> Option<usize>) -> GilNote {
+        match read(path) {
+            Ok(all) => Self::of(&all, worker_of),
+            Err(e) => GilNote {
+                threads: Vec::new(),
+                error: Some(e),
+            },
+        }
+    }
+
+    pub fn of(all: &[ThreadGil], worker_of: impl Fn(u64) -> Option<usize>) -> GilNote {
+        let mut threads: Vec<NotedThread> = workers(all)
+            .iter()
+            .map(|t| NotedThread {
+                tid: t.tid,
+                worker: worker_of(t.tid),
+                held: t.held_share(),
+                waiting: t.waiting_share(),
+                released: t.released_share(),
+                turns: t.turns,
+            })
+            .collect();
+        threads.sort_by_key(|t| (t.worker.unwrap_or(usize::MAX), t.tid));
+        GilNote {
+            error: threads
+                .is_empty()
+                .then(|| "the profile shows no worker thread holding the GIL".into()),
+            threads,
+        }
+    }
+}
+
 /// The workers among a profile's threads: not the main thread, and holding the GIL at
 /// some point (the driver's own helper threads only wait on pipes).
 pub fn workers(threads: &[ThreadGil]) -> Vec<ThreadGil> {
@@ -195,6 +249,26 @@ mod tests {
             (t11.held_ms, t11.waiting_ms, t11.span_ms),
             (50.0, 40.0, 100.0)
         );
+    }
+
+    #[test]
+    fn the_note_places_each_worker_thread_on_its_lane() {
+        let all = parse(PROFILE).expect("parses");
+        let note = GilNote::of(&all, |tid| (tid == 12).then_some(0));
+        assert_eq!(note.error, None);
+        assert_eq!(
+            note.threads
+                .iter()
+                .map(|t| (t.tid, t.worker))
+                .collect::<Vec<_>>(),
+            vec![(12, Some(0)), (11, None)],
+            "lanes first, the main thread left out"
+        );
+        assert!((note.threads[0].waiting - 0.15).abs() < 1e-9);
+        let none = GilNote::of(&[], |_| None);
+        assert!(none.error.is_some());
+        let missing = GilNote::read(Path::new("/nonexistent/g.json"), |_| None);
+        assert!(missing.error.is_some_and(|e| e.contains("no profile")));
     }
 
     #[test]

@@ -11,6 +11,7 @@ pub(crate) mod child;
 pub mod cpython;
 mod events;
 pub mod gecko;
+pub mod gil_sampled;
 pub mod locate;
 mod native;
 pub mod protocol;

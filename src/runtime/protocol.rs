@@ -245,6 +245,15 @@ impl Translator {
 
     /// The worker slot of a (process, thread): in order of first appearance, wrapped to
     /// the pool's size (a replaced pool child takes a slot again).
+    /// The worker lane of the thread with native id `tid` (CPython's sampler names threads
+    /// by it), once it started a task or said it is a worker.
+    pub fn worker_of(&self, tid: u64) -> Option<usize> {
+        self.slots
+            .iter()
+            .find(|((_, t), _)| *t == tid)
+            .map(|(_, w)| *w)
+    }
+
     fn slot(&mut self, pid: u32, tid: u64) -> (usize, bool) {
         let n = self.slots.len();
         let workers = self.workers;

@@ -38,6 +38,9 @@ pub struct Extras {
     pub runner: Arc<dyn Runner>,
     /// Performs the runs when the settings say CPython (`r`); `None` without a Python.
     pub cpython: Option<Arc<dyn Runner>>,
+    /// The same interpreter with its threads runs under CPython's GIL sampler (`G`);
+    /// `None` when it has none (older than 3.15).
+    pub cpython_sampled: Option<Arc<dyn Runner>>,
     pub recorder: Option<Recorder>,
     /// `--trace`: every run's events and the CPU samples, closed when the loop ends; what it
     /// holds is left in `trace_note`.
@@ -54,6 +57,7 @@ impl Default for Extras {
         Extras {
             runner: Arc::new(NativeRunner),
             cpython: None,
+            cpython_sampled: None,
             recorder: None,
             trace: None,
             trace_note: None,
@@ -90,6 +94,7 @@ pub fn run_loop_with<B: Backend>(
     }
     let mut runs = RunJob::new(extras.runner.clone());
     let (native, cpython) = (extras.runner.clone(), extras.cpython.clone());
+    let sampled = extras.cpython_sampled.clone();
     let mut dirty = true;
     let mut last_draw: Option<Instant> = None;
     let mut last_tick = Instant::now();
@@ -160,6 +165,11 @@ pub fn run_loop_with<B: Backend>(
                     Command::Start { id, spec } => {
                         // The settings name the runtime; the run goes to its runner.
                         runs.set_runner(match (app.settings().runtime, &cpython) {
+                            (Runtime::Cpython, Some(_))
+                                if app.settings().samples_gil() && sampled.is_some() =>
+                            {
+                                sampled.clone().unwrap_or_else(|| native.clone())
+                            }
                             (Runtime::Cpython, Some(c)) => c.clone(),
                             _ => native.clone(),
                         });

@@ -2,6 +2,7 @@
 //! no clock, no I/O, no state of its own.
 
 pub mod cpu;
+pub mod gil_shares;
 pub mod header;
 pub mod help;
 pub mod kernel;
@@ -82,14 +83,17 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     if a.lesson.height > 0 {
         lesson_panel::render(app, a.lesson, buf);
     }
+    // CPython's own GIL per worker (its sampler, `G`) under the lanes.
+    let (lanes, explain, gil) = gil_shares::place(app, a.timeline, a.explain);
     if app.kernel().on {
-        kernel::render(app, a.timeline, buf);
+        kernel::render(app, lanes, buf);
     } else if layout::is_large(area) {
-        timelines::render(app, a.timeline, buf);
+        timelines::render(app, lanes, buf);
     } else {
-        timeline::render(app, a.timeline, buf);
+        timeline::render(app, lanes, buf);
     }
-    render_explain(app, a.explain, buf);
+    gil_shares::render(app, gil, buf);
+    render_explain(app, explain, buf);
     render_keys(app, a.keys, buf);
     if app.help() {
         help::render(app, area, buf);

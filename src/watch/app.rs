@@ -37,6 +37,8 @@ pub enum WatchMsg {
     },
     /// The screenshot `s` asked for was saved (the SVG's path), or why not.
     ShotSaved(Result<PathBuf, String>),
+    /// CPython's GIL sampler reported (once the program ended).
+    Gil(Box<super::gil::GilReport>),
 }
 
 /// What the loop must do after an update.
@@ -71,6 +73,8 @@ pub struct WatchApp {
     pub finished: Option<Option<i32>>,
     /// A line for the footer (a screenshot saved, or why not), until the next key.
     pub note: Option<String>,
+    /// CPython's GIL sampler: what the screen says about it.
+    pub gil: super::gil_panel::GilView,
 }
 
 impl WatchApp {
@@ -89,6 +93,7 @@ impl WatchApp {
             scroll: 0,
             finished: None,
             note: None,
+            gil: super::gil_panel::GilView::None,
         }
     }
 
@@ -114,6 +119,10 @@ impl WatchApp {
                     self.totals.apply(s);
                 }
                 self.finished = Some(exit_code);
+                Action::None
+            }
+            WatchMsg::Gil(r) => {
+                self.gil = super::gil_panel::GilView::Reported(r);
                 Action::None
             }
             WatchMsg::ShotSaved(r) => {

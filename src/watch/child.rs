@@ -46,6 +46,15 @@ impl Program {
     /// [`crate::sys::guard::tied`]: if conlab dies, even of SIGKILL, the group is killed); a
     /// program that cannot be started is named. Call it from the main thread.
     pub fn spawn(argv: &[String], output: Output) -> Result<Program, String> {
+        Self::spawn_env(argv, output, &[])
+    }
+
+    /// [`Program::spawn`] with these environment variables set for the program.
+    pub fn spawn_env(
+        argv: &[String],
+        output: Output,
+        env: &[(String, String)],
+    ) -> Result<Program, String> {
         let (exe, args) = argv
             .split_first()
             .ok_or_else(|| "no program given: conlab watch -- CMD ARGS…".to_string())?;
@@ -59,6 +68,7 @@ impl Program {
         // Said before anything starts (the launcher would only learn it when it execs).
         runnable(exe).map_err(cant)?;
         let tied = crate::sys::guard::tied::spawn_tied(exe.as_ref(), args, |cmd| {
+            cmd.envs(env.iter().map(|(k, v)| (k, v)));
             match output {
                 Output::Inherit => {}
                 Output::Null => {

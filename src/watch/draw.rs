@@ -35,7 +35,10 @@ pub fn render(app: &WatchApp, area: Rect, buf: &mut Buffer) {
     let cpu = Rect::new(area.x, area.y + 1, area.width, cpu_h);
     let tree = Rect::new(area.x, cpu.bottom(), area.width, proc_h);
     let footer = Rect::new(area.x, area.bottom() - 1, area.width, 1);
-    let lanes_h = footer.y.saturating_sub(tree.bottom());
+    // CPython's GIL sampler, under the lanes: a line, or a row per thread once reported.
+    let gil_h = super::gil_panel::height(&app.gil, area.height);
+    let gil = Rect::new(area.x, footer.y.saturating_sub(gil_h), area.width, gil_h);
+    let lanes_h = gil.y.saturating_sub(tree.bottom());
     let lanes = Rect::new(area.x, tree.bottom(), area.width, lanes_h);
     render_header(app, header, buf);
     render_cpu(app, cpu, buf);
@@ -43,6 +46,7 @@ pub fn render(app: &WatchApp, area: Rect, buf: &mut Buffer) {
     if lanes.height >= 3 {
         render_lanes(app, lanes, buf);
     }
+    super::gil_panel::render(&app.gil, &app.totals, &app.theme, gil, buf);
     render_footer(app, footer, buf);
 }
 

@@ -35,6 +35,7 @@ pub fn run(
     let theme = crate::ui::theme::from_env(args.theme);
     let mut app =
         WatchApp::new(theme, title, session.target.pid(), args.sample_ms).with_budget(args.budget);
+    app.gil = super::gil_panel::GilView::of(session.gil.as_ref(), session.gil_note.as_deref());
     let mut terminal = ratatui::try_init().map_err(|e| anyhow::anyhow!("terminal: {e}"))?;
     let _restore = Restore;
     // A terminal that goes away stops watching the way SIGHUP does.
@@ -72,6 +73,9 @@ pub fn run(
                 let late = session.end(rx, true);
                 let exit_code = session.exit_code.map(i32::from);
                 app.update(WatchMsg::Ended { exit_code, late });
+                if let Some(r) = session.gil_report.clone() {
+                    app.update(WatchMsg::Gil(Box::new(r)));
+                }
             }
         }
         let root_gone = app

@@ -4,6 +4,8 @@
 pub mod app;
 pub mod child;
 pub mod draw;
+pub mod gil;
+pub mod gil_panel;
 mod interactive;
 pub mod kept;
 pub mod playback;
@@ -43,6 +45,9 @@ pub struct Outcome {
     pub exit_code: Option<u8>,
     /// user + system CPU of the program's reaped tree (getrusage), when we started it.
     pub kernel_cpu_s: Option<f64>,
+    /// CPython's GIL sampler: what it reported, or the line saying why it was not used.
+    pub gil: Option<gil::GilReport>,
+    pub gil_note: Option<String>,
 }
 
 /// What to watch and how: built by `conlab watch` from its flags.
@@ -61,6 +66,8 @@ pub struct WatchOptions {
     /// Where `s` saves screenshots.
     pub shots: std::path::PathBuf,
     pub command: Vec<String>,
+    /// Run a CPython 3.15+ program under its GIL sampler (`--no-gil-sampler`: not).
+    pub gil_sampler: bool,
 }
 
 /// Watch until the program ends (or Ctrl-C); its exit code, when we started it.
@@ -96,11 +103,33 @@ pub fn watch(args: &WatchOptions) -> Result<ExitCode, LabError> {
     // Signals first: a Ctrl-C from here on stops what we start.
     let signals = spawn_signals(tx.clone()).map_err(|e| anyhow::anyhow!("signals: {e}"))?;
     let start = Instant::now();
+    // CPython 3.15+: under its own GIL sampler (a version name becomes its interpreter).
+    let plan = match args.pid {
+        Some(_) => gil::Plan {
+            command: Vec::new(),
+            env: Vec::new(),
+            sampler: None,
+            note: None,
+        },
+        None => gil::plan(&args.command, args.gil_sampler).map_err(|e| {
+            signals.close();
+            LabError::Refused(e)
+        })?,
+    };
+    // The probe above is a reaped child too: its CPU is not the program's.
+    let probe_cpu_s = child::children_cpu_s().unwrap_or(0.0);
+    if headless && plan.sampler.is_some() {
+        eprintln!(
+            "conlab watch: running it under CPython's GIL sampler (python -m profiling.sampling \
+             run -a --gecko; it costs CPU; --no-gil-sampler turns it off): reported when the \
+             program ends"
+        );
+    }
     let mut target = match args.pid {
         Some(pid) => Target::Attached(pid),
         None => Target::Started(
-            Program::spawn(
-                &args.command,
+            Program::spawn_env(
+                &plan.command,
                 // With --json stdout is conlab's JSON alone: the program prints to stderr.
                 // On the dashboard, its output is kept and shown after.
                 match (headless, args.json) {
@@ -108,6 +137,7 @@ pub fn watch(args: &WatchOptions) -> Result<ExitCode, LabError> {
                     (true, false) => Output::Inherit,
                     (false, _) => Output::Kept,
                 },
+                &plan.env,
             )
             .map_err(LabError::Refused)?,
         ),
@@ -165,6 +195,9 @@ pub fn watch(args: &WatchOptions) -> Result<ExitCode, LabError> {
         Target::Attached(pid) => format!("pid {pid}"),
     };
     let mut session = Session::new(target, sampler, start);
+    session.gil = plan.sampler;
+    session.children_before_s = probe_cpu_s;
+    session.gil_note = plan.note;
     if let Some(r) = recorder {
         session.record_into(r, &title, args.sample_ms);
     }
@@ -273,6 +306,14 @@ pub struct Session {
     elapsed: Option<Duration>,
     /// `--record`: every kernel and CPU sample, as they arrive.
     recorder: Option<crate::recording::record::Recorder>,
+    /// CPython's GIL sampler around the program (its folder goes when this is dropped).
+    pub gil: Option<gil::GilSampler>,
+    /// Why the sampler is not used, when watch has something to say about it.
+    pub gil_note: Option<String>,
+    /// What it reported, read once the program was reaped.
+    pub gil_report: Option<gil::GilReport>,
+    /// CPU of children reaped before the program started (the interpreter's probe).
+    pub children_before_s: f64,
 }
 
 impl Session {
@@ -285,6 +326,10 @@ impl Session {
             start,
             elapsed: None,
             recorder: None,
+            gil: None,
+            gil_note: None,
+            gil_report: None,
+            children_before_s: 0.0,
         }
     }
 
@@ -347,9 +392,19 @@ impl Session {
             }
             let status = p.reap().ok();
             self.exit_code = status.as_ref().map(child::exit_code);
+            if let Some(g) = &self.gil {
+                // The sampler always exits 0: the program's own status, from its boot.
+                if let Some(c) = g.exit_status()
+                    && self.exit_code == Some(0)
+                {
+                    self.exit_code = Some(c);
+                }
+                self.gil_report = Some(g.report());
+            }
             // Less what conlab's launcher used in that process before the program began.
             let launcher_s = p.launcher_ns.0 as f64 / 1e9;
-            self.kernel_cpu_s = child::children_cpu_s().map(|k| (k - launcher_s).max(0.0));
+            let before = launcher_s + self.children_before_s;
+            self.kernel_cpu_s = child::children_cpu_s().map(|k| (k - before).max(0.0));
         }
         late
     }
@@ -360,6 +415,8 @@ impl Session {
             elapsed: self.elapsed.unwrap_or_else(|| self.start.elapsed()),
             exit_code: self.exit_code,
             kernel_cpu_s: self.kernel_cpu_s,
+            gil: self.gil_report.clone(),
+            gil_note: self.gil_note.clone(),
         }
     }
 }
@@ -461,6 +518,7 @@ fn print_outcome(out: &Outcome, as_json: bool, asked_ms: u64, share: Option<f64>
             "sampler": sampler_json(&out.totals, asked_ms, share),
             "threads": threads,
             "processes": processes,
+            "cpython_gil": gil_json(out),
         });
         if quota {
             // The cgroup's own counter (summed over its CPUs), beside the threads' shares.
@@ -487,6 +545,9 @@ fn print_outcome(out: &Outcome, as_json: bool, asked_ms: u64, share: Option<f64>
         );
     }
     let throttled_head = if quota { " throttled" } else { "" };
+    for l in gil_panel::summary_lines(out.gil.as_ref(), out.gil_note.as_deref(), &out.totals) {
+        crate::outln!("{l}");
+    }
     crate::outln!(
         "{:>8} {:>8}  {:<16} {:>8} {:>8}{throttled_head} {:>8} {:>8} {:>8}",
         "pid",
@@ -517,5 +578,15 @@ fn print_outcome(out: &Outcome, as_json: bool, asked_ms: u64, share: Option<f64>
             f(s.io),
             f(s.sleep)
         );
+    }
+}
+
+/// `cpython_gil` in `--json`: the sampler's report, or why there is none (`null` when
+/// the program is not a Python watch knows).
+fn gil_json(out: &Outcome) -> serde_json::Value {
+    match (&out.gil, &out.gil_note) {
+        (Some(g), _) => g.to_json(),
+        (None, Some(n)) => json!({ "note": n }),
+        (None, None) => serde_json::Value::Null,
     }
 }
