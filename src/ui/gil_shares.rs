@@ -158,8 +158,14 @@ fn row(app: &App, th: &NotedThread, w: usize, t: &Theme) -> Line<'static> {
 
 /// What the kernel view saw the same thread do, when it sampled it.
 fn kernel(app: &App, tid: u64) -> Option<String> {
-    let tid = u32::try_from(tid).ok()?;
-    let s = app.kernel().totals.threads.get(&tid)?.split.settled();
+    kernel_text(&app.kernel().totals, u32::try_from(tid).ok()?)
+}
+
+/// "cpu 52% queue 0% lock 48%": the thread's share on a CPU, waiting for one and blocked
+/// on a lock (the GIL is a futex), as the kernel saw it over its life (the dashboard's
+/// kernel view and `watch` alike).
+pub fn kernel_text(totals: &crate::observe::TreeTotals, tid: u32) -> Option<String> {
+    let s = totals.threads.get(&tid)?.split.settled();
     let total = s.total();
     (total > 0).then(|| {
         let pct = |v: u64| v as f64 / total as f64 * 100.0;

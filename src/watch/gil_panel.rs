@@ -112,7 +112,8 @@ fn render_rows(
     for th in threads.iter().take(inner.height as usize) {
         let name = thread_name(th, totals, NAME_W);
         let shares = shares_text(th);
-        let kernel = kernel_text(totals, th.tid as u32).map(|k| format!(" │ kernel: {k}"));
+        let kernel = crate::ui::gil_shares::kernel_text(totals, th.tid as u32)
+            .map(|k| format!(" │ kernel: {k}"));
         let mut spans = vec![Span::styled(format!("{name:<NAME_W$} "), t.text)];
         let used = NAME_W + 1 + shares.chars().count();
         let kernel_w = kernel.as_ref().map_or(0, |k| k.chars().count());
@@ -155,22 +156,6 @@ fn thread_name(th: &ThreadGil, totals: &TreeTotals, width: usize) -> String {
         .map_or("thread", |x| x.name.as_str());
     let room = width.saturating_sub(tid.chars().count() + 1).max(1);
     format!("{} {tid}", fit(name, room))
-}
-
-/// "cpu 52% queue 0% lock 48%": the same thread's share on a CPU, waiting for one and
-/// blocked on a lock (the GIL is a futex), as the kernel saw it over its life.
-fn kernel_text(totals: &TreeTotals, tid: u32) -> Option<String> {
-    let s = totals.threads.get(&tid)?.split.settled();
-    let total = s.total();
-    (total > 0).then(|| {
-        let pct = |v: u64| v as f64 / total as f64 * 100.0;
-        format!(
-            "cpu {:>3.0}% queue {:>3.0}% lock {:>3.0}%",
-            pct(s.on_cpu),
-            pct(s.runnable),
-            pct(s.lock)
-        )
-    })
 }
 
 /// The sampler's own CPU: the watched tree's root process is the sampler (the program is
@@ -223,7 +208,7 @@ pub fn summary_lines(
     head.push_str("):");
     let mut out = vec![head];
     for th in threads {
-        let kernel = kernel_text(totals, th.tid as u32)
+        let kernel = crate::ui::gil_shares::kernel_text(totals, th.tid as u32)
             .map(|k| format!(" · kernel: {k}"))
             .unwrap_or_default();
         out.push(format!(
