@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use crate::app::{App, Msg, Settings};
 use crate::cli::LessonArgs;
 use crate::commands::error::CliError;
+use crate::runtime::locate::LessonNeeds;
 use crate::tui::{self, Extras};
 use crate::ui::theme;
 
@@ -39,7 +40,7 @@ pub fn lesson_command(args: &LessonArgs) -> Result<ExitCode, CliError> {
     let mut cpython = None;
     if wants_python {
         let (avail, runner) = super::tui::probe_cpython(&crate::runtime::RuntimeChoice {
-            python: crate::runtime::locate::for_lesson(needs_free_threading(&lesson)),
+            python: crate::runtime::locate::for_lesson(needs(&lesson)),
             ..crate::runtime::RuntimeChoice::default()
         });
         settings.cpython = avail;
@@ -58,12 +59,19 @@ pub fn lesson_command(args: &LessonArgs) -> Result<ExitCode, CliError> {
     )?)
 }
 
-/// Does a step turn the GIL off on real CPython (so it needs a free-threaded build)?
-pub(crate) fn needs_free_threading(lesson: &crate::experiment::lesson::Lesson) -> bool {
-    lesson
-        .steps
-        .iter()
-        .any(|s| s.runtime == Some(crate::core::Runtime::Cpython) && !s.gil)
+/// What the lesson's steps on real CPython need: a free-threaded build (a step turns the
+/// GIL off), subinterpreters (a step runs the interpreters model).
+pub(crate) fn needs(lesson: &crate::experiment::lesson::Lesson) -> LessonNeeds {
+    let on_cpython = || {
+        lesson
+            .steps
+            .iter()
+            .filter(|s| s.runtime == Some(crate::core::Runtime::Cpython))
+    };
+    LessonNeeds {
+        free_threading: on_cpython().any(|s| !s.gil),
+        interpreters: on_cpython().any(|s| s.models.contains(&crate::core::Model::Interpreters)),
+    }
 }
 
 /// Print every shipped lesson with its title and step count (or why it is invalid).

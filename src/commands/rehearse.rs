@@ -43,11 +43,14 @@ pub fn rehearse_command(args: &LessonArgs) -> Result<ExitCode, CliError> {
     let mut cpython: Option<Arc<dyn Runner>> = None;
     if wants_python {
         let (avail, runner) = super::tui::probe_cpython(&crate::runtime::RuntimeChoice {
-            // One lesson that turns the GIL off on CPython runs on a free-threaded build;
-            // --all keeps python3, on which the other lessons' steps are written.
-            python: crate::runtime::locate::for_lesson(
-                lessons.len() == 1 && super::lesson::needs_free_threading(&lessons[0].1),
-            ),
+            // One lesson that turns the GIL off (or runs subinterpreters) on CPython runs
+            // on an interpreter that can; --all keeps python3, on which the other
+            // lessons' steps are written.
+            python: crate::runtime::locate::for_lesson(if lessons.len() == 1 {
+                super::lesson::needs(&lessons[0].1)
+            } else {
+                Default::default()
+            }),
             ..crate::runtime::RuntimeChoice::default()
         });
         base.cpython = avail;

@@ -339,12 +339,41 @@ pub fn newest_free_threaded(places: &Places) -> Option<PathBuf> {
         .map(|(_, p)| p)
 }
 
+/// The newest interpreter found that has subinterpreters (3.13+), a GIL build first: the
+/// interpreters model on real CPython runs on it.
+pub fn newest_with_interpreters(places: &Places) -> Option<PathBuf> {
+    found(places)
+        .into_iter()
+        .filter_map(|f| Some((f.version?, f.path)))
+        .filter(|(v, _)| (v.major, v.minor) >= (3, 13))
+        .max_by_key(|(v, _)| (!v.free_threaded, v.major, v.minor, v.patch))
+        .map(|(_, p)| p)
+}
+
+/// What a lesson's steps on real CPython need of the interpreter.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LessonNeeds {
+    /// A step turns the GIL off.
+    pub free_threading: bool,
+    /// A step runs the interpreters model (3.13+).
+    pub interpreters: bool,
+}
+
 /// The interpreter a lesson's steps run on: the newest free-threaded one found when a step
-/// turns the GIL off on real CPython, else `python3`.
-pub fn for_lesson(needs_free_threading: bool) -> PathBuf {
-    needs_free_threading
-        .then(|| newest_free_threaded(&Places::from_env()))
+/// turns the GIL off on real CPython, the newest with subinterpreters when a step runs
+/// them, else `python3` (which then says what is missing).
+pub fn for_lesson(needs: LessonNeeds) -> PathBuf {
+    let places = Places::from_env();
+    needs
+        .free_threading
+        .then(|| newest_free_threaded(&places))
         .flatten()
+        .or_else(|| {
+            needs
+                .interpreters
+                .then(|| newest_with_interpreters(&places))
+                .flatten()
+        })
         .unwrap_or_else(|| PathBuf::from(super::DEFAULT_PYTHON))
 }
 
@@ -410,6 +439,27 @@ mod tests {
             uv_pythons: Some(root.join("uv")),
             cache_bin: Some(root.join("cache/bin")),
         }
+    }
+
+    #[test]
+    fn subinterpreters_run_on_the_newest_3_13_or_later_a_gil_build_first() {
+        let d = tempfile::tempdir().expect("tempdir");
+        let r = d.path();
+        let p = places(r);
+        exe(&r.join("usr/bin/python3.11"));
+        assert_eq!(newest_with_interpreters(&p), None, "3.11 has none");
+        exe(&r.join(".pyenv/versions/3.13.1t/bin/python3.13t"));
+        assert_eq!(
+            newest_with_interpreters(&p),
+            Some(r.join(".pyenv/versions/3.13.1t/bin/python3.13t"))
+        );
+        exe(&r.join(".pyenv/versions/3.13.0/bin/python3.13"));
+        exe(&r.join("cache/bin/python3.14"));
+        assert_eq!(
+            newest_with_interpreters(&p),
+            Some(r.join("cache/bin/python3.14")),
+            "the newest GIL build before any free-threaded one"
+        );
     }
 
     #[test]
