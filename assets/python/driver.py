@@ -393,10 +393,16 @@ def watch_stdin():
     os.killpg(0, signal.SIGKILL)
 
 
-def run_bounded(ex, workload, tasks, window):
-    """Submit every task with at most `window` in flight (memory stays bounded)."""
+def run_bounded(ex, workload, tasks, window, submit=None, finished=None):
+    """Submit every task with at most `window` in flight (memory stays bounded).
+    `submit(i, task)` gives the future and what `finished(state, result)` gets back with
+    its result (default: `run_task` in the pool, nothing kept). A task whose future failed
+    never reported (the pool broke under it): it is reported done with the error."""
     from concurrent.futures import FIRST_COMPLETED, wait
 
+    if submit is None:
+        def submit(i, t):
+            return ex.submit(run_task, workload, i, t), None
     pending = {}
     it = iter(enumerate(tasks))
     while True:
@@ -405,17 +411,20 @@ def run_bounded(ex, workload, tasks, window):
             if nxt is None:
                 break
             i, t = nxt
-            pending[ex.submit(run_task, workload, i, t)] = i
+            f, state = submit(i, t)
+            pending[f] = (i, state)
         if not pending:
             return
         done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
         for f in done:
-            i = pending.pop(f)
+            i, state = pending.pop(f)
             e = f.exception()
-            if e is not None:  # the task never reported: the pool broke under it
+            if e is not None:
                 pid, tid = ids()
                 emit({"ev": "done", "task": i, "pid": pid, "tid": tid, "t": now_us(),
                       "err": error_line(e), "wall_us": 0, "cpu_us": 0})
+            elif finished is not None:
+                finished(state, f.result())
 
 
 def cpu_beliefs():
@@ -555,34 +564,19 @@ def run_interpreters(workload, workers, tasks, window):
         InterpreterPoolExecutor = None
     if InterpreterPoolExecutor is not None:
         how = "pickle both ways, InterpreterPoolExecutor (concurrent.futures)"
-        from concurrent.futures import FIRST_COMPLETED, wait
-
         boot = {"SOURCE": SOURCE, "T0": now_us(), "SWITCH": switch}
         with InterpreterPoolExecutor(max_workers=workers, thread_name_prefix="py-interp",
                                      initializer=exec, initargs=(XI_BOOT, boot)) as ex:
-            pending = {}
-            it = iter(enumerate(tasks))
-            while True:
-                while len(pending) < window:
-                    nxt = next(it, None)
-                    if nxt is None:
-                        break
-                    i, t = nxt
-                    blob, ns = send(i, t)
-                    pending[ex.submit(xi_task, workload, blob)] = (i, blob, ns)
-                if not pending:
-                    break
-                done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
-                for f in done:
-                    i, blob, ns = pending.pop(f)
-                    e = f.exception()
-                    if e is not None:
-                        pid, tid = ids()
-                        emit({"ev": "done", "task": i, "pid": pid, "tid": tid, "t": now_us(),
-                              "err": error_line(e), "wall_us": 0, "cpu_us": 0})
-                    else:
-                        back, ns_there = f.result()
-                        receive(blob, ns, back, ns_there)
+            def submit(i, t):
+                blob, ns = send(i, t)
+                return ex.submit(xi_task, workload, blob), (blob, ns)
+
+            def finished(state, result):
+                blob, ns = state
+                back, ns_there = result
+                receive(blob, ns, back, ns_there)
+
+            run_bounded(ex, workload, tasks, window, submit, finished)
     else:
         how = "pickle both ways, _interpreters and _interpqueues (3.13)"
         run_xi_313(workload, workers, tasks, send, receive, switch)
